@@ -1,0 +1,199 @@
+//! Wiring and lifetime of the daemon: `App::build` does every fallible set-up (store, packs,
+//! Telegram), `App::run` runs the poller, the sender and the scheduler until shutdown, then
+//! lets them finish the write they are in and flushes the store.
+
+pub mod scheduler;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::check::load_checked;
+use crate::config::Limits;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::service::Service;
+use crate::store::Store;
+use crate::telegram::poller::Poller;
+use crate::telegram::sender::{self, OutboxReceiver};
+use crate::telegram::{OutboxHandle, RetryPolicy, TelegramClient, outbox};
+pub use scheduler::Scheduler;
+
+/// How long shutdown waits for tasks to finish what they are doing.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Knobs the tests turn; the daemon uses the defaults.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Message pacing; `None` takes it from the settings.
+    pub limits: Option<Limits>,
+    /// Retry behaviour for Telegram calls.
+    pub retry: RetryPolicy,
+    /// Whether the clock drives the scheduler (tests tick it by hand).
+    pub run_scheduler: bool,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            limits: None,
+            retry: RetryPolicy::default(),
+            run_scheduler: true,
+        }
+    }
+}
+
+/// A daemon ready to run.
+pub struct App {
+    service: Arc<Service>,
+    client: Arc<TelegramClient>,
+    metrics: Arc<Metrics>,
+    outbox: OutboxHandle,
+    receiver: OutboxReceiver,
+    options: AppOptions,
+    bot_username: String,
+}
+
+impl App {
+    /// Opens the store, loads the packs and checks the connection to Telegram.
+    pub async fn build(
+        settings: Settings,
+        token: SecretString,
+        options: AppOptions,
+    ) -> anyhow::Result<Self> {
+        let store = Store::open(&settings.store.path).with_context(|| {
+            format!(
+                "cannot open the store at {} (is another nudge running on it?)",
+                settings.store.path.display()
+            )
+        })?;
+        let loaded = load_checked(&settings.content.dir);
+        let library = loaded.library();
+        for problem in &loaded.problems {
+            tracing::warn!("{}", problem.headline());
+        }
+        for cohort in &settings.cohorts {
+            if library.pack(&cohort.pack).is_none() {
+                anyhow::bail!(
+                    "cohort `{}` follows pack `{}`, which is missing from {} or has errors: run `nudge check`",
+                    cohort.id,
+                    cohort.pack,
+                    settings.content.dir.display()
+                );
+            }
+        }
+        let metrics = Arc::new(Metrics::default());
+        let limits = options.limits.unwrap_or(settings.telegram.limits);
+        let client = TelegramClient::new(
+            &token,
+            settings.telegram.api_url.clone(),
+            limits,
+            options.retry,
+            metrics.clone(),
+        )?;
+        let bot_username = client.username().await.map_err(|error| {
+            anyhow::anyhow!(
+                "cannot reach Telegram at {}: {error}",
+                settings.telegram.api_url
+            )
+        })?;
+        let service = Arc::new(Service::new(store, Arc::new(settings), library));
+        let (outbox, receiver) = outbox();
+        Ok(Self {
+            service,
+            client: Arc::new(client),
+            metrics,
+            outbox,
+            receiver,
+            options,
+            bot_username,
+        })
+    }
+
+    /// The use cases, for tests.
+    pub fn service(&self) -> Arc<Service> {
+        self.service.clone()
+    }
+
+    /// The scheduler, so tests can `tick` it at a time of their choosing.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::new(self.service.clone(), self.outbox.clone())
+    }
+
+    /// The daemon's counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// Runs until `shutdown` resolves, then stops cleanly.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let store = self.service.store().clone();
+        let requeued = sender::requeue_pending(&store, &self.outbox)?;
+        tracing::info!(bot = %self.bot_username, learners = store.n_learners(), requeued, "nudge is running");
+        tracker.spawn(sender::run(
+            self.receiver,
+            store.clone(),
+            self.client.clone(),
+            self.metrics.clone(),
+            cancel.clone(),
+        ));
+        let poller = Poller {
+            service: self.service.clone(),
+            client: self.client.clone(),
+            outbox: self.outbox.clone(),
+            metrics: self.metrics.clone(),
+        };
+        tracker.spawn(poller.run(cancel.clone()));
+        if self.options.run_scheduler {
+            let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone());
+            tracker.spawn(scheduler.run(cancel.clone()));
+        }
+        tracker.close();
+        shutdown.await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some tasks did not stop in time");
+        }
+        store
+            .flush()
+            .await
+            .context("cannot flush the store at shutdown")?;
+        tracing::info!(pending = store.n_pending(), "stopped; the store is flushed");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,97 @@
+//! Button data: what a pressed button sends back, encoded in at most 64 bytes whatever the
+//! content, and decoded strictly (anything else is treated as forged or stale).
+//!
+//! A quiz button carries only the delivery number and the option: the delivery is looked up
+//! under the pressing learner's own id, so data copied from someone else's message finds
+//! nothing.
+
+use crate::model::DeliverySeq;
+
+/// Telegram's limit on callback data.
+pub const MAX_CALLBACK_BYTES: usize = 64;
+
+/// What a button means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    /// Option `option` of the quiz sent as delivery `seq`.
+    Quiz {
+        /// The delivery that carried the quiz.
+        seq: DeliverySeq,
+        /// 0-based option.
+        option: usize,
+    },
+    /// A button that does nothing (e.g. the verdict left after answering).
+    Noop,
+}
+
+impl Callback {
+    /// The data to put on the button.
+    pub fn encode(self) -> String {
+        match self {
+            Self::Quiz { seq, option } => format!("q:{seq}:{option}"),
+            Self::Noop => "noop".to_owned(),
+        }
+    }
+
+    /// Parses button data; `None` for anything nudge did not make.
+    pub fn decode(data: &str) -> Option<Self> {
+        if data.len() > MAX_CALLBACK_BYTES {
+            return None;
+        }
+        if data == "noop" {
+            return Some(Self::Noop);
+        }
+        let rest = data.strip_prefix("q:")?;
+        let (seq, option) = rest.split_once(':')?;
+        Some(Self::Quiz {
+            seq: parse_number(seq)?,
+            option: usize::try_from(parse_number(option)?)
+                .ok()
+                .filter(|&option| option < 16)?,
+        })
+    }
+}
+
+/// Digits only (no sign, no spaces), as `encode` writes them.
+fn parse_number(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_fits_in_64_bytes() {
+        let widest = Callback::Quiz {
+            seq: u64::MAX,
+            option: 15,
+        };
+        assert!(widest.encode().len() <= MAX_CALLBACK_BYTES);
+        assert_eq!(Callback::decode(&widest.encode()), Some(widest));
+        assert_eq!(Callback::decode("noop"), Some(Callback::Noop));
+    }
+
+    #[test]
+    fn rejects_anything_it_did_not_make() {
+        for forged in [
+            "",
+            "q:",
+            "q:1",
+            "q:1:",
+            "q:-1:0",
+            "q:1:99",
+            "q: 1:0",
+            "x:1:0",
+            "q:1:0:0",
+            "q:99999999999999999999999:0",
+            "q:1:+1",
+        ] {
+            assert_eq!(Callback::decode(forged), None, "{forged:?}");
+        }
+        assert_eq!(Callback::decode(&"q".repeat(200)), None);
+    }
+}

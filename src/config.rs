@@ -1,0 +1,486 @@
+//! Settings: `config/nudge.toml`, then environment overrides, validated once into types.
+//!
+//! `Settings::parse` is pure (text in, settings or one clear sentence out); `Settings::load`
+//! reads the file and applies `NUDGE_*` overrides. The bot token is not part of the file: it is
+//! read from the environment into a [`SecretString`] that never prints itself.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::i18n::Lang;
+use crate::schedule::cron::CronSpec;
+use crate::text::line_col;
+
+/// Where the configuration lives unless `--config` or `NUDGE_CONFIG` says otherwise.
+pub const DEFAULT_CONFIG_PATH: &str = "config/nudge.toml";
+/// The public Bot API; tests and self-hosted Bot API servers override it.
+pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+
+/// The whole validated configuration, handed out piece by piece to the components.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the settings came from, for messages.
+    pub source: PathBuf,
+    /// How to reach Telegram and who may use admin commands.
+    pub telegram: TelegramSettings,
+    /// Where the sled store lives.
+    pub store: StoreSettings,
+    /// Where the content packs live.
+    pub content: ContentSettings,
+    /// The groups of learners, each with its pack, invite and schedule.
+    pub cohorts: Vec<Cohort>,
+}
+
+/// The Telegram side of the settings.
+#[derive(Debug, Clone)]
+pub struct TelegramSettings {
+    /// Base URL of the Bot API server (`/bot<token>/<method>` is appended).
+    pub api_url: reqwest::Url,
+    /// Telegram user ids allowed to use admin commands such as `/report`.
+    pub admins: Vec<i64>,
+    /// Message pacing (raise for bots with higher limits; 0 turns a limit off).
+    pub limits: Limits,
+}
+
+/// Message-rate limits; 0 means no limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Messages a second over all chats (Telegram: about 30).
+    pub global_per_second: u32,
+    /// Messages a second to one chat (Telegram: about 1).
+    pub per_chat_per_second: u32,
+}
+
+impl Limits {
+    /// Telegram's documented limits for bots.
+    pub const TELEGRAM: Limits = Limits {
+        global_per_second: 30,
+        per_chat_per_second: 1,
+    };
+    /// No pacing at all (tests and benchmarks against a fake server).
+    pub const NONE: Limits = Limits {
+        global_per_second: 0,
+        per_chat_per_second: 0,
+    };
+}
+
+/// The store settings.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    /// Directory of the sled database.
+    pub path: PathBuf,
+}
+
+/// The content settings.
+#[derive(Debug, Clone)]
+pub struct ContentSettings {
+    /// Directory holding one sub-directory per content pack.
+    pub dir: PathBuf,
+}
+
+/// One cohort: a group of learners who follow one pack on one schedule.
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    /// Stable id, used in the store and in reports.
+    pub id: String,
+    /// The content pack this cohort follows (a directory name under the content dir).
+    pub pack: String,
+    /// The code learners send with `/start` to join.
+    pub invite: String,
+    /// When nudges go out, in the cohort's time zone.
+    pub schedule: CronSpec,
+    /// The cohort's IANA time zone.
+    pub timezone: chrono_tz::Tz,
+    /// The language of the pack and the default language of the bot's own texts.
+    pub language: Lang,
+}
+
+impl Settings {
+    /// Parses and validates settings from TOML text; `source` names the file in messages.
+    pub fn parse(text: &str, source: &Path) -> anyhow::Result<Self> {
+        let raw: RawSettings = toml::from_str(text).map_err(|error| {
+            let place = error
+                .span()
+                .map(|span| {
+                    let (line, col) = line_col(text, span.start);
+                    format!(":{line}:{col}")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!(
+                "{}{place}: {}",
+                source.display(),
+                error.message().trim_end()
+            )
+        })?;
+        Validator { text, source }.settings(raw)
+    }
+
+    /// Reads the file at `path`, parses it and applies the environment overrides.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the configuration file {}: create it (see config/nudge.toml in the repository) or pass --config",
+                path.display()
+            )
+        })?;
+        let mut settings = Self::parse(&text, path)?;
+        settings.apply_env(|key| std::env::var(key).ok())?;
+        Ok(settings)
+    }
+
+    /// Applies `NUDGE_TELEGRAM_API_URL` and `NUDGE_STORE_PATH` from `env`.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(url) = env("NUDGE_TELEGRAM_API_URL") {
+            self.telegram.api_url = parse_api_url(&url).map_err(|why| {
+                anyhow::anyhow!("environment variable NUDGE_TELEGRAM_API_URL: {why}")
+            })?;
+        }
+        if let Some(path) = env("NUDGE_STORE_PATH") {
+            self.store.path = PathBuf::from(path);
+        }
+        Ok(())
+    }
+
+    /// The cohort whose invite code is `invite`, if any.
+    pub fn cohort_by_invite(&self, invite: &str) -> Option<&Cohort> {
+        self.cohorts.iter().find(|cohort| cohort.invite == invite)
+    }
+
+    /// The cohort with id `id`, if any.
+    pub fn cohort(&self, id: &str) -> Option<&Cohort> {
+        self.cohorts.iter().find(|cohort| cohort.id == id)
+    }
+}
+
+/// The configuration path: `--config`, else `NUDGE_CONFIG`, else the default.
+pub fn config_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("NUDGE_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH))
+}
+
+/// Reads the bot token from `NUDGE_TELEGRAM_TOKEN`; the only place a token may come from.
+pub fn token_from_env() -> anyhow::Result<SecretString> {
+    match std::env::var("NUDGE_TELEGRAM_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => Ok(SecretString::from(token.trim().to_owned())),
+        _ => anyhow::bail!(
+            "the bot token is missing: set the environment variable NUDGE_TELEGRAM_TOKEN (ask @BotFather for one)"
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    #[serde(default)]
+    telegram: RawTelegram,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    content: RawContent,
+    #[serde(default)]
+    cohorts: Vec<RawCohort>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTelegram {
+    api_url: Option<Spanned<String>>,
+    #[serde(default)]
+    admins: Vec<i64>,
+    messages_per_second: Option<u32>,
+    messages_per_chat_per_second: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawContent {
+    dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCohort {
+    id: Spanned<String>,
+    pack: Spanned<String>,
+    invite: Spanned<String>,
+    schedule: Spanned<String>,
+    timezone: Spanned<String>,
+    language: Spanned<String>,
+}
+
+/// Turns raw values into typed settings, naming the file, position and key of a bad value.
+struct Validator<'a> {
+    text: &'a str,
+    source: &'a Path,
+}
+
+impl Validator<'_> {
+    fn settings(&self, raw: RawSettings) -> anyhow::Result<Settings> {
+        let api_url = match raw.telegram.api_url {
+            Some(url) => parse_api_url(url.get_ref())
+                .map_err(|why| self.error(&url, "telegram.api_url", &why))?,
+            None => parse_api_url(DEFAULT_API_URL).map_err(|why| anyhow::anyhow!(why))?,
+        };
+        let mut cohorts = Vec::with_capacity(raw.cohorts.len());
+        for (idx, cohort) in raw.cohorts.into_iter().enumerate() {
+            cohorts.push(self.cohort(idx, cohort)?);
+        }
+        self.check_unique(&cohorts)?;
+        Ok(Settings {
+            source: self.source.to_owned(),
+            telegram: TelegramSettings {
+                api_url,
+                admins: raw.telegram.admins,
+                limits: Limits {
+                    global_per_second: raw
+                        .telegram
+                        .messages_per_second
+                        .unwrap_or(Limits::TELEGRAM.global_per_second),
+                    per_chat_per_second: raw
+                        .telegram
+                        .messages_per_chat_per_second
+                        .unwrap_or(Limits::TELEGRAM.per_chat_per_second),
+                },
+            },
+            store: StoreSettings {
+                path: raw
+                    .store
+                    .path
+                    .unwrap_or_else(|| PathBuf::from("data/nudge.sled")),
+            },
+            content: ContentSettings {
+                dir: raw.content.dir.unwrap_or_else(|| PathBuf::from("content")),
+            },
+            cohorts,
+        })
+    }
+
+    fn cohort(&self, idx: usize, raw: RawCohort) -> anyhow::Result<Cohort> {
+        let key = |name: &str| format!("cohorts[{idx}].{name}");
+        if !is_slug(raw.id.get_ref()) {
+            return Err(self.error(
+                &raw.id,
+                &key("id"),
+                "use lowercase letters, digits and dashes",
+            ));
+        }
+        if !is_slug(raw.pack.get_ref()) {
+            return Err(self.error(
+                &raw.pack,
+                &key("pack"),
+                "name a pack directory: lowercase letters, digits and dashes",
+            ));
+        }
+        if !is_invite(raw.invite.get_ref()) {
+            return Err(self.error(
+                &raw.invite,
+                &key("invite"),
+                "use 1 to 64 letters, digits, `_` or `-` (what a t.me/<bot>?start= link can carry)",
+            ));
+        }
+        let schedule = CronSpec::parse(raw.schedule.get_ref())
+            .map_err(|why| self.error(&raw.schedule, &key("schedule"), &why))?;
+        let timezone = raw
+            .timezone
+            .get_ref()
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| {
+                self.error(
+                    &raw.timezone,
+                    &key("timezone"),
+                    "not an IANA time zone name such as `Europe/Amsterdam`",
+                )
+            })?;
+        let language = Lang::parse(raw.language.get_ref()).ok_or_else(|| {
+            self.error(
+                &raw.language,
+                &key("language"),
+                "supported languages are `nl`, `en` and `da`",
+            )
+        })?;
+        Ok(Cohort {
+            id: raw.id.into_inner(),
+            pack: raw.pack.into_inner(),
+            invite: raw.invite.into_inner(),
+            schedule,
+            timezone,
+            language,
+        })
+    }
+
+    fn check_unique(&self, cohorts: &[Cohort]) -> anyhow::Result<()> {
+        for (idx, cohort) in cohorts.iter().enumerate() {
+            for earlier in &cohorts[..idx] {
+                if earlier.id == cohort.id {
+                    anyhow::bail!(
+                        "{}: `cohorts[{idx}].id`: the id `{}` is used twice; give each cohort its own id",
+                        self.source.display(),
+                        cohort.id
+                    );
+                }
+                if earlier.invite == cohort.invite {
+                    anyhow::bail!(
+                        "{}: `cohorts[{idx}].invite`: the invite `{}` is used by two cohorts; give each its own",
+                        self.source.display(),
+                        cohort.invite
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn error<T>(&self, value: &Spanned<T>, key: &str, why: &str) -> anyhow::Error {
+        let (line, col) = line_col(self.text, value.span().start);
+        anyhow::anyhow!("{}:{line}:{col}: `{key}`: {why}", self.source.display())
+    }
+}
+
+fn parse_api_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "`{text}` must start with https:// (or http:// for a local server)"
+        ));
+    }
+    Ok(url)
+}
+
+/// True for lowercase ids made of letters, digits and dashes.
+pub fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_invite(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[telegram]
+api_url = "http://127.0.0.1:8081"
+admins = [42]
+
+[store]
+path = "/tmp/store"
+
+[content]
+dir = "content"
+
+[[cohorts]]
+id = "desk"
+pack = "customer-focus"
+invite = "JOIN-1"
+schedule = "0 9 * * Mon-Fri"
+timezone = "Europe/Amsterdam"
+language = "nl"
+"#;
+
+    fn parse(text: &str) -> anyhow::Result<Settings> {
+        Settings::parse(text, Path::new("nudge.toml"))
+    }
+
+    fn error_of(text: &str) -> String {
+        format!("{:#}", parse(text).expect_err("should fail"))
+    }
+
+    #[test]
+    fn parses_a_complete_file() {
+        let settings = parse(GOOD).unwrap();
+        assert_eq!(settings.telegram.admins, vec![42]);
+        assert_eq!(settings.cohorts[0].timezone, chrono_tz::Europe::Amsterdam);
+        assert_eq!(settings.cohorts[0].language, Lang::Nl);
+        assert_eq!(settings.store.path, PathBuf::from("/tmp/store"));
+    }
+
+    #[test]
+    fn defaults_fill_missing_sections() {
+        let settings = parse("").unwrap();
+        assert_eq!(
+            settings.telegram.api_url.as_str(),
+            "https://api.telegram.org/"
+        );
+        assert_eq!(settings.content.dir, PathBuf::from("content"));
+        assert!(settings.cohorts.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_key_file_and_position() {
+        let error = error_of("[store]\npaht = \"x\"\n");
+        assert!(error.starts_with("nudge.toml:2:1:"), "{error}");
+        assert!(error.contains("paht"), "{error}");
+    }
+
+    #[test]
+    fn bad_timezone_names_the_key() {
+        let error = error_of(&GOOD.replace("Europe/Amsterdam", "Europe/Amsterdm"));
+        assert!(error.contains("`cohorts[0].timezone`"), "{error}");
+        assert!(error.starts_with("nudge.toml:17:12:"), "{error}");
+    }
+
+    #[test]
+    fn bad_schedule_names_the_key() {
+        let error = error_of(&GOOD.replace("0 9 * * Mon-Fri", "every morning"));
+        assert!(error.contains("`cohorts[0].schedule`"), "{error}");
+    }
+
+    #[test]
+    fn unsupported_language_is_refused() {
+        let error = error_of(&GOOD.replace("\"nl\"", "\"fr\""));
+        assert!(error.contains("`cohorts[0].language`"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_invites_are_refused() {
+        let twice = format!(
+            "{GOOD}{}",
+            &GOOD[GOOD.find("[[cohorts]]").unwrap()..].replace("\"desk\"", "\"desk-2\"")
+        );
+        assert!(error_of(&twice).contains("used by two cohorts"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut settings = parse(GOOD).unwrap();
+        settings
+            .apply_env(|key| match key {
+                "NUDGE_TELEGRAM_API_URL" => Some("http://10.0.0.1:9000".to_owned()),
+                "NUDGE_STORE_PATH" => Some("/var/lib/nudge".to_owned()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(settings.telegram.api_url.as_str(), "http://10.0.0.1:9000/");
+        assert_eq!(settings.store.path, PathBuf::from("/var/lib/nudge"));
+    }
+
+    #[test]
+    fn a_token_in_the_file_is_an_unknown_key() {
+        let error = error_of("[telegram]\ntoken = \"123:abc\"\n");
+        assert!(error.contains("token"), "{error}");
+        assert!(
+            !error.contains("123:abc"),
+            "the token must not be echoed: {error}"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! nudge: a self-hosted microlearning service. A daemon reads bite-sized lessons from markdown
+//! content packs and, on each cohort's schedule, sends learners lessons, quizzes, reflection
+//! questions and practice assignments over Telegram, records every answer in an embedded sled
+//! store, and gives admins engagement reports.
+//!
+//! Start reading at `app` (the daemon's wiring) and `service` (the use cases). See
+//! ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod callback;
+pub mod chat;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod engine;
+pub mod i18n;
+pub mod metrics;
+pub mod model;
+pub mod render;
+pub mod report;
+pub mod schedule;
+pub mod service;
+pub mod store;
+pub mod telegram;
+pub mod telemetry;
+#[cfg(test)]
+pub mod testkit;
+pub mod text;

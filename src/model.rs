@@ -1,0 +1,282 @@
+//! The records nudge keeps: learners and their progress, deliveries (the outbox) and answers.
+//!
+//! Plain serde data shared by the engine (which decides), the store (which persists) and the
+//! reports (which count). Nothing here does I/O.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+
+/// A learner's Telegram user id; in a private chat it is also the chat id.
+pub type LearnerId = i64;
+
+/// A delivery's number, unique in the store; quiz buttons carry it.
+pub type DeliverySeq = u64;
+
+/// Someone enrolled in a cohort.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Learner {
+    /// Telegram user id.
+    pub id: LearnerId,
+    /// The cohort the learner joined with their invite.
+    pub cohort: String,
+    /// First name from Telegram, for greetings (and reports only with `--names`).
+    pub name: String,
+    /// Language of the bot's own texts for this learner.
+    pub lang: Lang,
+    /// Whether nudges go out to this learner.
+    pub status: Status,
+    /// When the learner first joined.
+    pub enrolled_at: DateTime<Utc>,
+    /// Where the learner is in the pack.
+    #[serde(default)]
+    pub progress: Progress,
+}
+
+/// Whether a learner gets nudges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Status {
+    /// Gets nudges on the cohort's schedule.
+    Active,
+    /// Chose a break; nudges resume at `until` (or on `/resume`).
+    Paused {
+        /// When the pause ends by itself, if it does.
+        until: Option<DateTime<Utc>>,
+    },
+    /// Telegram refused delivery (blocked the bot, account gone): never messaged again until
+    /// they send `/start` again.
+    Inactive {
+        /// Telegram's reason, for admins.
+        reason: String,
+        /// When it happened.
+        since: DateTime<Utc>,
+    },
+}
+
+/// Where a learner is in the pack and what the bot waits for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Lessons started, in the order the learner got them.
+    #[serde(default)]
+    pub lessons_started: Vec<String>,
+    /// What is left of the current lesson, sent in order.
+    #[serde(default)]
+    pub queue: Vec<Step>,
+    /// The prompt the bot waits on before sending the rest of the queue.
+    #[serde(default)]
+    pub waiting: Option<Waiting>,
+}
+
+/// One thing to send as part of a lesson.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// The lesson text.
+    Lesson {
+        /// Lesson id.
+        lesson: String,
+    },
+    /// A quiz, reflection or practice item of the lesson.
+    Item {
+        /// Item id.
+        item: String,
+    },
+}
+
+/// A prompt the learner has not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// The delivery that carried the prompt.
+    pub delivery: DeliverySeq,
+    /// The item it asks about.
+    pub item: String,
+    /// What kind of answer it expects.
+    pub kind: WaitKind,
+    /// When it was created.
+    pub since: DateTime<Utc>,
+}
+
+/// The kind of answer a prompt expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WaitKind {
+    /// A button press on a quiz.
+    Quiz,
+    /// Free text answering question `question` of a reflection.
+    Reflect {
+        /// 0-based question in the reflection's chain.
+        question: usize,
+    },
+}
+
+/// One message (or edit) the bot sends: recorded as pending before it is sent, and as sent
+/// (with Telegram's message id) after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Unique number; quiz buttons carry it.
+    pub seq: DeliverySeq,
+    /// Who gets it.
+    pub learner: LearnerId,
+    /// The learner's cohort when it was created, for reports.
+    pub cohort: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// The scheduled slot that caused it; `None` for replies to the learner.
+    pub slot: Option<String>,
+    /// What it is for.
+    pub purpose: Purpose,
+    /// Pending, sent or failed.
+    pub state: DeliveryState,
+    /// What to send; dropped once sent, to keep the store small.
+    pub outgoing: Option<Outgoing>,
+}
+
+/// What a delivery is for: reports count prompts by purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "purpose", rename_all = "snake_case")]
+pub enum Purpose {
+    /// A lesson text.
+    Lesson {
+        /// Lesson id.
+        lesson: String,
+    },
+    /// A quiz question with buttons.
+    Quiz {
+        /// Item id.
+        item: String,
+        /// The right option when it was sent, so later edits of the content cannot change
+        /// the verdict on a press.
+        correct: usize,
+    },
+    /// A reflection question.
+    Reflect {
+        /// Item id.
+        item: String,
+        /// 0-based question in the chain.
+        question: usize,
+    },
+    /// A practice assignment.
+    Practice {
+        /// Item id.
+        item: String,
+    },
+    /// A reply to something the learner did (verdict, acknowledgement, help).
+    Reply,
+}
+
+impl Purpose {
+    /// True for prompts the learner is nudged with (as opposed to replies).
+    pub fn is_prompt(&self) -> bool {
+        !matches!(self, Self::Reply)
+    }
+}
+
+/// Where a delivery is in its life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Recorded, not yet confirmed by Telegram.
+    Pending,
+    /// Telegram accepted it.
+    Sent {
+        /// Telegram's message id (for edits and button presses).
+        message_id: i64,
+        /// When Telegram accepted it.
+        at: DateTime<Utc>,
+    },
+    /// Given up on: Telegram refused it, or retries ran out.
+    Failed {
+        /// Why, for admins.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// A message for Telegram, already rendered, independent of the Telegram library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutMessage {
+    /// Telegram HTML.
+    pub html: String,
+    /// Inline keyboard rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Vec<Button>>,
+}
+
+/// One inline button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    /// What the button shows.
+    pub label: String,
+    /// What Telegram sends back when pressed (at most 64 bytes).
+    pub data: String,
+}
+
+/// A send or an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Outgoing {
+    /// A new message.
+    Send {
+        /// The message.
+        message: OutMessage,
+    },
+    /// Replace the text and buttons of a message sent before.
+    Edit {
+        /// Telegram's id of the message to edit.
+        message_id: i64,
+        /// The new content.
+        message: OutMessage,
+    },
+}
+
+/// Something a learner answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// Who answered.
+    pub learner: LearnerId,
+    /// The learner's cohort at the time, for reports.
+    pub cohort: String,
+    /// The prompt answered.
+    pub delivery: DeliverySeq,
+    /// The item answered.
+    pub item: String,
+    /// When the answer arrived.
+    pub at: DateTime<Utc>,
+    /// When the prompt was sent, for time-to-answer figures.
+    pub prompt_sent_at: Option<DateTime<Utc>>,
+    /// The answer itself.
+    pub kind: AnswerKind,
+}
+
+/// The content of an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnswerKind {
+    /// A quiz button press.
+    Quiz {
+        /// The option chosen (0-based).
+        choice: usize,
+        /// Whether it was the right one.
+        correct: bool,
+    },
+    /// A free-text reflection.
+    Reflect {
+        /// Which question of the chain.
+        question: usize,
+        /// What the learner wrote: personal data, never in reports.
+        text: String,
+    },
+}
+
+impl Answer {
+    /// The sub-key that makes an answer unique within its delivery (reflection question).
+    pub fn part(&self) -> u32 {
+        match &self.kind {
+            AnswerKind::Quiz { .. } => 0,
+            AnswerKind::Reflect { question, .. } => u32::try_from(*question).unwrap_or(u32::MAX),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Messages as learners see them: content items and bot texts rendered to [`OutMessage`]s.
+//!
+//! Pure: content and language in, Telegram HTML and buttons out. The same functions serve the
+//! daemon, `nudge preview` and `nudge try`, so authors see exactly what learners get.
+
+pub mod plain;
+
+use crate::callback::Callback;
+use crate::content::{Lesson, Pack, Practice, Quiz, Reflect, Rich};
+use crate::i18n::{Lang, fill, fill_html, tr};
+use crate::model::{Button, DeliverySeq, OutMessage};
+
+/// Telegram's limit on a message's visible text.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+
+/// A message with text only.
+pub fn text(html: String) -> OutMessage {
+    OutMessage {
+        html,
+        buttons: Vec::new(),
+    }
+}
+
+/// The lesson text with its title and place in the pack.
+pub fn lesson(lang: Lang, pack: &Pack, lesson: &Lesson) -> OutMessage {
+    let n = pack.lesson_index(&lesson.id).map_or(0, |idx| idx + 1);
+    let header = fill(
+        lang,
+        "lesson.header",
+        &[
+            ("title", &lesson.title),
+            ("n", &n.to_string()),
+            ("total", &pack.lessons.len().to_string()),
+        ],
+    );
+    text(join_html(&header, &lesson.body))
+}
+
+/// A quiz question with one button per option, carrying delivery `seq`.
+pub fn quiz(lang: Lang, quiz: &Quiz, seq: DeliverySeq, review: bool) -> OutMessage {
+    let buttons = quiz
+        .options
+        .iter()
+        .enumerate()
+        .map(|(option, label)| {
+            vec![Button {
+                label: label.clone(),
+                data: Callback::Quiz { seq, option }.encode(),
+            }]
+        })
+        .collect();
+    OutMessage {
+        html: join_html(quiz_header(lang, review), &quiz.question),
+        buttons,
+    }
+}
+
+/// The quiz after the learner answered: the question, their answer, the verdict and the
+/// explanation; no buttons left to press.
+pub fn quiz_answered(lang: Lang, quiz: &Quiz, choice: usize, review: bool) -> OutMessage {
+    let chosen = quiz.options.get(choice).map_or("?", String::as_str);
+    let mut html = join_html(quiz_header(lang, review), &quiz.question);
+    html.push_str("\n\n");
+    html.push_str(&fill(lang, "quiz.your_answer", &[("answer", chosen)]));
+    html.push('\n');
+    html.push_str(&verdict(lang, quiz, choice == quiz.correct));
+    if let Some(explanation) = &quiz.explanation {
+        html.push_str("\n\n");
+        html.push_str(&explanation.html);
+    }
+    text(html)
+}
+
+/// `✅ Right!` or `❌ Not quite. The right answer is: …`.
+pub fn verdict(lang: Lang, quiz: &Quiz, correct: bool) -> String {
+    if correct {
+        return tr(lang, "quiz.right").to_owned();
+    }
+    let answer = quiz.options.get(quiz.correct).map_or("", String::as_str);
+    fill(lang, "quiz.wrong", &[("answer", answer)])
+}
+
+fn quiz_header(lang: Lang, review: bool) -> &'static str {
+    tr(
+        lang,
+        if review {
+            "quiz.review_header"
+        } else {
+            "quiz.header"
+        },
+    )
+}
+
+/// Question `question` of a reflection (the first comes with the intro).
+pub fn reflect(lang: Lang, reflect: &Reflect, question: usize) -> OutMessage {
+    let mut body = Rich::default();
+    if question == 0
+        && let Some(intro) = &reflect.intro
+    {
+        body.push("", intro);
+    }
+    if let Some(text) = reflect.questions.get(question) {
+        body.push(
+            "\n\n",
+            &Rich::from_parts(format!("<b>{}</b>", text.html), text.plain.clone()),
+        );
+    }
+    let mut html = join_html(tr(lang, "reflect.header"), &body);
+    html.push_str("\n\n");
+    html.push_str(tr(lang, "reflect.hint"));
+    text(html)
+}
+
+/// A practice assignment, saying when the follow-up comes.
+pub fn practice(lang: Lang, practice: &Practice) -> OutMessage {
+    let mut html = join_html(tr(lang, "practice.header"), &practice.task);
+    html.push_str("\n\n");
+    html.push_str(&fill(
+        lang,
+        "practice.hint",
+        &[("days", &practice.follow_up_days.to_string())],
+    ));
+    text(html)
+}
+
+/// A catalogue text whose placeholders take HTML built by the caller.
+pub fn catalogue_html(lang: Lang, key: &str, args: &[(&str, &str)]) -> OutMessage {
+    text(fill_html(lang, key, args))
+}
+
+fn join_html(header: &str, body: &Rich) -> String {
+    if body.html.is_empty() {
+        return header.to_owned();
+    }
+    format!("{header}\n\n{}", body.html)
+}
+
+/// The visible length of a message, as Telegram counts it.
+pub fn visible_len(message: &OutMessage) -> usize {
+    crate::text::telegram_len(&plain::to_plain(&message.html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_quiz() -> Quiz {
+        Quiz {
+            question: Rich::from_markdown("Best **first** step?"),
+            options: vec!["Listen".to_owned(), "Sell".to_owned()],
+            correct: 0,
+            explanation: Some(Rich::from_markdown("Because & so.")),
+        }
+    }
+
+    #[test]
+    fn quiz_buttons_carry_the_delivery_and_option() {
+        let message = quiz(Lang::En, &sample_quiz(), 42, false);
+        assert_eq!(message.buttons.len(), 2);
+        assert_eq!(message.buttons[1][0].data, "q:42:1");
+        assert!(message.html.contains("Best <b>first</b> step?"));
+    }
+
+    #[test]
+    fn answered_quiz_shows_choice_verdict_and_explanation() {
+        let message = quiz_answered(Lang::En, &sample_quiz(), 1, false);
+        assert!(message.buttons.is_empty());
+        assert!(message.html.contains("Your answer: Sell"));
+        assert!(message.html.contains("The right answer is: <b>Listen</b>"));
+        assert!(message.html.ends_with("Because &amp; so."));
+    }
+
+    #[test]
+    fn reflection_intro_comes_with_the_first_question_only() {
+        let reflect = Reflect {
+            intro: Some(Rich::plain("Intro")),
+            questions: vec![Rich::plain("One?"), Rich::plain("Two?")],
+        };
+        assert!(
+            super::reflect(Lang::En, &reflect, 0)
+                .html
+                .contains("Intro\n\n<b>One?</b>")
+        );
+        assert!(!super::reflect(Lang::En, &reflect, 1).html.contains("Intro"));
+    }
+}

@@ -1,0 +1,4 @@
+//! Time: cron schedules and their slots. Pure: nothing here reads the clock, the store or the
+//! network; callers pass `now`.
+
+pub mod cron;

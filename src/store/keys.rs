@@ -1,0 +1,64 @@
+//! Key layouts: big-endian numbers so keys sort by learner, then by sequence.
+
+use super::StoreError;
+use crate::model::{DeliverySeq, LearnerId};
+
+/// `learners` key.
+pub fn learner(id: LearnerId) -> [u8; 8] {
+    (id as u64).to_be_bytes()
+}
+
+/// `deliveries` key: learner ‖ seq.
+pub fn delivery(learner_id: LearnerId, seq: DeliverySeq) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&learner(learner_id));
+    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// `slots` key: learner ‖ cohort ‖ `@` ‖ slot key.
+pub fn slot(learner_id: LearnerId, cohort: &str, slot_key: &str) -> Vec<u8> {
+    let mut key = learner(learner_id).to_vec();
+    key.extend_from_slice(cohort.as_bytes());
+    key.push(b'@');
+    key.extend_from_slice(slot_key.as_bytes());
+    key
+}
+
+/// `outbox` key.
+pub fn outbox(seq: DeliverySeq) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// `answers` key: learner ‖ delivery ‖ part.
+pub fn answer(learner_id: LearnerId, delivery: DeliverySeq, part: u32) -> [u8; 20] {
+    let mut key = [0; 20];
+    key[..16].copy_from_slice(&self::delivery(learner_id, delivery));
+    key[16..].copy_from_slice(&part.to_be_bytes());
+    key
+}
+
+/// `meta` key of a cohort's scheduler cursor.
+pub fn cursor(cohort: &str) -> Vec<u8> {
+    format!("cursor/{cohort}").into_bytes()
+}
+
+/// Reads a big-endian u64 from the first 8 bytes.
+pub fn read_u64(bytes: &[u8], tree: &'static str) -> Result<u64, StoreError> {
+    let head: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|head| head.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt {
+            tree,
+            reason: format!(
+                "a key or value of {} bytes where 8 were expected",
+                bytes.len()
+            ),
+        })?;
+    Ok(u64::from_be_bytes(head))
+}
+
+/// Reads a learner id written by [`learner`].
+pub fn read_i64(bytes: &[u8], tree: &'static str) -> Result<i64, StoreError> {
+    read_u64(bytes, tree).map(|value| value as i64)
+}

@@ -1,0 +1,348 @@
+//! The only code that touches sled: a fixed set of trees, their key layouts, JSON values, and
+//! the schema version checked at open.
+//!
+//! Trees (never one per learner):
+//! - `meta`: schema version, Telegram update offset, scheduler cursors;
+//! - `learners`: learner id → [`Learner`];
+//! - `deliveries`: learner id ‖ seq → [`Delivery`] (every message sent or to send);
+//! - `slots`: learner id ‖ slot key → seq (at most one nudge per learner and slot);
+//! - `outbox`: seq → learner id, for deliveries still pending;
+//! - `answers`: learner id ‖ delivery seq ‖ part → [`Answer`].
+//!
+//! Every per-learner key starts with the learner id, so erasing a learner is a prefix scan.
+//! Writes that belong together go through [`Store::with_learner`], one sled transaction.
+
+mod keys;
+mod tx;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+
+use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
+pub use tx::{LearnerTx, TxError};
+
+/// The layout version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const OFFSET_KEY: &[u8] = b"update_offset";
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled itself failed: I/O error or corruption it detected.
+    #[error("the store failed: {0}")]
+    Sled(#[from] sled::Error),
+    /// A record could not be decoded: the store was damaged or written by another program.
+    #[error(
+        "the store holds a record in `{tree}` that cannot be read ({reason}); restore a backup"
+    )]
+    Corrupt {
+        /// The tree holding the record.
+        tree: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The store was written by an incompatible version of nudge.
+    #[error("the store has schema version {found}, but this nudge reads version {expected}")]
+    Schema {
+        /// Version in the store.
+        found: u32,
+        /// Version this build expects.
+        expected: u32,
+    },
+}
+
+/// Handle to the embedded database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    meta: sled::Tree,
+    learners: sled::Tree,
+    deliveries: sled::Tree,
+    slots: sled::Tree,
+    outbox: sled::Tree,
+    answers: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path` and checks its schema version.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(path).open()?;
+        Self::from_db(db, path)
+    }
+
+    /// A throw-away store in memory (tests, `nudge try`).
+    pub fn temporary() -> Result<Self, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Self::from_db(db, Path::new(":memory:"))
+    }
+
+    fn from_db(db: sled::Db, path: &Path) -> Result<Self, StoreError> {
+        let store = Self {
+            meta: db.open_tree("meta")?,
+            learners: db.open_tree("learners")?,
+            deliveries: db.open_tree("deliveries")?,
+            slots: db.open_tree("slots")?,
+            outbox: db.open_tree("outbox")?,
+            answers: db.open_tree("answers")?,
+            path: path.to_owned(),
+            db,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.get_meta::<u32>(SCHEMA_KEY)? {
+            Some(found) if found == SCHEMA_VERSION => Ok(()),
+            Some(found) => Err(StoreError::Schema {
+                found,
+                expected: SCHEMA_VERSION,
+            }),
+            None if self.learners.is_empty() && self.deliveries.is_empty() => {
+                self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
+                Ok(())
+            }
+            None => Err(StoreError::Corrupt {
+                tree: "meta",
+                reason: "records without a schema version".to_owned(),
+            }),
+        }
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes every write so far durable (sled otherwise loses the last ~500 ms on a crash).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// `flush` for code that is not async.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Runs `work` as one transaction over everything that belongs to learner `id`.
+    ///
+    /// `work` may run more than once when another writer touched the same keys, so it must be
+    /// free of side effects outside the transaction.
+    pub fn with_learner<T>(
+        &self,
+        id: LearnerId,
+        work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
+    ) -> Result<T, StoreError> {
+        let trees = (
+            &self.learners,
+            &self.deliveries,
+            &self.slots,
+            &self.outbox,
+            &self.answers,
+        );
+        trees
+            .transaction(|(learners, deliveries, slots, outbox, answers)| {
+                let tx = LearnerTx::new(id, learners, deliveries, slots, outbox, answers);
+                work(&tx).map_err(TxError::into_sled)
+            })
+            .map_err(TxError::from_sled)
+    }
+
+    /// The learner with id `id`.
+    pub fn learner(&self, id: LearnerId) -> Result<Option<Learner>, StoreError> {
+        decode_opt("learners", self.learners.get(keys::learner(id))?)
+    }
+
+    /// Every learner, in id order.
+    pub fn learners(&self) -> impl Iterator<Item = Result<Learner, StoreError>> + '_ {
+        self.learners
+            .iter()
+            .map(|entry| decode("learners", &entry?.1))
+    }
+
+    /// Number of learners.
+    pub fn n_learners(&self) -> usize {
+        self.learners.len()
+    }
+
+    /// Delivery `seq` of learner `learner`.
+    pub fn delivery(
+        &self,
+        learner: LearnerId,
+        seq: DeliverySeq,
+    ) -> Result<Option<Delivery>, StoreError> {
+        decode_opt(
+            "deliveries",
+            self.deliveries.get(keys::delivery(learner, seq))?,
+        )
+    }
+
+    /// Every delivery, grouped by learner.
+    pub fn deliveries(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
+        self.deliveries
+            .iter()
+            .map(|entry| decode("deliveries", &entry?.1))
+    }
+
+    /// Every answer, grouped by learner.
+    pub fn answers(&self) -> impl Iterator<Item = Result<Answer, StoreError>> + '_ {
+        self.answers
+            .iter()
+            .map(|entry| decode("answers", &entry?.1))
+    }
+
+    /// Deliveries still waiting to be sent, oldest first.
+    pub fn pending(&self) -> Result<Vec<(LearnerId, DeliverySeq)>, StoreError> {
+        self.outbox
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((
+                    keys::read_i64(&value, "outbox")?,
+                    keys::read_u64(&key, "outbox")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Number of deliveries waiting to be sent.
+    pub fn n_pending(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Records that Telegram accepted delivery `seq` as message `message_id`.
+    pub fn mark_sent(
+        &self,
+        learner: LearnerId,
+        seq: DeliverySeq,
+        message_id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.finish_delivery(learner, seq, DeliveryState::Sent { message_id, at })
+    }
+
+    /// Records that delivery `seq` was given up on.
+    pub fn mark_failed(
+        &self,
+        learner: LearnerId,
+        seq: DeliverySeq,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let state = DeliveryState::Failed {
+            reason: reason.to_owned(),
+            at,
+        };
+        self.finish_delivery(learner, seq, state)
+    }
+
+    fn finish_delivery(
+        &self,
+        learner: LearnerId,
+        seq: DeliverySeq,
+        state: DeliveryState,
+    ) -> Result<(), StoreError> {
+        self.with_learner(learner, |tx| {
+            tx.finish_delivery(seq, state.clone())?;
+            Ok(())
+        })
+    }
+
+    /// Marks the learner inactive (Telegram refuses their chat) and fails what is pending for
+    /// them, in one transaction. Returns the deliveries failed.
+    pub fn deactivate(
+        &self,
+        learner: LearnerId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<DeliverySeq>, StoreError> {
+        let pending: Vec<DeliverySeq> = self
+            .pending()?
+            .into_iter()
+            .filter(|(owner, _)| *owner == learner)
+            .map(|(_, seq)| seq)
+            .collect();
+        self.with_learner(learner, |tx| {
+            if let Some(mut record) = tx.learner()? {
+                record.status = Status::Inactive {
+                    reason: reason.to_owned(),
+                    since: at,
+                };
+                tx.put_learner(&record)?;
+            }
+            for &seq in &pending {
+                let state = DeliveryState::Failed {
+                    reason: reason.to_owned(),
+                    at,
+                };
+                tx.finish_delivery(seq, state)?;
+            }
+            Ok(pending.clone())
+        })
+    }
+
+    /// The Telegram update offset to ask for next.
+    pub fn update_offset(&self) -> Result<i64, StoreError> {
+        Ok(self.get_meta::<i64>(OFFSET_KEY)?.unwrap_or(0))
+    }
+
+    /// Records the next update offset (durable with the next flush).
+    pub fn set_update_offset(&self, offset: i64) -> Result<(), StoreError> {
+        self.set_meta(OFFSET_KEY, &offset)
+    }
+
+    /// The last instant the scheduler finished for `cohort`.
+    pub fn cursor(&self, cohort: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.get_meta(&keys::cursor(cohort))
+    }
+
+    /// Records that the scheduler finished `cohort` up to `at`.
+    pub fn set_cursor(&self, cohort: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.set_meta(&keys::cursor(cohort), &at)
+    }
+
+    fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        decode_opt("meta", self.meta.get(key)?)
+    }
+
+    fn set_meta<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StoreError> {
+        self.meta.insert(key, encode(value))?;
+        Ok(())
+    }
+
+    /// Bytes on disk, for figures.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing our own plain records to JSON cannot fail (no maps with non-string keys).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
+        tree,
+        reason: error.to_string(),
+    })
+}
+
+fn decode_opt<T: DeserializeOwned>(
+    tree: &'static str,
+    bytes: Option<sled::IVec>,
+) -> Result<Option<T>, StoreError> {
+    bytes.map(|bytes| decode(tree, &bytes)).transpose()
+}
+
+#[cfg(test)]
+mod tests;

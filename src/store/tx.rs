@@ -1,0 +1,158 @@
+//! One learner's unit of work: reads and writes inside a single sled transaction.
+
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+
+use super::{StoreError, decode, decode_opt, encode, keys};
+use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId};
+
+/// Why a transaction step failed; pass it on with `?`.
+#[derive(Debug)]
+pub struct TxError(ConflictableTransactionError<StoreError>);
+
+impl From<UnabortableTransactionError> for TxError {
+    fn from(error: UnabortableTransactionError) -> Self {
+        Self(error.into())
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(error: StoreError) -> Self {
+        Self(ConflictableTransactionError::Abort(error))
+    }
+}
+
+impl TxError {
+    pub(super) fn into_sled(self) -> ConflictableTransactionError<StoreError> {
+        self.0
+    }
+
+    pub(super) fn from_sled(error: TransactionError<StoreError>) -> StoreError {
+        match error {
+            TransactionError::Abort(error) => error,
+            TransactionError::Storage(error) => StoreError::Sled(error),
+        }
+    }
+}
+
+/// The trees of one learner's transaction.
+pub struct LearnerTx<'a> {
+    id: LearnerId,
+    learners: &'a TransactionalTree,
+    deliveries: &'a TransactionalTree,
+    slots: &'a TransactionalTree,
+    outbox: &'a TransactionalTree,
+    answers: &'a TransactionalTree,
+}
+
+impl<'a> LearnerTx<'a> {
+    pub(super) fn new(
+        id: LearnerId,
+        learners: &'a TransactionalTree,
+        deliveries: &'a TransactionalTree,
+        slots: &'a TransactionalTree,
+        outbox: &'a TransactionalTree,
+        answers: &'a TransactionalTree,
+    ) -> Self {
+        Self {
+            id,
+            learners,
+            deliveries,
+            slots,
+            outbox,
+            answers,
+        }
+    }
+
+    /// The learner this transaction is about.
+    pub fn learner_id(&self) -> LearnerId {
+        self.id
+    }
+
+    /// The learner record, if enrolled.
+    pub fn learner(&self) -> Result<Option<Learner>, TxError> {
+        Ok(decode_opt(
+            "learners",
+            self.learners.get(keys::learner(self.id))?,
+        )?)
+    }
+
+    /// Writes the learner record.
+    pub fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
+        self.learners
+            .insert(&keys::learner(self.id), encode(learner))?;
+        Ok(())
+    }
+
+    /// Claims slot `slot_key` of `cohort` for this learner; false if it was claimed before.
+    pub fn claim_slot(&self, cohort: &str, slot_key: &str) -> Result<bool, TxError> {
+        let key = keys::slot(self.id, cohort, slot_key);
+        if self.slots.get(&key)?.is_some() {
+            return Ok(false);
+        }
+        self.slots.insert(key, &[1u8][..])?;
+        Ok(true)
+    }
+
+    /// A fresh delivery number.
+    pub fn next_seq(&self) -> Result<DeliverySeq, TxError> {
+        Ok(self.deliveries.generate_id().map_err(StoreError::Sled)? + 1)
+    }
+
+    /// Delivery `seq` of this learner.
+    pub fn delivery(&self, seq: DeliverySeq) -> Result<Option<Delivery>, TxError> {
+        Ok(decode_opt(
+            "deliveries",
+            self.deliveries.get(keys::delivery(self.id, seq))?,
+        )?)
+    }
+
+    /// Writes a delivery; a pending one is put in the outbox.
+    pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), TxError> {
+        self.deliveries
+            .insert(&keys::delivery(self.id, delivery.seq), encode(delivery))?;
+        if delivery.state == DeliveryState::Pending {
+            self.outbox
+                .insert(&keys::outbox(delivery.seq), &keys::learner(self.id))?;
+        } else {
+            self.outbox.remove(&keys::outbox(delivery.seq))?;
+        }
+        Ok(())
+    }
+
+    /// Moves a delivery out of the outbox into `state`, dropping its payload once sent.
+    pub fn finish_delivery(&self, seq: DeliverySeq, state: DeliveryState) -> Result<(), TxError> {
+        let Some(mut delivery) = self.delivery(seq)? else {
+            self.outbox.remove(&keys::outbox(seq))?;
+            return Ok(());
+        };
+        if matches!(state, DeliveryState::Sent { .. }) {
+            delivery.outgoing = None;
+        }
+        delivery.state = state;
+        self.put_delivery(&delivery)
+    }
+
+    /// The answer recorded for `part` of delivery `seq`, if any.
+    pub fn answer(&self, seq: DeliverySeq, part: u32) -> Result<Option<Answer>, TxError> {
+        Ok(decode_opt(
+            "answers",
+            self.answers.get(keys::answer(self.id, seq, part))?,
+        )?)
+    }
+
+    /// Records an answer.
+    pub fn put_answer(&self, answer: &Answer) -> Result<(), TxError> {
+        self.answers.insert(
+            &keys::answer(self.id, answer.delivery, answer.part()),
+            encode(answer),
+        )?;
+        Ok(())
+    }
+
+    /// Decodes a raw value read through this transaction (for callers scanning by key).
+    pub fn decode_delivery(bytes: &[u8]) -> Result<Delivery, TxError> {
+        Ok(decode("deliveries", bytes)?)
+    }
+}

@@ -1,0 +1,405 @@
+//! Every call to the Bot API goes through here: pacing, `retry_after`, bounded retries with
+//! backoff, a time limit per call, and one classification of failures the callers act on.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use teloxide::prelude::*;
+use teloxide::types::{
+    AllowedUpdate, BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
+    LinkPreviewOptions, MessageId, ParseMode, Update,
+};
+use teloxide::{ApiError, RequestError};
+
+use super::limiter::{Limiter, Limits};
+use crate::metrics::Metrics;
+use crate::model::OutMessage;
+
+/// Why a call failed, by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The chat is gone for the bot (blocked, deactivated, never started): stop messaging it.
+    #[error("the chat is unavailable ({0})")]
+    ChatGone(String),
+    /// Telegram refused this request; sending it again will not help.
+    #[error("Telegram refused the request ({0})")]
+    Rejected(String),
+    /// Network trouble, server errors or time-outs outlasted the retries.
+    #[error("Telegram could not be reached ({0})")]
+    Transient(String),
+}
+
+/// How to retry passing failures.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles each time.
+    pub first_backoff: Duration,
+    /// Longest wait between tries.
+    pub max_backoff: Duration,
+    /// Time limit for one call.
+    pub call_timeout: Duration,
+    /// Most `retry_after` answers accepted for one call before giving up.
+    pub max_retry_afters: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            first_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(20),
+            max_retry_afters: 20,
+        }
+    }
+}
+
+/// The Bot API client nudge uses.
+pub struct TelegramClient {
+    bot: Bot,
+    limiter: Limiter,
+    retry: RetryPolicy,
+    metrics: Arc<Metrics>,
+}
+
+/// What a failed attempt means.
+enum Verdict {
+    RetryAfter(Duration),
+    Transient(String),
+    Final(SendError),
+}
+
+impl TelegramClient {
+    /// A client for the Bot API at `api_url`, authenticated with `token`.
+    pub fn new(
+        token: &SecretString,
+        api_url: reqwest::Url,
+        limits: Limits,
+        retry: RetryPolicy,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
+        let http = teloxide::net::default_reqwest_settings()
+            .timeout(retry.call_timeout + Duration::from_secs(40))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|error| anyhow::anyhow!("cannot set up the HTTP client: {error}"))?;
+        let bot = Bot::with_client(token.expose_secret(), http).set_api_url(api_url);
+        Ok(Self {
+            bot,
+            limiter: Limiter::new(limits),
+            retry,
+            metrics,
+        })
+    }
+
+    /// The bot's username (checks the token and the connection).
+    pub async fn username(&self) -> Result<String, SendError> {
+        let me = self.call(None, || self.bot.get_me().send()).await?;
+        Ok(me.username.clone().unwrap_or_default())
+    }
+
+    /// Sends `message` to `chat`; returns Telegram's message id.
+    pub async fn send(&self, chat: i64, message: &OutMessage) -> Result<i64, SendError> {
+        let sent = self
+            .call(Some(chat), || {
+                let mut request = self
+                    .bot
+                    .send_message(ChatId(chat), message.html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(no_preview());
+                if let Some(markup) = keyboard(message) {
+                    request = request.reply_markup(markup);
+                }
+                request.send()
+            })
+            .await?;
+        self.metrics.messages_sent.inc();
+        Ok(i64::from(sent.id.0))
+    }
+
+    /// Replaces text and buttons of message `message_id` in `chat`.
+    pub async fn edit(
+        &self,
+        chat: i64,
+        message_id: i64,
+        message: &OutMessage,
+    ) -> Result<(), SendError> {
+        let id = MessageId(i32::try_from(message_id).unwrap_or_default());
+        let result = self
+            .call(Some(chat), || {
+                let mut request = self
+                    .bot
+                    .edit_message_text(ChatId(chat), id, message.html.clone())
+                    .parse_mode(ParseMode::Html)
+                    .link_preview_options(no_preview());
+                if let Some(markup) = keyboard(message) {
+                    request = request.reply_markup(markup);
+                }
+                request.send()
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SendError::Rejected(why)) if why.contains("not modified") => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Answers a button press (the toast the learner sees).
+    pub async fn answer_press(&self, query_id: &str, text: Option<&str>) -> Result<(), SendError> {
+        self.call(None, || {
+            let mut request = self
+                .bot
+                .answer_callback_query(teloxide::types::CallbackQueryId(query_id.to_owned()));
+            if let Some(text) = text {
+                request = request.text(text.to_owned());
+            }
+            request.send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Sends a file to `chat` with a caption.
+    pub async fn send_document(
+        &self,
+        chat: i64,
+        file_name: &str,
+        bytes: Vec<u8>,
+        caption: &str,
+    ) -> Result<(), SendError> {
+        self.call(Some(chat), || {
+            let file = InputFile::memory(bytes.clone()).file_name(file_name.to_owned());
+            self.bot
+                .send_document(ChatId(chat), file)
+                .caption(caption.to_owned())
+                .parse_mode(ParseMode::Html)
+                .send()
+        })
+        .await?;
+        self.metrics.messages_sent.inc();
+        Ok(())
+    }
+
+    /// Registers the command menu for users whose Telegram speaks `language` (`None`: default).
+    pub async fn set_commands(
+        &self,
+        commands: &[(String, String)],
+        language: Option<&str>,
+    ) -> Result<(), SendError> {
+        let commands: Vec<BotCommand> = commands
+            .iter()
+            .map(|(name, text)| BotCommand::new(name, text))
+            .collect();
+        self.call(None, || {
+            let mut request = self.bot.set_my_commands(commands.clone());
+            if let Some(language) = language {
+                request = request.language_code(language.to_owned());
+            }
+            request.send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Long-polls for updates from `offset`, waiting up to `wait` for the first one. One
+    /// attempt: the poller decides about retrying.
+    pub async fn updates(&self, offset: i32, wait: Duration) -> Result<Vec<Update>, SendError> {
+        self.limiter.wait_unpaused().await;
+        let request = self
+            .bot
+            .get_updates()
+            .offset(offset)
+            .timeout(u32::try_from(wait.as_secs()).unwrap_or(25))
+            .limit(100)
+            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+            .send();
+        match tokio::time::timeout(wait + self.retry.call_timeout, request).await {
+            Ok(Ok(updates)) => Ok(updates),
+            Ok(Err(error)) => match self.judge(&error) {
+                Verdict::RetryAfter(wait) => {
+                    self.limiter.pause_for(wait).await;
+                    Err(SendError::Transient(format!(
+                        "asked to wait {} s",
+                        wait.as_secs()
+                    )))
+                }
+                Verdict::Transient(why) => Err(SendError::Transient(why)),
+                Verdict::Final(error) => Err(error),
+            },
+            Err(_) => Err(SendError::Transient("getUpdates timed out".to_owned())),
+        }
+    }
+
+    /// Runs one call with pacing (messages only: `chat` is set), retries and a time limit.
+    async fn call<T, F, Fut>(&self, chat: Option<i64>, make: F) -> Result<T, SendError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, RequestError>>,
+    {
+        let mut attempts = 0;
+        let mut retry_afters = 0;
+        loop {
+            match chat {
+                Some(chat) => self.limiter.acquire_message(chat).await,
+                None => self.limiter.wait_unpaused().await,
+            }
+            let verdict = match tokio::time::timeout(self.retry.call_timeout, make()).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => self.judge(&error),
+                Err(_) => Verdict::Transient("the call timed out".to_owned()),
+            };
+            match verdict {
+                Verdict::Final(error) => return Err(error),
+                Verdict::RetryAfter(wait) => {
+                    retry_afters += 1;
+                    self.metrics.rate_limited.inc();
+                    tracing::warn!(wait_s = wait.as_secs(), "Telegram asked to slow down");
+                    if retry_afters > self.retry.max_retry_afters {
+                        return Err(SendError::Transient(
+                            "Telegram kept asking to wait".to_owned(),
+                        ));
+                    }
+                    self.limiter.pause_for(wait).await;
+                }
+                Verdict::Transient(why) => {
+                    attempts += 1;
+                    if attempts >= self.retry.max_attempts {
+                        return Err(SendError::Transient(why));
+                    }
+                    let backoff = self.backoff(attempts);
+                    tracing::warn!(attempt = attempts, backoff_ms = backoff.as_millis() as u64, error = %why, "Telegram call failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.retry
+            .first_backoff
+            .saturating_mul(factor)
+            .min(self.retry.max_backoff)
+    }
+
+    fn judge(&self, error: &RequestError) -> Verdict {
+        let verdict = classify(error);
+        if let Verdict::Transient(_) = verdict {
+            self.metrics.call_errors.inc();
+        }
+        verdict
+    }
+}
+
+/// Sorts a teloxide error into what to do about it.
+fn classify(error: &RequestError) -> Verdict {
+    match error {
+        RequestError::RetryAfter(seconds) => {
+            Verdict::RetryAfter(seconds.duration().max(Duration::from_secs(1)))
+        }
+        RequestError::Api(api) => classify_api(api),
+        RequestError::MigrateToChatId(_) => {
+            Verdict::Final(SendError::Rejected("the chat moved".to_owned()))
+        }
+        RequestError::Network(error) => Verdict::Transient(format!("network: {error}")),
+        RequestError::InvalidJson { .. } => {
+            Verdict::Transient("an unreadable answer from the server".to_owned())
+        }
+        RequestError::Io(error) => Verdict::Transient(format!("I/O: {error}")),
+    }
+}
+
+fn classify_api(error: &ApiError) -> Verdict {
+    match error {
+        ApiError::BotBlocked
+        | ApiError::UserDeactivated
+        | ApiError::ChatNotFound
+        | ApiError::BotKicked
+        | ApiError::CantInitiateConversation
+        | ApiError::CantTalkWithBots => Verdict::Final(SendError::ChatGone(error.to_string())),
+        ApiError::Unknown(text) => classify_description(text),
+        other => Verdict::Final(SendError::Rejected(other.to_string())),
+    }
+}
+
+/// Telegram's free-text errors: `Forbidden:` means the chat is gone, `Bad Request:` is final,
+/// anything else (e.g. `Internal Server Error`, `Bad Gateway`) is passing.
+fn classify_description(text: &str) -> Verdict {
+    if text.starts_with("Forbidden") {
+        Verdict::Final(SendError::ChatGone(text.to_owned()))
+    } else if text.starts_with("Bad Request")
+        || text.starts_with("Unauthorized")
+        || text.starts_with("Conflict")
+    {
+        Verdict::Final(SendError::Rejected(text.to_owned()))
+    } else {
+        Verdict::Transient(text.to_owned())
+    }
+}
+
+fn keyboard(message: &OutMessage) -> Option<InlineKeyboardMarkup> {
+    if message.buttons.is_empty() {
+        return None;
+    }
+    let rows = message.buttons.iter().map(|row| {
+        row.iter()
+            .map(|button| InlineKeyboardButton::callback(button.label.clone(), button.data.clone()))
+            .collect::<Vec<_>>()
+    });
+    Some(InlineKeyboardMarkup::new(rows))
+}
+
+fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(verdict: Verdict) -> &'static str {
+        match verdict {
+            Verdict::RetryAfter(_) => "retry_after",
+            Verdict::Transient(_) => "transient",
+            Verdict::Final(SendError::ChatGone(_)) => "gone",
+            Verdict::Final(SendError::Rejected(_)) => "rejected",
+            Verdict::Final(SendError::Transient(_)) => "transient",
+        }
+    }
+
+    #[test]
+    fn blocked_and_missing_chats_are_gone() {
+        assert_eq!(kind(classify_api(&ApiError::BotBlocked)), "gone");
+        assert_eq!(kind(classify_api(&ApiError::ChatNotFound)), "gone");
+        assert_eq!(kind(classify_api(&ApiError::UserDeactivated)), "gone");
+        assert_eq!(
+            kind(classify_description("Forbidden: something new")),
+            "gone"
+        );
+    }
+
+    #[test]
+    fn server_errors_are_passing_and_bad_requests_final() {
+        assert_eq!(
+            kind(classify_description("Internal Server Error")),
+            "transient"
+        );
+        assert_eq!(kind(classify_description("Bad Gateway")), "transient");
+        assert_eq!(
+            kind(classify_description("Bad Request: can't parse entities")),
+            "rejected"
+        );
+        assert_eq!(kind(classify_api(&ApiError::MessageIsTooLong)), "rejected");
+    }
+}

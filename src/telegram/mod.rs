@@ -1,0 +1,12 @@
+//! The Telegram edge, and the only code that uses teloxide types: the paced and retrying
+//! client, conversion of updates, the durable update loop and the outbox sender.
+
+pub mod client;
+pub mod convert;
+pub mod limiter;
+pub mod poller;
+pub mod sender;
+
+pub use client::{RetryPolicy, SendError, TelegramClient};
+pub use limiter::Limits;
+pub use sender::{OutboxHandle, outbox};

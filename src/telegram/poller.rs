@@ -1,0 +1,175 @@
+//! Receiving updates without losing any: our own getUpdates loop.
+//!
+//! teloxide's stock polling confirms a batch (by asking for the next offset) before its handlers
+//! finish. Here each batch is handled first, its effects and the next offset are written to the
+//! store and flushed, and only then are replies sent and the next batch requested, which is
+//! what confirms the previous one to Telegram. A crash at any point loses nothing Telegram
+//! considers delivered: unconfirmed updates simply come again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use teloxide::types::Update;
+use tokio_util::sync::CancellationToken;
+
+use super::client::{SendError, TelegramClient};
+use super::convert;
+use super::sender::OutboxHandle;
+use crate::chat::Incoming;
+use crate::metrics::Metrics;
+use crate::service::{Batch, Service};
+
+/// How long one getUpdates call waits for news.
+const LONG_POLL: Duration = Duration::from_secs(25);
+/// Tries before an update that keeps failing is skipped (logged as an error).
+const MAX_TRIES_PER_UPDATE: u32 = 3;
+
+/// Everything the loop needs.
+pub struct Poller {
+    /// The use cases.
+    pub service: Arc<Service>,
+    /// The Bot API.
+    pub client: Arc<TelegramClient>,
+    /// Where replies go.
+    pub outbox: OutboxHandle,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// A reply to send once the batch is durable.
+struct Effect {
+    learner: i64,
+    toast: Option<(String, Option<String>)>,
+    batch: Batch,
+}
+
+impl Poller {
+    /// Polls until `cancel` fires.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut failures = 0u32;
+        let mut poison: Option<(i32, u32)> = None;
+        loop {
+            let offset = match self.service.store().update_offset() {
+                Ok(offset) => i32::try_from(offset).unwrap_or(0),
+                Err(error) => {
+                    tracing::error!(error = %error, "cannot read the update offset; stopping the poller");
+                    return;
+                }
+            };
+            let updates = tokio::select! {
+                _ = cancel.cancelled() => return,
+                updates = self.client.updates(offset, LONG_POLL) => updates,
+            };
+            match updates {
+                Ok(updates) => {
+                    failures = 0;
+                    self.process(updates, &mut poison).await;
+                }
+                Err(error) => {
+                    failures += 1;
+                    let wait = Duration::from_millis(500 * u64::from(failures.min(20)));
+                    log_poll_error(&error, wait);
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles a batch, makes it durable, then replies.
+    async fn process(&self, updates: Vec<Update>, poison: &mut Option<(i32, u32)>) {
+        let Some(last) = updates.last() else { return };
+        let mut next_offset = last.id.as_offset() + 1;
+        let mut effects = Vec::with_capacity(updates.len());
+        for update in &updates {
+            self.metrics.updates.inc();
+            let Some(incoming) = convert::incoming(update) else {
+                continue;
+            };
+            match self.service.handle(&incoming, Utc::now()) {
+                Ok(handled) => {
+                    if handled.recorded_answer {
+                        self.metrics.answers.inc();
+                    }
+                    effects.push(effect(&incoming, handled));
+                }
+                Err(error) => {
+                    let id = update.id.as_offset();
+                    if record_failure(poison, id) {
+                        tracing::error!(update = id, error = %error, "an update keeps failing; skipping it");
+                        continue;
+                    }
+                    tracing::error!(update = id, error = %error, "cannot record an update; it will be fetched again");
+                    next_offset = id;
+                    break;
+                }
+            }
+        }
+        if let Err(error) = self.make_durable(next_offset).await {
+            tracing::error!(error = %error, "cannot make answers durable; they will be fetched again");
+            return;
+        }
+        self.reply(effects);
+    }
+
+    async fn make_durable(&self, next_offset: i32) -> Result<(), crate::store::StoreError> {
+        let store = self.service.store();
+        store.set_update_offset(i64::from(next_offset))?;
+        store.flush().await
+    }
+
+    fn reply(&self, effects: Vec<Effect>) {
+        for effect in effects {
+            if let Some((query_id, toast)) = effect.toast {
+                let client = self.client.clone();
+                let learner = effect.learner;
+                tokio::spawn(async move {
+                    if let Err(error) = client.answer_press(&query_id, toast.as_deref()).await {
+                        tracing::debug!(learner, error = %error, "could not answer a button press");
+                    }
+                });
+            }
+            self.outbox.urgent(effect.batch);
+        }
+    }
+}
+
+fn effect(incoming: &Incoming, handled: crate::service::Handled) -> Effect {
+    let learner = incoming.from().id;
+    let toast = match incoming {
+        Incoming::Press { query_id, .. } => Some((query_id.clone(), handled.toast)),
+        _ => None,
+    };
+    Effect {
+        learner,
+        toast,
+        batch: Batch {
+            learner,
+            seqs: handled.to_send,
+        },
+    }
+}
+
+/// Counts a failure of update `id`; true once it failed too often to keep trying.
+fn record_failure(poison: &mut Option<(i32, u32)>, id: i32) -> bool {
+    let tries = match poison {
+        Some((seen, tries)) if *seen == id => *tries + 1,
+        _ => 1,
+    };
+    *poison = Some((id, tries));
+    tries >= MAX_TRIES_PER_UPDATE
+}
+
+fn log_poll_error(error: &SendError, wait: Duration) {
+    match error {
+        SendError::Transient(_) => {
+            tracing::warn!(error = %error, retry_in_ms = wait.as_millis() as u64, "getUpdates failed")
+        }
+        _ => {
+            tracing::error!(error = %error, retry_in_ms = wait.as_millis() as u64, "getUpdates refused (is another instance running, or the token revoked?)")
+        }
+    }
+}
