@@ -5,7 +5,8 @@
 //! under the pressing learner's own id, so data copied from someone else's message finds
 //! nothing.
 
-use crate::model::DeliverySeq;
+use crate::i18n::Lang;
+use crate::model::{DeliverySeq, PracticeOutcome};
 
 /// Telegram's limit on callback data.
 pub const MAX_CALLBACK_BYTES: usize = 64;
@@ -20,6 +21,15 @@ pub enum Callback {
         /// 0-based option.
         option: usize,
     },
+    /// An answer to "how did your practice go?" sent as delivery `seq`.
+    Practice {
+        /// The delivery that asked.
+        seq: DeliverySeq,
+        /// Done, partly or not yet.
+        outcome: PracticeOutcome,
+    },
+    /// A choice of language for the bot's texts.
+    Language(Lang),
     /// A button that does nothing (e.g. the verdict left after answering).
     Noop,
 }
@@ -29,6 +39,8 @@ impl Callback {
     pub fn encode(self) -> String {
         match self {
             Self::Quiz { seq, option } => format!("q:{seq}:{option}"),
+            Self::Practice { seq, outcome } => format!("p:{seq}:{}", outcome_code(outcome)),
+            Self::Language(lang) => format!("l:{}", lang.code()),
             Self::Noop => "noop".to_owned(),
         }
     }
@@ -41,14 +53,33 @@ impl Callback {
         if data == "noop" {
             return Some(Self::Noop);
         }
+        if let Some(code) = data.strip_prefix("l:") {
+            return Lang::parse(code).filter(|lang| lang.code() == code).map(Self::Language);
+        }
+        if let Some(rest) = data.strip_prefix("p:") {
+            let (seq, code) = rest.split_once(':')?;
+            let outcome = match code {
+                "d" => PracticeOutcome::Done,
+                "p" => PracticeOutcome::Partly,
+                "n" => PracticeOutcome::NotYet,
+                _ => return None,
+            };
+            return Some(Self::Practice { seq: parse_number(seq)?, outcome });
+        }
         let rest = data.strip_prefix("q:")?;
         let (seq, option) = rest.split_once(':')?;
         Some(Self::Quiz {
             seq: parse_number(seq)?,
-            option: usize::try_from(parse_number(option)?)
-                .ok()
-                .filter(|&option| option < 16)?,
+            option: usize::try_from(parse_number(option)?).ok().filter(|&option| option < 16)?,
         })
+    }
+}
+
+fn outcome_code(outcome: PracticeOutcome) -> &'static str {
+    match outcome {
+        PracticeOutcome::Done => "d",
+        PracticeOutcome::Partly => "p",
+        PracticeOutcome::NotYet => "n",
     }
 }
 
@@ -66,13 +97,14 @@ mod tests {
 
     #[test]
     fn round_trips_and_fits_in_64_bytes() {
-        let widest = Callback::Quiz {
-            seq: u64::MAX,
-            option: 15,
-        };
+        let widest = Callback::Quiz { seq: u64::MAX, option: 15 };
         assert!(widest.encode().len() <= MAX_CALLBACK_BYTES);
         assert_eq!(Callback::decode(&widest.encode()), Some(widest));
         assert_eq!(Callback::decode("noop"), Some(Callback::Noop));
+        for callback in [Callback::Practice { seq: 9, outcome: PracticeOutcome::Partly }, Callback::Language(Lang::Da)]
+        {
+            assert_eq!(Callback::decode(&callback.encode()), Some(callback));
+        }
     }
 
     #[test]
@@ -89,6 +121,10 @@ mod tests {
             "q:1:0:0",
             "q:99999999999999999999999:0",
             "q:1:+1",
+            "p:1:x",
+            "p:1",
+            "l:fr",
+            "l:NL",
         ] {
             assert_eq!(Callback::decode(forged), None, "{forged:?}");
         }

@@ -59,10 +59,9 @@ impl Incoming {
     /// Who did it.
     pub fn from(&self) -> &Person {
         match self {
-            Self::Command { from, .. }
-            | Self::Text { from, .. }
-            | Self::Press { from, .. }
-            | Self::Other { from } => from,
+            Self::Command { from, .. } | Self::Text { from, .. } | Self::Press { from, .. } | Self::Other { from } => {
+                from
+            }
         }
     }
 
@@ -73,18 +72,10 @@ impl Incoming {
             let (head, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
             let name = head.split('@').next().unwrap_or_default().to_lowercase();
             if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Self::Command {
-                    from,
-                    name,
-                    args: args.trim().to_owned(),
-                };
+                return Self::Command { from, name, args: args.trim().to_owned() };
             }
         }
-        Self::Text {
-            from,
-            text: text.to_owned(),
-            reply_to,
-        }
+        Self::Text { from, text: text.to_owned(), reply_to }
     }
 }
 
@@ -93,39 +84,19 @@ mod tests {
     use super::*;
 
     fn person() -> Person {
-        Person {
-            id: 1,
-            first_name: "Ann".to_owned(),
-            language: None,
-        }
+        Person { id: 1, first_name: "Ann".to_owned(), language: None }
     }
 
     #[test]
     fn commands_lose_the_bot_name_and_keep_arguments() {
         let incoming = Incoming::from_text(person(), "/Start@nudge_bot  JOIN-1 ", None);
-        assert_eq!(
-            incoming,
-            Incoming::Command {
-                from: person(),
-                name: "start".to_owned(),
-                args: "JOIN-1".to_owned()
-            }
-        );
+        assert_eq!(incoming, Incoming::Command { from: person(), name: "start".to_owned(), args: "JOIN-1".to_owned() });
     }
 
     #[test]
     fn a_slash_alone_or_odd_characters_is_text() {
-        assert!(matches!(
-            Incoming::from_text(person(), "/", None),
-            Incoming::Text { .. }
-        ));
-        assert!(matches!(
-            Incoming::from_text(person(), "/<b>", None),
-            Incoming::Text { .. }
-        ));
-        assert!(matches!(
-            Incoming::from_text(person(), "hello /start", None),
-            Incoming::Text { .. }
-        ));
+        assert!(matches!(Incoming::from_text(person(), "/", None), Incoming::Text { .. }));
+        assert!(matches!(Incoming::from_text(person(), "/<b>", None), Incoming::Text { .. }));
+        assert!(matches!(Incoming::from_text(person(), "hello /start", None), Incoming::Text { .. }));
     }
 }

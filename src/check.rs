@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Settings;
 use crate::content::load::parse_lesson_file;
-use crate::content::{
-    DEFAULT_FOLLOW_UP_DAYS, ItemKind, Loaded, Pack, Problem, load_library, load_pack,
-};
+use crate::content::{DEFAULT_FOLLOW_UP_DAYS, ItemKind, Loaded, Pack, Problem, load_library, load_pack};
 use crate::i18n::Lang;
+use crate::model::PracticeOutcome;
 use crate::render::{self, MAX_MESSAGE_CHARS};
 
 /// Loads every pack under `dir` with all checks; the library of the result is what may be
@@ -41,16 +40,9 @@ fn load_path(path: &Path) -> Loaded {
     }
     if path.is_file() {
         let (_, problems) = parse_lesson_file(path, DEFAULT_FOLLOW_UP_DAYS);
-        return Loaded {
-            packs: Vec::new(),
-            problems,
-            n_lessons: 1,
-        };
+        return Loaded { packs: Vec::new(), problems, n_lessons: 1 };
     }
-    Loaded {
-        problems: vec![Problem::error(path, 1, 1, "no such file or directory")],
-        ..Loaded::default()
-    }
+    Loaded { problems: vec![Problem::error(path, 1, 1, "no such file or directory")], ..Loaded::default() }
 }
 
 /// Errors for messages longer than Telegram accepts, in the longest language's wording.
@@ -77,33 +69,28 @@ fn check_lengths(loaded: &mut Loaded) {
 fn item_lengths(_pack: &Pack, kind: &ItemKind) -> Vec<(usize, &'static str)> {
     match kind {
         ItemKind::Quiz(quiz) => {
-            let asked =
-                longest(|lang| render::visible_len(&render::quiz(lang, quiz, u64::MAX, true)));
+            let asked = longest(|lang| render::visible_len(&render::quiz(lang, quiz, u64::MAX, true)));
             let answered = (0..quiz.options.len())
-                .map(|choice| {
-                    longest(|lang| {
-                        render::visible_len(&render::quiz_answered(lang, quiz, choice, true))
-                    })
-                })
+                .map(|choice| longest(|lang| render::visible_len(&render::quiz_answered(lang, quiz, choice, true))))
                 .max()
                 .unwrap_or(0);
-            vec![
-                (asked, "the quiz message"),
-                (answered, "the quiz with its explanation"),
-            ]
+            vec![(asked, "the quiz message"), (answered, "the quiz with its explanation")]
         }
         ItemKind::Reflect(reflect) => (0..reflect.questions.len())
             .map(|idx| {
                 (
-                    longest(|lang| render::visible_len(&render::reflect(lang, reflect, idx))),
+                    longest(|lang| render::visible_len(&render::reflect(lang, reflect, idx, idx > 0))),
                     "the reflection message",
                 )
             })
             .collect(),
-        ItemKind::Practice(practice) => vec![(
-            longest(|lang| render::visible_len(&render::practice(lang, practice))),
-            "the practice message",
-        )],
+        ItemKind::Practice(practice) => vec![
+            (longest(|lang| render::visible_len(&render::practice(lang, practice))), "the practice message"),
+            (
+                longest(|lang| render::visible_len(&render::practice_checked(lang, practice, PracticeOutcome::NotYet))),
+                "the practice follow-up",
+            ),
+        ],
     }
 }
 
@@ -116,9 +103,7 @@ fn too_long(path: &Path, line: usize, len: usize, what: &str) -> Problem {
         path,
         line,
         1,
-        format!(
-            "{what} is {len} characters; Telegram accepts at most {MAX_MESSAGE_CHARS}: shorten it"
-        ),
+        format!("{what} is {len} characters; Telegram accepts at most {MAX_MESSAGE_CHARS}: shorten it"),
     )
 }
 

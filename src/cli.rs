@@ -97,22 +97,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(cli.log_format, "nudge=info,teloxide=warn");
             serve(config)
         }
-        Command::Check {
-            paths,
-            config,
-            format,
-            deny_warnings,
-        } => {
+        Command::Check { paths, config, format, deny_warnings } => {
             telemetry::init(cli.log_format, "warn");
             run_check(paths, config, format, deny_warnings)
         }
-        Command::Report {
-            config,
-            cohort,
-            format,
-            out,
-            since: _,
-        } => {
+        Command::Report { config, cohort, format, out, since: _ } => {
             telemetry::init(cli.log_format, "warn");
             run_report(config, cohort, format, out)
         }
@@ -137,24 +126,16 @@ fn run_check(
     deny_warnings: bool,
 ) -> anyhow::Result<ExitCode> {
     let config_path = config::config_path(config.clone());
-    let settings = if paths.is_empty() || config.is_some() {
-        Some(Settings::load(&config_path)?)
-    } else {
-        None
-    };
+    let settings = if paths.is_empty() || config.is_some() { Some(Settings::load(&config_path)?) } else { None };
     let paths = match (&settings, paths.is_empty()) {
         (Some(settings), true) => vec![settings.content.dir.clone()],
         _ => paths,
     };
     let mut loaded = check::load_paths(&paths);
     if let Some(settings) = &settings {
-        loaded
-            .problems
-            .extend(check::check_cohorts(settings, &loaded));
+        loaded.problems.extend(check::check_cohorts(settings, &loaded));
     }
-    loaded
-        .problems
-        .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    loaded.problems.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
     let summary = Summary::of(&loaded.problems, loaded.n_lessons);
     match format {
         CheckFormat::Text => {
@@ -169,11 +150,7 @@ fn run_check(
         }
     }
     let failed = summary.errors > 0 || (deny_warnings && summary.warnings > 0);
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn run_report(
@@ -194,10 +171,7 @@ fn run_report(
     if let Some(wanted) = &cohort
         && cohorts.is_empty()
     {
-        anyhow::bail!(
-            "there is no cohort `{wanted}` in {}",
-            settings.source.display()
-        );
+        anyhow::bail!("there is no cohort `{wanted}` in {}", settings.source.display());
     }
     let keep = |id: &str| cohorts.iter().any(|c| c == id);
     let learners: Vec<_> = store.learners().collect::<Result<_, _>>()?;
@@ -215,8 +189,7 @@ fn run_report(
         ReportFormat::Json => report::format::json(&report),
     };
     match out {
-        Some(path) => std::fs::write(&path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use crate::i18n::Lang;
 use crate::schedule::cron::CronSpec;
+use crate::schedule::policy::{Policy, QuietHours, parse_weekday};
 use crate::text::line_col;
 
 /// Where the configuration lives unless `--config` or `NUDGE_CONFIG` says otherwise.
@@ -57,15 +58,9 @@ pub struct Limits {
 
 impl Limits {
     /// Telegram's documented limits for bots.
-    pub const TELEGRAM: Limits = Limits {
-        global_per_second: 30,
-        per_chat_per_second: 1,
-    };
+    pub const TELEGRAM: Limits = Limits { global_per_second: 30, per_chat_per_second: 1 };
     /// No pacing at all (tests and benchmarks against a fake server).
-    pub const NONE: Limits = Limits {
-        global_per_second: 0,
-        per_chat_per_second: 0,
-    };
+    pub const NONE: Limits = Limits { global_per_second: 0, per_chat_per_second: 0 };
 }
 
 /// The store settings.
@@ -97,6 +92,8 @@ pub struct Cohort {
     pub timezone: chrono_tz::Tz,
     /// The language of the pack and the default language of the bot's own texts.
     pub language: Lang,
+    /// Pacing: daily cap, reviews per slot, quiet hours, days off, target retention.
+    pub policy: Policy,
 }
 
 impl Settings {
@@ -110,11 +107,7 @@ impl Settings {
                     format!(":{line}:{col}")
                 })
                 .unwrap_or_default();
-            anyhow::anyhow!(
-                "{}{place}: {}",
-                source.display(),
-                error.message().trim_end()
-            )
+            anyhow::anyhow!("{}{place}: {}", source.display(), error.message().trim_end())
         })?;
         Validator { text, source }.settings(raw)
     }
@@ -135,9 +128,8 @@ impl Settings {
     /// Applies `NUDGE_TELEGRAM_API_URL` and `NUDGE_STORE_PATH` from `env`.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(url) = env("NUDGE_TELEGRAM_API_URL") {
-            self.telegram.api_url = parse_api_url(&url).map_err(|why| {
-                anyhow::anyhow!("environment variable NUDGE_TELEGRAM_API_URL: {why}")
-            })?;
+            self.telegram.api_url = parse_api_url(&url)
+                .map_err(|why| anyhow::anyhow!("environment variable NUDGE_TELEGRAM_API_URL: {why}"))?;
         }
         if let Some(path) = env("NUDGE_STORE_PATH") {
             self.store.path = PathBuf::from(path);
@@ -216,6 +208,11 @@ struct RawCohort {
     schedule: Spanned<String>,
     timezone: Spanned<String>,
     language: Spanned<String>,
+    max_messages_per_day: Option<Spanned<u32>>,
+    max_reviews_per_slot: Option<Spanned<u32>>,
+    quiet_hours: Option<Spanned<String>>,
+    days_off: Option<Vec<Spanned<String>>>,
+    target_retention: Option<Spanned<f64>>,
 }
 
 /// Turns raw values into typed settings, naming the file, position and key of a bad value.
@@ -227,8 +224,7 @@ struct Validator<'a> {
 impl Validator<'_> {
     fn settings(&self, raw: RawSettings) -> anyhow::Result<Settings> {
         let api_url = match raw.telegram.api_url {
-            Some(url) => parse_api_url(url.get_ref())
-                .map_err(|why| self.error(&url, "telegram.api_url", &why))?,
+            Some(url) => parse_api_url(url.get_ref()).map_err(|why| self.error(&url, "telegram.api_url", &why))?,
             None => parse_api_url(DEFAULT_API_URL).map_err(|why| anyhow::anyhow!(why))?,
         };
         let mut cohorts = Vec::with_capacity(raw.cohorts.len());
@@ -242,25 +238,15 @@ impl Validator<'_> {
                 api_url,
                 admins: raw.telegram.admins,
                 limits: Limits {
-                    global_per_second: raw
-                        .telegram
-                        .messages_per_second
-                        .unwrap_or(Limits::TELEGRAM.global_per_second),
+                    global_per_second: raw.telegram.messages_per_second.unwrap_or(Limits::TELEGRAM.global_per_second),
                     per_chat_per_second: raw
                         .telegram
                         .messages_per_chat_per_second
                         .unwrap_or(Limits::TELEGRAM.per_chat_per_second),
                 },
             },
-            store: StoreSettings {
-                path: raw
-                    .store
-                    .path
-                    .unwrap_or_else(|| PathBuf::from("data/nudge.sled")),
-            },
-            content: ContentSettings {
-                dir: raw.content.dir.unwrap_or_else(|| PathBuf::from("content")),
-            },
+            store: StoreSettings { path: raw.store.path.unwrap_or_else(|| PathBuf::from("data/nudge.sled")) },
+            content: ContentSettings { dir: raw.content.dir.unwrap_or_else(|| PathBuf::from("content")) },
             cohorts,
         })
     }
@@ -268,11 +254,7 @@ impl Validator<'_> {
     fn cohort(&self, idx: usize, raw: RawCohort) -> anyhow::Result<Cohort> {
         let key = |name: &str| format!("cohorts[{idx}].{name}");
         if !is_slug(raw.id.get_ref()) {
-            return Err(self.error(
-                &raw.id,
-                &key("id"),
-                "use lowercase letters, digits and dashes",
-            ));
+            return Err(self.error(&raw.id, &key("id"), "use lowercase letters, digits and dashes"));
         }
         if !is_slug(raw.pack.get_ref()) {
             return Err(self.error(
@@ -288,27 +270,17 @@ impl Validator<'_> {
                 "use 1 to 64 letters, digits, `_` or `-` (what a t.me/<bot>?start= link can carry)",
             ));
         }
-        let schedule = CronSpec::parse(raw.schedule.get_ref())
-            .map_err(|why| self.error(&raw.schedule, &key("schedule"), &why))?;
-        let timezone = raw
-            .timezone
-            .get_ref()
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| {
-                self.error(
-                    &raw.timezone,
-                    &key("timezone"),
-                    "not an IANA time zone name such as `Europe/Amsterdam`",
-                )
-            })?;
-        let language = Lang::parse(raw.language.get_ref()).ok_or_else(|| {
-            self.error(
-                &raw.language,
-                &key("language"),
-                "supported languages are `nl`, `en` and `da`",
-            )
+        let schedule =
+            CronSpec::parse(raw.schedule.get_ref()).map_err(|why| self.error(&raw.schedule, &key("schedule"), &why))?;
+        let timezone = raw.timezone.get_ref().parse::<chrono_tz::Tz>().map_err(|_| {
+            self.error(&raw.timezone, &key("timezone"), "not an IANA time zone name such as `Europe/Amsterdam`")
         })?;
+        let language = Lang::parse(raw.language.get_ref()).ok_or_else(|| {
+            self.error(&raw.language, &key("language"), "supported languages are `nl`, `en` and `da`")
+        })?;
+        let policy = self.policy(idx, &raw)?;
         Ok(Cohort {
+            policy,
             id: raw.id.into_inner(),
             pack: raw.pack.into_inner(),
             invite: raw.invite.into_inner(),
@@ -316,6 +288,49 @@ impl Validator<'_> {
             timezone,
             language,
         })
+    }
+
+    fn policy(&self, idx: usize, raw: &RawCohort) -> anyhow::Result<Policy> {
+        let key = |name: &str| format!("cohorts[{idx}].{name}");
+        let mut policy = Policy::default();
+        if let Some(cap) = &raw.max_messages_per_day {
+            if !(1..=20).contains(cap.get_ref()) {
+                return Err(self.error(cap, &key("max_messages_per_day"), "give a number from 1 to 20"));
+            }
+            policy.max_messages_per_day = *cap.get_ref();
+        }
+        if let Some(cap) = &raw.max_reviews_per_slot {
+            if *cap.get_ref() > 10 {
+                return Err(self.error(cap, &key("max_reviews_per_slot"), "give a number from 0 to 10"));
+            }
+            policy.max_reviews_per_slot = *cap.get_ref();
+        }
+        if let Some(quiet) = &raw.quiet_hours {
+            policy.quiet_hours = match quiet.get_ref().trim() {
+                "" | "none" => None,
+                text => Some(QuietHours::parse(text).map_err(|why| self.error(quiet, &key("quiet_hours"), &why))?),
+            };
+        }
+        if let Some(days) = &raw.days_off {
+            policy.days_off = days
+                .iter()
+                .map(|day| {
+                    parse_weekday(day.get_ref())
+                        .ok_or_else(|| self.error(day, &key("days_off"), "name days like `sat` or `sunday`"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(retention) = &raw.target_retention {
+            if !(0.7..=0.97).contains(retention.get_ref()) {
+                return Err(self.error(
+                    retention,
+                    &key("target_retention"),
+                    "give a share from 0.7 to 0.97 (0.9 means 90 % recall)",
+                ));
+            }
+            policy.target_retention = *retention.get_ref();
+        }
+        Ok(policy)
     }
 
     fn check_unique(&self, cohorts: &[Cohort]) -> anyhow::Result<()> {
@@ -349,9 +364,7 @@ impl Validator<'_> {
 fn parse_api_url(text: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "`{text}` must start with https:// (or http:// for a local server)"
-        ));
+        return Err(format!("`{text}` must start with https:// (or http:// for a local server)"));
     }
     Ok(url)
 }
@@ -360,17 +373,11 @@ fn parse_api_url(text: &str) -> Result<reqwest::Url, String> {
 pub fn is_slug(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_invite(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -417,10 +424,7 @@ language = "nl"
     #[test]
     fn defaults_fill_missing_sections() {
         let settings = parse("").unwrap();
-        assert_eq!(
-            settings.telegram.api_url.as_str(),
-            "https://api.telegram.org/"
-        );
+        assert_eq!(settings.telegram.api_url.as_str(), "https://api.telegram.org/");
         assert_eq!(settings.content.dir, PathBuf::from("content"));
         assert!(settings.cohorts.is_empty());
     }
@@ -453,11 +457,23 @@ language = "nl"
 
     #[test]
     fn duplicate_invites_are_refused() {
-        let twice = format!(
-            "{GOOD}{}",
-            &GOOD[GOOD.find("[[cohorts]]").unwrap()..].replace("\"desk\"", "\"desk-2\"")
-        );
+        let twice = format!("{GOOD}{}", &GOOD[GOOD.find("[[cohorts]]").unwrap()..].replace("\"desk\"", "\"desk-2\""));
         assert!(error_of(&twice).contains("used by two cohorts"));
+    }
+
+    #[test]
+    fn policy_fields_are_optional_and_validated() {
+        let settings = parse(GOOD).unwrap();
+        assert_eq!(settings.cohorts[0].policy, Policy::default());
+        let custom = parse(&format!(
+            "{GOOD}max_messages_per_day = 2\nquiet_hours = \"20:00-08:00\"\ndays_off = [\"sat\", \"zondag\"]\n"
+        ))
+        .unwrap();
+        let policy = &custom.cohorts[0].policy;
+        assert_eq!(policy.max_messages_per_day, 2);
+        assert_eq!(policy.days_off, vec![chrono::Weekday::Sat, chrono::Weekday::Sun]);
+        assert!(error_of(&format!("{GOOD}quiet_hours = \"late\"\n")).contains("`cohorts[0].quiet_hours`"));
+        assert!(error_of(&format!("{GOOD}target_retention = 2.0\n")).contains("`cohorts[0].target_retention`"));
     }
 
     #[test]
@@ -478,9 +494,6 @@ language = "nl"
     fn a_token_in_the_file_is_an_unknown_key() {
         let error = error_of("[telegram]\ntoken = \"123:abc\"\n");
         assert!(error.contains("token"), "{error}");
-        assert!(
-            !error.contains("123:abc"),
-            "the token must not be echoed: {error}"
-        );
+        assert!(!error.contains("123:abc"), "the token must not be echoed: {error}");
     }
 }

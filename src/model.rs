@@ -3,7 +3,9 @@
 //! Plain serde data shared by the engine (which decides), the store (which persists) and the
 //! reports (which count). Nothing here does I/O.
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
@@ -32,6 +34,32 @@ pub struct Learner {
     /// Where the learner is in the pack.
     #[serde(default)]
     pub progress: Progress,
+    /// The learner's own choices (time, time zone).
+    #[serde(default)]
+    pub prefs: Prefs,
+    /// When the learner's next nudge is due (mirrors their entry in the store's agenda).
+    #[serde(default)]
+    pub next_nudge: Option<NextNudge>,
+}
+
+/// What a learner chose with `/time`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prefs {
+    /// Preferred time of day for nudges, in the learner's time zone.
+    #[serde(default)]
+    pub time: Option<NaiveTime>,
+    /// The learner's IANA time zone, if not the cohort's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A learner's next scheduled nudge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextNudge {
+    /// When it is due.
+    pub at: DateTime<Utc>,
+    /// The cohort slot it belongs to (its wall-clock key), for the once-per-slot claim.
+    pub slot: String,
 }
 
 /// Whether a learner gets nudges.
@@ -67,6 +95,100 @@ pub struct Progress {
     /// The prompt the bot waits on before sending the rest of the queue.
     #[serde(default)]
     pub waiting: Option<Waiting>,
+    /// Questions answered in free text that are still open, oldest first.
+    #[serde(default)]
+    pub open: Vec<OpenQuestion>,
+    /// Spaced-repetition memory per quiz item seen.
+    #[serde(default)]
+    pub memory: BTreeMap<String, Memory>,
+    /// Practice assignments waiting for their "how did it go?".
+    #[serde(default)]
+    pub follow_ups: Vec<FollowUp>,
+    /// When the learner got the last lesson of the pack (from then on: reviews only).
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// When every quiz of the pack was mastered.
+    #[serde(default)]
+    pub mastered_at: Option<DateTime<Utc>>,
+    /// Scheduled messages sent on the learner's current local day (the daily cap).
+    #[serde(default)]
+    pub today: Option<DayCount>,
+    /// Local dates on which the learner answered something (for `/progress`), newest last.
+    #[serde(default)]
+    pub active_days: Vec<NaiveDate>,
+}
+
+/// Scheduled messages sent on one local date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// The learner's local date.
+    pub date: NaiveDate,
+    /// Messages sent by slots that day.
+    pub messages: u32,
+}
+
+/// A question waiting for a free-text answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenQuestion {
+    /// The delivery that asked it.
+    pub delivery: DeliverySeq,
+    /// The item it belongs to.
+    pub item: String,
+    /// What the answer is.
+    pub kind: OpenKind,
+    /// When it was asked.
+    pub asked_at: DateTime<Utc>,
+}
+
+/// What a free-text answer answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OpenKind {
+    /// Question `question` of a reflection.
+    Reflect {
+        /// 0-based question in the chain.
+        question: usize,
+    },
+    /// A note on how a practice assignment went.
+    PracticeNote,
+}
+
+/// The spaced-repetition state of one quiz for one learner (FSRS card).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// When it should be asked again.
+    pub due: DateTime<Utc>,
+    /// Days until recall drops to 90 %.
+    pub stability: f64,
+    /// How hard the item is for this learner (1 to 10).
+    pub difficulty: f64,
+    /// Answers so far.
+    pub reps: u32,
+    /// Wrong answers after it had been learned.
+    pub lapses: u32,
+    /// When it was last answered.
+    pub last_review: DateTime<Utc>,
+    /// Days between the last two answers.
+    #[serde(default)]
+    pub elapsed_days: i64,
+    /// Days the last answer scheduled.
+    #[serde(default)]
+    pub scheduled_days: i64,
+    /// FSRS state: 0 new, 1 learning, 2 review, 3 relearning.
+    #[serde(default)]
+    pub state: u8,
+    /// When it was last sent as a review that is not answered yet.
+    #[serde(default)]
+    pub asked: Option<DateTime<Utc>>,
+}
+
+/// A practice assignment to follow up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// The practice item.
+    pub item: String,
+    /// When to ask how it went.
+    pub due: DateTime<Utc>,
 }
 
 /// One thing to send as part of a lesson.
@@ -96,6 +218,9 @@ pub struct Waiting {
     pub kind: WaitKind,
     /// When it was created.
     pub since: DateTime<Utc>,
+    /// True once the learner was reminded of it at a later slot.
+    #[serde(default)]
+    pub reminded: bool,
 }
 
 /// The kind of answer a prompt expects.
@@ -149,6 +274,9 @@ pub enum Purpose {
         /// The right option when it was sent, so later edits of the content cannot change
         /// the verdict on a press.
         correct: usize,
+        /// Asked again for spaced repetition (not the first time).
+        #[serde(default)]
+        review: bool,
     },
     /// A reflection question.
     Reflect {
@@ -162,6 +290,13 @@ pub enum Purpose {
         /// Item id.
         item: String,
     },
+    /// "How did your practice go?", with buttons.
+    PracticeCheck {
+        /// Item id.
+        item: String,
+    },
+    /// The note at the end of a pack, or when everything is mastered.
+    Milestone,
     /// A reply to something the learner did (verdict, acknowledgement, help).
     Reply,
 }
@@ -261,6 +396,9 @@ pub enum AnswerKind {
         choice: usize,
         /// Whether it was the right one.
         correct: bool,
+        /// A spaced-repetition review (not the first try).
+        #[serde(default)]
+        review: bool,
     },
     /// A free-text reflection.
     Reflect {
@@ -269,13 +407,36 @@ pub enum AnswerKind {
         /// What the learner wrote: personal data, never in reports.
         text: String,
     },
+    /// How a practice assignment went.
+    Practice {
+        /// Done, partly or not yet.
+        outcome: PracticeOutcome,
+    },
+    /// A free-text note on a practice assignment.
+    PracticeNote {
+        /// What the learner wrote.
+        text: String,
+    },
+}
+
+/// The learner's answer to "how did your practice go?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PracticeOutcome {
+    /// Did it.
+    Done,
+    /// Did some of it.
+    Partly,
+    /// Not yet.
+    NotYet,
 }
 
 impl Answer {
     /// The sub-key that makes an answer unique within its delivery (reflection question).
     pub fn part(&self) -> u32 {
         match &self.kind {
-            AnswerKind::Quiz { .. } => 0,
+            AnswerKind::Quiz { .. } | AnswerKind::Practice { .. } => 0,
+            AnswerKind::PracticeNote { .. } => 1,
             AnswerKind::Reflect { question, .. } => u32::try_from(*question).unwrap_or(u32::MAX),
         }
     }

@@ -17,7 +17,8 @@ use crate::model::{Learner, Progress, Status};
 /// with a quiz only.
 pub const LESSON_ONE: &str = "+++\nid = \"one\"\ntitle = \"One & only\"\n+++\nBody of <one>.\n\n## Quiz\nPick?\n- [ ] wrong\n- [x] right\n> Because.\n\n## Reflect\nThink.\n1. First?\n2. Second?\n\n## Practice {days=2}\nDo it.\n";
 /// See [`LESSON_ONE`].
-pub const LESSON_TWO: &str = "+++\nid = \"two\"\ntitle = \"Two\"\n+++\nBody two.\n\n## Quiz\nAgain?\n- [x] yes\n- [ ] no\n> Yes.\n";
+pub const LESSON_TWO: &str =
+    "+++\nid = \"two\"\ntitle = \"Two\"\n+++\nBody two.\n\n## Quiz\nAgain?\n- [x] yes\n- [ ] no\n> Yes.\n";
 
 /// A pack with `lessons` (markdown texts), id `demo`.
 pub fn pack(lessons: &[&str]) -> Pack {
@@ -26,14 +27,8 @@ pub fn pack(lessons: &[&str]) -> Pack {
         .enumerate()
         .map(|(idx, text)| {
             let stem = format!("{:02}-lesson", idx + 1);
-            let (lesson, problems) = parse_lesson(
-                Path::new("t.md"),
-                text,
-                LessonDefaults {
-                    file_stem: &stem,
-                    follow_up_days: 3,
-                },
-            );
+            let (lesson, problems) =
+                parse_lesson(Path::new("t.md"), text, LessonDefaults { file_stem: &stem, follow_up_days: 3 });
             assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
             Arc::new(lesson.expect("test lesson parses"))
         })
@@ -71,11 +66,7 @@ pub fn settings() -> Settings {
 
 /// A Telegram user.
 pub fn person(id: i64) -> Person {
-    Person {
-        id,
-        first_name: format!("Learner{id}"),
-        language: Some(Lang::En),
-    }
+    Person { id, first_name: format!("Learner{id}"), language: Some(Lang::En) }
 }
 
 /// A fresh active learner in cohort `desk`.
@@ -88,12 +79,12 @@ pub fn learner(id: i64) -> Learner {
         status: Status::Active,
         enrolled_at: at("2026-11-23T08:00:00Z"),
         progress: Progress::default(),
+        prefs: Default::default(),
+        next_nudge: None,
     }
 }
 
 /// A UTC time from RFC 3339.
 pub fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .expect("test time")
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text).expect("test time").with_timezone(&Utc)
 }

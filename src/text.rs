@@ -72,10 +72,7 @@ mod tests {
 
     #[test]
     fn escaping_covers_the_html_specials() {
-        assert_eq!(
-            escape_html("Q&A <b> \"x\""),
-            "Q&amp;A &lt;b&gt; &quot;x&quot;"
-        );
+        assert_eq!(escape_html("Q&A <b> \"x\""), "Q&amp;A &lt;b&gt; &quot;x&quot;");
     }
 
     #[test]

@@ -40,11 +40,7 @@ pub struct AppOptions {
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self {
-            limits: None,
-            retry: RetryPolicy::default(),
-            run_scheduler: true,
-        }
+        Self { limits: None, retry: RetryPolicy::default(), run_scheduler: true }
     }
 }
 
@@ -61,16 +57,9 @@ pub struct App {
 
 impl App {
     /// Opens the store, loads the packs and checks the connection to Telegram.
-    pub async fn build(
-        settings: Settings,
-        token: SecretString,
-        options: AppOptions,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
         let store = Store::open(&settings.store.path).with_context(|| {
-            format!(
-                "cannot open the store at {} (is another nudge running on it?)",
-                settings.store.path.display()
-            )
+            format!("cannot open the store at {} (is another nudge running on it?)", settings.store.path.display())
         })?;
         let loaded = load_checked(&settings.content.dir);
         let library = loaded.library();
@@ -89,30 +78,15 @@ impl App {
         }
         let metrics = Arc::new(Metrics::default());
         let limits = options.limits.unwrap_or(settings.telegram.limits);
-        let client = TelegramClient::new(
-            &token,
-            settings.telegram.api_url.clone(),
-            limits,
-            options.retry,
-            metrics.clone(),
-        )?;
-        let bot_username = client.username().await.map_err(|error| {
-            anyhow::anyhow!(
-                "cannot reach Telegram at {}: {error}",
-                settings.telegram.api_url
-            )
-        })?;
+        let client =
+            TelegramClient::new(&token, settings.telegram.api_url.clone(), limits, options.retry, metrics.clone())?;
+        let bot_username = client
+            .username()
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot reach Telegram at {}: {error}", settings.telegram.api_url))?;
         let service = Arc::new(Service::new(store, Arc::new(settings), library));
         let (outbox, receiver) = outbox();
-        Ok(Self {
-            service,
-            client: Arc::new(client),
-            metrics,
-            outbox,
-            receiver,
-            options,
-            bot_username,
-        })
+        Ok(Self { service, client: Arc::new(client), metrics, outbox, receiver, options, bot_username })
     }
 
     /// The use cases, for tests.
@@ -136,7 +110,8 @@ impl App {
         let tracker = TaskTracker::new();
         let store = self.service.store().clone();
         let requeued = sender::requeue_pending(&store, &self.outbox)?;
-        tracing::info!(bot = %self.bot_username, learners = store.n_learners(), requeued, "nudge is running");
+        let rescheduled = self.service.rebuild_agenda(chrono::Utc::now())?;
+        tracing::info!(bot = %self.bot_username, learners = store.n_learners(), requeued, rescheduled, "nudge is running");
         tracker.spawn(sender::run(
             self.receiver,
             store.clone(),
@@ -159,16 +134,10 @@ impl App {
         shutdown.await;
         tracing::info!("shutting down");
         cancel.cancel();
-        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
             tracing::warn!("some tasks did not stop in time");
         }
-        store
-            .flush()
-            .await
-            .context("cannot flush the store at shutdown")?;
+        store.flush().await.context("cannot flush the store at shutdown")?;
         tracing::info!(pending = store.n_pending(), "stopped; the store is flushed");
         Ok(())
     }

@@ -88,12 +88,7 @@ impl Loaded {
         let packs = self
             .packs
             .iter()
-            .filter(|pack| {
-                !self
-                    .problems
-                    .iter()
-                    .any(|p| p.is_error() && p.path.starts_with(&pack.dir))
-            })
+            .filter(|pack| !self.problems.iter().any(|p| p.is_error() && p.path.starts_with(&pack.dir)))
             .map(|pack| (pack.id.clone(), pack.clone()))
             .collect();
         Library { packs }
@@ -112,10 +107,7 @@ pub fn load_pack(dir: &Path) -> Loaded {
     let Some(meta) = read_pack_toml(&toml_path, &mut loaded.problems) else {
         return loaded;
     };
-    let pack_id = dir
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let pack_id = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     if !crate::config::is_slug(&pack_id) {
         loaded.problems.push(Problem::error(
             &toml_path,
@@ -150,12 +142,7 @@ fn read_pack_toml(path: &Path, problems: &mut Vec<Problem>) -> Option<PackMeta> 
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => {
-            problems.push(Problem::error(
-                path,
-                1,
-                1,
-                format!("cannot read the file ({error})"),
-            ));
+            problems.push(Problem::error(path, 1, 1, format!("cannot read the file ({error})")));
             return None;
         }
     };
@@ -163,36 +150,22 @@ fn read_pack_toml(path: &Path, problems: &mut Vec<Problem>) -> Option<PackMeta> 
         Ok(raw) => raw,
         Err(error) => {
             let (line, col) = line_col(&text, error.span().map_or(0, |span| span.start));
-            let message = error
-                .message()
-                .trim()
-                .lines()
-                .next()
-                .unwrap_or("invalid TOML")
-                .to_owned();
+            let message = error.message().trim().lines().next().unwrap_or("invalid TOML").to_owned();
             problems.push(Problem::error(path, line, col, message).with_source(&text));
             return None;
         }
     };
     let Some(language) = Lang::parse(raw.language.get_ref()) else {
         let (line, col) = line_col(&text, raw.language.span().start);
-        problems.push(
-            Problem::error(path, line, col, "`language` must be `nl`, `en` or `da`")
-                .with_source(&text),
-        );
+        problems.push(Problem::error(path, line, col, "`language` must be `nl`, `en` or `da`").with_source(&text));
         return None;
     };
     let follow_up_days = match raw.follow_up_days {
         Some(days) if !(1..=90).contains(days.get_ref()) => {
             let (line, col) = line_col(&text, days.span().start);
             problems.push(
-                Problem::error(
-                    path,
-                    line,
-                    col,
-                    "`follow_up_days` must be a whole number from 1 to 90",
-                )
-                .with_source(&text),
+                Problem::error(path, line, col, "`follow_up_days` must be a whole number from 1 to 90")
+                    .with_source(&text),
             );
             return None;
         }
@@ -201,13 +174,7 @@ fn read_pack_toml(path: &Path, problems: &mut Vec<Problem>) -> Option<PackMeta> 
     };
     if raw.title.trim().is_empty() {
         problems.push(
-            Problem::error(
-                path,
-                1,
-                1,
-                "`title` is empty: give the pack a title learners will see",
-            )
-            .with_source(&text),
+            Problem::error(path, 1, 1, "`title` is empty: give the pack a title learners will see").with_source(&text),
         );
     }
     Some(PackMeta {
@@ -223,11 +190,8 @@ pub fn lesson_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| is_lesson_file(path))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        entries.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| is_lesson_file(path)).collect();
     files.sort();
     files
 }
@@ -236,10 +200,7 @@ fn is_lesson_file(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
         return false;
     };
-    path.is_file()
-        && name.ends_with(".md")
-        && !name.eq_ignore_ascii_case("readme.md")
-        && !name.starts_with(['_', '.'])
+    path.is_file() && name.ends_with(".md") && !name.eq_ignore_ascii_case("readme.md") && !name.starts_with(['_', '.'])
 }
 
 fn read_lessons(dir: &Path, follow_up_days: u32, loaded: &mut Loaded) -> Vec<Lesson> {
@@ -258,15 +219,7 @@ pub fn parse_lesson_file(path: &Path, follow_up_days: u32) -> (Option<Lesson>, V
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) => {
-            return (
-                None,
-                vec![Problem::error(
-                    path,
-                    1,
-                    1,
-                    format!("cannot read the file ({error})"),
-                )],
-            );
+            return (None, vec![Problem::error(path, 1, 1, format!("cannot read the file ({error})"))]);
         }
     };
     let text = match String::from_utf8(bytes) {
@@ -274,29 +227,11 @@ pub fn parse_lesson_file(path: &Path, follow_up_days: u32) -> (Option<Lesson>, V
         Err(error) => {
             let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
             let (line, col) = line_col(&String::from_utf8_lossy(valid), valid.len());
-            return (
-                None,
-                vec![Problem::error(
-                    path,
-                    line,
-                    col,
-                    "the file is not UTF-8 text: save it as UTF-8",
-                )],
-            );
+            return (None, vec![Problem::error(path, line, col, "the file is not UTF-8 text: save it as UTF-8")]);
         }
     };
-    let stem = path
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    parse_lesson(
-        path,
-        &text,
-        LessonDefaults {
-            file_stem: &stem,
-            follow_up_days,
-        },
-    )
+    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    parse_lesson(path, &text, LessonDefaults { file_stem: &stem, follow_up_days })
 }
 
 /// Problems that span the pack: no lessons, duplicate ids, no quiz at all.
@@ -326,22 +261,27 @@ fn check_pack(toml_path: &Path, lessons: &[Lesson], problems: &mut Vec<Problem>)
             ));
         }
         for item in &lesson.items {
-            if let Some((path, line)) = item_ids.insert(item.id.clone(), (&lesson.path, item.line))
-            {
+            if let Some((path, line)) = item_ids.insert(item.id.clone(), (&lesson.path, item.line)) {
                 problems.push(Problem::error(
                     &lesson.path,
                     item.line,
                     1,
-                    format!("the item id `{}` is also used at {}:{line}: ids must be unique in the pack", item.id, path.display()),
+                    format!(
+                        "the item id `{}` is also used at {}:{line}: ids must be unique in the pack",
+                        item.id,
+                        path.display()
+                    ),
                 ));
             }
         }
     }
-    let has_quiz = lessons
-        .iter()
-        .flat_map(|l| &l.items)
-        .any(|item| item.as_quiz().is_some());
+    let has_quiz = lessons.iter().flat_map(|l| &l.items).any(|item| item.as_quiz().is_some());
     if !has_quiz && !problems.iter().any(Problem::is_error) {
-        problems.push(Problem::warning(toml_path, 1, 1, "the pack has no quiz: add a `## Quiz` to some lessons so learners can test what they learned"));
+        problems.push(Problem::warning(
+            toml_path,
+            1,
+            1,
+            "the pack has no quiz: add a `## Quiz` to some lessons so learners can test what they learned",
+        ));
     }
 }

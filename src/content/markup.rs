@@ -31,10 +31,7 @@ impl Rich {
 
     /// Plain text taken literally (escaped for HTML).
     pub fn plain(text: &str) -> Self {
-        Self {
-            html: escape_html(text),
-            plain: text.to_owned(),
-        }
+        Self { html: escape_html(text), plain: text.to_owned() }
     }
 
     /// Text that is already Telegram HTML together with its visible text.
@@ -125,8 +122,7 @@ impl Renderer {
             Tag::Strikethrough => self.html.push_str("<s>"),
             Tag::Link { dest_url, .. } => {
                 if is_safe_url(&dest_url) {
-                    self.html
-                        .push_str(&format!("<a href=\"{}\">", escape_html(&dest_url)));
+                    self.html.push_str(&format!("<a href=\"{}\">", escape_html(&dest_url)));
                 }
             }
             _ => {}
@@ -207,9 +203,7 @@ impl Renderer {
     }
 
     fn html_has_open_link(&self) -> bool {
-        self.html
-            .rfind("<a href=")
-            .is_some_and(|open| self.html.rfind("</a>").is_none_or(|close| close < open))
+        self.html.rfind("<a href=").is_some_and(|open| self.html.rfind("</a>").is_none_or(|close| close < open))
     }
 
     fn finish(mut self) -> Rich {
@@ -219,19 +213,14 @@ impl Renderer {
             self.html.drain(..leading);
             self.plain.drain(..leading);
         }
-        Rich {
-            html: self.html,
-            plain: self.plain,
-        }
+        Rich { html: self.html, plain: self.plain }
     }
 }
 
 /// Links Telegram accepts and learners can open.
 fn is_safe_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
-    ["https://", "http://", "mailto:", "tg://"]
-        .iter()
-        .any(|scheme| lower.starts_with(scheme))
+    ["https://", "http://", "mailto:", "tg://"].iter().any(|scheme| lower.starts_with(scheme))
         && !url.chars().any(char::is_whitespace)
 }
 
@@ -247,55 +236,31 @@ mod tests {
 
     #[test]
     fn renders_inline_formatting() {
-        check(
-            "**bold** and _it_",
-            "<b>bold</b> and <i>it</i>",
-            "bold and it",
-        );
+        check("**bold** and _it_", "<b>bold</b> and <i>it</i>", "bold and it");
         check("`a<b`", "<code>a&lt;b</code>", "a<b");
         check("~~gone~~", "<s>gone</s>", "gone");
     }
 
     #[test]
     fn escapes_html_specials_and_raw_html() {
-        check(
-            "Q&A in < 2 minutes > 1",
-            "Q&amp;A in &lt; 2 minutes &gt; 1",
-            "Q&A in < 2 minutes > 1",
-        );
-        check(
-            "a <script>x</script>",
-            "a &lt;script&gt;x&lt;/script&gt;",
-            "a <script>x</script>",
-        );
+        check("Q&A in < 2 minutes > 1", "Q&amp;A in &lt; 2 minutes &gt; 1", "Q&A in < 2 minutes > 1");
+        check("a <script>x</script>", "a &lt;script&gt;x&lt;/script&gt;", "a <script>x</script>");
     }
 
     #[test]
     fn keeps_safe_links_and_drops_others() {
-        check(
-            "[site](https://example.org/?a=1&b=2)",
-            "<a href=\"https://example.org/?a=1&amp;b=2\">site</a>",
-            "site",
-        );
+        check("[site](https://example.org/?a=1&b=2)", "<a href=\"https://example.org/?a=1&amp;b=2\">site</a>", "site");
         check("[x](javascript:alert)", "x", "x");
     }
 
     #[test]
     fn separates_paragraphs_and_keeps_line_breaks() {
-        check(
-            "one\ntwo\n\nthree",
-            "one\ntwo\n\nthree",
-            "one\ntwo\n\nthree",
-        );
+        check("one\ntwo\n\nthree", "one\ntwo\n\nthree", "one\ntwo\n\nthree");
     }
 
     #[test]
     fn renders_lists_with_markers() {
-        check(
-            "Intro\n\n- a\n- b\n\nEnd",
-            "Intro\n\n• a\n• b\n\nEnd",
-            "Intro\n\n• a\n• b\n\nEnd",
-        );
+        check("Intro\n\n- a\n- b\n\nEnd", "Intro\n\n• a\n• b\n\nEnd", "Intro\n\n• a\n• b\n\nEnd");
         check("1. a\n2. b", "1. a\n2. b", "1. a\n2. b");
     }
 

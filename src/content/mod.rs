@@ -118,9 +118,7 @@ impl Pack {
 
     /// The position (0-based) of a lesson in the pack.
     pub fn lesson_index(&self, lesson_id: &str) -> Option<usize> {
-        self.lessons
-            .iter()
-            .position(|lesson| lesson.id == lesson_id)
+        self.lessons.iter().position(|lesson| lesson.id == lesson_id)
     }
 
     /// The item with id `item_id` and its lesson, if both are still in the pack.
@@ -133,16 +131,12 @@ impl Pack {
 
     /// Every item of the pack, in order.
     pub fn items(&self) -> impl Iterator<Item = (&Arc<Lesson>, &Item)> {
-        self.lessons
-            .iter()
-            .flat_map(|lesson| lesson.items.iter().map(move |item| (lesson, item)))
+        self.lessons.iter().flat_map(|lesson| lesson.items.iter().map(move |item| (lesson, item)))
     }
 
     /// Number of quizzes in the pack.
     pub fn n_quizzes(&self) -> usize {
-        self.items()
-            .filter(|(_, item)| matches!(item.kind, ItemKind::Quiz(_)))
-            .count()
+        self.items().filter(|(_, item)| matches!(item.kind, ItemKind::Quiz(_))).count()
     }
 }
 

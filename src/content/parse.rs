@@ -26,19 +26,10 @@ pub struct LessonDefaults<'a> {
 
 /// Parses one lesson file. Returns the lesson when it could be built (even with warnings or
 /// some errors) and every problem, in file order.
-pub fn parse_lesson(
-    path: &Path,
-    text: &str,
-    defaults: LessonDefaults<'_>,
-) -> (Option<Lesson>, Vec<Problem>) {
+pub fn parse_lesson(path: &Path, text: &str, defaults: LessonDefaults<'_>) -> (Option<Lesson>, Vec<Problem>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut parser = LessonParser {
-        path,
-        text,
-        lines: split_lines(text),
-        problems: Vec::new(),
-        front_matter_failed: false,
-    };
+    let mut parser =
+        LessonParser { path, text, lines: split_lines(text), problems: Vec::new(), front_matter_failed: false };
     let lesson = parser.lesson(defaults);
     let mut problems = parser.problems;
     for problem in &mut problems {
@@ -76,11 +67,7 @@ fn split_lines(text: &str) -> Vec<Line<'_>> {
     let mut lines = Vec::new();
     let mut offset = 0;
     for (idx, raw) in text.split('\n').enumerate() {
-        lines.push(Line {
-            no: idx + 1,
-            text: raw.strip_suffix('\r').unwrap_or(raw),
-            offset,
-        });
+        lines.push(Line { no: idx + 1, text: raw.strip_suffix('\r').unwrap_or(raw), offset });
         offset += raw.len() + 1;
     }
     if text.ends_with('\n') {
@@ -143,13 +130,11 @@ struct LessonParser<'a> {
 
 impl<'a> LessonParser<'a> {
     fn error(&mut self, line: usize, col: usize, message: impl Into<String>) {
-        self.problems
-            .push(Problem::error(self.path, line, col, message));
+        self.problems.push(Problem::error(self.path, line, col, message));
     }
 
     fn warning(&mut self, line: usize, col: usize, message: impl Into<String>) {
-        self.problems
-            .push(Problem::warning(self.path, line, col, message));
+        self.problems.push(Problem::warning(self.path, line, col, message));
     }
 
     fn lesson(&mut self, defaults: LessonDefaults<'_>) -> Option<Lesson> {
@@ -158,46 +143,31 @@ impl<'a> LessonParser<'a> {
         let body_lines: Vec<Line<'a>> = self.lines[body_start..sections_start].to_vec();
         let body = self.body(&body_lines);
         let lesson_id = self.lesson_id(&front, defaults.file_stem);
-        let items = self.sections(
-            sections_start,
-            lesson_id.as_deref().unwrap_or("lesson"),
-            defaults,
-        );
+        let items = self.sections(sections_start, lesson_id.as_deref().unwrap_or("lesson"), defaults);
         let title = match front.title {
-            Some(title) if !title.get_ref().trim().is_empty() => {
-                title.into_inner().trim().to_owned()
-            }
+            Some(title) if !title.get_ref().trim().is_empty() => title.into_inner().trim().to_owned(),
             Some(title) => {
                 let (line, col) = line_col(self.text, title.span().start);
-                self.error(
-                    line,
-                    col,
-                    "the title is empty: write the lesson's title between the quotes",
-                );
+                self.error(line, col, "the title is empty: write the lesson's title between the quotes");
                 return None;
             }
             None => {
                 if body_start > 0 && !self.front_matter_failed {
-                    self.error(1, 1, "the front matter has no `title`: add a line `title = \"…\"` between the `+++` lines");
+                    self.error(
+                        1,
+                        1,
+                        "the front matter has no `title`: add a line `title = \"…\"` between the `+++` lines",
+                    );
                 }
                 return None;
             }
         };
-        Some(Lesson {
-            id: lesson_id?,
-            title,
-            body,
-            items,
-            path: self.path.to_owned(),
-        })
+        Some(Lesson { id: lesson_id?, title, body, items, path: self.path.to_owned() })
     }
 
     /// Parses the `+++` block; returns it and the index of the first line after it.
     fn front_matter(&mut self) -> (FrontMatter, usize) {
-        let opens = self
-            .lines
-            .first()
-            .is_some_and(|line| line.text.trim_end() == "+++");
+        let opens = self.lines.first().is_some_and(|line| line.text.trim_end() == "+++");
         if !opens {
             self.error(
                 1,
@@ -206,21 +176,12 @@ impl<'a> LessonParser<'a> {
             );
             return (FrontMatter::default(), 0);
         }
-        let Some(close) =
-            (1..self.lines.len()).find(|&idx| self.lines[idx].text.trim_end() == "+++")
-        else {
+        let Some(close) = (1..self.lines.len()).find(|&idx| self.lines[idx].text.trim_end() == "+++") else {
             self.front_matter_failed = true;
-            self.error(
-                1,
-                1,
-                "the front matter opened here is never closed: add a line `+++` after the title",
-            );
+            self.error(1, 1, "the front matter opened here is never closed: add a line `+++` after the title");
             return (FrontMatter::default(), self.lines.len());
         };
-        let start = self
-            .lines
-            .get(1)
-            .map_or(self.text.len(), |line| line.offset);
+        let start = self.lines.get(1).map_or(self.text.len(), |line| line.offset);
         let end = self.lines[close].offset;
         let toml_text = &self.text[start.min(end)..end];
         match toml::from_str::<FrontMatter>(toml_text) {
@@ -242,10 +203,7 @@ impl<'a> LessonParser<'a> {
             let span = value.span();
             Spanned::new(span.start + by..span.end + by, value.into_inner())
         };
-        FrontMatter {
-            id: front.id.map(shift),
-            title: front.title.map(shift),
-        }
+        FrontMatter { id: front.id.map(shift), title: front.title.map(shift) }
     }
 
     fn lesson_id(&mut self, front: &FrontMatter, file_stem: &str) -> Option<String> {
@@ -254,11 +212,7 @@ impl<'a> LessonParser<'a> {
                 return Some(id.get_ref().clone());
             }
             let (line, col) = line_col(self.text, id.span().start);
-            self.error(
-                line,
-                col,
-                "the `id` may only hold lowercase letters, digits and dashes, e.g. `what-for`",
-            );
+            self.error(line, col, "the `id` may only hold lowercase letters, digits and dashes, e.g. `what-for`");
             return None;
         }
         let derived = derive_lesson_id(file_stem);
@@ -291,10 +245,7 @@ impl<'a> LessonParser<'a> {
         let body = Rich::from_markdown(&join(lines));
         let n_chars = body.plain.chars().count();
         if n_chars > MAX_BODY_CHARS {
-            let line = lines
-                .iter()
-                .find(|line| !line.is_blank())
-                .map_or(1, |line| line.no);
+            let line = lines.iter().find(|line| !line.is_blank()).map_or(1, |line| line.no);
             self.warning(
                 line,
                 1,
@@ -304,12 +255,7 @@ impl<'a> LessonParser<'a> {
         body
     }
 
-    fn sections(
-        &mut self,
-        mut idx: usize,
-        lesson_id: &str,
-        defaults: LessonDefaults<'_>,
-    ) -> Vec<Item> {
+    fn sections(&mut self, mut idx: usize, lesson_id: &str, defaults: LessonDefaults<'_>) -> Vec<Item> {
         let mut items = Vec::new();
         let mut counts = [0usize; 3];
         while idx < self.lines.len() {
@@ -325,11 +271,7 @@ impl<'a> LessonParser<'a> {
                     None => format!("{}-{count}", head.kind.local_name()),
                 };
                 if let Some(kind) = self.section(&head, heading, &content, defaults) {
-                    items.push(Item {
-                        id: format!("{lesson_id}/{local}"),
-                        kind,
-                        line: head.line,
-                    });
+                    items.push(Item { id: format!("{lesson_id}/{local}"), kind, line: head.line });
                 }
             }
             idx = end;
@@ -370,20 +312,10 @@ impl<'a> LessonParser<'a> {
             );
             return None;
         };
-        let mut head = SectionHead {
-            kind,
-            explicit_id: None,
-            days: None,
-            line: line.no,
-        };
+        let mut head = SectionHead { kind, explicit_id: None, days: None, line: line.no };
         if let Some((open, trimmed)) = attrs {
             let inner_at = rest_at + open + 1;
-            self.attributes(
-                line,
-                &trimmed[open + 1..trimmed.len() - 1],
-                inner_at,
-                &mut head,
-            );
+            self.attributes(line, &trimmed[open + 1..trimmed.len() - 1], inner_at, &mut head);
         }
         Some(head)
     }
@@ -414,14 +346,14 @@ impl<'a> LessonParser<'a> {
                     Ok(_) if head.kind != SectionKind::Practice => {
                         self.error(line.no, col, "`days=` only applies to a Practice section");
                     }
-                    _ => self.error(
-                        line.no,
-                        col,
-                        format!("`days={value}`: give a whole number of days from 1 to 90"),
-                    ),
+                    _ => self.error(line.no, col, format!("`days={value}`: give a whole number of days from 1 to 90")),
                 }
             } else {
-                self.error(line.no, col, format!("unknown attribute `{token}`: use `{{#id}}` for an id or `{{days=N}}` on a Practice"));
+                self.error(
+                    line.no,
+                    col,
+                    format!("unknown attribute `{token}`: use `{{#id}}` for an id or `{{days=N}}` on a Practice"),
+                );
             }
         }
     }
@@ -438,9 +370,7 @@ impl<'a> LessonParser<'a> {
             self.error(
                 heading.no,
                 1,
-                format!(
-                    "empty section `## {name}`: write its content under the heading, or remove it"
-                ),
+                format!("empty section `## {name}`: write its content under the heading, or remove it"),
             );
             return None;
         }
@@ -461,7 +391,11 @@ impl<'a> LessonParser<'a> {
         for line in content.iter().copied().filter(|line| !line.is_blank()) {
             if let Some((checked, text_at)) = task_item(line.text) {
                 if !explanation.is_empty() {
-                    self.error(line.no, line.indent_col(), "an option after the explanation: move the `>` explanation below the last option");
+                    self.error(
+                        line.no,
+                        line.indent_col(),
+                        "an option after the explanation: move the `>` explanation below the last option",
+                    );
                 }
                 options.push((line, text_at, checked));
             } else if let Some(quoted) = quote_line(line.text) {
@@ -472,16 +406,21 @@ impl<'a> LessonParser<'a> {
                         "the explanation comes before the options: put the `- [ ]` options first",
                     );
                 }
-                explanation.push(Line {
-                    text: quoted,
-                    ..line
-                });
+                explanation.push(Line { text: quoted, ..line });
             } else if plain_list_item(line.text) {
-                self.error(line.no, line.indent_col(), "an option without a checkbox: write `- [ ] …` for a wrong option or `- [x] …` for the right one");
+                self.error(
+                    line.no,
+                    line.indent_col(),
+                    "an option without a checkbox: write `- [ ] …` for a wrong option or `- [x] …` for the right one",
+                );
             } else if options.is_empty() && explanation.is_empty() {
                 question.push(line);
             } else {
-                self.error(line.no, line.indent_col(), "text after the options: start an explanation with `>`, or move the text above the options");
+                self.error(
+                    line.no,
+                    line.indent_col(),
+                    "text after the options: start an explanation with `>`, or move the text above the options",
+                );
             }
         }
         self.quiz_from_parts(heading, &question, &options, &explanation)
@@ -496,25 +435,13 @@ impl<'a> LessonParser<'a> {
     ) -> Option<Quiz> {
         let mut ok = true;
         if question.is_empty() {
-            self.error(
-                heading.no,
-                1,
-                "the quiz has no question: write it on the lines above the options",
-            );
+            self.error(heading.no, 1, "the quiz has no question: write it on the lines above the options");
             ok = false;
         }
         let n_options = options.len();
         if !(2..=6).contains(&n_options) {
-            let why = if n_options < 2 {
-                "fewer than 2"
-            } else {
-                "more than 6"
-            };
-            self.error(
-                heading.no,
-                1,
-                format!("the quiz has {n_options} options, {why}: give it 2 to 6 options"),
-            );
+            let why = if n_options < 2 { "fewer than 2" } else { "more than 6" };
+            self.error(heading.no, 1, format!("the quiz has {n_options} options, {why}: give it 2 to 6 options"));
             ok = false;
         }
         let right: Vec<usize> = (0..n_options).filter(|&idx| options[idx].2).collect();
@@ -543,24 +470,26 @@ impl<'a> LessonParser<'a> {
             let label = Rich::from_markdown(line.text[*text_at..].trim()).plain;
             let n_chars = label.chars().count();
             if label.trim().is_empty() {
-                self.error(
-                    line.no,
-                    line.col(*text_at),
-                    "an empty option: write its text after the checkbox",
-                );
+                self.error(line.no, line.col(*text_at), "an empty option: write its text after the checkbox");
                 ok = false;
             } else if n_chars > MAX_OPTION_CHARS {
                 self.error(
                     line.no,
                     line.col(*text_at),
-                    format!("this option is {n_chars} characters; a button shows at most {MAX_OPTION_CHARS}: shorten it"),
+                    format!(
+                        "this option is {n_chars} characters; a button shows at most {MAX_OPTION_CHARS}: shorten it"
+                    ),
                 );
                 ok = false;
             }
             labels.push(label);
         }
         if explanation.is_empty() && ok {
-            self.warning(heading.no, 1, "the quiz has no explanation: add a `> …` line after the options saying why the right answer is right");
+            self.warning(
+                heading.no,
+                1,
+                "the quiz has no explanation: add a `> …` line after the options saying why the right answer is right",
+            );
         }
         ok.then(|| Quiz {
             question: Rich::from_markdown(&join(question)),
@@ -583,10 +512,7 @@ impl<'a> LessonParser<'a> {
                 continue;
             }
             if let Some(text_at) = numbered_item(line.text) {
-                questions.push(vec![Line {
-                    text: &line.text[text_at..],
-                    ..line
-                }]);
+                questions.push(vec![Line { text: &line.text[text_at..], ..line }]);
             } else if let Some(current) = questions.last_mut() {
                 let indented = line.text.starts_with(' ') || line.text.starts_with('\t');
                 if indented || !after_blank {
@@ -600,18 +526,12 @@ impl<'a> LessonParser<'a> {
             after_blank = false;
         }
         if questions.is_empty() {
-            return Some(Reflect {
-                intro: None,
-                questions: vec![Rich::from_markdown(&join(&intro))],
-            });
+            return Some(Reflect { intro: None, questions: vec![Rich::from_markdown(&join(&intro))] });
         }
         let intro = Rich::from_markdown(&join(&intro));
         Some(Reflect {
             intro: (!intro.is_empty()).then_some(intro),
-            questions: questions
-                .iter()
-                .map(|lines| Rich::from_markdown(&join(lines)))
-                .collect(),
+            questions: questions.iter().map(|lines| Rich::from_markdown(&join(lines))).collect(),
         })
     }
 }
@@ -620,11 +540,7 @@ impl<'a> LessonParser<'a> {
 fn derive_lesson_id(file_stem: &str) -> String {
     let trimmed = file_stem.trim_start_matches(|c: char| c.is_ascii_digit());
     let trimmed = trimmed.trim_start_matches(['-', '_', '.', ' ']);
-    let base = if trimmed.is_empty() {
-        file_stem
-    } else {
-        trimmed
-    };
+    let base = if trimmed.is_empty() { file_stem } else { trimmed };
     base.to_lowercase().replace(['_', ' '], "-")
 }
 
@@ -668,8 +584,7 @@ fn task_item(line: &str) -> Option<(bool, usize)> {
 
 fn plain_list_item(line: &str) -> bool {
     let body = line.trim_start();
-    body.strip_prefix(['-', '*', '+'])
-        .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('\t'))
+    body.strip_prefix(['-', '*', '+']).is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('\t'))
 }
 
 /// The text of a `> quoted` line.
@@ -693,11 +608,7 @@ fn numbered_item(line: &str) -> Option<usize> {
 }
 
 fn join(lines: &[Line<'_>]) -> String {
-    lines
-        .iter()
-        .map(|line| line.text)
-        .collect::<Vec<_>>()
-        .join("\n")
+    lines.iter().map(|line| line.text).collect::<Vec<_>>().join("\n")
 }
 
 fn first_line(text: &str) -> &str {
@@ -708,10 +619,7 @@ fn first_line(text: &str) -> &str {
 mod tests {
     use super::*;
 
-    const DEFAULTS: LessonDefaults<'static> = LessonDefaults {
-        file_stem: "03-what-for",
-        follow_up_days: 3,
-    };
+    const DEFAULTS: LessonDefaults<'static> = LessonDefaults { file_stem: "03-what-for", follow_up_days: 3 };
 
     fn parse(text: &str) -> (Option<Lesson>, Vec<Problem>) {
         parse_lesson(Path::new("l.md"), text, DEFAULTS)
@@ -720,10 +628,7 @@ mod tests {
     /// Parses `text` and checks its problems as `line:col: severity: start of message`.
     fn check_problems(text: &str, expected: &[&str]) {
         let (_, problems) = parse(text);
-        let got: Vec<String> = problems
-            .iter()
-            .map(|p| p.headline().trim_start_matches("l.md:").to_owned())
-            .collect();
+        let got: Vec<String> = problems.iter().map(|p| p.headline().trim_start_matches("l.md:").to_owned()).collect();
         assert_eq!(got.len(), expected.len(), "problems: {got:#?}");
         for (got, want) in got.iter().zip(expected) {
             assert!(got.starts_with(want), "got `{got}`, want `{want}…`");
@@ -738,15 +643,9 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         let lesson = lesson.unwrap();
         assert_eq!(lesson.id, "what-for");
-        assert_eq!(
-            lesson.body.html,
-            "Body with <b>bold</b> &amp; &lt;angle&gt;."
-        );
+        assert_eq!(lesson.body.html, "Body with <b>bold</b> &amp; &lt;angle&gt;.");
         let ids: Vec<&str> = lesson.items.iter().map(|item| item.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            ["what-for/quiz", "what-for/reflect", "what-for/practice"]
-        );
+        assert_eq!(ids, ["what-for/quiz", "what-for/reflect", "what-for/practice"]);
         let quiz = lesson.items[0].as_quiz().unwrap();
         assert_eq!(quiz.options, ["no", "yes"]);
         assert_eq!(quiz.correct, 1);
@@ -758,16 +657,8 @@ mod tests {
         let text = "+++\ntitle = \"T\"\n+++\n## Quiz {#first}\nQ?\n- [x] a\n- [ ] b\n> e\n## Quiz\nQ?\n- [x] a\n- [ ] b\n> e\n## Quiz\nQ?\n- [x] a\n- [ ] b\n> e\n";
         let (lesson, problems) = parse(text);
         assert!(problems.is_empty(), "{problems:?}");
-        let ids: Vec<String> = lesson
-            .unwrap()
-            .items
-            .into_iter()
-            .map(|item| item.id)
-            .collect();
-        assert_eq!(
-            ids,
-            ["what-for/first", "what-for/quiz-2", "what-for/quiz-3"]
-        );
+        let ids: Vec<String> = lesson.unwrap().items.into_iter().map(|item| item.id).collect();
+        assert_eq!(ids, ["what-for/first", "what-for/quiz-2", "what-for/quiz-3"]);
     }
 
     #[test]
@@ -783,34 +674,22 @@ mod tests {
 
     #[test]
     fn errors_when_front_matter_is_not_closed() {
-        check_problems(
-            "+++\ntitle = \"x\"\n",
-            &["1:1: error: the front matter opened here is never closed"],
-        );
+        check_problems("+++\ntitle = \"x\"\n", &["1:1: error: the front matter opened here is never closed"]);
     }
 
     #[test]
     fn errors_when_title_is_missing() {
-        check_problems(
-            "+++\nid = \"x\"\n+++\n",
-            &["1:1: error: the front matter has no `title`"],
-        );
+        check_problems("+++\nid = \"x\"\n+++\n", &["1:1: error: the front matter has no `title`"]);
     }
 
     #[test]
     fn maps_toml_errors_into_the_file() {
-        check_problems(
-            "+++\ntitle = \"x\"\nid = what\n+++\n",
-            &["3:6: error: front matter:"],
-        );
+        check_problems("+++\ntitle = \"x\"\nid = what\n+++\n", &["3:6: error: front matter:"]);
     }
 
     #[test]
     fn unknown_front_matter_key_is_an_error() {
-        check_problems(
-            "+++\ntitel = \"x\"\n+++\n",
-            &["2:1: error: front matter: unknown field `titel`"],
-        );
+        check_problems("+++\ntitel = \"x\"\n+++\n", &["2:1: error: front matter: unknown field `titel`"]);
     }
 
     #[test]
@@ -866,10 +745,7 @@ mod tests {
     fn unknown_and_empty_sections() {
         check_problems(
             "+++\ntitle = \"T\"\n+++\n## Summary\ntext\n## Reflect\n\n",
-            &[
-                "4:4: error: unknown section `## Summary`",
-                "6:1: error: empty section `## Reflect`",
-            ],
+            &["4:4: error: unknown section `## Summary`", "6:1: error: empty section `## Reflect`"],
         );
     }
 
@@ -887,9 +763,8 @@ mod tests {
 
     #[test]
     fn reflection_chain_with_intro() {
-        let (lesson, problems) = parse(
-            "+++\ntitle = \"T\"\n+++\n## Reflect\nThink.\n1. First?\n2. Second,\n   continued?\n",
-        );
+        let (lesson, problems) =
+            parse("+++\ntitle = \"T\"\n+++\n## Reflect\nThink.\n1. First?\n2. Second,\n   continued?\n");
         assert!(problems.is_empty(), "{problems:?}");
         let lesson = lesson.unwrap();
         let reflect = lesson.items[0].as_reflect().unwrap();
@@ -900,8 +775,7 @@ mod tests {
 
     #[test]
     fn localized_section_words_are_accepted() {
-        let (lesson, problems) =
-            parse("+++\ntitle = \"T\"\n+++\n## Reflectie\nWat?\n## Opgave\nGør det.\n");
+        let (lesson, problems) = parse("+++\ntitle = \"T\"\n+++\n## Reflectie\nWat?\n## Opgave\nGør det.\n");
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(lesson.unwrap().items.len(), 2);
     }
@@ -909,10 +783,7 @@ mod tests {
     #[test]
     fn long_body_is_a_warning() {
         let body = "word ".repeat(250);
-        check_problems(
-            &format!("+++\ntitle = \"T\"\n+++\n{body}\n"),
-            &["4:1: warning: the lesson text is"],
-        );
+        check_problems(&format!("+++\ntitle = \"T\"\n+++\n{body}\n"), &["4:1: warning: the lesson text is"]);
     }
 
     #[test]

@@ -48,14 +48,7 @@ impl Problem {
     }
 
     fn new(path: &Path, line: usize, col: usize, severity: Severity, message: String) -> Self {
-        Self {
-            path: path.to_owned(),
-            line: line.max(1),
-            col: col.max(1),
-            severity,
-            message,
-            source_line: None,
-        }
+        Self { path: path.to_owned(), line: line.max(1), col: col.max(1), severity, message, source_line: None }
     }
 
     /// Attaches the source line from `text`, so the problem can show it with a caret.
@@ -75,13 +68,7 @@ impl Problem {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        format!(
-            "{}:{}:{}: {severity}: {}",
-            self.path.display(),
-            self.line,
-            self.col,
-            self.message
-        )
+        format!("{}:{}:{}: {severity}: {}", self.path.display(), self.line, self.col, self.message)
     }
 }
 
@@ -92,10 +79,7 @@ impl fmt::Display for Problem {
         if let Some(source) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let shown: String = source
-                .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
-                .collect();
+            let shown: String = source.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
             writeln!(f, "{pad} |")?;
             writeln!(f, "{gutter} | {shown}")?;
             writeln!(f, "{pad} | {}^", " ".repeat(self.col.saturating_sub(1)))?;
@@ -119,11 +103,7 @@ impl Summary {
     /// Counts `problems` over `lessons` lesson files.
     pub fn of(problems: &[Problem], lessons: usize) -> Self {
         let errors = problems.iter().filter(|p| p.is_error()).count();
-        Self {
-            errors,
-            warnings: problems.len() - errors,
-            lessons,
-        }
+        Self { errors, warnings: problems.len() - errors, lessons }
     }
 }
 
@@ -147,12 +127,8 @@ mod tests {
 
     #[test]
     fn shows_headline_source_and_caret() {
-        let problem =
-            Problem::error(Path::new("a.md"), 2, 3, "bad thing").with_source("x\n- [y] z\n");
-        assert_eq!(
-            problem.to_string(),
-            "a.md:2:3: error: bad thing\n  |\n2 | - [y] z\n  |   ^\n"
-        );
+        let problem = Problem::error(Path::new("a.md"), 2, 3, "bad thing").with_source("x\n- [y] z\n");
+        assert_eq!(problem.to_string(), "a.md:2:3: error: bad thing\n  |\n2 | - [y] z\n  |   ^\n");
     }
 
     #[test]
@@ -162,13 +138,7 @@ mod tests {
             Problem::error(Path::new("a"), 1, 1, "y"),
             Problem::warning(Path::new("a"), 1, 1, "z"),
         ];
-        assert_eq!(
-            Summary::of(&problems, 14).to_string(),
-            "2 errors, 1 warning in 14 lessons"
-        );
-        assert_eq!(
-            Summary::of(&[], 1).to_string(),
-            "0 errors, 0 warnings in 1 lesson"
-        );
+        assert_eq!(Summary::of(&problems, 14).to_string(), "2 errors, 1 warning in 14 lessons");
+        assert_eq!(Summary::of(&[], 1).to_string(), "0 errors, 0 warnings in 1 lesson");
     }
 }

@@ -1,6 +1,14 @@
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Europe::Amsterdam;
+
 use super::*;
-use crate::model::{Step, WaitKind};
+use crate::content::Pack;
+use crate::model::{Learner, Memory, Step, WaitKind};
+use crate::schedule::policy::Policy;
 use crate::testkit::{LESSON_ONE, LESSON_TWO, at, demo_pack, learner, pack};
+
+/// Tuesday 24 November 2026, 09:00 in Amsterdam.
+const TUESDAY_9: &str = "2026-11-24T08:00:00Z";
 
 fn bodies(outcome: &Outcome) -> Vec<String> {
     outcome
@@ -8,111 +16,196 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
         .iter()
         .map(|draft| match &draft.body {
             DraftBody::Lesson { lesson } => format!("lesson {lesson}"),
-            DraftBody::Quiz { item, .. } => format!("quiz {item}"),
-            DraftBody::Reflect { item, question } => format!("reflect {item} {question}"),
+            DraftBody::Quiz { item, review: false } => format!("quiz {item}"),
+            DraftBody::Quiz { item, review: true } => format!("review {item}"),
+            DraftBody::Reflect { item, question, reminder } => {
+                format!("reflect {item} {question}{}", if *reminder { " again" } else { "" })
+            }
             DraftBody::Practice { item } => format!("practice {item}"),
+            DraftBody::PracticeCheck { item } => format!("check {item}"),
+            DraftBody::Milestone(milestone) => format!("{milestone:?}"),
             DraftBody::Message(_) => "message".to_owned(),
             DraftBody::Edit { .. } => "edit".to_owned(),
         })
         .collect()
 }
 
+fn plan(learner: &mut Learner, pack: &Pack, policy: &Policy, now: DateTime<Utc>) -> Outcome {
+    plan_slot(learner, &SlotContext { pack, policy, tz: Amsterdam, now })
+}
+
+fn slot(learner: &mut Learner, pack: &Pack, now: &str) -> Vec<String> {
+    bodies(&plan(learner, pack, &Policy::default(), at(now)))
+}
+
+fn due_memory(due: DateTime<Utc>) -> Memory {
+    let mut memory = srs::review(None, true, 0.9, due - Duration::days(3));
+    memory.due = due;
+    memory
+}
+
 #[test]
 fn a_slot_sends_the_next_lesson_and_its_first_question() {
     let pack = demo_pack();
     let mut learner = learner(1);
-    let outcome = slot_nudge(&mut learner, &pack, at("2026-11-24T08:00:00Z"));
+    let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
     assert_eq!(bodies(&outcome), ["lesson one", "quiz one/quiz"]);
     assert_eq!(outcome.waiting_on, Some(1));
-    assert_eq!(
-        learner.progress.waiting.as_ref().unwrap().kind,
-        WaitKind::Quiz
-    );
+    assert_eq!(learner.progress.waiting.as_ref().unwrap().kind, WaitKind::Quiz);
     assert_eq!(learner.progress.lessons_started, ["one"]);
 }
 
 #[test]
 fn answers_move_through_the_lesson_at_the_learners_pace() {
     let pack = demo_pack();
-    let now = at("2026-11-24T08:00:00Z");
+    let now = at(TUESDAY_9);
     let mut learner = learner(1);
-    slot_nudge(&mut learner, &pack, now);
-    let after_quiz = after_quiz(&mut learner, &pack, now);
-    assert_eq!(bodies(&after_quiz), ["reflect one/reflect 0"]);
-    let second = after_reflection(&mut learner, &pack, "one/reflect", 0, now);
-    assert_eq!(bodies(&second), ["reflect one/reflect 1"]);
-    assert_eq!(
-        learner.progress.waiting.as_ref().unwrap().kind,
-        WaitKind::Reflect { question: 1 }
-    );
-    let rest = after_reflection(&mut learner, &pack, "one/reflect", 1, now);
-    assert_eq!(bodies(&rest), ["practice one/practice"]);
-    assert!(
-        learner.progress.waiting.is_none(),
-        "practice needs no immediate answer"
-    );
-    assert!(learner.progress.queue.is_empty());
+    plan(&mut learner, &pack, &Policy::default(), now);
+    assert_eq!(bodies(&after_quiz(&mut learner, &pack, now)), ["reflect one/reflect 0"]);
+    assert_eq!(bodies(&after_reflection(&mut learner, &pack, "one/reflect", 0, now)), ["reflect one/reflect 1"]);
+    assert_eq!(learner.progress.waiting.as_ref().unwrap().kind, WaitKind::Reflect { question: 1 });
+    assert_eq!(bodies(&after_reflection(&mut learner, &pack, "one/reflect", 1, now)), ["practice one/practice"]);
+    assert!(learner.progress.waiting.is_none(), "practice needs no immediate answer");
+    assert_eq!(learner.progress.follow_ups[0].due, now + Duration::days(2));
 }
 
 #[test]
 fn an_unanswered_lesson_continues_at_the_next_slot() {
     let pack = demo_pack();
     let mut learner = learner(1);
-    slot_nudge(&mut learner, &pack, at("2026-11-24T08:00:00Z"));
-    let next = slot_nudge(&mut learner, &pack, at("2026-11-25T08:00:00Z"));
-    assert_eq!(bodies(&next), ["reflect one/reflect 0"]);
+    slot(&mut learner, &pack, TUESDAY_9);
+    assert_eq!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z"), ["reflect one/reflect 0"]);
 }
 
 #[test]
-fn the_next_lesson_starts_when_the_previous_is_done() {
+fn an_unanswered_reflection_is_asked_once_more_then_the_lesson_goes_on() {
+    let pack = demo_pack();
+    let mut learner = learner(1);
+    slot(&mut learner, &pack, TUESDAY_9);
+    slot(&mut learner, &pack, "2026-11-25T08:00:00Z");
+    assert_eq!(slot(&mut learner, &pack, "2026-11-26T08:00:00Z"), ["reflect one/reflect 0 again"]);
+    assert_eq!(
+        slot(&mut learner, &pack, "2026-11-27T08:00:00Z"),
+        ["practice one/practice", "lesson two", "quiz two/quiz"]
+    );
+}
+
+#[test]
+fn due_reviews_come_first_and_are_capped_per_slot() {
     let pack = demo_pack();
     let mut learner = learner(1);
     learner.progress.lessons_started = vec!["one".to_owned()];
-    let outcome = slot_nudge(&mut learner, &pack, at("2026-11-24T08:00:00Z"));
-    assert_eq!(bodies(&outcome), ["lesson two", "quiz two/quiz"]);
+    for item in ["one/quiz", "two/quiz"] {
+        learner.progress.memory.insert(item.to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    }
+    let policy = Policy { max_reviews_per_slot: 1, ..Policy::default() };
+    let outcome = plan(&mut learner, &pack, &policy, at(TUESDAY_9));
+    assert_eq!(bodies(&outcome), ["review one/quiz", "lesson two", "quiz two/quiz"]);
+    assert!(learner.progress.memory["one/quiz"].asked.is_some());
 }
 
 #[test]
-fn a_finished_pack_sends_nothing() {
+fn a_review_sent_and_not_answered_is_not_repeated_the_same_day() {
     let pack = demo_pack();
     let mut learner = learner(1);
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
-    assert!(
-        slot_nudge(&mut learner, &pack, at("2026-11-24T08:00:00Z"))
-            .drafts
-            .is_empty()
-    );
+    learner.progress.memory.insert("one/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    assert_eq!(slot(&mut learner, &pack, TUESDAY_9)[0], "review one/quiz");
+    assert!(slot(&mut learner, &pack, "2026-11-24T12:00:00Z").iter().all(|body| body != "review one/quiz"));
+    assert!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z").contains(&"review one/quiz".to_owned()));
+}
+
+#[test]
+fn the_daily_cap_holds_across_slots() {
+    let pack = demo_pack();
+    let mut learner = learner(1);
+    let policy = Policy { max_messages_per_day: 3, ..Policy::default() };
+    let first = plan(&mut learner, &pack, &policy, at(TUESDAY_9));
+    assert_eq!(first.drafts.len(), 2);
+    let second = plan(&mut learner, &pack, &policy, at("2026-11-24T12:00:00Z"));
+    assert_eq!(bodies(&second), ["reflect one/reflect 0"]);
+    assert!(plan(&mut learner, &pack, &policy, at("2026-11-24T15:00:00Z")).drafts.is_empty(), "3 sent today");
+    assert!(!plan(&mut learner, &pack, &policy, at("2026-11-25T08:00:00Z")).drafts.is_empty(), "a new day");
+}
+
+#[test]
+fn nothing_in_quiet_hours_or_on_days_off() {
+    let pack = demo_pack();
+    let policy = Policy { days_off: vec![chrono::Weekday::Sat], ..Policy::default() };
+    assert!(plan(&mut learner(1), &pack, &policy, at("2026-11-24T21:30:00Z")).drafts.is_empty(), "22:30 local");
+    assert!(plan(&mut learner(1), &pack, &policy, at("2026-11-28T08:00:00Z")).drafts.is_empty(), "Saturday");
+}
+
+#[test]
+fn a_new_lesson_waits_when_the_budget_cannot_fit_it() {
+    let pack = demo_pack();
+    let mut learner = learner(1);
+    learner.progress.memory.insert("x/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    learner.progress.memory.insert("one/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    let policy = Policy { max_messages_per_day: 2, max_reviews_per_slot: 2, ..Policy::default() };
+    let outcome = plan(&mut learner, &pack, &policy, at(TUESDAY_9));
+    assert_eq!(bodies(&outcome), ["review one/quiz"], "one review left one slot, too few for a lesson");
+    assert!(learner.progress.lessons_started.is_empty());
+}
+
+#[test]
+fn practice_follow_ups_come_when_due() {
+    let pack = demo_pack();
+    let mut learner = learner(1);
+    learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
+    learner.progress.finished_at = Some(at("2026-11-20T08:00:00Z"));
+    learner
+        .progress
+        .follow_ups
+        .push(crate::model::FollowUp { item: "one/practice".to_owned(), due: at("2026-11-25T08:00:00Z") });
+    assert!(slot(&mut learner, &pack, TUESDAY_9).is_empty());
+    assert_eq!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z"), ["check one/practice"]);
+    assert!(learner.progress.follow_ups.is_empty());
+}
+
+#[test]
+fn a_finished_pack_says_so_once_then_sends_reviews_only() {
+    let pack = demo_pack();
+    let mut learner = learner(1);
+    learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
+    assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["PackFinished"]);
+    assert!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z").is_empty());
+    learner.progress.memory.insert("two/quiz".to_owned(), due_memory(at("2026-11-26T07:00:00Z")));
+    assert_eq!(slot(&mut learner, &pack, "2026-11-26T08:00:00Z"), ["review two/quiz"]);
+}
+
+#[test]
+fn mastering_every_quiz_is_celebrated_once() {
+    let pack = demo_pack();
+    let mut learner = learner(1);
+    learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
+    learner.progress.finished_at = Some(at("2026-11-01T08:00:00Z"));
+    for item in ["one/quiz", "two/quiz"] {
+        let mut memory = due_memory(at("2027-01-01T08:00:00Z"));
+        memory.stability = srs::MASTERED_STABILITY_DAYS + 1.0;
+        learner.progress.memory.insert(item.to_owned(), memory);
+    }
+    assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["AllMastered"]);
+    assert!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z").is_empty());
 }
 
 #[test]
 fn retired_items_are_skipped_not_fatal() {
     let pack = pack(&[LESSON_TWO]);
     let mut learner = learner(1);
-    learner.progress.queue = vec![
-        Step::Item {
-            item: "gone/quiz".to_owned(),
-        },
-        Step::Lesson {
-            lesson: "gone".to_owned(),
-        },
-    ];
-    let outcome = slot_nudge(&mut learner, &pack, at("2026-11-24T08:00:00Z"));
-    assert!(outcome.drafts.is_empty());
-    assert!(learner.progress.queue.is_empty());
-    let next = slot_nudge(&mut learner, &pack, at("2026-11-25T08:00:00Z"));
-    assert_eq!(bodies(&next), ["lesson two", "quiz two/quiz"]);
+    learner.progress.queue =
+        vec![Step::Item { item: "gone/quiz".to_owned() }, Step::Lesson { lesson: "gone".to_owned() }];
+    learner.progress.memory.insert("gone/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["lesson two", "quiz two/quiz"], "gone items are skipped");
 }
 
 #[test]
 fn a_quiz_records_its_right_option_in_the_purpose() {
     let pack = pack(&[LESSON_ONE]);
     let mut learner = learner(1);
-    let outcome = slot_nudge(&mut learner, &pack, at("2026-11-24T08:00:00Z"));
+    let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
     assert_eq!(
         outcome.drafts[1].purpose,
-        crate::model::Purpose::Quiz {
-            item: "one/quiz".to_owned(),
-            correct: 1
-        }
+        crate::model::Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false }
     );
 }

@@ -68,12 +68,7 @@ type Catalogue = HashMap<String, String>;
 
 fn catalogues() -> &'static HashMap<Lang, Catalogue> {
     static CATALOGUES: OnceLock<HashMap<Lang, Catalogue>> = OnceLock::new();
-    CATALOGUES.get_or_init(|| {
-        Lang::ALL
-            .into_iter()
-            .map(|lang| (lang, flatten(lang.source())))
-            .collect()
-    })
+    CATALOGUES.get_or_init(|| Lang::ALL.into_iter().map(|lang| (lang, flatten(lang.source()))).collect())
 }
 
 /// Flattens `[section] key = "text"` into `section.key`; a broken catalogue is a build-time
@@ -106,11 +101,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
     catalogues
         .get(&lang)
         .and_then(|catalogue| catalogue.get(key))
-        .or_else(|| {
-            catalogues
-                .get(&Lang::En)
-                .and_then(|catalogue| catalogue.get(key))
-        })
+        .or_else(|| catalogues.get(&Lang::En).and_then(|catalogue| catalogue.get(key)))
         .map_or("", String::as_str)
 }
 
@@ -127,11 +118,7 @@ pub fn fill_html(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
 fn fill_template(template: &str, args: &[(&str, &str)], escape: bool) -> String {
     let mut out = template.to_owned();
     for (name, value) in args {
-        let value = if escape {
-            escape_html(value)
-        } else {
-            (*value).to_owned()
-        };
+        let value = if escape { escape_html(value) } else { (*value).to_owned() };
         out = out.replace(&format!("{{{name}}}"), &value);
     }
     out
@@ -139,12 +126,7 @@ fn fill_template(template: &str, args: &[(&str, &str)], escape: bool) -> String 
 
 /// The name of weekday `idx` (0 = Monday) in `lang`.
 pub fn weekday_name(lang: Lang, idx: usize) -> String {
-    tr(lang, "time.weekdays")
-        .split(',')
-        .nth(idx)
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
+    tr(lang, "time.weekdays").split(',').nth(idx).unwrap_or_default().trim().to_owned()
 }
 
 /// "today at 09:00", "tomorrow at 09:00", "on Monday at 09:00" or "on 01-12 at 09:00": when
@@ -162,11 +144,7 @@ pub fn describe_when(lang: Lang, next: Option<NaiveDateTime>, now: NaiveDateTime
             let day = weekday_name(lang, next.weekday().num_days_from_monday() as usize);
             fill(lang, "time.at", &[("day", &day), ("time", &time)])
         }
-        _ => fill(
-            lang,
-            "time.at",
-            &[("day", &next.format("%d-%m").to_string()), ("time", &time)],
-        ),
+        _ => fill(lang, "time.at", &[("day", &next.format("%d-%m").to_string()), ("time", &time)]),
     }
 }
 
@@ -210,10 +188,7 @@ mod tests {
         collect_keys(&src, &mut used);
         assert!(!used.is_empty());
         for key in used {
-            assert!(
-                catalogues()[&Lang::En].contains_key(&key),
-                "`{key}` is used in code but not in en.toml"
-            );
+            assert!(catalogues()[&Lang::En].contains_key(&key), "`{key}` is used in code but not in en.toml");
         }
     }
 
@@ -252,18 +227,9 @@ mod tests {
     fn when_reads_naturally() {
         let at = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
         let now = at("2026-11-24 10:00");
-        assert_eq!(
-            describe_when(Lang::En, Some(at("2026-11-24 17:00")), now),
-            "today at 17:00"
-        );
-        assert_eq!(
-            describe_when(Lang::Nl, Some(at("2026-11-25 09:00")), now),
-            "morgen om 09:00"
-        );
-        assert_eq!(
-            describe_when(Lang::Da, Some(at("2026-11-27 09:00")), now),
-            "på fredag kl. 09:00"
-        );
+        assert_eq!(describe_when(Lang::En, Some(at("2026-11-24 17:00")), now), "today at 17:00");
+        assert_eq!(describe_when(Lang::Nl, Some(at("2026-11-25 09:00")), now), "morgen om 09:00");
+        assert_eq!(describe_when(Lang::Da, Some(at("2026-11-27 09:00")), now), "på fredag kl. 09:00");
         assert_eq!(describe_when(Lang::En, None, now), "soon");
     }
 

@@ -7,18 +7,16 @@ pub mod plain;
 
 use crate::callback::Callback;
 use crate::content::{Lesson, Pack, Practice, Quiz, Reflect, Rich};
+use crate::engine::Milestone;
 use crate::i18n::{Lang, fill, fill_html, tr};
-use crate::model::{Button, DeliverySeq, OutMessage};
+use crate::model::{Button, DeliverySeq, OutMessage, PracticeOutcome};
 
 /// Telegram's limit on a message's visible text.
 pub const MAX_MESSAGE_CHARS: usize = 4096;
 
 /// A message with text only.
 pub fn text(html: String) -> OutMessage {
-    OutMessage {
-        html,
-        buttons: Vec::new(),
-    }
+    OutMessage { html, buttons: Vec::new() }
 }
 
 /// The lesson text with its title and place in the pack.
@@ -27,11 +25,7 @@ pub fn lesson(lang: Lang, pack: &Pack, lesson: &Lesson) -> OutMessage {
     let header = fill(
         lang,
         "lesson.header",
-        &[
-            ("title", &lesson.title),
-            ("n", &n.to_string()),
-            ("total", &pack.lessons.len().to_string()),
-        ],
+        &[("title", &lesson.title), ("n", &n.to_string()), ("total", &pack.lessons.len().to_string())],
     );
     text(join_html(&header, &lesson.body))
 }
@@ -42,17 +36,9 @@ pub fn quiz(lang: Lang, quiz: &Quiz, seq: DeliverySeq, review: bool) -> OutMessa
         .options
         .iter()
         .enumerate()
-        .map(|(option, label)| {
-            vec![Button {
-                label: label.clone(),
-                data: Callback::Quiz { seq, option }.encode(),
-            }]
-        })
+        .map(|(option, label)| vec![Button { label: label.clone(), data: Callback::Quiz { seq, option }.encode() }])
         .collect();
-    OutMessage {
-        html: join_html(quiz_header(lang, review), &quiz.question),
-        buttons,
-    }
+    OutMessage { html: join_html(quiz_header(lang, review), &quiz.question), buttons }
 }
 
 /// The quiz after the learner answered: the question, their answer, the verdict and the
@@ -81,29 +67,23 @@ pub fn verdict(lang: Lang, quiz: &Quiz, correct: bool) -> String {
 }
 
 fn quiz_header(lang: Lang, review: bool) -> &'static str {
-    tr(
-        lang,
-        if review {
-            "quiz.review_header"
-        } else {
-            "quiz.header"
-        },
-    )
+    tr(lang, if review { "quiz.review_header" } else { "quiz.header" })
 }
 
-/// Question `question` of a reflection (the first comes with the intro).
-pub fn reflect(lang: Lang, reflect: &Reflect, question: usize) -> OutMessage {
+/// Question `question` of a reflection (the first comes with the intro); a reminder says it is
+/// asked again.
+pub fn reflect(lang: Lang, reflect: &Reflect, question: usize, reminder: bool) -> OutMessage {
     let mut body = Rich::default();
+    if reminder {
+        body.push("", &Rich::from_parts(tr(lang, "reminder.reflect").to_owned(), String::new()));
+    }
     if question == 0
         && let Some(intro) = &reflect.intro
     {
-        body.push("", intro);
+        body.push("\n\n", intro);
     }
     if let Some(text) = reflect.questions.get(question) {
-        body.push(
-            "\n\n",
-            &Rich::from_parts(format!("<b>{}</b>", text.html), text.plain.clone()),
-        );
+        body.push("\n\n", &Rich::from_parts(format!("<b>{}</b>", text.html), text.plain.clone()));
     }
     let mut html = join_html(tr(lang, "reflect.header"), &body);
     html.push_str("\n\n");
@@ -115,12 +95,60 @@ pub fn reflect(lang: Lang, reflect: &Reflect, question: usize) -> OutMessage {
 pub fn practice(lang: Lang, practice: &Practice) -> OutMessage {
     let mut html = join_html(tr(lang, "practice.header"), &practice.task);
     html.push_str("\n\n");
-    html.push_str(&fill(
-        lang,
-        "practice.hint",
-        &[("days", &practice.follow_up_days.to_string())],
-    ));
+    html.push_str(&fill(lang, "practice.hint", &[("days", &practice.follow_up_days.to_string())]));
     text(html)
+}
+
+/// "How did your practice go?" with done / partly / not yet buttons carrying delivery `seq`.
+pub fn practice_check(lang: Lang, practice: &Practice, seq: DeliverySeq) -> OutMessage {
+    let buttons = PRACTICE_OUTCOMES
+        .iter()
+        .map(|(outcome, key)| Button {
+            label: tr(lang, key).to_owned(),
+            data: Callback::Practice { seq, outcome: *outcome }.encode(),
+        })
+        .collect();
+    OutMessage {
+        html: fill_html(lang, "practice_check.text", &[("task", &practice.task.html)]),
+        buttons: vec![buttons],
+    }
+}
+
+/// The practice check after the learner answered it: their answer instead of the buttons.
+pub fn practice_checked(lang: Lang, practice: &Practice, outcome: PracticeOutcome) -> OutMessage {
+    let key = PRACTICE_OUTCOMES.iter().find(|(known, _)| *known == outcome).map_or("", |(_, key)| key);
+    let mut html = fill_html(lang, "practice_check.text", &[("task", &practice.task.html)]);
+    html.push_str("\n\n");
+    html.push_str(&fill(lang, "practice_check.chosen", &[("answer", tr(lang, key))]));
+    text(html)
+}
+
+const PRACTICE_OUTCOMES: [(PracticeOutcome, &str); 3] = [
+    (PracticeOutcome::Done, "practice_check.done"),
+    (PracticeOutcome::Partly, "practice_check.partly"),
+    (PracticeOutcome::NotYet, "practice_check.not_yet"),
+];
+
+/// The note at the end of the pack, or when every quiz is mastered.
+pub fn milestone(lang: Lang, pack: &Pack, milestone: Milestone) -> OutMessage {
+    let lessons = pack.lessons.len().to_string();
+    let args = [("programme", pack.title.as_str()), ("lessons", lessons.as_str())];
+    match milestone {
+        Milestone::PackFinished => text(fill(lang, "milestone.finished", &args)),
+        Milestone::AllMastered => text(fill(lang, "milestone.mastered", &args)),
+    }
+}
+
+/// The language choice, one button per language (named in itself).
+pub fn language_choice(lang: Lang) -> OutMessage {
+    let buttons = Lang::ALL
+        .into_iter()
+        .map(|option| Button {
+            label: tr(option, "language.name").to_owned(),
+            data: Callback::Language(option).encode(),
+        })
+        .collect();
+    OutMessage { html: tr(lang, "language.choose").to_owned(), buttons: vec![buttons] }
 }
 
 /// A catalogue text whose placeholders take HTML built by the caller.
@@ -172,15 +200,10 @@ mod tests {
 
     #[test]
     fn reflection_intro_comes_with_the_first_question_only() {
-        let reflect = Reflect {
-            intro: Some(Rich::plain("Intro")),
-            questions: vec![Rich::plain("One?"), Rich::plain("Two?")],
-        };
-        assert!(
-            super::reflect(Lang::En, &reflect, 0)
-                .html
-                .contains("Intro\n\n<b>One?</b>")
-        );
-        assert!(!super::reflect(Lang::En, &reflect, 1).html.contains("Intro"));
+        let reflect =
+            Reflect { intro: Some(Rich::plain("Intro")), questions: vec![Rich::plain("One?"), Rich::plain("Two?")] };
+        assert!(super::reflect(Lang::En, &reflect, 0, false).html.contains("Intro\n\n<b>One?</b>"));
+        assert!(!super::reflect(Lang::En, &reflect, 1, false).html.contains("Intro"));
+        assert!(super::reflect(Lang::En, &reflect, 1, true).html.contains("Still on your mind?"));
     }
 }

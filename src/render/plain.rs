@@ -55,9 +55,6 @@ mod tests {
 
     #[test]
     fn strips_tags_and_decodes_entities() {
-        assert_eq!(
-            to_plain("<b>Q&amp;A</b> &lt;3 &#38; &#x41; &bogus"),
-            "Q&A <3 & A &bogus"
-        );
+        assert_eq!(to_plain("<b>Q&amp;A</b> &lt;3 &#38; &#x41; &bogus"), "Q&A <3 & A &bogus");
     }
 }

@@ -4,14 +4,7 @@ use super::Report;
 
 /// A plain-text table, one row per cohort.
 pub fn table(report: &Report) -> String {
-    let header = [
-        "cohort",
-        "learners",
-        "prompts sent",
-        "quiz answers",
-        "correct",
-        "reflections",
-    ];
+    let header = ["cohort", "learners", "prompts sent", "quiz answers", "correct", "reflections"];
     let rows: Vec<[String; 6]> = report
         .cohorts
         .iter()
@@ -21,8 +14,7 @@ pub fn table(report: &Report) -> String {
                 c.learners_enrolled.to_string(),
                 c.prompts_sent.to_string(),
                 c.quiz_answers.to_string(),
-                c.quiz_correct_share
-                    .map_or("–".to_owned(), |share| format!("{:.0} %", share * 100.0)),
+                c.quiz_correct_share.map_or("–".to_owned(), |share| format!("{:.0} %", share * 100.0)),
                 c.reflections_answered.to_string(),
             ]
         })
@@ -41,11 +33,7 @@ pub fn table(report: &Report) -> String {
             .enumerate()
             .map(|(idx, (cell, width))| {
                 let pad = " ".repeat(width - cell.chars().count());
-                if idx == 0 {
-                    format!("{cell}{pad}")
-                } else {
-                    format!("{pad}{cell}")
-                }
+                if idx == 0 { format!("{cell}{pad}") } else { format!("{pad}{cell}") }
             })
             .collect();
         out.push_str(padded.join("  ").trim_end());

@@ -46,15 +46,7 @@ pub fn compute(
 ) -> Report {
     let mut figures: BTreeMap<String, CohortFigures> = cohorts
         .iter()
-        .map(|id| {
-            (
-                id.clone(),
-                CohortFigures {
-                    cohort: id.clone(),
-                    ..CohortFigures::default()
-                },
-            )
-        })
+        .map(|id| (id.clone(), CohortFigures { cohort: id.clone(), ..CohortFigures::default() }))
         .collect();
     for learner in learners {
         entry(&mut figures, &learner.cohort).learners_enrolled += 1;
@@ -75,6 +67,7 @@ pub fn compute(
                 entry(&mut figures, &answer.cohort).quiz_answers += 1;
                 *correct.entry(answer.cohort.clone()).or_default() += usize::from(right);
             }
+            AnswerKind::Practice { .. } | AnswerKind::PracticeNote { .. } => {}
             AnswerKind::Reflect { question, .. } => {
                 if seen_reflections.insert((answer.learner, answer.delivery, question)) {
                     entry(&mut figures, &answer.cohort).reflections_answered += 1;
@@ -84,24 +77,12 @@ pub fn compute(
     }
     for (id, figure) in &mut figures {
         if figure.quiz_answers > 0 {
-            figure.quiz_correct_share =
-                Some(correct.get(id).copied().unwrap_or(0) as f64 / figure.quiz_answers as f64);
+            figure.quiz_correct_share = Some(correct.get(id).copied().unwrap_or(0) as f64 / figure.quiz_answers as f64);
         }
     }
-    Report {
-        generated_at: now,
-        cohorts: figures
-            .into_values()
-            .filter(|f| !f.cohort.is_empty())
-            .collect(),
-    }
+    Report { generated_at: now, cohorts: figures.into_values().filter(|f| !f.cohort.is_empty()).collect() }
 }
 
 fn entry<'a>(figures: &'a mut BTreeMap<String, CohortFigures>, id: &str) -> &'a mut CohortFigures {
-    figures
-        .entry(id.to_owned())
-        .or_insert_with(|| CohortFigures {
-            cohort: id.to_owned(),
-            ..CohortFigures::default()
-        })
+    figures.entry(id.to_owned()).or_insert_with(|| CohortFigures { cohort: id.to_owned(), ..CohortFigures::default() })
 }

@@ -49,25 +49,14 @@ impl CronSpec {
                 "`{trimmed}` has {n_fields} fields; write 5 (minute hour day-of-month month weekday, e.g. `0 9 * * Mon-Fri`) or 6 with seconds first"
             ));
         }
-        let cron = CronParser::builder()
-            .seconds(Seconds::Optional)
-            .build()
-            .parse(trimmed)
-            .map_err(|error| format!("`{trimmed}` is not a cron schedule ({error}); e.g. `0 9 * * Mon-Fri` is 09:00 on weekdays"))?;
-        let spec = Self {
-            text: trimmed.to_owned(),
-            cron,
-        };
-        let reference = Utc.from_utc_datetime(
-            &NaiveDate::from_ymd_opt(2026, 1, 1)
-                .unwrap_or_default()
-                .into(),
-        );
+        let cron = CronParser::builder().seconds(Seconds::Optional).build().parse(trimmed).map_err(|error| {
+            format!("`{trimmed}` is not a cron schedule ({error}); e.g. `0 9 * * Mon-Fri` is 09:00 on weekdays")
+        })?;
+        let spec = Self { text: trimmed.to_owned(), cron };
+        let reference = Utc.from_utc_datetime(&NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default().into());
         match spec.next_after(chrono_tz::UTC, reference) {
             Some(_) => Ok(spec),
-            None => Err(format!(
-                "`{trimmed}` never fires (check the day and month fields)"
-            )),
+            None => Err(format!("`{trimmed}` never fires (check the day and month fields)")),
         }
     }
 
@@ -80,10 +69,7 @@ impl CronSpec {
     pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<Slot> {
         let start = after.with_timezone(&tz);
         let next = self.cron.find_next_occurrence(&start, false).ok()?;
-        Some(Slot {
-            at: next.with_timezone(&Utc),
-            local: next.naive_local(),
-        })
+        Some(Slot { at: next.with_timezone(&Utc), local: next.naive_local() })
     }
 
     /// Every slot in `(after, until]`, oldest first, each wall-clock time once.
@@ -110,9 +96,7 @@ mod tests {
     use chrono_tz::Europe::Amsterdam;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
     }
 
     fn spec(text: &str) -> CronSpec {
@@ -121,46 +105,25 @@ mod tests {
 
     #[test]
     fn five_fields_with_day_names_mean_weekdays() {
-        let slots = spec("0 9 * * Mon-Fri").slots_between(
-            Amsterdam,
-            utc("2026-11-20T00:00:00Z"),
-            utc("2026-11-27T00:00:00Z"),
-        );
+        let slots =
+            spec("0 9 * * Mon-Fri").slots_between(Amsterdam, utc("2026-11-20T00:00:00Z"), utc("2026-11-27T00:00:00Z"));
         let days: Vec<Weekday> = slots.iter().map(|slot| slot.local.weekday()).collect();
-        assert_eq!(
-            days,
-            [
-                Weekday::Fri,
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu
-            ]
-        );
+        assert_eq!(days, [Weekday::Fri, Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu]);
         assert!(slots.iter().all(|slot| slot.local.hour() == 9));
         assert_eq!(slots[0].at, utc("2026-11-20T08:00:00Z"));
     }
 
     #[test]
     fn numeric_weekdays_are_posix_style() {
-        let a = spec("0 9 * * 1-5").slots_between(
-            Amsterdam,
-            utc("2026-11-20T00:00:00Z"),
-            utc("2026-11-27T00:00:00Z"),
-        );
-        let b = spec("0 9 * * mon-fri").slots_between(
-            Amsterdam,
-            utc("2026-11-20T00:00:00Z"),
-            utc("2026-11-27T00:00:00Z"),
-        );
+        let a = spec("0 9 * * 1-5").slots_between(Amsterdam, utc("2026-11-20T00:00:00Z"), utc("2026-11-27T00:00:00Z"));
+        let b =
+            spec("0 9 * * mon-fri").slots_between(Amsterdam, utc("2026-11-20T00:00:00Z"), utc("2026-11-27T00:00:00Z"));
         assert_eq!(a, b);
     }
 
     #[test]
     fn six_fields_put_seconds_first() {
-        let slot = spec("30 0 9 * * *")
-            .next_after(Amsterdam, utc("2026-11-20T00:00:00Z"))
-            .unwrap();
+        let slot = spec("30 0 9 * * *").next_after(Amsterdam, utc("2026-11-20T00:00:00Z")).unwrap();
         assert_eq!(slot.local.second(), 30);
         assert_eq!(slot.local.hour(), 9);
     }
@@ -168,36 +131,24 @@ mod tests {
     #[test]
     fn spring_gap_time_still_fires_that_day() {
         // 2027-03-28: clocks jump from 02:00 to 03:00 in Amsterdam.
-        let slots = spec("30 2 * * *").slots_between(
-            Amsterdam,
-            utc("2027-03-27T12:00:00Z"),
-            utc("2027-03-29T12:00:00Z"),
-        );
+        let slots =
+            spec("30 2 * * *").slots_between(Amsterdam, utc("2027-03-27T12:00:00Z"), utc("2027-03-29T12:00:00Z"));
         assert_eq!(slots.len(), 2, "{slots:?}");
-        assert_eq!(
-            slots[0].local.date(),
-            NaiveDate::from_ymd_opt(2027, 3, 28).unwrap()
-        );
+        assert_eq!(slots[0].local.date(), NaiveDate::from_ymd_opt(2027, 3, 28).unwrap());
     }
 
     #[test]
     fn autumn_overlap_fires_once_for_a_fixed_time() {
         // 2026-10-25: clocks fall back from 03:00 to 02:00 in Amsterdam; 02:30 happens twice.
-        let slots = spec("30 2 * * *").slots_between(
-            Amsterdam,
-            utc("2026-10-24T12:00:00Z"),
-            utc("2026-10-25T12:00:00Z"),
-        );
+        let slots =
+            spec("30 2 * * *").slots_between(Amsterdam, utc("2026-10-24T12:00:00Z"), utc("2026-10-25T12:00:00Z"));
         assert_eq!(slots.len(), 1, "{slots:?}");
     }
 
     #[test]
     fn autumn_overlap_never_repeats_a_wall_clock_slot() {
-        let slots = spec("*/30 * * * *").slots_between(
-            Amsterdam,
-            utc("2026-10-24T23:00:00Z"),
-            utc("2026-10-25T03:00:00Z"),
-        );
+        let slots =
+            spec("*/30 * * * *").slots_between(Amsterdam, utc("2026-10-24T23:00:00Z"), utc("2026-10-25T03:00:00Z"));
         let mut keys: Vec<String> = slots.iter().map(Slot::key).collect();
         let n = keys.len();
         keys.dedup();
@@ -206,20 +157,8 @@ mod tests {
 
     #[test]
     fn explains_bad_expressions() {
-        assert!(
-            CronSpec::parse("0 9 * *")
-                .unwrap_err()
-                .contains("has 4 fields")
-        );
-        assert!(
-            CronSpec::parse("0 25 * * *")
-                .unwrap_err()
-                .contains("is not a cron schedule")
-        );
-        assert!(
-            CronSpec::parse("0 9 31 2 *")
-                .unwrap_err()
-                .contains("never fires")
-        );
+        assert!(CronSpec::parse("0 9 * *").unwrap_err().contains("has 4 fields"));
+        assert!(CronSpec::parse("0 25 * * *").unwrap_err().contains("is not a cron schedule"));
+        assert!(CronSpec::parse("0 9 31 2 *").unwrap_err().contains("never fires"));
     }
 }

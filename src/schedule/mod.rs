@@ -1,4 +1,6 @@
 //! Time: cron schedules and their slots. Pure: nothing here reads the clock, the store or the
 //! network; callers pass `now`.
 
+pub mod agenda;
 pub mod cron;
+pub mod policy;

@@ -1,24 +1,23 @@
 use super::*;
-use crate::model::{AnswerKind, Outgoing};
-use crate::schedule::cron::Slot;
+use crate::model::{AnswerKind, NextNudge, Outgoing, PracticeOutcome};
 use crate::testkit::{at, demo_pack, library, person, settings};
 
 fn service() -> Service {
-    Service::new(
-        Store::temporary().unwrap(),
-        Arc::new(settings()),
-        library(demo_pack()),
-    )
+    Service::new(Store::temporary().unwrap(), Arc::new(settings()), library(demo_pack()))
 }
 
+/// Monday 23 November 2026, 10:00 in Amsterdam.
 fn now() -> DateTime<Utc> {
-    at("2026-11-24T08:00:00Z")
+    at("2026-11-23T09:00:00Z")
 }
 
 fn say(service: &Service, id: i64, text: &str) -> Handled {
-    service
-        .handle(&Incoming::from_text(person(id), text, None), now())
-        .unwrap()
+    service.handle(&Incoming::from_text(person(id), text, None), now()).unwrap()
+}
+
+fn reply(service: &Service, id: i64, text: &str, to_message: i64) -> Handled {
+    let incoming = Incoming::Text { from: person(id), text: text.to_owned(), reply_to: Some(to_message) };
+    service.handle(&incoming, now()).unwrap()
 }
 
 fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
@@ -33,58 +32,41 @@ fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
 
 /// The text of delivery `seq` (sends and edits alike).
 fn html(service: &Service, id: i64, seq: DeliverySeq) -> String {
-    match service
-        .store()
-        .delivery(id, seq)
-        .unwrap()
-        .unwrap()
-        .outgoing
-        .unwrap()
-    {
+    match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Send { message } | Outgoing::Edit { message, .. } => message.html,
     }
 }
 
-fn slot(key_time: &str) -> Slot {
-    let at = at(key_time);
-    Slot {
-        at,
-        local: at.naive_utc(),
+fn data_of(service: &Service, id: i64, seq: DeliverySeq, button: usize) -> String {
+    match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
+        Outgoing::Send { message } => message.buttons.concat()[button].data.clone(),
+        Outgoing::Edit { .. } => panic!("no buttons on an edit"),
     }
 }
 
-/// Enrols learner `id` and sends them the first slot; returns the slot's deliveries.
+fn learner(service: &Service, id: i64) -> Learner {
+    service.store().learner(id).unwrap().unwrap()
+}
+
+/// Enrols learner `id` and sends them their first nudge; returns its deliveries.
 fn enrolled_and_nudged(service: &Service, id: i64) -> Vec<DeliverySeq> {
     say(service, id, "/start JOIN");
-    let cohort = service.settings().cohort("desk").unwrap().clone();
-    let batches = service
-        .run_slot(&cohort, &slot("2026-11-24T08:00:00Z"), &[id], now())
-        .unwrap();
-    batches.into_iter().flat_map(|batch| batch.seqs).collect()
-}
-
-fn quiz_data(service: &Service, id: i64, seq: DeliverySeq, option: usize) -> String {
-    match service
-        .store()
-        .delivery(id, seq)
-        .unwrap()
-        .unwrap()
-        .outgoing
-        .unwrap()
-    {
-        Outgoing::Send { message } => message.buttons[option][0].data.clone(),
-        Outgoing::Edit { .. } => panic!("not a quiz"),
-    }
+    let next = learner(service, id).next_nudge.unwrap();
+    service.nudge_due(id, &next, next.at).unwrap()
 }
 
 #[test]
-fn start_with_a_known_invite_enrols_and_welcomes() {
+fn start_with_a_known_invite_enrols_welcomes_and_schedules() {
     let service = service();
     let handled = say(&service, 7, "/start JOIN");
-    let learner = service.store().learner(7).unwrap().unwrap();
+    let learner = learner(&service, 7);
     assert_eq!(learner.cohort, "desk");
     assert_eq!(handled.to_send.len(), 2, "welcome and privacy notice");
     assert!(html(&service, 7, handled.to_send[0]).contains("Demo pack"));
+    assert!(html(&service, 7, handled.to_send[0]).contains("tomorrow at 09:00"));
+    let next = learner.next_nudge.unwrap();
+    assert_eq!(next.at, at("2026-11-24T08:00:00Z"));
+    assert!(service.store().has_agenda(&next, 7));
 }
 
 #[test]
@@ -99,51 +81,60 @@ fn start_with_a_wrong_or_missing_invite_is_refused_kindly() {
 }
 
 #[test]
-fn a_slot_nudges_each_learner_once() {
+fn a_due_nudge_sends_the_lesson_and_schedules_the_next() {
     let service = service();
     let first = enrolled_and_nudged(&service, 7);
     assert_eq!(first.len(), 2, "lesson and quiz");
     assert!(html(&service, 7, first[0]).contains("One &amp; only"));
     assert!(html(&service, 7, first[0]).contains("Body of &lt;one&gt;."));
-    let cohort = service.settings().cohort("desk").unwrap().clone();
-    let again = service
-        .run_slot(&cohort, &slot("2026-11-24T08:00:00Z"), &[7], now())
+    assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-25T08:00:00Z"));
+}
+
+#[test]
+fn a_slot_is_sent_once_even_if_its_agenda_entry_comes_back() {
+    let service = service();
+    enrolled_and_nudged(&service, 7);
+    let replayed = NextNudge { at: at("2026-11-24T08:00:00Z"), slot: "2026-11-24T09:00:00".to_owned() };
+    service
+        .store()
+        .with_learner(7, |tx| {
+            let mut record = tx.learner()?.unwrap();
+            tx.set_agenda(record.next_nudge.as_ref(), Some(&replayed))?;
+            record.next_nudge = Some(replayed.clone());
+            tx.put_learner(&record)
+        })
         .unwrap();
-    assert!(again.is_empty(), "the same slot twice sends nothing");
+    assert!(service.nudge_due(7, &replayed, replayed.at).unwrap().is_empty(), "the slot is claimed already");
+    assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-25T08:00:00Z"));
+}
+
+#[test]
+fn a_stale_agenda_entry_does_nothing() {
+    let service = service();
+    say(&service, 7, "/start JOIN");
+    let stale = NextNudge { at: at("2026-11-20T08:00:00Z"), slot: "2026-11-20T09:00:00".to_owned() };
+    assert!(service.nudge_due(7, &stale, now()).unwrap().is_empty());
 }
 
 #[test]
 fn a_quiz_press_is_recorded_once_and_gets_a_verdict() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    let right = quiz_data(&service, 7, seqs[1], 1);
+    let right = data_of(&service, 7, seqs[1], 1);
     let handled = press(&service, 7, &right, 10);
     assert_eq!(handled.toast.as_deref(), Some("✅ Right!"));
     assert!(handled.recorded_answer);
     let edit = html(&service, 7, handled.to_send[0]);
-    assert!(
-        edit.contains("Your answer: right") && edit.contains("Because."),
-        "{edit}"
-    );
-    assert!(
-        html(&service, 7, handled.to_send[1]).contains("Think."),
-        "the reflection follows"
-    );
+    assert!(edit.contains("Your answer: right") && edit.contains("Because."), "{edit}");
+    assert!(html(&service, 7, handled.to_send[1]).contains("Think."), "the reflection follows");
     let again = press(&service, 7, &right, 10);
-    assert_eq!(
-        again.toast.as_deref(),
-        Some("You already answered this one.")
-    );
+    assert_eq!(again.toast.as_deref(), Some("You already answered this one."));
     assert!(again.to_send.is_empty());
     let answers: Vec<_> = service.store().answers().collect::<Result<_, _>>().unwrap();
     assert_eq!(answers.len(), 1);
-    assert_eq!(
-        answers[0].kind,
-        AnswerKind::Quiz {
-            choice: 1,
-            correct: true
-        }
-    );
+    assert_eq!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false });
+    let memory = &learner(&service, 7).progress.memory["one/quiz"];
+    assert_eq!((memory.due - now()).num_days(), 3, "a right first answer comes back in 3 days");
 }
 
 #[test]
@@ -151,17 +142,11 @@ fn a_press_on_someone_elses_quiz_or_forged_data_changes_nothing() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     say(&service, 8, "/start JOIN");
-    let data = quiz_data(&service, 7, seqs[1], 0);
-    assert_eq!(
-        press(&service, 8, &data, 10).toast.as_deref(),
-        Some("This button no longer works.")
-    );
-    for forged in ["q:999999:0", "q:1:x", "drop table", &"x".repeat(300)] {
+    let data = data_of(&service, 7, seqs[1], 0);
+    assert_eq!(press(&service, 8, &data, 10).toast.as_deref(), Some("This button no longer works."));
+    for forged in ["q:999999:0", "q:1:x", "p:1:d", "drop table", &"x".repeat(300)] {
         let handled = press(&service, 7, forged, 10);
-        assert!(
-            handled.to_send.is_empty() && !handled.recorded_answer,
-            "{forged}"
-        );
+        assert!(handled.to_send.is_empty() && !handled.recorded_answer, "{forged}");
     }
     assert_eq!(service.store().answers().count(), 0);
 }
@@ -170,25 +155,73 @@ fn a_press_on_someone_elses_quiz_or_forged_data_changes_nothing() {
 fn reflection_answers_are_recorded_and_the_chain_continues() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    press(&service, 7, &quiz_data(&service, 7, seqs[1], 0), 10);
+    press(&service, 7, &data_of(&service, 7, seqs[1], 0), 10);
     let first = say(&service, 7, "I listen more");
     assert!(first.recorded_answer);
     assert!(html(&service, 7, first.to_send[0]).contains("Thanks, noted."));
     assert!(html(&service, 7, first.to_send[1]).contains("Second?"));
     let second = say(&service, 7, "at the desk");
-    assert!(
-        html(&service, 7, second.to_send[1]).contains("Do it."),
-        "practice follows the chain"
-    );
+    assert!(html(&service, 7, second.to_send[1]).contains("Do it."), "practice follows the chain");
     let texts: Vec<String> = service
         .store()
         .answers()
         .filter_map(|answer| match answer.unwrap().kind {
             AnswerKind::Reflect { text, .. } => Some(text),
-            AnswerKind::Quiz { .. } => None,
+            _ => None,
         })
         .collect();
     assert_eq!(texts, ["I listen more", "at the desk"]);
+}
+
+#[test]
+fn a_reply_to_an_older_question_goes_to_that_question() {
+    let service = service();
+    let seqs = enrolled_and_nudged(&service, 7);
+    let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
+    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    say(&service, 7, "first answer");
+    let added = reply(&service, 7, "one more thought", 55);
+    assert!(added.recorded_answer);
+    let answer = service.store().answers().filter_map(Result::ok).find(|a| a.delivery == reflect).unwrap();
+    assert_eq!(answer.kind, AnswerKind::Reflect { question: 0, text: "first answer\none more thought".to_owned() });
+}
+
+#[test]
+fn practice_check_ins_record_the_outcome_and_a_note() {
+    let service = service();
+    say(&service, 7, "/start JOIN");
+    let check = service
+        .store()
+        .with_learner(7, |tx| {
+            let learner = tx.learner()?;
+            let mut outcome = Outcome::default();
+            outcome.drafts.push(crate::engine::Draft {
+                purpose: Purpose::PracticeCheck { item: "one/practice".to_owned() },
+                body: DraftBody::PracticeCheck { item: "one/practice".to_owned() },
+            });
+            let pack = service.pack_of("desk");
+            service.commit(
+                tx,
+                learner,
+                outcome,
+                Commit { pack: pack.as_deref(), lang: Lang::En, slot: None, now: now() },
+            )
+        })
+        .unwrap()[0];
+    assert!(html(&service, 7, check).contains("How did it go?"));
+    let handled = press(&service, 7, &data_of(&service, 7, check, 1), 20);
+    assert!(handled.recorded_answer);
+    assert!(html(&service, 7, handled.to_send[0]).contains("Your answer: Partly"));
+    let note = say(&service, 7, "tried it twice");
+    assert!(html(&service, 7, note.to_send[0]).contains("Thanks for sharing"));
+    let kinds: Vec<AnswerKind> = service.store().answers().map(|a| a.unwrap().kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AnswerKind::Practice { outcome: PracticeOutcome::Partly },
+            AnswerKind::PracticeNote { text: "tried it twice".to_owned() }
+        ]
+    );
 }
 
 #[test]
@@ -203,13 +236,82 @@ fn text_without_an_open_question_gets_a_hint() {
 }
 
 #[test]
-fn inactive_learners_are_not_nudged_until_they_start_again() {
+fn pause_and_resume_move_the_next_nudge() {
+    let service = service();
+    say(&service, 7, "/start JOIN");
+    let paused = say(&service, 7, "/pause 7");
+    assert!(html(&service, 7, paused.to_send[0]).contains("Paused until 30-11-2026"));
+    assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-12-01T08:00:00Z"));
+    say(&service, 7, "/pause");
+    assert_eq!(learner(&service, 7).next_nudge, None, "paused until /resume");
+    let resumed = say(&service, 7, "/resume");
+    assert!(html(&service, 7, resumed.to_send[0]).contains("Welcome back"));
+    assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-24T08:00:00Z"));
+    assert!(html(&service, 7, say(&service, 7, "/pause soon").to_send[0]).contains("number of days"));
+}
+
+#[test]
+fn time_sets_the_learners_own_hour_inside_the_allowed_window() {
+    let service = service();
+    say(&service, 7, "/start JOIN");
+    let set = say(&service, 7, "/time 07:30");
+    assert!(html(&service, 7, set.to_send[0]).contains("now come at 07:30"));
+    assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-24T06:30:00Z"));
+    let quiet = say(&service, 7, "/time 23:00");
+    assert!(html(&service, 7, quiet.to_send[0]).contains("quiet hours"));
+    let zone = say(&service, 7, "/time 08:00 Europe/London");
+    assert!(html(&service, 7, zone.to_send[0]).contains("Europe/London"));
+    assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-24T08:00:00Z"));
+    assert!(html(&service, 7, say(&service, 7, "/time 8:00 Mars/Base").to_send[0]).contains("Mars/Base"));
+    say(&service, 7, "/time default");
+    assert_eq!(learner(&service, 7).prefs, crate::model::Prefs::default());
+}
+
+#[test]
+fn language_can_be_chosen_by_argument_or_button() {
+    let service = service();
+    say(&service, 7, "/start JOIN");
+    let dutch = say(&service, 7, "/language nl");
+    assert!(html(&service, 7, dutch.to_send[0]).contains("Nederlands"));
+    let choice = say(&service, 7, "/language");
+    let danish = data_of(&service, 7, choice.to_send[0], 2);
+    press(&service, 7, &danish, 30);
+    assert_eq!(learner(&service, 7).lang, Lang::Da);
+    assert!(html(&service, 7, say(&service, 7, "/help").to_send[0]).contains("Jeg sender dig"));
+}
+
+#[test]
+fn progress_shows_own_figures_only() {
+    let service = service();
+    let seqs = enrolled_and_nudged(&service, 7);
+    press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
+    let text = html(&service, 7, say(&service, 7, "/progress").to_send[0]);
+    assert!(text.contains("Lessons: 0 of 2"), "the first lesson is not finished yet: {text}");
+    assert!(text.contains("Days active: 1"), "{text}");
+    assert!(text.contains("Quizzes mastered: 0 of 2"), "{text}");
+}
+
+#[test]
+fn inactive_learners_are_not_scheduled_until_they_start_again() {
     let service = service();
     say(&service, 7, "/start JOIN");
     service.store().deactivate(7, "blocked", now()).unwrap();
-    let cohort = service.settings().cohort("desk").unwrap().clone();
-    assert!(service.slot_members(&cohort, now()).unwrap().is_empty());
+    assert_eq!(learner(&service, 7).next_nudge, None);
+    assert_eq!(service.store().n_agenda(), 0);
     let back = say(&service, 7, "/start");
     assert!(html(&service, 7, back.to_send[0]).contains("Welcome back"));
-    assert_eq!(service.slot_members(&cohort, now()).unwrap(), vec![7]);
+    assert!(learner(&service, 7).next_nudge.is_some());
+}
+
+#[test]
+fn rebuilding_the_agenda_keeps_overdue_entries_for_catch_up() {
+    let service = service();
+    say(&service, 7, "/start JOIN");
+    let due = learner(&service, 7).next_nudge.unwrap();
+    let later = due.at + chrono::Duration::days(3);
+    assert_eq!(service.rebuild_agenda(later).unwrap(), 0, "an overdue entry stays as it is");
+    let due_now = service.store().due_agenda(later, 10).unwrap();
+    assert_eq!(due_now, vec![(7, due.clone())]);
+    assert_eq!(service.nudge_due(7, &due, later).unwrap().len(), 2, "one nudge for the missed days");
+    assert!(service.store().due_agenda(later, 10).unwrap().is_empty());
 }

@@ -1,5 +1,7 @@
 //! Key layouts: big-endian numbers so keys sort by learner, then by sequence.
 
+use chrono::{DateTime, Utc};
+
 use super::StoreError;
 use crate::model::{DeliverySeq, LearnerId};
 
@@ -38,6 +40,27 @@ pub fn answer(learner_id: LearnerId, delivery: DeliverySeq, part: u32) -> [u8; 2
     key
 }
 
+/// `agenda` key: due time (seconds since 1970) ‖ learner.
+pub fn agenda(at: DateTime<Utc>, learner_id: LearnerId) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&agenda_time(at));
+    key[8..].copy_from_slice(&learner(learner_id));
+    key
+}
+
+/// The time part of an `agenda` key.
+pub fn agenda_time(at: DateTime<Utc>) -> [u8; 8] {
+    (at.timestamp().max(0) as u64).to_be_bytes()
+}
+
+/// `messages` key: learner ‖ Telegram message id.
+pub fn message(learner_id: LearnerId, message_id: i64) -> [u8; 16] {
+    let mut key = [0; 16];
+    key[..8].copy_from_slice(&learner(learner_id));
+    key[8..].copy_from_slice(&(message_id as u64).to_be_bytes());
+    key
+}
+
 /// `meta` key of a cohort's scheduler cursor.
 pub fn cursor(cohort: &str) -> Vec<u8> {
     format!("cursor/{cohort}").into_bytes()
@@ -45,16 +68,10 @@ pub fn cursor(cohort: &str) -> Vec<u8> {
 
 /// Reads a big-endian u64 from the first 8 bytes.
 pub fn read_u64(bytes: &[u8], tree: &'static str) -> Result<u64, StoreError> {
-    let head: [u8; 8] = bytes
-        .get(..8)
-        .and_then(|head| head.try_into().ok())
-        .ok_or_else(|| StoreError::Corrupt {
-            tree,
-            reason: format!(
-                "a key or value of {} bytes where 8 were expected",
-                bytes.len()
-            ),
-        })?;
+    let head: [u8; 8] = bytes.get(..8).and_then(|head| head.try_into().ok()).ok_or_else(|| StoreError::Corrupt {
+        tree,
+        reason: format!("a key or value of {} bytes where 8 were expected", bytes.len()),
+    })?;
     Ok(u64::from_be_bytes(head))
 }
 

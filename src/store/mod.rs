@@ -7,7 +7,9 @@
 //! - `deliveries`: learner id ‖ seq → [`Delivery`] (every message sent or to send);
 //! - `slots`: learner id ‖ slot key → seq (at most one nudge per learner and slot);
 //! - `outbox`: seq → learner id, for deliveries still pending;
-//! - `answers`: learner id ‖ delivery seq ‖ part → [`Answer`].
+//! - `answers`: learner id ‖ delivery seq ‖ part → [`Answer`];
+//! - `agenda`: due time ‖ learner id → [`NextNudge`] (each learner's next scheduled nudge);
+//! - `messages`: learner id ‖ Telegram message id → seq (which delivery a reply refers to).
 //!
 //! Every per-learner key starts with the learner id, so erasing a learner is a prefix scan.
 //! Writes that belong together go through [`Store::with_learner`], one sled transaction.
@@ -22,7 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
+use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Status};
 pub use tx::{LearnerTx, TxError};
 
 /// The layout version this build reads and writes.
@@ -38,9 +40,7 @@ pub enum StoreError {
     #[error("the store failed: {0}")]
     Sled(#[from] sled::Error),
     /// A record could not be decoded: the store was damaged or written by another program.
-    #[error(
-        "the store holds a record in `{tree}` that cannot be read ({reason}); restore a backup"
-    )]
+    #[error("the store holds a record in `{tree}` that cannot be read ({reason}); restore a backup")]
     Corrupt {
         /// The tree holding the record.
         tree: &'static str,
@@ -68,6 +68,8 @@ pub struct Store {
     slots: sled::Tree,
     outbox: sled::Tree,
     answers: sled::Tree,
+    agenda: sled::Tree,
+    messages: sled::Tree,
 }
 
 impl Store {
@@ -91,6 +93,8 @@ impl Store {
             slots: db.open_tree("slots")?,
             outbox: db.open_tree("outbox")?,
             answers: db.open_tree("answers")?,
+            agenda: db.open_tree("agenda")?,
+            messages: db.open_tree("messages")?,
             path: path.to_owned(),
             db,
         };
@@ -101,18 +105,12 @@ impl Store {
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.get_meta::<u32>(SCHEMA_KEY)? {
             Some(found) if found == SCHEMA_VERSION => Ok(()),
-            Some(found) => Err(StoreError::Schema {
-                found,
-                expected: SCHEMA_VERSION,
-            }),
+            Some(found) => Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
             None if self.learners.is_empty() && self.deliveries.is_empty() => {
                 self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
                 Ok(())
             }
-            None => Err(StoreError::Corrupt {
-                tree: "meta",
-                reason: "records without a schema version".to_owned(),
-            }),
+            None => Err(StoreError::Corrupt { tree: "meta", reason: "records without a schema version".to_owned() }),
         }
     }
 
@@ -142,16 +140,11 @@ impl Store {
         id: LearnerId,
         work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
     ) -> Result<T, StoreError> {
-        let trees = (
-            &self.learners,
-            &self.deliveries,
-            &self.slots,
-            &self.outbox,
-            &self.answers,
-        );
+        let trees =
+            (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.answers, &self.agenda, &self.messages);
         trees
-            .transaction(|(learners, deliveries, slots, outbox, answers)| {
-                let tx = LearnerTx::new(id, learners, deliveries, slots, outbox, answers);
+            .transaction(|(learners, deliveries, slots, outbox, answers, agenda, messages)| {
+                let tx = LearnerTx::new(id, [learners, deliveries, slots, outbox, answers, agenda, messages]);
                 work(&tx).map_err(TxError::into_sled)
             })
             .map_err(TxError::from_sled)
@@ -164,9 +157,7 @@ impl Store {
 
     /// Every learner, in id order.
     pub fn learners(&self) -> impl Iterator<Item = Result<Learner, StoreError>> + '_ {
-        self.learners
-            .iter()
-            .map(|entry| decode("learners", &entry?.1))
+        self.learners.iter().map(|entry| decode("learners", &entry?.1))
     }
 
     /// Number of learners.
@@ -175,29 +166,18 @@ impl Store {
     }
 
     /// Delivery `seq` of learner `learner`.
-    pub fn delivery(
-        &self,
-        learner: LearnerId,
-        seq: DeliverySeq,
-    ) -> Result<Option<Delivery>, StoreError> {
-        decode_opt(
-            "deliveries",
-            self.deliveries.get(keys::delivery(learner, seq))?,
-        )
+    pub fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError> {
+        decode_opt("deliveries", self.deliveries.get(keys::delivery(learner, seq))?)
     }
 
     /// Every delivery, grouped by learner.
     pub fn deliveries(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
-        self.deliveries
-            .iter()
-            .map(|entry| decode("deliveries", &entry?.1))
+        self.deliveries.iter().map(|entry| decode("deliveries", &entry?.1))
     }
 
     /// Every answer, grouped by learner.
     pub fn answers(&self) -> impl Iterator<Item = Result<Answer, StoreError>> + '_ {
-        self.answers
-            .iter()
-            .map(|entry| decode("answers", &entry?.1))
+        self.answers.iter().map(|entry| decode("answers", &entry?.1))
     }
 
     /// Deliveries still waiting to be sent, oldest first.
@@ -206,10 +186,7 @@ impl Store {
             .iter()
             .map(|entry| {
                 let (key, value) = entry?;
-                Ok((
-                    keys::read_i64(&value, "outbox")?,
-                    keys::read_u64(&key, "outbox")?,
-                ))
+                Ok((keys::read_i64(&value, "outbox")?, keys::read_u64(&key, "outbox")?))
             })
             .collect()
     }
@@ -238,19 +215,11 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let state = DeliveryState::Failed {
-            reason: reason.to_owned(),
-            at,
-        };
+        let state = DeliveryState::Failed { reason: reason.to_owned(), at };
         self.finish_delivery(learner, seq, state)
     }
 
-    fn finish_delivery(
-        &self,
-        learner: LearnerId,
-        seq: DeliverySeq,
-        state: DeliveryState,
-    ) -> Result<(), StoreError> {
+    fn finish_delivery(&self, learner: LearnerId, seq: DeliverySeq, state: DeliveryState) -> Result<(), StoreError> {
         self.with_learner(learner, |tx| {
             tx.finish_delivery(seq, state.clone())?;
             Ok(())
@@ -265,29 +234,51 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<DeliverySeq>, StoreError> {
-        let pending: Vec<DeliverySeq> = self
-            .pending()?
-            .into_iter()
-            .filter(|(owner, _)| *owner == learner)
-            .map(|(_, seq)| seq)
-            .collect();
+        let pending: Vec<DeliverySeq> =
+            self.pending()?.into_iter().filter(|(owner, _)| *owner == learner).map(|(_, seq)| seq).collect();
         self.with_learner(learner, |tx| {
             if let Some(mut record) = tx.learner()? {
-                record.status = Status::Inactive {
-                    reason: reason.to_owned(),
-                    since: at,
-                };
+                record.status = Status::Inactive { reason: reason.to_owned(), since: at };
+                tx.set_agenda(record.next_nudge.as_ref(), None)?;
+                record.next_nudge = None;
                 tx.put_learner(&record)?;
             }
             for &seq in &pending {
-                let state = DeliveryState::Failed {
-                    reason: reason.to_owned(),
-                    at,
-                };
+                let state = DeliveryState::Failed { reason: reason.to_owned(), at };
                 tx.finish_delivery(seq, state)?;
             }
             Ok(pending.clone())
         })
+    }
+
+    /// Agenda entries due at or before `now`, earliest first, at most `limit`.
+    pub fn due_agenda(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(LearnerId, NextNudge)>, StoreError> {
+        let mut upper = [0xFF; 16];
+        upper[..8].copy_from_slice(&keys::agenda_time(now));
+        let mut due = Vec::new();
+        for entry in self.agenda.range(..=upper).take(limit) {
+            let (key, value) = entry?;
+            due.push((keys::read_i64(&key[8..], "agenda")?, decode("agenda", &value)?));
+        }
+        Ok(due)
+    }
+
+    /// When the earliest agenda entry is due.
+    pub fn first_agenda(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.agenda.first()? {
+            Some((_, value)) => Ok(Some(decode::<NextNudge>("agenda", &value)?.at)),
+            None => Ok(None),
+        }
+    }
+
+    /// True when the agenda holds `next` for learner `id`.
+    pub fn has_agenda(&self, next: &NextNudge, id: LearnerId) -> bool {
+        self.agenda.contains_key(keys::agenda(next.at, id)).unwrap_or(false)
+    }
+
+    /// Number of learners with a nudge scheduled.
+    pub fn n_agenda(&self) -> usize {
+        self.agenda.len()
     }
 
     /// The Telegram update offset to ask for next.
@@ -331,16 +322,10 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt {
-        tree,
-        reason: error.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt { tree, reason: error.to_string() })
 }
 
-fn decode_opt<T: DeserializeOwned>(
-    tree: &'static str,
-    bytes: Option<sled::IVec>,
-) -> Result<Option<T>, StoreError> {
+fn decode_opt<T: DeserializeOwned>(tree: &'static str, bytes: Option<sled::IVec>) -> Result<Option<T>, StoreError> {
     bytes.map(|bytes| decode(tree, &bytes)).transpose()
 }
 

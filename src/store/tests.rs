@@ -11,12 +11,7 @@ fn delivery(learner: LearnerId, seq: DeliverySeq) -> Delivery {
         slot: None,
         purpose: Purpose::Reply,
         state: DeliveryState::Pending,
-        outgoing: Some(Outgoing::Send {
-            message: OutMessage {
-                html: "hi".to_owned(),
-                buttons: Vec::new(),
-            },
-        }),
+        outgoing: Some(Outgoing::Send { message: OutMessage { html: "hi".to_owned(), buttons: Vec::new() } }),
     }
 }
 
@@ -33,11 +28,7 @@ fn add_delivery(store: &Store, learner: LearnerId) -> DeliverySeq {
 #[test]
 fn a_slot_can_be_claimed_once_per_learner() {
     let store = Store::temporary().unwrap();
-    let claim = |id| {
-        store
-            .with_learner(id, |tx| tx.claim_slot("desk", "2026-11-24T09:00:00"))
-            .unwrap()
-    };
+    let claim = |id| store.with_learner(id, |tx| tx.claim_slot("desk", "2026-11-24T09:00:00")).unwrap();
     assert!(claim(1));
     assert!(!claim(1));
     assert!(claim(2), "another learner has their own claim");
@@ -49,35 +40,23 @@ fn pending_deliveries_leave_the_outbox_when_sent() {
     let first = add_delivery(&store, 1);
     let second = add_delivery(&store, 1);
     assert_eq!(store.pending().unwrap(), vec![(1, first), (1, second)]);
-    store
-        .mark_sent(1, first, 77, at("2026-11-24T08:00:01Z"))
-        .unwrap();
+    store.mark_sent(1, first, 77, at("2026-11-24T08:00:01Z")).unwrap();
     assert_eq!(store.pending().unwrap(), vec![(1, second)]);
     let sent = store.delivery(1, first).unwrap().unwrap();
-    assert!(matches!(
-        sent.state,
-        DeliveryState::Sent { message_id: 77, .. }
-    ));
+    assert!(matches!(sent.state, DeliveryState::Sent { message_id: 77, .. }));
     assert!(sent.outgoing.is_none(), "the payload is dropped once sent");
 }
 
 #[test]
 fn deactivating_fails_what_is_pending_for_that_learner_only() {
     let store = Store::temporary().unwrap();
-    store
-        .with_learner(1, |tx| tx.put_learner(&learner(1)))
-        .unwrap();
+    store.with_learner(1, |tx| tx.put_learner(&learner(1))).unwrap();
     let mine = add_delivery(&store, 1);
     let other = add_delivery(&store, 2);
-    let failed = store
-        .deactivate(1, "blocked", at("2026-11-24T08:00:00Z"))
-        .unwrap();
+    let failed = store.deactivate(1, "blocked", at("2026-11-24T08:00:00Z")).unwrap();
     assert_eq!(failed, vec![mine]);
     assert_eq!(store.pending().unwrap(), vec![(2, other)]);
-    assert!(matches!(
-        store.learner(1).unwrap().unwrap().status,
-        Status::Inactive { .. }
-    ));
+    assert!(matches!(store.learner(1).unwrap().unwrap().status, Status::Inactive { .. }));
 }
 
 #[test]
@@ -90,10 +69,7 @@ fn a_store_from_another_schema_version_is_refused() {
         store.flush_blocking().unwrap();
     }
     match Store::open(&path) {
-        Err(StoreError::Schema {
-            found: 99,
-            expected,
-        }) => assert_eq!(expected, SCHEMA_VERSION),
+        Err(StoreError::Schema { found: 99, expected }) => assert_eq!(expected, SCHEMA_VERSION),
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("opened a store of another schema version"),
     }
@@ -102,17 +78,8 @@ fn a_store_from_another_schema_version_is_refused() {
 #[test]
 fn an_unreadable_record_is_reported_not_swallowed() {
     let store = Store::temporary().unwrap();
-    store
-        .learners
-        .insert(keys::learner(5), &b"not json"[..])
-        .unwrap();
-    assert!(matches!(
-        store.learner(5),
-        Err(StoreError::Corrupt {
-            tree: "learners",
-            ..
-        })
-    ));
+    store.learners.insert(keys::learner(5), &b"not json"[..]).unwrap();
+    assert!(matches!(store.learner(5), Err(StoreError::Corrupt { tree: "learners", .. })));
     assert!(store.learners().any(|learner| learner.is_err()));
 }
 
@@ -122,9 +89,7 @@ fn writes_survive_reopening_after_a_flush() {
     let path = dir.path().join("store");
     {
         let store = Store::open(&path).unwrap();
-        store
-            .with_learner(3, |tx| tx.put_learner(&learner(3)))
-            .unwrap();
+        store.with_learner(3, |tx| tx.put_learner(&learner(3))).unwrap();
         store.set_update_offset(42).unwrap();
         store.flush_blocking().unwrap();
     }

@@ -4,8 +4,8 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
-use super::{StoreError, decode, decode_opt, encode, keys};
-use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId};
+use super::{StoreError, decode_opt, encode, keys};
+use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
 
 /// Why a transaction step failed; pass it on with `?`.
 #[derive(Debug)]
@@ -44,25 +44,15 @@ pub struct LearnerTx<'a> {
     slots: &'a TransactionalTree,
     outbox: &'a TransactionalTree,
     answers: &'a TransactionalTree,
+    agenda: &'a TransactionalTree,
+    messages: &'a TransactionalTree,
 }
 
 impl<'a> LearnerTx<'a> {
-    pub(super) fn new(
-        id: LearnerId,
-        learners: &'a TransactionalTree,
-        deliveries: &'a TransactionalTree,
-        slots: &'a TransactionalTree,
-        outbox: &'a TransactionalTree,
-        answers: &'a TransactionalTree,
-    ) -> Self {
-        Self {
-            id,
-            learners,
-            deliveries,
-            slots,
-            outbox,
-            answers,
-        }
+    /// `trees`: learners, deliveries, slots, outbox, answers, agenda, messages.
+    pub(super) fn new(id: LearnerId, trees: [&'a TransactionalTree; 7]) -> Self {
+        let [learners, deliveries, slots, outbox, answers, agenda, messages] = trees;
+        Self { id, learners, deliveries, slots, outbox, answers, agenda, messages }
     }
 
     /// The learner this transaction is about.
@@ -72,16 +62,12 @@ impl<'a> LearnerTx<'a> {
 
     /// The learner record, if enrolled.
     pub fn learner(&self) -> Result<Option<Learner>, TxError> {
-        Ok(decode_opt(
-            "learners",
-            self.learners.get(keys::learner(self.id))?,
-        )?)
+        Ok(decode_opt("learners", self.learners.get(keys::learner(self.id))?)?)
     }
 
     /// Writes the learner record.
     pub fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
-        self.learners
-            .insert(&keys::learner(self.id), encode(learner))?;
+        self.learners.insert(&keys::learner(self.id), encode(learner))?;
         Ok(())
     }
 
@@ -102,19 +88,14 @@ impl<'a> LearnerTx<'a> {
 
     /// Delivery `seq` of this learner.
     pub fn delivery(&self, seq: DeliverySeq) -> Result<Option<Delivery>, TxError> {
-        Ok(decode_opt(
-            "deliveries",
-            self.deliveries.get(keys::delivery(self.id, seq))?,
-        )?)
+        Ok(decode_opt("deliveries", self.deliveries.get(keys::delivery(self.id, seq))?)?)
     }
 
     /// Writes a delivery; a pending one is put in the outbox.
     pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), TxError> {
-        self.deliveries
-            .insert(&keys::delivery(self.id, delivery.seq), encode(delivery))?;
+        self.deliveries.insert(&keys::delivery(self.id, delivery.seq), encode(delivery))?;
         if delivery.state == DeliveryState::Pending {
-            self.outbox
-                .insert(&keys::outbox(delivery.seq), &keys::learner(self.id))?;
+            self.outbox.insert(&keys::outbox(delivery.seq), &keys::learner(self.id))?;
         } else {
             self.outbox.remove(&keys::outbox(delivery.seq))?;
         }
@@ -127,8 +108,9 @@ impl<'a> LearnerTx<'a> {
             self.outbox.remove(&keys::outbox(seq))?;
             return Ok(());
         };
-        if matches!(state, DeliveryState::Sent { .. }) {
+        if let DeliveryState::Sent { message_id, .. } = state {
             delivery.outgoing = None;
+            self.messages.insert(&keys::message(self.id, message_id), &seq.to_be_bytes())?;
         }
         delivery.state = state;
         self.put_delivery(&delivery)
@@ -136,23 +118,31 @@ impl<'a> LearnerTx<'a> {
 
     /// The answer recorded for `part` of delivery `seq`, if any.
     pub fn answer(&self, seq: DeliverySeq, part: u32) -> Result<Option<Answer>, TxError> {
-        Ok(decode_opt(
-            "answers",
-            self.answers.get(keys::answer(self.id, seq, part))?,
-        )?)
+        Ok(decode_opt("answers", self.answers.get(keys::answer(self.id, seq, part))?)?)
     }
 
     /// Records an answer.
     pub fn put_answer(&self, answer: &Answer) -> Result<(), TxError> {
-        self.answers.insert(
-            &keys::answer(self.id, answer.delivery, answer.part()),
-            encode(answer),
-        )?;
+        self.answers.insert(&keys::answer(self.id, answer.delivery, answer.part()), encode(answer))?;
         Ok(())
     }
 
-    /// Decodes a raw value read through this transaction (for callers scanning by key).
-    pub fn decode_delivery(bytes: &[u8]) -> Result<Delivery, TxError> {
-        Ok(decode("deliveries", bytes)?)
+    /// The delivery that became Telegram message `message_id` in this learner's chat.
+    pub fn delivery_of_message(&self, message_id: i64) -> Result<Option<DeliverySeq>, TxError> {
+        match self.messages.get(keys::message(self.id, message_id))? {
+            Some(bytes) => Ok(Some(keys::read_u64(&bytes, "messages")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Moves the learner's agenda entry from `old` to `new` (either may be absent).
+    pub fn set_agenda(&self, old: Option<&NextNudge>, new: Option<&NextNudge>) -> Result<(), TxError> {
+        if let Some(old) = old {
+            self.agenda.remove(&keys::agenda(old.at, self.id))?;
+        }
+        if let Some(new) = new {
+            self.agenda.insert(&keys::agenda(new.at, self.id), encode(new))?;
+        }
+        Ok(())
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use teloxide::prelude::*;
 use teloxide::types::{
-    AllowedUpdate, BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
-    LinkPreviewOptions, MessageId, ParseMode, Update,
+    AllowedUpdate, BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions,
+    MessageId, ParseMode, Update,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -88,12 +88,7 @@ impl TelegramClient {
             .build()
             .map_err(|error| anyhow::anyhow!("cannot set up the HTTP client: {error}"))?;
         let bot = Bot::with_client(token.expose_secret(), http).set_api_url(api_url);
-        Ok(Self {
-            bot,
-            limiter: Limiter::new(limits),
-            retry,
-            metrics,
-        })
+        Ok(Self { bot, limiter: Limiter::new(limits), retry, metrics })
     }
 
     /// The bot's username (checks the token and the connection).
@@ -122,12 +117,7 @@ impl TelegramClient {
     }
 
     /// Replaces text and buttons of message `message_id` in `chat`.
-    pub async fn edit(
-        &self,
-        chat: i64,
-        message_id: i64,
-        message: &OutMessage,
-    ) -> Result<(), SendError> {
+    pub async fn edit(&self, chat: i64, message_id: i64, message: &OutMessage) -> Result<(), SendError> {
         let id = MessageId(i32::try_from(message_id).unwrap_or_default());
         let result = self
             .call(Some(chat), || {
@@ -152,9 +142,7 @@ impl TelegramClient {
     /// Answers a button press (the toast the learner sees).
     pub async fn answer_press(&self, query_id: &str, text: Option<&str>) -> Result<(), SendError> {
         self.call(None, || {
-            let mut request = self
-                .bot
-                .answer_callback_query(teloxide::types::CallbackQueryId(query_id.to_owned()));
+            let mut request = self.bot.answer_callback_query(teloxide::types::CallbackQueryId(query_id.to_owned()));
             if let Some(text) = text {
                 request = request.text(text.to_owned());
             }
@@ -174,11 +162,7 @@ impl TelegramClient {
     ) -> Result<(), SendError> {
         self.call(Some(chat), || {
             let file = InputFile::memory(bytes.clone()).file_name(file_name.to_owned());
-            self.bot
-                .send_document(ChatId(chat), file)
-                .caption(caption.to_owned())
-                .parse_mode(ParseMode::Html)
-                .send()
+            self.bot.send_document(ChatId(chat), file).caption(caption.to_owned()).parse_mode(ParseMode::Html).send()
         })
         .await?;
         self.metrics.messages_sent.inc();
@@ -186,15 +170,8 @@ impl TelegramClient {
     }
 
     /// Registers the command menu for users whose Telegram speaks `language` (`None`: default).
-    pub async fn set_commands(
-        &self,
-        commands: &[(String, String)],
-        language: Option<&str>,
-    ) -> Result<(), SendError> {
-        let commands: Vec<BotCommand> = commands
-            .iter()
-            .map(|(name, text)| BotCommand::new(name, text))
-            .collect();
+    pub async fn set_commands(&self, commands: &[(String, String)], language: Option<&str>) -> Result<(), SendError> {
+        let commands: Vec<BotCommand> = commands.iter().map(|(name, text)| BotCommand::new(name, text)).collect();
         self.call(None, || {
             let mut request = self.bot.set_my_commands(commands.clone());
             if let Some(language) = language {
@@ -223,10 +200,7 @@ impl TelegramClient {
             Ok(Err(error)) => match self.judge(&error) {
                 Verdict::RetryAfter(wait) => {
                     self.limiter.pause_for(wait).await;
-                    Err(SendError::Transient(format!(
-                        "asked to wait {} s",
-                        wait.as_secs()
-                    )))
+                    Err(SendError::Transient(format!("asked to wait {} s", wait.as_secs())))
                 }
                 Verdict::Transient(why) => Err(SendError::Transient(why)),
                 Verdict::Final(error) => Err(error),
@@ -260,9 +234,7 @@ impl TelegramClient {
                     self.metrics.rate_limited.inc();
                     tracing::warn!(wait_s = wait.as_secs(), "Telegram asked to slow down");
                     if retry_afters > self.retry.max_retry_afters {
-                        return Err(SendError::Transient(
-                            "Telegram kept asking to wait".to_owned(),
-                        ));
+                        return Err(SendError::Transient("Telegram kept asking to wait".to_owned()));
                     }
                     self.limiter.pause_for(wait).await;
                 }
@@ -281,10 +253,7 @@ impl TelegramClient {
 
     fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.retry
-            .first_backoff
-            .saturating_mul(factor)
-            .min(self.retry.max_backoff)
+        self.retry.first_backoff.saturating_mul(factor).min(self.retry.max_backoff)
     }
 
     fn judge(&self, error: &RequestError) -> Verdict {
@@ -299,17 +268,11 @@ impl TelegramClient {
 /// Sorts a teloxide error into what to do about it.
 fn classify(error: &RequestError) -> Verdict {
     match error {
-        RequestError::RetryAfter(seconds) => {
-            Verdict::RetryAfter(seconds.duration().max(Duration::from_secs(1)))
-        }
+        RequestError::RetryAfter(seconds) => Verdict::RetryAfter(seconds.duration().max(Duration::from_secs(1))),
         RequestError::Api(api) => classify_api(api),
-        RequestError::MigrateToChatId(_) => {
-            Verdict::Final(SendError::Rejected("the chat moved".to_owned()))
-        }
+        RequestError::MigrateToChatId(_) => Verdict::Final(SendError::Rejected("the chat moved".to_owned())),
         RequestError::Network(error) => Verdict::Transient(format!("network: {error}")),
-        RequestError::InvalidJson { .. } => {
-            Verdict::Transient("an unreadable answer from the server".to_owned())
-        }
+        RequestError::InvalidJson { .. } => Verdict::Transient("an unreadable answer from the server".to_owned()),
         RequestError::Io(error) => Verdict::Transient(format!("I/O: {error}")),
     }
 }
@@ -332,10 +295,7 @@ fn classify_api(error: &ApiError) -> Verdict {
 fn classify_description(text: &str) -> Verdict {
     if text.starts_with("Forbidden") {
         Verdict::Final(SendError::ChatGone(text.to_owned()))
-    } else if text.starts_with("Bad Request")
-        || text.starts_with("Unauthorized")
-        || text.starts_with("Conflict")
-    {
+    } else if text.starts_with("Bad Request") || text.starts_with("Unauthorized") || text.starts_with("Conflict") {
         Verdict::Final(SendError::Rejected(text.to_owned()))
     } else {
         Verdict::Transient(text.to_owned())
@@ -383,23 +343,14 @@ mod tests {
         assert_eq!(kind(classify_api(&ApiError::BotBlocked)), "gone");
         assert_eq!(kind(classify_api(&ApiError::ChatNotFound)), "gone");
         assert_eq!(kind(classify_api(&ApiError::UserDeactivated)), "gone");
-        assert_eq!(
-            kind(classify_description("Forbidden: something new")),
-            "gone"
-        );
+        assert_eq!(kind(classify_description("Forbidden: something new")), "gone");
     }
 
     #[test]
     fn server_errors_are_passing_and_bad_requests_final() {
-        assert_eq!(
-            kind(classify_description("Internal Server Error")),
-            "transient"
-        );
+        assert_eq!(kind(classify_description("Internal Server Error")), "transient");
         assert_eq!(kind(classify_description("Bad Gateway")), "transient");
-        assert_eq!(
-            kind(classify_description("Bad Request: can't parse entities")),
-            "rejected"
-        );
+        assert_eq!(kind(classify_description("Bad Request: can't parse entities")), "rejected");
         assert_eq!(kind(classify_api(&ApiError::MessageIsTooLong)), "rejected");
     }
 }

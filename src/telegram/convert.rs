@@ -13,9 +13,7 @@ pub fn incoming(update: &Update) -> Option<Incoming> {
                 return None;
             }
             let from = person(message.from.as_ref()?);
-            let reply_to = message
-                .reply_to_message()
-                .map(|reply| i64::from(reply.id.0));
+            let reply_to = message.reply_to_message().map(|reply| i64::from(reply.id.0));
             Some(match message.text() {
                 Some(text) => Incoming::from_text(from, text, reply_to),
                 None => Incoming::Other { from },
@@ -24,10 +22,7 @@ pub fn incoming(update: &Update) -> Option<Incoming> {
         UpdateKind::CallbackQuery(query) => Some(Incoming::Press {
             from: person(&query.from),
             query_id: query.id.0.clone(),
-            message_id: query
-                .message
-                .as_ref()
-                .map(|message| i64::from(message.id().0)),
+            message_id: query.message.as_ref().map(|message| i64::from(message.id().0)),
             data: query.data.clone().unwrap_or_default(),
         }),
         _ => None,

@@ -71,11 +71,7 @@ impl Limiter {
         let now = Instant::now();
         let mut state = self.state.lock().await;
         let chat_next = chat.and_then(|chat| state.next_per_chat.get(&chat).copied());
-        let earliest = [state.paused_until, state.next_global, chat_next]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(now);
+        let earliest = [state.paused_until, state.next_global, chat_next].into_iter().flatten().max().unwrap_or(now);
         if earliest > now {
             return Some(earliest - now);
         }
@@ -95,11 +91,7 @@ impl Limiter {
     pub async fn pause_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
         let mut state = self.state.lock().await;
-        state.paused_until = Some(
-            state
-                .paused_until
-                .map_or(until, |current| current.max(until)),
-        );
+        state.paused_until = Some(state.paused_until.map_or(until, |current| current.max(until)));
     }
 }
 
@@ -109,10 +101,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn spaces_messages_to_the_global_rate() {
-        let limiter = Limiter::new(Limits {
-            global_per_second: 10,
-            per_chat_per_second: 0,
-        });
+        let limiter = Limiter::new(Limits { global_per_second: 10, per_chat_per_second: 0 });
         let start = Instant::now();
         for chat in 0..21 {
             limiter.acquire_message(chat).await;
@@ -124,17 +113,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn spaces_messages_to_one_chat() {
-        let limiter = Limiter::new(Limits {
-            global_per_second: 0,
-            per_chat_per_second: 1,
-        });
+        let limiter = Limiter::new(Limits { global_per_second: 0, per_chat_per_second: 1 });
         let start = Instant::now();
         limiter.acquire_message(7).await;
         limiter.acquire_message(8).await;
-        assert!(
-            start.elapsed() < Duration::from_millis(10),
-            "other chats are not held up"
-        );
+        assert!(start.elapsed() < Duration::from_millis(10), "other chats are not held up");
         limiter.acquire_message(7).await;
         assert!(start.elapsed() >= Duration::from_secs(1));
     }

@@ -143,14 +143,7 @@ fn effect(incoming: &Incoming, handled: crate::service::Handled) -> Effect {
         Incoming::Press { query_id, .. } => Some((query_id.clone(), handled.toast)),
         _ => None,
     };
-    Effect {
-        learner,
-        toast,
-        batch: Batch {
-            learner,
-            seqs: handled.to_send,
-        },
-    }
+    Effect { learner, toast, batch: Batch { learner, seqs: handled.to_send } }
 }
 
 /// Counts a failure of update `id`; true once it failed too often to keep trying.

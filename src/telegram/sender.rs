@@ -57,16 +57,7 @@ pub struct OutboxReceiver {
 pub fn outbox() -> (OutboxHandle, OutboxReceiver) {
     let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
     let (bulk_tx, bulk_rx) = mpsc::unbounded_channel();
-    (
-        OutboxHandle {
-            urgent: urgent_tx,
-            bulk: bulk_tx,
-        },
-        OutboxReceiver {
-            urgent: urgent_rx,
-            bulk: bulk_rx,
-        },
-    )
+    (OutboxHandle { urgent: urgent_tx, bulk: bulk_tx }, OutboxReceiver { urgent: urgent_rx, bulk: bulk_rx })
 }
 
 /// What every delivery task needs.
@@ -83,27 +74,15 @@ pub fn requeue_pending(store: &Store, outbox: &OutboxHandle) -> Result<usize, St
     let mut batches: Vec<(bool, Batch)> = Vec::new();
     let mut index: HashMap<LearnerId, usize> = HashMap::new();
     for (learner, seq) in &pending {
-        let urgent = store
-            .delivery(*learner, *seq)?
-            .is_some_and(|delivery| delivery.purpose == Purpose::Reply);
+        let urgent = store.delivery(*learner, *seq)?.is_some_and(|delivery| delivery.purpose == Purpose::Reply);
         let slot = *index.entry(*learner).or_insert_with(|| {
-            batches.push((
-                urgent,
-                Batch {
-                    learner: *learner,
-                    seqs: Vec::new(),
-                },
-            ));
+            batches.push((urgent, Batch { learner: *learner, seqs: Vec::new() }));
             batches.len() - 1
         });
         batches[slot].1.seqs.push(*seq);
     }
     for (urgent, batch) in batches {
-        if urgent {
-            outbox.urgent(batch)
-        } else {
-            outbox.bulk(batch)
-        }
+        if urgent { outbox.urgent(batch) } else { outbox.bulk(batch) }
     }
     Ok(pending.len())
 }
@@ -116,12 +95,7 @@ pub async fn run(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
-    let ctx = Arc::new(Ctx {
-        store,
-        client,
-        metrics,
-        cancel: cancel.clone(),
-    });
+    let ctx = Arc::new(Ctx { store, client, metrics, cancel: cancel.clone() });
     let mut dispatcher = Dispatcher::default();
     let mut tasks: JoinSet<(LearnerId, bool)> = JoinSet::new();
     loop {
@@ -137,9 +111,7 @@ pub async fn run(
             }
             Some(batch) = receiver.bulk.recv(), if bulk_open => dispatcher.offer(batch, false, &ctx, &mut tasks),
         }
-        ctx.metrics
-            .queue_length
-            .set(i64::try_from(ctx.store.n_pending()).unwrap_or(i64::MAX));
+        ctx.metrics.queue_length.set(i64::try_from(ctx.store.n_pending()).unwrap_or(i64::MAX));
     }
     while tasks.join_next().await.is_some() {}
 }
@@ -153,30 +125,15 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    fn offer(
-        &mut self,
-        batch: Batch,
-        urgent: bool,
-        ctx: &Arc<Ctx>,
-        tasks: &mut JoinSet<(LearnerId, bool)>,
-    ) {
+    fn offer(&mut self, batch: Batch, urgent: bool, ctx: &Arc<Ctx>, tasks: &mut JoinSet<(LearnerId, bool)>) {
         if self.busy.contains(&batch.learner) {
-            self.waiting
-                .entry(batch.learner)
-                .or_default()
-                .push_back((batch, urgent));
+            self.waiting.entry(batch.learner).or_default().push_back((batch, urgent));
             return;
         }
         self.start(batch, urgent, ctx, tasks);
     }
 
-    fn start(
-        &mut self,
-        batch: Batch,
-        urgent: bool,
-        ctx: &Arc<Ctx>,
-        tasks: &mut JoinSet<(LearnerId, bool)>,
-    ) {
+    fn start(&mut self, batch: Batch, urgent: bool, ctx: &Arc<Ctx>, tasks: &mut JoinSet<(LearnerId, bool)>) {
         let learner = batch.learner;
         self.busy.insert(learner);
         if !urgent {
@@ -189,13 +146,7 @@ impl Dispatcher {
         });
     }
 
-    fn finished(
-        &mut self,
-        learner: LearnerId,
-        was_bulk: bool,
-        ctx: &Arc<Ctx>,
-        tasks: &mut JoinSet<(LearnerId, bool)>,
-    ) {
+    fn finished(&mut self, learner: LearnerId, was_bulk: bool, ctx: &Arc<Ctx>, tasks: &mut JoinSet<(LearnerId, bool)>) {
         self.busy.remove(&learner);
         if was_bulk {
             self.bulk_in_flight -= 1;
@@ -230,29 +181,19 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
         return Ok(());
     }
     let now = Utc::now();
-    let inactive = ctx
-        .store
-        .learner(learner)?
-        .is_some_and(|record| matches!(record.status, Status::Inactive { .. }));
+    let inactive = ctx.store.learner(learner)?.is_some_and(|record| matches!(record.status, Status::Inactive { .. }));
     let outgoing = match (&delivery.outgoing, inactive) {
         (_, true) => {
-            return ctx
-                .store
-                .mark_failed(learner, seq, "the learner is inactive", now);
+            return ctx.store.mark_failed(learner, seq, "the learner is inactive", now);
         }
         (None, false) => return ctx.store.mark_failed(learner, seq, "nothing to send", now),
         (Some(outgoing), false) => outgoing,
     };
     let result = match outgoing {
         Outgoing::Send { message } => ctx.client.send(learner, message).await,
-        Outgoing::Edit {
-            message_id,
-            message,
-        } => ctx
-            .client
-            .edit(learner, *message_id, message)
-            .await
-            .map(|()| *message_id),
+        Outgoing::Edit { message_id, message } => {
+            ctx.client.edit(learner, *message_id, message).await.map(|()| *message_id)
+        }
     };
     let now = Utc::now();
     match result {

@@ -1,0 +1,190 @@
+//! The one planner: what a learner gets in a scheduled slot, as a pure function of their state,
+//! the pack, the cohort's policy and the time.
+//!
+//! Order: due reviews first (at most the per-slot cap), then practice follow-ups, then the
+//! lesson (a reminder of an unanswered reflection, the rest of the current lesson, or the next
+//! one). Never more scheduled messages a day than the policy allows, nothing in quiet hours or
+//! on days off, all in the learner's own time zone. Messages that answer the learner (the next
+//! step after an answer) are the learner's own pace and do not count against the cap.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::session::{advance, next_lesson, quiz_draft, reflect_draft, start_next_lesson};
+use super::{Draft, DraftBody, Milestone, Outcome, srs};
+use crate::content::Pack;
+use crate::model::{DayCount, Learner, Purpose, WaitKind};
+use crate::schedule::policy::Policy;
+
+/// A review sent but not answered is not sent again for this long.
+const REASK_AFTER: Duration = Duration::hours(20);
+/// An unanswered reflection question is brought up again after this long.
+const REMIND_AFTER: Duration = Duration::hours(12);
+
+/// Everything the planner needs besides the learner.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotContext<'a> {
+    /// The cohort's pack.
+    pub pack: &'a Pack,
+    /// The cohort's pacing rules.
+    pub policy: &'a Policy,
+    /// The learner's time zone.
+    pub tz: Tz,
+    /// The time of the slot.
+    pub now: DateTime<Utc>,
+}
+
+/// Plans the slot for `learner`, updating their state; the outcome's drafts are what to send.
+pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
+    let local = ctx.now.with_timezone(&ctx.tz).naive_local();
+    if !ctx.policy.allows(local) {
+        return Outcome::default();
+    }
+    let today = local.date();
+    let sent_today = learner.progress.today.filter(|day| day.date == today).map_or(0, |day| day.messages);
+    let budget = ctx.policy.max_messages_per_day.saturating_sub(sent_today) as usize;
+    let mut outcome = Outcome::default();
+    if budget > 0 {
+        add_reviews(learner, ctx, budget, &mut outcome);
+        add_follow_ups(learner, ctx, budget, &mut outcome);
+        add_lesson(learner, ctx, budget, &mut outcome);
+        add_mastery(learner, ctx, budget, &mut outcome);
+    }
+    if !outcome.drafts.is_empty() {
+        let sent = sent_today + u32::try_from(outcome.drafts.len()).unwrap_or(u32::MAX);
+        learner.progress.today = Some(DayCount { date: today, messages: sent });
+    }
+    outcome
+}
+
+/// Quiz items due again, most overdue first, that are still in the pack and not mastered.
+pub fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(String, usize)> {
+    let waiting_quiz = learner
+        .progress
+        .waiting
+        .as_ref()
+        .filter(|waiting| waiting.kind == WaitKind::Quiz)
+        .map(|waiting| waiting.item.as_str());
+    let mut due: Vec<(DateTime<Utc>, String, usize)> = learner
+        .progress
+        .memory
+        .iter()
+        .filter(|(item, memory)| {
+            memory.due <= now
+                && !srs::is_mastered(memory)
+                && memory.asked.is_none_or(|asked| now - asked >= REASK_AFTER)
+                && Some(item.as_str()) != waiting_quiz
+        })
+        .filter_map(|(item, memory)| {
+            let quiz = pack.item(item)?.1.as_quiz()?;
+            Some((memory.due, item.clone(), quiz.correct))
+        })
+        .collect();
+    due.sort();
+    due.into_iter().map(|(_, item, correct)| (item, correct)).collect()
+}
+
+fn add_reviews(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outcome: &mut Outcome) {
+    let cap = budget.min(ctx.policy.max_reviews_per_slot as usize);
+    for (item, correct) in due_reviews(learner, ctx.pack, ctx.now).into_iter().take(cap) {
+        if let Some(memory) = learner.progress.memory.get_mut(&item) {
+            memory.asked = Some(ctx.now);
+        }
+        outcome.drafts.push(quiz_draft(&item, correct, true));
+    }
+}
+
+fn add_follow_ups(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outcome: &mut Outcome) {
+    let pack = ctx.pack;
+    let follow_ups = std::mem::take(&mut learner.progress.follow_ups);
+    for follow_up in follow_ups {
+        let still_there = pack.item(&follow_up.item).is_some_and(|(_, item)| item.as_practice().is_some());
+        if !still_there {
+            continue;
+        }
+        if follow_up.due <= ctx.now && outcome.drafts.len() < budget {
+            outcome.drafts.push(Draft {
+                purpose: Purpose::PracticeCheck { item: follow_up.item.clone() },
+                body: DraftBody::PracticeCheck { item: follow_up.item },
+            });
+        } else {
+            learner.progress.follow_ups.push(follow_up);
+        }
+    }
+}
+
+fn add_lesson(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outcome: &mut Outcome) {
+    let remaining = budget.saturating_sub(outcome.drafts.len());
+    if remaining == 0 || remind_reflection(learner, ctx, outcome) {
+        return;
+    }
+    learner.progress.waiting = None;
+    if !learner.progress.queue.is_empty() {
+        let rest = advance(learner, ctx.pack, ctx.now, remaining);
+        append(outcome, rest);
+    }
+    let remaining = budget.saturating_sub(outcome.drafts.len());
+    if learner.progress.waiting.is_some() || !learner.progress.queue.is_empty() || remaining == 0 {
+        return;
+    }
+    match next_lesson(learner, ctx.pack) {
+        Some(lesson) => {
+            let needed = if lesson.items.is_empty() { 1 } else { 2 };
+            if remaining >= needed {
+                start_next_lesson(learner, ctx.pack);
+                let next = advance(learner, ctx.pack, ctx.now, remaining);
+                append(outcome, next);
+            }
+        }
+        None => {
+            if learner.progress.finished_at.is_none() && !learner.progress.lessons_started.is_empty() {
+                learner.progress.finished_at = Some(ctx.now);
+                outcome.drafts.push(milestone(Milestone::PackFinished));
+            }
+        }
+    }
+}
+
+/// Asks an unanswered reflection question once more; true if it did (the lesson waits).
+fn remind_reflection(learner: &mut Learner, ctx: &SlotContext<'_>, outcome: &mut Outcome) -> bool {
+    let Some(waiting) = learner.progress.waiting.as_mut() else {
+        return false;
+    };
+    let WaitKind::Reflect { question } = waiting.kind else {
+        return false;
+    };
+    if waiting.reminded || ctx.now - waiting.since < REMIND_AFTER {
+        return false;
+    }
+    waiting.reminded = true;
+    outcome.drafts.push(reflect_draft(&waiting.item, question, true));
+    outcome.waiting_on = Some(outcome.drafts.len() - 1);
+    true
+}
+
+/// Once the pack is done and every quiz is mastered: one congratulation.
+fn add_mastery(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outcome: &mut Outcome) {
+    let progress = &learner.progress;
+    if progress.finished_at.is_none() || progress.mastered_at.is_some() || outcome.drafts.len() >= budget {
+        return;
+    }
+    let quizzes: Vec<&str> =
+        ctx.pack.items().filter(|(_, item)| item.as_quiz().is_some()).map(|(_, item)| item.id.as_str()).collect();
+    let all_mastered =
+        !quizzes.is_empty() && quizzes.iter().all(|item| progress.memory.get(*item).is_some_and(srs::is_mastered));
+    if all_mastered {
+        learner.progress.mastered_at = Some(ctx.now);
+        outcome.drafts.push(milestone(Milestone::AllMastered));
+    }
+}
+
+fn milestone(kind: Milestone) -> Draft {
+    Draft { purpose: Purpose::Milestone, body: DraftBody::Milestone(kind) }
+}
+
+/// Appends `next`'s drafts to `outcome`, keeping its waiting index right.
+pub fn append(outcome: &mut Outcome, next: Outcome) {
+    let offset = outcome.drafts.len();
+    outcome.waiting_on = next.waiting_on.map(|idx| idx + offset).or(outcome.waiting_on);
+    outcome.drafts.extend(next.drafts);
+}

@@ -1,0 +1,163 @@
+//! Walking through a lesson: its steps (text, quizzes, reflection, practice) are queued when it
+//! starts; steps go out until one needs an answer, and the learner's answer sends the next ones,
+//! at their own pace.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Draft, DraftBody, Outcome};
+use crate::content::{ItemKind, Pack};
+use crate::model::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
+
+/// How long a free-text question stays open for answers that do not reply to it explicitly.
+pub const OPEN_FOR: Duration = Duration::hours(36);
+
+/// The first lesson the learner has not started, if any.
+pub fn next_lesson<'a>(learner: &Learner, pack: &'a Pack) -> Option<&'a crate::content::Lesson> {
+    let started = &learner.progress.lessons_started;
+    pack.lessons.iter().find(|lesson| !started.contains(&lesson.id)).map(|lesson| lesson.as_ref())
+}
+
+/// Queues the steps of the first lesson the learner has not started; false if none is left.
+pub fn start_next_lesson(learner: &mut Learner, pack: &Pack) -> bool {
+    let Some(lesson) = next_lesson(learner, pack) else {
+        return false;
+    };
+    learner.progress.lessons_started.push(lesson.id.clone());
+    learner.progress.queue.push(Step::Lesson { lesson: lesson.id.clone() });
+    for item in &lesson.items {
+        learner.progress.queue.push(Step::Item { item: item.id.clone() });
+    }
+    true
+}
+
+/// Sends queued steps until one needs an answer or `budget` messages went out. Steps whose
+/// content left the pack are skipped (retired), never an error.
+pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: usize) -> Outcome {
+    let mut outcome = Outcome::default();
+    while outcome.drafts.len() < budget && !learner.progress.queue.is_empty() {
+        let step = learner.progress.queue.remove(0);
+        match step {
+            Step::Lesson { lesson } => {
+                if pack.lesson(&lesson).is_some() {
+                    outcome.drafts.push(Draft {
+                        purpose: Purpose::Lesson { lesson: lesson.clone() },
+                        body: DraftBody::Lesson { lesson },
+                    });
+                }
+            }
+            Step::Item { item } => {
+                if let Some(waiting) = item_draft(learner, pack, &item, now, &mut outcome) {
+                    learner.progress.waiting = Some(waiting);
+                    outcome.waiting_on = Some(outcome.drafts.len() - 1);
+                    return outcome;
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// Adds the draft for item `item_id`; returns what the learner then owes, if anything.
+fn item_draft(
+    learner: &mut Learner,
+    pack: &Pack,
+    item_id: &str,
+    now: DateTime<Utc>,
+    outcome: &mut Outcome,
+) -> Option<Waiting> {
+    let (_, item) = pack.item(item_id)?;
+    let waiting = |kind| Waiting { delivery: 0, item: item_id.to_owned(), kind, since: now, reminded: false };
+    match &item.kind {
+        ItemKind::Quiz(quiz) => {
+            outcome.drafts.push(quiz_draft(item_id, quiz.correct, false));
+            Some(waiting(WaitKind::Quiz))
+        }
+        ItemKind::Reflect(_) => {
+            outcome.drafts.push(reflect_draft(item_id, 0, false));
+            Some(waiting(WaitKind::Reflect { question: 0 }))
+        }
+        ItemKind::Practice(practice) => {
+            outcome.drafts.push(Draft {
+                purpose: Purpose::Practice { item: item_id.to_owned() },
+                body: DraftBody::Practice { item: item_id.to_owned() },
+            });
+            learner.progress.follow_ups.retain(|follow_up| follow_up.item != item_id);
+            learner.progress.follow_ups.push(FollowUp {
+                item: item_id.to_owned(),
+                due: now + Duration::days(i64::from(practice.follow_up_days)),
+            });
+            None
+        }
+    }
+}
+
+/// A quiz question (first try or review).
+pub fn quiz_draft(item: &str, correct: usize, review: bool) -> Draft {
+    Draft {
+        purpose: Purpose::Quiz { item: item.to_owned(), correct, review },
+        body: DraftBody::Quiz { item: item.to_owned(), review },
+    }
+}
+
+/// Question `question` of a reflection.
+pub fn reflect_draft(item: &str, question: usize, reminder: bool) -> Draft {
+    Draft {
+        purpose: Purpose::Reflect { item: item.to_owned(), question },
+        body: DraftBody::Reflect { item: item.to_owned(), question, reminder },
+    }
+}
+
+/// After a reflection answer: the next question of the chain, else the rest of the lesson.
+pub fn after_reflection(
+    learner: &mut Learner,
+    pack: &Pack,
+    item_id: &str,
+    question: usize,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let n_questions =
+        pack.item(item_id).and_then(|(_, item)| item.as_reflect()).map_or(0, |reflect| reflect.questions.len());
+    if question + 1 < n_questions {
+        learner.progress.waiting = Some(Waiting {
+            delivery: 0,
+            item: item_id.to_owned(),
+            kind: WaitKind::Reflect { question: question + 1 },
+            since: now,
+            reminded: false,
+        });
+        return Outcome { drafts: vec![reflect_draft(item_id, question + 1, false)], waiting_on: Some(0) };
+    }
+    learner.progress.waiting = None;
+    advance(learner, pack, now, usize::MAX)
+}
+
+/// After the quiz the learner was waiting on is answered: the rest of the lesson.
+pub fn after_quiz(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>) -> Outcome {
+    learner.progress.waiting = None;
+    advance(learner, pack, now, usize::MAX)
+}
+
+/// Records that delivery `delivery` asked a free-text question, so a plain text message can be
+/// routed to it.
+pub fn open_question(learner: &mut Learner, delivery: u64, item: &str, kind: OpenKind, now: DateTime<Utc>) {
+    let open = &mut learner.progress.open;
+    open.retain(|question| now - question.asked_at < OPEN_FOR && !(question.item == item && question.kind == kind));
+    open.push(OpenQuestion { delivery, item: item.to_owned(), kind, asked_at: now });
+}
+
+/// The open question a free-text message answers: the one it replies to, else the newest one
+/// asked within [`OPEN_FOR`].
+pub fn question_for_text(learner: &Learner, reply_to: Option<u64>, now: DateTime<Utc>) -> Option<OpenQuestion> {
+    let open = &learner.progress.open;
+    if let Some(delivery) = reply_to
+        && let Some(question) = open.iter().find(|question| question.delivery == delivery)
+    {
+        return Some(question.clone());
+    }
+    open.iter().rev().find(|question| now - question.asked_at < OPEN_FOR).cloned()
+}
+
+/// Closes an answered question.
+pub fn close_question(learner: &mut Learner, delivery: u64, kind: OpenKind) {
+    learner.progress.open.retain(|question| !(question.delivery == delivery && question.kind == kind));
+}

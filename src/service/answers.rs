@@ -1,0 +1,303 @@
+//! Answers: quiz presses (first try and reviews, which update the spaced-repetition memory),
+//! practice check-ins, language choices, and free text routed to the question it answers.
+//! Every press is recorded at most once; forged or stale button data changes nothing.
+
+use chrono::{DateTime, Utc};
+
+use super::{Commit, Handled, Service, cohort_of, sent_at};
+use crate::callback::Callback;
+use crate::chat::Person;
+use crate::engine::planner::append;
+use crate::engine::{Draft, DraftBody, Outcome, after_quiz, after_reflection, session, srs};
+use crate::i18n::{Lang, tr};
+use crate::model::{
+    Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
+};
+use crate::render;
+use crate::store::{LearnerTx, StoreError, TxError};
+
+/// The longest free-text answer kept; Telegram messages are at most 4096 characters anyway.
+const MAX_ANSWER_CHARS: usize = 4096;
+/// Local dates kept for `/progress`'s "days active".
+const MAX_ACTIVE_DAYS: usize = 400;
+
+impl Service {
+    pub(super) fn press(
+        &self,
+        from: &Person,
+        data: &str,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        match Callback::decode(data) {
+            Some(Callback::Quiz { seq, option }) => self.answer_quiz(from, seq, option, message_id, now),
+            Some(Callback::Practice { seq, outcome }) => self.answer_practice(from, seq, outcome, message_id, now),
+            Some(Callback::Language(lang)) => self.choose_language(from, lang, message_id, now),
+            Some(Callback::Noop) => Ok(Handled::default()),
+            None => Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.stale_button"))),
+        }
+    }
+
+    fn answer_quiz(
+        &self,
+        from: &Person,
+        seq: DeliverySeq,
+        option: usize,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        self.store.with_learner(from.id, |tx| {
+            let Some(mut learner) = tx.learner()? else {
+                return Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.not_enrolled")));
+            };
+            let lang = learner.lang;
+            let delivery = tx.delivery(seq)?;
+            let Some((item, correct, review)) = delivery.as_ref().and_then(|d| match &d.purpose {
+                Purpose::Quiz { item, correct, review } => Some((item.clone(), *correct, *review)),
+                _ => None,
+            }) else {
+                return Ok(Handled::toast(tr(lang, "chat.stale_button")));
+            };
+            if tx.answer(seq, 0)?.is_some() {
+                return Ok(Handled::toast(tr(lang, "quiz.already")));
+            }
+            let pack = self.pack_of(&learner.cohort);
+            let quiz = pack.as_ref().and_then(|p| p.item(&item)).and_then(|(_, i)| i.as_quiz()).cloned();
+            if option >= quiz.as_ref().map_or(16, |quiz| quiz.options.len()) {
+                return Ok(Handled::toast(tr(lang, "chat.stale_button")));
+            }
+            let is_correct = option == correct;
+            let answer_kind = AnswerKind::Quiz { choice: option, correct: is_correct, review };
+            self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(sent_at), answer_kind, now)?;
+            let retention = cohort_of(&self.settings, &learner).map_or(0.9, |cohort| cohort.policy.target_retention);
+            let memory = srs::review(learner.progress.memory.get(&item), is_correct, retention, now);
+            learner.progress.memory.insert(item.clone(), memory);
+            self.mark_active(&mut learner, now);
+            let mut outcome = Outcome::default();
+            match (quiz, message_id) {
+                (Some(mut quiz), Some(message_id)) => {
+                    quiz.correct = correct.min(quiz.options.len().saturating_sub(1));
+                    outcome.drafts.push(edit(message_id, render::quiz_answered(lang, &quiz, option, review)));
+                }
+                _ => outcome.reply(render::text(
+                    tr(lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
+                )),
+            }
+            let was_waiting = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq);
+            if let (true, Some(pack)) = (was_waiting, pack.as_deref()) {
+                append(&mut outcome, after_quiz(&mut learner, pack, now));
+            }
+            let toast = tr(lang, if is_correct { "quiz.toast_right" } else { "quiz.toast_wrong" });
+            let to_send =
+                self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), lang, slot: None, now })?;
+            Ok(Handled { toast: Some(toast.to_owned()), to_send, recorded_answer: true })
+        })
+    }
+
+    fn answer_practice(
+        &self,
+        from: &Person,
+        seq: DeliverySeq,
+        practice_outcome: PracticeOutcome,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        self.store.with_learner(from.id, |tx| {
+            let Some(mut learner) = tx.learner()? else {
+                return Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.not_enrolled")));
+            };
+            let lang = learner.lang;
+            let delivery = tx.delivery(seq)?;
+            let Some(item) = delivery.as_ref().and_then(|d| match &d.purpose {
+                Purpose::PracticeCheck { item } => Some(item.clone()),
+                _ => None,
+            }) else {
+                return Ok(Handled::toast(tr(lang, "chat.stale_button")));
+            };
+            if tx.answer(seq, 0)?.is_some() {
+                return Ok(Handled::toast(tr(lang, "quiz.already")));
+            }
+            let answer_kind = AnswerKind::Practice { outcome: practice_outcome };
+            self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(sent_at), answer_kind, now)?;
+            self.mark_active(&mut learner, now);
+            let pack = self.pack_of(&learner.cohort);
+            let practice = pack.as_ref().and_then(|p| p.item(&item)).and_then(|(_, i)| i.as_practice()).cloned();
+            let mut outcome = Outcome::default();
+            if let (Some(practice), Some(message_id)) = (practice, message_id) {
+                outcome.drafts.push(edit(message_id, render::practice_checked(lang, &practice, practice_outcome)));
+            }
+            let thanks = match practice_outcome {
+                PracticeOutcome::Done => "practice_check.thanks_done",
+                PracticeOutcome::Partly => "practice_check.thanks_partly",
+                PracticeOutcome::NotYet => "practice_check.thanks_not_yet",
+            };
+            outcome.reply(render::text(tr(lang, thanks).to_owned()));
+            session::open_question(&mut learner, seq, &item, OpenKind::PracticeNote, now);
+            let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })?;
+            Ok(Handled { toast: None, to_send, recorded_answer: true })
+        })
+    }
+
+    fn choose_language(
+        &self,
+        from: &Person,
+        lang: Lang,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        let seqs = self.store.with_learner(from.id, |tx| {
+            let Some(mut learner) = tx.learner()? else { return Ok(Vec::new()) };
+            learner.lang = lang;
+            let confirmation = render::text(tr(lang, "language.set").to_owned());
+            let mut outcome = Outcome::default();
+            match message_id {
+                Some(message_id) => outcome.drafts.push(edit(message_id, confirmation)),
+                None => outcome.reply(confirmation),
+            }
+            self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })
+        })?;
+        Ok(Handled::sending(seqs))
+    }
+
+    pub(super) fn text(
+        &self,
+        from: &Person,
+        text: &str,
+        reply_to: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        let (seqs, recorded_answer) = self.store.with_learner(from.id, |tx| {
+            let Some(mut learner) = tx.learner()? else {
+                let lang = from.language.unwrap_or(Lang::En);
+                let mut outcome = Outcome::default();
+                outcome.reply(render::text(tr(lang, "chat.not_enrolled").to_owned()));
+                return Ok((self.commit(tx, None, outcome, Commit { pack: None, lang, slot: None, now })?, false));
+            };
+            let lang = learner.lang;
+            let pack = self.pack_of(&learner.cohort);
+            let replied = match reply_to {
+                Some(message_id) => tx.delivery_of_message(message_id)?,
+                None => None,
+            };
+            let replied_question = match replied {
+                Some(seq) => tx.delivery(seq)?.and_then(|delivery| question_asked_by(&delivery)),
+                None => None,
+            };
+            let mut outcome = Outcome::default();
+            let question = replied_question.or_else(|| session::question_for_text(&learner, None, now));
+            let recorded = match question {
+                Some(question) => {
+                    let next = self.answer_open(tx, &mut learner, &question, text, now)?;
+                    outcome.reply(render::text(tr(lang, reply_key(&question)).to_owned()));
+                    if let (true, Some(pack)) = (next, pack.as_deref())
+                        && let OpenKind::Reflect { question: number } = question.kind
+                    {
+                        append(&mut outcome, after_reflection(&mut learner, pack, &question.item, number, now));
+                    }
+                    true
+                }
+                None => {
+                    let waiting_quiz = learner.progress.waiting.as_ref().is_some_and(|w| w.kind == WaitKind::Quiz);
+                    let key = if waiting_quiz { "chat.use_buttons" } else { "chat.no_question" };
+                    outcome.reply(render::text(tr(lang, key).to_owned()));
+                    false
+                }
+            };
+            let seqs =
+                self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), lang, slot: None, now })?;
+            Ok((seqs, recorded))
+        })?;
+        Ok(Handled { toast: None, to_send: seqs, recorded_answer })
+    }
+
+    /// Records `text` as the answer to `question` (a second message adds to the first). Returns
+    /// true when the lesson was waiting on this answer and may go on.
+    fn answer_open(
+        &self,
+        tx: &LearnerTx<'_>,
+        learner: &mut Learner,
+        question: &OpenQuestion,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, TxError> {
+        let text: String = text.chars().take(MAX_ANSWER_CHARS).collect();
+        let part = match question.kind {
+            OpenKind::Reflect { question } => u32::try_from(question).unwrap_or(u32::MAX),
+            OpenKind::PracticeNote => 1,
+        };
+        let previous = tx.answer(question.delivery, part)?;
+        let combined = match previous.as_ref().map(|answer| &answer.kind) {
+            Some(AnswerKind::Reflect { text: before, .. } | AnswerKind::PracticeNote { text: before }) => {
+                format!("{before}\n{text}").chars().take(MAX_ANSWER_CHARS).collect()
+            }
+            _ => text,
+        };
+        let kind = match question.kind {
+            OpenKind::Reflect { question } => AnswerKind::Reflect { question, text: combined },
+            OpenKind::PracticeNote => AnswerKind::PracticeNote { text: combined },
+        };
+        let sent = tx.delivery(question.delivery)?.as_ref().and_then(sent_at);
+        self.record(tx, learner, question.delivery, &question.item, sent, kind, now)?;
+        self.mark_active(learner, now);
+        if previous.is_some() {
+            return Ok(false);
+        }
+        session::close_question(learner, question.delivery, question.kind);
+        let waiting = learner.progress.waiting.as_ref();
+        Ok(waiting.is_some_and(|w| w.delivery == question.delivery && matches!(w.kind, WaitKind::Reflect { .. })))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        tx: &LearnerTx<'_>,
+        learner: &Learner,
+        delivery: DeliverySeq,
+        item: &str,
+        prompt_sent_at: Option<DateTime<Utc>>,
+        kind: AnswerKind,
+        now: DateTime<Utc>,
+    ) -> Result<(), TxError> {
+        tx.put_answer(&Answer {
+            learner: learner.id,
+            cohort: learner.cohort.clone(),
+            delivery,
+            item: item.to_owned(),
+            at: now,
+            prompt_sent_at,
+            kind,
+        })
+    }
+
+    fn mark_active(&self, learner: &mut Learner, now: DateTime<Utc>) {
+        let today = now.with_timezone(&self.learner_tz(learner)).date_naive();
+        let days = &mut learner.progress.active_days;
+        if days.last() != Some(&today) {
+            days.push(today);
+        }
+        if days.len() > MAX_ACTIVE_DAYS {
+            days.remove(0);
+        }
+    }
+}
+
+/// The free-text question a delivery asked, if it asked one (a reply to it answers that).
+fn question_asked_by(delivery: &Delivery) -> Option<OpenQuestion> {
+    let (item, kind) = match &delivery.purpose {
+        Purpose::Reflect { item, question } => (item.clone(), OpenKind::Reflect { question: *question }),
+        Purpose::PracticeCheck { item } => (item.clone(), OpenKind::PracticeNote),
+        _ => return None,
+    };
+    Some(OpenQuestion { delivery: delivery.seq, item, kind, asked_at: delivery.created })
+}
+
+fn reply_key(question: &OpenQuestion) -> &'static str {
+    match question.kind {
+        OpenKind::Reflect { .. } => "reflect.thanks",
+        OpenKind::PracticeNote => "practice_check.note_thanks",
+    }
+}
+
+fn edit(message_id: i64, message: crate::model::OutMessage) -> Draft {
+    Draft { purpose: Purpose::Reply, body: DraftBody::Edit { message_id, message } }
+}

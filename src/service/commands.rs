@@ -1,0 +1,325 @@
+//! The learner's commands: `/start`, `/help`, `/pause`, `/resume`, `/time`, `/language`,
+//! `/progress`. The learner decides their own pace; nothing here compares them with others.
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+use super::{Commit, Handled, Service, cohort_of};
+use crate::chat::Person;
+use crate::config::Cohort;
+use crate::engine::{Outcome, srs};
+use crate::i18n::{Lang, fill, tr};
+use crate::model::{Learner, Prefs, Progress, Status, Step};
+use crate::render;
+use crate::store::{LearnerTx, StoreError, TxError};
+
+/// Longest pause `/pause N` accepts, in days.
+const MAX_PAUSE_DAYS: i64 = 90;
+
+impl Service {
+    pub(super) fn command(
+        &self,
+        from: &Person,
+        name: &str,
+        args: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        match name {
+            "start" => self.start(from, args, now),
+            "help" => self.reply_only(from, now, |lang, _| tr(lang, "help.text").to_owned()),
+            "pause" | "resume" | "time" | "language" | "progress" => self.learner_command(from, name, args, now),
+            _ => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
+        }
+    }
+
+    /// Commands for enrolled learners; others are told how to join.
+    fn learner_command(
+        &self,
+        from: &Person,
+        name: &str,
+        args: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        let seqs = self.store.with_learner(from.id, |tx| {
+            let Some(mut learner) = tx.learner()? else {
+                let lang = from.language.unwrap_or(Lang::En);
+                let mut outcome = Outcome::default();
+                outcome.reply(render::text(tr(lang, "chat.not_enrolled").to_owned()));
+                return self.commit(tx, None, outcome, Commit { pack: None, lang, slot: None, now });
+            };
+            let message = match name {
+                "pause" => self.pause(tx, &mut learner, args, now)?,
+                "resume" => self.resume(tx, &mut learner, now)?,
+                "time" => self.set_time(tx, &mut learner, args, now)?,
+                "language" => self.set_language(&mut learner, args),
+                _ => render::text(self.progress_text(&learner, now)),
+            };
+            let mut outcome = Outcome::default();
+            outcome.reply(message);
+            let lang = learner.lang;
+            self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })
+        })?;
+        Ok(Handled::sending(seqs))
+    }
+
+    fn start(&self, from: &Person, args: &str, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        let invite = args.split_whitespace().next().unwrap_or_default();
+        let cohort = self.settings.cohort_by_invite(invite);
+        let seqs = self.store.with_learner(from.id, |tx| {
+            let existing = tx.learner()?;
+            let lang =
+                existing.as_ref().map(|l| l.lang).or(from.language).or(cohort.map(|c| c.language)).unwrap_or(Lang::En);
+            let mut outcome = Outcome::default();
+            let learner = match (existing, cohort) {
+                (Some(learner), Some(cohort)) if learner.cohort == cohort.id => {
+                    Some(self.greet_again(tx, learner, from, now, &mut outcome)?)
+                }
+                (existing, Some(cohort)) => Some(self.enrol(tx, existing, from, cohort, lang, now, &mut outcome)?),
+                (existing, None) if !invite.is_empty() => {
+                    outcome.reply(render::text(fill(lang, "start.bad_invite", &[("code", invite)])));
+                    existing
+                }
+                (Some(learner), None) => Some(self.greet_again(tx, learner, from, now, &mut outcome)?),
+                (None, None) => {
+                    outcome.reply(render::text(tr(lang, "start.missing_invite").to_owned()));
+                    None
+                }
+            };
+            let lang = learner.as_ref().map_or(lang, |l| l.lang);
+            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+        })?;
+        Ok(Handled::sending(seqs))
+    }
+
+    /// A new learner, or one switching cohorts with another invite (progress starts over; their
+    /// past answers stay).
+    #[allow(clippy::too_many_arguments)]
+    fn enrol(
+        &self,
+        tx: &LearnerTx<'_>,
+        existing: Option<Learner>,
+        from: &Person,
+        cohort: &Cohort,
+        lang: Lang,
+        now: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<Learner, TxError> {
+        let mut learner = Learner {
+            id: from.id,
+            cohort: cohort.id.clone(),
+            name: from.first_name.clone(),
+            lang,
+            status: Status::Active,
+            enrolled_at: existing.as_ref().map_or(now, |old| old.enrolled_at),
+            progress: Progress::default(),
+            prefs: existing.as_ref().map(|old| old.prefs.clone()).unwrap_or_default(),
+            next_nudge: existing.and_then(|old| old.next_nudge),
+        };
+        self.reschedule(tx, &mut learner, now)?;
+        let pack = self.library().pack(&cohort.pack).cloned();
+        let programme = pack.as_ref().map_or(cohort.pack.clone(), |p| p.title.clone());
+        let description = pack.as_ref().map_or(String::new(), |p| p.description.clone());
+        let when = self.next_nudge_text(&learner, now);
+        outcome.reply(render::text(fill(
+            lang,
+            "start.welcome",
+            &[("name", &from.first_name), ("programme", &programme), ("description", &description), ("when", &when)],
+        )));
+        outcome.reply(render::text(tr(lang, "start.privacy").to_owned()));
+        Ok(learner)
+    }
+
+    /// `/start` from someone already enrolled: reactivates them if needed.
+    fn greet_again(
+        &self,
+        tx: &LearnerTx<'_>,
+        mut learner: Learner,
+        from: &Person,
+        now: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<Learner, TxError> {
+        let key = if learner.status == Status::Active { "start.already" } else { "start.rejoined" };
+        learner.status = Status::Active;
+        learner.name = from.first_name.clone();
+        self.reschedule(tx, &mut learner, now)?;
+        let programme = self.programme_title(&learner);
+        let when = self.next_nudge_text(&learner, now);
+        outcome.reply(render::text(fill(
+            learner.lang,
+            key,
+            &[("name", &learner.name), ("programme", &programme), ("when", &when)],
+        )));
+        Ok(learner)
+    }
+
+    fn programme_title(&self, learner: &Learner) -> String {
+        self.pack_of(&learner.cohort).map_or_else(|| learner.cohort.clone(), |pack| pack.title.clone())
+    }
+
+    fn pause(
+        &self,
+        tx: &LearnerTx<'_>,
+        learner: &mut Learner,
+        args: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::model::OutMessage, TxError> {
+        let lang = learner.lang;
+        let days = match args.trim() {
+            "" => None,
+            text => match text.parse::<i64>() {
+                Ok(days) if (1..=MAX_PAUSE_DAYS).contains(&days) => Some(days),
+                _ => return Ok(render::text(tr(lang, "pause.bad").to_owned())),
+            },
+        };
+        let until = days.map(|days| now + Duration::days(days));
+        learner.status = Status::Paused { until };
+        self.reschedule(tx, learner, now)?;
+        Ok(render::text(match until {
+            Some(until) => {
+                let date = until.with_timezone(&self.learner_tz(learner)).format("%d-%m-%Y").to_string();
+                fill(lang, "pause.until", &[("date", &date)])
+            }
+            None => tr(lang, "pause.indefinite").to_owned(),
+        }))
+    }
+
+    fn resume(
+        &self,
+        tx: &LearnerTx<'_>,
+        learner: &mut Learner,
+        now: DateTime<Utc>,
+    ) -> Result<crate::model::OutMessage, TxError> {
+        let key = if matches!(learner.status, Status::Paused { .. }) { "resume.done" } else { "resume.not_paused" };
+        learner.status = Status::Active;
+        self.reschedule(tx, learner, now)?;
+        let when = self.next_nudge_text(learner, now);
+        Ok(render::text(fill(learner.lang, key, &[("when", &when)])))
+    }
+
+    fn set_time(
+        &self,
+        tx: &LearnerTx<'_>,
+        learner: &mut Learner,
+        args: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::model::OutMessage, TxError> {
+        let lang = learner.lang;
+        let Some(cohort) = cohort_of(&self.settings, learner).cloned() else {
+            return Ok(render::text(tr(lang, "chat.not_enrolled").to_owned()));
+        };
+        let mut words = args.split_whitespace();
+        let message = match (words.next(), words.next()) {
+            (None, _) => self.describe_time(learner, &cohort),
+            (Some(word), None) if is_default_word(word) => {
+                learner.prefs = Prefs::default();
+                self.reschedule(tx, learner, now)?;
+                fill(lang, "time_cmd.reset", &[("when", &self.next_nudge_text(learner, now))])
+            }
+            (Some(time), zone) => match parse_time_args(time, zone) {
+                Err(TimeError::Time) => tr(lang, "time_cmd.bad").to_owned(),
+                Err(TimeError::Zone(zone)) => fill(lang, "time_cmd.bad_zone", &[("zone", &zone)]),
+                Ok((time, zone)) => {
+                    if let Some(quiet) = cohort.policy.quiet_hours.filter(|quiet| quiet.contains(time)) {
+                        let shown = time.format("%H:%M").to_string();
+                        fill(lang, "time_cmd.quiet", &[("time", &shown), ("quiet", &quiet.to_string())])
+                    } else {
+                        learner.prefs.time = Some(time);
+                        if let Some(zone) = zone {
+                            learner.prefs.timezone = Some(zone.name().to_owned());
+                        }
+                        self.reschedule(tx, learner, now)?;
+                        let zone = self.learner_tz(learner).name().to_owned();
+                        let when = self.next_nudge_text(learner, now);
+                        fill(
+                            lang,
+                            "time_cmd.set",
+                            &[("time", &time.format("%H:%M").to_string()), ("zone", &zone), ("when", &when)],
+                        )
+                    }
+                }
+            },
+        };
+        Ok(render::text(message))
+    }
+
+    fn describe_time(&self, learner: &Learner, cohort: &Cohort) -> String {
+        let zone = self.learner_tz(learner).name().to_owned();
+        match learner.prefs.time {
+            Some(time) => {
+                fill(learner.lang, "time_cmd.show", &[("time", &time.format("%H:%M").to_string()), ("zone", &zone)])
+            }
+            None => fill(learner.lang, "time_cmd.show_default", &[("zone", cohort.timezone.name())]),
+        }
+    }
+
+    fn set_language(&self, learner: &mut Learner, args: &str) -> crate::model::OutMessage {
+        match Lang::parse(args.trim()) {
+            Some(lang) => {
+                learner.lang = lang;
+                render::text(tr(lang, "language.set").to_owned())
+            }
+            None => render::language_choice(learner.lang),
+        }
+    }
+
+    /// The learner's own progress: lessons, mastered quizzes, days active, next review.
+    pub fn progress_text(&self, learner: &Learner, now: DateTime<Utc>) -> String {
+        let lang = learner.lang;
+        let pack = self.pack_of(&learner.cohort);
+        let total = pack.as_ref().map_or(0, |pack| pack.lessons.len());
+        let quizzes = pack.as_ref().map_or(0, |pack| pack.n_quizzes());
+        let progress = &learner.progress;
+        let done = pack.as_ref().map_or(0, |pack| {
+            let started = progress.lessons_started.iter().filter(|id| pack.lesson(id).is_some()).count();
+            let unfinished = progress.queue.iter().any(|step| matches!(step, Step::Item { .. }));
+            started.saturating_sub(usize::from(unfinished))
+        });
+        let mastered = progress.memory.values().filter(|memory| srs::is_mastered(memory)).count();
+        let tz = self.learner_tz(learner);
+        let next_review = progress
+            .memory
+            .values()
+            .filter(|memory| !srs::is_mastered(memory))
+            .map(|memory| memory.due)
+            .min()
+            .map(|due| due.max(now).with_timezone(&tz).naive_local());
+        let review = match next_review {
+            Some(due) => crate::i18n::describe_when(lang, Some(due), now.with_timezone(&tz).naive_local()),
+            None => tr(lang, "progress.no_review").to_owned(),
+        };
+        fill(
+            lang,
+            "progress.text",
+            &[
+                ("programme", &self.programme_title(learner)),
+                ("done", &done.to_string()),
+                ("total", &total.to_string()),
+                ("mastered", &mastered.to_string()),
+                ("quizzes", &quizzes.to_string()),
+                ("days", &progress.active_days.len().to_string()),
+                ("review", &review),
+            ],
+        )
+    }
+}
+
+/// Words that mean "back to the team's schedule" in the three languages.
+fn is_default_word(word: &str) -> bool {
+    matches!(word.to_lowercase().as_str(), "default" | "reset" | "standaard" | "standard" | "-")
+}
+
+enum TimeError {
+    Time,
+    Zone(String),
+}
+
+/// `08:30` (also `8:30`, `08.30`) and an optional IANA zone.
+fn parse_time_args(time: &str, zone: Option<&str>) -> Result<(NaiveTime, Option<Tz>), TimeError> {
+    let normalized = time.replace('.', ":");
+    let time = NaiveTime::parse_from_str(&normalized, "%H:%M").map_err(|_| TimeError::Time)?;
+    let zone = match zone {
+        None => None,
+        Some(name) => Some(name.parse::<Tz>().map_err(|_| TimeError::Zone(name.chars().take(40).collect()))?),
+    };
+    Ok((time, zone))
+}
