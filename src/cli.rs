@@ -11,10 +11,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::app::{App, AppOptions, shutdown_signal};
 use crate::check;
 use crate::config::{self, Settings};
+use crate::content::Pack;
 use crate::content::problem::Summary;
+use crate::i18n::Lang;
 use crate::report;
+use crate::simulate::{SimOptions, simulate};
 use crate::store::Store;
 use crate::telemetry::{self, LogFormat};
+use std::sync::Arc;
 
 /// nudge: bite-sized lessons, spaced-repetition quizzes, reflection and practice for teams,
 /// delivered over Telegram.
@@ -51,6 +55,43 @@ pub enum Command {
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+    },
+    /// Print every message of a pack as the learner will see it, in order.
+    Preview {
+        /// The pack directory.
+        pack: PathBuf,
+        /// Language of the bot's own texts [default: the pack's language].
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Play a pack in the terminal as a learner (a throw-away store; nothing is sent).
+    Try {
+        /// The pack directory.
+        pack: PathBuf,
+    },
+    /// Run the real planner on a virtual clock with simulated learners and print the load.
+    Simulate {
+        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The cohort to simulate [default: the first in the config].
+        #[arg(long)]
+        cohort: Option<String>,
+        /// Number of days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Number of simulated learners.
+        #[arg(long, default_value_t = 100)]
+        learners: u32,
+        /// Chance of a right first answer (reviews follow the predicted recall).
+        #[arg(long, default_value_t = 0.8)]
+        accuracy: f64,
+        /// Seed of the random answers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First day (YYYY-MM-DD) [default: today].
+        #[arg(long)]
+        start: Option<NaiveDate>,
     },
     /// Engagement report per cohort, from the store.
     Report {
@@ -105,7 +146,84 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(cli.log_format, "warn");
             run_report(config, cohort, format, out)
         }
+        Command::Preview { pack, language } => {
+            let pack = load_one_pack(&pack)?;
+            let lang = match language {
+                Some(code) => Lang::parse(&code)
+                    .with_context(|| format!("`{code}` is not a language nudge speaks (nl, en, da)"))?,
+                None => pack.language,
+            };
+            print!("{}", crate::preview::preview(&pack, lang));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Try { pack } => {
+            let pack = load_one_pack(&pack)?;
+            let stdin = std::io::stdin();
+            crate::play::play(pack, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate { config, cohort, days, learners, accuracy, seed, start } => run_simulate(
+            config,
+            cohort,
+            SimOptions { days, learners, accuracy, seed, start: start.unwrap_or_else(|| Utc::now().date_naive()) },
+        ),
     }
+}
+
+/// Loads one pack for `preview` and `try`; with errors, prints them and fails.
+fn load_one_pack(path: &std::path::Path) -> anyhow::Result<Arc<Pack>> {
+    let loaded = check::load_paths(&[path.to_owned()]);
+    if loaded.has_errors() {
+        for problem in loaded.problems.iter().filter(|problem| problem.is_error()) {
+            eprintln!("{problem}");
+        }
+        anyhow::bail!("{} has errors: fix them first (see `nudge check`)", path.display());
+    }
+    loaded
+        .packs
+        .into_iter()
+        .next()
+        .with_context(|| format!("{} is not a pack directory (it has no pack.toml)", path.display()))
+}
+
+fn run_simulate(config: Option<PathBuf>, cohort: Option<String>, options: SimOptions) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&options.accuracy) {
+        anyhow::bail!("--accuracy is a share from 0 to 1 (0.8 means 80 % right first answers)");
+    }
+    if options.days == 0 || options.days > 3650 || options.learners == 0 || options.learners > 1_000_000 {
+        anyhow::bail!("--days takes 1 to 3650 and --learners 1 to 1000000");
+    }
+    let settings = Settings::load(&config::config_path(config))?;
+    let cohort = match &cohort {
+        Some(id) => settings
+            .cohort(id)
+            .with_context(|| format!("there is no cohort `{id}` in {}", settings.source.display()))?,
+        None => settings.cohorts.first().with_context(|| format!("{} has no cohorts", settings.source.display()))?,
+    };
+    let loaded = check::load_checked(&settings.content.dir);
+    let library = loaded.library();
+    let pack = library
+        .pack(&cohort.pack)
+        .with_context(|| format!("the pack `{}` is missing or has errors: run `nudge check`", cohort.pack))?;
+    let report = simulate(cohort, pack, options);
+    let header = format!(
+        "Simulation of cohort `{}`: pack “{}” ({} lessons, {} quizzes), {} learners, {} days from {}, first answers right {:.0} %.\nSchedule `{}` ({}), at most {} scheduled messages a day, {} reviews a slot, target recall {:.0} %.",
+        cohort.id,
+        pack.title,
+        pack.lessons.len(),
+        pack.n_quizzes(),
+        options.learners,
+        options.days,
+        options.start,
+        options.accuracy * 100.0,
+        cohort.schedule.as_str(),
+        cohort.timezone.name(),
+        cohort.policy.max_messages_per_day,
+        cohort.policy.max_reviews_per_slot,
+        cohort.policy.target_retention * 100.0
+    );
+    print!("{}", crate::simulate::table(&report, &header));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,7 @@
 //! lesson's steps as the learner answers; `srs` keeps the spaced-repetition memory (FSRS). No
 //! I/O here: the service loads and stores, the renderer turns drafts into messages.
 
+pub mod answers;
 pub mod planner;
 pub mod session;
 pub mod srs;

@@ -8,7 +8,7 @@ use super::{Commit, Handled, Service, cohort_of, sent_at};
 use crate::callback::Callback;
 use crate::chat::Person;
 use crate::engine::planner::append;
-use crate::engine::{Draft, DraftBody, Outcome, after_quiz, after_reflection, session, srs};
+use crate::engine::{Draft, DraftBody, Outcome, answers, session};
 use crate::i18n::{Lang, tr};
 use crate::model::{
     Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
@@ -70,8 +70,7 @@ impl Service {
             let answer_kind = AnswerKind::Quiz { choice: option, correct: is_correct, review };
             self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(sent_at), answer_kind, now)?;
             let retention = cohort_of(&self.settings, &learner).map_or(0.9, |cohort| cohort.policy.target_retention);
-            let memory = srs::review(learner.progress.memory.get(&item), is_correct, retention, now);
-            learner.progress.memory.insert(item.clone(), memory);
+            let next = answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, retention, now);
             self.mark_active(&mut learner, now);
             let mut outcome = Outcome::default();
             match (quiz, message_id) {
@@ -83,10 +82,7 @@ impl Service {
                     tr(lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
                 )),
             }
-            let was_waiting = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq);
-            if let (true, Some(pack)) = (was_waiting, pack.as_deref()) {
-                append(&mut outcome, after_quiz(&mut learner, pack, now));
-            }
+            append(&mut outcome, next);
             let toast = tr(lang, if is_correct { "quiz.toast_right" } else { "quiz.toast_wrong" });
             let to_send =
                 self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), lang, slot: None, now })?;
@@ -187,12 +183,10 @@ impl Service {
             let question = replied_question.or_else(|| session::question_for_text(&learner, None, now));
             let recorded = match question {
                 Some(question) => {
-                    let next = self.answer_open(tx, &mut learner, &question, text, now)?;
+                    let first = self.answer_open(tx, &mut learner, &question, text, now)?;
                     outcome.reply(render::text(tr(lang, reply_key(&question)).to_owned()));
-                    if let (true, Some(pack)) = (next, pack.as_deref())
-                        && let OpenKind::Reflect { question: number } = question.kind
-                    {
-                        append(&mut outcome, after_reflection(&mut learner, pack, &question.item, number, now));
+                    if first {
+                        append(&mut outcome, answers::question_answered(&mut learner, pack.as_deref(), &question, now));
                     }
                     true
                 }
@@ -211,7 +205,7 @@ impl Service {
     }
 
     /// Records `text` as the answer to `question` (a second message adds to the first). Returns
-    /// true when the lesson was waiting on this answer and may go on.
+    /// true for a first answer.
     fn answer_open(
         &self,
         tx: &LearnerTx<'_>,
@@ -239,12 +233,7 @@ impl Service {
         let sent = tx.delivery(question.delivery)?.as_ref().and_then(sent_at);
         self.record(tx, learner, question.delivery, &question.item, sent, kind, now)?;
         self.mark_active(learner, now);
-        if previous.is_some() {
-            return Ok(false);
-        }
-        session::close_question(learner, question.delivery, question.kind);
-        let waiting = learner.progress.waiting.as_ref();
-        Ok(waiting.is_some_and(|w| w.delivery == question.delivery && matches!(w.kind, WaitKind::Reflect { .. })))
+        Ok(previous.is_none())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,51 @@
+//! What an answer changes, as pure decisions: a quiz answer updates the item's memory and lets
+//! the lesson go on if it was waiting on it; a reflection answer closes the question and moves
+//! the chain or the lesson on. Shared by the daemon and the simulator.
+
+use chrono::{DateTime, Utc};
+
+use super::{Outcome, session, srs};
+use crate::content::Pack;
+use crate::model::{DeliverySeq, Learner, OpenKind, OpenQuestion, WaitKind};
+
+/// A quiz answer on delivery `seq` for `item`: updates the memory (aiming at `retention`) and
+/// returns the rest of the lesson if the learner's state was waiting on this quiz.
+pub fn quiz_answered(
+    learner: &mut Learner,
+    pack: Option<&Pack>,
+    item: &str,
+    seq: DeliverySeq,
+    correct: bool,
+    retention: f64,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let memory = srs::review(learner.progress.memory.get(item), correct, retention, now);
+    learner.progress.memory.insert(item.to_owned(), memory);
+    let waited = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq && w.kind == WaitKind::Quiz);
+    match (waited, pack) {
+        (true, Some(pack)) => session::after_quiz(learner, pack, now),
+        _ => Outcome::default(),
+    }
+}
+
+/// A first free-text answer to `question`: closes it and returns what follows (the next
+/// question of the chain, or the rest of the lesson) if the lesson was waiting on it.
+pub fn question_answered(
+    learner: &mut Learner,
+    pack: Option<&Pack>,
+    question: &OpenQuestion,
+    now: DateTime<Utc>,
+) -> Outcome {
+    session::close_question(learner, question.delivery, question.kind);
+    let waited = learner
+        .progress
+        .waiting
+        .as_ref()
+        .is_some_and(|w| w.delivery == question.delivery && matches!(w.kind, WaitKind::Reflect { .. }));
+    match (waited, pack, question.kind) {
+        (true, Some(pack), OpenKind::Reflect { question: number }) => {
+            session::after_reflection(learner, pack, &question.item, number, now)
+        }
+        _ => Outcome::default(),
+    }
+}

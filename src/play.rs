@@ -1,0 +1,211 @@
+//! `nudge try`: play a pack in the terminal as a learner would in Telegram, through the same
+//! service, engine and renderer as the daemon, with a throw-away store and a virtual clock.
+//!
+//! Type answers as text, a number to press a button, `/next` to jump to the next nudge,
+//! `/quit` to stop. The bot's commands (`/progress`, `/pause`, `/time` …) work as in Telegram.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use crate::chat::{Incoming, Person};
+use crate::config::{Cohort, ContentSettings, Limits, Settings, StoreSettings, TelegramSettings};
+use crate::content::{Library, Pack};
+use crate::model::{Button, Outgoing};
+use crate::preview::message_box;
+use crate::schedule::cron::CronSpec;
+use crate::schedule::policy::Policy;
+use crate::service::{Handled, Service};
+use crate::store::Store;
+
+/// The learner's id in the throw-away store.
+const ME: i64 = 1;
+/// The invite of the throw-away cohort.
+const INVITE: &str = "try";
+
+/// A terminal session with one learner.
+struct Session<'a, W: Write> {
+    service: Service,
+    out: &'a mut W,
+    now: DateTime<Utc>,
+    next_message_id: i64,
+    buttons: Vec<(i64, Vec<Button>)>,
+}
+
+/// Plays `pack` reading `input` and writing to `out`, starting the virtual clock at `start`.
+pub fn play(pack: Arc<Pack>, input: impl BufRead, out: &mut impl Write, start: DateTime<Utc>) -> anyhow::Result<()> {
+    let settings = settings_for(&pack)?;
+    let mut library = Library::default();
+    library.packs.insert(pack.id.clone(), pack.clone());
+    let store = Store::temporary().context("cannot create a temporary store")?;
+    let mut session = Session {
+        service: Service::new(store, Arc::new(settings), library),
+        out,
+        now: start,
+        next_message_id: 1,
+        buttons: Vec::new(),
+    };
+    writeln!(
+        session.out,
+        "Trying “{}” as a learner. Answer by typing; a number presses a button; /next jumps to the next nudge; /quit stops.\n",
+        pack.title
+    )?;
+    session.say(&format!("/start {INVITE}"))?;
+    session.next()?;
+    for line in input.lines() {
+        let line = line?;
+        let line = line.trim();
+        match line {
+            "" => continue,
+            "/quit" | "/exit" => break,
+            "/next" => session.next()?,
+            _ => match line.parse::<usize>() {
+                Ok(number) => session.press(number)?,
+                Err(_) => session.say(line)?,
+            },
+        }
+    }
+    Ok(())
+}
+
+fn settings_for(pack: &Pack) -> anyhow::Result<Settings> {
+    Ok(Settings {
+        source: PathBuf::from("(nudge try)"),
+        telegram: TelegramSettings {
+            api_url: reqwest::Url::parse("http://127.0.0.1/")?,
+            admins: Vec::new(),
+            limits: Limits::NONE,
+        },
+        store: StoreSettings { path: PathBuf::from(":memory:") },
+        content: ContentSettings { dir: pack.dir.clone() },
+        cohorts: vec![Cohort {
+            id: "try".to_owned(),
+            pack: pack.id.clone(),
+            invite: INVITE.to_owned(),
+            schedule: CronSpec::parse("0 9 * * Mon-Fri").map_err(anyhow::Error::msg)?,
+            timezone: chrono_tz::Europe::Amsterdam,
+            language: pack.language,
+            policy: Policy::default(),
+        }],
+    })
+}
+
+impl<W: Write> Session<'_, W> {
+    fn me(&self) -> Person {
+        Person { id: ME, first_name: "you".to_owned(), language: None }
+    }
+
+    fn say(&mut self, text: &str) -> anyhow::Result<()> {
+        let incoming = Incoming::from_text(self.me(), text, None);
+        let handled = self.service.handle(&incoming, self.now)?;
+        self.show(handled)
+    }
+
+    fn press(&mut self, number: usize) -> anyhow::Result<()> {
+        let Some((message_id, button)) = self
+            .buttons
+            .iter()
+            .rev()
+            .find_map(|(id, buttons)| buttons.get(number.wrapping_sub(1)).map(|button| (*id, button.clone())))
+        else {
+            writeln!(self.out, "(there is no button {number} to press)")?;
+            return Ok(());
+        };
+        writeln!(self.out, "you pressed: {}", button.label)?;
+        let incoming = Incoming::Press {
+            from: self.me(),
+            query_id: String::new(),
+            message_id: Some(message_id),
+            data: button.data,
+        };
+        let handled = self.service.handle(&incoming, self.now)?;
+        self.buttons.retain(|(id, _)| *id != message_id);
+        self.show(handled)
+    }
+
+    /// Jumps the clock to the learner's next nudge and delivers it.
+    fn next(&mut self) -> anyhow::Result<()> {
+        let Some(next) = self.service.store().learner(ME)?.and_then(|learner| learner.next_nudge) else {
+            writeln!(self.out, "(no nudge planned: you are paused, or the pack is done)")?;
+            return Ok(());
+        };
+        self.now = self.now.max(next.at);
+        let local = next.at.with_timezone(&chrono_tz::Europe::Amsterdam);
+        writeln!(self.out, "⏩ {}", local.format("%A %d %B %Y, %H:%M"))?;
+        let to_send = self.service.nudge_due(ME, &next, self.now)?;
+        if to_send.is_empty() {
+            writeln!(self.out, "(nothing to send at this slot)")?;
+        }
+        self.show(Handled { to_send, ..Handled::default() })
+    }
+
+    fn show(&mut self, handled: Handled) -> anyhow::Result<()> {
+        if let Some(toast) = handled.toast {
+            writeln!(self.out, "  « {toast} »")?;
+        }
+        for seq in handled.to_send {
+            let Some(delivery) = self.service.store().delivery(ME, seq)? else { continue };
+            let (message_id, message, edited) = match delivery.outgoing {
+                Some(Outgoing::Send { message }) => {
+                    self.next_message_id += 1;
+                    (self.next_message_id, message, false)
+                }
+                Some(Outgoing::Edit { message_id, message }) => (message_id, message, true),
+                None => continue,
+            };
+            if edited {
+                writeln!(self.out, "(the message above now reads)")?;
+            }
+            write!(self.out, "{}", message_box(&message))?;
+            if !message.buttons.is_empty() {
+                self.buttons.push((message_id, message.buttons.concat()));
+            }
+            self.service.store().mark_sent(ME, seq, message_id, self.now)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{at, demo_pack};
+
+    fn run(input: &str) -> String {
+        let mut out = Vec::new();
+        play(Arc::new(demo_pack()), input.as_bytes(), &mut out, at("2026-11-23T09:00:00Z")).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plays_a_lesson_through_quiz_reflection_and_practice() {
+        let out = run("2\nI listen\nat the desk\n/progress\n/quit\n");
+        for expected in [
+            "Welcome, you!",
+            "One & only",
+            "you pressed: right",
+            "✅ Right!",
+            "Think.",
+            "Second?",
+            "Do it.",
+            "Days active: 1",
+        ] {
+            assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+        }
+    }
+
+    #[test]
+    fn next_jumps_to_the_following_nudge() {
+        let out = run("1\n/next\n");
+        assert!(out.matches('⏩').count() == 2, "{out}");
+        assert!(out.contains("Not quite"), "{out}");
+    }
+
+    #[test]
+    fn a_missing_button_is_explained() {
+        assert!(run("9\n").contains("there is no button 9"));
+    }
+}

@@ -1,0 +1,71 @@
+//! `nudge preview`: every message of a pack, in order, as the learner sees it (text and
+//! buttons), rendered by the same code as the daemon.
+
+use std::fmt::Write as _;
+
+use crate::content::{ItemKind, Pack};
+use crate::i18n::Lang;
+use crate::model::OutMessage;
+use crate::render::{self, plain::to_plain};
+
+/// The pack's messages as plain text, with the bot's own texts in `lang`.
+pub fn preview(pack: &Pack, lang: Lang) -> String {
+    let mut out = format!("{} ({}, {} lessons)\n{}\n", pack.title, pack.language, pack.lessons.len(), pack.description);
+    for (idx, lesson) in pack.lessons.iter().enumerate() {
+        let _ = writeln!(out, "\n━━━ {}. {} ({}) ━━━", idx + 1, lesson.title, lesson.path.display());
+        out.push_str(&message_box(&render::lesson(lang, pack, lesson)));
+        for item in &lesson.items {
+            match &item.kind {
+                ItemKind::Quiz(quiz) => {
+                    out.push_str(&message_box(&render::quiz(lang, quiz, 0, false)));
+                    out.push_str("  after a right answer the message becomes:\n");
+                    out.push_str(&message_box(&render::quiz_answered(lang, quiz, quiz.correct, false)));
+                }
+                ItemKind::Reflect(reflect) => {
+                    for question in 0..reflect.questions.len() {
+                        out.push_str(&message_box(&render::reflect(lang, reflect, question, false)));
+                    }
+                }
+                ItemKind::Practice(practice) => {
+                    out.push_str(&message_box(&render::practice(lang, practice)));
+                    let _ = writeln!(out, "  {} days later:", practice.follow_up_days);
+                    out.push_str(&message_box(&render::practice_check(lang, practice, 0)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One message framed for the terminal, buttons numbered.
+pub fn message_box(message: &OutMessage) -> String {
+    let mut out = String::from("┌─\n");
+    for line in to_plain(&message.html).lines() {
+        let _ = writeln!(out, "│ {line}");
+    }
+    let labels: Vec<&str> = message.buttons.iter().flatten().map(|button| button.label.as_str()).collect();
+    for (idx, label) in labels.iter().enumerate() {
+        let _ = writeln!(out, "│   [{}] {label}", idx + 1);
+    }
+    out.push_str("└─\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::demo_pack;
+
+    #[test]
+    fn shows_every_message_in_order_with_buttons() {
+        let text = preview(&demo_pack(), Lang::En);
+        let lesson = text.find("One & only").unwrap();
+        let quiz = text.find("Pick?").unwrap();
+        let reflect = text.find("Second?").unwrap();
+        let practice = text.find("Do it.").unwrap();
+        assert!(lesson < quiz && quiz < reflect && reflect < practice);
+        assert!(text.contains("│   [2] right"));
+        assert!(text.contains("Body of <one>."), "entities are shown as the learner sees them");
+        assert!(text.contains("2 days later:"));
+    }
+}
