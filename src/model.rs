@@ -404,8 +404,11 @@ pub enum AnswerKind {
     Reflect {
         /// Which question of the chain.
         question: usize,
-        /// What the learner wrote: personal data, never in reports.
+        /// What the learner wrote: personal data, in reports only when `shared`.
         text: String,
+        /// The learner chose to share this answer with their team (without their name).
+        #[serde(default)]
+        shared: bool,
     },
     /// How a practice assignment went.
     Practice {

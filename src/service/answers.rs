@@ -220,6 +220,7 @@ impl Service {
             OpenKind::PracticeNote => 1,
         };
         let previous = tx.answer(question.delivery, part)?;
+        let shared = matches!(previous.as_ref().map(|answer| &answer.kind), Some(AnswerKind::Reflect { shared: true, .. }));
         let combined = match previous.as_ref().map(|answer| &answer.kind) {
             Some(AnswerKind::Reflect { text: before, .. } | AnswerKind::PracticeNote { text: before }) => {
                 format!("{before}\n{text}").chars().take(MAX_ANSWER_CHARS).collect()
@@ -227,7 +228,7 @@ impl Service {
             _ => text,
         };
         let kind = match question.kind {
-            OpenKind::Reflect { question } => AnswerKind::Reflect { question, text: combined },
+            OpenKind::Reflect { question } => AnswerKind::Reflect { question, text: combined, shared },
             OpenKind::PracticeNote => AnswerKind::PracticeNote { text: combined },
         };
         let sent = tx.delivery(question.delivery)?.as_ref().and_then(sent_at);

@@ -183,7 +183,10 @@ fn a_reply_to_an_older_question_goes_to_that_question() {
     let added = reply(&service, 7, "one more thought", 55);
     assert!(added.recorded_answer);
     let answer = service.store().answers().filter_map(Result::ok).find(|a| a.delivery == reflect).unwrap();
-    assert_eq!(answer.kind, AnswerKind::Reflect { question: 0, text: "first answer\none more thought".to_owned() });
+    assert_eq!(
+        answer.kind,
+        AnswerKind::Reflect { question: 0, text: "first answer\none more thought".to_owned(), shared: false }
+    );
 }
 
 #[test]
