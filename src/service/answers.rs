@@ -220,7 +220,8 @@ impl Service {
             OpenKind::PracticeNote => 1,
         };
         let previous = tx.answer(question.delivery, part)?;
-        let shared = matches!(previous.as_ref().map(|answer| &answer.kind), Some(AnswerKind::Reflect { shared: true, .. }));
+        let shared =
+            matches!(previous.as_ref().map(|answer| &answer.kind), Some(AnswerKind::Reflect { shared: true, .. }));
         let combined = match previous.as_ref().map(|answer| &answer.kind) {
             Some(AnswerKind::Reflect { text: before, .. } | AnswerKind::PracticeNote { text: before }) => {
                 format!("{before}\n{text}").chars().take(MAX_ANSWER_CHARS).collect()

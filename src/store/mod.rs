@@ -121,7 +121,12 @@ impl Store {
 
     /// Makes every write so far durable (sled otherwise loses the last ~500 ms on a crash).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        // sled's own `flush_async` can wait for its background flusher indefinitely; a blocking
+        // flush on the blocking pool always completes.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|error| StoreError::Corrupt { tree: "meta", reason: format!("flush stopped: {error}") })??;
         Ok(())
     }
 

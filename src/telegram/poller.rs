@@ -57,10 +57,12 @@ impl Poller {
                     return;
                 }
             };
+            tracing::trace!(offset, "getUpdates");
             let updates = tokio::select! {
                 _ = cancel.cancelled() => return,
                 updates = self.client.updates(offset, LONG_POLL) => updates,
             };
+            tracing::trace!(n = updates.as_ref().map_or(0, Vec::len), "getUpdates returned");
             match updates {
                 Ok(updates) => {
                     failures = 0;
@@ -82,11 +84,12 @@ impl Poller {
     /// Handles a batch, makes it durable, then replies.
     async fn process(&self, updates: Vec<Update>, poison: &mut Option<(i32, u32)>) {
         let Some(last) = updates.last() else { return };
-        let mut next_offset = last.id.as_offset() + 1;
+        let mut next_offset = last.id.as_offset();
         let mut effects = Vec::with_capacity(updates.len());
         for update in &updates {
             self.metrics.updates.inc();
             let Some(incoming) = convert::incoming(update) else {
+                tracing::debug!(update = update.id.0, kind = ?update.kind, "ignoring an update nudge does not handle");
                 continue;
             };
             match self.service.handle(&incoming, Utc::now()) {
@@ -97,7 +100,7 @@ impl Poller {
                     effects.push(effect(&incoming, handled));
                 }
                 Err(error) => {
-                    let id = update.id.as_offset();
+                    let id = i32::try_from(update.id.0).unwrap_or(i32::MAX);
                     if record_failure(poison, id) {
                         tracing::error!(update = id, error = %error, "an update keeps failing; skipping it");
                         continue;

@@ -1,0 +1,200 @@
+//! `spawn_app()`: the real daemon, in-process, against a fake Bot API on 127.0.0.1, with its own
+//! temporary content, config and store. A `TestApp` has verbs for what learners do and what
+//! tests check.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use fake_telegram::{BotMessage, FakeTelegram, TgUser};
+use nudge::app::{App, AppOptions, Scheduler};
+use nudge::config::{Limits, Settings};
+use nudge::metrics::Metrics;
+use nudge::service::Service;
+use secrecy::SecretString;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long a test waits for something that should happen at once.
+pub const WAIT: Duration = Duration::from_secs(10);
+/// The invite of the test cohort.
+pub const INVITE: &str = "JOIN";
+
+/// A pack with one lesson that has every kind of item, and HTML specials in its text.
+pub const LESSON_ONE: &str = "+++\nid = \"what-for\"\ntitle = \"What for?\"\n+++\nQ&A in <2 minutes> & more.\n\n## Quiz {#goal}\nWhich is a goal?\n- [ ] Be nice\n- [x] Fewer repeat calls\n> A goal you can measure.\n\n## Reflect\nThink of your week.\n1. What went well?\n2. What will you try?\n\n## Practice {days=2}\nAsk one customer what they need.\n";
+/// A second lesson with a quiz only.
+pub const LESSON_TWO: &str = "+++\nid = \"trust\"\ntitle = \"Trust\"\n+++\nHonest advice builds trust.\n\n## Quiz\nWhat builds trust?\n- [x] Honest advice\n- [ ] A discount\n> Honesty lasts.\n";
+
+/// Choices for a test daemon.
+pub struct TestOptions {
+    /// An existing data directory (to restart a daemon on the same store).
+    pub dir: Option<TempDir>,
+    /// An existing fake (to keep its state across a restart).
+    pub fake: Option<FakeTelegram>,
+    /// Message pacing.
+    pub limits: Limits,
+    /// Extra TOML appended to the cohort.
+    pub cohort_extra: String,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self { dir: None, fake: None, limits: Limits::NONE, cohort_extra: String::new() }
+    }
+}
+
+/// A running daemon and its fake Telegram.
+pub struct TestApp {
+    /// The fake Bot API.
+    pub fake: FakeTelegram,
+    /// Content, config and store live here.
+    pub dir: Option<TempDir>,
+    /// The daemon's use cases (for looking into the store).
+    pub service: Arc<Service>,
+    /// To tick at chosen times.
+    pub scheduler: Scheduler,
+    /// The daemon's counters.
+    pub metrics: Arc<Metrics>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A daemon with a fresh store and fake.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(TestOptions::default()).await
+}
+
+/// Logs to the test output when `RUST_LOG` is set (e.g. `RUST_LOG=nudge=debug`).
+fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
+}
+
+/// A daemon with `options`.
+pub async fn spawn_app_with(options: TestOptions) -> TestApp {
+    init_logs();
+    let fake = options.fake.unwrap_or_else(FakeTelegram::start);
+    let dir = options.dir.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+    write_content(&dir.path().join("content/demo"));
+    let config = config_text(&fake, &dir, &options.cohort_extra);
+    let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
+    let app_options = AppOptions { limits: Some(options.limits), run_scheduler: false, ..AppOptions::default() };
+    let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
+    let (service, scheduler, metrics) = (app.service(), app.scheduler(), app.metrics());
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async {
+        let _ = stopped.await;
+    }));
+    TestApp { fake, dir: Some(dir), service, scheduler, metrics, shutdown: Some(shutdown), task: Some(task) }
+}
+
+fn write_content(pack: &std::path::Path) {
+    std::fs::create_dir_all(pack).expect("pack dir");
+    std::fs::write(pack.join("pack.toml"), "title = \"Demo\"\nlanguage = \"en\"\ndescription = \"A test pack.\"\n")
+        .expect("pack.toml");
+    std::fs::write(pack.join("01-what-for.md"), LESSON_ONE).expect("lesson");
+    std::fs::write(pack.join("02-trust.md"), LESSON_TWO).expect("lesson");
+}
+
+fn config_text(fake: &FakeTelegram, dir: &TempDir, cohort_extra: &str) -> String {
+    let root = dir.path().display();
+    format!(
+        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"0 9 * * *\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n{cohort_extra}\n",
+        fake.api_url()
+    )
+}
+
+impl TestApp {
+    /// Learner `id` sends `text`; returns the update id.
+    pub fn learner_says(&self, user: &TgUser, text: &str) -> i64 {
+        self.fake.user_sends(user, text)
+    }
+
+    /// Learner presses the button whose label contains `label` on their latest message that
+    /// has it; returns the update id.
+    pub fn press(&self, user: &TgUser, label: &str) -> i64 {
+        let message = self
+            .fake
+            .sent_to(user.id)
+            .into_iter()
+            .rev()
+            .find(|message| message.button(label).is_some())
+            .unwrap_or_else(|| panic!("no button with {label:?} for {}", user.id));
+        let data = message.button(label).and_then(|button| button.callback_data.clone()).expect("callback data");
+        self.fake.user_presses(user, message.message_id, &data)
+    }
+
+    /// Waits until chat `id` has at least `count` bot messages; returns them all.
+    pub async fn messages(&self, id: i64, count: usize) -> Vec<BotMessage> {
+        let messages = self.fake.wait_for_sent(id, count, WAIT).await;
+        assert!(
+            messages.len() >= count,
+            "expected {count} messages for {id}, got {}: {:#?}",
+            messages.len(),
+            texts(&messages)
+        );
+        messages
+    }
+
+    /// Waits until update `update_id` is confirmed to Telegram (so its effects are durable).
+    pub async fn confirmed(&self, update_id: i64) {
+        let done =
+            self.fake.wait_until(WAIT, |fake| fake.confirmed_update_id().is_some_and(|id| id >= update_id)).await;
+        assert!(done, "update {update_id} was not confirmed");
+    }
+
+    /// When learner `id`'s next nudge is due.
+    pub fn next_nudge(&self, id: i64) -> DateTime<Utc> {
+        let learner = self.service.store().learner(id).expect("store").expect("enrolled");
+        learner.next_nudge.expect("a nudge is scheduled").at
+    }
+
+    /// Runs the scheduler as if the clock said `at`.
+    pub async fn tick_at(&self, at: DateTime<Utc>) -> usize {
+        self.scheduler.tick(at).await.expect("tick")
+    }
+
+    /// Enrols learner `id` and waits for the welcome.
+    pub async fn enrol(&self, user: &TgUser) {
+        let before = self.fake.sent_to(user.id).len();
+        self.learner_says(user, &format!("/start {INVITE}"));
+        self.messages(user.id, before + 2).await;
+    }
+
+    /// Stops the daemon cleanly; returns its data directory and fake for a restart.
+    pub async fn stop(mut self) -> (TempDir, FakeTelegram) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("the daemon task").expect("the daemon stops cleanly");
+        }
+        let dir = self.dir.take().expect("dir");
+        (dir, self.fake.clone())
+    }
+
+    /// Waits until `cond` holds for the daemon's state (e.g. a delivery recorded as sent).
+    pub async fn eventually(&self, what: &str, cond: impl Fn(&Service) -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !cond(&self.service) {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The store path.
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.as_ref().expect("dir").path().join("store")
+    }
+}
+
+/// The plain texts of `messages`, for failure output.
+pub fn texts(messages: &[BotMessage]) -> Vec<String> {
+    messages.iter().map(|message| message.plain_text.clone()).collect()
+}

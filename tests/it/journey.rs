@@ -1,0 +1,68 @@
+//! A learner's whole journey: enrol, get a scheduled lesson and quiz, answer with a button,
+//! reflect in free text, and find it all in the store.
+
+use fake_telegram::TgUser;
+use nudge::model::{AnswerKind, DeliveryState, Purpose};
+
+use crate::helpers::{WAIT, spawn_app, texts};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_enrols_learns_answers_and_reflects() {
+    let app = spawn_app().await;
+    let ann = TgUser::new(42);
+
+    // Enrol.
+    app.learner_says(&ann, "/start JOIN");
+    let welcome = app.messages(42, 2).await;
+    assert!(welcome[0].plain_text.contains("Welcome, Learner 42!"), "{:?}", texts(&welcome));
+    assert!(welcome[1].plain_text.contains("Your data"));
+
+    // The scheduled slot: lesson and quiz, HTML specials intact.
+    let due = app.next_nudge(42);
+    assert_eq!(app.tick_at(due).await, 1);
+    let sent = app.messages(42, 4).await;
+    let lesson = &sent[2];
+    assert_eq!(lesson.parse_mode.as_deref(), Some("HTML"));
+    assert!(lesson.plain_text.contains("Q&A in <2 minutes> & more."), "{}", lesson.plain_text);
+    let quiz = &sent[3];
+    assert_eq!(quiz.button_labels(), ["Be nice", "Fewer repeat calls"]);
+
+    // Answer with a button: the press is answered, recorded once, the verdict replaces the buttons.
+    app.press(&ann, "Fewer repeat calls");
+    let after = app.messages(42, 5).await;
+    let answered_quiz = after.iter().find(|m| m.message_id == quiz.message_id).unwrap();
+    assert!(answered_quiz.buttons.is_empty(), "buttons are replaced by the verdict");
+    assert!(
+        answered_quiz.plain_text.contains("✅ Right!") && answered_quiz.plain_text.contains("A goal you can measure.")
+    );
+    assert!(app.fake.wait_until(WAIT, |fake| !fake.callback_answers().is_empty()).await);
+    assert_eq!(app.fake.callback_answers()[0].text.as_deref(), Some("✅ Right!"));
+    assert!(after[4].plain_text.contains("What went well?"), "{:?}", texts(&after));
+
+    // Reflect: two answers, the chain goes on, then the practice assignment.
+    app.learner_says(&ann, "I solved a billing issue in one call");
+    let chain = app.messages(42, 7).await;
+    assert!(chain[5].plain_text.contains("Thanks, noted."));
+    assert!(chain[6].plain_text.contains("What will you try?"));
+    let last = app.learner_says(&ann, "Ask more questions");
+    let end = app.messages(42, 9).await;
+    assert!(end[8].plain_text.contains("Ask one customer what they need."), "{:?}", texts(&end));
+    app.confirmed(last).await;
+
+    // The store has it all, once.
+    let store = app.service.store();
+    let answers: Vec<_> = store.answers().collect::<Result<_, _>>().unwrap();
+    assert_eq!(answers.len(), 3);
+    assert!(matches!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false }));
+    assert!(matches!(&answers[1].kind, AnswerKind::Reflect { question: 0, text, .. } if text.contains("billing")));
+    let sent_prompts = |service: &nudge::service::Service| {
+        let deliveries = service.store().deliveries().filter_map(Result::ok);
+        deliveries.filter(|d| d.purpose.is_prompt() && matches!(d.state, DeliveryState::Sent { .. })).count()
+    };
+    app.eventually("lesson, quiz, two reflection questions and practice recorded as sent", |service| {
+        sent_prompts(service) == 5
+    })
+    .await;
+    assert!(store.deliveries().filter_map(Result::ok).any(|d| matches!(d.purpose, Purpose::Practice { .. })));
+    app.stop().await;
+}
