@@ -112,6 +112,11 @@ impl App {
         let requeued = sender::requeue_pending(&store, &self.outbox)?;
         let rescheduled = self.service.rebuild_agenda(chrono::Utc::now())?;
         tracing::info!(bot = %self.bot_username, learners = store.n_learners(), requeued, rescheduled, "nudge is running");
+        for cohort in &self.service.settings().cohorts {
+            tracing::info!(cohort = %cohort.id, link = %format!("https://t.me/{}?start={}", self.bot_username, cohort.invite), "invite link");
+        }
+        let (client, admins) = (self.client.clone(), self.service.settings().telegram.admins.clone());
+        tracker.spawn(async move { crate::telegram::menu::register(&client, &admins).await });
         tracker.spawn(sender::run(
             self.receiver,
             store.clone(),
@@ -124,6 +129,7 @@ impl App {
             client: self.client.clone(),
             outbox: self.outbox.clone(),
             metrics: self.metrics.clone(),
+            inbound: Default::default(),
         };
         tracker.spawn(poller.run(cancel.clone()));
         if self.options.run_scheduler {

@@ -32,6 +32,11 @@ impl Service {
         }
     }
 
+    /// Tells someone who floods the bot that they go too fast (once per flood).
+    pub fn slow_down(&self, from: &Person, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        self.reply_only(from, now, |lang, _| tr(lang, "chat.slow_down").to_owned())
+    }
+
     /// Commands for enrolled learners; others are told how to join.
     fn learner_command(
         &self,

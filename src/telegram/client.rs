@@ -8,8 +8,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use teloxide::prelude::*;
 use teloxide::types::{
-    AllowedUpdate, BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions,
-    MessageId, ParseMode, Update,
+    AllowedUpdate, BotCommand, BotCommandScope, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
+    LinkPreviewOptions, MessageId, ParseMode, Recipient, Update,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -169,13 +169,22 @@ impl TelegramClient {
         Ok(())
     }
 
-    /// Registers the command menu for users whose Telegram speaks `language` (`None`: default).
-    pub async fn set_commands(&self, commands: &[(String, String)], language: Option<&str>) -> Result<(), SendError> {
+    /// Registers the command menu for users whose Telegram speaks `language` (`None`: the
+    /// default), or only for chat `chat` (admins get extra commands).
+    pub async fn set_commands(
+        &self,
+        commands: &[(String, String)],
+        language: Option<&str>,
+        chat: Option<i64>,
+    ) -> Result<(), SendError> {
         let commands: Vec<BotCommand> = commands.iter().map(|(name, text)| BotCommand::new(name, text)).collect();
         self.call(None, || {
             let mut request = self.bot.set_my_commands(commands.clone());
             if let Some(language) = language {
                 request = request.language_code(language.to_owned());
+            }
+            if let Some(chat) = chat {
+                request = request.scope(BotCommandScope::Chat { chat_id: Recipient::Id(ChatId(chat)) });
             }
             request.send()
         })

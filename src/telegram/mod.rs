@@ -3,7 +3,9 @@
 
 pub mod client;
 pub mod convert;
+pub mod inbound;
 pub mod limiter;
+pub mod menu;
 pub mod poller;
 pub mod sender;
 

@@ -6,8 +6,9 @@
 //! what confirms the previous one to Telegram. A crash at any point loses nothing Telegram
 //! considers delivered: unconfirmed updates simply come again.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::time::Instant;
 
 use chrono::Utc;
 use teloxide::types::Update;
@@ -15,10 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{SendError, TelegramClient};
 use super::convert;
+use super::inbound::{Admission, InboundLimiter};
 use super::sender::OutboxHandle;
 use crate::chat::Incoming;
 use crate::metrics::Metrics;
-use crate::service::{Batch, Service};
+use crate::service::{Batch, Handled, Service};
 
 /// How long one getUpdates call waits for news.
 const LONG_POLL: Duration = Duration::from_secs(25);
@@ -35,6 +37,8 @@ pub struct Poller {
     pub outbox: OutboxHandle,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Per-user limits on incoming messages.
+    pub inbound: Mutex<InboundLimiter>,
 }
 
 /// A reply to send once the batch is durable.
@@ -92,7 +96,16 @@ impl Poller {
                 tracing::debug!(update = update.id.0, kind = ?update.kind, "ignoring an update nudge does not handle");
                 continue;
             };
-            match self.service.handle(&incoming, Utc::now()) {
+            let admission = self
+                .inbound
+                .lock()
+                .map_or(Admission::Accept, |mut limiter| limiter.admit(incoming.from().id, Instant::now()));
+            let result = match admission {
+                Admission::Accept => self.service.handle(&incoming, Utc::now()),
+                Admission::DropWithNotice => self.service.slow_down(incoming.from(), Utc::now()),
+                Admission::Drop => Ok(Handled::default()),
+            };
+            match result {
                 Ok(handled) => {
                     if handled.recorded_answer {
                         self.metrics.answers.inc();
@@ -140,7 +153,7 @@ impl Poller {
     }
 }
 
-fn effect(incoming: &Incoming, handled: crate::service::Handled) -> Effect {
+fn effect(incoming: &Incoming, handled: Handled) -> Effect {
     let learner = incoming.from().id;
     let toast = match incoming {
         Incoming::Press { query_id, .. } => Some((query_id.clone(), handled.toast)),

@@ -43,7 +43,10 @@ async fn messages_left_pending_by_a_crash_are_sent_at_the_next_start() {
                     purpose: Purpose::Reply,
                     state: DeliveryState::Pending,
                     outgoing: Some(Outgoing::Send {
-                        message: OutMessage { html: "left over <b>before the crash</b>".to_owned(), buttons: Vec::new() },
+                        message: OutMessage {
+                            html: "left over <b>before the crash</b>".to_owned(),
+                            buttons: Vec::new(),
+                        },
                     }),
                 })
             })

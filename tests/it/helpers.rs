@@ -12,6 +12,7 @@ use nudge::app::{App, AppOptions, Scheduler};
 use nudge::config::{Limits, Settings};
 use nudge::metrics::Metrics;
 use nudge::service::Service;
+use nudge::telegram::RetryPolicy;
 use secrecy::SecretString;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -37,11 +38,13 @@ pub struct TestOptions {
     pub limits: Limits,
     /// Extra TOML appended to the cohort.
     pub cohort_extra: String,
+    /// Retries of Telegram calls (short time-outs keep fault tests fast).
+    pub retry: RetryPolicy,
 }
 
 impl Default for TestOptions {
     fn default() -> Self {
-        Self { dir: None, fake: None, limits: Limits::NONE, cohort_extra: String::new() }
+        Self { dir: None, fake: None, limits: Limits::NONE, cohort_extra: String::new(), retry: RetryPolicy::default() }
     }
 }
 
@@ -84,7 +87,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     write_content(&dir.path().join("content/demo"));
     let config = config_text(&fake, &dir, &options.cohort_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
-    let app_options = AppOptions { limits: Some(options.limits), run_scheduler: false, ..AppOptions::default() };
+    let app_options = AppOptions { limits: Some(options.limits), run_scheduler: false, retry: options.retry };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
     let (service, scheduler, metrics) = (app.service(), app.scheduler(), app.metrics());
     let (shutdown, stopped) = oneshot::channel::<()>();

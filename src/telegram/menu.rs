@@ -1,0 +1,51 @@
+//! The command menu Telegram shows: registered per language at start-up, with `/report` added
+//! for admins only. A failure here is logged, never fatal: the commands work without a menu.
+
+use super::client::TelegramClient;
+use crate::i18n::{Lang, tr};
+
+/// Commands everyone sees, in menu order.
+const LEARNER_COMMANDS: [&str; 8] = ["progress", "pause", "resume", "time", "language", "mydata", "forget", "help"];
+
+/// Registers the menu in every language, the English one as the default, and the admin menu.
+pub async fn register(client: &TelegramClient, admins: &[i64]) {
+    for lang in Lang::ALL {
+        let commands = menu(lang, false);
+        if let Err(error) = client.set_commands(&commands, Some(lang.code()), None).await {
+            tracing::warn!(language = %lang, error = %error, "could not register the command menu");
+        }
+    }
+    if let Err(error) = client.set_commands(&menu(Lang::En, false), None, None).await {
+        tracing::warn!(error = %error, "could not register the default command menu");
+    }
+    for &admin in admins {
+        if let Err(error) = client.set_commands(&menu(Lang::En, true), None, Some(admin)).await {
+            tracing::warn!(admin, error = %error, "could not register the admin command menu");
+        }
+    }
+}
+
+/// `(command, description)` pairs in `lang`.
+pub fn menu(lang: Lang, admin: bool) -> Vec<(String, String)> {
+    let admin_commands: &[&str] = if admin { &["report"] } else { &[] };
+    LEARNER_COMMANDS
+        .iter()
+        .chain(admin_commands)
+        .map(|name| ((*name).to_owned(), tr(lang, &format!("commands.{name}")).to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_a_description_in_every_language() {
+        for lang in Lang::ALL {
+            for (name, description) in menu(lang, true) {
+                assert!(!description.is_empty() && description.len() <= 256, "{lang} /{name}");
+                assert!(name.len() <= 32 && name.chars().all(|c| c.is_ascii_lowercase()), "{name}");
+            }
+        }
+    }
+}
