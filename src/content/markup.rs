@@ -75,6 +75,8 @@ struct Renderer {
     lists: Vec<Option<u64>>,
     /// Inside a list item, where blocks are separated by one newline, not two.
     in_item: usize,
+    /// Open links, innermost last: true when the link was kept (its `<a>` is open).
+    links: Vec<bool>,
 }
 
 impl Renderer {
@@ -121,9 +123,11 @@ impl Renderer {
             Tag::Strong => self.html.push_str("<b>"),
             Tag::Strikethrough => self.html.push_str("<s>"),
             Tag::Link { dest_url, .. } => {
-                if is_safe_url(&dest_url) {
+                let safe = is_safe_url(&dest_url);
+                if safe {
                     self.html.push_str(&format!("<a href=\"{}\">", escape_html(&dest_url)));
                 }
+                self.links.push(safe);
             }
             _ => {}
         }
@@ -147,11 +151,7 @@ impl Renderer {
             TagEnd::Emphasis => self.html.push_str("</i>"),
             TagEnd::Strong => self.html.push_str("</b>"),
             TagEnd::Strikethrough => self.html.push_str("</s>"),
-            TagEnd::Link => {
-                if self.html_has_open_link() {
-                    self.html.push_str("</a>");
-                }
-            }
+            TagEnd::Link if self.links.pop() == Some(true) => self.html.push_str("</a>"),
             _ => {}
         }
     }
@@ -200,10 +200,6 @@ impl Renderer {
         self.html.push_str(open);
         self.text(text);
         self.html.push_str(close);
-    }
-
-    fn html_has_open_link(&self) -> bool {
-        self.html.rfind("<a href=").is_some_and(|open| self.html.rfind("</a>").is_none_or(|close| close < open))
     }
 
     fn finish(mut self) -> Rich {

@@ -2,7 +2,6 @@
 //! temporary content, config and store. A `TestApp` has verbs for what learners do and what
 //! tests check.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -189,11 +188,6 @@ impl TestApp {
             assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    }
-
-    /// The store path.
-    pub fn store_path(&self) -> PathBuf {
-        self.dir.as_ref().expect("dir").path().join("store")
     }
 }
 

@@ -48,6 +48,7 @@ async fn a_learner_enrols_learns_answers_and_reflects() {
     let end = app.messages(42, 9).await;
     assert!(end[8].plain_text.contains("Ask one customer what they need."), "{:?}", texts(&end));
     app.confirmed(last).await;
+    assert_eq!(app.metrics.answers.get(), 3, "one quiz and two reflection answers counted");
 
     // The store has it all, once.
     let store = app.service.store();
