@@ -2,6 +2,7 @@
 //! Telegram), `App::run` runs the poller, the sender and the scheduler until shutdown, then
 //! lets them finish the write they are in and flushes the store.
 
+pub mod reload;
 pub mod scheduler;
 
 use std::future::Future;
@@ -36,11 +37,13 @@ pub struct AppOptions {
     pub retry: RetryPolicy,
     /// Whether the clock drives the scheduler (tests tick it by hand).
     pub run_scheduler: bool,
+    /// How often the content directory is checked for changes.
+    pub reload_every: Duration,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { limits: None, retry: RetryPolicy::default(), run_scheduler: true }
+        Self { limits: None, retry: RetryPolicy::default(), run_scheduler: true, reload_every: Duration::from_secs(2) }
     }
 }
 
@@ -53,6 +56,7 @@ pub struct App {
     receiver: OutboxReceiver,
     options: AppOptions,
     bot_username: String,
+    content_seen: reload::Fingerprint,
 }
 
 impl App {
@@ -61,6 +65,7 @@ impl App {
         let store = Store::open(&settings.store.path).with_context(|| {
             format!("cannot open the store at {} (is another nudge running on it?)", settings.store.path.display())
         })?;
+        let content_seen = reload::fingerprint(&settings.content.dir);
         let loaded = load_checked(&settings.content.dir);
         let library = loaded.library();
         for problem in &loaded.problems {
@@ -86,7 +91,7 @@ impl App {
             .map_err(|error| anyhow::anyhow!("cannot reach Telegram at {}: {error}", settings.telegram.api_url))?;
         let service = Arc::new(Service::new(store, Arc::new(settings), library));
         let (outbox, receiver) = outbox();
-        Ok(Self { service, client: Arc::new(client), metrics, outbox, receiver, options, bot_username })
+        Ok(Self { service, client: Arc::new(client), metrics, outbox, receiver, options, bot_username, content_seen })
     }
 
     /// The use cases, for tests.
@@ -136,6 +141,7 @@ impl App {
             let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone());
             tracker.spawn(scheduler.run(cancel.clone()));
         }
+        tracker.spawn(reload::run(self.service.clone(), self.content_seen, self.options.reload_every, cancel.clone()));
         tracker.close();
         shutdown.await;
         tracing::info!("shutting down");

@@ -86,7 +86,12 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     write_content(&dir.path().join("content/demo"));
     let config = config_text(&fake, &dir, &options.cohort_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
-    let app_options = AppOptions { limits: Some(options.limits), run_scheduler: false, retry: options.retry };
+    let app_options = AppOptions {
+        limits: Some(options.limits),
+        run_scheduler: false,
+        retry: options.retry,
+        reload_every: Duration::from_millis(100),
+    };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
     let (service, scheduler, metrics) = (app.service(), app.scheduler(), app.metrics());
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -179,6 +184,11 @@ impl TestApp {
         }
         let dir = self.dir.take().expect("dir");
         (dir, self.fake.clone())
+    }
+
+    /// The directory of the test pack.
+    pub fn pack_dir(&self) -> std::path::PathBuf {
+        self.dir.as_ref().expect("dir").path().join("content/demo")
     }
 
     /// Waits until `cond` holds for the daemon's state (e.g. a delivery recorded as sent).

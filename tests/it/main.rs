@@ -1,5 +1,7 @@
 //! Integration tests: the real daemon against a fake Telegram Bot API on 127.0.0.1.
 
+mod cli;
+mod content;
 mod durability;
 mod helpers;
 mod journey;

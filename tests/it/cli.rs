@@ -1,0 +1,114 @@
+//! The real binary, as users run it: every problem as one clear sentence, never a panic.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn nudge(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NUDGE_TELEGRAM_TOKEN")
+        .env_remove("NUDGE_CONFIG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn the_example_packs_pass_check_without_warnings() {
+    let output = nudge(&["check", "--deny-warnings"], repo());
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(text(&output).trim(), "0 errors, 0 warnings in 30 lessons");
+}
+
+#[test]
+fn check_reports_every_problem_with_its_position_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("broken");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(pack.join("pack.toml"), "title = \"B\"\nlanguage = \"en\"\ndescription = \"x\"\n").unwrap();
+    std::fs::write(pack.join("01-a.md"), "+++\ntitle = \"A\"\n+++\n## Quiz\nQ?\n- [ ] a\n- [ ] b\n").unwrap();
+    std::fs::write(pack.join("02-b.md"), "no front matter\n").unwrap();
+    let output = nudge(&["check", "broken"], dir.path());
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("broken/01-a.md:6:1: error: no option is marked right"), "{out}");
+    assert!(out.contains("broken/02-b.md:1:1: error: no `+++` front matter"), "{out}");
+    assert!(out.contains("6 | - [ ] a\n  | ^"), "the source line and a caret: {out}");
+    assert!(out.trim_end().ends_with("2 errors, 0 warnings in 2 lessons"), "{out}");
+    let json = nudge(&["check", "broken", "--format", "json"], dir.path());
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON output");
+    assert_eq!(document["summary"]["errors"], 2);
+    assert_eq!(document["problems"][0]["line"], 6);
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for command in ["serve", "check", "report", "preview", "try", "simulate"] {
+        let output = nudge(&[command, "--help"], repo());
+        assert!(output.status.success(), "{command}: {}", text(&output));
+        assert!(text(&output).contains("Usage: nudge"), "{command}");
+    }
+}
+
+#[test]
+fn serve_without_a_token_says_so_in_one_sentence() {
+    let output = nudge(&["serve"], repo());
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        out.starts_with("error: the bot token is missing: set the environment variable NUDGE_TELEGRAM_TOKEN"),
+        "{out}"
+    );
+    assert!(!out.contains("panicked") && !out.contains("backtrace"), "{out}");
+}
+
+#[test]
+fn a_bad_config_value_names_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(repo().join("config/nudge.toml"))
+        .unwrap()
+        .replace("Europe/Copenhagen", "Europe/Kopenhagen");
+    std::fs::write(dir.path().join("bad.toml"), config).unwrap();
+    let output = nudge(&["check", "--config", "bad.toml"], dir.path());
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(out.contains("bad.toml:") && out.contains("`cohorts[2].timezone`"), "{out}");
+}
+
+#[test]
+fn preview_and_try_show_a_pack_as_a_learner_sees_it() {
+    let preview = nudge(&["preview", "content/klantgericht-team"], repo());
+    assert!(preview.status.success());
+    assert!(text(&preview).contains("Les 1 van 10"), "{}", text(&preview));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["try", "content/customer-focus"])
+        .current_dir(repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"2\nSelling more\n/progress\n/quit\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("What for?") && out.contains("✅ Right!") && out.contains("Thanks, noted."), "{out}");
+}
+
+#[test]
+fn simulate_prints_a_day_by_day_table() {
+    let output = nudge(&["simulate", "--days", "5", "--learners", "10", "--start", "2026-11-23"], repo());
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("  1  Mon 23-11"), "{out}");
+    let bad = nudge(&["simulate", "--accuracy", "1.5"], repo());
+    assert!(text(&bad).contains("--accuracy is a share from 0 to 1"));
+}

@@ -1,0 +1,52 @@
+//! Content in a running daemon: valid edits take effect without a restart, broken ones are
+//! refused and the last good version keeps serving, learners' history survives.
+
+use fake_telegram::TgUser;
+
+use crate::helpers::{LESSON_ONE, spawn_app};
+
+fn lesson_title(app: &crate::helpers::TestApp) -> String {
+    let library = app.service.library();
+    library.pack("demo").unwrap().lessons[0].title.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_edit_is_picked_up_and_a_broken_one_is_refused() {
+    let app = spawn_app().await;
+    let lesson = app.pack_dir().join("01-what-for.md");
+
+    std::fs::write(&lesson, LESSON_ONE.replace("What for?", "What is it for?")).unwrap();
+    app.eventually("the edit is live", |_| lesson_title(&app) == "What is it for?").await;
+
+    std::fs::write(&lesson, LESSON_ONE.replace("- [x] Fewer repeat calls", "- [ ] Fewer repeat calls")).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(lesson_title(&app), "What is it for?", "the last good version keeps serving");
+
+    let ann = TgUser::new(42);
+    app.enrol(&ann).await;
+    app.tick_at(app.next_nudge(42)).await;
+    let sent = app.messages(42, 4).await;
+    assert!(sent[2].plain_text.contains("What is it for?"), "{}", sent[2].plain_text);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_item_is_retired_without_harming_a_learner() {
+    let app = spawn_app().await;
+    let ann = TgUser::new(42);
+    app.enrol(&ann).await;
+    app.tick_at(app.next_nudge(42)).await;
+    app.messages(42, 4).await;
+
+    let without_reflection = LESSON_ONE.split("## Reflect").next().unwrap().to_owned();
+    std::fs::write(app.pack_dir().join("01-what-for.md"), without_reflection).unwrap();
+    app.eventually("the edit is live", |service| service.library().pack("demo").unwrap().lessons[0].items.len() == 1)
+        .await;
+
+    app.press(&ann, "Fewer repeat calls");
+    app.tick_at(app.next_nudge(42)).await;
+    let sent = app.messages(42, 6).await;
+    let texts: Vec<&str> = sent.iter().map(|m| m.plain_text.as_str()).collect();
+    assert!(texts[4].contains("Trust"), "the retired reflection is skipped: {texts:?}");
+    app.stop().await;
+}
