@@ -30,6 +30,15 @@ pub enum Callback {
     },
     /// A choice of language for the bot's texts.
     Language(Lang),
+    /// Share the answer to question `question` of reflection delivery `seq` with the team.
+    Share {
+        /// The delivery that asked the question.
+        seq: DeliverySeq,
+        /// 0-based question in the chain.
+        question: usize,
+    },
+    /// The answer to "erase everything about me?".
+    Forget(bool),
     /// A button that does nothing (e.g. the verdict left after answering).
     Noop,
 }
@@ -41,6 +50,8 @@ impl Callback {
             Self::Quiz { seq, option } => format!("q:{seq}:{option}"),
             Self::Practice { seq, outcome } => format!("p:{seq}:{}", outcome_code(outcome)),
             Self::Language(lang) => format!("l:{}", lang.code()),
+            Self::Share { seq, question } => format!("s:{seq}:{question}"),
+            Self::Forget(sure) => if sure { "f:yes" } else { "f:no" }.to_owned(),
             Self::Noop => "noop".to_owned(),
         }
     }
@@ -52,6 +63,16 @@ impl Callback {
         }
         if data == "noop" {
             return Some(Self::Noop);
+        }
+        match data {
+            "f:yes" => return Some(Self::Forget(true)),
+            "f:no" => return Some(Self::Forget(false)),
+            _ => {}
+        }
+        if let Some(rest) = data.strip_prefix("s:") {
+            let (seq, question) = rest.split_once(':')?;
+            let question = usize::try_from(parse_number(question)?).ok().filter(|&question| question < 64)?;
+            return Some(Self::Share { seq: parse_number(seq)?, question });
         }
         if let Some(code) = data.strip_prefix("l:") {
             return Lang::parse(code).filter(|lang| lang.code() == code).map(Self::Language);
@@ -101,8 +122,13 @@ mod tests {
         assert!(widest.encode().len() <= MAX_CALLBACK_BYTES);
         assert_eq!(Callback::decode(&widest.encode()), Some(widest));
         assert_eq!(Callback::decode("noop"), Some(Callback::Noop));
-        for callback in [Callback::Practice { seq: 9, outcome: PracticeOutcome::Partly }, Callback::Language(Lang::Da)]
-        {
+        for callback in [
+            Callback::Practice { seq: 9, outcome: PracticeOutcome::Partly },
+            Callback::Language(Lang::Da),
+            Callback::Share { seq: 12, question: 2 },
+            Callback::Forget(true),
+            Callback::Forget(false),
+        ] {
             assert_eq!(Callback::decode(&callback.encode()), Some(callback));
         }
     }

@@ -231,8 +231,9 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let token = config::token_from_env()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let shutdown = shutdown_signal();
         let app = App::build(settings, token, AppOptions::default()).await?;
-        app.run(shutdown_signal()).await
+        app.run(shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,8 @@ use crate::text::line_col;
 
 /// Where the configuration lives unless `--config` or `NUDGE_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "config/nudge.toml";
+/// How long answers are kept unless `[store] retention_days` says otherwise: a year of coaching.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 /// The public Bot API; tests and self-hosted Bot API servers override it.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
@@ -34,6 +36,24 @@ pub struct Settings {
     pub content: ContentSettings,
     /// The groups of learners, each with its pack, invite and schedule.
     pub cohorts: Vec<Cohort>,
+    /// What reports may show.
+    pub reports: ReportSettings,
+    /// The operations endpoints (`/healthz`, `/metrics`).
+    pub http: HttpSettings,
+}
+
+/// What reports may show.
+#[derive(Debug, Clone, Default)]
+pub struct ReportSettings {
+    /// Per-learner rows (under pseudonyms unless `--names`); off by default.
+    pub per_learner: bool,
+}
+
+/// The operations endpoints.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Where `/healthz` and `/metrics` listen; off when absent.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// The Telegram side of the settings.
@@ -68,6 +88,8 @@ impl Limits {
 pub struct StoreSettings {
     /// Directory of the sled database.
     pub path: PathBuf,
+    /// Answers and sent messages older than this many days are deleted; `None` keeps them.
+    pub retention_days: Option<u32>,
 }
 
 /// The content settings.
@@ -175,6 +197,23 @@ struct RawSettings {
     content: RawContent,
     #[serde(default)]
     cohorts: Vec<RawCohort>,
+    #[serde(default)]
+    reports: RawReports,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReports {
+    #[serde(default)]
+    per_learner: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -191,6 +230,7 @@ struct RawTelegram {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     path: Option<PathBuf>,
+    retention_days: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -245,7 +285,12 @@ impl Validator<'_> {
                         .unwrap_or(Limits::TELEGRAM.per_chat_per_second),
                 },
             },
-            store: StoreSettings { path: raw.store.path.unwrap_or_else(|| PathBuf::from("data/nudge.sled")) },
+            store: StoreSettings {
+                path: raw.store.path.unwrap_or_else(|| PathBuf::from("data/nudge.sled")),
+                retention_days: self.retention(raw.store.retention_days)?,
+            },
+            reports: ReportSettings { per_learner: raw.reports.per_learner },
+            http: HttpSettings { listen: self.listen(raw.http.listen)? },
             content: ContentSettings { dir: raw.content.dir.unwrap_or_else(|| PathBuf::from("content")) },
             cohorts,
         })
@@ -288,6 +333,26 @@ impl Validator<'_> {
             timezone,
             language,
         })
+    }
+
+    fn retention(&self, days: Option<Spanned<u32>>) -> anyhow::Result<Option<u32>> {
+        match days {
+            None => Ok(Some(DEFAULT_RETENTION_DAYS)),
+            Some(days) if *days.get_ref() == 0 => Ok(None),
+            Some(days) if *days.get_ref() < 30 => {
+                Err(self.error(&days, "store.retention_days", "keep answers at least 30 days (0 keeps them forever)"))
+            }
+            Some(days) => Ok(Some(days.into_inner())),
+        }
+    }
+
+    fn listen(&self, listen: Option<Spanned<String>>) -> anyhow::Result<Option<std::net::SocketAddr>> {
+        let Some(listen) = listen else { return Ok(None) };
+        listen
+            .get_ref()
+            .parse()
+            .map(Some)
+            .map_err(|_| self.error(&listen, "http.listen", "give an address and port such as `127.0.0.1:9184`"))
     }
 
     fn policy(&self, idx: usize, raw: &RawCohort) -> anyhow::Result<Policy> {

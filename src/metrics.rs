@@ -45,6 +45,9 @@ impl Gauge {
     }
 }
 
+/// One Prometheus sample: name, help, type, value.
+type Sample<'a> = (&'a str, &'a str, &'a str, f64);
+
 /// Everything the daemon counts.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -64,4 +67,62 @@ pub struct Metrics {
     pub updates: Counter,
     /// Deliveries waiting to be sent.
     pub queue_length: Gauge,
+}
+
+impl Metrics {
+    /// The counters and the store's gauges in Prometheus text format.
+    pub fn prometheus(&self, learners: usize, pending: usize, scheduled: usize) -> String {
+        let samples: [Sample<'_>; 11] = [
+            (
+                "nudge_messages_sent_total",
+                "Messages and files Telegram accepted.",
+                "counter",
+                self.messages_sent.get() as f64,
+            ),
+            (
+                "nudge_prompts_sent_total",
+                "Lessons, quizzes, reflections and practice sent.",
+                "counter",
+                self.prompts_sent.get() as f64,
+            ),
+            ("nudge_answers_total", "Answers recorded.", "counter", self.answers.get() as f64),
+            ("nudge_send_failures_total", "Messages given up on.", "counter", self.send_failures.get() as f64),
+            ("nudge_rate_limited_total", "429 answers from Telegram.", "counter", self.rate_limited.get() as f64),
+            (
+                "nudge_call_errors_total",
+                "Telegram calls that failed and were retried.",
+                "counter",
+                self.call_errors.get() as f64,
+            ),
+            ("nudge_updates_total", "Updates received from Telegram.", "counter", self.updates.get() as f64),
+            (
+                "nudge_queue_length",
+                "Messages waiting to be sent (sender's view).",
+                "gauge",
+                self.queue_length.get() as f64,
+            ),
+            ("nudge_outbox_pending", "Messages recorded as pending in the store.", "gauge", pending as f64),
+            ("nudge_learners", "Learners in the store.", "gauge", learners as f64),
+            ("nudge_nudges_scheduled", "Learners with a next nudge scheduled.", "gauge", scheduled as f64),
+        ];
+        let mut out = String::new();
+        for (name, help, kind, value) in samples {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_has_help_type_and_value() {
+        let metrics = Metrics::default();
+        metrics.answers.add(3);
+        let text = metrics.prometheus(10, 2, 9);
+        assert!(text.contains("# TYPE nudge_answers_total counter\nnudge_answers_total 3\n"), "{text}");
+        assert!(text.contains("nudge_outbox_pending 2\n"));
+    }
 }

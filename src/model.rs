@@ -365,6 +365,15 @@ pub enum Outgoing {
         /// The new content.
         message: OutMessage,
     },
+    /// A text file (a data export, a report).
+    Document {
+        /// The name the learner sees.
+        file_name: String,
+        /// Telegram HTML shown under the file.
+        caption: String,
+        /// The file's content.
+        content: String,
+    },
 }
 
 /// Something a learner answered.

@@ -79,7 +79,9 @@ fn settings_for(pack: &Pack) -> anyhow::Result<Settings> {
             admins: Vec::new(),
             limits: Limits::NONE,
         },
-        store: StoreSettings { path: PathBuf::from(":memory:") },
+        store: StoreSettings { path: PathBuf::from(":memory:"), retention_days: None },
+        reports: Default::default(),
+        http: Default::default(),
         content: ContentSettings { dir: pack.dir.clone() },
         cohorts: vec![Cohort {
             id: "try".to_owned(),
@@ -146,26 +148,41 @@ impl<W: Write> Session<'_, W> {
         if let Some(toast) = handled.toast {
             writeln!(self.out, "  « {toast} »")?;
         }
+        for outgoing in handled.direct {
+            self.print(outgoing)?;
+        }
         for seq in handled.to_send {
-            let Some(delivery) = self.service.store().delivery(ME, seq)? else { continue };
-            let (message_id, message, edited) = match delivery.outgoing {
-                Some(Outgoing::Send { message }) => {
-                    self.next_message_id += 1;
-                    (self.next_message_id, message, false)
-                }
-                Some(Outgoing::Edit { message_id, message }) => (message_id, message, true),
-                None => continue,
+            let Some(outgoing) = self.service.store().delivery(ME, seq)?.and_then(|delivery| delivery.outgoing) else {
+                continue;
             };
-            if edited {
-                writeln!(self.out, "(the message above now reads)")?;
-            }
-            write!(self.out, "{}", message_box(&message))?;
-            if !message.buttons.is_empty() {
-                self.buttons.push((message_id, message.buttons.concat()));
-            }
+            let message_id = self.print(outgoing)?;
             self.service.store().mark_sent(ME, seq, message_id, self.now)?;
         }
         Ok(())
+    }
+
+    /// Prints what the learner would see; returns the message id it gets.
+    fn print(&mut self, outgoing: Outgoing) -> anyhow::Result<i64> {
+        let (message_id, message) = match outgoing {
+            Outgoing::Send { message } => {
+                self.next_message_id += 1;
+                (self.next_message_id, message)
+            }
+            Outgoing::Edit { message_id, message } => {
+                writeln!(self.out, "(the message above now reads)")?;
+                (message_id, message)
+            }
+            Outgoing::Document { file_name, caption, content } => {
+                self.next_message_id += 1;
+                writeln!(self.out, "📎 {file_name} ({} bytes)", content.len())?;
+                (self.next_message_id, crate::render::text(caption))
+            }
+        };
+        write!(self.out, "{}", message_box(&message))?;
+        if !message.buttons.is_empty() {
+            self.buttons.push((message_id, message.buttons.concat()));
+        }
+        Ok(message_id)
     }
 }
 

@@ -2,7 +2,9 @@
 //! Telegram), `App::run` runs the poller, the sender and the scheduler until shutdown, then
 //! lets them finish the write they are in and flushes the store.
 
+pub mod ops;
 pub mod reload;
+pub mod retention;
 pub mod scheduler;
 
 use std::future::Future;
@@ -121,7 +123,13 @@ impl App {
             tracing::info!(cohort = %cohort.id, link = %format!("https://t.me/{}?start={}", self.bot_username, cohort.invite), "invite link");
         }
         let (client, admins) = (self.client.clone(), self.service.settings().telegram.admins.clone());
-        tracker.spawn(async move { crate::telegram::menu::register(&client, &admins).await });
+        let menu_cancel = cancel.clone();
+        tracker.spawn(async move {
+            tokio::select! {
+                _ = menu_cancel.cancelled() => {}
+                _ = crate::telegram::menu::register(&client, &admins) => {}
+            }
+        });
         tracker.spawn(sender::run(
             self.receiver,
             store.clone(),
@@ -141,6 +149,10 @@ impl App {
             let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone());
             tracker.spawn(scheduler.run(cancel.clone()));
         }
+        tracker.spawn(retention::run(self.service.clone(), cancel.clone()));
+        if let Some(listen) = self.service.settings().http.listen {
+            tracker.spawn(ops::serve(listen, self.service.clone(), self.metrics.clone(), cancel.clone()));
+        }
         tracker.spawn(reload::run(self.service.clone(), self.content_seen, self.options.reload_every, cancel.clone()));
         tracker.close();
         shutdown.await;
@@ -155,26 +167,31 @@ impl App {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called, so
+/// a signal during start-up is not lost: the daemon then stops as soon as it is built.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => {}
+                _ = wait(terminate) => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -59,6 +59,15 @@ pub enum DraftBody {
     },
     /// A note about the learner's progress through the pack.
     Milestone(Milestone),
+    /// A text file (a data export, a report).
+    Document {
+        /// The name the learner sees.
+        file_name: String,
+        /// Telegram HTML shown under the file.
+        caption: String,
+        /// The file's content.
+        content: String,
+    },
     /// A finished message (replies).
     Message(OutMessage),
     /// New content for a message sent before.

@@ -26,6 +26,7 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
             DraftBody::Milestone(milestone) => format!("{milestone:?}"),
             DraftBody::Message(_) => "message".to_owned(),
             DraftBody::Edit { .. } => "edit".to_owned(),
+            DraftBody::Document { file_name, .. } => format!("file {file_name}"),
         })
         .collect()
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::rights::reflection_thanks;
 use super::{Commit, Handled, Service, cohort_of, sent_at};
 use crate::callback::Callback;
 use crate::chat::Person;
@@ -33,6 +34,8 @@ impl Service {
             Some(Callback::Quiz { seq, option }) => self.answer_quiz(from, seq, option, message_id, now),
             Some(Callback::Practice { seq, outcome }) => self.answer_practice(from, seq, outcome, message_id, now),
             Some(Callback::Language(lang)) => self.choose_language(from, lang, message_id, now),
+            Some(Callback::Share { seq, question }) => self.share(from, seq, question, message_id, now),
+            Some(Callback::Forget(sure)) => self.forget(from, sure, message_id, now),
             Some(Callback::Noop) => Ok(Handled::default()),
             None => Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.stale_button"))),
         }
@@ -86,7 +89,7 @@ impl Service {
             let toast = tr(lang, if is_correct { "quiz.toast_right" } else { "quiz.toast_wrong" });
             let to_send =
                 self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), lang, slot: None, now })?;
-            Ok(Handled { toast: Some(toast.to_owned()), to_send, recorded_answer: true })
+            Ok(Handled { toast: Some(toast.to_owned()), to_send, recorded_answer: true, ..Handled::default() })
         })
     }
 
@@ -130,7 +133,7 @@ impl Service {
             outcome.reply(render::text(tr(lang, thanks).to_owned()));
             session::open_question(&mut learner, seq, &item, OpenKind::PracticeNote, now);
             let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })?;
-            Ok(Handled { toast: None, to_send, recorded_answer: true })
+            Ok(Handled { to_send, recorded_answer: true, ..Handled::default() })
         })
     }
 
@@ -184,7 +187,10 @@ impl Service {
             let recorded = match question {
                 Some(question) => {
                     let first = self.answer_open(tx, &mut learner, &question, text, now)?;
-                    outcome.reply(render::text(tr(lang, reply_key(&question)).to_owned()));
+                    outcome.reply(match question.kind {
+                        OpenKind::Reflect { question: number } => reflection_thanks(lang, question.delivery, number),
+                        OpenKind::PracticeNote => render::text(tr(lang, "practice_check.note_thanks").to_owned()),
+                    });
                     if first {
                         append(&mut outcome, answers::question_answered(&mut learner, pack.as_deref(), &question, now));
                     }
@@ -201,7 +207,7 @@ impl Service {
                 self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), lang, slot: None, now })?;
             Ok((seqs, recorded))
         })?;
-        Ok(Handled { toast: None, to_send: seqs, recorded_answer })
+        Ok(Handled { to_send: seqs, recorded_answer, ..Handled::default() })
     }
 
     /// Records `text` as the answer to `question` (a second message adds to the first). Returns
@@ -280,13 +286,6 @@ fn question_asked_by(delivery: &Delivery) -> Option<OpenQuestion> {
         _ => return None,
     };
     Some(OpenQuestion { delivery: delivery.seq, item, kind, asked_at: delivery.created })
-}
-
-fn reply_key(question: &OpenQuestion) -> &'static str {
-    match question.kind {
-        OpenKind::Reflect { .. } => "reflect.thanks",
-        OpenKind::PracticeNote => "practice_check.note_thanks",
-    }
 }
 
 fn edit(message_id: i64, message: crate::model::OutMessage) -> Draft {

@@ -28,6 +28,8 @@ impl Service {
             "start" => self.start(from, args, now),
             "help" => self.reply_only(from, now, |lang, _| tr(lang, "help.text").to_owned()),
             "pause" | "resume" | "time" | "language" | "progress" => self.learner_command(from, name, args, now),
+            "mydata" => self.my_data(from, now),
+            "forget" => self.ask_forget(from, now),
             _ => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
         }
     }

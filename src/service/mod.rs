@@ -9,6 +9,7 @@
 mod answers;
 mod commands;
 mod nudges;
+mod rights;
 
 use std::sync::{Arc, RwLock};
 
@@ -42,6 +43,9 @@ pub struct Handled {
     pub to_send: Vec<DeliverySeq>,
     /// True when an answer (quiz, reflection, practice) was recorded.
     pub recorded_answer: bool,
+    /// Messages to send without recording them: the goodbye after erasing a learner, which
+    /// must leave nothing behind.
+    pub direct: Vec<Outgoing>,
 }
 
 impl Handled {
@@ -209,6 +213,11 @@ fn render_draft(body: &DraftBody, pack: Option<&Pack>, lang: Lang, seq: Delivery
             send(render::practice_check(lang, pack?.item(item)?.1.as_practice()?, seq))
         }
         DraftBody::Milestone(milestone) => send(render::milestone(lang, pack?, *milestone)),
+        DraftBody::Document { file_name, caption, content } => Some(Outgoing::Document {
+            file_name: file_name.clone(),
+            caption: caption.clone(),
+            content: content.clone(),
+        }),
     }
 }
 

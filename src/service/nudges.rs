@@ -79,7 +79,7 @@ impl Service {
                 return Ok(Vec::new());
             };
             learner.status = Status::Active;
-            let outcome = if tx.claim_slot(&cohort.id, &due.slot)? {
+            let outcome = if tx.claim_slot(&cohort.id, &due.slot, now)? {
                 let tz = self.learner_tz(&learner);
                 plan_slot(&mut learner, &SlotContext { pack: &pack, policy: &cohort.policy, tz, now })
             } else {

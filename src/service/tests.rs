@@ -34,13 +34,14 @@ fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
 fn html(service: &Service, id: i64, seq: DeliverySeq) -> String {
     match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Send { message } | Outgoing::Edit { message, .. } => message.html,
+        Outgoing::Document { caption, .. } => caption,
     }
 }
 
 fn data_of(service: &Service, id: i64, seq: DeliverySeq, button: usize) -> String {
     match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Send { message } => message.buttons.concat()[button].data.clone(),
-        Outgoing::Edit { .. } => panic!("no buttons on an edit"),
+        Outgoing::Edit { .. } | Outgoing::Document { .. } => panic!("no buttons here"),
     }
 }
 
@@ -317,4 +318,51 @@ fn rebuilding_the_agenda_keeps_overdue_entries_for_catch_up() {
     assert_eq!(due_now, vec![(7, due.clone())]);
     assert_eq!(service.nudge_due(7, &due, later).unwrap().len(), 2, "one nudge for the missed days");
     assert!(service.store().due_agenda(later, 10).unwrap().is_empty());
+}
+
+#[test]
+fn mydata_exports_everything_and_forget_erases_it_after_confirmation() {
+    let service = service();
+    let seqs = enrolled_and_nudged(&service, 7);
+    press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
+    say(&service, 7, "a private thought");
+    let export = say(&service, 7, "/mydata").to_send[0];
+    match service.store().delivery(7, export).unwrap().unwrap().outgoing.unwrap() {
+        Outgoing::Document { content, file_name, .. } => {
+            assert_eq!(file_name, "my-nudge-data.json");
+            assert!(content.contains("a private thought") && content.contains("\"cohort\": \"desk\""));
+        }
+        other => panic!("not a file: {other:?}"),
+    }
+    let question = say(&service, 7, "/forget").to_send[0];
+    assert!(html(&service, 7, question).contains("cannot be undone"));
+    let kept = press(&service, 7, &data_of(&service, 7, question, 1), 99);
+    assert!(html(&service, 7, kept.to_send[0]).contains("Nothing was erased"));
+    assert!(service.store().learner(7).unwrap().is_some());
+    let erased = press(&service, 7, &data_of(&service, 7, question, 0), 99);
+    assert_eq!(erased.toast.as_deref(), Some("Erased"));
+    assert!(erased.to_send.is_empty(), "the goodbye is not recorded");
+    assert!(matches!(&erased.direct[..], [Outgoing::Edit { message_id: 99, .. }]));
+    assert!(service.store().learner(7).unwrap().is_none());
+    assert_eq!(service.store().export(7).unwrap().answers.len(), 0);
+}
+
+#[test]
+fn a_reflection_is_shared_only_when_the_learner_says_so() {
+    let service = service();
+    let seqs = enrolled_and_nudged(&service, 7);
+    press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
+    let thanks = say(&service, 7, "team idea").to_send[0];
+    let stored = |service: &Service| match service.store().answers().last().unwrap().unwrap().kind {
+        AnswerKind::Reflect { shared, .. } => shared,
+        _ => panic!("not a reflection"),
+    };
+    assert!(!stored(&service), "private by default");
+    let shared = press(&service, 7, &data_of(&service, 7, thanks, 0), 50);
+    assert!(html(&service, 7, shared.to_send[0]).contains("Shared with your team, without your name"));
+    assert!(stored(&service));
+    assert_eq!(
+        press(&service, 8, &data_of(&service, 7, thanks, 0), 50).toast.as_deref(),
+        Some("This button no longer works.")
+    );
 }

@@ -15,6 +15,7 @@
 //! Writes that belong together go through [`Store::with_learner`], one sled transaction.
 
 mod keys;
+mod privacy;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Status};
+pub use privacy::{LearnerExport, Pruned};
 pub use tx::{LearnerTx, TxError};
 
 /// The layout version this build reads and writes.

@@ -28,7 +28,9 @@ fn add_delivery(store: &Store, learner: LearnerId) -> DeliverySeq {
 #[test]
 fn a_slot_can_be_claimed_once_per_learner() {
     let store = Store::temporary().unwrap();
-    let claim = |id| store.with_learner(id, |tx| tx.claim_slot("desk", "2026-11-24T09:00:00")).unwrap();
+    let claim = |id| {
+        store.with_learner(id, |tx| tx.claim_slot("desk", "2026-11-24T09:00:00", at("2026-11-24T08:00:00Z"))).unwrap()
+    };
     assert!(claim(1));
     assert!(!claim(1));
     assert!(claim(2), "another learner has their own claim");

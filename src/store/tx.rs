@@ -4,6 +4,8 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
+use chrono::{DateTime, Utc};
+
 use super::{StoreError, decode_opt, encode, keys};
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
 
@@ -71,13 +73,14 @@ impl<'a> LearnerTx<'a> {
         Ok(())
     }
 
-    /// Claims slot `slot_key` of `cohort` for this learner; false if it was claimed before.
-    pub fn claim_slot(&self, cohort: &str, slot_key: &str) -> Result<bool, TxError> {
+    /// Claims slot `slot_key` of `cohort` for this learner at `now`; false if it was claimed
+    /// before. The claim time lets the retention sweep delete old claims.
+    pub fn claim_slot(&self, cohort: &str, slot_key: &str, now: DateTime<Utc>) -> Result<bool, TxError> {
         let key = keys::slot(self.id, cohort, slot_key);
         if self.slots.get(&key)?.is_some() {
             return Ok(false);
         }
-        self.slots.insert(key, &[1u8][..])?;
+        self.slots.insert(key, encode(&now))?;
         Ok(true)
     }
 

@@ -31,6 +31,9 @@ pub enum SendError {
     Transient(String),
 }
 
+/// Tries of the connection check at start-up: an unreachable server fails fast and clearly.
+const STARTUP_ATTEMPTS: u32 = 3;
+
 /// How to retry passing failures.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -93,7 +96,7 @@ impl TelegramClient {
 
     /// The bot's username (checks the token and the connection).
     pub async fn username(&self) -> Result<String, SendError> {
-        let me = self.call(None, || self.bot.get_me().send()).await?;
+        let me = self.call_attempts(None, STARTUP_ATTEMPTS, || self.bot.get_me().send()).await?;
         Ok(me.username.clone().unwrap_or_default())
     }
 
@@ -152,21 +155,26 @@ impl TelegramClient {
         Ok(())
     }
 
-    /// Sends a file to `chat` with a caption.
+    /// Sends a file to `chat` with a caption; returns Telegram's message id.
     pub async fn send_document(
         &self,
         chat: i64,
         file_name: &str,
         bytes: Vec<u8>,
         caption: &str,
-    ) -> Result<(), SendError> {
-        self.call(Some(chat), || {
-            let file = InputFile::memory(bytes.clone()).file_name(file_name.to_owned());
-            self.bot.send_document(ChatId(chat), file).caption(caption.to_owned()).parse_mode(ParseMode::Html).send()
-        })
-        .await?;
+    ) -> Result<i64, SendError> {
+        let sent = self
+            .call(Some(chat), || {
+                let file = InputFile::memory(bytes.clone()).file_name(file_name.to_owned());
+                self.bot
+                    .send_document(ChatId(chat), file)
+                    .caption(caption.to_owned())
+                    .parse_mode(ParseMode::Html)
+                    .send()
+            })
+            .await?;
         self.metrics.messages_sent.inc();
-        Ok(())
+        Ok(i64::from(sent.id.0))
     }
 
     /// Registers the command menu for users whose Telegram speaks `language` (`None`: the
@@ -224,6 +232,15 @@ impl TelegramClient {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, RequestError>>,
     {
+        self.call_attempts(chat, self.retry.max_attempts, make).await
+    }
+
+    /// `call` with at most `max_attempts` tries for passing failures.
+    async fn call_attempts<T, F, Fut>(&self, chat: Option<i64>, max_attempts: u32, make: F) -> Result<T, SendError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, RequestError>>,
+    {
         let mut attempts = 0;
         let mut retry_afters = 0;
         loop {
@@ -249,7 +266,7 @@ impl TelegramClient {
                 }
                 Verdict::Transient(why) => {
                     attempts += 1;
-                    if attempts >= self.retry.max_attempts {
+                    if attempts >= max_attempts {
                         return Err(SendError::Transient(why));
                     }
                     let backoff = self.backoff(attempts);

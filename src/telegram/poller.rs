@@ -20,6 +20,7 @@ use super::inbound::{Admission, InboundLimiter};
 use super::sender::OutboxHandle;
 use crate::chat::Incoming;
 use crate::metrics::Metrics;
+use crate::model::Outgoing;
 use crate::service::{Batch, Handled, Service};
 
 /// How long one getUpdates call waits for news.
@@ -46,6 +47,7 @@ struct Effect {
     learner: i64,
     toast: Option<(String, Option<String>)>,
     batch: Batch,
+    direct: Vec<Outgoing>,
 }
 
 impl Poller {
@@ -149,6 +151,25 @@ impl Poller {
                 });
             }
             self.outbox.urgent(effect.batch);
+            if !effect.direct.is_empty() {
+                tokio::spawn(send_direct(self.client.clone(), effect.learner, effect.direct));
+            }
+        }
+    }
+}
+
+/// Sends messages that must not be recorded (the goodbye after an erasure).
+async fn send_direct(client: Arc<TelegramClient>, learner: i64, direct: Vec<Outgoing>) {
+    for outgoing in direct {
+        let result = match &outgoing {
+            Outgoing::Send { message } => client.send(learner, message).await.map(drop),
+            Outgoing::Edit { message_id, message } => client.edit(learner, *message_id, message).await,
+            Outgoing::Document { file_name, caption, content } => {
+                client.send_document(learner, file_name, content.as_bytes().to_vec(), caption).await.map(drop)
+            }
+        };
+        if let Err(error) = result {
+            tracing::debug!(error = %error, "could not send an unrecorded message");
         }
     }
 }
@@ -159,7 +180,7 @@ fn effect(incoming: &Incoming, handled: Handled) -> Effect {
         Incoming::Press { query_id, .. } => Some((query_id.clone(), handled.toast)),
         _ => None,
     };
-    Effect { learner, toast, batch: Batch { learner, seqs: handled.to_send } }
+    Effect { learner, toast, batch: Batch { learner, seqs: handled.to_send }, direct: handled.direct }
 }
 
 /// Counts a failure of update `id`; true once it failed too often to keep trying.

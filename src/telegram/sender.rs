@@ -24,6 +24,10 @@ use crate::store::{Store, StoreError};
 /// never wait behind a large fan-out for more than a few message slots.
 const BULK_IN_FLIGHT: usize = 48;
 
+/// At shutdown, a send in flight gets this long to finish and be recorded; after that it is
+/// abandoned and stays pending (sent again at the next start).
+const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Where the poller and the scheduler hand over deliveries to send.
 #[derive(Clone)]
 pub struct OutboxHandle {
@@ -166,7 +170,15 @@ async fn deliver_batch(ctx: &Ctx, batch: &Batch) {
         if ctx.cancel.is_cancelled() {
             return;
         }
-        if let Err(error) = deliver(ctx, batch.learner, seq).await {
+        let give_up = async {
+            ctx.cancel.cancelled().await;
+            tokio::time::sleep(IN_FLIGHT_GRACE).await;
+        };
+        let result = tokio::select! {
+            result = deliver(ctx, batch.learner, seq) => result,
+            _ = give_up => return,
+        };
+        if let Err(error) = result {
             tracing::error!(learner = batch.learner, seq, error = %error, "cannot record a delivery");
         }
     }
@@ -193,6 +205,9 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
         Outgoing::Send { message } => ctx.client.send(learner, message).await,
         Outgoing::Edit { message_id, message } => {
             ctx.client.edit(learner, *message_id, message).await.map(|()| *message_id)
+        }
+        Outgoing::Document { file_name, caption, content } => {
+            ctx.client.send_document(learner, file_name, content.as_bytes().to_vec(), caption).await
         }
     };
     let now = Utc::now();

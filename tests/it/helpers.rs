@@ -39,11 +39,20 @@ pub struct TestOptions {
     pub cohort_extra: String,
     /// Retries of Telegram calls (short time-outs keep fault tests fast).
     pub retry: RetryPolicy,
+    /// Extra TOML appended to the config (its own tables).
+    pub config_extra: String,
 }
 
 impl Default for TestOptions {
     fn default() -> Self {
-        Self { dir: None, fake: None, limits: Limits::NONE, cohort_extra: String::new(), retry: RetryPolicy::default() }
+        Self {
+            dir: None,
+            fake: None,
+            limits: Limits::NONE,
+            cohort_extra: String::new(),
+            retry: RetryPolicy::default(),
+            config_extra: String::new(),
+        }
     }
 }
 
@@ -84,7 +93,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let fake = options.fake.unwrap_or_else(FakeTelegram::start);
     let dir = options.dir.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
     write_content(&dir.path().join("content/demo"));
-    let config = config_text(&fake, &dir, &options.cohort_extra);
+    let config = format!("{}\n{}", config_text(&fake, &dir, &options.cohort_extra), options.config_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
     let app_options = AppOptions {
         limits: Some(options.limits),

@@ -5,4 +5,6 @@ mod content;
 mod durability;
 mod helpers;
 mod journey;
+mod ops;
+mod privacy;
 mod telegram;

@@ -1,0 +1,146 @@
+//! The learner's data rights in the chat: `/mydata` (everything stored about them, as a file),
+//! `/forget` (erase everything, after a confirmation), and sharing a reflection with the team
+//! (their choice, per answer, without their name).
+
+use chrono::{DateTime, Utc};
+
+use super::{Commit, Handled, Service};
+use crate::callback::Callback;
+use crate::chat::Person;
+use crate::engine::{Draft, DraftBody, Outcome};
+use crate::i18n::{Lang, tr};
+use crate::model::{AnswerKind, Button, DeliverySeq, OutMessage, Outgoing, Purpose};
+use crate::render;
+use crate::store::StoreError;
+
+impl Service {
+    /// `/mydata`: everything stored about the sender, as a JSON file.
+    pub(super) fn my_data(&self, from: &Person, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        let export = self.store.export(from.id)?;
+        let content = serde_json::to_string_pretty(&export).unwrap_or_else(|_| "{}".to_owned());
+        let seqs = self.store.with_learner(from.id, |tx| {
+            let learner = tx.learner()?;
+            let lang = learner.as_ref().map_or(from.language.unwrap_or(Lang::En), |l| l.lang);
+            let mut outcome = Outcome::default();
+            outcome.drafts.push(Draft {
+                purpose: Purpose::Reply,
+                body: DraftBody::Document {
+                    file_name: tr(lang, "mydata.file_name").to_owned(),
+                    caption: tr(lang, "mydata.caption").to_owned(),
+                    content: content.clone(),
+                },
+            });
+            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+        })?;
+        Ok(Handled::sending(seqs))
+    }
+
+    /// `/forget`: asks for confirmation first.
+    pub(super) fn ask_forget(&self, from: &Person, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        self.reply_message(from, now, |lang| OutMessage {
+            html: tr(lang, "forget.confirm").to_owned(),
+            buttons: vec![vec![
+                Button { label: tr(lang, "forget.yes").to_owned(), data: Callback::Forget(true).encode() },
+                Button { label: tr(lang, "forget.no").to_owned(), data: Callback::Forget(false).encode() },
+            ]],
+        })
+    }
+
+    /// The answer to `/forget`'s question. Yes erases every record of the learner; the goodbye
+    /// is sent without being recorded, so nothing of them is left.
+    pub(super) fn forget(
+        &self,
+        from: &Person,
+        sure: bool,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        let lang = self.store.learner(from.id)?.map_or(from.language.unwrap_or(Lang::En), |learner| learner.lang);
+        if !sure {
+            return self.reply_edit(from, message_id, now, render::text(tr(lang, "forget.kept").to_owned()));
+        }
+        self.store.erase(from.id)?;
+        let goodbye = render::text(tr(lang, "forget.done").to_owned());
+        let outgoing = match message_id {
+            Some(message_id) => Outgoing::Edit { message_id, message: goodbye },
+            None => Outgoing::Send { message: goodbye },
+        };
+        Ok(Handled { toast: Some(tr(lang, "forget.toast").to_owned()), direct: vec![outgoing], ..Handled::default() })
+    }
+
+    /// Marks the answer to question `question` of reflection `seq` as shared with the team.
+    pub(super) fn share(
+        &self,
+        from: &Person,
+        seq: DeliverySeq,
+        question: usize,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
+        let part = u32::try_from(question).unwrap_or(u32::MAX);
+        let shared = self.store.with_learner(from.id, |tx| {
+            let Some(mut answer) = tx.answer(seq, part)? else { return Ok(false) };
+            let AnswerKind::Reflect { shared, .. } = &mut answer.kind else { return Ok(false) };
+            *shared = true;
+            tx.put_answer(&answer)?;
+            Ok(true)
+        })?;
+        let lang = self.store.learner(from.id)?.map_or(Lang::En, |learner| learner.lang);
+        if !shared {
+            return Ok(Handled::toast(tr(lang, "chat.stale_button")));
+        }
+        self.reply_edit(from, message_id, now, render::text(tr(lang, "share.done").to_owned()))
+    }
+
+    /// Replaces the message with the pressed button (or sends `message` if it is unknown).
+    fn reply_edit(
+        &self,
+        from: &Person,
+        message_id: Option<i64>,
+        now: DateTime<Utc>,
+        message: OutMessage,
+    ) -> Result<Handled, StoreError> {
+        let seqs = self.store.with_learner(from.id, |tx| {
+            let learner = tx.learner()?;
+            let lang = learner.as_ref().map_or(Lang::En, |l| l.lang);
+            let mut outcome = Outcome::default();
+            match message_id {
+                Some(message_id) => outcome.drafts.push(Draft {
+                    purpose: Purpose::Reply,
+                    body: DraftBody::Edit { message_id, message: message.clone() },
+                }),
+                None => outcome.reply(message.clone()),
+            }
+            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+        })?;
+        Ok(Handled::sending(seqs))
+    }
+
+    /// Sends one message built in the sender's language.
+    fn reply_message(
+        &self,
+        from: &Person,
+        now: DateTime<Utc>,
+        message: impl Fn(Lang) -> OutMessage,
+    ) -> Result<Handled, StoreError> {
+        let seqs = self.store.with_learner(from.id, |tx| {
+            let learner = tx.learner()?;
+            let lang = learner.as_ref().map_or(from.language.unwrap_or(Lang::En), |l| l.lang);
+            let mut outcome = Outcome::default();
+            outcome.reply(message(lang));
+            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+        })?;
+        Ok(Handled::sending(seqs))
+    }
+}
+
+/// The "thanks" after a reflection answer, with a button to share it with the team.
+pub(super) fn reflection_thanks(lang: Lang, seq: DeliverySeq, question: usize) -> OutMessage {
+    OutMessage {
+        html: tr(lang, "reflect.thanks").to_owned(),
+        buttons: vec![vec![Button {
+            label: tr(lang, "share.button").to_owned(),
+            data: Callback::Share { seq, question }.encode(),
+        }]],
+    }
+}

@@ -1,0 +1,97 @@
+//! Operations: `/healthz` and `/metrics`, JSON logs, and a bot token that never shows up in
+//! any log line or error, proven with a canary token through the real binary.
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fake_telegram::{FakeTelegram, Fault, TgUser};
+
+use crate::helpers::{TestOptions, spawn_app_with};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_metrics_answer_on_the_configured_address() {
+    let port = free_port();
+    let config_extra = format!("[http]\nlisten = \"127.0.0.1:{port}\"\n");
+    let app = spawn_app_with(TestOptions { config_extra, ..TestOptions::default() }).await;
+    let ann = TgUser::new(42);
+    app.enrol(&ann).await;
+    app.tick_at(app.next_nudge(42)).await;
+    app.messages(42, 4).await;
+    app.press(&ann, "Fewer repeat calls");
+    app.messages(42, 5).await;
+    app.eventually("the answer is counted", |_| app.metrics.answers.get() == 1).await;
+
+    let base = format!("http://127.0.0.1:{port}");
+    let mut health = None;
+    for _ in 0..50 {
+        if let Ok(response) = reqwest::get(format!("{base}/healthz")).await {
+            health = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let health = health.expect("/healthz answers");
+    assert_eq!(health.status(), 200);
+    assert!(health.text().await.unwrap().starts_with("ok\nlearners 1\n"));
+    let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("nudge_answers_total 1\n"), "{metrics}");
+    assert!(metrics.contains("# TYPE nudge_prompts_sent_total counter"), "{metrics}");
+    assert!(metrics.contains("nudge_rate_limited_total 0\n"), "{metrics}");
+    app.stop().await;
+}
+
+#[test]
+fn the_token_never_appears_in_logs_or_errors() {
+    const CANARY: &str = "424242:CANARY-SECRET-TOKEN-dont-log-me";
+    let fake = FakeTelegram::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/nudge.toml"))
+        .unwrap()
+        .replace("https://api.telegram.org", &fake.api_url())
+        .replace("data/nudge.sled", &dir.path().join("store").display().to_string())
+        .replace("dir = \"content\"", &format!("dir = \"{}/content\"", env!("CARGO_MANIFEST_DIR")));
+    std::fs::write(dir.path().join("nudge.toml"), config).unwrap();
+    fake.random_faults(0.5, 3);
+    fake.set_fault_delay(Duration::from_millis(100));
+    for _ in 0..3 {
+        fake.fail_next("getUpdates", Fault::ServerError(502));
+    }
+    fake.user_sends(&TgUser::new(5), "/start focus-2026");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["serve", "--config", "nudge.toml", "--log-format", "json"])
+        .current_dir(dir.path())
+        .env("NUDGE_TELEGRAM_TOKEN", CANARY)
+        .env("RUST_LOG", "trace,sled=info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    let mut logs = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut logs).unwrap();
+    let tail: Vec<&str> = logs.lines().rev().take(15).collect();
+    assert!(status.success(), "the daemon stops cleanly on SIGTERM ({status}): {tail:#?}");
+    assert!(logs.lines().count() > 10, "trace logging ran: {logs}");
+    assert!(logs.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()), "every line is JSON");
+    assert!(!logs.contains("CANARY-SECRET") && !logs.contains("424242:"), "the token leaked:\n{logs}");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["serve", "--config", "nudge.toml"])
+        .current_dir(dir.path())
+        .env("NUDGE_TELEGRAM_TOKEN", CANARY)
+        .env("NUDGE_TELEGRAM_API_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(error.contains("cannot reach Telegram at http://127.0.0.1:9/"), "{error}");
+    assert!(!error.contains("CANARY-SECRET") && !error.contains("424242:"), "the token leaked: {error}");
+}
