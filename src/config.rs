@@ -365,8 +365,8 @@ impl Validator<'_> {
             policy.max_messages_per_day = *cap.get_ref();
         }
         if let Some(cap) = &raw.max_reviews_per_slot {
-            if *cap.get_ref() > 10 {
-                return Err(self.error(cap, &key("max_reviews_per_slot"), "give a number from 0 to 10"));
+            if !(1..=10).contains(cap.get_ref()) {
+                return Err(self.error(cap, &key("max_reviews_per_slot"), "give a number from 1 to 10"));
             }
             policy.max_reviews_per_slot = *cap.get_ref();
         }

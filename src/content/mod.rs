@@ -8,6 +8,8 @@ pub mod load;
 pub mod markup;
 pub mod parse;
 pub mod problem;
+#[cfg(test)]
+mod props;
 
 use std::path::PathBuf;
 use std::sync::Arc;

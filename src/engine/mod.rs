@@ -106,4 +106,6 @@ impl Outcome {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
