@@ -258,6 +258,7 @@ impl<'a> LessonParser<'a> {
     fn sections(&mut self, mut idx: usize, lesson_id: &str, defaults: LessonDefaults<'_>) -> Vec<Item> {
         let mut items = Vec::new();
         let mut counts = [0usize; 3];
+        let mut local_ids: Vec<(String, usize)> = Vec::new();
         while idx < self.lines.len() {
             let heading = self.lines[idx];
             let end = self.next_section(idx + 1);
@@ -270,6 +271,12 @@ impl<'a> LessonParser<'a> {
                     None if *count == 1 => head.kind.local_name().to_owned(),
                     None => format!("{}-{count}", head.kind.local_name()),
                 };
+                if let Some((_, first)) = local_ids.iter().find(|(id, _)| *id == local) {
+                    let message =
+                        format!("the id `{local}` is also used on line {first}: give each item in a lesson its own id");
+                    self.error(head.line, 1, message);
+                }
+                local_ids.push((local.clone(), head.line));
                 if let Some(kind) = self.section(&head, heading, &content, defaults) {
                     items.push(Item { id: format!("{lesson_id}/{local}"), kind, line: head.line });
                 }
@@ -388,9 +395,11 @@ impl<'a> LessonParser<'a> {
         let mut question: Vec<Line<'a>> = Vec::new();
         let mut options: Vec<(Line<'a>, usize, bool)> = Vec::new();
         let mut explanation: Vec<Line<'a>> = Vec::new();
+        let mut unchecked_items = 0;
+        let mut explanation_first = false;
         for line in content.iter().copied().filter(|line| !line.is_blank()) {
             if let Some((checked, text_at)) = task_item(line.text) {
-                if !explanation.is_empty() {
+                if !explanation.is_empty() && !explanation_first {
                     self.error(
                         line.no,
                         line.indent_col(),
@@ -399,7 +408,8 @@ impl<'a> LessonParser<'a> {
                 }
                 options.push((line, text_at, checked));
             } else if let Some(quoted) = quote_line(line.text) {
-                if options.is_empty() {
+                if options.is_empty() && !explanation_first {
+                    explanation_first = true;
                     self.error(
                         line.no,
                         line.indent_col(),
@@ -408,6 +418,7 @@ impl<'a> LessonParser<'a> {
                 }
                 explanation.push(Line { text: quoted, ..line });
             } else if plain_list_item(line.text) {
+                unchecked_items += 1;
                 self.error(
                     line.no,
                     line.indent_col(),
@@ -423,7 +434,7 @@ impl<'a> LessonParser<'a> {
                 );
             }
         }
-        self.quiz_from_parts(heading, &question, &options, &explanation)
+        self.quiz_from_parts(heading, &question, &options, &explanation, unchecked_items)
     }
 
     fn quiz_from_parts(
@@ -432,16 +443,17 @@ impl<'a> LessonParser<'a> {
         question: &[Line<'a>],
         options: &[(Line<'a>, usize, bool)],
         explanation: &[Line<'a>],
+        unchecked_items: usize,
     ) -> Option<Quiz> {
-        let mut ok = true;
+        let mut ok = unchecked_items == 0;
         if question.is_empty() {
             self.error(heading.no, 1, "the quiz has no question: write it on the lines above the options");
             ok = false;
         }
         let n_options = options.len();
-        if !(2..=6).contains(&n_options) {
-            let why = if n_options < 2 { "fewer than 2" } else { "more than 6" };
-            self.error(heading.no, 1, format!("the quiz has {n_options} options, {why}: give it 2 to 6 options"));
+        if !(2..=6).contains(&(n_options + unchecked_items)) {
+            let plural = if n_options == 1 { "" } else { "s" };
+            self.error(heading.no, 1, format!("the quiz has {n_options} option{plural}: give it 2 to 6 options"));
             ok = false;
         }
         let right: Vec<usize> = (0..n_options).filter(|&idx| options[idx].2).collect();
@@ -712,7 +724,7 @@ mod tests {
     fn quiz_with_one_option() {
         check_problems(
             "+++\ntitle = \"T\"\n+++\n## Quiz\nQ?\n- [x] a\n> e\n",
-            &["4:1: error: the quiz has 1 options, fewer than 2"],
+            &["4:1: error: the quiz has 1 option: give it 2 to 6"],
         );
     }
 

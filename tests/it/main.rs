@@ -2,6 +2,7 @@
 
 mod cli;
 mod content;
+mod corpus;
 mod durability;
 mod helpers;
 mod journey;
