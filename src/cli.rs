@@ -56,6 +56,28 @@ pub enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Write the whole store to FILE as JSON lines (works while the daemon runs).
+    Backup {
+        /// Where to write the backup.
+        file: PathBuf,
+        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Restore a backup made with `nudge backup` into a new, empty store (daemon stopped).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// A learner's data rights, for admins: export or erase everything about one learner.
+    Learner {
+        /// What to do.
+        #[command(subcommand)]
+        action: LearnerAction,
+    },
     /// Print every message of a pack as the learner will see it, in order.
     Preview {
         /// The pack directory.
@@ -113,6 +135,33 @@ pub enum Command {
     },
 }
 
+/// `nudge learner …`.
+#[derive(Debug, Subcommand)]
+pub enum LearnerAction {
+    /// Print everything stored about learner ID (their Telegram user id) as JSON.
+    Export {
+        /// The learner's Telegram user id.
+        id: i64,
+        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Erase every record of learner ID (stop the daemon first).
+    Forget {
+        /// The learner's Telegram user id.
+        id: i64,
+        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
 /// Output of `nudge check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -146,6 +195,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(cli.log_format, "warn");
             run_report(config, cohort, format, out)
         }
+        Command::Backup { file, config } => run_backup(&file, config),
+        Command::Restore { file, config } => run_restore(&file, config),
+        Command::Learner { action } => run_learner(action),
         Command::Preview { pack, language } => {
             let pack = load_one_pack(&pack)?;
             let lang = match language {
@@ -168,6 +220,79 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             SimOptions { days, learners, accuracy, seed, start: start.unwrap_or_else(|| Utc::now().date_naive()) },
         ),
     }
+}
+
+fn store_path(config: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    Ok(Settings::load(&config::config_path(config))?.store.path)
+}
+
+/// Opens the store for reading (a copy if the daemon holds it), saying so on stderr.
+fn store_for_reading(path: &std::path::Path) -> anyhow::Result<(Store, Option<tempfile::TempDir>)> {
+    let (store, copy) =
+        Store::open_for_reading(path).with_context(|| format!("cannot open the store at {}", path.display()))?;
+    if copy.is_some() {
+        eprintln!("note: the daemon is running; reading a copy of the store taken now");
+    }
+    Ok((store, copy))
+}
+
+/// Opens the store for writing; the daemon must not be running.
+fn store_for_writing(path: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open(path).with_context(|| format!("cannot open the store at {} (stop the daemon first)", path.display()))
+}
+
+fn run_backup(file: &std::path::Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let (store, _copy) = store_for_reading(&store_path(config)?)?;
+    let out = std::fs::File::create(file).with_context(|| format!("cannot write {}", file.display()))?;
+    let records = store.backup(&mut std::io::BufWriter::new(out))?;
+    eprintln!("backed up {records} records to {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_restore(file: &std::path::Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let path = store_path(config)?;
+    let store = store_for_writing(&path)?;
+    let records = store.restore(std::io::BufReader::new(input))?;
+    eprintln!("restored {records} records into {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_learner(action: LearnerAction) -> anyhow::Result<ExitCode> {
+    match action {
+        LearnerAction::Export { id, config, out } => {
+            let (store, _copy) = store_for_reading(&store_path(config)?)?;
+            let text = serde_json::to_string_pretty(&store.export(id)?)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => println!("{text}"),
+            }
+        }
+        LearnerAction::Forget { id, config, yes } => {
+            let store = store_for_writing(&store_path(config)?)?;
+            if store.learner(id)?.is_none() && store.export(id)?.messages.is_empty() {
+                anyhow::bail!("there is nothing stored about learner {id}");
+            }
+            if !yes && !confirm(&format!("Erase everything stored about learner {id}? This cannot be undone. [y/N] "))?
+            {
+                eprintln!("nothing was erased");
+                return Ok(ExitCode::FAILURE);
+            }
+            store.erase(id)?;
+            store.flush_blocking()?;
+            eprintln!("erased every record of learner {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question}");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes" | "j" | "ja"))
 }
 
 /// Loads one pack for `preview` and `try`; with errors, prints them and fails.

@@ -67,6 +67,13 @@ impl App {
         let store = Store::open(&settings.store.path).with_context(|| {
             format!("cannot open the store at {} (is another nudge running on it?)", settings.store.path.display())
         })?;
+        let checked = store.verify().with_context(|| {
+            format!(
+                "the store at {} is damaged; restore a backup (`nudge restore`) into a new store path",
+                settings.store.path.display()
+            )
+        })?;
+        tracing::debug!(records = checked, "store verified");
         let content_seen = reload::fingerprint(&settings.content.dir);
         let loaded = load_checked(&settings.content.dir);
         let library = loaded.library();

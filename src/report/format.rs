@@ -1,56 +1,304 @@
-//! The report as a readable table or as JSON (same figures).
+//! The report as text: a table for the terminal, a tidy CSV for spreadsheets, pretty JSON.
+//!
+//! All three show the same figures; hidden groups show `<5` (or the privacy sentence) in place
+//! of numbers. The HTML page lives in `html.rs`.
 
-use super::Report;
+use std::fmt::Write as _;
 
-/// A plain-text table, one row per cohort.
+use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
+
+pub use super::csv::csv;
+
+/// Shown where there is nothing to divide or no data.
+pub const NO_DATA: &str = "–";
+
+/// The figures as plain-text tables: totals per cohort, then each cohort's breakdowns.
 pub fn table(report: &Report) -> String {
-    let header = ["cohort", "learners", "prompts sent", "quiz answers", "correct", "reflections"];
-    let rows: Vec<[String; 6]> = report
-        .cohorts
-        .iter()
-        .map(|c| {
-            [
-                c.cohort.clone(),
-                c.learners_enrolled.to_string(),
-                c.prompts_sent.to_string(),
-                c.quiz_answers.to_string(),
-                c.quiz_correct_share.map_or("–".to_owned(), |share| format!("{:.0} %", share * 100.0)),
-                c.reflections_answered.to_string(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let line = |cells: &[String], out: &mut String| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(idx, (cell, width))| {
-                let pad = " ".repeat(width - cell.chars().count());
-                if idx == 0 { format!("{cell}{pad}") } else { format!("{pad}{cell}") }
-            })
-            .collect();
-        out.push_str(padded.join("  ").trim_end());
-        out.push('\n');
-    };
-    line(&header.map(str::to_owned), &mut out);
-    line(&widths.map(|w| "-".repeat(w)), &mut out);
-    for row in &rows {
-        line(row, &mut out);
-    }
-    if rows.is_empty() {
-        out.push_str("(no cohorts configured)\n");
+    let mut out = heading(report);
+    out.push_str(&totals_table(&report.cohorts));
+    for cohort in &report.cohorts {
+        let Guarded::Shown(figures) = &cohort.figures else { continue };
+        let title = cohort.pack_title.as_ref().map_or(String::new(), |title| format!(" ({title})"));
+        let _ = write!(out, "\n== {}{title} ==\n", cohort.cohort);
+        out.push_str(&cohort_tables(figures, report.min_group));
     }
     out
 }
 
-/// The same figures as pretty JSON.
+/// The whole report as pretty JSON.
 pub fn json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_else(|_| "{}".to_owned())
+    serde_json::to_string_pretty(report).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+}
+
+/// `83 %`, or `–` without data.
+pub fn percent(rate: &Rate) -> String {
+    rate.ratio.map_or_else(|| NO_DATA.to_owned(), |ratio| format!("{:.0} %", ratio * 100.0))
+}
+
+/// `42 s`, `12 min`, `3.5 h`, `2.1 d`, or `–`.
+pub fn duration(seconds: Option<u64>) -> String {
+    let Some(seconds) = seconds else { return NO_DATA.to_owned() };
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7_200 => format!("{} min", (seconds + 30) / 60),
+        7_200..172_800 => format!("{:.1} h", seconds as f64 / 3600.0),
+        _ => format!("{:.1} d", seconds as f64 / 86_400.0),
+    }
+}
+
+/// `<5` for a group too small to show.
+pub fn hidden_mark(min_group: usize) -> String {
+    format!("<{min_group}")
+}
+
+fn heading(report: &Report) -> String {
+    let period = match (report.since, report.until) {
+        (None, None) => "all time".to_owned(),
+        (since, until) => format!(
+            "{} to {}",
+            since.map_or("the start".to_owned(), |date| date.to_string()),
+            until.map_or("now".to_owned(), |date| date.to_string())
+        ),
+    };
+    format!(
+        "Engagement report, {}\nPeriod: {period}. Active: answered in the 7 days before {}.\nGroups of fewer than {} learners are hidden.\n\n",
+        report.generated_at.format("%Y-%m-%d %H:%M UTC"),
+        report.active_as_of.format("%Y-%m-%d %H:%M UTC"),
+        report.min_group
+    )
+}
+
+fn totals_table(cohorts: &[CohortReport]) -> String {
+    let header = [
+        "cohort",
+        "learners",
+        "active 7d",
+        "prompts",
+        "response",
+        "median answer",
+        "first try",
+        "retention",
+        "reflections",
+        "practice done/partly/not yet",
+    ];
+    let rows = cohorts
+        .iter()
+        .map(|cohort| match &cohort.figures {
+            Guarded::Shown(figures) => {
+                let totals = &figures.totals;
+                let practice = &totals.practice;
+                Row::Cells(vec![
+                    cohort.cohort.clone(),
+                    totals.learners_enrolled.to_string(),
+                    totals.learners_active.to_string(),
+                    totals.prompts_sent.to_string(),
+                    percent(&totals.response_rate),
+                    duration(totals.median_seconds_to_answer),
+                    percent(&totals.quiz_first_try),
+                    percent(&totals.quiz_retention),
+                    totals.reflections_answered.to_string(),
+                    format!("{}/{}/{}", practice.done, practice.partly, practice.not_yet),
+                ])
+            }
+            Guarded::Hidden(marker) => Row::Note(cohort.cohort.clone(), marker.reason.clone()),
+        })
+        .collect::<Vec<_>>();
+    if rows.is_empty() {
+        return "(no cohorts configured)\n".to_owned();
+    }
+    render(&header, &rows)
+}
+
+fn cohort_tables(figures: &CohortFigures, min_group: usize) -> String {
+    let mut out = String::new();
+    section(&mut out, "Lessons (where learners stop)", &lesson_table(figures, min_group));
+    section(&mut out, "Weeks", &week_table(figures, min_group));
+    section(&mut out, "Hardest quiz items (first try)", &hardest_table(figures));
+    section(&mut out, "Days active (learners)", &days_table(figures, min_group));
+    if !figures.shared_reflections.is_empty() {
+        let mut shared = String::new();
+        for question in &figures.shared_reflections {
+            let _ = writeln!(shared, "{}: {}", question.lesson, question.question);
+            question.answers.iter().for_each(|answer| {
+                let _ = writeln!(shared, "  - {}", answer.replace('\n', "\n    "));
+            });
+        }
+        section(&mut out, "Shared reflections (anonymous)", &shared);
+    }
+    if let Some(learners) = &figures.learners {
+        section(&mut out, "Learners (alphabetical, not ranked)", &learner_table(learners));
+    }
+    out
+}
+
+fn section(out: &mut String, title: &str, body: &str) {
+    let _ = write!(out, "\n{title}\n{body}");
+}
+
+fn lesson_table(figures: &CohortFigures, min_group: usize) -> String {
+    let rows: Vec<Row> = figures
+        .lessons
+        .iter()
+        .map(|lesson| {
+            let name = if lesson.retired { format!("{} (retired)", lesson.title) } else { lesson.title.clone() };
+            match &lesson.figures {
+                Guarded::Shown(f) => Row::Cells(vec![
+                    name,
+                    f.learners_reached.to_string(),
+                    percent(&f.quiz_first_try),
+                    f.reflections_answered.to_string(),
+                    f.stopped_here.to_string(),
+                ]),
+                Guarded::Hidden(_) => {
+                    Row::Cells(vec![name, hidden_mark(min_group), String::new(), String::new(), String::new()])
+                }
+            }
+        })
+        .collect();
+    or_none(render(&["lesson", "learners", "first try", "reflections", "stopped here"], &rows), rows.is_empty())
+}
+
+fn week_table(figures: &CohortFigures, min_group: usize) -> String {
+    let rows: Vec<Row> = figures
+        .weeks
+        .iter()
+        .map(|week| match &week.figures {
+            Guarded::Shown(f) => Row::Cells(vec![
+                week.week.clone(),
+                f.learners_active.to_string(),
+                f.prompts_sent.to_string(),
+                percent(&f.response_rate),
+                percent(&f.quiz_first_try),
+                percent(&f.quiz_retention),
+            ]),
+            Guarded::Hidden(_) => {
+                let mut cells = vec![week.week.clone(), hidden_mark(min_group)];
+                cells.resize(6, String::new());
+                Row::Cells(cells)
+            }
+        })
+        .collect();
+    let header = ["week", "active", "prompts", "response", "first try", "retention"];
+    or_none(render(&header, &rows), rows.is_empty())
+}
+
+fn hardest_table(figures: &CohortFigures) -> String {
+    let rows: Vec<Row> = figures
+        .hardest_items
+        .iter()
+        .map(|item| {
+            Row::Cells(vec![
+                one_line(&item.question, 60),
+                item.learners.to_string(),
+                percent(&item.quiz_first_try),
+                item.common_wrong_answer.clone().unwrap_or_else(|| NO_DATA.to_owned()),
+            ])
+        })
+        .collect();
+    or_none(render(&["question", "learners", "first try", "most chosen wrong answer"], &rows), rows.is_empty())
+}
+
+fn days_table(figures: &CohortFigures, min_group: usize) -> String {
+    let rows: Vec<Row> = figures
+        .days_active
+        .iter()
+        .map(|bucket| {
+            let count = bucket.learners.shown().map_or_else(|| hidden_mark(min_group), u64::to_string);
+            Row::Cells(vec![bucket.label.clone(), count])
+        })
+        .collect();
+    render(&["days", "learners"], &rows)
+}
+
+fn learner_table(learners: &[super::LearnerRow]) -> String {
+    let rows: Vec<Row> = learners
+        .iter()
+        .map(|row| {
+            Row::Cells(vec![
+                row.learner.clone(),
+                row.lessons_reached.to_string(),
+                row.answers.to_string(),
+                percent(&row.quiz_first_try),
+                row.days_active.to_string(),
+            ])
+        })
+        .collect();
+    or_none(render(&["learner", "lessons", "answers", "first try", "days active"], &rows), rows.is_empty())
+}
+
+/// `text` on one line, cut to `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    crate::text::truncate_chars(&text.split_whitespace().collect::<Vec<_>>().join(" "), max)
+}
+
+fn or_none(table: String, empty: bool) -> String {
+    if empty { "(none yet)\n".to_owned() } else { table }
+}
+
+/// A table row: cells, or a first cell followed by a sentence across the other columns.
+enum Row {
+    /// One cell per column.
+    Cells(Vec<String>),
+    /// The first cell, then a sentence in place of the figures (a hidden cohort).
+    Note(String, String),
+}
+
+/// Columns padded to their widest cell: figures right-aligned, texts left-aligned.
+fn render(header: &[&str], rows: &[Row]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
+    let mut right: Vec<bool> = (0..header.len()).map(|idx| idx > 0).collect();
+    for row in rows {
+        let cells = match row {
+            Row::Cells(cells) => cells.as_slice(),
+            Row::Note(first, _) => std::slice::from_ref(first),
+        };
+        for (idx, cell) in cells.iter().enumerate().take(header.len()) {
+            widths[idx] = widths[idx].max(cell.chars().count());
+            right[idx] &= cell.is_empty() || cell.starts_with(|ch: char| ch.is_ascii_digit() || ch == '<' || ch == '–');
+        }
+    }
+    let layout = Layout { widths, right };
+    let header: Vec<String> = header.iter().map(|&cell| cell.to_owned()).collect();
+    let rule: Vec<String> = layout.widths.iter().map(|&width| "-".repeat(width)).collect();
+    let mut out = String::new();
+    for cells in [&header, &rule] {
+        out.push_str(&layout.line(cells));
+    }
+    for row in rows {
+        match row {
+            Row::Cells(cells) => out.push_str(&layout.line(cells)),
+            Row::Note(first, note) => {
+                let first_column = Layout { widths: layout.widths[..1].to_vec(), right: vec![false] };
+                out.push_str(&first_column.line(&[first.clone(), note.clone()]));
+            }
+        }
+    }
+    out
+}
+
+/// Width and alignment per column.
+struct Layout {
+    /// Characters per column.
+    widths: Vec<usize>,
+    /// True for columns of figures, which align right.
+    right: Vec<bool>,
+}
+
+impl Layout {
+    fn line(&self, cells: &[String]) -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(idx, cell)| {
+                let width = self.widths.get(idx).copied().unwrap_or(0);
+                let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
+                if self.right.get(idx).copied().unwrap_or(false) {
+                    format!("{pad}{cell}")
+                } else {
+                    format!("{cell}{pad}")
+                }
+            })
+            .collect();
+        format!("{}\n", padded.join("  ").trim_end())
+    }
 }

@@ -14,6 +14,7 @@
 //! Every per-learner key starts with the learner id, so erasing a learner is a prefix scan.
 //! Writes that belong together go through [`Store::with_learner`], one sled transaction.
 
+mod backup;
 mod keys;
 mod privacy;
 mod tx;
@@ -26,8 +27,13 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Status};
+pub use backup::BackupError;
 pub use privacy::{LearnerExport, Pruned};
 pub use tx::{LearnerTx, TxError};
+
+/// sled's page cache: enough for the hot records, small enough for a small VM (sled's own
+/// default is 1 GiB).
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The layout version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -77,7 +83,7 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store at `path` and checks its schema version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(path).open()?;
+        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open()?;
         Self::from_db(db, path)
     }
 

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -70,6 +70,8 @@ struct Ctx {
     client: Arc<TelegramClient>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
+    /// Wakes the flusher: a delivery's outcome was recorded and should become durable.
+    recorded: Notify,
 }
 
 /// Hands the pending outbox of a previous run to `outbox`, replies first.
@@ -99,7 +101,8 @@ pub async fn run(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
-    let ctx = Arc::new(Ctx { store, client, metrics, cancel: cancel.clone() });
+    let ctx = Arc::new(Ctx { store, client, metrics, cancel: cancel.clone(), recorded: Notify::new() });
+    let flusher = tokio::spawn(flush_recorded(ctx.clone()));
     let mut dispatcher = Dispatcher::default();
     let mut tasks: JoinSet<(LearnerId, bool)> = JoinSet::new();
     loop {
@@ -118,6 +121,25 @@ pub async fn run(
         ctx.metrics.queue_length.set(i64::try_from(ctx.store.n_pending()).unwrap_or(i64::MAX));
     }
     while tasks.join_next().await.is_some() {}
+    // The flusher ends with the cancellation; waiting for it lets its last flush finish.
+    if let Err(error) = flusher.await {
+        tracing::error!(error = %error, "the flusher of sent messages failed");
+    }
+}
+
+/// Group commit: makes recorded outcomes durable within a few milliseconds, one flush for
+/// however many were recorded meanwhile. Until its mark is durable a send counts as in flight:
+/// a crash may repeat it, and only it.
+async fn flush_recorded(ctx: Arc<Ctx>) {
+    loop {
+        tokio::select! {
+            () = ctx.recorded.notified() => {}
+            () = ctx.cancel.cancelled() => return,
+        }
+        if let Err(error) = ctx.store.flush().await {
+            tracing::error!(error = %error, "cannot flush sent messages");
+        }
+    }
 }
 
 /// Keeps each learner's batches in order and one at a time.
@@ -181,6 +203,7 @@ async fn deliver_batch(ctx: &Ctx, batch: &Batch) {
         if let Err(error) = result {
             tracing::error!(learner = batch.learner, seq, error = %error, "cannot record a delivery");
         }
+        ctx.recorded.notify_one();
     }
 }
 

@@ -8,4 +8,5 @@ mod helpers;
 mod journey;
 mod ops;
 mod privacy;
+mod report_html;
 mod telegram;

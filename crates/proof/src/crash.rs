@@ -1,0 +1,219 @@
+//! The crash test: the real daemon fans a slot out to many learners while some of them answer,
+//! is killed with SIGKILL at a random moment and restarted. Checked after every round: every
+//! learner got the slot's lesson (or is recorded as failed), no answer the fake saw confirmed is
+//! missing from the store, the store opens every time, and duplicates stay within the sends in
+//! flight at the kill (none in the control round without a kill).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fake_telegram::{FakeTelegram, TgUser};
+use nudge::model::{AnswerKind, DeliveryState, Purpose};
+use nudge::store::Store;
+
+use crate::Rng;
+use crate::daemon::Daemon;
+use crate::setup::{Cohort, enrol, install};
+
+/// Most sends the daemon has in flight at once (bulk learners plus replies): the bound on
+/// duplicates after a kill.
+pub const IN_FLIGHT_BOUND: usize = 64;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct CrashOptions {
+    /// Rounds with a kill (a control round without one comes first).
+    pub rounds: usize,
+    /// Learners in the fan-out.
+    pub learners: usize,
+    /// Learners who answer their quiz.
+    pub answering: usize,
+    /// The `nudge` binary.
+    pub binary: PathBuf,
+    /// Seed of the kill moments.
+    pub seed: u64,
+}
+
+/// The outcome of one round.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    /// `None` for the control round.
+    pub killed_after: Option<Duration>,
+    /// Learners who got the lesson.
+    pub prompted: usize,
+    /// Learners whose lesson is recorded as failed.
+    pub failed: usize,
+    /// Learners who got neither (must be 0).
+    pub missing_prompts: usize,
+    /// Lesson messages sent more than once.
+    pub duplicates: usize,
+    /// Quiz presses made.
+    pub presses: usize,
+    /// Presses the fake saw confirmed.
+    pub confirmed: usize,
+    /// Confirmed presses whose answer is not in the store (must be 0).
+    pub lost_answers: usize,
+    /// Time from the first lesson to every learner having it, after the restart.
+    pub settled_in: Duration,
+}
+
+impl Round {
+    /// True when the round meets every requirement.
+    pub fn passed(&self) -> bool {
+        let duplicates_ok = match self.killed_after {
+            None => self.duplicates == 0,
+            Some(_) => self.duplicates <= IN_FLIGHT_BOUND,
+        };
+        self.missing_prompts == 0 && self.lost_answers == 0 && duplicates_ok
+    }
+}
+
+/// Runs the control round and `options.rounds` rounds with a kill.
+pub fn run(options: &CrashOptions, mut report: impl FnMut(usize, &Round)) -> anyhow::Result<Vec<Round>> {
+    let mut rng = Rng::new(options.seed);
+    let mut rounds = Vec::new();
+    for idx in 0..=options.rounds {
+        let kill = idx > 0;
+        let round = round(options, kill.then(|| Duration::from_millis(rng.below(1500))))?;
+        report(idx, &round);
+        rounds.push(round);
+    }
+    Ok(rounds)
+}
+
+fn round(options: &CrashOptions, kill_after: Option<Duration>) -> anyhow::Result<Round> {
+    let fake = FakeTelegram::start();
+    let install = install(&fake.api_url(), &Cohort { schedule: "*/5 * * * * *", per_second: 0, per_chat: 0 })?;
+    let ids = 1..(options.learners as i64 + 1);
+    enrol(&install.store, ids.clone(), Utc::now())?;
+    let log = install.dir.path().join("daemon.log");
+    let mut daemon = Daemon::start(&options.binary, &install.config, &log)?;
+    let mut presser = Presser::new(options.answering);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    wait(deadline, |_| Ok(count_lessons(&fake) > 0), &mut presser, &fake)?;
+    let started = Instant::now();
+    let mut result = Round { killed_after: kill_after, ..Round::default() };
+    if let Some(after) = kill_after {
+        pump(&mut presser, &fake, after);
+        daemon.kill()?;
+        pump(&mut presser, &fake, Duration::from_millis(200));
+        daemon = Daemon::start(&options.binary, &install.config, &log)?;
+    }
+    let everyone = |fake: &FakeTelegram| count_lessons(fake) >= options.learners;
+    wait(deadline, |presser| Ok(everyone(&fake) && presser.pressed.len() >= options.answering), &mut presser, &fake)?;
+    wait(deadline, |_| Ok(fake.pending_updates() == 0), &mut presser, &fake)?;
+    result.settled_in = started.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    daemon.stop().map_err(|error| anyhow::anyhow!("{error}; daemon log: {}", tail(&log)))?;
+    check(&install.store, &fake, &presser, ids, &mut result)?;
+    Ok(result)
+}
+
+/// Presses the right answer on quizzes as they arrive, for the first `answering` learners.
+struct Presser {
+    answering: usize,
+    pressed: HashMap<i64, (i64, u64)>,
+}
+
+impl Presser {
+    fn new(answering: usize) -> Self {
+        Self { answering, pressed: HashMap::new() }
+    }
+
+    fn press_new_quizzes(&mut self, fake: &FakeTelegram) {
+        for learner in 1..=self.answering as i64 {
+            if self.pressed.contains_key(&learner) {
+                continue;
+            }
+            let Some(quiz) = fake.sent_to(learner).into_iter().find(|message| message.button("Ask").is_some()) else {
+                continue;
+            };
+            let Some(data) = quiz.button("Ask").and_then(|button| button.callback_data.clone()) else { continue };
+            let seq = data.split(':').nth(1).and_then(|seq| seq.parse().ok()).unwrap_or(0);
+            let update = fake.user_presses(&TgUser::new(learner), quiz.message_id, &data);
+            self.pressed.insert(learner, (update, seq));
+        }
+    }
+}
+
+fn pump(presser: &mut Presser, fake: &FakeTelegram, for_how_long: Duration) {
+    let until = Instant::now() + for_how_long;
+    while Instant::now() < until {
+        presser.press_new_quizzes(fake);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait(
+    deadline: Instant,
+    mut done: impl FnMut(&Presser) -> anyhow::Result<bool>,
+    presser: &mut Presser,
+    fake: &FakeTelegram,
+) -> anyhow::Result<()> {
+    while !done(presser)? {
+        anyhow::ensure!(Instant::now() < deadline, "the round did not settle in time");
+        pump(presser, fake, Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+fn count_lessons(fake: &FakeTelegram) -> usize {
+    let lessons: HashSet<i64> =
+        fake.all_sent().into_iter().filter(|m| m.plain_text.starts_with("📘")).map(|m| m.chat_id).collect();
+    lessons.len()
+}
+
+fn check(
+    store_path: &Path,
+    fake: &FakeTelegram,
+    presser: &Presser,
+    ids: std::ops::Range<i64>,
+    round: &mut Round,
+) -> anyhow::Result<()> {
+    let store = Store::open(store_path)?;
+    let mut lessons: HashMap<i64, usize> = HashMap::new();
+    for message in fake.all_sent().into_iter().filter(|m| m.plain_text.starts_with("📘")) {
+        *lessons.entry(message.chat_id).or_default() += 1;
+    }
+    let failed: HashSet<i64> = store
+        .deliveries()
+        .filter_map(Result::ok)
+        .filter(|d| matches!(d.purpose, Purpose::Lesson { .. }) && matches!(d.state, DeliveryState::Failed { .. }))
+        .map(|d| d.learner)
+        .collect();
+    for id in ids {
+        match lessons.get(&id) {
+            Some(count) => {
+                round.prompted += 1;
+                round.duplicates += count - 1;
+            }
+            None if failed.contains(&id) => round.failed += 1,
+            None => round.missing_prompts += 1,
+        }
+    }
+    let answered: HashSet<(i64, u64)> = store
+        .answers()
+        .filter_map(Result::ok)
+        .filter(|answer| matches!(answer.kind, AnswerKind::Quiz { .. }))
+        .map(|answer| (answer.learner, answer.delivery))
+        .collect();
+    let confirmed_up_to = fake.confirmed_update_id().unwrap_or(0);
+    round.presses = presser.pressed.len();
+    for (learner, (update, seq)) in &presser.pressed {
+        if *update <= confirmed_up_to {
+            round.confirmed += 1;
+            if !answered.contains(&(*learner, *seq)) {
+                round.lost_answers += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(10)..].join("\n")
+}

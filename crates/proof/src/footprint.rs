@@ -1,0 +1,173 @@
+//! Footprint: the daemon's memory with many learners, the store's size per million answers,
+//! and `nudge report` over such a store (time and memory).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use fake_telegram::FakeTelegram;
+use nudge::i18n::Lang;
+use nudge::model::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
+use nudge::store::Store;
+
+use crate::daemon::Daemon;
+use crate::setup::{Cohort, enrol, install};
+
+/// Resident memory of the daemon with `learners` enrolled: (after start, peak), MB.
+pub fn daemon_memory(binary: &Path, learners: usize) -> anyhow::Result<(f64, f64)> {
+    let fake = FakeTelegram::start();
+    let install = install(&fake.api_url(), &Cohort { schedule: "0 9 * * *", per_second: 30, per_chat: 1 })?;
+    enrol(&install.store, 1..learners as i64 + 1, Utc::now() + chrono::Duration::days(1))?;
+    let log = install.dir.path().join("daemon.log");
+    let daemon = Daemon::start(binary, &install.config, &log)?;
+    let started = Instant::now();
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("nudge is running") {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(300), "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let memory = crate::memory_mb(daemon.pid()).unwrap_or((0.0, 0.0));
+    daemon.stop()?;
+    Ok(memory)
+}
+
+/// Bytes on disk for a store with `learners` learners and `answers` answers (and a sent
+/// delivery for each answer, as in real use).
+#[derive(Debug, Clone)]
+pub struct StoreSize {
+    /// Answers written.
+    pub answers: usize,
+    /// The store directory's size in bytes.
+    pub bytes: u64,
+    /// Time to write it all.
+    pub written_in: Duration,
+}
+
+/// Fills a store at `path` with realistic records.
+pub fn populate(path: &Path, learners: usize, answers: usize) -> anyhow::Result<StoreSize> {
+    let started = Instant::now();
+    let store = Store::open(path)?;
+    let per_learner = answers / learners.max(1);
+    let now = Utc::now();
+    for id in 1..=learners as i64 {
+        store.with_learner(id, |tx| {
+            tx.put_learner(&learner(id, now))?;
+            for idx in 0..per_learner as u64 {
+                let at = now - chrono::Duration::minutes((per_learner as i64 - idx as i64) * 90);
+                let (delivery, answer) = exchange(id, idx + 1, at);
+                tx.put_delivery(&delivery)?;
+                tx.put_answer(&answer)?;
+            }
+            Ok(())
+        })?;
+    }
+    store.flush_blocking()?;
+    drop(store);
+    Ok(StoreSize { answers: learners * per_learner, bytes: dir_size(path), written_in: started.elapsed() })
+}
+
+fn learner(id: i64, now: DateTime<Utc>) -> Learner {
+    Learner {
+        id,
+        cohort: format!("team-{}", id % 10),
+        name: format!("Learner {id}"),
+        lang: Lang::Nl,
+        status: Status::Active,
+        enrolled_at: now,
+        progress: Progress::default(),
+        prefs: Default::default(),
+        next_nudge: None,
+    }
+}
+
+/// A prompt and its answer: four quiz answers in five, one reflection.
+fn exchange(learner: i64, seq: u64, at: DateTime<Utc>) -> (Delivery, Answer) {
+    let item = format!("lesson-{}/quiz", seq % 10);
+    let cohort = format!("team-{}", learner % 10);
+    let reflect = seq.is_multiple_of(5);
+    let purpose = if reflect {
+        Purpose::Reflect { item: item.clone(), question: 0 }
+    } else {
+        Purpose::Quiz { item: item.clone(), correct: 1, review: seq > 10 }
+    };
+    let delivery = Delivery {
+        seq,
+        learner,
+        cohort: cohort.clone(),
+        created: at,
+        slot: Some(at.format("%Y-%m-%dT%H:%M:%S").to_string()),
+        purpose,
+        state: DeliveryState::Sent { message_id: seq as i64 * 2, at },
+        outgoing: None,
+    };
+    let kind = if reflect {
+        AnswerKind::Reflect {
+            question: 0,
+            text: "Ik vraag eerst door voordat ik iets aanbied.".to_owned(),
+            shared: false,
+        }
+    } else {
+        AnswerKind::Quiz { choice: (seq % 3) as usize, correct: !seq.is_multiple_of(4), review: seq > 10 }
+    };
+    let answer = Answer {
+        learner,
+        cohort,
+        delivery: seq,
+        item,
+        at: at + chrono::Duration::minutes(4),
+        prompt_sent_at: Some(at),
+        kind,
+    };
+    (delivery, answer)
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| match entry.metadata() {
+                    Ok(meta) if meta.is_dir() => dir_size(&entry.path()),
+                    Ok(meta) => meta.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// `nudge report` over a store of `learners` learners and `answers` answers: wall time and peak
+/// memory (MB), and the store's size.
+pub fn report(binary: &Path, learners: usize, answers: usize) -> anyhow::Result<(Duration, f64, StoreSize)> {
+    let fake = FakeTelegram::start();
+    let install = install(&fake.api_url(), &Cohort { schedule: "0 9 * * *", per_second: 30, per_chat: 1 })?;
+    let config = std::fs::read_to_string(&install.config)?;
+    let teams: String = (0..10)
+        .map(|team| format!("\n[[cohorts]]\nid = \"team-{team}\"\npack = \"demo\"\ninvite = \"T{team}\"\nschedule = \"0 9 * * *\"\ntimezone = \"UTC\"\nlanguage = \"en\"\n"))
+        .collect();
+    std::fs::write(&install.config, format!("{config}{teams}"))?;
+    let size = populate(&install.store, learners, answers)?;
+    let out: PathBuf = install.dir.path().join("report.txt");
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["report", "--config"])
+        .arg(&install.config)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut peak: f64 = 0.0;
+    while child.try_wait()?.is_none() {
+        if let Some((_, high)) = crate::memory_mb(child.id()) {
+            peak = peak.max(high);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = started.elapsed();
+    let status = child.wait()?;
+    anyhow::ensure!(status.success(), "nudge report failed");
+    anyhow::ensure!(std::fs::metadata(&out)?.len() > 0, "the report is empty");
+    Ok((elapsed, peak, size))
+}

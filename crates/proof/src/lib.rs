@@ -1,0 +1,54 @@
+//! The reliability suite and load measurements of nudge, as a library (so CI can run a reduced
+//! crash test) and the `nudge-proof` binary (the full runs, with figures).
+//!
+//! Everything runs against `fake-telegram` on 127.0.0.1; the crash test runs the real `nudge`
+//! binary as a separate process so it can be killed with SIGKILL.
+
+pub mod crash;
+pub mod daemon;
+pub mod footprint;
+pub mod load;
+pub mod setup;
+pub mod soak;
+
+/// A tiny deterministic random number generator, so runs can be repeated.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    /// A number in `0..bound`.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound.max(1)
+    }
+}
+
+/// The `p`-th percentile (0–100) of `values`, which it sorts.
+pub fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * (values.len() - 1) as f64).round() as usize;
+    values[rank.min(values.len() - 1)]
+}
+
+/// The resident memory of process `pid` now, and its peak, in MB (Linux `/proc`).
+pub fn memory_mb(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}

@@ -1,0 +1,211 @@
+//! Load, in one process with the fake: a fan-out of one slot to many learners (limits off, or
+//! at Telegram's pace), and answer ingestion (a steady stream and a queued burst).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fake_telegram::{FakeTelegram, Limits as FakeLimits, TgUser};
+use nudge::app::{App, AppOptions, Scheduler};
+use nudge::config::{Limits, Settings};
+use nudge::metrics::Metrics;
+use nudge::service::Service;
+use secrecy::SecretString;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::percentile;
+use crate::setup::{Cohort, Install, enrol, install};
+
+/// A daemon running in this process against an in-process fake.
+struct Harness {
+    fake: FakeTelegram,
+    service: Arc<Service>,
+    scheduler: Scheduler,
+    metrics: Arc<Metrics>,
+    stop: oneshot::Sender<()>,
+    daemon: JoinHandle<anyhow::Result<()>>,
+    _install: Install,
+}
+
+async fn harness(learners: usize, limits: Limits) -> anyhow::Result<Harness> {
+    let fake = FakeTelegram::start();
+    let cohort =
+        Cohort { schedule: "0 9 * * *", per_second: limits.global_per_second, per_chat: limits.per_chat_per_second };
+    let install = install(&fake.api_url(), &cohort)?;
+    enrol(&install.store, 1..learners as i64 + 1, Utc::now())?;
+    let settings = Settings::load(&install.config)?;
+    let options = AppOptions { limits: Some(limits), run_scheduler: false, ..AppOptions::default() };
+    let app = App::build(settings, SecretString::from("1:load"), options).await?;
+    let (service, scheduler, metrics) = (app.service(), app.scheduler(), app.metrics());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let daemon = tokio::spawn(app.run(async {
+        let _ = stopped.await;
+    }));
+    Ok(Harness { fake, service, scheduler, metrics, stop, daemon, _install: install })
+}
+
+impl Harness {
+    async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.daemon.await?
+    }
+
+    /// Nudges everyone and waits until every message is sent and recorded.
+    async fn fan_out(&self, learners: usize) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let nudged = self.scheduler.tick(Utc::now()).await?;
+        anyhow::ensure!(nudged == learners, "{nudged} of {learners} learners were nudged");
+        while self.service.store().n_pending() > 0 || self.metrics.prompts_sent.get() < 2 * learners as u64 {
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(3600), "the fan-out did not finish");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(started.elapsed())
+    }
+}
+
+/// The fan-out figures.
+#[derive(Debug, Clone)]
+pub struct Fanout {
+    /// Learners nudged.
+    pub learners: usize,
+    /// Messages sent (lesson and quiz each).
+    pub messages: u64,
+    /// From the slot to the last message recorded as sent.
+    pub elapsed: Duration,
+    /// 429s the fake answered.
+    pub too_many_requests: u64,
+    /// Calls over the fake's enforced limits.
+    pub rate_violations: u64,
+}
+
+impl Fanout {
+    /// Learners nudged per second, end to end.
+    pub fn nudges_per_second(&self) -> f64 {
+        self.learners as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Messages per second.
+    pub fn messages_per_second(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Nudges `learners` learners in one slot: planning, sending and recording.
+pub fn fanout(learners: usize, limits: Limits) -> anyhow::Result<Fanout> {
+    runtime()?.block_on(async {
+        let harness = harness(learners, limits).await?;
+        if limits != Limits::NONE {
+            harness.fake.enforce_limits(Some(FakeLimits {
+                global_per_second: limits.global_per_second,
+                per_chat_per_second: limits.per_chat_per_second,
+            }));
+        }
+        let elapsed = harness.fan_out(learners).await?;
+        let stats = harness.fake.stats();
+        let result = Fanout {
+            learners,
+            messages: harness.metrics.prompts_sent.get(),
+            elapsed,
+            too_many_requests: stats.sent_429,
+            rate_violations: stats.rate_violations,
+        };
+        harness.shutdown().await?;
+        Ok(result)
+    })
+}
+
+/// Answer ingestion figures.
+#[derive(Debug, Clone, Default)]
+pub struct Ingest {
+    /// Answers pushed.
+    pub answers: usize,
+    /// Answers found in the store afterwards.
+    pub recorded: usize,
+    /// For a burst: from the burst to the last answer confirmed (so durable).
+    pub drained_in: Duration,
+    /// For a steady stream: update to reply (the button press answered), median and p99, ms.
+    pub latency_ms: (f64, f64),
+}
+
+/// `learners` answers queued at once; how long until all are durably recorded.
+pub fn burst(learners: usize) -> anyhow::Result<Ingest> {
+    runtime()?.block_on(async {
+        let harness = harness(learners, Limits::NONE).await?;
+        harness.fan_out(learners).await?;
+        let quizzes = quizzes(&harness.fake, learners);
+        let started = Instant::now();
+        let mut last = 0;
+        for (learner, message_id, data) in &quizzes {
+            last = harness.fake.user_presses(&TgUser::new(*learner), *message_id, data);
+        }
+        while harness.fake.confirmed_update_id().unwrap_or(0) < last {
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "the burst did not drain");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let drained_in = started.elapsed();
+        let recorded = harness.service.store().answers().count();
+        harness.shutdown().await?;
+        Ok(Ingest { answers: quizzes.len(), recorded, drained_in, ..Ingest::default() })
+    })
+}
+
+/// `rate` answers a second for `seconds`; the time from each update to its reply.
+pub fn steady(rate: u32, seconds: u32) -> anyhow::Result<Ingest> {
+    let learners = (rate * seconds) as usize;
+    runtime()?.block_on(async {
+        let harness = harness(learners, Limits::NONE).await?;
+        harness.fan_out(learners).await?;
+        let quizzes = quizzes(&harness.fake, learners);
+        let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+        let started = Instant::now();
+        let mut pressed_at = Vec::with_capacity(learners);
+        for (idx, (learner, message_id, data)) in quizzes.iter().enumerate() {
+            tokio::time::sleep_until((started + interval * idx as u32).into()).await;
+            harness.fake.user_presses(&TgUser::new(*learner), *message_id, data);
+            pressed_at.push(Instant::now());
+        }
+        let answered = |fake: &FakeTelegram| fake.stats().calls("answerCallbackQuery") as usize >= learners;
+        harness.fake.wait_until(Duration::from_secs(60), answered).await;
+        let mut latencies = reply_latencies(&harness.fake, &pressed_at);
+        let recorded = harness.service.store().answers().count();
+        harness.shutdown().await?;
+        let median = percentile(&mut latencies, 50.0);
+        Ok(Ingest {
+            answers: learners,
+            recorded,
+            latency_ms: (median, percentile(&mut latencies, 99.0)),
+            ..Ingest::default()
+        })
+    })
+}
+
+/// The quiz of every learner: (learner, message id, data of the first button).
+fn quizzes(fake: &FakeTelegram, learners: usize) -> Vec<(i64, i64, String)> {
+    (1..=learners as i64)
+        .filter_map(|learner| {
+            let quiz = fake.sent_to(learner).into_iter().find(|m| !m.buttons.is_empty())?;
+            let data = quiz.all_buttons().first()?.callback_data.clone()?;
+            Some((learner, quiz.message_id, data))
+        })
+        .collect()
+}
+
+/// Milliseconds from each press to the `answerCallbackQuery` for it (the fake numbers callback
+/// queries in press order).
+fn reply_latencies(fake: &FakeTelegram, pressed_at: &[Instant]) -> Vec<f64> {
+    let base = 4_000_000_000_000_000_000u64;
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == "answerCallbackQuery")
+        .filter_map(|r| {
+            let id: u64 = r.params["callback_query_id"].as_str()?.parse().ok()?;
+            let pressed = pressed_at.get(usize::try_from(id.checked_sub(base + 1)?).ok()?)?;
+            Some(r.at.saturating_duration_since(*pressed).as_secs_f64() * 1000.0)
+        })
+        .collect()
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}

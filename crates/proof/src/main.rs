@@ -1,0 +1,139 @@
+//! `nudge-proof`: the reliability suite and load measurements, with figures to paste into
+//! docs/benchmarks.md. See `nudge-proof --help`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use nudge::config::Limits;
+use nudge_proof::{crash, daemon, footprint, load, soak};
+
+/// Proof under crash, fault and load.
+#[derive(Parser)]
+#[command(name = "nudge-proof", version, about)]
+struct Cli {
+    /// The nudge binary [default: next to this one].
+    #[arg(long, global = true)]
+    nudge: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Test,
+}
+
+#[derive(Subcommand)]
+enum Test {
+    /// Kill -9 the daemon during fan-outs and check that nothing is lost or repeated.
+    Crash {
+        #[arg(long, default_value_t = 30)]
+        rounds: usize,
+        #[arg(long, default_value_t = 1000)]
+        learners: usize,
+        #[arg(long, default_value_t = 200)]
+        answering: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Run with a share of all Telegram calls failing.
+    Soak {
+        #[arg(long, default_value_t = 180)]
+        seconds: u64,
+        #[arg(long, default_value_t = 200)]
+        learners: usize,
+        #[arg(long, default_value_t = 0.1)]
+        fault_rate: f64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Fan one slot out to many learners.
+    Fanout {
+        #[arg(long, default_value_t = 10_000)]
+        learners: usize,
+        /// Messages a second overall (0: no limit); one a second per chat when set.
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+    },
+    /// Answers: a steady stream (`--rate`, `--seconds`) or a queued burst (`--burst`).
+    Ingest {
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 30)]
+        seconds: u32,
+        #[arg(long)]
+        burst: Option<usize>,
+    },
+    /// Daemon memory with many learners enrolled.
+    Memory {
+        #[arg(long, default_value_t = 100_000)]
+        learners: usize,
+    },
+    /// Store size per million answers, and `nudge report` over it.
+    Store {
+        #[arg(long, default_value_t = 10_000)]
+        learners: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        answers: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let binary = || daemon::nudge_binary(cli.nudge.clone());
+    match cli.command {
+        Test::Crash { rounds, learners, answering, seed } => {
+            let options = crash::CrashOptions { rounds, learners, answering, binary: binary()?, seed };
+            let results =
+                crash::run(&options, |idx, round| println!("round {idx:>2}: {round:?} passed={}", round.passed()))?;
+            let failed = results.iter().filter(|round| !round.passed()).count();
+            let duplicates: usize = results.iter().map(|round| round.duplicates).sum();
+            println!(
+                "{} rounds, {failed} failed, {duplicates} duplicate lessons in all, bound {} a kill",
+                results.len(),
+                crash::IN_FLIGHT_BOUND
+            );
+            anyhow::ensure!(failed == 0, "{failed} rounds failed");
+        }
+        Test::Soak { seconds, learners, fault_rate, seed } => {
+            let result =
+                soak::run(soak::SoakOptions { duration: Duration::from_secs(seconds), learners, fault_rate, seed })?;
+            println!("{result:#?}");
+        }
+        Test::Fanout { learners, limit } => {
+            let limits =
+                if limit == 0 { Limits::NONE } else { Limits { global_per_second: limit, per_chat_per_second: 1 } };
+            let result = load::fanout(learners, limits)?;
+            println!(
+                "{} learners, {} messages in {:.2} s: {:.0} nudges/s, {:.1} messages/s ({:.1} % of the limit), {} 429s, {} rate violations",
+                result.learners,
+                result.messages,
+                result.elapsed.as_secs_f64(),
+                result.nudges_per_second(),
+                result.messages_per_second(),
+                if limit == 0 { 0.0 } else { result.messages_per_second() / f64::from(limit) * 100.0 },
+                result.too_many_requests,
+                result.rate_violations
+            );
+        }
+        Test::Ingest { rate, seconds, burst } => {
+            let result = match burst {
+                Some(answers) => load::burst(answers)?,
+                None => load::steady(rate, seconds)?,
+            };
+            println!("{result:#?}");
+        }
+        Test::Memory { learners } => {
+            let (rss, peak) = footprint::daemon_memory(&binary()?, learners)?;
+            println!("{learners} learners: RSS {rss:.1} MB after start, peak {peak:.1} MB");
+        }
+        Test::Store { learners, answers } => {
+            let (elapsed, peak, size) = footprint::report(&binary()?, learners, answers)?;
+            println!(
+                "{} answers: store {:.1} MB ({:.0} bytes an answer, written in {:.1} s); nudge report took {:.2} s, peak {peak:.1} MB",
+                size.answers,
+                size.bytes as f64 / 1e6,
+                size.bytes as f64 / size.answers.max(1) as f64,
+                size.written_in.as_secs_f64(),
+                elapsed.as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! A throw-away nudge installation: a small pack, a config pointing at a fake Bot API, and a
+//! store pre-filled with learners whose nudge is due (much faster than enrolling them by chat).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use nudge::i18n::Lang;
+use nudge::model::{Learner, NextNudge, Progress, Status};
+use nudge::store::Store;
+
+/// The invite of the test cohort.
+pub const INVITE: &str = "PROOF";
+/// A lesson with HTML specials and a quiz; the quiz's right answer is "Ask".
+pub const LESSON: &str = "+++\nid = \"listen\"\ntitle = \"Listen first\"\n+++\nQ&A: listen <first>, then act.\n\n## Quiz\nWhat comes first?\n- [x] Ask\n- [ ] Sell\n> Asking shows what the customer needs.\n";
+
+/// Paths of an installation.
+pub struct Install {
+    /// Holds everything; removed when dropped.
+    pub dir: tempfile::TempDir,
+    /// The config file.
+    pub config: PathBuf,
+    /// The store directory.
+    pub store: PathBuf,
+}
+
+/// Cohort settings for the tests: slots every `every_seconds`, no quiet hours.
+pub struct Cohort<'a> {
+    /// The cron expression.
+    pub schedule: &'a str,
+    /// Messages per second overall (0: no limit).
+    pub per_second: u32,
+    /// Messages per second per chat (0: no limit).
+    pub per_chat: u32,
+}
+
+/// Writes a pack and a config for the fake at `api_url`.
+pub fn install(api_url: &str, cohort: &Cohort<'_>) -> anyhow::Result<Install> {
+    let dir = tempfile::tempdir()?;
+    let pack = dir.path().join("content/demo");
+    std::fs::create_dir_all(&pack)?;
+    std::fs::write(
+        pack.join("pack.toml"),
+        "title = \"Proof\"\nlanguage = \"en\"\ndescription = \"Load and crash tests.\"\n",
+    )?;
+    std::fs::write(pack.join("01-listen.md"), LESSON)?;
+    let store = dir.path().join("store");
+    let config = dir.path().join("nudge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[telegram]\napi_url = \"{api_url}\"\nmessages_per_second = {}\nmessages_per_chat_per_second = {}\n\n[store]\npath = \"{}\"\n\n[content]\ndir = \"{}\"\n\n[[cohorts]]\nid = \"proof\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"{}\"\ntimezone = \"UTC\"\nlanguage = \"en\"\nquiet_hours = \"none\"\nmax_messages_per_day = 20\n",
+            cohort.per_second,
+            cohort.per_chat,
+            store.display(),
+            dir.path().join("content").display(),
+            cohort.schedule,
+        ),
+    )?;
+    Ok(Install { dir, config, store })
+}
+
+/// Adds learners `ids` to the store, each with a nudge due at `due`.
+pub fn enrol(store_path: &Path, ids: std::ops::Range<i64>, due: DateTime<Utc>) -> anyhow::Result<()> {
+    let store = Store::open(store_path)?;
+    let next = NextNudge { at: due, slot: due.format("%Y-%m-%dT%H:%M:%S").to_string() };
+    for id in ids {
+        store.with_learner(id, |tx| {
+            tx.set_agenda(None, Some(&next))?;
+            tx.put_learner(&learner(id, &next, due))
+        })?;
+    }
+    store.flush_blocking()?;
+    Ok(())
+}
+
+fn learner(id: i64, next: &NextNudge, now: DateTime<Utc>) -> Learner {
+    Learner {
+        id,
+        cohort: "proof".to_owned(),
+        name: format!("L{id}"),
+        lang: Lang::En,
+        status: Status::Active,
+        enrolled_at: now,
+        progress: Progress::default(),
+        prefs: Default::default(),
+        next_nudge: Some(next.clone()),
+    }
+}

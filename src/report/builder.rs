@@ -1,0 +1,305 @@
+//! The streaming report builder: learners, then deliveries, then answers go in one at a time;
+//! each updates counters and is forgotten, so a million answers need no more memory than a few.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::dates::{Period, day_number, monday_of};
+use super::seqset::SeqSet;
+use super::tally::{COVERED, CohortTally, LearnerTally, REACHED};
+use super::{DEFAULT_MIN_GROUP, Report, finish};
+use crate::content::Pack;
+use crate::model::{
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, PracticeOutcome, Purpose,
+};
+
+/// What to report on and how much to show.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Cohorts to report, in the order to show them (the config's order).
+    pub cohorts: Vec<CohortInfo>,
+    /// First UTC date of activity to count; `None` counts from the start.
+    pub since: Option<NaiveDate>,
+    /// Last UTC date of activity to count; `None` counts up to now.
+    pub until: Option<NaiveDate>,
+    /// The report's moment: "active in the last 7 days" counts back from it (or from the end of
+    /// `until` if earlier). Passed in because the report never reads a clock.
+    pub now: DateTime<Utc>,
+    /// Any group of fewer learners than this is hidden, so that no figure is about a person.
+    pub min_group: usize,
+    /// Per-learner rows; `None` unless the config sets `reports.per_learner = true`.
+    pub per_learner: Option<PerLearner>,
+}
+
+/// A cohort to report.
+#[derive(Debug, Clone)]
+pub struct CohortInfo {
+    /// Cohort id from the config; records carry it.
+    pub id: String,
+    /// The cohort's pack, for lesson order, titles, quiz questions and options.
+    pub pack: Option<Arc<Pack>>,
+}
+
+/// How per-learner rows name learners.
+#[derive(Debug, Clone)]
+pub struct PerLearner {
+    /// Secret key for pseudonyms (HMAC-SHA256 of the learner id): the same key gives the same
+    /// pseudonym in every report; without it nobody can link a pseudonym to an id.
+    pub key: Vec<u8>,
+    /// Show first names instead of pseudonyms (the admin asked for names explicitly).
+    pub names: bool,
+}
+
+impl ReportOptions {
+    /// Options for `cohorts` at `now`: whole history, default group size, no per-learner rows.
+    pub fn new(cohorts: Vec<CohortInfo>, now: DateTime<Utc>) -> Self {
+        Self { cohorts, since: None, until: None, now, min_group: DEFAULT_MIN_GROUP, per_learner: None }
+    }
+}
+
+/// Counts records as they stream by; [`ReportBuilder::finish`] turns the counts into a
+/// [`Report`].
+///
+/// Feed all learners first, then deliveries, then answers. Records of cohorts not asked for,
+/// and learners without a cohort, are ignored.
+#[derive(Debug)]
+pub struct ReportBuilder {
+    pub(super) options: ReportOptions,
+    pub(super) period: Period,
+    /// The moment "active in the last 7 days" counts back from.
+    pub(super) reference: DateTime<Utc>,
+    cohort_by_id: HashMap<String, usize>,
+    pub(super) cohorts: Vec<CohortTally>,
+    pub(super) learners: HashMap<(usize, LearnerId), LearnerTally>,
+    /// Answerable prompts sent in the period and not answered yet.
+    unanswered: SeqSet,
+    /// The last reflection answer counted, to count each (learner, delivery, question) once.
+    last_reflection: Option<(LearnerId, DeliverySeq, usize)>,
+}
+
+/// What a sent delivery counts as.
+enum Prompt<'a> {
+    /// A lesson text.
+    Lesson(&'a str),
+    /// A prompt that expects an answer: quiz, reflection question, practice check-in.
+    Answerable,
+    /// A practice assignment: a prompt without an answer of its own.
+    Other,
+}
+
+impl ReportBuilder {
+    /// A builder with nothing counted yet.
+    pub fn new(options: ReportOptions) -> Self {
+        let period = Period::new(options.since, options.until);
+        let reference = period.reference(options.now);
+        let cohort_by_id = options.cohorts.iter().enumerate().map(|(idx, info)| (info.id.clone(), idx)).collect();
+        let cohorts = options.cohorts.iter().cloned().map(CohortTally::new).collect();
+        Self {
+            options,
+            period,
+            reference,
+            cohort_by_id,
+            cohorts,
+            learners: HashMap::new(),
+            unanswered: SeqSet::default(),
+            last_reflection: None,
+        }
+    }
+
+    /// Counts a learner on their cohort's roster (when enrolled by the end of the period).
+    pub fn learner(&mut self, learner: &Learner) {
+        let Some(cohort_idx) = self.cohort_idx(&learner.cohort) else { return };
+        if !self.period.enrolled_by_end(learner.enrolled_at) {
+            return;
+        }
+        let keep_name = self.options.per_learner.as_ref().is_some_and(|per_learner| per_learner.names);
+        let tally = self.learners.entry((cohort_idx, learner.id)).or_default();
+        if !tally.on_roster {
+            self.cohorts[cohort_idx].roster += 1;
+        }
+        tally.on_roster = true;
+        tally.finished = learner.progress.finished_at.is_some_and(|at| at <= self.reference);
+        if keep_name {
+            tally.name.clone_from(&learner.name);
+        }
+    }
+
+    /// Counts a delivery: prompts Telegram accepted in the period, lessons learners got.
+    pub fn delivery(&mut self, delivery: &Delivery) {
+        let DeliveryState::Sent { at, .. } = delivery.state else { return };
+        let Some(cohort_idx) = self.cohort_idx(&delivery.cohort) else { return };
+        let Some(prompt) = prompt_of(&delivery.purpose) else { return };
+        if !self.period.contains(at) {
+            return;
+        }
+        let cohort = &mut self.cohorts[cohort_idx];
+        cohort.prompts_sent += 1;
+        cohort.week(monday_of(day_number(at))).prompts_sent += 1;
+        match prompt {
+            Prompt::Answerable => {
+                cohort.answerable_sent += 1;
+                cohort.week(monday_of(day_number(at))).answerable_sent += 1;
+                self.unanswered.insert(delivery.seq);
+            }
+            Prompt::Lesson(lesson_id) => {
+                let lesson = cohort.catalogue.lesson(lesson_id);
+                let furthest = cohort.catalogue.furthest(lesson, at);
+                let learner = self.learners.entry((cohort_idx, delivery.learner)).or_default();
+                learner.reached(furthest);
+                let new_flags = learner.flag_lesson(lesson, REACHED | COVERED);
+                count_lesson_flags(cohort, lesson, new_flags);
+            }
+            Prompt::Other => {}
+        }
+    }
+
+    /// Counts an answer in the period: response, time to answer, accuracy, reflections,
+    /// practice, the learner's activity.
+    pub fn answer(&mut self, answer: &Answer) {
+        let Some(cohort_idx) = self.cohort_idx(&answer.cohort) else { return };
+        if !self.period.contains(answer.at) {
+            return;
+        }
+        let first_answer_to_prompt = self.unanswered.take(answer.delivery);
+        let is_new_reflection = self.is_new_reflection(answer);
+        let cohort = &mut self.cohorts[cohort_idx];
+        let learner = self.learners.entry((cohort_idx, answer.learner)).or_default();
+        let day = day_number(answer.at);
+        learner.answered(answer.at, day);
+        if first_answer_to_prompt {
+            count_response(cohort, answer);
+        }
+        let item = cohort.catalogue.item(&answer.item);
+        let lesson = cohort.catalogue.items[item].lesson;
+        let new_flags = learner.flag_lesson(lesson, COVERED);
+        count_lesson_flags(cohort, lesson, new_flags);
+        let place = Place { item, lesson, monday: monday_of(day) };
+        match &answer.kind {
+            AnswerKind::Quiz { choice, correct, review } => {
+                count_quiz(cohort, learner, place, *choice, *correct, *review);
+            }
+            AnswerKind::Reflect { question, text, shared } => {
+                // Texts not shared are never kept: they cannot end up in any format.
+                let shared_text = shared.then(|| text.clone());
+                count_reflection(cohort, place, *question, is_new_reflection, shared_text);
+            }
+            AnswerKind::Practice { outcome } => count_practice(cohort, *outcome),
+            AnswerKind::PracticeNote { .. } => {}
+        }
+    }
+
+    /// Turns the counts into the report.
+    pub fn finish(self) -> Report {
+        finish::report(self)
+    }
+
+    fn cohort_idx(&self, cohort: &str) -> Option<usize> {
+        self.cohort_by_id.get(cohort).copied()
+    }
+
+    /// True unless this reflection answer repeats the key of the one before (answers arrive in
+    /// store key order, so repeats are adjacent).
+    fn is_new_reflection(&mut self, answer: &Answer) -> bool {
+        let AnswerKind::Reflect { question, .. } = answer.kind else { return false };
+        let key = Some((answer.learner, answer.delivery, question));
+        let is_new = self.last_reflection != key;
+        self.last_reflection = key;
+        is_new
+    }
+}
+
+/// What a delivery's purpose counts as; `None` for replies and milestones, which are not prompts.
+fn prompt_of(purpose: &Purpose) -> Option<Prompt<'_>> {
+    match purpose {
+        Purpose::Lesson { lesson } => Some(Prompt::Lesson(lesson)),
+        Purpose::Quiz { .. } | Purpose::Reflect { .. } | Purpose::PracticeCheck { .. } => Some(Prompt::Answerable),
+        Purpose::Practice { .. } => Some(Prompt::Other),
+        Purpose::Milestone | Purpose::Reply => None,
+    }
+}
+
+/// Where an answer belongs: its item, lesson and week.
+#[derive(Clone, Copy)]
+struct Place {
+    /// Item index in the cohort's catalogue.
+    item: usize,
+    /// Lesson index in the cohort's catalogue.
+    lesson: usize,
+    /// Day number of the Monday of the answer's week.
+    monday: i32,
+}
+
+/// Counts a quiz answer: first tries per cohort, week, lesson, item and learner; reviews per
+/// cohort and week.
+fn count_quiz(
+    cohort: &mut CohortTally,
+    learner: &mut LearnerTally,
+    place: Place,
+    choice: usize,
+    correct: bool,
+    review: bool,
+) {
+    if review {
+        cohort.review.add(correct);
+        cohort.week(place.monday).review.add(correct);
+        return;
+    }
+    cohort.first_try.add(correct);
+    cohort.week(place.monday).first_try.add(correct);
+    cohort.catalogue.lessons[place.lesson].first_try.add(correct);
+    learner.first_try.add(correct);
+    let first_for_learner = learner.first_try_on(place.item);
+    let item = &mut cohort.catalogue.items[place.item];
+    item.first_try.add(correct);
+    item.learners += u64::from(first_for_learner);
+    if !correct {
+        item.wrong_choice(choice);
+    }
+}
+
+/// Counts a reflection answer once per question, and keeps its text only when shared.
+fn count_reflection(
+    cohort: &mut CohortTally,
+    place: Place,
+    question: usize,
+    is_new: bool,
+    shared_text: Option<String>,
+) {
+    if is_new {
+        cohort.reflections += 1;
+        cohort.catalogue.lessons[place.lesson].reflections += 1;
+    }
+    if let Some(text) = shared_text {
+        cohort.shared.entry((place.item, question)).or_default().push(text);
+    }
+}
+
+/// Counts the first answer to a prompt sent in the period, in the week the prompt was sent.
+fn count_response(cohort: &mut CohortTally, answer: &Answer) {
+    cohort.answered += 1;
+    let sent = answer.prompt_sent_at.unwrap_or(answer.at);
+    cohort.week(monday_of(day_number(sent))).answered += 1;
+    if let Some(sent_at) = answer.prompt_sent_at {
+        cohort.to_answer.add((answer.at - sent_at).num_milliseconds() as f64 / 1000.0);
+    }
+}
+
+/// Counts the learner in a lesson's distinct-learner figures for each flag new to them.
+fn count_lesson_flags(cohort: &mut CohortTally, lesson: usize, new_flags: u8) {
+    let lesson = &mut cohort.catalogue.lessons[lesson];
+    lesson.reached += u64::from(new_flags & REACHED != 0);
+    lesson.covered += u64::from(new_flags & COVERED != 0);
+}
+
+/// Counts a practice check-in by outcome.
+fn count_practice(cohort: &mut CohortTally, outcome: PracticeOutcome) {
+    use PracticeOutcome::{Done, NotYet, Partly};
+    let counter = match outcome {
+        Done => &mut cohort.practice.done,
+        Partly => &mut cohort.practice.partly,
+        NotYet => &mut cohort.practice.not_yet,
+    };
+    *counter += 1;
+}

@@ -1,0 +1,418 @@
+//! The report as one self-contained HTML5 page: inline CSS, inline SVG charts, no scripts and no
+//! external fonts, images or links, so it opens offline, prints well and can be mailed as a file.
+//!
+//! Every text that comes from content or learners is escaped. Cohorts with hidden figures show
+//! the privacy note instead of charts.
+
+use std::fmt::Write as _;
+
+use super::format::{NO_DATA, duration, hidden_mark, percent};
+use super::svg::{Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
+use super::{CohortFigures, CohortReport, Guarded, Report};
+
+/// The page's stylesheet (inlined): system fonts, muted colours, print rules.
+const STYLE: &str = include_str!("style.css");
+
+/// The whole report as one HTML page.
+pub fn html(report: &Report) -> String {
+    let mut page = String::with_capacity(64 * 1024);
+    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = write!(
+        page,
+        "<title>Engagement report, {}</title>\n<style>{STYLE}</style>\n",
+        report.generated_at.format("%Y-%m-%d")
+    );
+    page.push_str("</head>\n<body>\n<main>\n");
+    page.push_str(&header(report));
+    page.push_str(&overview(report));
+    for (idx, cohort) in report.cohorts.iter().enumerate() {
+        page.push_str(&cohort_section(idx, cohort, report.min_group));
+    }
+    let _ = writeln!(
+        page,
+        "<footer>Made by nudge. Cohort aggregates only: groups of fewer than {} learners are hidden, and reflections appear only when their authors shared them.</footer>",
+        report.min_group
+    );
+    page.push_str("</main>\n</body>\n</html>\n");
+    page
+}
+
+fn header(report: &Report) -> String {
+    let period = match (report.since, report.until) {
+        (None, None) => "all activity".to_owned(),
+        (since, until) => format!(
+            "activity from {} to {}",
+            since.map_or("the start".to_owned(), |d| d.to_string()),
+            until.map_or("now".to_owned(), |d| d.to_string())
+        ),
+    };
+    format!(
+        "<header>\n<h1>Engagement report</h1>\n<p class=\"meta\">Generated {} · {} · active means answered in the 7 days before {}</p>\n</header>\n",
+        report.generated_at.format("%-d %B %Y, %H:%M UTC"),
+        escape(&period),
+        report.active_as_of.format("%-d %B %Y, %H:%M UTC")
+    )
+}
+
+fn overview(report: &Report) -> String {
+    let header = ["Cohort", "Learners", "Active 7 days", "Prompts", "Response", "First try", "Retention"];
+    let rows: Vec<String> = report
+        .cohorts
+        .iter()
+        .map(|cohort| match &cohort.figures {
+            Guarded::Shown(figures) => {
+                let t = &figures.totals;
+                let cells = [
+                    t.learners_enrolled.to_string(),
+                    t.learners_active.to_string(),
+                    t.prompts_sent.to_string(),
+                    percent(&t.response_rate),
+                    percent(&t.quiz_first_try),
+                    percent(&t.quiz_retention),
+                ];
+                row(&cohort.cohort, &cells, "")
+            }
+            Guarded::Hidden(marker) => format!(
+                "<tr class=\"hidden\"><td>{}</td><td colspan=\"6\">{}</td></tr>\n",
+                escape(&cohort.cohort),
+                escape(&marker.reason)
+            ),
+        })
+        .collect();
+    format!(
+        "<section class=\"overview\">\n<h2>All cohorts</h2>\n{}</section>\n",
+        table("figures", "Totals per cohort", &header, &rows)
+    )
+}
+
+fn cohort_section(idx: usize, cohort: &CohortReport, min_group: usize) -> String {
+    let pack = cohort
+        .pack_title
+        .as_ref()
+        .map_or(String::new(), |title| format!(" <span class=\"pack\">· {}</span>", escape(title)));
+    let mut out =
+        format!("<section class=\"cohort\" id=\"cohort-{idx}\">\n<h2>{}{pack}</h2>\n", escape(&cohort.cohort));
+    match &cohort.figures {
+        Guarded::Shown(figures) => {
+            out.push_str(&cards(figures));
+            out.push_str(&charts(idx, figures, min_group));
+            out.push_str(&breakdowns(figures, min_group));
+        }
+        Guarded::Hidden(marker) => {
+            let _ = writeln!(out, "<p class=\"privacy\">{}</p>", escape(&marker.reason));
+        }
+    }
+    out.push_str("</section>\n");
+    out
+}
+
+fn cards(figures: &CohortFigures) -> String {
+    let t = &figures.totals;
+    let practice = &t.practice;
+    let cards = [
+        ("Learners", t.learners_enrolled.to_string(), format!("{} active in the last 7 days", t.learners_active)),
+        ("Prompts sent", t.prompts_sent.to_string(), "lessons, questions, practice".to_owned()),
+        (
+            "Response rate",
+            percent(&t.response_rate),
+            format!("{} of {} answered", t.response_rate.count, t.response_rate.out_of),
+        ),
+        ("Time to answer", duration(t.median_seconds_to_answer), "median, approximate".to_owned()),
+        ("First try", percent(&t.quiz_first_try), format!("{} quiz answers", t.quiz_first_try.out_of)),
+        ("Retention", percent(&t.quiz_retention), format!("{} spaced reviews", t.quiz_retention.out_of)),
+        ("Reflections", t.reflections_answered.to_string(), "questions answered".to_owned()),
+        (
+            "Practice",
+            (practice.done + practice.partly + practice.not_yet).to_string(),
+            format!("{} done · {} partly · {} not yet", practice.done, practice.partly, practice.not_yet),
+        ),
+    ];
+    let mut out = String::from("<div class=\"cards\">\n");
+    for (label, value, sub) in cards {
+        let _ = writeln!(
+            out,
+            "<div class=\"card\"><span class=\"label\">{label}</span><span class=\"value\">{}</span><span class=\"sub\">{}</span></div>",
+            escape(&value),
+            escape(&sub)
+        );
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+fn charts(idx: usize, figures: &CohortFigures, min_group: usize) -> String {
+    let mut out = String::from("<div class=\"charts\">\n");
+    if figures.weeks.is_empty() {
+        out.push_str("<p class=\"note\">No activity in this period yet.</p>\n");
+    } else {
+        out.push_str(&activity_chart(idx, figures));
+        out.push_str(&accuracy_chart(idx, figures));
+    }
+    out.push_str(&drop_off_chart(idx, figures, min_group));
+    out.push_str("</div>\n");
+    if figures.weeks.iter().any(|week| week.figures.shown().is_none()) {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">Weeks with fewer than {min_group} active learners are left out of the charts.</p>"
+        );
+    }
+    out
+}
+
+fn activity_chart(idx: usize, figures: &CohortFigures) -> String {
+    let labels: Vec<String> = figures.weeks.iter().map(|week| short_week(&week.week)).collect();
+    let shown = figures.weeks.iter().map(|week| week.figures.shown());
+    let active = Series {
+        name: "Active learners",
+        values: shown.clone().map(|f| f.map(|f| f.learners_active as f64)).collect(),
+    };
+    let response =
+        Series { name: "Response rate", values: shown.map(|f| f.and_then(|f| f.response_rate.ratio)).collect() };
+    let id = format!("activity-{idx}");
+    let description = format!("Active learners and response rate per ISO week, {}.", week_span(figures));
+    let chart = Chart { id: &id, title: "Active learners and response rate per week", description: &description };
+    let svg = line_chart(&chart, &labels, ("Active learners", "Response rate"), &active, &response);
+    format!("<figure><figcaption>Activity per week</figcaption>{svg}</figure>\n")
+}
+
+fn accuracy_chart(idx: usize, figures: &CohortFigures) -> String {
+    let shown: Vec<_> =
+        figures.weeks.iter().filter_map(|week| Some((short_week(&week.week), week.figures.shown()?))).collect();
+    let (groups, first_try, review): (Vec<String>, Vec<_>, Vec<_>) = if shown.len() > 1 {
+        let first = shown.iter().map(|(_, f)| f.quiz_first_try.ratio).collect();
+        let again = shown.iter().map(|(_, f)| f.quiz_retention.ratio).collect();
+        (shown.iter().map(|(label, _)| label.clone()).collect(), first, again)
+    } else {
+        let totals = &figures.totals;
+        (vec!["Overall".to_owned()], vec![totals.quiz_first_try.ratio], vec![totals.quiz_retention.ratio])
+    };
+    let series = [Series { name: "First try", values: first_try }, Series { name: "Spaced review", values: review }];
+    let id = format!("accuracy-{idx}");
+    let description = format!(
+        "Quiz answers right on the first try ({}) and on spaced reviews ({}), per week shown.",
+        percent(&figures.totals.quiz_first_try),
+        percent(&figures.totals.quiz_retention)
+    );
+    let chart = Chart { id: &id, title: "Quiz accuracy: first try and spaced review", description: &description };
+    let svg = grouped_bars(&chart, &groups, "Answers right", &series);
+    format!("<figure><figcaption>Quiz accuracy</figcaption>{svg}</figure>\n")
+}
+
+fn drop_off_chart(idx: usize, figures: &CohortFigures, min_group: usize) -> String {
+    let rows: Vec<(String, Option<f64>)> = figures
+        .lessons
+        .iter()
+        .map(|lesson| {
+            (lesson_name(&lesson.title, lesson.retired), lesson.figures.shown().map(|f| f.stopped_here as f64))
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let id = format!("drop-off-{idx}");
+    let total: u64 = figures.lessons.iter().filter_map(|lesson| lesson.figures.shown()).map(|f| f.stopped_here).sum();
+    let enrolled = figures.totals.learners_enrolled;
+    let description =
+        format!("Learners quiet for 7 days, by the furthest lesson they reached: {total} of {enrolled} learners.");
+    let chart = Chart {
+        id: &id,
+        title: "Where learners stop: furthest lesson of learners quiet for 7 days",
+        description: &description,
+    };
+    let svg = horizontal_bars(&chart, &rows, enrolled as f64, &format!("fewer than {min_group} learners"));
+    format!(
+        "<figure class=\"wide\"><figcaption>Where learners stop: {total} of {enrolled} learners quiet for 7 days, by furthest lesson</figcaption>{svg}</figure>\n"
+    )
+}
+
+fn breakdowns(figures: &CohortFigures, min_group: usize) -> String {
+    let hidden = hidden_mark(min_group);
+    let mut out = String::new();
+    let lessons: Vec<String> = figures
+        .lessons
+        .iter()
+        .map(|lesson| {
+            let cells = lesson.figures.shown().map(|f| {
+                [
+                    f.learners_reached.to_string(),
+                    percent(&f.quiz_first_try),
+                    f.reflections_answered.to_string(),
+                    f.stopped_here.to_string(),
+                ]
+            });
+            guarded_row(&lesson_name(&lesson.title, lesson.retired), cells, &hidden)
+        })
+        .collect();
+    out.push_str("<h3>Lessons</h3>\n");
+    out.push_str(&table(
+        "figures",
+        "In pack order; stopped here: learners whose furthest lesson this is, quiet for 7 days",
+        &["Lesson", "Learners", "First try", "Reflections", "Stopped here"],
+        &lessons,
+    ));
+    let weeks: Vec<String> = figures
+        .weeks
+        .iter()
+        .map(|week| {
+            let cells = week.figures.shown().map(|f| {
+                [
+                    f.learners_active.to_string(),
+                    f.prompts_sent.to_string(),
+                    percent(&f.response_rate),
+                    percent(&f.quiz_first_try),
+                    percent(&f.quiz_retention),
+                ]
+            });
+            guarded_row(&week.week, cells, &hidden)
+        })
+        .collect();
+    out.push_str("<h3>Weeks</h3>\n");
+    out.push_str(&table(
+        "figures",
+        "Per ISO week, Monday to Sunday (UTC); response rate by the week the prompt was sent",
+        &["Week", "Active", "Prompts", "Response", "First try", "Retention"],
+        &weeks,
+    ));
+    out.push_str(&hardest_items(figures));
+    out.push_str(&days_active(figures, &hidden));
+    out.push_str(&shared_reflections(figures));
+    out.push_str(&learners(figures));
+    out
+}
+
+fn hardest_items(figures: &CohortFigures) -> String {
+    let mut out = String::from("<h3>Hardest quiz items</h3>\n");
+    if figures.hardest_items.is_empty() {
+        out.push_str("<p class=\"note\">No quiz item has enough first-try answers yet.</p>\n");
+        return out;
+    }
+    out.push_str("<ol class=\"items\">\n");
+    for item in &figures.hardest_items {
+        let wrong = item
+            .common_wrong_answer
+            .as_ref()
+            .map_or(String::new(), |wrong| format!(" · most chosen wrong answer: “{}”", escape(wrong)));
+        let retired = if item.retired { " · retired" } else { "" };
+        let _ = writeln!(
+            out,
+            "<li><strong>{}</strong><br><span class=\"note\">{} right on the first try, {} learners{wrong}{retired}</span></li>",
+            escape(&item.question),
+            percent(&item.quiz_first_try),
+            item.learners
+        );
+    }
+    out.push_str("</ol>\n");
+    out
+}
+
+fn days_active(figures: &CohortFigures, hidden: &str) -> String {
+    let max =
+        figures.days_active.iter().filter_map(|bucket| bucket.learners.shown().copied()).max().unwrap_or(0).max(1);
+    let rows: Vec<String> = figures
+        .days_active
+        .iter()
+        .map(|bucket| {
+            let cell = bucket.learners.shown().map_or_else(
+                || hidden.to_owned(),
+                |&count| format!("<span class=\"bar\" style=\"width:{}px\"></span>{count}", count * 160 / max),
+            );
+            format!("<tr><th scope=\"row\">{}</th><td>{cell}</td></tr>\n", escape(&bucket.label))
+        })
+        .collect();
+    format!(
+        "<h3>Days active</h3>\n{}",
+        table("distribution", "Learners by number of days with an answer", &["Days", "Learners"], &rows)
+    )
+}
+
+fn shared_reflections(figures: &CohortFigures) -> String {
+    if figures.shared_reflections.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<h3>Shared reflections</h3>\n<p class=\"note\">Answers learners chose to share with their team, without names.</p>\n",
+    );
+    for question in &figures.shared_reflections {
+        let _ = writeln!(
+            out,
+            "<h4>{} <span class=\"pack\">· {}</span></h4>",
+            escape(&question.question),
+            escape(&question.lesson)
+        );
+        for answer in &question.answers {
+            let _ = writeln!(out, "<blockquote>{}</blockquote>", escape(answer));
+        }
+    }
+    out
+}
+
+fn learners(figures: &CohortFigures) -> String {
+    let Some(learners) = &figures.learners else { return String::new() };
+    let rows: Vec<String> = learners
+        .iter()
+        .map(|learner| {
+            let cells = [
+                learner.lessons_reached.to_string(),
+                learner.answers.to_string(),
+                percent(&learner.quiz_first_try),
+                learner.days_active.to_string(),
+            ];
+            row(&learner.learner, &cells, "")
+        })
+        .collect();
+    let header = ["Learner", "Lessons", "Answers", "First try", "Days active"];
+    format!(
+        "<h3>Learners</h3>\n{}",
+        table("figures", "One row per learner, in alphabetical order (not ranked)", &header, &rows)
+    )
+}
+
+/// A table with a caption and column headers; `class` styles it (e.g. `distribution`).
+fn table(class: &str, caption: &str, header: &[&str], rows: &[String]) -> String {
+    let head: String = header.iter().map(|cell| format!("<th scope=\"col\">{}</th>", escape(cell))).collect();
+    let body = if rows.is_empty() {
+        format!("<tr><td colspan=\"{}\">{NO_DATA}</td></tr>\n", header.len())
+    } else {
+        rows.concat()
+    };
+    format!(
+        "<table class=\"{class}\">\n<caption>{}</caption>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n",
+        escape(caption)
+    )
+}
+
+fn row(first: &str, cells: &[String], class: &str) -> String {
+    let cells: String = cells.iter().map(|cell| format!("<td>{}</td>", escape(cell))).collect();
+    let class = if class.is_empty() { String::new() } else { format!(" class=\"{class}\"") };
+    format!("<tr{class}><th scope=\"row\">{}</th>{cells}</tr>\n", escape(first))
+}
+
+/// A row of figures, or the row with `<5` when its group is too small.
+fn guarded_row<const N: usize>(first: &str, cells: Option<[String; N]>, hidden: &str) -> String {
+    match cells {
+        Some(cells) => row(first, &cells, ""),
+        None => {
+            let mut blanks = vec![String::new(); N];
+            blanks[0] = hidden.to_owned();
+            row(first, &blanks, "hidden")
+        }
+    }
+}
+
+fn lesson_name(title: &str, retired: bool) -> String {
+    if retired { format!("{title} (retired)") } else { title.to_owned() }
+}
+
+/// `2026-W48` → `W48`: the year is in the tables and the chart's description.
+fn short_week(label: &str) -> String {
+    label.split_once('-').map_or(label, |(_, week)| week).to_owned()
+}
+
+fn week_span(figures: &CohortFigures) -> String {
+    match (figures.weeks.first(), figures.weeks.last()) {
+        (Some(first), Some(last)) if first.week != last.week => format!("{} to {}", first.week, last.week),
+        (Some(only), _) => only.week.clone(),
+        _ => "no weeks".to_owned(),
+    }
+}

@@ -1,0 +1,201 @@
+//! Portable backups: the whole store as JSON lines (a header, then one line per record with
+//! its tree, key and value), restored exactly into an empty store. Also the start-up check that
+//! every record can be read, and opening a copy when the daemon holds the store.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{SCHEMA_VERSION, Store, StoreError, decode};
+use crate::model::{Answer, Delivery, Learner, NextNudge};
+
+/// The first line of a backup.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    nudge_backup: u32,
+    schema: u32,
+}
+
+/// One record: its tree, its key (hex), and its value as JSON, or as hex when the value is
+/// not JSON (index entries), so a restore writes back exactly the same bytes.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    tree: String,
+    key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw: Option<String>,
+}
+
+/// Why a backup or restore failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// Reading or writing the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading or writing the file failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The file is not a nudge backup, or was damaged.
+    #[error("line {line} of the backup cannot be read ({reason})")]
+    Format {
+        /// 1-based line.
+        line: usize,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Restoring would mix two stores.
+    #[error("the store is not empty: restore into a new, empty store path")]
+    NotEmpty,
+}
+
+impl Store {
+    fn trees(&self) -> [(&'static str, &sled::Tree); 8] {
+        [
+            ("meta", &self.meta),
+            ("learners", &self.learners),
+            ("deliveries", &self.deliveries),
+            ("slots", &self.slots),
+            ("outbox", &self.outbox),
+            ("answers", &self.answers),
+            ("agenda", &self.agenda),
+            ("messages", &self.messages),
+        ]
+    }
+
+    /// Writes every record to `out`; returns the number of records.
+    pub fn backup(&self, out: &mut impl Write) -> Result<usize, BackupError> {
+        serde_json::to_writer(&mut *out, &Header { nudge_backup: 1, schema: SCHEMA_VERSION })
+            .map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+        let mut records = 0;
+        for (name, tree) in self.trees() {
+            for entry in tree.iter() {
+                let (key, value) = entry.map_err(StoreError::from)?;
+                let json = serde_json::from_slice::<serde_json::Value>(&value)
+                    .ok()
+                    .filter(|json| serde_json::to_vec(json).is_ok_and(|bytes| bytes == value.as_ref()));
+                let raw = json.is_none().then(|| hex(&value));
+                let record = Record { tree: name.to_owned(), key: hex(&key), value: json, raw };
+                serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::from)?;
+                out.write_all(b"\n")?;
+                records += 1;
+            }
+        }
+        out.flush()?;
+        Ok(records)
+    }
+
+    /// Restores a backup into this store, which must be empty; returns the number of records.
+    pub fn restore(&self, input: impl BufRead) -> Result<usize, BackupError> {
+        if self.trees().iter().any(|(name, tree)| *name != "meta" && !tree.is_empty()) {
+            return Err(BackupError::NotEmpty);
+        }
+        let mut lines = input.lines();
+        let header: Header = parse_line(lines.next().transpose()?.as_deref(), 1)?;
+        if header.nudge_backup != 1 || header.schema != SCHEMA_VERSION {
+            return Err(BackupError::Format {
+                line: 1,
+                reason: format!("schema {} where {SCHEMA_VERSION} is expected", header.schema),
+            });
+        }
+        let mut records = 0;
+        for (idx, line) in lines.enumerate() {
+            let record: Record = parse_line(Some(&line?), idx + 2)?;
+            let tree = self.trees().into_iter().find(|(name, _)| *name == record.tree).map(|(_, tree)| tree);
+            let (Some(tree), Some(key)) = (tree, unhex(&record.key)) else {
+                return Err(BackupError::Format {
+                    line: idx + 2,
+                    reason: format!("unknown tree `{}` or bad key", record.tree),
+                });
+            };
+            let value = match (&record.value, &record.raw) {
+                (Some(json), None) => serde_json::to_vec(json).unwrap_or_default(),
+                (None, Some(raw)) => {
+                    unhex(raw).ok_or(BackupError::Format { line: idx + 2, reason: "bad hex value".to_owned() })?
+                }
+                _ => {
+                    return Err(BackupError::Format {
+                        line: idx + 2,
+                        reason: "a record needs `value` or `raw`".to_owned(),
+                    });
+                }
+            };
+            tree.insert(key, value).map_err(StoreError::from)?;
+            records += 1;
+        }
+        self.flush_blocking()?;
+        Ok(records)
+    }
+
+    /// Reads every record once: a damaged store is found at start-up, not halfway through a
+    /// day. Returns the number of records checked.
+    pub fn verify(&self) -> Result<usize, StoreError> {
+        let mut checked = 0;
+        for entry in self.learners.iter() {
+            decode::<Learner>("learners", &entry?.1)?;
+            checked += 1;
+        }
+        for entry in self.deliveries.iter() {
+            decode::<Delivery>("deliveries", &entry?.1)?;
+            checked += 1;
+        }
+        for entry in self.answers.iter() {
+            decode::<Answer>("answers", &entry?.1)?;
+            checked += 1;
+        }
+        for entry in self.agenda.iter() {
+            decode::<NextNudge>("agenda", &entry?.1)?;
+            checked += 1;
+        }
+        Ok(checked)
+    }
+
+    /// Opens the store at `path` for reading. When the daemon holds it, a copy taken now is
+    /// opened instead (the second value says so; the copy lives as long as the returned guard).
+    pub fn open_for_reading(path: &Path) -> Result<(Store, Option<tempfile::TempDir>), StoreError> {
+        match Store::open(path) {
+            Ok(store) => Ok((store, None)),
+            Err(StoreError::Sled(sled::Error::Io(error)))
+                if error.kind() == std::io::ErrorKind::WouldBlock || error.to_string().contains("lock") =>
+            {
+                let copy = tempfile::tempdir().map_err(|error| StoreError::Sled(sled::Error::Io(error)))?;
+                copy_dir(path, &copy.path().join("store")).map_err(|error| StoreError::Sled(sled::Error::Io(error)))?;
+                Ok((Store::open(&copy.path().join("store"))?, Some(copy)))
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target: PathBuf = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_line<T: serde::de::DeserializeOwned>(line: Option<&str>, number: usize) -> Result<T, BackupError> {
+    let line = line.ok_or(BackupError::Format { line: number, reason: "the file is empty".to_owned() })?;
+    serde_json::from_str(line).map_err(|error| BackupError::Format { line: number, reason: error.to_string() })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|idx| u8::from_str_radix(text.get(idx..idx + 2)?, 16).ok()).collect()
+}

@@ -1,0 +1,171 @@
+//! The HTML report in a real browser: headless Chromium parses the page (the DOM holds the
+//! charts and cohort names) and renders it to a PNG of plausible size.
+//!
+//! Needs `/usr/bin/chromium` (`apt-get install chromium`); `NUDGE_NO_BROWSER=1` skips the
+//! browser part. `NUDGE_KEEP_SCREENSHOT=<path>` copies the screenshot there for a human to look at.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use nudge::i18n::Lang;
+use nudge::model::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
+use nudge::report::synthetic::{Workload, pack};
+use nudge::report::{CohortInfo, PerLearner, Report, build, html};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Longest a browser run may take before the test gives up on it.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+
+#[test]
+fn html_report_parses_and_renders_in_a_headless_browser() {
+    let report = realistic_report();
+    let page = html(&report);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<html lang=\"en\">"));
+    assert_eq!(external_references(&page), Vec::<String>::new(), "the page must be self-contained");
+    assert!(!page.contains("<script"), "no scripts");
+    assert!(page.contains("&lt;script&gt;alert(&#39;hi&#39;)&lt;/script&gt;"), "learner text is escaped");
+    if std::env::var_os("NUDGE_NO_BROWSER").is_some() {
+        return;
+    }
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: run `apt-get install chromium`, or set NUDGE_NO_BROWSER=1 to skip the browser check"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("report.html");
+    std::fs::write(&file, &page).expect("write the page");
+    let url = format!("file://{}", file.display());
+
+    let dom = chromium(dir.path(), &["--dump-dom", &url]);
+    assert!(dom.matches("<svg").count() >= 9, "three charts per shown cohort:\n{}", &dom[..dom.len().min(2000)]);
+    for cohort in ["sales-north", "support-emea", "product", "pilot"] {
+        assert!(dom.contains(cohort), "cohort {cohort} in the DOM");
+    }
+    assert!(dom.contains("fewer than 5 learners: figures hidden to protect privacy"));
+    assert!(!dom.contains("<script"), "escaped learner text did not become an element");
+
+    let png = dir.path().join("report.png");
+    chromium(dir.path(), &[&format!("--screenshot={}", png.display()), "--window-size=1280,2400", &url]);
+    let bytes = std::fs::read(&png).expect("chromium wrote a screenshot");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(bytes.len() > 30_000, "a rendered page, not a blank one: {} bytes", bytes.len());
+    assert_eq!(png_size(&bytes), Some((1280, 2400)));
+    if let Some(keep) = std::env::var_os("NUDGE_KEEP_SCREENSHOT") {
+        std::fs::copy(&png, keep).expect("copy the screenshot");
+    }
+}
+
+/// Three cohorts of 8 learners over several weeks, plus a pilot of 3 whose figures stay hidden.
+fn realistic_report() -> Report {
+    let workload = Workload::new(24, 24 * 110);
+    let mut options = workload.options();
+    options.cohorts.push(CohortInfo { id: "pilot".to_owned(), pack: Some(Arc::new(pack())) });
+    options.per_learner = Some(PerLearner { key: b"test key".to_vec(), names: false });
+    let pilot: Vec<Learner> = (1..=3).map(pilot_learner).collect();
+    let shared_note = shared_reflection(workload.learners().next().expect("a learner"));
+    let learners = workload.learners().chain(pilot);
+    let deliveries = workload.deliveries().chain([shared_note.0]);
+    let answers = workload.answers().chain([shared_note.1]);
+    build(options, learners, deliveries, answers)
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).single().expect("a time")
+}
+
+fn pilot_learner(id: i64) -> Learner {
+    Learner {
+        id,
+        cohort: "pilot".to_owned(),
+        name: format!("Pilot {id}"),
+        lang: Lang::En,
+        status: Status::Active,
+        enrolled_at: start(),
+        progress: Progress::default(),
+        prefs: Default::default(),
+        next_nudge: None,
+    }
+}
+
+/// A shared reflection with markup in it, which must come out as text.
+fn shared_reflection(learner: Learner) -> (Delivery, Answer) {
+    let item = "l01/reflect".to_owned();
+    let seq = u64::MAX - 1;
+    let delivery = Delivery {
+        seq,
+        learner: learner.id,
+        cohort: learner.cohort.clone(),
+        created: start(),
+        slot: None,
+        purpose: Purpose::Reflect { item: item.clone(), question: 0 },
+        state: DeliveryState::Sent { message_id: 1, at: start() },
+        outgoing: None,
+    };
+    let text = "Asking first <script>alert('hi')</script> & listening worked".to_owned();
+    let answer = Answer {
+        learner: learner.id,
+        cohort: learner.cohort,
+        delivery: seq,
+        item,
+        at: start() + chrono::Duration::minutes(5),
+        prompt_sent_at: Some(start()),
+        kind: AnswerKind::Reflect { question: 0, text, shared: true },
+    };
+    (delivery, answer)
+}
+
+/// `src=` and `href=` values with a scheme or a network path (`//host`).
+fn external_references(page: &str) -> Vec<String> {
+    ["src=", "href="]
+        .iter()
+        .flat_map(|attribute| page.match_indices(attribute).map(move |(at, _)| &page[at + attribute.len()..]))
+        .map(|rest| rest.trim_start_matches(['"', '\'']).chars().take(40).collect::<String>())
+        .filter(|value| {
+            let lower = value.to_ascii_lowercase();
+            lower.starts_with("//")
+                || lower.split_once(':').is_some_and(|(scheme, _)| scheme.chars().all(char::is_alphanumeric))
+        })
+        .collect()
+}
+
+/// Runs headless Chromium with a fresh profile in `dir`; returns its stdout.
+fn chromium(dir: &Path, arguments: &[&str]) -> String {
+    let profile = tempfile::tempdir_in(dir).expect("profile dir");
+    let mut child = Command::new(CHROMIUM)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(arguments)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text)
+    });
+    let deadline = Instant::now() + BROWSER_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll chromium") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium took longer than {BROWSER_TIMEOUT:?} with {arguments:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "chromium failed ({status}) with {arguments:?}");
+    reader.join().expect("reader thread").expect("chromium output is UTF-8")
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let width = u32::from_be_bytes(bytes.get(16..20)?.try_into().ok()?);
+    let height = u32::from_be_bytes(bytes.get(20..24)?.try_into().ok()?);
+    Some((width, height))
+}
