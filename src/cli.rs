@@ -15,6 +15,7 @@ use crate::content::Pack;
 use crate::content::problem::Summary;
 use crate::i18n::Lang;
 use crate::report;
+use crate::reporting::{ReportRequest, report_from_store};
 use crate::simulate::{SimOptions, simulate};
 use crate::store::Store;
 use crate::telemetry::{self, LogFormat};
@@ -129,9 +130,15 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only activity on or after this date (YYYY-MM-DD).
+        /// Only activity on or after this date (YYYY-MM-DD, UTC).
         #[arg(long)]
         since: Option<NaiveDate>,
+        /// Only activity on or before this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// First names instead of pseudonyms in per-learner rows (needs `reports.per_learner`).
+        #[arg(long)]
+        names: bool,
     },
 }
 
@@ -178,6 +185,10 @@ pub enum ReportFormat {
     Table,
     /// The same figures as JSON.
     Json,
+    /// Comma-separated values for a spreadsheet: one section per table.
+    Csv,
+    /// One self-contained web page with charts, readable offline.
+    Html,
 }
 
 /// Runs the parsed command line.
@@ -191,9 +202,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             telemetry::init(cli.log_format, "warn");
             run_check(paths, config, format, deny_warnings)
         }
-        Command::Report { config, cohort, format, out, since: _ } => {
+        Command::Report { config, cohort, format, out, since, until, names } => {
             telemetry::init(cli.log_format, "warn");
-            run_report(config, cohort, format, out)
+            run_report(config, ReportRequest { cohort, since, until, names }, format, out)
         }
         Command::Backup { file, config } => run_backup(&file, config),
         Command::Restore { file, config } => run_restore(&file, config),
@@ -399,41 +410,25 @@ fn run_check(
 
 fn run_report(
     config: Option<PathBuf>,
-    cohort: Option<String>,
+    request: ReportRequest,
     format: ReportFormat,
     out: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&config::config_path(config))?;
-    let store = Store::open(&settings.store.path)
-        .with_context(|| format!("cannot open the store at {}", settings.store.path.display()))?;
-    let cohorts: Vec<String> = settings
-        .cohorts
-        .iter()
-        .map(|c| c.id.clone())
-        .filter(|id| cohort.as_ref().is_none_or(|wanted| wanted == id))
-        .collect();
-    if let Some(wanted) = &cohort
-        && cohorts.is_empty()
-    {
-        anyhow::bail!("there is no cohort `{wanted}` in {}", settings.source.display());
-    }
-    let keep = |id: &str| cohorts.iter().any(|c| c == id);
-    let learners: Vec<_> = store.learners().collect::<Result<_, _>>()?;
-    let deliveries: Vec<_> = store.deliveries().collect::<Result<_, _>>()?;
-    let answers: Vec<_> = store.answers().collect::<Result<_, _>>()?;
-    let report = report::compute(
-        &cohorts,
-        learners.into_iter().filter(|l| keep(&l.cohort)),
-        deliveries.into_iter().filter(|d| keep(&d.cohort)),
-        answers.into_iter().filter(|a| keep(&a.cohort)),
-        Utc::now(),
-    );
+    let (store, _copy) = store_for_reading(&settings.store.path)?;
+    let loaded = check::load_checked(&settings.content.dir);
+    let report = report_from_store(&store, &settings, &loaded.library(), &request, || store.report_key(), Utc::now())?;
     let text = match format {
-        ReportFormat::Table => report::format::table(&report),
-        ReportFormat::Json => report::format::json(&report),
+        ReportFormat::Table => report::table(&report),
+        ReportFormat::Json => report::json(&report),
+        ReportFormat::Csv => report::csv(&report),
+        ReportFormat::Html => report::html(&report),
     };
     match out {
-        Some(path) => std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote the report to {}", path.display());
+        }
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

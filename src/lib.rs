@@ -21,6 +21,7 @@ pub mod play;
 pub mod preview;
 pub mod render;
 pub mod report;
+pub mod reporting;
 pub mod schedule;
 pub mod service;
 pub mod simulate;

@@ -74,6 +74,7 @@ impl App {
             )
         })?;
         tracing::debug!(records = checked, "store verified");
+        store.report_key().context("cannot make the key of report pseudonyms")?;
         let content_seen = reload::fingerprint(&settings.content.dir);
         let loaded = load_checked(&settings.content.dir);
         let library = loaded.library();

@@ -310,18 +310,3 @@ where
     answers.into_iter().for_each(|answer| builder.answer(answer.borrow()));
     builder.finish()
 }
-
-/// The report for `cohorts` without packs, period or per-learner rows.
-///
-/// Kept so that `nudge report` builds while the CLI moves to [`ReportBuilder`] with the packs and
-/// `reports.per_learner` from the config; remove it then.
-pub fn compute(
-    cohorts: &[String],
-    learners: impl IntoIterator<Item = Learner>,
-    deliveries: impl IntoIterator<Item = Delivery>,
-    answers: impl IntoIterator<Item = Answer>,
-    now: DateTime<Utc>,
-) -> Report {
-    let cohorts = cohorts.iter().map(|id| CohortInfo { id: id.clone(), pack: None }).collect();
-    build(ReportOptions::new(cohorts, now), learners, deliveries, answers)
-}

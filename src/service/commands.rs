@@ -30,6 +30,7 @@ impl Service {
             "pause" | "resume" | "time" | "language" | "progress" => self.learner_command(from, name, args, now),
             "mydata" => self.my_data(from, now),
             "forget" => self.ask_forget(from, now),
+            "report" => self.report_command(from, args, now),
             _ => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
         }
     }

@@ -6,6 +6,7 @@
 //! Knows nothing of teloxide: the Telegram edge and `nudge try` both drive it with
 //! [`Incoming`] values and send what it returns.
 
+mod admin;
 mod answers;
 mod commands;
 mod nudges;
@@ -16,6 +17,8 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tokio::sync::Notify;
+
+pub use admin::AdminReport;
 
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};
@@ -46,6 +49,9 @@ pub struct Handled {
     /// Messages to send without recording them: the goodbye after erasing a learner, which
     /// must leave nothing behind.
     pub direct: Vec<Outgoing>,
+    /// An admin asked for a report: build it off the update loop with
+    /// [`Service::admin_report`] and send it without recording it.
+    pub admin_report: Option<AdminReport>,
 }
 
 impl Handled {

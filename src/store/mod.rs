@@ -40,6 +40,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const OFFSET_KEY: &[u8] = b"update_offset";
+const REPORT_KEY: &[u8] = b"report_key";
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -312,6 +313,20 @@ impl Store {
     /// Records that the scheduler finished `cohort` up to `at`.
     pub fn set_cursor(&self, cohort: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_meta(&keys::cursor(cohort), &at)
+    }
+
+    /// The secret key of report pseudonyms: made from the OS's randomness on first use and kept,
+    /// so a learner's pseudonym is the same in every report and nobody can compute it without
+    /// the store.
+    pub fn report_key(&self) -> Result<Vec<u8>, StoreError> {
+        if let Some(key) = self.get_meta::<Vec<u8>>(REPORT_KEY)? {
+            return Ok(key);
+        }
+        let mut key = vec![0u8; 32];
+        getrandom::getrandom(&mut key)
+            .map_err(|error| StoreError::Sled(sled::Error::Io(std::io::Error::other(error.to_string()))))?;
+        self.set_meta(REPORT_KEY, &key)?;
+        Ok(key)
     }
 
     fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {

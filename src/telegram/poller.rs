@@ -21,7 +21,7 @@ use super::sender::OutboxHandle;
 use crate::chat::Incoming;
 use crate::metrics::Metrics;
 use crate::model::Outgoing;
-use crate::service::{Batch, Handled, Service};
+use crate::service::{AdminReport, Batch, Handled, Service};
 
 /// How long one getUpdates call waits for news.
 const LONG_POLL: Duration = Duration::from_secs(25);
@@ -48,6 +48,7 @@ struct Effect {
     toast: Option<(String, Option<String>)>,
     batch: Batch,
     direct: Vec<Outgoing>,
+    admin_report: Option<AdminReport>,
 }
 
 impl Poller {
@@ -154,7 +155,21 @@ impl Poller {
             if !effect.direct.is_empty() {
                 tokio::spawn(send_direct(self.client.clone(), effect.learner, effect.direct));
             }
+            if let Some(asked) = effect.admin_report {
+                tokio::spawn(send_report(self.service.clone(), self.client.clone(), asked));
+            }
         }
+    }
+}
+
+/// Builds an admin's report on a blocking thread (it reads the whole store) and sends it
+/// without recording it: the store keeps no copy of reports.
+async fn send_report(service: Arc<Service>, client: Arc<TelegramClient>, asked: AdminReport) {
+    let admin = asked.admin;
+    let built = tokio::task::spawn_blocking(move || service.admin_report(&asked, Utc::now())).await;
+    match built {
+        Ok(messages) => send_direct(client, admin, messages).await,
+        Err(error) => tracing::error!(error = %error, "building a report failed"),
     }
 }
 
@@ -180,7 +195,13 @@ fn effect(incoming: &Incoming, handled: Handled) -> Effect {
         Incoming::Press { query_id, .. } => Some((query_id.clone(), handled.toast)),
         _ => None,
     };
-    Effect { learner, toast, batch: Batch { learner, seqs: handled.to_send }, direct: handled.direct }
+    Effect {
+        learner,
+        toast,
+        batch: Batch { learner, seqs: handled.to_send },
+        direct: handled.direct,
+        admin_report: handled.admin_report,
+    }
 }
 
 /// Counts a failure of update `id`; true once it failed too often to keep trying.

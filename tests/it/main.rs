@@ -1,5 +1,6 @@
 //! Integration tests: the real daemon against a fake Telegram Bot API on 127.0.0.1.
 
+mod admin;
 mod cli;
 mod content;
 mod corpus;
@@ -8,5 +9,6 @@ mod helpers;
 mod journey;
 mod ops;
 mod privacy;
+mod report_cli;
 mod report_html;
 mod telegram;

@@ -1,0 +1,167 @@
+//! Reports from the store: the I/O side of [`crate::report`], shared by `nudge report` and the
+//! admins' `/report` in Telegram. Streams the records through the report builder, so memory
+//! does not grow with the number of answers.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::config::Settings;
+use crate::content::Library;
+use crate::report::{CohortInfo, PerLearner, Report, ReportBuilder, ReportOptions};
+use crate::store::{Store, StoreError};
+
+/// What an admin asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportRequest {
+    /// Only this cohort; every configured cohort when `None`.
+    pub cohort: Option<String>,
+    /// First UTC date of activity to count.
+    pub since: Option<NaiveDate>,
+    /// Last UTC date of activity to count.
+    pub until: Option<NaiveDate>,
+    /// First names instead of pseudonyms in per-learner rows.
+    pub names: bool,
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The cohort asked for is not configured.
+    #[error("there is no cohort `{cohort}` in {config}; the cohorts are: {known}")]
+    UnknownCohort {
+        /// What was asked for.
+        cohort: String,
+        /// The config file.
+        config: String,
+        /// The configured cohort ids.
+        known: String,
+    },
+    /// `--names` was asked for while the config keeps per-learner rows off.
+    #[error("names appear only in per-learner rows, which are off: set `reports.per_learner = true` in {config}")]
+    NamesWithoutPerLearner {
+        /// The config file.
+        config: String,
+    },
+    /// The period ends before it starts.
+    #[error("the period is empty: --since {since} is after --until {until}")]
+    EmptyPeriod {
+        /// First day asked for.
+        since: NaiveDate,
+        /// Last day asked for.
+        until: NaiveDate,
+    },
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The report `request` asks for, from every record in `store`.
+///
+/// `report_key` is the pseudonym key (see [`Store::report_key`]); it is only used when the
+/// config turns per-learner rows on.
+pub fn report_from_store(
+    store: &Store,
+    settings: &Settings,
+    library: &Library,
+    request: &ReportRequest,
+    report_key: impl FnOnce() -> Result<Vec<u8>, StoreError>,
+    now: DateTime<Utc>,
+) -> Result<Report, ReportError> {
+    let options = options(settings, library, request, report_key, now)?;
+    let mut builder = ReportBuilder::new(options);
+    for learner in store.learners() {
+        builder.learner(&learner?);
+    }
+    for delivery in store.deliveries() {
+        builder.delivery(&delivery?);
+    }
+    for answer in store.answers() {
+        builder.answer(&answer?);
+    }
+    Ok(builder.finish())
+}
+
+/// The builder's options: the cohorts asked for with their packs, the period and, when the
+/// config allows it, per-learner rows.
+fn options(
+    settings: &Settings,
+    library: &Library,
+    request: &ReportRequest,
+    report_key: impl FnOnce() -> Result<Vec<u8>, StoreError>,
+    now: DateTime<Utc>,
+) -> Result<ReportOptions, ReportError> {
+    let config = settings.source.display().to_string();
+    if let (Some(since), Some(until)) = (request.since, request.until)
+        && since > until
+    {
+        return Err(ReportError::EmptyPeriod { since, until });
+    }
+    let cohorts: Vec<CohortInfo> = settings
+        .cohorts
+        .iter()
+        .filter(|cohort| request.cohort.as_ref().is_none_or(|wanted| *wanted == cohort.id))
+        .map(|cohort| CohortInfo { id: cohort.id.clone(), pack: library.pack(&cohort.pack).cloned() })
+        .collect();
+    if let Some(wanted) = &request.cohort
+        && cohorts.is_empty()
+    {
+        let known = settings.cohorts.iter().map(|cohort| cohort.id.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(ReportError::UnknownCohort { cohort: wanted.clone(), config, known });
+    }
+    if request.names && !settings.reports.per_learner {
+        return Err(ReportError::NamesWithoutPerLearner { config });
+    }
+    let per_learner = match settings.reports.per_learner {
+        true => Some(PerLearner { key: report_key()?, names: request.names }),
+        false => None,
+    };
+    let mut options = ReportOptions::new(cohorts, now);
+    options.since = request.since;
+    options.until = request.until;
+    options.per_learner = per_learner;
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit;
+
+    #[test]
+    fn an_unknown_cohort_names_the_known_ones() {
+        let settings = testkit::settings();
+        let request = ReportRequest { cohort: Some("nope".into()), ..ReportRequest::default() };
+        let error = options(&settings, &Library::default(), &request, || Ok(vec![1]), Utc::now()).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("`nope`") && message.contains(&settings.cohorts[0].id), "{message}");
+    }
+
+    #[test]
+    fn names_need_per_learner_rows() {
+        let settings = testkit::settings();
+        assert!(!settings.reports.per_learner);
+        let request = ReportRequest { names: true, ..ReportRequest::default() };
+        let error = options(&settings, &Library::default(), &request, || Ok(vec![1]), Utc::now()).unwrap_err();
+        assert!(matches!(error, ReportError::NamesWithoutPerLearner { .. }));
+    }
+
+    #[test]
+    fn per_learner_rows_use_the_stores_key_only_when_configured() {
+        let mut settings = testkit::settings();
+        let request = ReportRequest::default();
+        let off = options(&settings, &Library::default(), &request, || panic!("no key needed"), Utc::now()).unwrap();
+        assert!(off.per_learner.is_none());
+        settings.reports.per_learner = true;
+        let on = options(&settings, &Library::default(), &request, || Ok(vec![7; 32]), Utc::now()).unwrap();
+        let per_learner = on.per_learner.expect("rows asked for");
+        assert_eq!((per_learner.key, per_learner.names), (vec![7; 32], false));
+    }
+
+    #[test]
+    fn a_backwards_period_is_refused() {
+        let settings = testkit::settings();
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).expect("valid date");
+        let request = ReportRequest { since: Some(day(20)), until: Some(day(10)), ..ReportRequest::default() };
+        let error = options(&settings, &Library::default(), &request, || Ok(vec![1]), Utc::now()).unwrap_err();
+        assert!(matches!(error, ReportError::EmptyPeriod { .. }));
+    }
+}

@@ -1,0 +1,100 @@
+//! Admin commands in the chat: `/report [cohort]` sends configured admins a short summary and
+//! the HTML report as a file; anyone else is refused. Building the report reads the whole store,
+//! so the service only decides here; the Telegram edge builds and sends it off the update loop.
+
+use chrono::{DateTime, Utc};
+
+use super::{Handled, Service};
+use crate::chat::Person;
+use crate::i18n::{Lang, fill, tr};
+use crate::model::Outgoing;
+use crate::render;
+use crate::report::{CohortReport, Guarded, Report, format, html};
+use crate::reporting::{ReportRequest, report_from_store};
+use crate::store::StoreError;
+
+/// An admin's request for a report, to build off the update loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminReport {
+    /// The admin's Telegram id.
+    pub admin: i64,
+    /// The language of the admin's texts.
+    pub lang: Lang,
+    /// What was asked for.
+    pub request: ReportRequest,
+}
+
+impl Service {
+    /// `/report [cohort]`: a request to build for admins, a refusal for anyone else.
+    pub(super) fn report_command(&self, from: &Person, args: &str, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        if !self.is_admin(from.id) {
+            return self.reply_only(from, now, |lang, _| tr(lang, "admin.refused").to_owned());
+        }
+        let lang = self.store.learner(from.id)?.map_or(from.language.unwrap_or(Lang::En), |learner| learner.lang);
+        let cohort = args.split_whitespace().next().map(str::to_owned);
+        let request = ReportRequest { cohort, ..ReportRequest::default() };
+        Ok(Handled { admin_report: Some(AdminReport { admin: from.id, lang, request }), ..Handled::default() })
+    }
+
+    /// Whether `id` is one of the configured admins.
+    pub fn is_admin(&self, id: i64) -> bool {
+        self.settings.telegram.admins.contains(&id)
+    }
+
+    /// Builds the report an admin asked for: a summary message and the HTML report as a file,
+    /// or one message saying why there is none. Reads the whole store: call it off the update
+    /// loop. Nothing is recorded: the report is made fresh each time and not kept.
+    pub fn admin_report(&self, asked: &AdminReport, now: DateTime<Utc>) -> Vec<Outgoing> {
+        let library = self.library();
+        let report =
+            report_from_store(&self.store, &self.settings, &library, &asked.request, || self.store.report_key(), now);
+        match report {
+            Ok(report) => vec![
+                Outgoing::Send { message: render::text(summary(asked.lang, &report)) },
+                Outgoing::Document {
+                    file_name: format!("nudge-report-{}.html", now.format("%Y-%m-%d")),
+                    caption: fill(asked.lang, "admin.report_caption", &[("date", &now.format("%Y-%m-%d").to_string())]),
+                    content: html(&report),
+                },
+            ],
+            Err(error) => {
+                tracing::warn!(error = %error, "an admin's report could not be made");
+                let reason = error.to_string();
+                vec![Outgoing::Send {
+                    message: render::text(fill(asked.lang, "admin.report_failed", &[("reason", &reason)])),
+                }]
+            }
+        }
+    }
+}
+
+/// A few lines an admin can read in the chat: per cohort, who is active, how much is answered
+/// and how well quizzes go. Hidden cohorts stay hidden here too.
+fn summary(lang: Lang, report: &Report) -> String {
+    let mut lines =
+        vec![fill(lang, "admin.report_heading", &[("date", &report.generated_at.format("%Y-%m-%d").to_string())])];
+    lines.extend(report.cohorts.iter().map(|cohort| cohort_line(lang, report.min_group, cohort)));
+    if report.cohorts.is_empty() {
+        lines.push(tr(lang, "admin.report_no_cohorts").to_owned());
+    }
+    lines.join("\n\n")
+}
+
+fn cohort_line(lang: Lang, min_group: usize, cohort: &CohortReport) -> String {
+    let Guarded::Shown(figures) = &cohort.figures else {
+        return fill(lang, "admin.report_hidden", &[("cohort", &cohort.cohort), ("min", &min_group.to_string())]);
+    };
+    let totals = &figures.totals;
+    fill(
+        lang,
+        "admin.report_cohort",
+        &[
+            ("cohort", &cohort.cohort),
+            ("active", &totals.learners_active.to_string()),
+            ("enrolled", &totals.learners_enrolled.to_string()),
+            ("response", &format::percent(&totals.response_rate)),
+            ("first", &format::percent(&totals.quiz_first_try)),
+            ("review", &format::percent(&totals.quiz_retention)),
+        ],
+    )
+}

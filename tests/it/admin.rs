@@ -1,0 +1,75 @@
+//! Admin commands over Telegram: `/report` gives configured admins a summary and the HTML
+//! report as a file; every admin command refuses everyone else, enrolled or not.
+
+use fake_telegram::TgUser;
+
+use crate::helpers::{spawn_app, texts};
+
+/// The admin in the test config.
+const ADMIN: i64 = 1000;
+/// Every command only admins may use.
+const ADMIN_COMMANDS: &[&str] = &["/report", "/report desk", "/report@nudge_bot"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_command_refuses_learners_and_strangers() {
+    let app = spawn_app().await;
+    let (learner, stranger) = (TgUser::new(43), TgUser::new(44));
+    app.enrol(&learner).await;
+    for (n, command) in ADMIN_COMMANDS.iter().enumerate() {
+        for (user, before) in [(&learner, 2), (&stranger, 0)] {
+            app.learner_says(user, command);
+            let sent = app.messages(user.id, before + n + 1).await;
+            let reply = sent.last().expect("a reply");
+            assert!(reply.plain_text.contains("for admins only"), "{command} from {}: {:?}", user.id, texts(&sent));
+            assert!(sent.iter().all(|m| m.document.is_none()), "no report leaks to {}", user.id);
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_gets_a_summary_and_the_html_report() {
+    let app = spawn_app().await;
+    let learners: Vec<TgUser> = (50..56).map(TgUser::new).collect();
+    for learner in &learners {
+        app.enrol(learner).await;
+    }
+    let due = learners.iter().map(|l| app.next_nudge(l.id)).max().expect("learners");
+    app.tick_at(due).await;
+    for learner in &learners {
+        app.messages(learner.id, 4).await;
+        app.press(learner, "Fewer repeat calls");
+    }
+    for learner in &learners {
+        app.messages(learner.id, 5).await;
+    }
+    let admin = TgUser::new(ADMIN);
+    app.learner_says(&admin, "/report");
+    let sent = app.messages(ADMIN, 2).await;
+    let summary = &sent[0].plain_text;
+    assert!(summary.contains("Engagement report"), "{summary}");
+    assert!(summary.contains("desk: 6 of 6 learners active"), "{summary}");
+    assert!(summary.contains("Quizzes right first time: 100 %"), "{summary}");
+    let document = sent[1].document.as_ref().expect("the report as a file");
+    assert!(document.file_name.starts_with("nudge-report-") && document.file_name.ends_with(".html"));
+    let page = document.content_utf8().expect("UTF-8");
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg"), "a page with charts");
+    assert!(page.contains("Which is a goal?"), "quiz items by their question");
+
+    app.learner_says(&admin, "/report nope");
+    let sent = app.messages(ADMIN, 3).await;
+    assert!(sent[2].plain_text.contains("no cohort `nope`"), "{}", sent[2].plain_text);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cohort_too_small_to_report_stays_hidden_in_the_chat() {
+    let app = spawn_app().await;
+    app.enrol(&TgUser::new(60)).await;
+    app.learner_says(&TgUser::new(ADMIN), "/report");
+    let sent = app.messages(ADMIN, 2).await;
+    assert!(sent[0].plain_text.contains("desk: fewer than 5 learners"), "{}", sent[0].plain_text);
+    let page = sent[1].document.as_ref().and_then(|d| d.content_utf8()).expect("the page");
+    assert!(!page.contains("Which is a goal?"), "no figures about one learner");
+    app.stop().await;
+}

@@ -1,0 +1,124 @@
+//! `nudge report` as admins run it: every format from a real store, the filters, privacy by
+//! default, and clear refusals.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use nudge::report::synthetic::Workload;
+use nudge::store::Store;
+
+fn nudge(args: &[&str], config: &Path) -> Output {
+    let mut all = vec!["report", "--config", config.to_str().expect("UTF-8 path")];
+    all.extend_from_slice(args);
+    Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(all)
+        .env_remove("NUDGE_TELEGRAM_TOKEN")
+        .env_remove("NUDGE_CONFIG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A config over a store filled with a made-up organisation of 30 learners in three cohorts.
+fn organisation(per_learner: bool) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("store")).expect("store");
+    let work = Workload::new(30, 900);
+    for learner in work.learners() {
+        store.with_learner(learner.id, |tx| tx.put_learner(&learner)).expect("learner");
+    }
+    for delivery in work.deliveries() {
+        store.with_learner(delivery.learner, |tx| tx.put_delivery(&delivery)).expect("delivery");
+    }
+    for answer in work.answers() {
+        store.with_learner(answer.learner, |tx| tx.put_answer(&answer)).expect("answer");
+    }
+    store.flush_blocking().expect("flush");
+    drop(store);
+    std::fs::create_dir_all(dir.path().join("content")).expect("content dir");
+    let root = dir.path().display();
+    let cohorts: String = ["sales-north", "support-emea", "product"]
+        .iter()
+        .map(|id| {
+            format!(
+                "[[cohorts]]\nid = \"{id}\"\npack = \"none\"\ninvite = \"{id}-code\"\nschedule = \"0 9 * * *\"\ntimezone = \"UTC\"\nlanguage = \"en\"\n\n"
+            )
+        })
+        .collect();
+    let config = format!(
+        "[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[reports]\nper_learner = {per_learner}\n\n{cohorts}"
+    );
+    let path = dir.path().join("nudge.toml");
+    std::fs::write(&path, config).expect("config");
+    (dir, path)
+}
+
+#[test]
+fn every_format_shows_the_same_cohorts_and_no_names_by_default() {
+    let (_dir, config) = organisation(false);
+    let table = stdout(&nudge(&[], &config));
+    assert!(table.contains("sales-north") && table.contains("support-emea"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&nudge(&["--format", "json"], &config))).expect("JSON");
+    let cohorts = json["cohorts"].as_array().expect("cohorts");
+    assert_eq!(cohorts.len(), 3);
+    assert_eq!(cohorts[0]["figures"]["totals"]["learners_enrolled"], 10);
+    assert!(cohorts[0]["figures"].get("learners").is_none(), "no per-learner rows by default");
+    let csv = stdout(&nudge(&["--format", "csv"], &config));
+    assert!(csv.lines().any(|line| line.starts_with("sales-north,")), "{csv}");
+    let html = stdout(&nudge(&["--format", "html"], &config));
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
+    for text in [&table, &csv, &html] {
+        assert!(!text.contains("Learner 1"), "no names anywhere");
+    }
+}
+
+#[test]
+fn filters_narrow_the_cohorts_and_the_period() {
+    let (dir, config) = organisation(false);
+    let out = dir.path().join("report.json");
+    let args = ["--format", "json", "--cohort", "product", "--since", "2026-11-09", "--until", "2026-11-15"];
+    let mut with_out: Vec<&str> = args.to_vec();
+    with_out.extend(["--out", out.to_str().expect("UTF-8")]);
+    let output = nudge(&with_out, &config);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("the file")).expect("JSON");
+    assert_eq!(json["since"], "2026-11-09");
+    assert_eq!(json["until"], "2026-11-15");
+    let cohorts = json["cohorts"].as_array().expect("cohorts");
+    assert_eq!(cohorts.len(), 1);
+    assert_eq!(cohorts[0]["cohort"], "product");
+    let weeks = cohorts[0]["figures"]["weeks"].as_array().expect("weeks");
+    assert!(weeks.len() <= 1, "one week asked for: {weeks:?}");
+}
+
+#[test]
+fn per_learner_rows_are_pseudonymous_and_stable_unless_names_are_asked_for() {
+    let (_dir, config) = organisation(true);
+    let first = stdout(&nudge(&["--format", "csv"], &config));
+    let again = stdout(&nudge(&["--format", "csv"], &config));
+    assert_eq!(first, again, "the same pseudonyms every time");
+    assert!(!first.contains("Learner 1"), "pseudonyms, not names");
+    let named = stdout(&nudge(&["--format", "csv", "--names"], &config));
+    assert!(named.contains("Learner 1"), "names when asked for");
+}
+
+#[test]
+fn mistakes_get_one_clear_sentence() {
+    let (_dir, config) = organisation(false);
+    let cases: [(&[&str], &str); 3] = [
+        (&["--cohort", "nope"], "there is no cohort `nope`"),
+        (&["--names"], "reports.per_learner = true"),
+        (&["--since", "2026-12-01", "--until", "2026-11-01"], "the period is empty"),
+    ];
+    for (args, expected) in cases {
+        let output = nudge(args, &config);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success() && stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
