@@ -64,8 +64,13 @@ pub struct App {
 impl App {
     /// Opens the store, loads the packs and checks the connection to Telegram.
     pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
-        let store = Store::open(&settings.store.path).with_context(|| {
-            format!("cannot open the store at {} (is another nudge running on it?)", settings.store.path.display())
+        let store = Store::open(&settings.store.path).map_err(|error| {
+            let path = settings.store.path.display();
+            let hint = match error.is_locked() {
+                true => "another nudge is running on it",
+                false => "if it is damaged, restore a backup (`nudge restore`) into a new store path",
+            };
+            anyhow::anyhow!("cannot open the store at {path} ({hint}): {error}")
         })?;
         let checked = store.verify().with_context(|| {
             format!(

@@ -89,10 +89,37 @@ impl Store {
     }
 
     /// Restores a backup into this store, which must be empty; returns the number of records.
+    /// A backup that turns out damaged halfway leaves the store as empty as it was.
     pub fn restore(&self, input: impl BufRead) -> Result<usize, BackupError> {
         if self.trees().iter().any(|(name, tree)| *name != "meta" && !tree.is_empty()) {
             return Err(BackupError::NotEmpty);
         }
+        let meta_before: Vec<sled::IVec> =
+            self.meta.iter().keys().collect::<Result<_, _>>().map_err(StoreError::from)?;
+        let restored = self.restore_records(input);
+        if restored.is_err() {
+            self.undo_restore(&meta_before)?;
+        }
+        restored
+    }
+
+    /// Empties what a failed restore wrote: every tree but the meta keys that were there before.
+    fn undo_restore(&self, meta_before: &[sled::IVec]) -> Result<(), StoreError> {
+        for (name, tree) in self.trees() {
+            if name != "meta" {
+                tree.clear()?;
+            }
+        }
+        for key in self.meta.iter().keys() {
+            let key = key?;
+            if !meta_before.contains(&key) {
+                self.meta.remove(key)?;
+            }
+        }
+        self.flush_blocking()
+    }
+
+    fn restore_records(&self, input: impl BufRead) -> Result<usize, BackupError> {
         let mut lines = input.lines();
         let header: Header = parse_line(lines.next().transpose()?.as_deref(), 1)?;
         if header.nudge_backup != 1 || header.schema != SCHEMA_VERSION {
@@ -158,9 +185,7 @@ impl Store {
     pub fn open_for_reading(path: &Path) -> Result<(Store, Option<tempfile::TempDir>), StoreError> {
         match Store::open(path) {
             Ok(store) => Ok((store, None)),
-            Err(StoreError::Sled(sled::Error::Io(error)))
-                if error.kind() == std::io::ErrorKind::WouldBlock || error.to_string().contains("lock") =>
-            {
+            Err(error) if error.is_locked() => {
                 let copy = tempfile::tempdir().map_err(|error| StoreError::Sled(sled::Error::Io(error)))?;
                 copy_dir(path, &copy.path().join("store")).map_err(|error| StoreError::Sled(sled::Error::Io(error)))?;
                 Ok((Store::open(&copy.path().join("store"))?, Some(copy)))

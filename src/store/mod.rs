@@ -47,7 +47,7 @@ const REPORT_KEY: &[u8] = b"report_key";
 pub enum StoreError {
     /// sled itself failed: I/O error or corruption it detected.
     #[error("the store failed: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
     /// A record could not be decoded: the store was damaged or written by another program.
     #[error("the store holds a record in `{tree}` that cannot be read ({reason}); restore a backup")]
     Corrupt {
@@ -64,6 +64,26 @@ pub enum StoreError {
         /// Version this build expects.
         expected: u32,
     },
+}
+
+// By hand rather than `#[from]`: the message already holds sled's, so it is not also a source
+// (which would print it twice in an error chain).
+impl From<sled::Error> for StoreError {
+    fn from(error: sled::Error) -> Self {
+        Self::Sled(error)
+    }
+}
+
+impl StoreError {
+    /// True when another process holds the store (sled takes an exclusive lock).
+    pub fn is_locked(&self) -> bool {
+        match self {
+            Self::Sled(sled::Error::Io(error)) => {
+                error.kind() == std::io::ErrorKind::WouldBlock || error.to_string().contains("lock")
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Handle to the embedded database; cheap to clone.

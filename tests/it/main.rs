@@ -11,4 +11,5 @@ mod ops;
 mod privacy;
 mod report_cli;
 mod report_html;
+mod store_safety;
 mod telegram;
