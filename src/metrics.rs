@@ -65,7 +65,7 @@ pub struct Metrics {
     pub call_errors: Counter,
     /// Updates received from Telegram.
     pub updates: Counter,
-    /// Deliveries waiting to be sent.
+    /// Learners' batches of messages queued or being sent (the sender's view).
     pub queue_length: Gauge,
 }
 
@@ -97,7 +97,7 @@ impl Metrics {
             ("nudge_updates_total", "Updates received from Telegram.", "counter", self.updates.get() as f64),
             (
                 "nudge_queue_length",
-                "Messages waiting to be sent (sender's view).",
+                "Learners' batches of messages queued or being sent (sender's view).",
                 "gauge",
                 self.queue_length.get() as f64,
             ),

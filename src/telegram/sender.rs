@@ -118,7 +118,9 @@ pub async fn run(
             }
             Some(batch) = receiver.bulk.recv(), if bulk_open => dispatcher.offer(batch, false, &ctx, &mut tasks),
         }
-        ctx.metrics.queue_length.set(i64::try_from(ctx.store.n_pending()).unwrap_or(i64::MAX));
+        // Batches queued or in flight: cheap to count here, unlike the store's outbox.
+        let queued = receiver.urgent.len() + receiver.bulk.len() + dispatcher.waiting.len() + tasks.len();
+        ctx.metrics.queue_length.set(i64::try_from(queued).unwrap_or(i64::MAX));
     }
     while tasks.join_next().await.is_some() {}
     // The flusher ends with the cancellation; waiting for it lets its last flush finish.

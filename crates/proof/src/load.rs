@@ -56,7 +56,7 @@ impl Harness {
         let started = Instant::now();
         let nudged = self.scheduler.tick(Utc::now()).await?;
         anyhow::ensure!(nudged == learners, "{nudged} of {learners} learners were nudged");
-        while self.service.store().n_pending() > 0 || self.metrics.prompts_sent.get() < 2 * learners as u64 {
+        while self.metrics.prompts_sent.get() < 2 * learners as u64 || self.service.store().n_pending() > 0 {
             anyhow::ensure!(started.elapsed() < Duration::from_secs(3600), "the fan-out did not finish");
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
