@@ -65,6 +65,15 @@ enum Test {
         #[arg(long, default_value_t = 100_000)]
         learners: usize,
     },
+    /// Fill a store at PATH with realistic records (cohorts `team-0` … `team-9`), to time
+    /// `nudge report` or `nudge backup` over it by hand.
+    Populate {
+        path: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        learners: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        answers: usize,
+    },
     /// Store size per million answers, and `nudge report` over it.
     Store {
         #[arg(long, default_value_t = 10_000)]
@@ -94,7 +103,8 @@ fn main() -> anyhow::Result<()> {
         Test::Soak { seconds, learners, fault_rate, seed } => {
             let result =
                 soak::run(soak::SoakOptions { duration: Duration::from_secs(seconds), learners, fault_rate, seed })?;
-            println!("{result:#?}");
+            println!("{result:#?}\npassed: {}", result.passed());
+            anyhow::ensure!(result.passed(), "the soak failed");
         }
         Test::Fanout { learners, limit } => {
             let limits =
@@ -118,6 +128,10 @@ fn main() -> anyhow::Result<()> {
                 None => load::steady(rate, seconds)?,
             };
             println!("{result:#?}");
+        }
+        Test::Populate { path, learners, answers } => {
+            let size = footprint::populate(&path, learners, answers)?;
+            println!("{size:?}");
         }
         Test::Memory { learners } => {
             let (rss, peak) = footprint::daemon_memory(&binary()?, learners)?;

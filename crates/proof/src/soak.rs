@@ -50,6 +50,20 @@ pub struct SoakResult {
     pub rss_mb: (f64, f64),
 }
 
+impl SoakResult {
+    /// True when every prompt was delivered, none is stuck, no `retry_after` was ignored, and
+    /// memory grew by less than a fifth (plus 20 MB for caches warming up).
+    pub fn passed(&self) -> bool {
+        let flat = self.rss_mb.1 <= self.rss_mb.0 * 1.2 + 20.0;
+        self.prompts > 0
+            && self.delivered == self.prompts
+            && self.failed == 0
+            && self.stuck == 0
+            && self.retry_after_ignored == 0
+            && flat
+    }
+}
+
 /// Runs the soak.
 pub fn run(options: SoakOptions) -> anyhow::Result<SoakResult> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -100,6 +114,8 @@ async fn soak(options: SoakOptions) -> anyhow::Result<SoakResult> {
     result.retried_calls = metrics.call_errors.get();
     let _ = stop.send(());
     daemon.await??;
+    // The store is free once every handle to it is gone.
+    drop((service, scheduler, metrics));
     count(&install.store, &fake, &mut result)?;
     Ok(result)
 }
