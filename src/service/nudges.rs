@@ -10,6 +10,9 @@ use crate::model::{DeliverySeq, Learner, LearnerId, NextNudge, Status};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::store::{LearnerTx, StoreError, TxError};
 
+/// Learners rescheduled between two flushes while the agenda is rebuilt.
+const REBUILD_FLUSH_EVERY: usize = 2_000;
+
 impl Service {
     /// The learner's next nudge after `after`, by their cohort's schedule and their own
     /// preferences; `None` when they are inactive, paused without an end, or the cohort is gone.
@@ -106,7 +109,11 @@ impl Service {
                 stale.push(learner.id);
             }
         }
-        for &id in &stale {
+        for (done, &id) in stale.iter().enumerate() {
+            // Flushing as it goes keeps memory flat when a config change moves everyone.
+            if done % REBUILD_FLUSH_EVERY == REBUILD_FLUSH_EVERY - 1 {
+                self.store.flush_blocking()?;
+            }
             self.store.with_learner(id, |tx| {
                 let Some(mut learner) = tx.learner()? else { return Ok(()) };
                 if learner.next_nudge.as_ref().is_some_and(|next| next.at <= now) && is_due(&learner, now) {

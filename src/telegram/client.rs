@@ -61,10 +61,17 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Most calls on the wire at once (getUpdates aside, which never waits behind sends). At
+/// Telegram's pace of 30 messages a second and ~100 ms a call, a handful would do.
+const MAX_CALLS_IN_FLIGHT: usize = 16;
+
 /// The Bot API client nudge uses.
 pub struct TelegramClient {
     bot: Bot,
     limiter: Limiter,
+    /// Bounds the calls on the wire (and so the connections): thousands of replies at once
+    /// would otherwise open thousands of connections and starve the update loop.
+    in_flight: tokio::sync::Semaphore,
     retry: RetryPolicy,
     metrics: Arc<Metrics>,
 }
@@ -91,7 +98,8 @@ impl TelegramClient {
             .build()
             .map_err(|error| anyhow::anyhow!("cannot set up the HTTP client: {error}"))?;
         let bot = Bot::with_client(token.expose_secret(), http).set_api_url(api_url);
-        Ok(Self { bot, limiter: Limiter::new(limits), retry, metrics })
+        let in_flight = tokio::sync::Semaphore::new(MAX_CALLS_IN_FLIGHT);
+        Ok(Self { bot, limiter: Limiter::new(limits), in_flight, retry, metrics })
     }
 
     /// The bot's username (checks the token and the connection).
@@ -248,11 +256,13 @@ impl TelegramClient {
                 Some(chat) => self.limiter.acquire_message(chat).await,
                 None => self.limiter.wait_unpaused().await,
             }
+            let permit = self.in_flight.acquire().await.ok();
             let verdict = match tokio::time::timeout(self.retry.call_timeout, make()).await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(error)) => self.judge(&error),
                 Err(_) => Verdict::Transient("the call timed out".to_owned()),
             };
+            drop(permit);
             match verdict {
                 Verdict::Final(error) => return Err(error),
                 Verdict::RetryAfter(wait) => {

@@ -30,6 +30,13 @@ struct State {
     paused_until: Option<Instant>,
 }
 
+/// The moment a reservation counts from: the slot it was due at when the caller woke a little
+/// late (so timer lateness does not add up and slow the pace), else now (no catching up on
+/// idle time in a burst).
+fn cadence(due: Option<Instant>, now: Instant, interval: Duration) -> Instant {
+    due.filter(|due| now.saturating_duration_since(*due) < interval).unwrap_or(now)
+}
+
 fn interval(per_second: u32) -> Option<Duration> {
     (per_second > 0).then(|| Duration::from_secs_f64(1.0 / (f64::from(per_second) * HEADROOM)))
 }
@@ -76,13 +83,13 @@ impl Limiter {
             return Some(earliest - now);
         }
         if let Some(interval) = self.global_interval {
-            state.next_global = Some(now + interval);
+            state.next_global = Some(cadence(state.next_global, now, interval) + interval);
         }
         if let (Some(interval), Some(chat)) = (self.chat_interval, chat) {
             if state.next_per_chat.len() > 50_000 {
                 state.next_per_chat.retain(|_, next| *next > now);
             }
-            state.next_per_chat.insert(chat, now + interval);
+            state.next_per_chat.insert(chat, cadence(chat_next, now, interval) + interval);
         }
         None
     }

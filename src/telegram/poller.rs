@@ -91,6 +91,7 @@ impl Poller {
     /// Handles a batch, makes it durable, then replies.
     async fn process(&self, updates: Vec<Update>, poison: &mut Option<(i32, u32)>) {
         let Some(last) = updates.last() else { return };
+        let started = std::time::Instant::now();
         let mut next_offset = last.id.as_offset();
         let mut effects = Vec::with_capacity(updates.len());
         for update in &updates {
@@ -127,7 +128,15 @@ impl Poller {
                 }
             }
         }
-        if let Err(error) = self.make_durable(next_offset).await {
+        let handled = started.elapsed();
+        let durable = self.make_durable(next_offset).await;
+        tracing::debug!(
+            updates = updates.len(),
+            handled_ms = handled.as_secs_f64() * 1000.0,
+            flushed_ms = (started.elapsed() - handled).as_secs_f64() * 1000.0,
+            "batch recorded"
+        );
+        if let Err(error) = durable {
             tracing::error!(error = %error, "cannot make answers durable; they will be fetched again");
             return;
         }

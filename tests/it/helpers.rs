@@ -214,3 +214,19 @@ impl TestApp {
 pub fn texts(messages: &[BotMessage]) -> Vec<String> {
     messages.iter().map(|message| message.plain_text.clone()).collect()
 }
+
+/// Opens the sled database at `path` directly, waiting up to `WAIT` for the stopped daemon's
+/// last blocking tasks to let go of its lock.
+pub fn open_sled_when_free(path: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(error) if std::time::Instant::now() < deadline => {
+                let _ = error;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("the store stays locked: {error}"),
+        }
+    }
+}

@@ -56,7 +56,7 @@ async fn forget_erases_every_record_of_the_learner() {
     assert!(done.await, "the goodbye replaces the question");
     let (dir, _fake) = app.stop().await;
 
-    let db = sled::open(dir.path().join("store")).unwrap();
+    let db = crate::helpers::open_sled_when_free(&dir.path().join("store"));
     let id_bytes = (ANN as u64).to_be_bytes();
     let id_text = ANN.to_string();
     let mut records = 0;

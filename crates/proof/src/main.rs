@@ -85,6 +85,10 @@ enum Test {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // In-process runs (fan-out, ingestion, soak) log to stderr when RUST_LOG asks for it.
+    if std::env::var_os("RUST_LOG").is_some() {
+        nudge::telemetry::init(nudge::telemetry::LogFormat::Text, "warn");
+    }
     let binary = || daemon::nudge_binary(cli.nudge.clone());
     match cli.command {
         Test::Crash { rounds, learners, answering, seed } => {
@@ -134,8 +138,10 @@ fn main() -> anyhow::Result<()> {
             println!("{size:?}");
         }
         Test::Memory { learners } => {
-            let (rss, peak) = footprint::daemon_memory(&binary()?, learners)?;
-            println!("{learners} learners: RSS {rss:.1} MB after start, peak {peak:.1} MB");
+            let [(rss, peak), (again, again_peak)] = footprint::daemon_memory(&binary()?, learners)?;
+            println!(
+                "{learners} learners: first start (everyone rescheduled) RSS {rss:.1} MB, peak {peak:.1} MB; restart RSS {again:.1} MB, peak {again_peak:.1} MB"
+            );
         }
         Test::Store { learners, answers } => {
             let (elapsed, peak, size) = footprint::report(&binary()?, learners, answers)?;
