@@ -10,7 +10,11 @@ use crate::render::{self, plain::to_plain};
 
 /// The pack's messages as plain text, with the bot's own texts in `lang`.
 pub fn preview(pack: &Pack, lang: Lang) -> String {
-    let mut out = format!("{} ({}, {} lessons)\n{}\n", pack.title, pack.language, pack.lessons.len(), pack.description);
+    let lessons = match pack.lessons.len() {
+        1 => "1 lesson".to_owned(),
+        n => format!("{n} lessons"),
+    };
+    let mut out = format!("{} ({}, {lessons})\n{}\n", pack.title, pack.language, pack.description);
     for (idx, lesson) in pack.lessons.iter().enumerate() {
         let _ = writeln!(out, "\n━━━ {}. {} ({}) ━━━", idx + 1, lesson.title, lesson.path.display());
         out.push_str(&message_box(&render::lesson(lang, pack, lesson)));

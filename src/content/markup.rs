@@ -214,7 +214,7 @@ impl Renderer {
 }
 
 /// Links Telegram accepts and learners can open.
-fn is_safe_url(url: &str) -> bool {
+pub(crate) fn is_safe_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     ["https://", "http://", "mailto:", "tg://"].iter().any(|scheme| lower.starts_with(scheme))
         && !url.chars().any(char::is_whitespace)

@@ -142,6 +142,7 @@ impl<'a> LessonParser<'a> {
         let sections_start = self.first_section(body_start);
         let body_lines: Vec<Line<'a>> = self.lines[body_start..sections_start].to_vec();
         let body = self.body(&body_lines);
+        self.lint_lines(body_start);
         let lesson_id = self.lesson_id(&front, defaults.file_stem);
         let items = self.sections(sections_start, lesson_id.as_deref().unwrap_or("lesson"), defaults);
         let title = match front.title {
@@ -225,6 +226,34 @@ impl<'a> LessonParser<'a> {
             format!("cannot make a lesson id from the file name `{file_stem}`: add `id = \"…\"` (lowercase letters, digits, dashes) to the front matter"),
         );
         None
+    }
+
+    /// Warns about markdown that silently does something else than the author meant: a heading
+    /// without a space after its `#` marks (shown as text, so a `##Quiz` is lost), and a link
+    /// Telegram cannot open (shown as plain text).
+    fn lint_lines(&mut self, from: usize) {
+        let mut in_fence = false;
+        let mut found = Vec::new();
+        for line in &self.lines[from..] {
+            if is_fence(line.text) {
+                in_fence = !in_fence;
+            }
+            if in_fence {
+                continue;
+            }
+            if let Some(heading) = heading_without_space(line.text) {
+                found.push((line.no, 1, format!("`{heading}` is not a heading: put a space after the `#` marks")));
+            }
+            for (col, url) in link_targets(line.text) {
+                if !crate::content::markup::is_safe_url(url) {
+                    let why = "learners would see the text without a link: start it with `https://`, `http://`, `mailto:` or `tg://`";
+                    found.push((line.no, col, format!("the link `{url}` cannot be opened in Telegram; {why}")));
+                }
+            }
+        }
+        for (line, col, message) in found {
+            self.warning(line, col, message);
+        }
     }
 
     fn first_section(&self, from: usize) -> usize {
@@ -569,6 +598,31 @@ fn section_heading_text(line: &str) -> Option<&str> {
     rest.strip_prefix(' ').or_else(|| rest.strip_prefix('\t'))
 }
 
+/// `##Quiz` and the like: `#` marks followed straight by a letter.
+fn heading_without_space(line: &str) -> Option<&str> {
+    let marks = line.len() - line.trim_start_matches('#').len();
+    let rest = &line[marks..];
+    let glued = (1..=6).contains(&marks) && rest.chars().next().is_some_and(char::is_alphabetic);
+    glued.then(|| line.split_whitespace().next().unwrap_or(line))
+}
+
+/// The targets of inline links `[text](target)` on a line, with their 1-based columns.
+fn link_targets(line: &str) -> Vec<(usize, &str)> {
+    let mut targets = Vec::new();
+    let mut from = 0;
+    while let Some(found) = line[from..].find("](") {
+        let start = from + found + 2;
+        let Some(len) = line[start..].find(')') else { break };
+        let target = line[start..start + len].trim();
+        let target = target.split_whitespace().next().unwrap_or(target);
+        if !target.is_empty() && !target.starts_with('#') {
+            targets.push((line[..start].chars().count() + 1, target));
+        }
+        from = start + len;
+    }
+    targets
+}
+
 fn is_fence(line: &str) -> bool {
     let trimmed = line.trim_start();
     trimmed.starts_with("```") || trimmed.starts_with("~~~")
@@ -648,6 +702,17 @@ mod tests {
     }
 
     const GOOD: &str = "+++\nid = \"what-for\"\ntitle = \"What for?\"\n+++\nBody with **bold** & <angle>.\n\n## Quiz\nWhy?\n- [ ] no\n- [x] yes\n> Because.\n\n## Reflect\nWhat do you think?\n\n## Practice {days=5}\nDo it.\n";
+
+    #[test]
+    fn a_heading_without_a_space_and_a_link_without_a_scheme_are_warnings() {
+        check_problems(
+            "+++\ntitle = \"T\"\n+++\nSee [our FAQ](www.example.org) or [mail](mailto:a@b.nl).\n##Quiz\nWhy?\n",
+            &[
+                "4:15: warning: the link `www.example.org` cannot be opened in Telegram",
+                "5:1: warning: `##Quiz` is not a heading: put a space after the `#` marks",
+            ],
+        );
+    }
 
     #[test]
     fn parses_a_complete_lesson() {

@@ -95,7 +95,11 @@ pub fn reflect(lang: Lang, reflect: &Reflect, question: usize, reminder: bool) -
 pub fn practice(lang: Lang, practice: &Practice) -> OutMessage {
     let mut html = join_html(tr(lang, "practice.header"), &practice.task);
     html.push_str("\n\n");
-    html.push_str(&fill(lang, "practice.hint", &[("days", &practice.follow_up_days.to_string())]));
+    let hint = match practice.follow_up_days {
+        1 => tr(lang, "practice.hint_tomorrow").to_owned(),
+        days => fill(lang, "practice.hint", &[("days", &days.to_string())]),
+    };
+    html.push_str(&hint);
     text(html)
 }
 
