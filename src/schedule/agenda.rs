@@ -39,7 +39,7 @@ pub struct Due {
 
 /// The learner's first nudge strictly after `after`.
 pub fn next_due(timing: &Timing<'_>, after: DateTime<Utc>) -> Option<Due> {
-    let mut cursor = after - Duration::days(2);
+    let mut cursor = after - lookback(timing);
     for _ in 0..MAX_SLOTS {
         let slot = timing.schedule.next_after(timing.cohort_tz, cursor)?;
         cursor = slot.at;
@@ -52,6 +52,18 @@ pub fn next_due(timing: &Timing<'_>, after: DateTime<Utc>) -> Option<Due> {
         }
     }
     None
+}
+
+/// How far before `after` a slot may lie and still reach the learner after it. A preferred time
+/// or another time zone can move a slot by up to a day either way; otherwise only a spring
+/// DST gap moves it, by at most two hours. Looking back no further than needed keeps dense
+/// schedules (a slot every few minutes) within the search.
+fn lookback(timing: &Timing<'_>) -> Duration {
+    if timing.preferred.is_none() && timing.learner_tz == timing.cohort_tz {
+        Duration::hours(3)
+    } else {
+        Duration::days(2)
+    }
 }
 
 /// When `slot` reaches this learner: at their preferred time on the slot's date (later slots
@@ -114,6 +126,14 @@ mod tests {
         let due = next_due(&timing(&schedule, &policy, Amsterdam, None), at("2026-11-24T10:00:00Z")).unwrap();
         assert_eq!(due.at, at("2026-11-25T08:00:00Z"));
         assert_eq!(due.slot.key(), "2026-11-25T09:00:00");
+    }
+
+    #[test]
+    fn a_dense_schedule_finds_the_next_minute() {
+        let (schedule, policy) =
+            (CronSpec::parse("*/2 * * * *").unwrap(), Policy { quiet_hours: None, ..Policy::default() });
+        let due = next_due(&timing(&schedule, &policy, Amsterdam, None), at("2026-11-24T10:00:30Z")).unwrap();
+        assert_eq!(due.at, at("2026-11-24T10:02:00Z"));
     }
 
     #[test]

@@ -252,15 +252,20 @@ impl TelegramClient {
         let mut attempts = 0;
         let mut retry_afters = 0;
         loop {
+            // The permit first, then the pacing: a call that waited for a permit still honours a
+            // `retry_after` pause that began meanwhile.
+            let permit = self.in_flight.acquire().await.ok();
             match chat {
                 Some(chat) => self.limiter.acquire_message(chat).await,
                 None => self.limiter.wait_unpaused().await,
             }
-            let permit = self.in_flight.acquire().await.ok();
             let verdict = match tokio::time::timeout(self.retry.call_timeout, make()).await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(error)) => self.judge(&error),
-                Err(_) => Verdict::Transient("the call timed out".to_owned()),
+                Err(_) => {
+                    self.metrics.call_errors.inc();
+                    Verdict::Transient("the call timed out".to_owned())
+                }
             };
             drop(permit);
             match verdict {

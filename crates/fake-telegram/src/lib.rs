@@ -352,6 +352,33 @@ impl FakeTelegram {
         state::lock(&self.shared.state).requests.clone()
     }
 
+    /// Forgets what long runs no longer need: recorded calls, callback answers, and every
+    /// message without buttons (messages with buttons stay, so they can still be pressed and
+    /// edited). Counters stay. Keeps an in-process fake's memory from growing in a soak.
+    pub fn forget_history(&self) {
+        let mut st = state::lock(&self.shared.state);
+        st.requests.clear();
+        st.answers.clear();
+        st.callbacks.retain(|_, callback| !callback.answered);
+        for chat in st.chats.values_mut() {
+            chat.messages.retain(|_, stored| stored.bot.as_ref().is_some_and(|message| !message.buttons.is_empty()));
+        }
+        let chats = &st.chats;
+        let kept: Vec<(i64, i64)> = st
+            .order
+            .iter()
+            .copied()
+            .filter(|(chat, id)| chats.get(chat).is_some_and(|c| c.messages.contains_key(id)))
+            .collect();
+        st.order = kept;
+    }
+
+    /// The calls recorded so far, which the fake then forgets (counters stay): lets long runs
+    /// check calls as they go without the log growing.
+    pub fn take_requests(&self) -> Vec<RecordedRequest> {
+        std::mem::take(&mut state::lock(&self.shared.state).requests)
+    }
+
     /// The successful `answerCallbackQuery` calls.
     pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
         state::lock(&self.shared.state).answers.clone()
