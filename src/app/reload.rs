@@ -63,7 +63,25 @@ pub fn reload(service: &Service, dir: &Path) {
             }
         }
     }
+    log_unreadable_packs(&loaded);
     service.set_library(next);
+}
+
+/// Logs errors of packs that could not be read at all (a broken `pack.toml`): the packs in
+/// use keep serving, and the author needs to know why the change did not arrive.
+fn log_unreadable_packs(loaded: &crate::content::Loaded) {
+    let unreadable: Vec<_> = loaded
+        .problems
+        .iter()
+        .filter(|problem| problem.severity == crate::content::problem::Severity::Error)
+        .filter(|problem| !loaded.packs.iter().any(|pack| problem.path.starts_with(&pack.dir)))
+        .collect();
+    for problem in &unreadable {
+        tracing::warn!("{}", problem.headline());
+    }
+    if !unreadable.is_empty() {
+        tracing::warn!("a changed pack cannot be read; the packs in use keep serving");
+    }
 }
 
 /// The fingerprint of `dir` now.

@@ -36,18 +36,7 @@ pub struct Chart<'a> {
 
 /// Escapes `& < > " '` for HTML and SVG text and attributes.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
+    crate::text::escape_html(text).replace('\'', "&#39;")
 }
 
 /// A line chart with a count on the left axis and a percentage (0–1) on the right one.
@@ -206,13 +195,7 @@ fn count_grid(plot: &Plot, max: f64) -> String {
     let mut svg = String::new();
     for tick in 0..=4 {
         let value = max * f64::from(tick) / 4.0;
-        let y = plot.y + plot.height - plot.height * f64::from(tick) / 4.0;
-        let _ = write!(
-            svg,
-            r#"<line class="grid" x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}"/>"#,
-            plot.x,
-            plot.x + plot.width
-        );
+        let y = grid_line(&mut svg, plot, tick);
         let _ = write!(
             svg,
             r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
@@ -224,16 +207,22 @@ fn count_grid(plot: &Plot, max: f64) -> String {
     svg
 }
 
+/// Draws the grid line of `tick` (0 to 4, bottom to top); returns its height.
+fn grid_line(svg: &mut String, plot: &Plot, tick: u32) -> f64 {
+    let y = plot.y + plot.height - plot.height * f64::from(tick) / 4.0;
+    let _ = write!(
+        svg,
+        r#"<line class="grid" x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}"/>"#,
+        plot.x,
+        plot.x + plot.width
+    );
+    y
+}
+
 fn percent_axis(plot: &Plot, x: f64, anchor: &str) -> String {
     let mut svg = String::new();
     for tick in 0..=4 {
-        let y = plot.y + plot.height - plot.height * f64::from(tick) / 4.0;
-        let _ = write!(
-            svg,
-            r#"<line class="grid" x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}"/>"#,
-            plot.x,
-            plot.x + plot.width
-        );
+        let y = grid_line(&mut svg, plot, tick);
         let _ = write!(
             svg,
             r#"<text class="tick" x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{} %</text>"#,
