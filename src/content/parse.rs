@@ -287,6 +287,7 @@ impl<'a> LessonParser<'a> {
     fn sections(&mut self, mut idx: usize, lesson_id: &str, defaults: LessonDefaults<'_>) -> Vec<Item> {
         let mut items = Vec::new();
         let mut counts = [0usize; 3];
+        let mut first_lines = [0usize; 3];
         let mut local_ids: Vec<(String, usize)> = Vec::new();
         while idx < self.lines.len() {
             let heading = self.lines[idx];
@@ -295,6 +296,16 @@ impl<'a> LessonParser<'a> {
             if let Some(head) = self.heading(heading) {
                 let count = &mut counts[head.kind as usize];
                 *count += 1;
+                if *count == 1 {
+                    first_lines[head.kind as usize] = head.line;
+                } else if head.kind != SectionKind::Quiz {
+                    let name = if head.kind == SectionKind::Reflect { "Reflect" } else { "Practice" };
+                    let first = first_lines[head.kind as usize];
+                    let message = format!(
+                        "a lesson has at most one `## {name}` section (the first is on line {first}): move this one to another lesson, or make it a follow-up question of the first"
+                    );
+                    self.error(head.line, 1, message);
+                }
                 let local = match &head.explicit_id {
                     Some(id) => id.clone(),
                     None if *count == 1 => head.kind.local_name().to_owned(),
@@ -702,6 +713,14 @@ mod tests {
     }
 
     const GOOD: &str = "+++\nid = \"what-for\"\ntitle = \"What for?\"\n+++\nBody with **bold** & <angle>.\n\n## Quiz\nWhy?\n- [ ] no\n- [x] yes\n> Because.\n\n## Reflect\nWhat do you think?\n\n## Practice {days=5}\nDo it.\n";
+
+    #[test]
+    fn a_second_reflection_in_a_lesson_is_an_error() {
+        check_problems(
+            "+++\ntitle = \"T\"\n+++\nBody.\n\n## Reflect\nOne?\n\n## Reflect\nTwo?\n",
+            &["9:1: error: a lesson has at most one `## Reflect` section (the first is on line 6)"],
+        );
+    }
 
     #[test]
     fn a_heading_without_a_space_and_a_link_without_a_scheme_are_warnings() {
