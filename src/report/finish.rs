@@ -100,11 +100,12 @@ fn fold_learner(
     }
 }
 
-/// One cohort's report, hidden entirely when its roster is smaller than `min_group`.
+/// One cohort's report, hidden entirely when its roster is smaller than `min_group` (an empty
+/// roster identifies no one, so its zeros are shown).
 fn cohort_report(mut cohort: CohortTally, mut sum: LearnerSums, options: &ReportOptions) -> CohortReport {
     let pack_title = cohort.info.pack.as_ref().map(|pack| pack.title.clone());
     let id = cohort.info.id.clone();
-    if (cohort.roster as usize) < options.min_group {
+    if cohort.roster > 0 && (cohort.roster as usize) < options.min_group {
         return CohortReport {
             cohort: id,
             pack_title,

@@ -123,6 +123,11 @@ fn a_cohort_without_activity_shows_zeros_and_no_rates() {
 }
 
 #[test]
+fn a_cohort_nobody_joined_yet_shows_zeros_rather_than_a_privacy_note() {
+    check_totals(Records::default(), totals(0));
+}
+
+#[test]
 fn totals_count_prompts_responses_accuracy_and_time_to_answer() {
     let mut records = desk();
     records.lesson(1, "one", "2026-12-07T08:00:00Z");

@@ -85,6 +85,9 @@ fn cohort_line(lang: Lang, min_group: usize, cohort: &CohortReport) -> String {
         return fill(lang, "admin.report_hidden", &[("cohort", &cohort.cohort), ("min", &min_group.to_string())]);
     };
     let totals = &figures.totals;
+    if totals.learners_enrolled == 0 {
+        return fill(lang, "admin.report_empty", &[("cohort", &cohort.cohort)]);
+    }
     fill(
         lang,
         "admin.report_cohort",

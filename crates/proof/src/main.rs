@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 use nudge::config::Limits;
 use nudge_proof::{crash, daemon, footprint, load, soak};
 
+#[global_allocator]
+static ALLOC: nudge_proof::CountingAlloc = nudge_proof::CountingAlloc;
+
 /// Proof under crash, fault and load.
 #[derive(Parser)]
 #[command(name = "nudge-proof", version, about)]

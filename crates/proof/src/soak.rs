@@ -51,6 +51,8 @@ pub struct SoakResult {
     pub retry_after_ignored: usize,
     /// Resident memory after the first slots (caches warm) and at the end, in MB.
     pub rss_mb: (f64, f64),
+    /// Heap in use at the same two moments, in MB (when `nudge-proof` counts allocations).
+    pub heap_mb: (f64, f64),
 }
 
 impl SoakResult {
@@ -110,6 +112,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<SoakResult> {
         fake.forget_history();
         if result.slots == BASELINE_SLOTS {
             result.rss_mb.0 = crate::memory_mb(std::process::id()).map_or(0.0, |(rss, _)| rss);
+            result.heap_mb.0 = crate::heap_mb();
         }
     }
     fake.random_faults(0.0, 0);
@@ -119,6 +122,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<SoakResult> {
     }
     check_waits(&fake, &mut refused, &mut result);
     result.rss_mb.1 = crate::memory_mb(std::process::id()).map_or(0.0, |(rss, _)| rss);
+    result.heap_mb.1 = crate::heap_mb();
     result.retried_calls = metrics.call_errors.get();
     let _ = stop.send(());
     daemon.await??;
