@@ -53,6 +53,8 @@ pub struct SoakResult {
     pub rss_mb: (f64, f64),
     /// Heap in use at the same two moments, in MB (when `nudge-proof` counts allocations).
     pub heap_mb: (f64, f64),
+    /// Heap and RSS in MB every ten slots, to see whether growth levels off.
+    pub every_ten_slots: Vec<(f64, f64)>,
 }
 
 impl SoakResult {
@@ -110,6 +112,10 @@ async fn soak(options: SoakOptions) -> anyhow::Result<SoakResult> {
         // The fake forgets checked calls and old messages, so the memory measured is the daemon's.
         check_waits(&fake, &mut refused, &mut result);
         fake.forget_history();
+        if result.slots % 10 == 0 {
+            let rss = crate::memory_mb(std::process::id()).map_or(0.0, |(rss, _)| rss);
+            result.every_ten_slots.push((crate::heap_mb(), rss));
+        }
         if result.slots == BASELINE_SLOTS {
             result.rss_mb.0 = crate::memory_mb(std::process::id()).map_or(0.0, |(rss, _)| rss);
             result.heap_mb.0 = crate::heap_mb();
