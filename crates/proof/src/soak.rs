@@ -127,6 +127,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<SoakResult> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     check_waits(&fake, &mut refused, &mut result);
+    fake.forget_history();
     result.rss_mb.1 = crate::memory_mb(std::process::id()).map_or(0.0, |(rss, _)| rss);
     result.heap_mb.1 = crate::heap_mb();
     result.retried_calls = metrics.call_errors.get();
