@@ -61,6 +61,18 @@ fn deactivating_fails_what_is_pending_for_that_learner_only() {
     assert!(matches!(store.learner(1).unwrap().unwrap().status, Status::Inactive { .. }));
 }
 
+/// Opens the store at `path` again in this process: sled's background flusher may hold the lock
+/// of a just-dropped handle for a moment, so a lock error is retried for up to two seconds.
+fn reopen(path: &std::path::Path) -> Result<Store, StoreError> {
+    for _ in 0..40 {
+        match Store::open(path) {
+            Err(error) if error.is_locked() => std::thread::sleep(std::time::Duration::from_millis(50)),
+            other => return other,
+        }
+    }
+    Store::open(path)
+}
+
 #[test]
 fn a_store_from_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,7 +82,7 @@ fn a_store_from_another_schema_version_is_refused() {
         store.set_meta(SCHEMA_KEY, &99u32).unwrap();
         store.flush_blocking().unwrap();
     }
-    match Store::open(&path) {
+    match reopen(&path) {
         Err(StoreError::Schema { found: 99, expected }) => assert_eq!(expected, SCHEMA_VERSION),
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("opened a store of another schema version"),
@@ -95,7 +107,7 @@ fn writes_survive_reopening_after_a_flush() {
         store.set_update_offset(42).unwrap();
         store.flush_blocking().unwrap();
     }
-    let store = Store::open(&path).unwrap();
+    let store = reopen(&path).unwrap();
     assert_eq!(store.learner(3).unwrap().unwrap().id, 3);
     assert_eq!(store.update_offset().unwrap(), 42);
 }
