@@ -254,23 +254,16 @@ fn store_for_writing(path: &std::path::Path) -> anyhow::Result<Store> {
 
 fn run_backup(file: &std::path::Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let (store, _copy) = store_for_reading(&store_path(config)?)?;
-    // Written beside the target and renamed when complete: a failed backup never replaces a good one.
-    let partial = file.with_extension("partial");
-    let out = std::fs::File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?;
-    let mut writer = std::io::BufWriter::new(out);
-    let records = store.backup(&mut writer).with_context(|| format!("the backup to {} failed", file.display()));
-    let records = records.and_then(|records| {
-        writer.into_inner().map_err(|error| error.into_error())?.sync_all()?;
-        Ok(records)
-    });
-    let records = match records {
-        Ok(records) => records,
-        Err(error) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(error);
-        }
-    };
-    std::fs::rename(&partial, file).with_context(|| format!("cannot write {}", file.display()))?;
+    // Written to a temporary file beside the target and renamed when complete: a failed backup
+    // never replaces a good one, and the temporary file is removed when dropped.
+    let dir = file.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut partial =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut writer = std::io::BufWriter::new(partial.as_file_mut());
+    let records = store.backup(&mut writer).with_context(|| format!("the backup to {} failed", file.display()))?;
+    drop(writer);
+    partial.as_file().sync_all()?;
+    partial.persist(file).with_context(|| format!("cannot write {}", file.display()))?;
     eprintln!("backed up {records} records to {}", file.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -64,7 +64,9 @@ pub struct App {
 impl App {
     /// Opens the store, loads the packs and checks the connection to Telegram.
     pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
-        let store = open_store(&settings.store.path).await.map_err(|error| {
+        let path = settings.store.path.clone();
+        let opened = tokio::task::spawn_blocking(move || Store::open_when_free(&path)).await?;
+        let store = opened.map_err(|error| {
             let path = settings.store.path.display();
             let hint = match error.is_locked() {
                 true => "another nudge is running on it",
@@ -178,19 +180,6 @@ impl App {
         tracing::info!(pending = store.n_pending(), "stopped; the store is flushed");
         Ok(())
     }
-}
-
-/// Opens the store, waiting up to two seconds while it is locked: a daemon that just stopped
-/// (a restart, or one in the same process in tests) lets go of sled's lock a moment after it
-/// drops the store. Another daemon still running is reported after that.
-async fn open_store(path: &std::path::Path) -> Result<Store, crate::store::StoreError> {
-    for _ in 0..40 {
-        match Store::open(path) {
-            Err(error) if error.is_locked() => tokio::time::sleep(Duration::from_millis(50)).await,
-            other => return other,
-        }
-    }
-    Store::open(path)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called, so

@@ -51,15 +51,18 @@ pub fn hidden_mark(min_group: usize) -> String {
     format!("<{min_group}")
 }
 
+/// `2026-11-01 to 2026-11-30`, `the start to …`, `… to now`; `None` for the whole history.
+pub fn period_range(report: &Report) -> Option<String> {
+    if report.since.is_none() && report.until.is_none() {
+        return None;
+    }
+    let since = report.since.map_or("the start".to_owned(), |date| date.to_string());
+    let until = report.until.map_or("now".to_owned(), |date| date.to_string());
+    Some(format!("{since} to {until}"))
+}
+
 fn heading(report: &Report) -> String {
-    let period = match (report.since, report.until) {
-        (None, None) => "all time".to_owned(),
-        (since, until) => format!(
-            "{} to {}",
-            since.map_or("the start".to_owned(), |date| date.to_string()),
-            until.map_or("now".to_owned(), |date| date.to_string())
-        ),
-    };
+    let period = period_range(report).unwrap_or_else(|| "all time".to_owned());
     format!(
         "Engagement report, {}\nPeriod: {period}. Active: answered in the 7 days before {}.\nGroups of fewer than {} learners are hidden.\n\n",
         report.generated_at.format("%Y-%m-%d %H:%M UTC"),

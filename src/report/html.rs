@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{NO_DATA, duration, hidden_mark, percent};
+use super::format::{NO_DATA, duration, hidden_mark, percent, period_range};
 use super::svg::{Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
 use super::{CohortFigures, CohortReport, Guarded, Report};
 
@@ -39,14 +39,8 @@ pub fn html(report: &Report) -> String {
 }
 
 fn header(report: &Report) -> String {
-    let period = match (report.since, report.until) {
-        (None, None) => "all activity".to_owned(),
-        (since, until) => format!(
-            "activity from {} to {}",
-            since.map_or("the start".to_owned(), |d| d.to_string()),
-            until.map_or("now".to_owned(), |d| d.to_string())
-        ),
-    };
+    let period =
+        period_range(report).map_or_else(|| "all activity".to_owned(), |range| format!("activity from {range}"));
     format!(
         "<header>\n<h1>Engagement report</h1>\n<p class=\"meta\">Generated {} · {} · active means answered in the 7 days before {}</p>\n</header>\n",
         report.generated_at.format("%-d %B %Y, %H:%M UTC"),

@@ -108,6 +108,19 @@ impl Store {
         Self::from_db(db, path)
     }
 
+    /// Opens the store like [`Store::open`], but waits up to two seconds while it is locked: a
+    /// store dropped a moment ago (a restart in the same process, tests) keeps sled's lock until
+    /// its background flusher lets go. A store another process holds is reported after that.
+    pub fn open_when_free(path: &Path) -> Result<Self, StoreError> {
+        for _ in 0..40 {
+            match Self::open(path) {
+                Err(error) if error.is_locked() => std::thread::sleep(std::time::Duration::from_millis(50)),
+                other => return other,
+            }
+        }
+        Self::open(path)
+    }
+
     /// A throw-away store in memory (tests, `nudge try`).
     pub fn temporary() -> Result<Self, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;

@@ -61,18 +61,6 @@ fn deactivating_fails_what_is_pending_for_that_learner_only() {
     assert!(matches!(store.learner(1).unwrap().unwrap().status, Status::Inactive { .. }));
 }
 
-/// Opens the store at `path` again in this process: sled's background flusher may hold the lock
-/// of a just-dropped handle for a moment, so a lock error is retried for up to two seconds.
-fn reopen(path: &std::path::Path) -> Result<Store, StoreError> {
-    for _ in 0..40 {
-        match Store::open(path) {
-            Err(error) if error.is_locked() => std::thread::sleep(std::time::Duration::from_millis(50)),
-            other => return other,
-        }
-    }
-    Store::open(path)
-}
-
 #[test]
 fn a_store_from_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,7 +70,7 @@ fn a_store_from_another_schema_version_is_refused() {
         store.set_meta(SCHEMA_KEY, &99u32).unwrap();
         store.flush_blocking().unwrap();
     }
-    match reopen(&path) {
+    match Store::open_when_free(&path) {
         Err(StoreError::Schema { found: 99, expected }) => assert_eq!(expected, SCHEMA_VERSION),
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("opened a store of another schema version"),
@@ -107,7 +95,7 @@ fn writes_survive_reopening_after_a_flush() {
         store.set_update_offset(42).unwrap();
         store.flush_blocking().unwrap();
     }
-    let store = reopen(&path).unwrap();
+    let store = Store::open_when_free(&path).unwrap();
     assert_eq!(store.learner(3).unwrap().unwrap().id, 3);
     assert_eq!(store.update_offset().unwrap(), 42);
 }
