@@ -1,14 +1,19 @@
 //! Portable backups: the whole store as JSON lines (a header, then one line per record with
-//! its tree, key and value), restored exactly into an empty store. Also the start-up check that
-//! every record can be read, and opening a copy when the daemon holds the store.
+//! its tree, key and value), restored exactly into an empty store. Deliveries and answers are
+//! written as the JSON of their model records, not their compact bytes, so a backup reads the
+//! same whatever the store's schema (backups of schema 1 restore too). Also the start-up check
+//! that every record can be read, and opening a copy when the daemon holds the store.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{SCHEMA_VERSION, Store, StoreError, decode};
+use super::{SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, encode, records};
 use crate::model::{Answer, Delivery, Learner, NextNudge};
+
+/// Schema versions whose backups this build restores.
+const RESTORABLE_SCHEMAS: [u32; 2] = [1, SCHEMA_VERSION];
 
 /// The first line of a backup.
 #[derive(Debug, Serialize, Deserialize)]
@@ -18,7 +23,7 @@ struct Header {
 }
 
 /// One record: its tree, its key (hex), and its value as JSON, or as hex when the value is
-/// not JSON (index entries), so a restore writes back exactly the same bytes.
+/// not JSON (index entries, damaged records), so a restore writes back exactly the same bytes.
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
     tree: String,
@@ -52,7 +57,7 @@ pub enum BackupError {
 }
 
 impl Store {
-    fn trees(&self) -> [(&'static str, &sled::Tree); 8] {
+    pub(super) fn trees(&self) -> [(&'static str, &sled::Tree); 8] {
         [
             ("meta", &self.meta),
             ("learners", &self.learners),
@@ -74,9 +79,7 @@ impl Store {
         for (name, tree) in self.trees() {
             for entry in tree.iter() {
                 let (key, value) = entry.map_err(StoreError::from)?;
-                let json = serde_json::from_slice::<serde_json::Value>(&value)
-                    .ok()
-                    .filter(|json| serde_json::to_vec(json).is_ok_and(|bytes| bytes == value.as_ref()));
+                let json = value_as_json(name, &key, &value);
                 let raw = json.is_none().then(|| hex(&value));
                 let record = Record { tree: name.to_owned(), key: hex(&key), value: json, raw };
                 serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::from)?;
@@ -122,7 +125,7 @@ impl Store {
     fn restore_records(&self, input: impl BufRead) -> Result<usize, BackupError> {
         let mut lines = input.lines();
         let header: Header = parse_line(lines.next().transpose()?.as_deref(), 1)?;
-        if header.nudge_backup != 1 || header.schema != SCHEMA_VERSION {
+        if header.nudge_backup != 1 || !RESTORABLE_SCHEMAS.contains(&header.schema) {
             return Err(BackupError::Format {
                 line: 1,
                 reason: format!("schema {} where {SCHEMA_VERSION} is expected", header.schema),
@@ -139,7 +142,10 @@ impl Store {
                 });
             };
             let value = match (&record.value, &record.raw) {
-                (Some(json), None) => serde_json::to_vec(json).unwrap_or_default(),
+                _ if record.tree == "meta" && key == SCHEMA_KEY => encode(&SCHEMA_VERSION),
+                (Some(json), None) => {
+                    json_as_value(&record.tree, json).map_err(|reason| BackupError::Format { line: idx + 2, reason })?
+                }
                 (None, Some(raw)) => {
                     unhex(raw).ok_or(BackupError::Format { line: idx + 2, reason: "bad hex value".to_owned() })?
                 }
@@ -166,11 +172,13 @@ impl Store {
             checked += 1;
         }
         for entry in self.deliveries.iter() {
-            decode::<Delivery>("deliveries", &entry?.1)?;
+            let (key, value) = entry?;
+            records::decode_delivery(&key, &value)?;
             checked += 1;
         }
         for entry in self.answers.iter() {
-            decode::<Answer>("answers", &entry?.1)?;
+            let (key, value) = entry?;
+            records::decode_answer(&key, &value)?;
             checked += 1;
         }
         for entry in self.agenda.iter() {
@@ -192,6 +200,28 @@ impl Store {
             }
             Err(error) => Err(error),
         }
+    }
+}
+
+/// A stored value as backup JSON: the model record for deliveries and answers, the value itself
+/// when it is JSON that writes back to the same bytes; `None` otherwise (written as hex).
+fn value_as_json(tree: &str, key: &[u8], value: &[u8]) -> Option<serde_json::Value> {
+    match tree {
+        "deliveries" => records::decode_delivery(key, value).ok().and_then(|record| serde_json::to_value(record).ok()),
+        "answers" => records::decode_answer(key, value).ok().and_then(|record| serde_json::to_value(record).ok()),
+        _ => serde_json::from_slice::<serde_json::Value>(value)
+            .ok()
+            .filter(|json| serde_json::to_vec(json).is_ok_and(|bytes| bytes == value)),
+    }
+}
+
+/// The stored bytes for a backup record's JSON value.
+fn json_as_value(tree: &str, json: &serde_json::Value) -> Result<Vec<u8>, String> {
+    let model = |error: serde_json::Error| format!("not a {tree} record: {error}");
+    match tree {
+        "deliveries" => Delivery::deserialize(json).map(|record| records::encode_delivery(&record)).map_err(model),
+        "answers" => Answer::deserialize(json).map(|record| records::encode_answer(&record)).map_err(model),
+        _ => Ok(serde_json::to_vec(json).unwrap_or_default()),
     }
 }
 

@@ -1,13 +1,14 @@
-//! The only code that touches sled: a fixed set of trees, their key layouts, JSON values, and
-//! the schema version checked at open.
+//! The only code that touches sled: a fixed set of trees, their key layouts, their values
+//! (compact binary records for deliveries and answers, JSON for the rest), and the schema
+//! version checked (and migrated) at open.
 //!
 //! Trees (never one per learner):
 //! - `meta`: schema version, Telegram update offset, scheduler cursors;
 //! - `learners`: learner id → [`Learner`];
-//! - `deliveries`: learner id ‖ seq → [`Delivery`] (every message sent or to send);
+//! - `deliveries`: learner id ‖ seq → [`Delivery`] (every message sent or to send), compact;
 //! - `slots`: learner id ‖ slot key → seq (at most one nudge per learner and slot);
 //! - `outbox`: seq → learner id, for deliveries still pending;
-//! - `answers`: learner id ‖ delivery seq ‖ part → [`Answer`];
+//! - `answers`: learner id ‖ delivery seq ‖ part → [`Answer`], compact;
 //! - `agenda`: due time ‖ learner id → [`NextNudge`] (each learner's next scheduled nudge);
 //! - `messages`: learner id ‖ Telegram message id → seq (which delivery a reply refers to).
 //!
@@ -16,7 +17,9 @@
 
 mod backup;
 mod keys;
+mod migrate;
 mod privacy;
+mod records;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -35,8 +38,9 @@ pub use tx::{LearnerTx, TxError};
 /// default is 1 GiB).
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// The layout version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The layout version this build reads and writes. Version 1 kept deliveries and answers as
+/// JSON; a version 1 store is migrated when opened.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const OFFSET_KEY: &[u8] = b"update_offset";
@@ -147,6 +151,7 @@ impl Store {
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.get_meta::<u32>(SCHEMA_KEY)? {
             Some(found) if found == SCHEMA_VERSION => Ok(()),
+            Some(1) => self.migrate_from_v1(),
             Some(found) => Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
             None if self.learners.is_empty() && self.deliveries.is_empty() => {
                 self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
@@ -214,17 +219,24 @@ impl Store {
 
     /// Delivery `seq` of learner `learner`.
     pub fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError> {
-        decode_opt("deliveries", self.deliveries.get(keys::delivery(learner, seq))?)
+        let key = keys::delivery(learner, seq);
+        self.deliveries.get(key)?.map(|bytes| records::decode_delivery(&key, &bytes)).transpose()
     }
 
     /// Every delivery, grouped by learner.
     pub fn deliveries(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
-        self.deliveries.iter().map(|entry| decode("deliveries", &entry?.1))
+        self.deliveries.iter().map(|entry| {
+            let (key, value) = entry?;
+            records::decode_delivery(&key, &value)
+        })
     }
 
     /// Every answer, grouped by learner.
     pub fn answers(&self) -> impl Iterator<Item = Result<Answer, StoreError>> + '_ {
-        self.answers.iter().map(|entry| decode("answers", &entry?.1))
+        self.answers.iter().map(|entry| {
+            let (key, value) = entry?;
+            records::decode_answer(&key, &value)
+        })
     }
 
     /// Deliveries still waiting to be sent, oldest first.
@@ -369,6 +381,19 @@ impl Store {
     fn set_meta<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StoreError> {
         self.meta.insert(key, encode(value))?;
         Ok(())
+    }
+
+    /// Bytes of every key and value, for figures (what the files would hold without sled's
+    /// log overhead and garbage).
+    pub fn live_bytes(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        for (_, tree) in self.trees() {
+            for entry in tree.iter() {
+                let (key, value) = entry?;
+                total += (key.len() + value.len()) as u64;
+            }
+        }
+        Ok(total)
     }
 
     /// Bytes on disk, for figures.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Store, StoreError, decode, decode_opt, keys};
+use super::{Store, StoreError, decode_opt, keys, records};
 use crate::model::{Answer, Delivery, DeliveryState, Learner, LearnerId};
 
 /// Everything stored about one learner.
@@ -34,10 +34,19 @@ impl Store {
         let messages = self
             .deliveries
             .scan_prefix(prefix)
-            .map(|entry| decode("deliveries", &entry?.1))
+            .map(|entry| {
+                let (key, value) = entry?;
+                records::decode_delivery(&key, &value)
+            })
             .collect::<Result<_, _>>()?;
-        let answers =
-            self.answers.scan_prefix(prefix).map(|entry| decode("answers", &entry?.1)).collect::<Result<_, _>>()?;
+        let answers = self
+            .answers
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (key, value) = entry?;
+                records::decode_answer(&key, &value)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(LearnerExport { learner: self.learner(id)?, messages, answers })
     }
 
@@ -71,7 +80,7 @@ impl Store {
         let mut pruned = Pruned::default();
         for entry in self.answers.iter() {
             let (key, value) = entry?;
-            let answer: Answer = decode("answers", &value)?;
+            let answer = records::decode_answer(&key, &value)?;
             if answer.at < before {
                 self.answers.remove(key)?;
                 pruned.answers += 1;
@@ -79,7 +88,7 @@ impl Store {
         }
         for entry in self.deliveries.iter() {
             let (key, value) = entry?;
-            let delivery: Delivery = decode("deliveries", &value)?;
+            let delivery = records::decode_delivery(&key, &value)?;
             let finished_at = match delivery.state {
                 DeliveryState::Sent { at, .. } | DeliveryState::Failed { at, .. } => at,
                 DeliveryState::Pending => continue,

@@ -99,3 +99,100 @@ fn writes_survive_reopening_after_a_flush() {
     assert_eq!(store.learner(3).unwrap().unwrap().id, 3);
     assert_eq!(store.update_offset().unwrap(), 42);
 }
+
+fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
+    Answer {
+        learner,
+        cohort: "desk".to_owned(),
+        delivery,
+        item: "greet/quiz".to_owned(),
+        at: at("2026-11-24T08:03:00Z"),
+        prompt_sent_at: Some(at("2026-11-24T08:00:01Z")),
+        kind: crate::model::AnswerKind::Quiz { choice: 1, correct: true, review: false },
+    }
+}
+
+/// A store as nudge 0.1 (schema 1) left it: JSON deliveries and answers.
+fn schema_1_store(path: &Path) {
+    let store = Store::open(path).unwrap();
+    store.set_meta(SCHEMA_KEY, &1u32).unwrap();
+    for learner in [1, 2] {
+        let sent = DeliveryState::Sent { message_id: 9, at: at("2026-11-24T08:00:01Z") };
+        let record = Delivery { state: sent, outgoing: None, ..delivery(learner, 4) };
+        store.deliveries.insert(keys::delivery(learner, 4), encode(&record)).unwrap();
+        store.answers.insert(keys::answer(learner, 4, 0), encode(&answer(learner, 4))).unwrap();
+    }
+    store.deliveries.insert(keys::delivery(3, 5), encode(&delivery(3, 5))).unwrap();
+    store.flush_blocking().unwrap();
+}
+
+#[test]
+fn a_schema_1_store_is_migrated_to_compact_records_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    schema_1_store(&path);
+    let store = Store::open_when_free(&path).unwrap();
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
+    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), vec![answer(1, 4), answer(2, 4)]);
+    assert_eq!(store.delivery(3, 5).unwrap(), Some(delivery(3, 5)), "a pending delivery keeps its payload");
+    assert_eq!(store.deliveries().count(), 3);
+    let compact = store.answers.get(keys::answer(1, 4, 0)).unwrap().unwrap();
+    assert!(compact.len() < 60 && compact[0] != b'{', "{} bytes", compact.len());
+}
+
+#[test]
+fn an_interrupted_migration_runs_again_over_records_already_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    schema_1_store(&path);
+    let store = Store::open_when_free(&path).unwrap();
+    // As if the migration died after rewriting the first answer but not the second.
+    store.set_meta(SCHEMA_KEY, &1u32).unwrap();
+    store.answers.insert(keys::answer(2, 4, 0), encode(&answer(2, 4))).unwrap();
+    store.check_schema().unwrap();
+    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), vec![answer(1, 4), answer(2, 4)]);
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
+}
+
+#[test]
+fn a_damaged_record_stops_a_migration_and_leaves_the_version_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    schema_1_store(&path);
+    {
+        let store = Store::open(&path).unwrap();
+        store.set_meta(SCHEMA_KEY, &1u32).unwrap();
+        store.answers.insert(keys::answer(9, 1, 0), &b"{\"learner\": 9, \"coh"[..]).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    assert!(matches!(Store::open_when_free(&path), Err(StoreError::Corrupt { tree: "answers", .. })));
+}
+
+#[test]
+fn a_schema_1_backup_restores_into_compact_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old");
+    schema_1_store(&old);
+    // The backup a schema 1 nudge wrote: the same lines, with the old version in the header.
+    let backup = {
+        let store = Store::open_when_free(&old).unwrap();
+        let mut out = Vec::new();
+        store.backup(&mut out).unwrap();
+        String::from_utf8(out).unwrap().replacen("\"schema\":2", "\"schema\":1", 1)
+    };
+    assert!(backup.starts_with("{\"nudge_backup\":1,\"schema\":1}"));
+    let store = Store::open(&dir.path().join("new")).unwrap();
+    store.restore(backup.as_bytes()).unwrap();
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
+    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), vec![answer(1, 4), answer(2, 4)]);
+    assert!(backup.contains("\"item\":\"greet/quiz\""), "answers are readable JSON in a backup");
+}
+
+#[test]
+fn a_damaged_compact_record_is_found_by_verify() {
+    let store = Store::temporary().unwrap();
+    let seq = add_delivery(&store, 1);
+    assert_eq!(store.verify().unwrap(), 1);
+    store.deliveries.insert(keys::delivery(1, seq), &[3, b'd', b'e'][..]).unwrap();
+    assert!(matches!(store.verify(), Err(StoreError::Corrupt { tree: "deliveries", .. })));
+}

@@ -6,7 +6,7 @@ use sled::transaction::{
 
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, decode_opt, encode, keys};
+use super::{StoreError, decode_opt, encode, keys, records};
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
 
 /// Why a transaction step failed; pass it on with `?`.
@@ -91,12 +91,13 @@ impl<'a> LearnerTx<'a> {
 
     /// Delivery `seq` of this learner.
     pub fn delivery(&self, seq: DeliverySeq) -> Result<Option<Delivery>, TxError> {
-        Ok(decode_opt("deliveries", self.deliveries.get(keys::delivery(self.id, seq))?)?)
+        let key = keys::delivery(self.id, seq);
+        Ok(self.deliveries.get(key)?.map(|bytes| records::decode_delivery(&key, &bytes)).transpose()?)
     }
 
     /// Writes a delivery; a pending one is put in the outbox.
     pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), TxError> {
-        self.deliveries.insert(&keys::delivery(self.id, delivery.seq), encode(delivery))?;
+        self.deliveries.insert(&keys::delivery(self.id, delivery.seq), records::encode_delivery(delivery))?;
         if delivery.state == DeliveryState::Pending {
             self.outbox.insert(&keys::outbox(delivery.seq), &keys::learner(self.id))?;
         } else {
@@ -121,12 +122,13 @@ impl<'a> LearnerTx<'a> {
 
     /// The answer recorded for `part` of delivery `seq`, if any.
     pub fn answer(&self, seq: DeliverySeq, part: u32) -> Result<Option<Answer>, TxError> {
-        Ok(decode_opt("answers", self.answers.get(keys::answer(self.id, seq, part))?)?)
+        let key = keys::answer(self.id, seq, part);
+        Ok(self.answers.get(key)?.map(|bytes| records::decode_answer(&key, &bytes)).transpose()?)
     }
 
     /// Records an answer.
     pub fn put_answer(&self, answer: &Answer) -> Result<(), TxError> {
-        self.answers.insert(&keys::answer(self.id, answer.delivery, answer.part()), encode(answer))?;
+        self.answers.insert(&keys::answer(self.id, answer.delivery, answer.part()), records::encode_answer(answer))?;
         Ok(())
     }
 

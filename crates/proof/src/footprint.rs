@@ -47,6 +47,8 @@ pub struct StoreSize {
     pub answers: usize,
     /// The store directory's size in bytes.
     pub bytes: u64,
+    /// Bytes of the keys and values themselves.
+    pub live: u64,
     /// Time to write it all.
     pub written_in: Duration,
 }
@@ -70,8 +72,9 @@ pub fn populate(path: &Path, learners: usize, answers: usize) -> anyhow::Result<
         })?;
     }
     store.flush_blocking()?;
+    let live = store.live_bytes()?;
     drop(store);
-    Ok(StoreSize { answers: learners * per_learner, bytes: dir_size(path), written_in: started.elapsed() })
+    Ok(StoreSize { answers: learners * per_learner, bytes: dir_size(path), live, written_in: started.elapsed() })
 }
 
 fn learner(id: i64, now: DateTime<Utc>) -> Learner {

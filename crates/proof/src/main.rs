@@ -149,10 +149,11 @@ fn main() -> anyhow::Result<()> {
         Test::Store { learners, answers } => {
             let (elapsed, peak, size) = footprint::report(&binary()?, learners, answers)?;
             println!(
-                "{} answers: store {:.1} MB ({:.0} bytes an answer, written in {:.1} s); nudge report took {:.2} s, peak {peak:.1} MB",
+                "{} answers: store {:.1} MB ({:.0} bytes an answer; keys and values {:.0} bytes an answer; written in {:.1} s); nudge report took {:.2} s, peak {peak:.1} MB",
                 size.answers,
                 size.bytes as f64 / 1e6,
                 size.bytes as f64 / size.answers.max(1) as f64,
+                size.live as f64 / size.answers.max(1) as f64,
                 size.written_in.as_secs_f64(),
                 elapsed.as_secs_f64()
             );
