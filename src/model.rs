@@ -330,6 +330,16 @@ pub enum DeliveryState {
     },
 }
 
+impl DeliveryState {
+    /// When Telegram accepted the message, if it did.
+    pub fn sent_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Sent { at, .. } => Some(*at),
+            Self::Pending | Self::Failed { .. } => None,
+        }
+    }
+}
+
 /// A message for Telegram, already rendered, independent of the Telegram library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutMessage {

@@ -71,11 +71,15 @@ pub fn report_from_store(
     for learner in store.learners() {
         builder.learner(&learner?);
     }
-    for delivery in store.deliveries() {
-        builder.delivery(&delivery?);
-    }
-    for answer in store.answers() {
-        builder.answer(&answer?);
+    // One pass: each delivery comes before the answers to it, as the builder needs.
+    for exchange in store.exchanges() {
+        let exchange = exchange?;
+        if let Some(delivery) = &exchange.delivery {
+            builder.delivery(delivery);
+        }
+        for answer in &exchange.answers {
+            builder.answer(answer);
+        }
     }
     Ok(builder.finish())
 }

@@ -1,7 +1,8 @@
 //! Portable backups: the whole store as JSON lines (a header, then one line per record with
 //! its tree, key and value), restored exactly into an empty store. Deliveries and answers are
-//! written as the JSON of their model records, not their compact bytes, so a backup reads the
-//! same whatever the store's schema (backups of schema 1 restore too). Also the start-up check
+//! written as the JSON of their model records (an answer on a line of its own, tree `answers`),
+//! not as their compact bytes, so a backup reads the same whatever the store's schema (backups
+//! of schema 1 restore too). Also the start-up check
 //! that every record can be read, and opening a copy when the daemon holds the store.
 
 use std::io::{BufRead, Write};
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, encode, records};
+use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, encode, keys, records};
 use crate::model::{Answer, Delivery, Learner, NextNudge};
 
 /// Schema versions whose backups this build restores.
@@ -57,14 +58,13 @@ pub enum BackupError {
 }
 
 impl Store {
-    pub(super) fn trees(&self) -> [(&'static str, &sled::Tree); 8] {
+    pub(super) fn trees(&self) -> [(&'static str, &sled::Tree); 7] {
         [
             ("meta", &self.meta),
             ("learners", &self.learners),
             ("deliveries", &self.deliveries),
             ("slots", &self.slots),
             ("outbox", &self.outbox),
-            ("answers", &self.answers),
             ("agenda", &self.agenda),
             ("messages", &self.messages),
         ]
@@ -79,12 +79,11 @@ impl Store {
         for (name, tree) in self.trees() {
             for entry in tree.iter() {
                 let (key, value) = entry.map_err(StoreError::from)?;
-                let json = value_as_json(name, &key, &value);
-                let raw = json.is_none().then(|| hex(&value));
-                let record = Record { tree: name.to_owned(), key: hex(&key), value: json, raw };
-                serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::from)?;
-                out.write_all(b"\n")?;
-                records += 1;
+                for record in backup_records(name, &key, &value) {
+                    serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::from)?;
+                    out.write_all(b"\n")?;
+                    records += 1;
+                }
             }
         }
         out.flush()?;
@@ -134,6 +133,11 @@ impl Store {
         let mut records = 0;
         for (idx, line) in lines.enumerate() {
             let record: Record = parse_line(Some(&line?), idx + 2)?;
+            let format = |reason: String| BackupError::Format { line: idx + 2, reason };
+            if self.restore_exchange_part(&record).map_err(format)? {
+                records += 1;
+                continue;
+            }
             let tree = self.trees().into_iter().find(|(name, _)| *name == record.tree).map(|(_, tree)| tree);
             let (Some(tree), Some(key)) = (tree, unhex(&record.key)) else {
                 return Err(BackupError::Format {
@@ -143,9 +147,7 @@ impl Store {
             };
             let value = match (&record.value, &record.raw) {
                 _ if record.tree == "meta" && key == SCHEMA_KEY => encode(&SCHEMA_VERSION),
-                (Some(json), None) => {
-                    json_as_value(&record.tree, json).map_err(|reason| BackupError::Format { line: idx + 2, reason })?
-                }
+                (Some(json), None) => serde_json::to_vec(json).unwrap_or_default(),
                 (None, Some(raw)) => {
                     unhex(raw).ok_or(BackupError::Format { line: idx + 2, reason: "bad hex value".to_owned() })?
                 }
@@ -171,14 +173,8 @@ impl Store {
             decode::<Learner>("learners", &entry?.1)?;
             checked += 1;
         }
-        for entry in self.deliveries.iter() {
-            let (key, value) = entry?;
-            records::decode_delivery(&key, &value)?;
-            checked += 1;
-        }
-        for entry in self.answers.iter() {
-            let (key, value) = entry?;
-            records::decode_answer(&key, &value)?;
+        for exchange in self.exchanges() {
+            exchange?;
             checked += 1;
         }
         for entry in self.agenda.iter() {
@@ -203,26 +199,69 @@ impl Store {
     }
 }
 
-/// A stored value as backup JSON: the model record for deliveries and answers, the value itself
-/// when it is JSON that writes back to the same bytes; `None` otherwise (written as hex).
-fn value_as_json(tree: &str, key: &[u8], value: &[u8]) -> Option<serde_json::Value> {
-    match tree {
-        "deliveries" => records::decode_delivery(key, value).ok().and_then(|record| serde_json::to_value(record).ok()),
-        "answers" => records::decode_answer(key, value).ok().and_then(|record| serde_json::to_value(record).ok()),
-        _ => serde_json::from_slice::<serde_json::Value>(value)
-            .ok()
-            .filter(|json| serde_json::to_vec(json).is_ok_and(|bytes| bytes == value)),
+impl Store {
+    /// Restores a delivery or an answer given as JSON into its exchange; false for other records.
+    fn restore_exchange_part(&self, record: &Record) -> Result<bool, String> {
+        if record.tree != "deliveries" && record.tree != "answers" {
+            return Ok(false);
+        }
+        let (Some(json), Some(key)) = (&record.value, unhex(&record.key)) else {
+            return match record.tree.as_str() {
+                "answers" => Err("an answer must be JSON".to_owned()),
+                _ => Ok(false),
+            };
+        };
+        let invalid = |error: serde_json::Error| format!("not a {} record: {error}", record.tree);
+        let exchange_key = key.get(..16).ok_or("a key shorter than 16 bytes")?;
+        let change: Box<dyn FnOnce(&mut Exchange)> = match record.tree.as_str() {
+            "deliveries" => {
+                let delivery = Delivery::deserialize(json).map_err(invalid)?;
+                Box::new(move |exchange| exchange.delivery = Some(delivery))
+            }
+            "answers" => {
+                let answer = Answer::deserialize(json).map_err(invalid)?;
+                Box::new(move |exchange| exchange.put_answer(answer))
+            }
+            _ => return Ok(false),
+        };
+        self.change_exchange(exchange_key, change).map_err(|error| error.to_string())?;
+        Ok(true)
     }
 }
 
-/// The stored bytes for a backup record's JSON value.
-fn json_as_value(tree: &str, json: &serde_json::Value) -> Result<Vec<u8>, String> {
-    let model = |error: serde_json::Error| format!("not a {tree} record: {error}");
-    match tree {
-        "deliveries" => Delivery::deserialize(json).map(|record| records::encode_delivery(&record)).map_err(model),
-        "answers" => Answer::deserialize(json).map(|record| records::encode_answer(&record)).map_err(model),
-        _ => Ok(serde_json::to_vec(json).unwrap_or_default()),
+/// The backup lines of one stored record: a delivery record becomes a line for the delivery
+/// and one per answer, each as model JSON; other records their value as JSON when it writes
+/// back to the same bytes. Anything else (index entries, damaged records) is written as hex.
+fn backup_records(tree: &str, key: &[u8], value: &[u8]) -> Vec<Record> {
+    let raw = || vec![Record { tree: tree.to_owned(), key: hex(key), value: None, raw: Some(hex(value)) }];
+    if tree == "deliveries" {
+        return match records::decode_exchange(key, value) {
+            Ok(exchange) => exchange_records(key, exchange),
+            Err(_) => raw(),
+        };
     }
+    match serde_json::from_slice::<serde_json::Value>(value) {
+        Ok(json) if serde_json::to_vec(&json).is_ok_and(|bytes| bytes == value) => {
+            vec![Record { tree: tree.to_owned(), key: hex(key), value: Some(json), raw: None }]
+        }
+        _ => raw(),
+    }
+}
+
+fn exchange_records(key: &[u8], exchange: Exchange) -> Vec<Record> {
+    let json = |tree: &str, key: &[u8], value: serde_json::Result<serde_json::Value>| Record {
+        tree: tree.to_owned(),
+        key: hex(key),
+        value: value.ok(),
+        raw: None,
+    };
+    let mut lines: Vec<Record> =
+        exchange.delivery.iter().map(|delivery| json("deliveries", key, serde_json::to_value(delivery))).collect();
+    for answer in &exchange.answers {
+        let answer_key = keys::answer(answer.learner, answer.delivery, answer.part());
+        lines.push(json("answers", &answer_key, serde_json::to_value(answer)));
+    }
+    lines
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

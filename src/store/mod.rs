@@ -5,10 +5,10 @@
 //! Trees (never one per learner):
 //! - `meta`: schema version, Telegram update offset, scheduler cursors;
 //! - `learners`: learner id → [`Learner`];
-//! - `deliveries`: learner id ‖ seq → [`Delivery`] (every message sent or to send), compact;
+//! - `deliveries`: learner id ‖ seq → [`Exchange`]: a [`Delivery`] (every message sent or to
+//!   send) with the [`Answer`]s to it, as one compact record (see `records`);
 //! - `slots`: learner id ‖ slot key → seq (at most one nudge per learner and slot);
 //! - `outbox`: seq → learner id, for deliveries still pending;
-//! - `answers`: learner id ‖ delivery seq ‖ part → [`Answer`], compact;
 //! - `agenda`: due time ‖ learner id → [`NextNudge`] (each learner's next scheduled nudge);
 //! - `messages`: learner id ‖ Telegram message id → seq (which delivery a reply refers to).
 //!
@@ -32,6 +32,7 @@ use sled::Transactional;
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Status};
 pub use backup::BackupError;
 pub use privacy::{LearnerExport, Pruned};
+pub use records::Exchange;
 pub use tx::{LearnerTx, TxError};
 
 /// sled's page cache: enough for the hot records, small enough for a small VM (sled's own
@@ -100,7 +101,6 @@ pub struct Store {
     deliveries: sled::Tree,
     slots: sled::Tree,
     outbox: sled::Tree,
-    answers: sled::Tree,
     agenda: sled::Tree,
     messages: sled::Tree,
 }
@@ -138,7 +138,6 @@ impl Store {
             deliveries: db.open_tree("deliveries")?,
             slots: db.open_tree("slots")?,
             outbox: db.open_tree("outbox")?,
-            answers: db.open_tree("answers")?,
             agenda: db.open_tree("agenda")?,
             messages: db.open_tree("messages")?,
             path: path.to_owned(),
@@ -192,11 +191,10 @@ impl Store {
         id: LearnerId,
         work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
     ) -> Result<T, StoreError> {
-        let trees =
-            (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.answers, &self.agenda, &self.messages);
+        let trees = (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.agenda, &self.messages);
         trees
-            .transaction(|(learners, deliveries, slots, outbox, answers, agenda, messages)| {
-                let tx = LearnerTx::new(id, [learners, deliveries, slots, outbox, answers, agenda, messages]);
+            .transaction(|(learners, deliveries, slots, outbox, agenda, messages)| {
+                let tx = LearnerTx::new(id, [learners, deliveries, slots, outbox, agenda, messages]);
                 work(&tx).map_err(TxError::into_sled)
             })
             .map_err(TxError::from_sled)
@@ -220,22 +218,29 @@ impl Store {
     /// Delivery `seq` of learner `learner`.
     pub fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError> {
         let key = keys::delivery(learner, seq);
-        self.deliveries.get(key)?.map(|bytes| records::decode_delivery(&key, &bytes)).transpose()
+        let exchange = self.deliveries.get(key)?.map(|bytes| records::decode_exchange(&key, &bytes)).transpose()?;
+        Ok(exchange.and_then(|exchange| exchange.delivery))
+    }
+
+    /// Every delivery with its answers, grouped by learner, in delivery order: one pass over
+    /// the store for reports.
+    pub fn exchanges(&self) -> impl Iterator<Item = Result<Exchange, StoreError>> + '_ {
+        self.deliveries.iter().map(|entry| {
+            let (key, value) = entry?;
+            records::decode_exchange(&key, &value)
+        })
     }
 
     /// Every delivery, grouped by learner.
     pub fn deliveries(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
-        self.deliveries.iter().map(|entry| {
-            let (key, value) = entry?;
-            records::decode_delivery(&key, &value)
-        })
+        self.exchanges().filter_map(|exchange| exchange.map(|exchange| exchange.delivery).transpose())
     }
 
     /// Every answer, grouped by learner.
     pub fn answers(&self) -> impl Iterator<Item = Result<Answer, StoreError>> + '_ {
-        self.answers.iter().map(|entry| {
-            let (key, value) = entry?;
-            records::decode_answer(&key, &value)
+        self.exchanges().flat_map(|exchange| match exchange {
+            Ok(exchange) => exchange.answers.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(error) => vec![Err(error)],
         })
     }
 
@@ -380,6 +385,17 @@ impl Store {
 
     fn set_meta<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StoreError> {
         self.meta.insert(key, encode(value))?;
+        Ok(())
+    }
+
+    /// Changes the exchange under `key` outside a learner transaction (restores, migrations).
+    fn change_exchange(&self, key: &[u8], change: impl FnOnce(&mut Exchange)) -> Result<(), StoreError> {
+        let mut exchange = match self.deliveries.get(key)? {
+            Some(bytes) => records::decode_exchange(key, &bytes)?,
+            None => Exchange::default(),
+        };
+        change(&mut exchange);
+        self.deliveries.insert(key, records::encode_exchange(&exchange))?;
         Ok(())
     }
 

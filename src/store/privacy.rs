@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Store, StoreError, decode_opt, keys, records};
+use super::{Exchange, Store, StoreError, decode_opt, keys, records};
 use crate::model::{Answer, Delivery, DeliveryState, Learner, LearnerId};
 
 /// Everything stored about one learner.
@@ -30,23 +30,13 @@ pub struct Pruned {
 impl Store {
     /// Everything stored about learner `id`.
     pub fn export(&self, id: LearnerId) -> Result<LearnerExport, StoreError> {
-        let prefix = keys::learner(id);
-        let messages = self
-            .deliveries
-            .scan_prefix(prefix)
-            .map(|entry| {
-                let (key, value) = entry?;
-                records::decode_delivery(&key, &value)
-            })
-            .collect::<Result<_, _>>()?;
-        let answers = self
-            .answers
-            .scan_prefix(prefix)
-            .map(|entry| {
-                let (key, value) = entry?;
-                records::decode_answer(&key, &value)
-            })
-            .collect::<Result<_, _>>()?;
+        let (mut messages, mut answers) = (Vec::new(), Vec::new());
+        for entry in self.deliveries.scan_prefix(keys::learner(id)) {
+            let (key, value) = entry?;
+            let exchange = records::decode_exchange(&key, &value)?;
+            messages.extend(exchange.delivery);
+            answers.extend(exchange.answers);
+        }
         Ok(LearnerExport { learner: self.learner(id)?, messages, answers })
     }
 
@@ -65,7 +55,7 @@ impl Store {
             self.outbox.remove(keys::outbox(keys::read_u64(&key[8..], "deliveries")?))?;
             self.deliveries.remove(key)?;
         }
-        for tree in [&self.slots, &self.answers, &self.messages] {
+        for tree in [&self.slots, &self.messages] {
             for entry in tree.scan_prefix(prefix) {
                 tree.remove(entry?.0)?;
             }
@@ -75,30 +65,22 @@ impl Store {
     }
 
     /// Deletes answers and finished deliveries from before `before` (the retention period),
-    /// with the indexes that pointed at them.
+    /// with the indexes that pointed at them. An answer given after its delivery's time keeps
+    /// what it needs of the delivery (cohort, item) in its own record.
     pub fn prune(&self, before: DateTime<Utc>) -> Result<Pruned, StoreError> {
         let mut pruned = Pruned::default();
-        for entry in self.answers.iter() {
-            let (key, value) = entry?;
-            let answer = records::decode_answer(&key, &value)?;
-            if answer.at < before {
-                self.answers.remove(key)?;
-                pruned.answers += 1;
-            }
-        }
         for entry in self.deliveries.iter() {
             let (key, value) = entry?;
-            let delivery = records::decode_delivery(&key, &value)?;
-            let finished_at = match delivery.state {
-                DeliveryState::Sent { at, .. } | DeliveryState::Failed { at, .. } => at,
-                DeliveryState::Pending => continue,
-            };
-            if finished_at < before {
-                if let DeliveryState::Sent { message_id, .. } = delivery.state {
-                    self.messages.remove(keys::message(delivery.learner, message_id))?;
-                }
+            let mut exchange = records::decode_exchange(&key, &value)?;
+            let answers_before = exchange.answers.len();
+            exchange.answers.retain(|answer| answer.at >= before);
+            pruned.answers += answers_before - exchange.answers.len();
+            let delivery_pruned = self.prune_delivery(&mut exchange, before)?;
+            pruned.deliveries += usize::from(delivery_pruned);
+            if exchange.delivery.is_none() && exchange.answers.is_empty() {
                 self.deliveries.remove(key)?;
-                pruned.deliveries += 1;
+            } else if delivery_pruned || exchange.answers.len() != answers_before {
+                self.deliveries.insert(key, records::encode_exchange(&exchange))?;
             }
         }
         for entry in self.slots.iter() {
@@ -109,5 +91,22 @@ impl Store {
             }
         }
         Ok(pruned)
+    }
+
+    /// Drops the exchange's delivery if it finished before `before`; true if it did.
+    fn prune_delivery(&self, exchange: &mut Exchange, before: DateTime<Utc>) -> Result<bool, StoreError> {
+        let Some(delivery) = &exchange.delivery else { return Ok(false) };
+        let finished_at = match delivery.state {
+            DeliveryState::Sent { at, .. } | DeliveryState::Failed { at, .. } => at,
+            DeliveryState::Pending => return Ok(false),
+        };
+        if finished_at >= before {
+            return Ok(false);
+        }
+        if let DeliveryState::Sent { message_id, .. } = delivery.state {
+            self.messages.remove(keys::message(delivery.learner, message_id))?;
+        }
+        exchange.delivery = None;
+        Ok(true)
     }
 }

@@ -1,10 +1,13 @@
-//! The compact on-disk form of deliveries and answers (schema version 2), the two trees that
-//! grow with every prompt and answer.
+//! The compact on-disk form of deliveries and their answers (schema version 2): what grows with
+//! every prompt and answer.
 //!
+//! A delivery and the answers to it are one record (an [`Exchange`]) under the delivery's key:
+//! one sled entry per prompt instead of two, which is most of what a sled entry costs on disk.
 //! Values are [postcard](https://docs.rs/postcard) (varints, no field names) and hold only what
-//! the key does not: a delivery's learner and seq, and an answer's learner and delivery, come
-//! from the key. Times are whole milliseconds. The payload of a pending delivery is kept as JSON,
-//! since it is dropped once sent. The model types stay plain serde for JSON (backups, exports).
+//! the key and the delivery do not: learner and seq come from the key, and an answer's cohort,
+//! item and prompt time are stored only when they differ from its delivery's. Times are whole
+//! milliseconds. The payload of a pending delivery is kept as JSON (it is dropped once sent).
+//! The model types stay plain serde for JSON (backups, exports).
 //!
 //! Variant order is part of the format: add variants at the end, never reorder.
 
@@ -17,6 +20,37 @@ use super::{StoreError, keys};
 use crate::model::{
     Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, LearnerId, Outgoing, PracticeOutcome, Purpose,
 };
+
+/// Everything stored under one delivery key: the delivery (gone once the retention period
+/// deleted it) and the learner's answers to it, by part.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exchange {
+    /// The message sent, or to send.
+    pub delivery: Option<Delivery>,
+    /// The answers to it, in part order.
+    pub answers: Vec<Answer>,
+}
+
+impl Exchange {
+    /// Records `answer`, replacing an earlier one to the same part.
+    pub fn put_answer(&mut self, answer: Answer) {
+        match self.answers.binary_search_by_key(&answer.part(), Answer::part) {
+            Ok(idx) => self.answers[idx] = answer,
+            Err(idx) => self.answers.insert(idx, answer),
+        }
+    }
+
+    /// The answer to `part`, if any.
+    pub fn answer(&self, part: u32) -> Option<&Answer> {
+        self.answers.iter().find(|answer| answer.part() == part)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ExchangeRecord<'a> {
+    delivery: Option<DeliveryRecord<'a>>,
+    answers: Vec<AnswerRecord<'a>>,
+}
 
 /// A delivery without its learner and seq (they are the key).
 #[derive(Serialize, Deserialize)]
@@ -48,14 +82,15 @@ enum StateRecord<'a> {
     Failed { reason: Cow<'a, str>, at: i64 },
 }
 
-/// An answer without its learner and delivery (they are the key).
+/// An answer without its learner and delivery (the key) and, where they are the delivery's,
+/// without its cohort, item and the prompt's sending time (`None`: as the delivery says).
 #[derive(Serialize, Deserialize)]
 struct AnswerRecord<'a> {
-    cohort: Cow<'a, str>,
-    item: Cow<'a, str>,
     at: i64,
-    prompt_sent_at: Option<i64>,
     kind: KindRecord<'a>,
+    cohort: Option<Cow<'a, str>>,
+    item: Option<Cow<'a, str>>,
+    prompt_sent_at: Option<Option<i64>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,66 +108,108 @@ enum OutcomeRecord {
     NotYet,
 }
 
-/// The stored bytes of `delivery`.
-pub fn encode_delivery(delivery: &Delivery) -> Vec<u8> {
-    let record = DeliveryRecord {
+const TREE: &str = "deliveries";
+
+/// The stored bytes of `exchange`.
+pub fn encode_exchange(exchange: &Exchange) -> Vec<u8> {
+    let delivery = exchange.delivery.as_ref();
+    let record = ExchangeRecord {
+        delivery: delivery.map(delivery_record),
+        answers: exchange.answers.iter().map(|answer| answer_record(answer, delivery)).collect(),
+    };
+    to_bytes(&record)
+}
+
+/// The exchange stored under `key` (learner ‖ seq) as `bytes`.
+pub fn decode_exchange(key: &[u8], bytes: &[u8]) -> Result<Exchange, StoreError> {
+    let (learner, seq) = key_pair(key)?;
+    let record: ExchangeRecord<'_> = from_bytes(bytes)?;
+    let delivery = record.delivery.map(|delivery| delivery_from(delivery, learner, seq)).transpose()?;
+    let answers = record
+        .answers
+        .into_iter()
+        .map(|answer| answer_from(answer, delivery.as_ref(), learner, seq))
+        .collect::<Result<_, _>>()?;
+    Ok(Exchange { delivery, answers })
+}
+
+fn delivery_record(delivery: &Delivery) -> DeliveryRecord<'_> {
+    DeliveryRecord {
         cohort: Cow::Borrowed(&delivery.cohort),
         created: millis(delivery.created),
         slot: delivery.slot.as_deref().map(Cow::Borrowed),
         purpose: purpose_record(&delivery.purpose),
         state: state_record(&delivery.state),
         outgoing: delivery.outgoing.as_ref().and_then(|outgoing| serde_json::to_string(outgoing).ok()),
-    };
-    to_bytes(&record)
+    }
 }
 
-/// The delivery stored under `key` (learner ‖ seq) as `bytes`.
-pub fn decode_delivery(key: &[u8], bytes: &[u8]) -> Result<Delivery, StoreError> {
-    const TREE: &str = "deliveries";
-    let (learner, seq) = key_pair(key, TREE)?;
-    let record: DeliveryRecord<'_> = from_bytes(TREE, bytes)?;
+fn delivery_from(record: DeliveryRecord<'_>, learner: LearnerId, seq: DeliverySeq) -> Result<Delivery, StoreError> {
     let outgoing = match record.outgoing {
-        Some(json) => Some(serde_json::from_str::<Outgoing>(&json).map_err(|error| corrupt(TREE, error))?),
+        Some(json) => Some(serde_json::from_str::<Outgoing>(&json).map_err(corrupt)?),
         None => None,
     };
     Ok(Delivery {
         seq,
         learner,
         cohort: record.cohort.into_owned(),
-        created: time(TREE, record.created)?,
+        created: time(record.created)?,
         slot: record.slot.map(Cow::into_owned),
         purpose: purpose(record.purpose),
-        state: state(TREE, record.state)?,
+        state: state(record.state)?,
         outgoing,
     })
 }
 
-/// The stored bytes of `answer`.
-pub fn encode_answer(answer: &Answer) -> Vec<u8> {
-    let record = AnswerRecord {
-        cohort: Cow::Borrowed(&answer.cohort),
-        item: Cow::Borrowed(&answer.item),
+fn answer_record<'a>(answer: &'a Answer, delivery: Option<&Delivery>) -> AnswerRecord<'a> {
+    let unless_derived =
+        |derived: Option<&str>, value: &'a str| (derived != Some(value)).then_some(Cow::Borrowed(value));
+    let sent_at = delivery.map(|delivery| delivery.state.sent_at().map(millis));
+    let prompt_sent_at = answer.prompt_sent_at.map(millis);
+    AnswerRecord {
         at: millis(answer.at),
-        prompt_sent_at: answer.prompt_sent_at.map(millis),
         kind: kind_record(&answer.kind),
-    };
-    to_bytes(&record)
+        cohort: unless_derived(delivery.map(|delivery| delivery.cohort.as_str()), &answer.cohort),
+        item: unless_derived(delivery.and_then(|delivery| item_of(&delivery.purpose)), &answer.item),
+        prompt_sent_at: (sent_at != Some(prompt_sent_at)).then_some(prompt_sent_at),
+    }
 }
 
-/// The answer stored under `key` (learner ‖ delivery ‖ part) as `bytes`.
-pub fn decode_answer(key: &[u8], bytes: &[u8]) -> Result<Answer, StoreError> {
-    const TREE: &str = "answers";
-    let (learner, delivery) = key_pair(key, TREE)?;
-    let record: AnswerRecord<'_> = from_bytes(TREE, bytes)?;
-    Ok(Answer {
-        learner,
-        cohort: record.cohort.into_owned(),
-        delivery,
-        item: record.item.into_owned(),
-        at: time(TREE, record.at)?,
-        prompt_sent_at: record.prompt_sent_at.map(|at| time(TREE, at)).transpose()?,
-        kind: kind(record.kind),
-    })
+fn answer_from(
+    record: AnswerRecord<'_>,
+    delivery: Option<&Delivery>,
+    learner: LearnerId,
+    seq: DeliverySeq,
+) -> Result<Answer, StoreError> {
+    let missing = |field: &str| corrupt(format!("answer to {seq} without its {field} nor a delivery to take it from"));
+    let cohort = match record.cohort {
+        Some(cohort) => cohort.into_owned(),
+        None => delivery.map(|delivery| delivery.cohort.clone()).ok_or_else(|| missing("cohort"))?,
+    };
+    let item = match record.item {
+        Some(item) => item.into_owned(),
+        None => delivery
+            .and_then(|delivery| item_of(&delivery.purpose))
+            .map(str::to_owned)
+            .ok_or_else(|| missing("item"))?,
+    };
+    let prompt_sent_at = match record.prompt_sent_at {
+        Some(at) => at.map(time).transpose()?,
+        None => delivery.ok_or_else(|| missing("prompt time"))?.state.sent_at(),
+    };
+    Ok(Answer { learner, cohort, delivery: seq, item, at: time(record.at)?, prompt_sent_at, kind: kind(record.kind) })
+}
+
+/// The item a delivery is about, if any.
+fn item_of(purpose: &Purpose) -> Option<&str> {
+    match purpose {
+        Purpose::Lesson { lesson } => Some(lesson),
+        Purpose::Quiz { item, .. }
+        | Purpose::Reflect { item, .. }
+        | Purpose::Practice { item }
+        | Purpose::PracticeCheck { item } => Some(item),
+        Purpose::Milestone | Purpose::Reply => None,
+    }
 }
 
 fn purpose_record(purpose: &Purpose) -> PurposeRecord<'_> {
@@ -171,13 +248,11 @@ fn state_record(state: &DeliveryState) -> StateRecord<'_> {
     }
 }
 
-fn state(tree: &'static str, record: StateRecord<'_>) -> Result<DeliveryState, StoreError> {
+fn state(record: StateRecord<'_>) -> Result<DeliveryState, StoreError> {
     Ok(match record {
         StateRecord::Pending => DeliveryState::Pending,
-        StateRecord::Sent { message_id, at } => DeliveryState::Sent { message_id, at: time(tree, at)? },
-        StateRecord::Failed { reason, at } => {
-            DeliveryState::Failed { reason: reason.into_owned(), at: time(tree, at)? }
-        }
+        StateRecord::Sent { message_id, at } => DeliveryState::Sent { message_id, at: time(at)? },
+        StateRecord::Failed { reason, at } => DeliveryState::Failed { reason: reason.into_owned(), at: time(at)? },
     })
 }
 
@@ -216,9 +291,9 @@ fn kind(record: KindRecord<'_>) -> AnswerKind {
 }
 
 /// The learner and the sequence number a delivery or answer key starts with.
-fn key_pair(key: &[u8], tree: &'static str) -> Result<(LearnerId, DeliverySeq), StoreError> {
-    let seq = key.get(8..).ok_or_else(|| corrupt(tree, "a key shorter than 16 bytes"))?;
-    Ok((keys::read_i64(key, tree)?, keys::read_u64(seq, tree)?))
+fn key_pair(key: &[u8]) -> Result<(LearnerId, DeliverySeq), StoreError> {
+    let seq = key.get(8..).ok_or_else(|| corrupt("a key shorter than 16 bytes"))?;
+    Ok((keys::read_i64(key, TREE)?, keys::read_u64(seq, TREE)?))
 }
 
 /// Milliseconds since 1970: what the store keeps of a time.
@@ -226,8 +301,8 @@ pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
-fn time(tree: &'static str, millis: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(tree, format!("time {millis} out of range")))
+fn time(millis: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(format!("time {millis} out of range")))
 }
 
 fn to_bytes(record: &impl Serialize) -> Vec<u8> {
@@ -235,16 +310,16 @@ fn to_bytes(record: &impl Serialize) -> Vec<u8> {
     postcard::to_allocvec(record).unwrap_or_default()
 }
 
-fn from_bytes<'a, T: Deserialize<'a>>(tree: &'static str, bytes: &'a [u8]) -> Result<T, StoreError> {
+fn from_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
     match postcard::take_from_bytes(bytes) {
         Ok((record, [])) => Ok(record),
-        Ok((_, rest)) => Err(corrupt(tree, format!("{} bytes after the record", rest.len()))),
-        Err(error) => Err(corrupt(tree, error)),
+        Ok((_, rest)) => Err(corrupt(format!("{} bytes after the record", rest.len()))),
+        Err(error) => Err(corrupt(error)),
     }
 }
 
-fn corrupt(tree: &'static str, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt { tree, reason: reason.to_string() }
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt { tree: TREE, reason: reason.to_string() }
 }
 
 #[cfg(test)]
@@ -256,8 +331,8 @@ mod tests {
         DateTime::from_timestamp_millis(millis).unwrap()
     }
 
-    fn deliveries() -> Vec<Delivery> {
-        let base = Delivery {
+    fn quiz_delivery() -> Delivery {
+        Delivery {
             seq: 7,
             learner: 42,
             cohort: "focus-2026".to_owned(),
@@ -266,7 +341,38 @@ mod tests {
             purpose: Purpose::Quiz { item: "greet/quiz".to_owned(), correct: 2, review: true },
             state: DeliveryState::Sent { message_id: 991, at: at(1_790_000_000_456) },
             outgoing: None,
-        };
+        }
+    }
+
+    fn quiz_answer() -> Answer {
+        Answer {
+            learner: 42,
+            cohort: "focus-2026".to_owned(),
+            delivery: 7,
+            item: "greet/quiz".to_owned(),
+            at: at(1_790_000_100_000),
+            prompt_sent_at: Some(at(1_790_000_000_456)),
+            kind: AnswerKind::Quiz { choice: 1, correct: false, review: true },
+        }
+    }
+
+    fn round_trip(exchange: &Exchange) -> Exchange {
+        decode_exchange(&keys::delivery(42, 7), &encode_exchange(exchange)).unwrap()
+    }
+
+    #[test]
+    fn a_delivery_and_its_answer_share_one_small_record() {
+        let exchange = Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] };
+        assert_eq!(round_trip(&exchange), exchange);
+        let bytes = encode_exchange(&exchange);
+        // As JSON the two records took over 450 bytes.
+        assert!(bytes.len() < 80, "{} bytes", bytes.len());
+        let alone = encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: Vec::new() });
+        assert!(bytes.len() - alone.len() < 16, "the answer repeats nothing of its delivery");
+    }
+
+    #[test]
+    fn every_kind_of_delivery_round_trips() {
         let pending = Delivery {
             slot: None,
             purpose: Purpose::Reply,
@@ -274,51 +380,54 @@ mod tests {
             outgoing: Some(Outgoing::Send {
                 message: OutMessage { html: "<b>Hi</b> &amp; welcome".to_owned(), buttons: Vec::new() },
             }),
-            ..base.clone()
+            ..quiz_delivery()
         };
         let failed = Delivery {
             purpose: Purpose::Reflect { item: "greet/reflect".to_owned(), question: 1 },
             state: DeliveryState::Failed { reason: "blocked by the user".to_owned(), at: at(5) },
-            ..base.clone()
+            ..quiz_delivery()
         };
-        vec![base, pending, failed]
-    }
-
-    #[test]
-    fn deliveries_round_trip_through_their_key_and_record() {
-        for delivery in deliveries() {
-            let key = keys::delivery(delivery.learner, delivery.seq);
-            let bytes = encode_delivery(&delivery);
-            assert_eq!(decode_delivery(&key, &bytes).unwrap(), delivery);
+        let lesson = Delivery { purpose: Purpose::Lesson { lesson: "greet".to_owned() }, ..quiz_delivery() };
+        for delivery in [pending, failed, lesson, Delivery { purpose: Purpose::Milestone, ..quiz_delivery() }] {
+            let exchange = Exchange { delivery: Some(delivery), answers: Vec::new() };
+            assert_eq!(round_trip(&exchange), exchange);
         }
     }
 
     #[test]
-    fn answers_round_trip_and_stay_small() {
-        let answer = Answer {
-            learner: 42,
-            cohort: "focus-2026".to_owned(),
-            delivery: 7,
-            item: "greet/quiz".to_owned(),
-            at: at(1_790_000_100_000),
-            prompt_sent_at: Some(at(1_790_000_000_456)),
-            kind: AnswerKind::Quiz { choice: 1, correct: false, review: false },
+    fn answers_that_differ_from_their_delivery_or_outlive_it_keep_their_own_fields() {
+        let moved = Answer { cohort: "other-team".to_owned(), prompt_sent_at: None, ..quiz_answer() };
+        let practice = Answer {
+            item: "greet/practice".to_owned(),
+            kind: AnswerKind::PracticeNote { text: "Called back ✓".to_owned() },
+            ..quiz_answer()
         };
-        let bytes = encode_answer(&answer);
-        assert_eq!(decode_answer(&keys::answer(42, 7, 0), &bytes).unwrap(), answer);
-        // JSON of the same answer is over 200 bytes.
-        assert!(bytes.len() < 50, "{} bytes", bytes.len());
-        let note = Answer { kind: AnswerKind::PracticeNote { text: "Called back ✓".to_owned() }, ..answer };
-        assert_eq!(decode_answer(&keys::answer(42, 7, 1), &encode_answer(&note)).unwrap(), note);
+        let exchange = Exchange { delivery: Some(quiz_delivery()), answers: vec![moved.clone(), practice.clone()] };
+        assert_eq!(round_trip(&exchange), exchange);
+        let orphans = Exchange { delivery: None, answers: vec![moved, practice] };
+        assert_eq!(round_trip(&orphans), orphans, "answers kept after the retention period deleted the prompt");
+    }
+
+    #[test]
+    fn a_second_answer_to_the_same_part_replaces_the_first() {
+        let mut exchange = Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] };
+        let again = Answer { kind: AnswerKind::Quiz { choice: 2, correct: true, review: true }, ..quiz_answer() };
+        exchange.put_answer(again.clone());
+        assert_eq!(exchange.answers, vec![again]);
     }
 
     #[test]
     fn damaged_records_and_keys_are_reported_not_panicked_on() {
-        let delivery = &deliveries()[0];
-        let bytes = encode_delivery(delivery);
+        let bytes = encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] });
         let key = keys::delivery(42, 7);
-        assert!(matches!(decode_delivery(&key, &bytes[..bytes.len() / 2]), Err(StoreError::Corrupt { .. })));
-        assert!(matches!(decode_delivery(&key[..4], &bytes), Err(StoreError::Corrupt { .. })));
-        assert!(matches!(decode_answer(&key, b"{\"learner\":1}"), Err(StoreError::Corrupt { .. })));
+        let damaged = |key: &[u8], bytes: &[u8]| matches!(decode_exchange(key, bytes), Err(StoreError::Corrupt { .. }));
+        assert!(damaged(&key, &bytes[..bytes.len() / 2]));
+        assert!(damaged(&key, &[bytes.as_slice(), b"x"].concat()));
+        assert!(damaged(&key[..4], &bytes));
+        assert!(damaged(&key, b"{\"learner\":1}"));
+        // An answer that relies on a delivery the record does not hold.
+        let mut orphan = encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] });
+        orphan[0] = 0;
+        assert!(damaged(&key, &orphan));
     }
 }

@@ -112,18 +112,25 @@ fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
     }
 }
 
-/// A store as nudge 0.1 (schema 1) left it: JSON deliveries and answers.
+/// A store as schema 1 left it: JSON deliveries, and JSON answers in a tree of their own
+/// (one of them outliving its delivery, deleted by the retention period).
 fn schema_1_store(path: &Path) {
     let store = Store::open(path).unwrap();
     store.set_meta(SCHEMA_KEY, &1u32).unwrap();
+    let v1_answers = store.db.open_tree("answers").unwrap();
     for learner in [1, 2] {
         let sent = DeliveryState::Sent { message_id: 9, at: at("2026-11-24T08:00:01Z") };
         let record = Delivery { state: sent, outgoing: None, ..delivery(learner, 4) };
         store.deliveries.insert(keys::delivery(learner, 4), encode(&record)).unwrap();
-        store.answers.insert(keys::answer(learner, 4, 0), encode(&answer(learner, 4))).unwrap();
+        v1_answers.insert(keys::answer(learner, 4, 0), encode(&answer(learner, 4))).unwrap();
     }
+    v1_answers.insert(keys::answer(2, 3, 0), encode(&answer(2, 3))).unwrap();
     store.deliveries.insert(keys::delivery(3, 5), encode(&delivery(3, 5))).unwrap();
     store.flush_blocking().unwrap();
+}
+
+fn migrated_answers() -> Vec<Answer> {
+    vec![answer(1, 4), answer(2, 3), answer(2, 4)]
 }
 
 #[test]
@@ -133,11 +140,13 @@ fn a_schema_1_store_is_migrated_to_compact_records_when_opened() {
     schema_1_store(&path);
     let store = Store::open_when_free(&path).unwrap();
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
-    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), vec![answer(1, 4), answer(2, 4)]);
+    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
     assert_eq!(store.delivery(3, 5).unwrap(), Some(delivery(3, 5)), "a pending delivery keeps its payload");
     assert_eq!(store.deliveries().count(), 3);
-    let compact = store.answers.get(keys::answer(1, 4, 0)).unwrap().unwrap();
+    assert_eq!(store.delivery(2, 3).unwrap(), None, "an answer that outlived its delivery stays alone");
+    let compact = store.deliveries.get(keys::delivery(1, 4)).unwrap().unwrap();
     assert!(compact.len() < 60 && compact[0] != b'{', "{} bytes", compact.len());
+    assert!(!store.db.tree_names().contains(&sled::IVec::from("answers")), "the old tree is gone");
 }
 
 #[test]
@@ -146,11 +155,11 @@ fn an_interrupted_migration_runs_again_over_records_already_rewritten() {
     let path = dir.path().join("store");
     schema_1_store(&path);
     let store = Store::open_when_free(&path).unwrap();
-    // As if the migration died after rewriting the first answer but not the second.
+    // As if the migration died after moving an answer but before removing it from the old tree.
     store.set_meta(SCHEMA_KEY, &1u32).unwrap();
-    store.answers.insert(keys::answer(2, 4, 0), encode(&answer(2, 4))).unwrap();
+    store.db.open_tree("answers").unwrap().insert(keys::answer(2, 4, 0), encode(&answer(2, 4))).unwrap();
     store.check_schema().unwrap();
-    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), vec![answer(1, 4), answer(2, 4)]);
+    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
 }
 
@@ -162,7 +171,7 @@ fn a_damaged_record_stops_a_migration_and_leaves_the_version_alone() {
     {
         let store = Store::open(&path).unwrap();
         store.set_meta(SCHEMA_KEY, &1u32).unwrap();
-        store.answers.insert(keys::answer(9, 1, 0), &b"{\"learner\": 9, \"coh"[..]).unwrap();
+        store.db.open_tree("answers").unwrap().insert(keys::answer(9, 1, 0), &b"{\"learner\": 9, \"coh"[..]).unwrap();
         store.flush_blocking().unwrap();
     }
     assert!(matches!(Store::open_when_free(&path), Err(StoreError::Corrupt { tree: "answers", .. })));
@@ -184,7 +193,7 @@ fn a_schema_1_backup_restores_into_compact_records() {
     let store = Store::open(&dir.path().join("new")).unwrap();
     store.restore(backup.as_bytes()).unwrap();
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
-    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), vec![answer(1, 4), answer(2, 4)]);
+    assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
     assert!(backup.contains("\"item\":\"greet/quiz\""), "answers are readable JSON in a backup");
 }
 

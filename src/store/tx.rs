@@ -6,7 +6,7 @@ use sled::transaction::{
 
 use chrono::{DateTime, Utc};
 
-use super::{StoreError, decode_opt, encode, keys, records};
+use super::{Exchange, StoreError, decode_opt, encode, keys, records};
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
 
 /// Why a transaction step failed; pass it on with `?`.
@@ -45,16 +45,15 @@ pub struct LearnerTx<'a> {
     deliveries: &'a TransactionalTree,
     slots: &'a TransactionalTree,
     outbox: &'a TransactionalTree,
-    answers: &'a TransactionalTree,
     agenda: &'a TransactionalTree,
     messages: &'a TransactionalTree,
 }
 
 impl<'a> LearnerTx<'a> {
-    /// `trees`: learners, deliveries, slots, outbox, answers, agenda, messages.
-    pub(super) fn new(id: LearnerId, trees: [&'a TransactionalTree; 7]) -> Self {
-        let [learners, deliveries, slots, outbox, answers, agenda, messages] = trees;
-        Self { id, learners, deliveries, slots, outbox, answers, agenda, messages }
+    /// `trees`: learners, deliveries, slots, outbox, agenda, messages.
+    pub(super) fn new(id: LearnerId, trees: [&'a TransactionalTree; 6]) -> Self {
+        let [learners, deliveries, slots, outbox, agenda, messages] = trees;
+        Self { id, learners, deliveries, slots, outbox, agenda, messages }
     }
 
     /// The learner this transaction is about.
@@ -91,13 +90,25 @@ impl<'a> LearnerTx<'a> {
 
     /// Delivery `seq` of this learner.
     pub fn delivery(&self, seq: DeliverySeq) -> Result<Option<Delivery>, TxError> {
+        Ok(self.exchange(seq)?.and_then(|exchange| exchange.delivery))
+    }
+
+    /// Delivery `seq` of this learner with its answers.
+    fn exchange(&self, seq: DeliverySeq) -> Result<Option<Exchange>, TxError> {
         let key = keys::delivery(self.id, seq);
-        Ok(self.deliveries.get(key)?.map(|bytes| records::decode_delivery(&key, &bytes)).transpose()?)
+        Ok(self.deliveries.get(key)?.map(|bytes| records::decode_exchange(&key, &bytes)).transpose()?)
+    }
+
+    fn put_exchange(&self, seq: DeliverySeq, exchange: &Exchange) -> Result<(), TxError> {
+        self.deliveries.insert(&keys::delivery(self.id, seq), records::encode_exchange(exchange))?;
+        Ok(())
     }
 
     /// Writes a delivery; a pending one is put in the outbox.
     pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), TxError> {
-        self.deliveries.insert(&keys::delivery(self.id, delivery.seq), records::encode_delivery(delivery))?;
+        let mut exchange = self.exchange(delivery.seq)?.unwrap_or_default();
+        exchange.delivery = Some(delivery.clone());
+        self.put_exchange(delivery.seq, &exchange)?;
         if delivery.state == DeliveryState::Pending {
             self.outbox.insert(&keys::outbox(delivery.seq), &keys::learner(self.id))?;
         } else {
@@ -122,14 +133,14 @@ impl<'a> LearnerTx<'a> {
 
     /// The answer recorded for `part` of delivery `seq`, if any.
     pub fn answer(&self, seq: DeliverySeq, part: u32) -> Result<Option<Answer>, TxError> {
-        let key = keys::answer(self.id, seq, part);
-        Ok(self.answers.get(key)?.map(|bytes| records::decode_answer(&key, &bytes)).transpose()?)
+        Ok(self.exchange(seq)?.and_then(|exchange| exchange.answer(part).cloned()))
     }
 
-    /// Records an answer.
+    /// Records an answer with its delivery (replacing an earlier answer to the same part).
     pub fn put_answer(&self, answer: &Answer) -> Result<(), TxError> {
-        self.answers.insert(&keys::answer(self.id, answer.delivery, answer.part()), records::encode_answer(answer))?;
-        Ok(())
+        let mut exchange = self.exchange(answer.delivery)?.unwrap_or_default();
+        exchange.put_answer(answer.clone());
+        self.put_exchange(answer.delivery, &exchange)
     }
 
     /// The delivery that became Telegram message `message_id` in this learner's chat.
