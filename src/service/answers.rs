@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::rights::reflection_thanks;
-use super::{Commit, Handled, Service, cohort_of, sent_at};
+use super::{Commit, Handled, Service, cohort_of};
 use crate::callback::Callback;
 use crate::chat::Person;
 use crate::engine::planner::append;
@@ -71,7 +71,7 @@ impl Service {
             }
             let is_correct = option == correct;
             let answer_kind = AnswerKind::Quiz { choice: option, correct: is_correct, review };
-            self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(sent_at), answer_kind, now)?;
+            self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(|d| d.state.sent_at()), answer_kind, now)?;
             let retention = cohort_of(&self.settings, &learner).map_or(0.9, |cohort| cohort.policy.target_retention);
             let next = answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, retention, now);
             self.mark_active(&mut learner, now);
@@ -117,7 +117,7 @@ impl Service {
                 return Ok(Handled::toast(tr(lang, "quiz.already")));
             }
             let answer_kind = AnswerKind::Practice { outcome: practice_outcome };
-            self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(sent_at), answer_kind, now)?;
+            self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(|d| d.state.sent_at()), answer_kind, now)?;
             self.mark_active(&mut learner, now);
             let pack = self.pack_of(&learner.cohort);
             let practice = pack.as_ref().and_then(|p| p.item(&item)).and_then(|(_, i)| i.as_practice()).cloned();
@@ -238,7 +238,7 @@ impl Service {
             OpenKind::Reflect { question } => AnswerKind::Reflect { question, text: combined, shared },
             OpenKind::PracticeNote => AnswerKind::PracticeNote { text: combined },
         };
-        let sent = tx.delivery(question.delivery)?.as_ref().and_then(sent_at);
+        let sent = tx.delivery(question.delivery)?.and_then(|d| d.state.sent_at());
         self.record(tx, learner, question.delivery, &question.item, sent, kind, now)?;
         self.mark_active(learner, now);
         Ok(previous.is_none())

@@ -236,14 +236,6 @@ fn is_due(learner: &Learner, now: DateTime<Utc>) -> bool {
     }
 }
 
-/// When a delivery was sent, if it was.
-fn sent_at(delivery: &Delivery) -> Option<DateTime<Utc>> {
-    match delivery.state {
-        DeliveryState::Sent { at, .. } => Some(at),
-        _ => None,
-    }
-}
-
 /// The cohort a learner belongs to, if it is still configured.
 fn cohort_of<'a>(settings: &'a Settings, learner: &Learner) -> Option<&'a Cohort> {
     settings.cohort(&learner.cohort)
