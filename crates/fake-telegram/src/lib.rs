@@ -373,6 +373,14 @@ impl FakeTelegram {
         st.order = kept;
     }
 
+    /// Whether the bot's new messages are stored (the default) or only answered and counted.
+    /// A message not stored cannot be listed, pressed or edited (editing it gets 400 "message
+    /// to edit not found"); messages stored earlier stay. Lets a soak drain a backlog of
+    /// thousands of messages nobody will press without the fake holding each of them.
+    pub fn keep_sent_messages(&self, keep: bool) {
+        state::lock(&self.shared.state).discard_sent = !keep;
+    }
+
     /// The calls recorded so far, which the fake then forgets (counters stay): lets long runs
     /// check calls as they go without the log growing.
     pub fn take_requests(&self) -> Vec<RecordedRequest> {

@@ -66,6 +66,9 @@ pub struct State {
     /// (scope key, language code) → commands.
     pub commands: BTreeMap<(String, String), Vec<(String, String)>>,
     pub strict_chats: bool,
+    /// The bot's new messages are answered and counted but not stored (see
+    /// `FakeTelegram::keep_sent_messages`).
+    pub discard_sent: bool,
 }
 
 pub fn now_unix() -> i64 {
@@ -139,6 +142,9 @@ impl State {
     }
 
     pub fn insert_bot_message(&mut self, bot: BotMessage, json: Value) {
+        if self.discard_sent {
+            return;
+        }
         self.order.push((bot.chat_id, bot.message_id));
         self.chat_mut(bot.chat_id).messages.insert(bot.message_id, Stored { json, bot: Some(bot) });
     }

@@ -62,6 +62,23 @@ async fn queued_faults_and_blocked_chats() {
 }
 
 #[tokio::test]
+async fn messages_not_kept_are_answered_and_counted_but_not_stored() {
+    let fake = FakeTelegram::start();
+    assert_eq!(call(&fake, "sendMessage", msg(1)).await.0, 200);
+    fake.keep_sent_messages(false);
+    let (status, body) = call(&fake, "sendMessage", msg(1)).await;
+    assert_eq!((status, &body["result"]["message_id"]), (200, &json!(2)), "{body}");
+    assert_eq!(fake.sent_to(1).len(), 1, "only the first message is stored");
+    assert_eq!(fake.stats().requests.get("sendMessage"), Some(&2));
+    let edit = json!({ "chat_id": 1, "message_id": 2, "text": "edited" });
+    let (status, body) = call(&fake, "editMessageText", edit).await;
+    assert_eq!((status, &body["description"]), (400, &json!("Bad Request: message to edit not found")));
+    fake.keep_sent_messages(true);
+    assert_eq!(call(&fake, "sendMessage", msg(1)).await.0, 200);
+    assert_eq!(fake.sent_to(1).iter().map(|m| m.message_id).collect::<Vec<_>>(), [1, 3]);
+}
+
+#[tokio::test]
 async fn random_faults_are_seeded() {
     let run = |seed| async move {
         let fake = FakeTelegram::start();
