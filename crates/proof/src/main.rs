@@ -39,6 +39,9 @@ enum Test {
     Soak {
         #[arg(long, default_value_t = 180)]
         seconds: u64,
+        /// Wall seconds between slots; each slot is a virtual day.
+        #[arg(long, default_value_t = 5)]
+        slot_seconds: u64,
         #[arg(long, default_value_t = 200)]
         learners: usize,
         #[arg(long, default_value_t = 0.1)]
@@ -107,9 +110,14 @@ fn main() -> anyhow::Result<()> {
             );
             anyhow::ensure!(failed == 0, "{failed} rounds failed");
         }
-        Test::Soak { seconds, learners, fault_rate, seed } => {
-            let result =
-                soak::run(soak::SoakOptions { duration: Duration::from_secs(seconds), learners, fault_rate, seed })?;
+        Test::Soak { seconds, slot_seconds, learners, fault_rate, seed } => {
+            let result = soak::run(soak::SoakOptions {
+                duration: Duration::from_secs(seconds),
+                slot_every: Duration::from_secs(slot_seconds),
+                learners,
+                fault_rate,
+                seed,
+            })?;
             println!("{result:#?}\npassed: {}", result.passed());
             anyhow::ensure!(result.passed(), "the soak failed");
         }

@@ -23,6 +23,8 @@ const BASELINE_SLOTS: usize = 8;
 pub struct SoakOptions {
     /// How long to keep nudging.
     pub duration: Duration,
+    /// Wall time between slots (each one a virtual day).
+    pub slot_every: Duration,
     /// Learners.
     pub learners: usize,
     /// Share of calls that fail.
@@ -106,12 +108,13 @@ async fn soak(options: SoakOptions) -> anyhow::Result<SoakResult> {
     let mut refused: Vec<Instant> = Vec::new();
     let began = Instant::now();
     let mut day = 0;
+    let mut pressed = vec![0; options.learners + 1];
     while began.elapsed() < options.duration {
         scheduler.tick(start + chrono::Duration::days(day)).await?;
         result.slots += 1;
         day += 1;
-        answer_quizzes(&fake, options.learners);
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        answer_quizzes(&fake, &mut pressed);
+        tokio::time::sleep(options.slot_every).await;
         // The fake forgets checked calls and old messages, so the memory measured is the daemon's.
         check_waits(&fake, &mut refused, &mut result);
         fake.forget_history();
@@ -153,14 +156,17 @@ async fn drain(fake: &FakeTelegram, service: &Service, refused: &mut Vec<Instant
     check_waits(fake, refused, result);
 }
 
-/// Learners press an answer on every quiz they have not answered yet.
-fn answer_quizzes(fake: &FakeTelegram, learners: usize) {
-    for learner in 1..=learners as i64 {
-        for message in fake.sent_to(learner) {
+/// Learners press an answer on each new quiz, once, as people do (a quiz keeps its buttons
+/// until the daemon's edit arrives). `pressed[learner]` is the last message pressed.
+fn answer_quizzes(fake: &FakeTelegram, pressed: &mut [i64]) {
+    for (learner, last) in pressed.iter_mut().enumerate().skip(1) {
+        let seen = *last;
+        for message in fake.sent_to(learner as i64).into_iter().filter(|message| message.message_id > seen) {
             if let Some(data) = message.all_buttons().first().and_then(|button| button.callback_data.clone())
                 && data.starts_with("q:")
             {
-                fake.user_presses(&TgUser::new(learner), message.message_id, &data);
+                fake.user_presses(&TgUser::new(learner as i64), message.message_id, &data);
+                *last = message.message_id;
             }
         }
     }
