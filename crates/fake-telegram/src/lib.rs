@@ -168,6 +168,9 @@ pub struct RecordedRequest {
     pub description: Option<String>,
     /// When the reply was made.
     pub at: Instant,
+    /// When the call arrived: earlier than `at` for a call the fake held back (a time-out
+    /// fault), which Telegram would have received before any later `retry_after`.
+    pub arrived: Instant,
 }
 
 /// One successful `answerCallbackQuery`.

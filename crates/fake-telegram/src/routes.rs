@@ -93,6 +93,7 @@ async fn bot_api(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Respons
 }
 
 async fn handle(shared: Arc<Shared>, req: Request) -> Response {
+    let arrived = std::time::Instant::now();
     let path = req.uri().path();
     let Some((_token, raw)) = path.strip_prefix("/bot").and_then(|p| p.split_once('/')) else {
         return reply(&Err(ApiError::new(404, "Not Found")));
@@ -104,7 +105,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Response {
         (Some(m), Err(e)) => (m.to_owned(), Value::Null, Err(e)),
         (Some(m), Ok(p)) => (m.to_owned(), p.recorded(), call(&shared, m, &p).await),
     };
-    lock(&shared.state).record(&method, params, &result);
+    lock(&shared.state).record(&method, params, &result, arrived);
     shared.changed.notify_waiters();
     reply(&result)
 }

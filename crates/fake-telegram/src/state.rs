@@ -190,7 +190,7 @@ impl State {
     }
 
     /// Records a call and counts its outcome.
-    pub fn record(&mut self, method: &str, params: Value, result: &Result<Value, ApiError>) {
+    pub fn record(&mut self, method: &str, params: Value, result: &Result<Value, ApiError>, arrived: Instant) {
         *self.stats.requests.entry(method.to_owned()).or_default() += 1;
         let (status, description) = match result {
             Ok(_) => (200, None),
@@ -209,6 +209,7 @@ impl State {
             status,
             description,
             at: Instant::now(),
+            arrived,
         });
     }
 }

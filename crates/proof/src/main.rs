@@ -39,10 +39,13 @@ enum Test {
     Soak {
         #[arg(long, default_value_t = 180)]
         seconds: u64,
-        /// Wall seconds between slots; each slot is a virtual day.
-        #[arg(long, default_value_t = 5)]
+        /// Wall seconds between slots; each slot is a virtual day. The default load (100
+        /// learners every 10 s, about 23 calls a second) fits what the daemon sends while 10 %
+        /// of calls fail and every 429 pauses it for a second (about 35 calls a second), so the
+        /// outbox keeps up, as it does between real daily slots.
+        #[arg(long, default_value_t = 10)]
         slot_seconds: u64,
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 100)]
         learners: usize,
         #[arg(long, default_value_t = 0.1)]
         fault_rate: f64,
