@@ -191,19 +191,22 @@ pub enum ReportFormat {
     Html,
 }
 
+/// Log filter of the one-shot commands: warnings, and the one-time store migration (which may
+/// take a while on a big store, so people see why the command is quiet).
+const CLI_LOG_FILTER: &str = "warn,nudge::store::migrate=info";
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if !matches!(cli.command, Command::Serve { .. }) {
+        telemetry::init(cli.log_format, CLI_LOG_FILTER);
+    }
     match cli.command {
         Command::Serve { config } => {
             telemetry::init(cli.log_format, "nudge=info,teloxide=warn");
             serve(config)
         }
-        Command::Check { paths, config, format, deny_warnings } => {
-            telemetry::init(cli.log_format, "warn");
-            run_check(paths, config, format, deny_warnings)
-        }
+        Command::Check { paths, config, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
         Command::Report { config, cohort, format, out, since, until, names } => {
-            telemetry::init(cli.log_format, "warn");
             run_report(config, ReportRequest { cohort, since, until, names }, format, out)
         }
         Command::Backup { file, config } => run_backup(&file, config),

@@ -63,6 +63,9 @@ pub struct SoakResult {
     pub heap_mb: (f64, f64),
     /// Heap and RSS in MB every ten slots, to see whether growth levels off.
     pub every_ten_slots: Vec<(f64, f64)>,
+    /// Messages the fake still holds after the last slot (it keeps those with buttons nobody
+    /// pressed, such as "share with my team"): part of the heap measured, not the daemon's.
+    pub fake_messages_kept: usize,
 }
 
 impl SoakResult {
@@ -131,6 +134,7 @@ async fn soak(options: SoakOptions) -> anyhow::Result<SoakResult> {
             result.heap_mb.0 = crate::heap_mb();
         }
     }
+    result.fake_messages_kept = (1..=options.learners as i64).map(|learner| fake.sent_to(learner).len()).sum();
     fake.random_faults(0.0, 0);
     result.backlog = service.store().n_pending();
     drain(&fake, &service, &mut refused, &mut result).await;
