@@ -359,12 +359,18 @@ impl FakeTelegram {
     /// message without buttons (messages with buttons stay, so they can still be pressed and
     /// edited). Counters stay. Keeps an in-process fake's memory from growing in a soak.
     pub fn forget_history(&self) {
+        self.forget_history_keeping(|message| !message.buttons.is_empty());
+    }
+
+    /// [`FakeTelegram::forget_history`], keeping only the bot's messages for which `keep` is true
+    /// (a long run that presses only some buttons can drop the rest).
+    pub fn forget_history_keeping(&self, keep: impl Fn(&BotMessage) -> bool) {
         let mut st = state::lock(&self.shared.state);
         st.requests.clear();
         st.answers.clear();
         st.callbacks.retain(|_, callback| !callback.answered);
         for chat in st.chats.values_mut() {
-            chat.messages.retain(|_, stored| stored.bot.as_ref().is_some_and(|message| !message.buttons.is_empty()));
+            chat.messages.retain(|_, stored| stored.bot.as_ref().is_some_and(&keep));
         }
         let chats = &st.chats;
         let kept: Vec<(i64, i64)> = st
