@@ -219,9 +219,12 @@ impl Store {
 
     /// Delivery `seq` of learner `learner`.
     pub fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError> {
-        let key = keys::delivery(learner, seq);
-        let exchange = self.deliveries.get(key)?.map(|bytes| records::decode_exchange(&key, &bytes)).transpose()?;
-        Ok(exchange.and_then(|exchange| exchange.delivery))
+        Ok(self.stored_exchange(&keys::delivery(learner, seq))?.and_then(|exchange| exchange.delivery))
+    }
+
+    /// The exchange stored under a `deliveries` key, if any.
+    fn stored_exchange(&self, key: &[u8]) -> Result<Option<Exchange>, StoreError> {
+        self.deliveries.get(key)?.map(|bytes| records::decode_exchange(key, &bytes)).transpose()
     }
 
     /// Every delivery with its answers, grouped by learner, in delivery order: one pass over
@@ -392,10 +395,7 @@ impl Store {
 
     /// Changes the exchange under `key` outside a learner transaction (restores, migrations).
     fn change_exchange(&self, key: &[u8], change: impl FnOnce(&mut Exchange)) -> Result<(), StoreError> {
-        let mut exchange = match self.deliveries.get(key)? {
-            Some(bytes) => records::decode_exchange(key, &bytes)?,
-            None => Exchange::default(),
-        };
+        let mut exchange = self.stored_exchange(key)?.unwrap_or_default();
         change(&mut exchange);
         self.deliveries.insert(key, records::encode_exchange(&exchange))?;
         Ok(())

@@ -104,22 +104,19 @@ impl<'a> LearnerTx<'a> {
         Ok(())
     }
 
-    /// Writes a delivery; a pending one is put in the outbox.
+    /// Writes a delivery (keeping the answers to it); a pending one is put in the outbox.
     pub fn put_delivery(&self, delivery: &Delivery) -> Result<(), TxError> {
         let mut exchange = self.exchange(delivery.seq)?.unwrap_or_default();
         exchange.delivery = Some(delivery.clone());
         self.put_exchange(delivery.seq, &exchange)?;
-        if delivery.state == DeliveryState::Pending {
-            self.outbox.insert(&keys::outbox(delivery.seq), &keys::learner(self.id))?;
-        } else {
-            self.outbox.remove(&keys::outbox(delivery.seq))?;
-        }
-        Ok(())
+        self.file_in_outbox(delivery.seq, delivery.state == DeliveryState::Pending)
     }
 
-    /// Moves a delivery out of the outbox into `state`, dropping its payload once sent.
+    /// Moves a delivery out of the outbox into `state`, dropping its payload once sent: one
+    /// read and one write of its record (this runs for every message sent).
     pub fn finish_delivery(&self, seq: DeliverySeq, state: DeliveryState) -> Result<(), TxError> {
-        let Some(mut delivery) = self.delivery(seq)? else {
+        let mut exchange = self.exchange(seq)?.unwrap_or_default();
+        let Some(delivery) = exchange.delivery.as_mut() else {
             self.outbox.remove(&keys::outbox(seq))?;
             return Ok(());
         };
@@ -127,8 +124,20 @@ impl<'a> LearnerTx<'a> {
             delivery.outgoing = None;
             self.messages.insert(&keys::message(self.id, message_id), &seq.to_be_bytes())?;
         }
+        let pending = state == DeliveryState::Pending;
         delivery.state = state;
-        self.put_delivery(&delivery)
+        self.put_exchange(seq, &exchange)?;
+        self.file_in_outbox(seq, pending)
+    }
+
+    /// Keeps the outbox in step with a delivery: pending deliveries are in it.
+    fn file_in_outbox(&self, seq: DeliverySeq, pending: bool) -> Result<(), TxError> {
+        if pending {
+            self.outbox.insert(&keys::outbox(seq), &keys::learner(self.id))?;
+        } else {
+            self.outbox.remove(&keys::outbox(seq))?;
+        }
+        Ok(())
     }
 
     /// The answer recorded for `part` of delivery `seq`, if any.
