@@ -129,15 +129,21 @@ fn schema_1_store(path: &Path) {
     store.flush_blocking().unwrap();
 }
 
+/// A temporary directory holding a schema 1 store, and the store's path.
+fn schema_1_store_dir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    schema_1_store(&path);
+    (dir, path)
+}
+
 fn migrated_answers() -> Vec<Answer> {
     vec![answer(1, 4), answer(2, 3), answer(2, 4)]
 }
 
 #[test]
 fn a_schema_1_store_is_migrated_to_compact_records_when_opened() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    schema_1_store(&path);
+    let (_dir, path) = schema_1_store_dir();
     let store = Store::open_when_free(&path).unwrap();
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
     assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
@@ -151,9 +157,7 @@ fn a_schema_1_store_is_migrated_to_compact_records_when_opened() {
 
 #[test]
 fn an_interrupted_migration_runs_again_over_records_already_rewritten() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    schema_1_store(&path);
+    let (_dir, path) = schema_1_store_dir();
     let store = Store::open_when_free(&path).unwrap();
     // As if the migration died after moving an answer but before removing it from the old tree.
     store.set_meta(SCHEMA_KEY, &1u32).unwrap();
@@ -165,9 +169,7 @@ fn an_interrupted_migration_runs_again_over_records_already_rewritten() {
 
 #[test]
 fn a_damaged_record_stops_a_migration_and_leaves_the_version_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    schema_1_store(&path);
+    let (_dir, path) = schema_1_store_dir();
     {
         let store = Store::open(&path).unwrap();
         store.set_meta(SCHEMA_KEY, &1u32).unwrap();
