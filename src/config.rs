@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::i18n::Lang;
+use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours, parse_weekday};
 use crate::text::line_col;
@@ -324,6 +325,9 @@ impl Validator<'_> {
             self.error(&raw.language, &key("language"), "supported languages are `nl`, `en` and `da`")
         })?;
         let policy = self.policy(idx, &raw)?;
+        if let Err(why) = reaches_learners(&schedule, timezone, &policy) {
+            return Err(self.error(&raw.schedule, &key("schedule"), &why));
+        }
         Ok(Cohort {
             policy,
             id: raw.id.into_inner(),
@@ -426,6 +430,24 @@ impl Validator<'_> {
     }
 }
 
+/// Refuses a schedule that can never nudge anyone: every slot in the quiet hours or on a day
+/// off. Cron expressions repeat within the agenda's horizon, so one reference date will do.
+fn reaches_learners(schedule: &CronSpec, timezone: chrono_tz::Tz, policy: &Policy) -> Result<(), String> {
+    let timing = Timing { schedule, cohort_tz: timezone, policy, learner_tz: timezone, preferred: None };
+    let reference =
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default().and_time(chrono::NaiveTime::MIN).and_utc();
+    if next_due(&timing, reference).is_some() {
+        return Ok(());
+    }
+    let quiet = policy.quiet_hours.map_or_else(|| "none".to_owned(), |quiet| quiet.to_string());
+    let days_off: Vec<String> = policy.days_off.iter().map(ToString::to_string).collect();
+    Err(format!(
+        "`{}` never reaches a learner: every slot falls in the quiet hours ({quiet}) or on a day off ({}); move the schedule, or change `quiet_hours` or `days_off`",
+        schedule.as_str(),
+        if days_off.is_empty() { "none".to_owned() } else { days_off.join(", ") }
+    ))
+}
+
 fn parse_api_url(text: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -512,6 +534,21 @@ language = "nl"
     fn bad_schedule_names_the_key() {
         let error = error_of(&GOOD.replace("0 9 * * Mon-Fri", "every morning"));
         assert!(error.contains("`cohorts[0].schedule`"), "{error}");
+    }
+
+    #[test]
+    fn a_schedule_that_never_reaches_a_learner_is_refused_by_name() {
+        let good = GOOD.replace("0 9 * * Mon-Fri", "0 22 * * *");
+        let error = error_of(&good);
+        assert!(error.contains("`cohorts[0].schedule`"), "{error}");
+        assert!(error.contains("`0 22 * * *` never reaches a learner"), "{error}");
+        assert!(error.contains("21:00-07:00"), "{error}");
+        let weekends = GOOD.replace("0 9 * * Mon-Fri", "0 9 * * Sat,Sun") + "days_off = [\"sat\", \"sun\"]\n";
+        assert!(error_of(&weekends).contains("never reaches a learner"));
+        let dense = GOOD.replace("0 9 * * Mon-Fri", "*/3 * * * * *");
+        assert!(parse(&dense).is_ok(), "a schedule of every three seconds nudges");
+        let quiet_night = GOOD.replace("0 9 * * Mon-Fri", "*/3 * 22-23 * * *");
+        assert!(error_of(&quiet_night).contains("never reaches a learner"));
     }
 
     #[test]

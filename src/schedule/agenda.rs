@@ -3,6 +3,11 @@
 //!
 //! A slot keeps its identity (the cohort's wall-clock key) wherever it is moved, so the
 //! once-per-slot claim holds however a learner sets their time.
+//!
+//! The next slot is found by jumping, not by walking slot after slot: a slot that lies before
+//! `after`, in quiet hours or on a day off tells how far the learner's wall clock must move,
+//! and the search continues from the cohort slot that lands there. The work is a few steps per
+//! calendar day, whatever the density of the schedule (every three seconds or once a month).
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -10,8 +15,13 @@ use chrono_tz::Tz;
 use super::cron::{CronSpec, Slot};
 use super::policy::Policy;
 
-/// Most cohort slots looked at before concluding that none fits (a year of daily slots).
-const MAX_SLOTS: usize = 400;
+/// How far ahead a learner's next nudge is looked for: past every cycle a 5- or 6-field cron
+/// expression has (the longest is a yearly date such as 29 February, every four years).
+pub const HORIZON_DAYS: i64 = 4 * 366 + 7;
+
+/// How far before `after` a cohort slot may lie and still reach the learner after it: a
+/// preferred time moves a slot by less than a day, a learner's time zone by at most 26 hours.
+const LOOKBACK: Duration = Duration::days(3);
 
 /// What decides a learner's nudge times.
 #[derive(Debug, Clone, Copy)]
@@ -37,53 +47,90 @@ pub struct Due {
     pub slot: Slot,
 }
 
-/// The learner's first nudge strictly after `after`.
+/// The learner's first nudge strictly after `after`: the first cohort slot whose personal time
+/// (see [`personal_time`]) is later than `after` and allowed by the policy. `None` when the
+/// schedule has no such slot within [`HORIZON_DAYS`], which `check` refuses for a cohort and
+/// `/time` refuses for a learner.
 pub fn next_due(timing: &Timing<'_>, after: DateTime<Utc>) -> Option<Due> {
-    let mut cursor = after - lookback(timing);
-    for _ in 0..MAX_SLOTS {
+    let horizon = after + Duration::days(HORIZON_DAYS);
+    let after_wall = after.with_timezone(&timing.learner_tz).naive_local();
+    let mut cursor = after - LOOKBACK;
+    loop {
         let slot = timing.schedule.next_after(timing.cohort_tz, cursor)?;
-        cursor = slot.at;
-        let Some(at) = personal_time(timing, &slot) else { continue };
-        if at <= after {
-            continue;
+        if slot.at > horizon {
+            return None;
         }
-        if timing.policy.allows(at.with_timezone(&timing.learner_tz).naive_local()) {
-            return Some(Due { at, slot });
-        }
+        let shift = shift_on(timing, &slot);
+        let wall = slot.local + shift;
+        let wanted = match resolve(timing.learner_tz, wall) {
+            Some(at) if at > after => {
+                let local = at.with_timezone(&timing.learner_tz).naive_local();
+                match timing.policy.next_allowed(local) {
+                    Some(allowed) if allowed == local => return Some(Due { at, slot }),
+                    Some(allowed) => Wanted::From(allowed),
+                    None => return None,
+                }
+            }
+            Some(_) => Wanted::After(after_wall),
+            None => Wanted::After(wall),
+        };
+        cursor = jump(timing, &slot, shift, wanted);
     }
-    None
 }
 
-/// How far before `after` a slot may lie and still reach the learner after it. A preferred time
-/// or another time zone can move a slot by up to a day either way; otherwise only a spring
-/// DST gap moves it, by at most two hours. Looking back no further than needed keeps dense
-/// schedules (a slot every few minutes) within the search.
-fn lookback(timing: &Timing<'_>) -> Duration {
-    if timing.preferred.is_none() && timing.learner_tz == timing.cohort_tz {
-        Duration::hours(3)
-    } else {
-        Duration::days(2)
-    }
+/// Where on the learner's wall clock the next candidate must land.
+#[derive(Debug, Clone, Copy)]
+enum Wanted {
+    /// Strictly later than this (the slot was not after `after`).
+    After(NaiveDateTime),
+    /// At this time or later (the slot fell in quiet hours or on a day off).
+    From(NaiveDateTime),
+}
+
+/// The instant after which the next candidate slot is looked for: the cohort wall-clock time
+/// that lands where `wanted` says, but no later than the end of `slot`'s day (the next day may
+/// have another shift) and never before `slot` itself, so every step makes progress.
+fn jump(timing: &Timing<'_>, slot: &Slot, shift: Duration, wanted: Wanted) -> DateTime<Utc> {
+    let (wall, inclusive) = match wanted {
+        Wanted::After(wall) => (wall - shift, false),
+        Wanted::From(wall) => (wall - shift, true),
+    };
+    let next_day = slot.local.date().succ_opt().map(|date| date.and_time(NaiveTime::MIN));
+    let (wall, inclusive) = match next_day {
+        Some(next_day) if wall >= next_day => (next_day, true),
+        _ => (wall, inclusive),
+    };
+    let cursor = resolve(timing.cohort_tz, wall).map(|at| if inclusive { at - Duration::seconds(1) } else { at });
+    cursor.map_or(slot.at, |cursor| cursor.max(slot.at))
 }
 
 /// When `slot` reaches this learner: at their preferred time on the slot's date (later slots
 /// of that day keep their distance from the first), else at the slot's wall-clock time, in the
 /// learner's time zone.
 pub fn personal_time(timing: &Timing<'_>, slot: &Slot) -> Option<DateTime<Utc>> {
-    let wall_clock = match timing.preferred {
-        None => slot.local,
-        Some(preferred) => {
-            let first = first_slot_of_day(timing, slot.local.date()).unwrap_or(slot.local);
-            slot.local.date().and_time(preferred) + (slot.local - first)
-        }
-    };
-    resolve(timing.learner_tz, wall_clock)
+    resolve(timing.learner_tz, slot.local + shift_on(timing, slot))
+}
+
+/// How far the learner's preferred time moves the slots of `slot`'s day: from the day's first
+/// cohort slot to the preferred time. Zero without a preferred time.
+fn shift_on(timing: &Timing<'_>, slot: &Slot) -> Duration {
+    let Some(preferred) = timing.preferred else { return Duration::zero() };
+    let date = slot.local.date();
+    let first = first_slot_of_day(timing, date).unwrap_or(slot.local);
+    date.and_time(preferred) - first
 }
 
 fn first_slot_of_day(timing: &Timing<'_>, date: NaiveDate) -> Option<NaiveDateTime> {
     let midnight = resolve(timing.cohort_tz, date.and_time(NaiveTime::MIN))?;
     let first = timing.schedule.next_after(timing.cohort_tz, midnight - Duration::seconds(1))?;
     (first.local.date() == date).then_some(first.local)
+}
+
+/// True when the schedule's next day with a slot has more than one: then `/time` moves the
+/// start of the learner's day of nudges, not a single nudge.
+pub fn several_slots_a_day(schedule: &CronSpec, tz: Tz, after: DateTime<Utc>) -> bool {
+    let Some(first) = schedule.next_after(tz, after) else { return false };
+    schedule.next_after(tz, first.at).is_some_and(|second| second.local.date() == first.local.date())
 }
 
 /// A wall-clock time in `tz` as an instant: the earlier one in an autumn overlap, the first

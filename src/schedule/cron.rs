@@ -6,7 +6,7 @@
 //! the gap, a fixed time in the autumn overlap runs once. On top of that every slot is keyed by
 //! its wall-clock time, so even an interval schedule cannot produce the same slot twice.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
@@ -67,7 +67,10 @@ impl CronSpec {
 
     /// The first slot strictly after `after`.
     pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<Slot> {
-        let start = after.with_timezone(&tz);
+        // Slots fall on whole seconds, so the first one after `after` is the first one after
+        // its whole second; flooring keeps a fraction from being rounded past a slot.
+        let whole = after.with_nanosecond(0).unwrap_or(after);
+        let start = whole.with_timezone(&tz);
         let next = self.cron.find_next_occurrence(&start, false).ok()?;
         Some(Slot { at: next.with_timezone(&Utc), local: next.naive_local() })
     }

@@ -4,3 +4,6 @@
 pub mod agenda;
 pub mod cron;
 pub mod policy;
+
+#[cfg(test)]
+mod props;

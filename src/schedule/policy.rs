@@ -35,6 +35,14 @@ impl QuietHours {
     }
 }
 
+impl QuietHours {
+    /// The first end of the quiet period after `local`, which lies inside it.
+    fn end_after(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
+        let today = local.date().and_time(self.end);
+        if today > local { Some(today) } else { Some(local.date().succ_opt()?.and_time(self.end)) }
+    }
+}
+
 impl std::fmt::Display for QuietHours {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
@@ -73,6 +81,23 @@ impl Policy {
     pub fn allows(&self, local: NaiveDateTime) -> bool {
         let quiet = self.quiet_hours.is_some_and(|quiet| quiet.contains(local.time()));
         !quiet && !self.days_off.contains(&local.weekday())
+    }
+
+    /// The first local time at or after `local` at which a nudge may arrive: past the quiet
+    /// hours and the days off. `None` when no time ever is (every day is a day off).
+    pub fn next_allowed(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
+        let mut at = local;
+        // Each step ends a quiet period or a day off; a week of both is fourteen steps.
+        for _ in 0..16 {
+            if self.days_off.contains(&at.weekday()) {
+                at = at.date().succ_opt()?.and_time(NaiveTime::MIN);
+            } else if let Some(quiet) = self.quiet_hours.filter(|quiet| quiet.contains(at.time())) {
+                at = quiet.end_after(at)?;
+            } else {
+                return Some(at);
+            }
+        }
+        None
     }
 }
 
@@ -124,6 +149,21 @@ mod tests {
         assert!(policy.allows(local("2026-11-24 09:00")));
         assert!(!policy.allows(local("2026-11-24 22:00")));
         assert!(!policy.allows(local("2026-11-28 09:00")), "Saturday");
+    }
+
+    #[test]
+    fn the_next_allowed_time_skips_quiet_hours_and_days_off() {
+        let policy = Policy { days_off: vec![Weekday::Sat, Weekday::Sun], ..Policy::default() };
+        let check =
+            |from: &str, expected: &str| assert_eq!(policy.next_allowed(local(from)), Some(local(expected)), "{from}");
+        check("2026-11-24 09:00", "2026-11-24 09:00");
+        check("2026-11-24 22:00", "2026-11-25 07:00");
+        check("2026-11-25 03:00", "2026-11-25 07:00");
+        check("2026-11-27 21:00", "2026-11-30 07:00");
+        check("2026-11-28 12:00", "2026-11-30 07:00");
+        let never =
+            Policy { days_off: (0..7).map(|day| Weekday::try_from(day).unwrap()).collect(), ..Policy::default() };
+        assert_eq!(never.next_allowed(local("2026-11-24 09:00")), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::engine::{Outcome, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::model::{Learner, Prefs, Progress, Status, Step};
 use crate::render;
+use crate::schedule::agenda::several_slots_a_day;
 use crate::store::{LearnerTx, StoreError, TxError};
 
 /// Longest pause `/pause N` accepts, in days.
@@ -226,28 +227,46 @@ impl Service {
             (Some(time), zone) => match parse_time_args(time, zone) {
                 Err(TimeError::Time) => tr(lang, "time_cmd.bad").to_owned(),
                 Err(TimeError::Zone(zone)) => fill(lang, "time_cmd.bad_zone", &[("zone", &zone)]),
-                Ok((time, zone)) => {
-                    if let Some(quiet) = cohort.policy.quiet_hours.filter(|quiet| quiet.contains(time)) {
-                        let shown = time.format("%H:%M").to_string();
-                        fill(lang, "time_cmd.quiet", &[("time", &shown), ("quiet", &quiet.to_string())])
-                    } else {
-                        learner.prefs.time = Some(time);
-                        if let Some(zone) = zone {
-                            learner.prefs.timezone = Some(zone.name().to_owned());
-                        }
-                        self.reschedule(tx, learner, now)?;
-                        let zone = self.learner_tz(learner).name().to_owned();
-                        let when = self.next_nudge_text(learner, now);
-                        fill(
-                            lang,
-                            "time_cmd.set",
-                            &[("time", &time.format("%H:%M").to_string()), ("zone", &zone), ("when", &when)],
-                        )
-                    }
-                }
+                Ok((time, zone)) => self.apply_time(tx, learner, &cohort, time, zone, now)?,
             },
         };
         Ok(render::text(message))
+    }
+
+    /// Sets the learner's own time (and zone), unless it falls in quiet hours or leaves no slot
+    /// that could reach them; the reply says which, or when the next nudge now comes.
+    fn apply_time(
+        &self,
+        tx: &LearnerTx<'_>,
+        learner: &mut Learner,
+        cohort: &Cohort,
+        time: NaiveTime,
+        zone: Option<Tz>,
+        now: DateTime<Utc>,
+    ) -> Result<String, TxError> {
+        let lang = learner.lang;
+        let shown = time.format("%H:%M").to_string();
+        if let Some(quiet) = cohort.policy.quiet_hours.filter(|quiet| quiet.contains(time)) {
+            return Ok(fill(lang, "time_cmd.quiet", &[("time", &shown), ("quiet", &quiet.to_string())]));
+        }
+        let mut wanted = learner.prefs.clone();
+        wanted.time = Some(time);
+        if let Some(zone) = zone {
+            wanted.timezone = Some(zone.name().to_owned());
+        }
+        let zone = zone.unwrap_or_else(|| self.learner_tz(learner));
+        if !self.time_reaches_learner(cohort, zone, time, now) {
+            return Ok(fill(lang, "time_cmd.no_slot", &[("time", &shown)]));
+        }
+        learner.prefs = wanted;
+        self.reschedule(tx, learner, now)?;
+        let when = self.next_nudge_text(learner, now);
+        let key = if several_slots_a_day(&cohort.schedule, cohort.timezone, now) {
+            "time_cmd.set_many"
+        } else {
+            "time_cmd.set"
+        };
+        Ok(fill(lang, key, &[("time", &shown), ("zone", zone.name()), ("when", &when)]))
     }
 
     fn describe_time(&self, learner: &Learner, cohort: &Cohort) -> String {

@@ -1,9 +1,11 @@
 //! Scheduled nudges: keeping each learner's next nudge in the store's agenda, sending it when
 //! due (once per cohort slot, planned by the engine), and rebuilding the agenda at start-up.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
 
 use super::{Commit, Service, cohort_of, is_due};
+use crate::config::Cohort;
 use crate::engine::{Outcome, SlotContext, plan_slot};
 use crate::i18n::describe_when;
 use crate::model::{DeliverySeq, Learner, LearnerId, NextNudge, Status};
@@ -30,7 +32,30 @@ impl Service {
             learner_tz: self.learner_tz(learner),
             preferred: learner.prefs.time,
         };
-        next_due(&timing, after).map(|due| NextNudge { at: due.at, slot: due.slot.key() })
+        let due = next_due(&timing, after).or_else(|| {
+            // `/time` refuses a time that no slot reaches, but quiet hours or days off may have
+            // changed since: the team's own schedule is better than silence.
+            let fallback = next_due(&Timing { preferred: None, ..timing }, after)?;
+            tracing::warn!(
+                learner = %learner.id,
+                cohort = %cohort.id,
+                "no slot of the cohort reaches the learner's own time any more; nudging on the cohort's times"
+            );
+            Some(fallback)
+        });
+        due.map(|due| NextNudge { at: due.at, slot: due.slot.key() })
+    }
+
+    /// True when a learner in `zone` who chooses `time` would still be nudged by `cohort`.
+    pub(super) fn time_reaches_learner(&self, cohort: &Cohort, zone: Tz, time: NaiveTime, now: DateTime<Utc>) -> bool {
+        let timing = Timing {
+            schedule: &cohort.schedule,
+            cohort_tz: cohort.timezone,
+            policy: &cohort.policy,
+            learner_tz: zone,
+            preferred: Some(time),
+        };
+        next_due(&timing, now).is_some()
     }
 
     /// Moves the learner's agenda entry to their next nudge after `after`.

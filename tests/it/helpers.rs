@@ -41,6 +41,8 @@ pub struct TestOptions {
     pub retry: RetryPolicy,
     /// Extra TOML appended to the config (its own tables).
     pub config_extra: String,
+    /// The cohort's cron schedule.
+    pub schedule: String,
 }
 
 impl Default for TestOptions {
@@ -52,6 +54,7 @@ impl Default for TestOptions {
             cohort_extra: String::new(),
             retry: RetryPolicy::default(),
             config_extra: String::new(),
+            schedule: "0 9 * * *".to_owned(),
         }
     }
 }
@@ -93,7 +96,8 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let fake = options.fake.unwrap_or_else(FakeTelegram::start);
     let dir = options.dir.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
     write_content(&dir.path().join("content/demo"));
-    let config = format!("{}\n{}", config_text(&fake, &dir, &options.cohort_extra), options.config_extra);
+    let config =
+        format!("{}\n{}", config_text(&fake, &dir, &options.schedule, &options.cohort_extra), options.config_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
     let app_options = AppOptions {
         limits: Some(options.limits),
@@ -118,10 +122,10 @@ fn write_content(pack: &std::path::Path) {
     std::fs::write(pack.join("02-trust.md"), LESSON_TWO).expect("lesson");
 }
 
-fn config_text(fake: &FakeTelegram, dir: &TempDir, cohort_extra: &str) -> String {
+fn config_text(fake: &FakeTelegram, dir: &TempDir, schedule: &str, cohort_extra: &str) -> String {
     let root = dir.path().display();
     format!(
-        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"0 9 * * *\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n{cohort_extra}\n",
+        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"{schedule}\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n{cohort_extra}\n",
         fake.api_url()
     )
 }
