@@ -63,7 +63,11 @@ impl Service {
             let mut outcome = Outcome::default();
             let learner = if confirm {
                 let new = self.cohort_programme(cohort);
-                replace(&mut outcome, message_id, render::text(fill(lang, "move.done", &[("old", &old), ("new", &new)])));
+                replace(
+                    &mut outcome,
+                    message_id,
+                    render::text(fill(lang, "move.done", &[("old", &old), ("new", &new)])),
+                );
                 self.enrol(tx, Some(learner), from, cohort, lang, now, &mut outcome)?
             } else {
                 learner.pending_move = None;

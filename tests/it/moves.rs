@@ -54,7 +54,8 @@ async fn a_learner_who_moves_is_asked_first_and_no_report_shows_more_active_than
 
     let mover = &learners[5];
     app.learner_says(mover, "/start SELL");
-    let asked = app.fake.wait_until(WAIT, |fake| fake.sent_to(mover.id).iter().any(|m| m.button("Yes").is_some())).await;
+    let asked =
+        app.fake.wait_until(WAIT, |fake| fake.sent_to(mover.id).iter().any(|m| m.button("Yes").is_some())).await;
     assert!(asked, "{:?}", texts(&app.fake.sent_to(mover.id)));
     assert_eq!(app.service.store().learner(mover.id).expect("store").expect("learner").cohort, "desk");
     app.press(mover, "Yes, switch");
