@@ -57,6 +57,7 @@ fn learners(pack: &Pack) -> Vec<Learner> {
                 progress,
                 prefs: Default::default(),
                 next_nudge: None,
+                pending_move: None,
             }
         })
         .collect()

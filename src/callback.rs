@@ -39,6 +39,13 @@ pub enum Callback {
     },
     /// The answer to "erase everything about me?".
     Forget(bool),
+    /// The answer to "switch to the other cohort?" asked with number `nonce`.
+    Move {
+        /// The number of the question (the learner's pending move keeps it).
+        nonce: u64,
+        /// Yes, switch.
+        confirm: bool,
+    },
     /// A button that does nothing (e.g. the verdict left after answering).
     Noop,
 }
@@ -52,6 +59,7 @@ impl Callback {
             Self::Language(lang) => format!("l:{}", lang.code()),
             Self::Share { seq, question } => format!("s:{seq}:{question}"),
             Self::Forget(sure) => if sure { "f:yes" } else { "f:no" }.to_owned(),
+            Self::Move { nonce, confirm } => format!("m:{nonce}:{}", if confirm { "y" } else { "n" }),
             Self::Noop => "noop".to_owned(),
         }
     }
@@ -68,6 +76,15 @@ impl Callback {
             "f:yes" => return Some(Self::Forget(true)),
             "f:no" => return Some(Self::Forget(false)),
             _ => {}
+        }
+        if let Some(rest) = data.strip_prefix("m:") {
+            let (nonce, answer) = rest.split_once(':')?;
+            let confirm = match answer {
+                "y" => true,
+                "n" => false,
+                _ => return None,
+            };
+            return Some(Self::Move { nonce: parse_number(nonce)?, confirm });
         }
         if let Some(rest) = data.strip_prefix("s:") {
             let (seq, question) = rest.split_once(':')?;
@@ -128,7 +145,10 @@ mod tests {
             Callback::Share { seq: 12, question: 2 },
             Callback::Forget(true),
             Callback::Forget(false),
+            Callback::Move { nonce: u64::MAX, confirm: true },
+            Callback::Move { nonce: 3, confirm: false },
         ] {
+            assert!(callback.encode().len() <= MAX_CALLBACK_BYTES);
             assert_eq!(Callback::decode(&callback.encode()), Some(callback));
         }
     }
@@ -151,6 +171,10 @@ mod tests {
             "p:1",
             "l:fr",
             "l:NL",
+            "m:1",
+            "m:1:x",
+            "m::y",
+            "m:-1:y",
         ] {
             assert_eq!(Callback::decode(forged), None, "{forged:?}");
         }

@@ -40,6 +40,20 @@ pub struct Learner {
     /// When the learner's next nudge is due (mirrors their entry in the store's agenda).
     #[serde(default)]
     pub next_nudge: Option<NextNudge>,
+    /// A move to another cohort asked for with a second `/start <invite>` and not confirmed
+    /// yet: nothing changes until the learner presses "yes". Absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_move: Option<PendingMove>,
+}
+
+/// A cohort move waiting for the learner's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMove {
+    /// The cohort the invite belongs to.
+    pub cohort: String,
+    /// The number the question's buttons carry: a press with another number (an older
+    /// question, forged data) finds nothing.
+    pub nonce: u64,
 }
 
 /// What a learner chose with `/time`.

@@ -151,6 +151,7 @@ fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner
         progress: Progress::default(),
         prefs: Default::default(),
         next_nudge: None,
+        pending_move: None,
     }
 }
 

@@ -81,6 +81,7 @@ pub fn learner(id: i64) -> Learner {
         progress: Progress::default(),
         prefs: Default::default(),
         next_nudge: None,
+        pending_move: None,
     }
 }
 

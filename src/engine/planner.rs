@@ -16,8 +16,6 @@ use crate::content::Pack;
 use crate::model::{DayCount, Learner, Purpose, WaitKind};
 use crate::schedule::policy::Policy;
 
-/// A review sent but not answered is not sent again for this long.
-const REASK_AFTER: Duration = Duration::hours(20);
 /// An unanswered reflection question is brought up again after this long.
 const REMIND_AFTER: Duration = Duration::hours(12);
 
@@ -58,6 +56,11 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
 }
 
 /// Quiz items due again, most overdue first, that are still in the pack and not mastered.
+///
+/// A review that is out and unanswered is not sent again, however long it waits: the question
+/// still stands (its buttons stay live), so re-sending would only pile up copies of it. It
+/// waits for its answer; a review Telegram never delivered is opened again by the store when
+/// the delivery fails.
 pub fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(String, usize)> {
     let waiting_quiz = learner
         .progress
@@ -72,7 +75,7 @@ pub fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(S
         .filter(|(item, memory)| {
             memory.due <= now
                 && !srs::is_mastered(memory)
-                && memory.asked.is_none_or(|asked| now - asked >= REASK_AFTER)
+                && memory.asked.is_none()
                 && Some(item.as_str()) != waiting_quiz
         })
         .filter_map(|(item, memory)| {

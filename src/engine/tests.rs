@@ -106,14 +106,16 @@ fn due_reviews_come_first_and_are_capped_per_slot() {
 }
 
 #[test]
-fn a_review_sent_and_not_answered_is_not_repeated_the_same_day() {
+fn a_review_sent_and_not_answered_waits_for_its_answer_and_is_not_sent_again() {
     let pack = demo_pack();
     let mut learner = learner(1);
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     learner.progress.memory.insert("one/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9)[0], "review one/quiz");
-    assert!(slot(&mut learner, &pack, "2026-11-24T12:00:00Z").iter().all(|body| body != "review one/quiz"));
-    assert!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z").contains(&"review one/quiz".to_owned()));
+    for later in ["2026-11-24T12:00:00Z", "2026-11-25T08:00:00Z", "2026-12-08T08:00:00Z"] {
+        assert!(slot(&mut learner, &pack, later).iter().all(|body| body != "review one/quiz"), "{later}");
+    }
+    assert!(learner.progress.memory["one/quiz"].asked.is_some(), "still out, waiting");
 }
 
 #[test]

@@ -31,7 +31,7 @@ const DAY_BUCKETS: [(&str, u64, Option<u64>); 6] = [
 /// What the learners of one cohort add up to.
 #[derive(Default)]
 struct LearnerSums {
-    /// Learners who answered in the last 7 days.
+    /// Learners on the roster who answered in the last 7 days: never more than the roster.
     active: u64,
     /// Roster learners per [`DAY_BUCKETS`] entry.
     day_buckets: [u64; DAY_BUCKETS.len()],
@@ -67,16 +67,18 @@ fn fold_learner(
     options: &ReportOptions,
     reference: DateTime<Utc>,
 ) {
-    let recently_active = learner.last_answer.is_some_and(|at| within_last_week(at, reference));
-    sum.active += u64::from(recently_active);
     let mut weeks: Vec<i32> = learner.answer_days.iter().map(|&day| monday_of(day)).collect();
     weeks.dedup();
     for monday in weeks {
         cohort.week(monday).learners_active += 1;
     }
+    // Someone who moved to another cohort keeps their past weeks here, but "active now" is
+    // about the roster: counting them would show more learners active than enrolled.
     if !learner.on_roster {
         return;
     }
+    let recently_active = learner.last_answer.is_some_and(|at| within_last_week(at, reference));
+    sum.active += u64::from(recently_active);
     let days = learner.answer_days.len() as u64;
     if let Some(bucket) = DAY_BUCKETS.iter().position(|&(_, _, most)| most.is_none_or(|most| days <= most)) {
         sum.day_buckets[bucket] += 1;

@@ -121,7 +121,8 @@ pub struct Rate {
 pub struct Totals {
     /// Learners in the cohort (enrolled by the end of the period).
     pub learners_enrolled: u64,
-    /// Learners who answered anything in the 7 days before `active_as_of`.
+    /// Of those, the learners who answered anything in the 7 days before `active_as_of`: never
+    /// more than `learners_enrolled` (a learner who moved to another cohort counts there only).
     pub learners_active: u64,
     /// Lessons, quizzes, reflections, practice assignments and check-ins Telegram accepted.
     pub prompts_sent: u64,
@@ -190,7 +191,8 @@ pub struct WeekRow {
 /// What happened in one week.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WeekFigures {
-    /// Learners who answered anything that week.
+    /// Learners who answered anything that week in this cohort, including those who have
+    /// moved to another cohort since: a past week keeps the answers given in it.
     pub learners_active: u64,
     /// Prompts sent that week.
     pub prompts_sent: u64,

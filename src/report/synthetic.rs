@@ -69,6 +69,7 @@ impl Workload {
             progress: Progress { finished_at: (!self.stops_early(idx)).then_some(self.start), ..Progress::default() },
             prefs: Default::default(),
             next_nudge: None,
+            pending_move: None,
         })
     }
 

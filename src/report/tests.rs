@@ -379,6 +379,23 @@ fn the_period_filters_by_utc_date_and_moves_the_active_window() {
 }
 
 #[test]
+fn a_learner_who_moved_counts_as_active_in_the_new_cohort_only_and_never_beyond_the_roster() {
+    let mut records = Records::default().enrol("desk", 1..=9).enrol("sales", 20..=24);
+    for id in 1..=9 {
+        records.quiz(id, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    }
+    if let Some(mover) = records.learners.iter_mut().find(|learner| learner.id == 9) {
+        mover.cohort = "sales".to_owned();
+    }
+    let report = records.report(options(&["desk", "sales"]));
+    let (desk, sales) = (&figures(&report, 0).totals, &figures(&report, 1).totals);
+    assert_eq!((desk.learners_active, desk.learners_enrolled), (8, 8));
+    assert_eq!((sales.learners_active, sales.learners_enrolled), (0, 6));
+    let desk_week = figures(&report, 0).weeks.iter().find_map(|week| week.figures.shown()).expect("a week");
+    assert_eq!(desk_week.learners_active, 9, "the past week keeps the mover's answers");
+}
+
+#[test]
 fn records_of_other_cohorts_and_learners_without_a_cohort_are_ignored() {
     let mut records = desk().enrol("", [50]).enrol("other", 60..=66);
     records.quiz(60, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);

@@ -36,6 +36,7 @@ impl Service {
             Some(Callback::Language(lang)) => self.choose_language(from, lang, message_id, now),
             Some(Callback::Share { seq, question }) => self.share(from, seq, question, message_id, now),
             Some(Callback::Forget(sure)) => self.forget(from, sure, message_id, now),
+            Some(Callback::Move { nonce, confirm }) => self.answer_move(from, nonce, confirm, message_id, now),
             Some(Callback::Noop) => Ok(Handled::default()),
             None => Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.stale_button"))),
         }
@@ -61,7 +62,8 @@ impl Service {
             }) else {
                 return Ok(Handled::toast(tr(lang, "chat.stale_button")));
             };
-            if tx.answer(seq, 0)?.is_some() {
+            let created = delivery.as_ref().map_or(now, |d| d.created);
+            if tx.answer(seq, 0)?.is_some() || (review && !review_is_open(&learner, &item, created)) {
                 return Ok(Handled::toast(tr(lang, "quiz.already")));
             }
             let pack = self.pack_of(&learner.cohort);
@@ -276,6 +278,14 @@ impl Service {
             days.remove(0);
         }
     }
+}
+
+/// Whether a review copy sent at `created` still waits for its answer: the item's review is out
+/// and was not answered since the copy was sent. Stores from before reviews stopped being
+/// re-sent can hold several copies of one review; the first press on any of them counts and
+/// the others say it is answered, so a press is never counted twice.
+fn review_is_open(learner: &Learner, item: &str, created: DateTime<Utc>) -> bool {
+    learner.progress.memory.get(item).is_some_and(|memory| memory.asked.is_some() && created >= memory.last_review)
 }
 
 /// The free-text question a delivery asked, if it asked one (a reply to it answers that).

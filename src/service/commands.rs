@@ -83,7 +83,8 @@ impl Service {
                 (Some(learner), Some(cohort)) if learner.cohort == cohort.id => {
                     Some(self.greet_again(tx, learner, from, now, &mut outcome)?)
                 }
-                (existing, Some(cohort)) => Some(self.enrol(tx, existing, from, cohort, lang, now, &mut outcome)?),
+                (Some(learner), Some(cohort)) => Some(self.ask_move(tx, learner, cohort, &mut outcome)?),
+                (None, Some(cohort)) => Some(self.enrol(tx, None, from, cohort, lang, now, &mut outcome)?),
                 (existing, None) if !invite.is_empty() => {
                     outcome.reply(render::text(fill(lang, "start.bad_invite", &[("code", invite)])));
                     existing
@@ -100,10 +101,10 @@ impl Service {
         Ok(Handled::sending(seqs))
     }
 
-    /// A new learner, or one switching cohorts with another invite (progress starts over; their
-    /// past answers stay).
+    /// A new learner, or one switching cohorts after confirming the move (progress starts over;
+    /// their past answers stay, counted in the old cohort).
     #[allow(clippy::too_many_arguments)]
-    fn enrol(
+    pub(super) fn enrol(
         &self,
         tx: &LearnerTx<'_>,
         existing: Option<Learner>,
@@ -123,6 +124,7 @@ impl Service {
             progress: Progress::default(),
             prefs: existing.as_ref().map(|old| old.prefs.clone()).unwrap_or_default(),
             next_nudge: existing.and_then(|old| old.next_nudge),
+            pending_move: None,
         };
         self.reschedule(tx, &mut learner, now)?;
         let pack = self.library().pack(&cohort.pack).cloned();
@@ -161,7 +163,8 @@ impl Service {
         Ok(learner)
     }
 
-    fn programme_title(&self, learner: &Learner) -> String {
+    /// The title of the learner's programme (their cohort's pack), or the cohort id.
+    pub(super) fn programme_title(&self, learner: &Learner) -> String {
         self.pack_of(&learner.cohort).map_or_else(|| learner.cohort.clone(), |pack| pack.title.clone())
     }
 

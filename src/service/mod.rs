@@ -9,6 +9,7 @@
 mod admin;
 mod answers;
 mod commands;
+mod moves;
 mod nudges;
 mod rights;
 

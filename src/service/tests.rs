@@ -366,3 +366,44 @@ fn a_reflection_is_shared_only_when_the_learner_says_so() {
         Some("This button no longer works.")
     );
 }
+
+/// A service with two cohorts on the demo pack: `desk` (invite `JOIN`) and `sales` (`SELL`).
+fn two_cohorts() -> Service {
+    let text = "[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"JOIN\"\nschedule = \"0 9 * * Mon-Fri\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n\n[[cohorts]]\nid = \"sales\"\npack = \"demo\"\ninvite = \"SELL\"\nschedule = \"0 9 * * Mon-Fri\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n";
+    let settings = Settings::parse(text, std::path::Path::new("test.toml")).unwrap();
+    Service::new(Store::temporary().unwrap(), Arc::new(settings), library(demo_pack()))
+}
+
+#[test]
+fn a_second_invite_asks_before_moving_and_no_keeps_everything() {
+    let service = two_cohorts();
+    enrolled_and_nudged(&service, 7);
+    let before = learner(&service, 7);
+    let question = say(&service, 7, "/start SELL").to_send[0];
+    assert!(html(&service, 7, question).contains("Your answers so far stay counted in your old group"));
+    assert_eq!(learner(&service, 7).progress, before.progress, "nothing moves before the answer");
+    let kept = press(&service, 7, &data_of(&service, 7, question, 1), 40);
+    assert!(html(&service, 7, kept.to_send[0]).contains("Nothing changed"));
+    assert_eq!(learner(&service, 7), before);
+    let stale = press(&service, 7, &data_of(&service, 7, question, 0), 40);
+    assert_eq!(stale.toast.as_deref(), Some("This button no longer works."));
+    assert_eq!(learner(&service, 7), before, "an answered question finds nothing");
+}
+
+#[test]
+fn yes_moves_the_learner_and_forged_or_older_questions_find_nothing() {
+    let service = two_cohorts();
+    enrolled_and_nudged(&service, 7);
+    let first = say(&service, 7, "/start SELL").to_send[0];
+    let second = say(&service, 7, "/start SELL").to_send[0];
+    let older = press(&service, 7, &data_of(&service, 7, first, 0), 40);
+    assert_eq!(older.toast.as_deref(), Some("This button no longer works."));
+    let forged = press(&service, 8, &data_of(&service, 7, second, 0), 41);
+    assert_eq!(forged.toast.as_deref(), Some("This button no longer works."));
+    assert_eq!(learner(&service, 7).cohort, "desk");
+    let moved = press(&service, 7, &data_of(&service, 7, second, 0), 41);
+    assert!(html(&service, 7, moved.to_send[0]).contains("You switched from Demo pack to <b>Demo pack</b>"));
+    let after = learner(&service, 7);
+    assert_eq!((after.cohort.as_str(), after.pending_move.is_none()), ("sales", true));
+    assert!(after.progress.lessons_started.is_empty(), "the new programme starts from the beginning");
+}

@@ -29,7 +29,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Status};
+use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Purpose, Status};
 pub use backup::BackupError;
 pub use privacy::{LearnerExport, Pruned};
 pub use records::Exchange;
@@ -276,7 +276,9 @@ impl Store {
         self.finish_delivery(learner, seq, DeliveryState::Sent { message_id, at })
     }
 
-    /// Records that delivery `seq` was given up on.
+    /// Records that delivery `seq` was given up on. A spaced review that never reached the
+    /// learner is opened again in the same transaction: an unanswered review is not re-sent
+    /// while it is out, so one that is not out must not count as out.
     pub fn mark_failed(
         &self,
         learner: LearnerId,
@@ -285,7 +287,21 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let state = DeliveryState::Failed { reason: reason.to_owned(), at };
-        self.finish_delivery(learner, seq, state)
+        self.with_learner(learner, |tx| {
+            let review = tx.delivery(seq)?.and_then(|delivery| match delivery.purpose {
+                Purpose::Quiz { item, review: true, .. } => Some(item),
+                _ => None,
+            });
+            tx.finish_delivery(seq, state.clone())?;
+            let Some(item) = review else { return Ok(()) };
+            if let Some(mut record) = tx.learner()?
+                && let Some(memory) = record.progress.memory.get_mut(&item)
+                && memory.asked.take().is_some()
+            {
+                tx.put_learner(&record)?;
+            }
+            Ok(())
+        })
     }
 
     fn finish_delivery(&self, learner: LearnerId, seq: DeliverySeq, state: DeliveryState) -> Result<(), StoreError> {

@@ -87,6 +87,7 @@ fn pilot_learner(id: i64) -> Learner {
         progress: Progress::default(),
         prefs: Default::default(),
         next_nudge: None,
+        pending_move: None,
     }
 }
 

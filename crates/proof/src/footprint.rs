@@ -88,6 +88,7 @@ fn learner(id: i64, now: DateTime<Utc>) -> Learner {
         progress: Progress::default(),
         prefs: Default::default(),
         next_nudge: None,
+        pending_move: None,
     }
 }
 

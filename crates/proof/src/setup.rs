@@ -84,5 +84,6 @@ fn learner(id: i64, next: &NextNudge, now: DateTime<Utc>) -> Learner {
         progress: Progress::default(),
         prefs: Default::default(),
         next_nudge: Some(next.clone()),
+        pending_move: None,
     }
 }
