@@ -95,6 +95,12 @@ pub enum Status {
         /// When it happened.
         since: DateTime<Utc>,
     },
+    /// Asked to be forgotten; their records are being erased. From this mark on, no use case
+    /// touches the learner, and an erasure interrupted by a crash is finished at the next open.
+    Erasing {
+        /// When the erasure began.
+        since: DateTime<Utc>,
+    },
 }
 
 /// Where a learner is in the pack and what the bot waits for.

@@ -233,7 +233,7 @@ fn is_due(learner: &Learner, now: DateTime<Utc>) -> bool {
     match &learner.status {
         Status::Active => true,
         Status::Paused { until: Some(until) } => *until <= now,
-        Status::Paused { until: None } | Status::Inactive { .. } => false,
+        Status::Paused { until: None } | Status::Inactive { .. } | Status::Erasing { .. } => false,
     }
 }
 

@@ -23,7 +23,7 @@ impl Service {
         let after = match &learner.status {
             Status::Active => after,
             Status::Paused { until: Some(until) } => after.max(*until),
-            Status::Paused { until: None } | Status::Inactive { .. } => return None,
+            Status::Paused { until: None } | Status::Inactive { .. } | Status::Erasing { .. } => return None,
         };
         let timing = Timing {
             schedule: &cohort.schedule,

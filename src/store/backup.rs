@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, encode, keys, records};
-use crate::model::{Answer, Delivery, Learner, NextNudge};
+use crate::model::{Answer, Delivery, DeliveryState, Learner, NextNudge};
 
 /// Schema versions whose backups this build restores.
-const RESTORABLE_SCHEMAS: [u32; 2] = [1, SCHEMA_VERSION];
+const RESTORABLE_SCHEMAS: [u32; 3] = [1, 2, SCHEMA_VERSION];
 
 /// The first line of a backup.
 #[derive(Debug, Serialize, Deserialize)]
@@ -70,13 +70,14 @@ impl Store {
         ]
     }
 
-    /// Writes every record to `out`; returns the number of records.
+    /// Writes every record to `out`; returns the number of records. The outbox is left out: it
+    /// is an index of the pending deliveries, rebuilt from them by a restore.
     pub fn backup(&self, out: &mut impl Write) -> Result<usize, BackupError> {
         serde_json::to_writer(&mut *out, &Header { nudge_backup: 1, schema: SCHEMA_VERSION })
             .map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         let mut records = 0;
-        for (name, tree) in self.trees() {
+        for (name, tree) in self.trees().into_iter().filter(|(name, _)| *name != "outbox") {
             for entry in tree.iter() {
                 let (key, value) = entry.map_err(StoreError::from)?;
                 for record in backup_records(name, &key, &value) {
@@ -138,6 +139,10 @@ impl Store {
                 records += 1;
                 continue;
             }
+            if record.tree == "outbox" {
+                // Backups of schema 1 and 2 hold the outbox in an older layout; it is rebuilt.
+                continue;
+            }
             let tree = self.trees().into_iter().find(|(name, _)| *name == record.tree).map(|(_, tree)| tree);
             let (Some(tree), Some(key)) = (tree, unhex(&record.key)) else {
                 return Err(BackupError::Format {
@@ -161,8 +166,19 @@ impl Store {
             tree.insert(key, value).map_err(StoreError::from)?;
             records += 1;
         }
+        self.rebuild_outbox()?;
         self.flush_blocking()?;
         Ok(records)
+    }
+
+    /// Files every pending delivery in the outbox.
+    fn rebuild_outbox(&self) -> Result<(), StoreError> {
+        for exchange in self.exchanges() {
+            if let Some(delivery) = exchange?.delivery.filter(|delivery| delivery.state == DeliveryState::Pending) {
+                self.outbox.insert(keys::outbox(delivery.learner, delivery.seq), &[])?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads every record once: a damaged store is found at start-up, not halfway through a

@@ -27,9 +27,9 @@ pub fn slot(learner_id: LearnerId, cohort: &str, slot_key: &str) -> Vec<u8> {
     key
 }
 
-/// `outbox` key.
-pub fn outbox(seq: DeliverySeq) -> [u8; 8] {
-    seq.to_be_bytes()
+/// `outbox` key: learner ‖ seq, the delivery's own key (schema 3; schema 2 keyed it by seq alone).
+pub fn outbox(learner_id: LearnerId, seq: DeliverySeq) -> [u8; 16] {
+    delivery(learner_id, seq)
 }
 
 /// `answers` key: learner ‖ delivery ‖ part.
@@ -78,4 +78,9 @@ pub fn read_u64(bytes: &[u8], tree: &'static str) -> Result<u64, StoreError> {
 /// Reads a learner id written by [`learner`].
 pub fn read_i64(bytes: &[u8], tree: &'static str) -> Result<i64, StoreError> {
     read_u64(bytes, tree).map(|value| value as i64)
+}
+
+/// The learner and delivery of an `outbox` key.
+pub fn read_outbox(key: &[u8]) -> Result<(LearnerId, DeliverySeq), StoreError> {
+    Ok((read_i64(key, "outbox")?, read_u64(key.get(8..).unwrap_or_default(), "outbox")?))
 }

@@ -1,5 +1,8 @@
 //! Moving a store written by an older nudge to the current schema, in place, at open.
 //!
+//! Schema 2 → 3 keys the outbox by learner ‖ seq instead of seq alone, so that everything a
+//! learner has in it is found by prefix (erasure, deactivation).
+//!
 //! Schema 1 → 2 rewrites every delivery from JSON to its compact record and moves each answer
 //! (schema 1 kept them in a tree of their own) into its delivery's record. Every step can be
 //! repeated (a record already rewritten is recognised, an answer moved twice replaces itself),
@@ -13,13 +16,33 @@ use crate::model::{Answer, Delivery};
 const V1_ANSWERS: &str = "answers";
 
 impl Store {
+    /// Re-keys a schema 2 outbox (seq → learner id) as schema 3 (learner id ‖ seq → nothing).
+    /// An entry already re-keyed (16 bytes) is left as it is, so the step can be repeated.
+    pub(super) fn migrate_from_v2(&self) -> Result<(), StoreError> {
+        for entry in self.outbox.iter() {
+            let (key, value) = entry?;
+            if key.len() == 16 {
+                continue;
+            }
+            let seq = keys::read_u64(&key, "outbox")?;
+            let learner = keys::read_i64(&value, "outbox")?;
+            self.outbox.insert(keys::outbox(learner, seq), &[])?;
+            self.outbox.remove(key)?;
+        }
+        self.flush_blocking()?;
+        self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
+        self.flush_blocking()?;
+        tracing::info!("the store is on schema {SCHEMA_VERSION} (the outbox is keyed by learner)");
+        Ok(())
+    }
+
     /// Rewrites a schema 1 store as schema 2.
     pub(super) fn migrate_from_v1(&self) -> Result<(), StoreError> {
         let answers = self.db.open_tree(V1_ANSWERS)?;
         tracing::info!(
             deliveries = self.deliveries.len(),
             answers = answers.len(),
-            "moving the store to schema {SCHEMA_VERSION} (compact records); this runs once"
+            "moving the store to schema 2 (compact records); this runs once"
         );
         let started = std::time::Instant::now();
         for entry in self.deliveries.iter() {
@@ -42,10 +65,10 @@ impl Store {
             answers.remove(key)?;
         }
         self.flush_blocking()?;
-        self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
+        self.set_meta(SCHEMA_KEY, &2u32)?;
         self.db.drop_tree(V1_ANSWERS)?;
         self.flush_blocking()?;
-        tracing::info!(seconds = started.elapsed().as_secs_f64(), "the store is on schema {SCHEMA_VERSION}");
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "the store is on schema 2");
         Ok(())
     }
 }

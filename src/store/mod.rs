@@ -8,11 +8,13 @@
 //! - `deliveries`: learner id ‖ seq → [`Exchange`]: a [`Delivery`] (every message sent or to
 //!   send) with the [`Answer`]s to it, as one compact record (see `records`);
 //! - `slots`: learner id ‖ slot key → seq (at most one nudge per learner and slot);
-//! - `outbox`: seq → learner id, for deliveries still pending;
+//! - `outbox`: learner id ‖ seq → nothing, for deliveries still pending;
 //! - `agenda`: due time ‖ learner id → [`NextNudge`] (each learner's next scheduled nudge);
 //! - `messages`: learner id ‖ Telegram message id → seq (which delivery a reply refers to).
 //!
-//! Every per-learner key starts with the learner id, so erasing a learner is a prefix scan.
+//! Every per-learner key starts with the learner id, so erasing a learner is a prefix scan;
+//! the one exception is the agenda, ordered by due time for the scheduler, whose single entry
+//! for a learner is the one their record names (`Learner::next_nudge`).
 //! Writes that belong together go through [`Store::with_learner`], one sled transaction.
 
 mod backup;
@@ -42,8 +44,9 @@ pub use tx::{LearnerTx, TxError};
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The layout version this build reads and writes. Version 1 kept deliveries and answers as
-/// JSON; a version 1 store is migrated when opened.
-pub const SCHEMA_VERSION: u32 = 2;
+/// JSON; version 2 keyed the outbox by delivery number alone. Older stores are migrated when
+/// opened.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const OFFSET_KEY: &[u8] = b"update_offset";
@@ -146,13 +149,18 @@ impl Store {
             db,
         };
         store.check_schema()?;
+        store.finish_erasures()?;
         Ok(store)
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
         match self.get_meta::<u32>(SCHEMA_KEY)? {
             Some(found) if found == SCHEMA_VERSION => Ok(()),
-            Some(1) => self.migrate_from_v1(),
+            Some(1) => {
+                self.migrate_from_v1()?;
+                self.migrate_from_v2()
+            }
+            Some(2) => self.migrate_from_v2(),
             Some(found) => Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
             None if self.learners.is_empty() && self.deliveries.is_empty() => {
                 self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
@@ -187,8 +195,26 @@ impl Store {
     /// Runs `work` as one transaction over everything that belongs to learner `id`.
     ///
     /// `work` may run more than once when another writer touched the same keys, so it must be
-    /// free of side effects outside the transaction.
-    pub fn with_learner<T>(
+    /// free of side effects outside the transaction. For a learner being erased `work` does not
+    /// run and the result is `T::default()` (nothing to send, nothing changed): the erasure's
+    /// mark is read inside the transaction, so a use case that began before the mark is retried
+    /// after it and then does nothing either.
+    pub fn with_learner<T: Default>(
+        &self,
+        id: LearnerId,
+        work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(id, |tx| {
+            if tx.is_being_erased()? {
+                tracing::debug!(learner = id, "the learner is being erased; nothing done");
+                return Ok(T::default());
+            }
+            work(tx)
+        })
+    }
+
+    /// One transaction over learner `id`'s trees, erasing or not.
+    fn transaction<T>(
         &self,
         id: LearnerId,
         work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
@@ -249,15 +275,14 @@ impl Store {
         })
     }
 
-    /// Deliveries still waiting to be sent, oldest first.
+    /// Deliveries still waiting to be sent, by learner, each learner's oldest first.
     pub fn pending(&self) -> Result<Vec<(LearnerId, DeliverySeq)>, StoreError> {
-        self.outbox
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((keys::read_i64(&value, "outbox")?, keys::read_u64(&key, "outbox")?))
-            })
-            .collect()
+        self.outbox.iter().keys().map(|key| keys::read_outbox(&key?)).collect()
+    }
+
+    /// Learner `id`'s deliveries still waiting to be sent, oldest first.
+    pub fn pending_for(&self, id: LearnerId) -> Result<Vec<DeliverySeq>, StoreError> {
+        self.outbox.scan_prefix(keys::learner(id)).keys().map(|key| Ok(keys::read_outbox(&key?)?.1)).collect()
     }
 
     /// Number of deliveries waiting to be sent.
@@ -319,8 +344,7 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<DeliverySeq>, StoreError> {
-        let pending: Vec<DeliverySeq> =
-            self.pending()?.into_iter().filter(|(owner, _)| *owner == learner).map(|(_, seq)| seq).collect();
+        let pending = self.pending_for(learner)?;
         self.with_learner(learner, |tx| {
             if let Some(mut record) = tx.learner()? {
                 record.status = Status::Inactive { reason: reason.to_owned(), since: at };

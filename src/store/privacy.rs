@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Exchange, Store, StoreError, decode_opt, keys, records};
-use crate::model::{Answer, Delivery, DeliveryState, Learner, LearnerId};
+use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
 
 /// Everything stored about one learner.
 #[derive(Debug, Serialize)]
@@ -40,48 +40,85 @@ impl Store {
         Ok(LearnerExport { learner: self.learner(id)?, messages, answers })
     }
 
-    /// Erases every record of learner `id` in every tree. The learner record goes last, so an
-    /// interrupted erasure can simply be run again.
+    /// Erases every record of learner `id` in every tree, safely while the daemon runs:
+    ///
+    /// 1. one transaction marks the learner `Erasing` and takes them off the agenda; from then
+    ///    on every use case leaves them alone (see [`Store::with_learner`]), so nothing new is
+    ///    written for them;
+    /// 2. their deliveries, outbox entries, slot claims and message ids go, by prefix;
+    /// 3. the learner record goes last, so an erasure a crash interrupted is found by its mark
+    ///    and finished at the next open.
     pub fn erase(&self, id: LearnerId) -> Result<(), StoreError> {
+        self.erase_with(id, || {})
+    }
+
+    /// [`Store::erase`], running `between` after the mark and before the records go (for
+    /// tests that interleave other work with an erasure).
+    pub(super) fn erase_with(&self, id: LearnerId, between: impl FnOnce()) -> Result<(), StoreError> {
+        self.mark_erasing(id)?;
+        between();
         let prefix = keys::learner(id);
-        for entry in self.agenda.iter() {
-            let (key, _) = entry?;
-            if key.get(8..) == Some(&prefix[..]) {
-                self.agenda.remove(key)?;
-            }
-        }
-        for entry in self.deliveries.scan_prefix(prefix) {
-            let (key, _) = entry?;
-            self.outbox.remove(keys::outbox(keys::read_u64(&key[8..], "deliveries")?))?;
-            self.deliveries.remove(key)?;
-        }
-        for tree in [&self.slots, &self.messages] {
-            for entry in tree.scan_prefix(prefix) {
-                tree.remove(entry?.0)?;
+        for tree in [&self.deliveries, &self.outbox, &self.slots, &self.messages] {
+            for key in tree.scan_prefix(prefix).keys() {
+                tree.remove(key?)?;
             }
         }
         self.learners.remove(prefix)?;
         Ok(())
     }
 
+    pub(super) fn mark_erasing(&self, id: LearnerId) -> Result<(), StoreError> {
+        self.transaction(id, |tx| {
+            let Some(mut learner) = tx.learner()? else { return Ok(()) };
+            tx.set_agenda(learner.next_nudge.as_ref(), None)?;
+            learner.next_nudge = None;
+            if !matches!(learner.status, Status::Erasing { .. }) {
+                learner.status = Status::Erasing { since: Utc::now() };
+            }
+            tx.put_learner(&learner)
+        })
+    }
+
+    /// Finishes the erasures a crash interrupted; returns how many there were.
+    pub(super) fn finish_erasures(&self) -> Result<usize, StoreError> {
+        let erasing: Vec<LearnerId> = self
+            .learners()
+            .filter_map(Result::ok)
+            .filter(|learner| matches!(learner.status, Status::Erasing { .. }))
+            .map(|learner| learner.id)
+            .collect();
+        for &id in &erasing {
+            tracing::info!(learner = id, "finishing an erasure that was interrupted");
+            self.erase(id)?;
+        }
+        Ok(erasing.len())
+    }
+
     /// Deletes answers and finished deliveries from before `before` (the retention period),
     /// with the indexes that pointed at them. An answer given after its delivery's time keeps
-    /// what it needs of the delivery (cohort, item) in its own record.
+    /// what it needs of the delivery (cohort, item) in its own record. Each exchange is changed
+    /// in its learner's transaction, so an answer written meanwhile is kept.
     pub fn prune(&self, before: DateTime<Utc>) -> Result<Pruned, StoreError> {
+        self.prune_with(before, |_, _| {})
+    }
+
+    /// [`Store::prune`], running `between` before each exchange is changed (for tests).
+    pub(super) fn prune_with(
+        &self,
+        before: DateTime<Utc>,
+        between: impl Fn(LearnerId, DeliverySeq),
+    ) -> Result<Pruned, StoreError> {
         let mut pruned = Pruned::default();
         for entry in self.deliveries.iter() {
             let (key, value) = entry?;
-            let mut exchange = records::decode_exchange(&key, &value)?;
-            let answers_before = exchange.answers.len();
-            exchange.answers.retain(|answer| answer.at >= before);
-            pruned.answers += answers_before - exchange.answers.len();
-            let delivery_pruned = self.prune_delivery(&mut exchange, before)?;
-            pruned.deliveries += usize::from(delivery_pruned);
-            if exchange.delivery.is_none() && exchange.answers.is_empty() {
-                self.deliveries.remove(key)?;
-            } else if delivery_pruned || exchange.answers.len() != answers_before {
-                self.deliveries.insert(key, records::encode_exchange(&exchange))?;
+            if !has_expired(&records::decode_exchange(&key, &value)?, before) {
+                continue;
             }
+            let (learner, seq) = keys::read_outbox(&key)?;
+            between(learner, seq);
+            let (answers, delivery) = self.with_learner(learner, |tx| tx.prune_exchange(seq, before))?;
+            pruned.answers += answers;
+            pruned.deliveries += usize::from(delivery);
         }
         for entry in self.slots.iter() {
             let (key, value) = entry?;
@@ -92,21 +129,18 @@ impl Store {
         }
         Ok(pruned)
     }
+}
 
-    /// Drops the exchange's delivery if it finished before `before`; true if it did.
-    fn prune_delivery(&self, exchange: &mut Exchange, before: DateTime<Utc>) -> Result<bool, StoreError> {
-        let Some(delivery) = &exchange.delivery else { return Ok(false) };
-        let finished_at = match delivery.state {
-            DeliveryState::Sent { at, .. } | DeliveryState::Failed { at, .. } => at,
-            DeliveryState::Pending => return Ok(false),
-        };
-        if finished_at >= before {
-            return Ok(false);
-        }
-        if let DeliveryState::Sent { message_id, .. } = delivery.state {
-            self.messages.remove(keys::message(delivery.learner, message_id))?;
-        }
-        exchange.delivery = None;
-        Ok(true)
+/// True when the exchange holds an answer, or a finished delivery, from before `before`.
+fn has_expired(exchange: &Exchange, before: DateTime<Utc>) -> bool {
+    exchange.answers.iter().any(|answer| answer.at < before)
+        || exchange.delivery.as_ref().and_then(finished_at).is_some_and(|at| at < before)
+}
+
+/// When a delivery was sent or given up on; `None` while pending.
+pub(super) fn finished_at(delivery: &Delivery) -> Option<DateTime<Utc>> {
+    match delivery.state {
+        DeliveryState::Sent { at, .. } | DeliveryState::Failed { at, .. } => Some(at),
+        DeliveryState::Pending => None,
     }
 }

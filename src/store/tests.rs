@@ -189,7 +189,7 @@ fn a_schema_1_backup_restores_into_compact_records() {
         let store = Store::open_when_free(&old).unwrap();
         let mut out = Vec::new();
         store.backup(&mut out).unwrap();
-        String::from_utf8(out).unwrap().replacen("\"schema\":2", "\"schema\":1", 1)
+        String::from_utf8(out).unwrap().replacen("\"schema\":3", "\"schema\":1", 1)
     };
     assert!(backup.starts_with("{\"nudge_backup\":1,\"schema\":1}"));
     let store = Store::open(&dir.path().join("new")).unwrap();
@@ -206,4 +206,127 @@ fn a_damaged_compact_record_is_found_by_verify() {
     assert_eq!(store.verify().unwrap(), 1);
     store.deliveries.insert(keys::delivery(1, seq), &[3, b'd', b'e'][..]).unwrap();
     assert!(matches!(store.verify(), Err(StoreError::Corrupt { tree: "deliveries", .. })));
+}
+
+/// Every key that names learner `id`, in every tree (the agenda by its learner part).
+fn keys_of(store: &Store, id: LearnerId) -> Vec<(&'static str, Vec<u8>)> {
+    let prefix = keys::learner(id);
+    let mut found = Vec::new();
+    for (name, tree) in store.trees() {
+        for key in tree.iter().keys() {
+            let key = key.unwrap();
+            let names_learner = match name {
+                "agenda" => key.get(8..16) == Some(&prefix[..]),
+                "meta" => false,
+                _ => key.starts_with(&prefix),
+            };
+            if names_learner {
+                found.push((name, key.to_vec()));
+            }
+        }
+    }
+    found
+}
+
+/// Learner `id` enrolled, with a pending delivery, an answered one, a slot claim, a message id
+/// and an agenda entry.
+fn busy_learner(store: &Store, id: LearnerId) -> NextNudge {
+    let next = NextNudge { at: at("2026-11-25T08:00:00Z"), slot: "2026-11-25T09:00:00".to_owned() };
+    store
+        .with_learner(id, |tx| {
+            let mut record = learner(id);
+            record.next_nudge = Some(next.clone());
+            tx.put_learner(&record)?;
+            tx.set_agenda(None, Some(&next))?;
+            tx.claim_slot("desk", "2026-11-24T09:00:00", at("2026-11-24T08:00:00Z"))?;
+            tx.put_delivery(&delivery(id, 4))?;
+            tx.put_answer(&answer(id, 4))?;
+            tx.put_delivery(&delivery(id, 5))?;
+            tx.finish_delivery(5, DeliveryState::Sent { message_id: 9, at: at("2026-11-24T08:00:01Z") })
+        })
+        .unwrap();
+    next
+}
+
+#[test]
+fn a_nudge_landing_in_the_middle_of_an_erasure_writes_nothing() {
+    let store = Store::temporary().unwrap();
+    let next = busy_learner(&store, 1);
+    busy_learner(&store, 2);
+    assert_eq!(keys_of(&store, 1).len(), 7, "{:?}", keys_of(&store, 1));
+
+    store
+        .erase_with(1, || {
+            // What `nudge_due` does for a learner: a new pending prompt, the next agenda entry.
+            let sent = store
+                .with_learner(1, |tx| {
+                    tx.put_delivery(&delivery(1, 6))?;
+                    tx.set_agenda(None, Some(&NextNudge { at: next.at + chrono::Duration::days(1), ..next.clone() }))?;
+                    Ok(vec![6])
+                })
+                .unwrap();
+            assert_eq!(sent, Vec::<DeliverySeq>::new(), "a learner being erased gets nothing");
+        })
+        .unwrap();
+
+    assert_eq!(keys_of(&store, 1), Vec::new(), "nothing of learner 1 is left");
+    assert_eq!(store.pending().unwrap(), vec![(2, 4)], "only the other learner's delivery waits");
+    assert_eq!(store.n_agenda(), 1);
+    assert_eq!(keys_of(&store, 2).len(), 7, "the other learner is untouched");
+}
+
+#[test]
+fn an_erasure_a_crash_interrupted_is_finished_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = Store::open(&path).unwrap();
+        busy_learner(&store, 1);
+        store.mark_erasing(1).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let store = Store::open_when_free(&path).unwrap();
+    assert_eq!(keys_of(&store, 1), Vec::new());
+}
+
+#[test]
+fn an_answer_written_while_retention_runs_is_kept() {
+    let store = Store::temporary().unwrap();
+    busy_learner(&store, 1);
+    let fresh = Answer { at: at("2026-12-30T10:00:00Z"), ..answer(1, 4) };
+    let fresh = Answer { kind: crate::model::AnswerKind::Quiz { choice: 0, correct: false, review: true }, ..fresh };
+    let reflect = Answer {
+        kind: crate::model::AnswerKind::Reflect { question: 1, text: "late".to_owned(), shared: false },
+        ..fresh.clone()
+    };
+    let pruned = store
+        .prune_with(at("2026-12-01T00:00:00Z"), |learner, seq| {
+            if (learner, seq) == (1, 4) {
+                store.with_learner(1, |tx| tx.put_answer(&reflect)).unwrap();
+            }
+        })
+        .unwrap();
+    assert_eq!(pruned, Pruned { answers: 1, deliveries: 1 }, "the old answer and the sent delivery");
+    let kept: Vec<Answer> = store.answers().collect::<Result<_, _>>().unwrap();
+    assert_eq!(kept, vec![reflect], "the answer written meanwhile survives");
+}
+
+#[test]
+fn a_schema_2_outbox_is_keyed_by_learner_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = Store::open(&path).unwrap();
+        add_delivery(&store, 7);
+        store.outbox.clear().unwrap();
+        store.outbox.insert(3u64.to_be_bytes(), &keys::learner(7)).unwrap();
+        store.set_meta(SCHEMA_KEY, &2u32).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let store = Store::open_when_free(&path).unwrap();
+    assert_eq!(store.pending().unwrap(), vec![(7, 3)]);
+    assert_eq!(store.pending_for(7).unwrap(), vec![3]);
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
+    store.migrate_from_v2().unwrap();
+    assert_eq!(store.pending().unwrap(), vec![(7, 3)], "running it again changes nothing");
 }

@@ -66,6 +66,11 @@ impl<'a> LearnerTx<'a> {
         Ok(decode_opt("learners", self.learners.get(keys::learner(self.id))?)?)
     }
 
+    /// True when the learner is marked for erasure.
+    pub(super) fn is_being_erased(&self) -> Result<bool, TxError> {
+        Ok(self.learner()?.is_some_and(|learner| matches!(learner.status, crate::model::Status::Erasing { .. })))
+    }
+
     /// Writes the learner record.
     pub fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
         self.learners.insert(&keys::learner(self.id), encode(learner))?;
@@ -117,7 +122,7 @@ impl<'a> LearnerTx<'a> {
     pub fn finish_delivery(&self, seq: DeliverySeq, state: DeliveryState) -> Result<(), TxError> {
         let mut exchange = self.exchange(seq)?.unwrap_or_default();
         let Some(delivery) = exchange.delivery.as_mut() else {
-            self.outbox.remove(&keys::outbox(seq))?;
+            self.outbox.remove(&keys::outbox(self.id, seq))?;
             return Ok(());
         };
         if let DeliveryState::Sent { message_id, .. } = state {
@@ -133,9 +138,9 @@ impl<'a> LearnerTx<'a> {
     /// Keeps the outbox in step with a delivery: pending deliveries are in it.
     fn file_in_outbox(&self, seq: DeliverySeq, pending: bool) -> Result<(), TxError> {
         if pending {
-            self.outbox.insert(&keys::outbox(seq), &keys::learner(self.id))?;
+            self.outbox.insert(&keys::outbox(self.id, seq), &[])?;
         } else {
-            self.outbox.remove(&keys::outbox(seq))?;
+            self.outbox.remove(&keys::outbox(self.id, seq))?;
         }
         Ok(())
     }
@@ -150,6 +155,29 @@ impl<'a> LearnerTx<'a> {
         let mut exchange = self.exchange(answer.delivery)?.unwrap_or_default();
         exchange.put_answer(answer.clone());
         self.put_exchange(answer.delivery, &exchange)
+    }
+
+    /// Drops the answers to delivery `seq` from before `before`, and the delivery itself if it
+    /// finished before then (with the message id that pointed at it). Returns the answers
+    /// dropped and whether the delivery went.
+    pub fn prune_exchange(&self, seq: DeliverySeq, before: DateTime<Utc>) -> Result<(usize, bool), TxError> {
+        let Some(mut exchange) = self.exchange(seq)? else { return Ok((0, false)) };
+        let answers_before = exchange.answers.len();
+        exchange.answers.retain(|answer| answer.at >= before);
+        let answers = answers_before - exchange.answers.len();
+        let expired = exchange.delivery.as_ref().and_then(super::privacy::finished_at).is_some_and(|at| at < before);
+        if expired {
+            if let Some(DeliveryState::Sent { message_id, .. }) = exchange.delivery.as_ref().map(|d| &d.state) {
+                self.messages.remove(&keys::message(self.id, *message_id))?;
+            }
+            exchange.delivery = None;
+        }
+        if exchange.delivery.is_none() && exchange.answers.is_empty() {
+            self.deliveries.remove(&keys::delivery(self.id, seq))?;
+        } else if expired || answers > 0 {
+            self.put_exchange(seq, &exchange)?;
+        }
+        Ok((answers, expired))
     }
 
     /// The delivery that became Telegram message `message_id` in this learner's chat.

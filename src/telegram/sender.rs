@@ -218,7 +218,10 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
         return Ok(());
     }
     let now = Utc::now();
-    let inactive = ctx.store.learner(learner)?.is_some_and(|record| matches!(record.status, Status::Inactive { .. }));
+    let inactive = ctx
+        .store
+        .learner(learner)?
+        .is_some_and(|record| matches!(record.status, Status::Inactive { .. } | Status::Erasing { .. }));
     let outgoing = match (&delivery.outgoing, inactive) {
         (_, true) => {
             return ctx.store.mark_failed(learner, seq, "the learner is inactive", now);
