@@ -118,7 +118,7 @@ impl App {
 
     /// The scheduler, so tests can `tick` it at a time of their choosing.
     pub fn scheduler(&self) -> Scheduler {
-        Scheduler::new(self.service.clone(), self.outbox.clone())
+        Scheduler::new(self.service.clone(), self.outbox.clone(), self.metrics.clone())
     }
 
     /// The daemon's counters.
@@ -161,7 +161,7 @@ impl App {
         };
         tracker.spawn(poller.run(cancel.clone()));
         if self.options.run_scheduler {
-            let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone());
+            let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone(), self.metrics.clone());
             tracker.spawn(scheduler.run(cancel.clone()));
         }
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));

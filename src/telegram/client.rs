@@ -5,14 +5,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
 use teloxide::prelude::*;
 use teloxide::requests::HasPayload;
 use teloxide::types::{
-    AllowedUpdate, BotCommand, BotCommandScope, ChatId, InlineKeyboardButton, InlineKeyboardMarkup,
-    LinkPreviewOptions, Message, MessageId, ParseMode, Recipient, Update,
+    AllowedUpdate, BotCommand, BotCommandScope, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+    Message, MessageId, ParseMode, Recipient, Update,
 };
-use reqwest::multipart::{Form, Part};
 use teloxide::{ApiError, RequestError};
 
 use super::limiter::{Limiter, Limits};

@@ -119,6 +119,7 @@ impl Poller {
                 Err(error) => {
                     let id = i32::try_from(update.id.0).unwrap_or(i32::MAX);
                     if record_failure(poison, id) {
+                        self.metrics.parked_updates.inc();
                         tracing::error!(update = id, error = %error, "an update keeps failing; skipping it");
                         continue;
                     }

@@ -57,6 +57,14 @@ pub struct OutboxReceiver {
     bulk: mpsc::UnboundedReceiver<Batch>,
 }
 
+#[cfg(test)]
+impl OutboxReceiver {
+    /// The scheduled batches handed over so far (tests of the scheduler).
+    pub(crate) fn drain_bulk(&mut self) -> Vec<Batch> {
+        std::iter::from_fn(|| self.bulk.try_recv().ok()).collect()
+    }
+}
+
 /// A connected handle and receiver.
 pub fn outbox() -> (OutboxHandle, OutboxReceiver) {
     let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();

@@ -43,7 +43,10 @@ impl Wire {
     }
 
     /// Posts `payload` as JSON (serialized now, so the future borrows only the wire).
-    pub fn json<'wire, P>(&'wire self, payload: &P) -> impl Future<Output = Result<P::Output, RequestError>> + use<'wire, P>
+    pub fn json<'wire, P>(
+        &'wire self,
+        payload: &P,
+    ) -> impl Future<Output = Result<P::Output, RequestError>> + use<'wire, P>
     where
         P: Payload + Serialize,
         P::Output: DeserializeOwned,
@@ -51,7 +54,10 @@ impl Wire {
         let body = serde_json::to_vec(payload);
         async move {
             let body = body.map_err(|error| invalid_json(error, ""))?;
-            let request = self.http.post(self.method_url(P::NAME)).header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            let request = self
+                .http
+                .post(self.method_url(P::NAME))
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             let response = request.body(body).send().await?;
             parse(&response.text().await?)
         }
@@ -109,7 +115,9 @@ mod tests {
         assert!(parsed(r#"{"ok":true,"result":true}"#).is_ok());
         let server = parsed(r#"{"ok":false,"error_code":500,"description":"Internal Server Error"}"#);
         assert!(matches!(server, Err(RequestError::Api(ApiError::Unknown(text))) if text == "Internal Server Error"));
-        let slow_down = parsed(r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}}"#);
+        let slow_down = parsed(
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}}"#,
+        );
         assert!(matches!(slow_down, Err(RequestError::RetryAfter(wait)) if wait.seconds() == 3));
         let blocked = parsed(r#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#);
         assert!(matches!(blocked, Err(RequestError::Api(ApiError::BotBlocked))));
