@@ -151,6 +151,7 @@ impl App {
             self.client.clone(),
             self.metrics.clone(),
             cancel.clone(),
+            tracker.clone(),
         ));
         let poller = Poller {
             service: self.service.clone(),
@@ -158,6 +159,7 @@ impl App {
             outbox: self.outbox.clone(),
             metrics: self.metrics.clone(),
             inbound: Default::default(),
+            tracker: tracker.clone(),
         };
         tracker.spawn(poller.run(cancel.clone()));
         if self.options.run_scheduler {
