@@ -67,6 +67,12 @@ pub struct Metrics {
     pub updates: Counter,
     /// Learners' batches of messages queued or being sent (the sender's view).
     pub queue_length: Gauge,
+    /// Agenda entries parked after failing every try (the scheduler).
+    pub parked_nudges: Counter,
+    /// Learners' batches parked after their delivery task panicked every try (the sender).
+    pub parked_deliveries: Counter,
+    /// Updates skipped after failing every try (the poller).
+    pub parked_updates: Counter,
 }
 
 impl Metrics {
@@ -109,6 +115,13 @@ impl Metrics {
         for (name, help, kind, value) in samples {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
         }
+        out.push_str("# HELP nudge_parked_total Work given up on after failing every retry, by kind.\n");
+        out.push_str("# TYPE nudge_parked_total counter\n");
+        let parked =
+            [("nudge", &self.parked_nudges), ("delivery", &self.parked_deliveries), ("update", &self.parked_updates)];
+        for (kind, counter) in parked {
+            out.push_str(&format!("nudge_parked_total{{kind=\"{kind}\"}} {}\n", counter.get()));
+        }
         out
     }
 }
@@ -124,5 +137,11 @@ mod tests {
         let text = metrics.prometheus(10, 2, 9);
         assert!(text.contains("# TYPE nudge_answers_total counter\nnudge_answers_total 3\n"), "{text}");
         assert!(text.contains("nudge_outbox_pending 2\n"));
+        metrics.parked_nudges.inc();
+        let text = metrics.prometheus(10, 2, 9);
+        assert!(
+            text.contains("nudge_parked_total{kind=\"nudge\"} 1\nnudge_parked_total{kind=\"delivery\"} 0\n"),
+            "{text}"
+        );
     }
 }

@@ -118,7 +118,7 @@ impl App {
 
     /// The scheduler, so tests can `tick` it at a time of their choosing.
     pub fn scheduler(&self) -> Scheduler {
-        Scheduler::new(self.service.clone(), self.outbox.clone())
+        Scheduler::new(self.service.clone(), self.outbox.clone(), self.metrics.clone())
     }
 
     /// The daemon's counters.
@@ -151,6 +151,7 @@ impl App {
             self.client.clone(),
             self.metrics.clone(),
             cancel.clone(),
+            tracker.clone(),
         ));
         let poller = Poller {
             service: self.service.clone(),
@@ -158,10 +159,11 @@ impl App {
             outbox: self.outbox.clone(),
             metrics: self.metrics.clone(),
             inbound: Default::default(),
+            tracker: tracker.clone(),
         };
         tracker.spawn(poller.run(cancel.clone()));
         if self.options.run_scheduler {
-            let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone());
+            let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone(), self.metrics.clone());
             tracker.spawn(scheduler.run(cancel.clone()));
         }
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));

@@ -4,13 +4,18 @@
 //! The agenda holds one entry per learner (their next nudge); after a nudge the next one is
 //! entered. After downtime every overdue entry fires once: missed slots collapse into one nudge
 //! per learner, and the once-per-slot claim in the store keeps restarts from nudging twice.
+//! An entry that cannot be nudged (a record that fails to decode, say) is retried a few times on
+//! its own backoff and then parked; everyone due after it is nudged meanwhile.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::Metrics;
 use crate::model::{LearnerId, NextNudge};
 use crate::service::{Batch, Service};
 use crate::store::StoreError;
@@ -21,52 +26,135 @@ use crate::telegram::OutboxHandle;
 const CHUNK: usize = 256;
 /// Longest sleep between checks, so a changed clock is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// Tries of one agenda entry that keeps failing before it is parked (logged as an error and left
+/// alone until the next start), like an update that keeps failing in the poller.
+const MAX_TRIES_PER_ENTRY: u32 = 3;
+/// Wait after an entry's first failure; doubles with each further one.
+const FIRST_RETRY: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 
 /// Sends nudges as they fall due.
 #[derive(Clone)]
 pub struct Scheduler {
     service: Arc<Service>,
     outbox: OutboxHandle,
+    metrics: Arc<Metrics>,
+    /// Agenda entries that failed, so one bad record is retried on its own backoff and then
+    /// parked instead of holding up everyone due after it.
+    failing: Arc<Mutex<HashMap<LearnerId, Failing>>>,
+}
+
+/// An agenda entry that failed to nudge.
+struct Failing {
+    /// The entry that failed; a changed entry (new slot, new time) starts afresh.
+    next: NextNudge,
+    tries: u32,
+    /// Left alone until then; `None` once parked.
+    retry_at: Option<DateTime<Utc>>,
+}
+
+/// What one learner's nudge came to.
+enum Nudged {
+    Sent(Option<Batch>),
+    Failed(String),
 }
 
 impl Scheduler {
     /// A scheduler sending through `outbox`.
-    pub fn new(service: Arc<Service>, outbox: OutboxHandle) -> Self {
-        Self { service, outbox }
+    pub fn new(service: Arc<Service>, outbox: OutboxHandle, metrics: Arc<Metrics>) -> Self {
+        Self { service, outbox, metrics, failing: Arc::default() }
     }
 
-    /// Sends every nudge due at or before `now`; returns the number of learners nudged.
+    /// Sends every nudge due at or before `now`; returns the number of learners nudged. An entry
+    /// that fails is retried at a later tick, up to [`MAX_TRIES_PER_ENTRY`] times, then parked.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut nudged = 0;
+        let mut after: Option<(LearnerId, NextNudge)> = None;
         loop {
-            let due = self.service.store().due_agenda(now, CHUNK)?;
-            if due.is_empty() {
+            let page =
+                self.service.store().due_agenda_after(after.as_ref().map(|(id, next)| (*id, next)), now, CHUNK)?;
+            let Some(last) = page.last().cloned() else {
                 return Ok(nudged);
-            }
+            };
+            after = Some(last);
+            let due: Vec<_> = page.into_iter().filter(|(learner, next)| !self.waits(*learner, next, now)).collect();
             nudged += self.nudge_chunk(due, now).await?;
         }
     }
 
+    /// True while `learner`'s entry `next` backs off after a failure, or is parked.
+    fn waits(&self, learner: LearnerId, next: &NextNudge, now: DateTime<Utc>) -> bool {
+        let failing = self.failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        failing.get(&learner).is_some_and(|entry| entry.next == *next && entry.retry_at.is_none_or(|at| at > now))
+    }
+
     async fn nudge_chunk(&self, due: Vec<(LearnerId, NextNudge)>, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let service = self.service.clone();
-        let batches = tokio::task::spawn_blocking(move || {
-            let mut batches = Vec::with_capacity(due.len());
-            for (learner, next) in due {
-                let seqs = service.nudge_due(learner, &next, now)?;
-                if !seqs.is_empty() {
-                    batches.push(Batch { learner, seqs });
-                }
-            }
-            Ok::<_, StoreError>(batches)
+        let planned = tokio::task::spawn_blocking(move || {
+            due.into_iter()
+                .map(|(learner, next)| {
+                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| service.nudge_due(learner, &next, now)));
+                    let nudged = match outcome {
+                        Ok(Ok(seqs)) => Nudged::Sent((!seqs.is_empty()).then_some(Batch { learner, seqs })),
+                        Ok(Err(error)) => Nudged::Failed(error.to_string()),
+                        Err(_) => Nudged::Failed("planning the nudge panicked".to_owned()),
+                    };
+                    (learner, next, nudged)
+                })
+                .collect::<Vec<_>>()
         })
         .await
-        .map_err(|error| StoreError::Corrupt { tree: "agenda", reason: format!("planning stopped: {error}") })??;
+        .map_err(|error| StoreError::Corrupt { tree: "agenda", reason: format!("planning stopped: {error}") })?;
         self.service.store().flush().await?;
-        let n = batches.len();
-        for batch in batches {
-            self.outbox.bulk(batch);
+        let mut n = 0;
+        for (learner, next, nudged) in planned {
+            match nudged {
+                Nudged::Sent(batch) => {
+                    self.succeeded(learner);
+                    if let Some(batch) = batch {
+                        n += 1;
+                        self.outbox.bulk(batch);
+                    }
+                }
+                Nudged::Failed(error) => self.failed(learner, next, &error, now),
+            }
         }
         Ok(n)
+    }
+
+    fn succeeded(&self, learner: LearnerId) {
+        let mut failing = self.failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        failing.remove(&learner);
+    }
+
+    /// Counts a failure of `learner`'s entry `next`: a later retry, or parked after the last try.
+    fn failed(&self, learner: LearnerId, next: NextNudge, error: &str, now: DateTime<Utc>) {
+        let mut failing = self.failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tries = failing.get(&learner).filter(|entry| entry.next == next).map_or(0, |entry| entry.tries) + 1;
+        let retry_at = (tries < MAX_TRIES_PER_ENTRY).then(|| now + FIRST_RETRY * 2i32.pow(tries - 1));
+        match retry_at {
+            Some(at) => {
+                tracing::warn!(learner, tries, error = %error, retry_at = %at, "cannot nudge a learner; retrying later")
+            }
+            None => {
+                tracing::error!(learner, tries, error = %error, "a learner's nudge keeps failing; parking it until the next start");
+                self.metrics.parked_nudges.inc();
+            }
+        }
+        failing.insert(learner, Failing { next, tries, retry_at });
+    }
+
+    /// When the scheduler should look again: the earliest entry that is not backing off or
+    /// parked, or the earliest retry.
+    fn next_wake(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let (skipped, retry) = {
+            let failing = self.failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            (failing.len(), failing.values().filter_map(|entry| entry.retry_at).min())
+        };
+        let store = self.service.store();
+        let first = store.due_agenda(DateTime::<Utc>::MAX_UTC, skipped + 1).ok().and_then(|entries| {
+            entries.into_iter().find(|(learner, next)| !self.waits(*learner, next, now)).map(|(_, next)| next.at)
+        });
+        [first, retry].into_iter().flatten().min()
     }
 
     /// Ticks whenever a nudge falls due until `cancel` fires.
@@ -77,13 +165,65 @@ impl Scheduler {
                 Ok(nudged) => tracing::info!(learners = nudged, "nudged"),
                 Err(error) => tracing::error!(error = %error, "the scheduler could not nudge; retrying shortly"),
             }
-            let next = self.service.store().first_agenda().ok().flatten();
-            let wait = next.map_or(MAX_SLEEP, |at| (at - Utc::now()).to_std().unwrap_or_default());
+            let wait =
+                self.next_wake(Utc::now()).map_or(MAX_SLEEP, |at| (at - Utc::now()).to_std().unwrap_or_default());
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = self.service.agenda_changed().notified() => {}
                 _ = tokio::time::sleep(wait.min(MAX_SLEEP) + Duration::from_millis(5)) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::Incoming;
+    use crate::store::Store;
+    use crate::telegram::outbox;
+    use crate::testkit::{at, demo_pack, library, person, settings};
+
+    fn enrolled(ids: &[LearnerId]) -> Arc<Service> {
+        let service = Service::new(Store::temporary().expect("a store"), Arc::new(settings()), library(demo_pack()));
+        for &id in ids {
+            let start = Incoming::from_text(person(id), "/start JOIN", None);
+            service.handle(&start, at("2026-11-23T09:00:00Z")).expect("enrolled");
+        }
+        Arc::new(service)
+    }
+
+    fn due(service: &Service, id: LearnerId) -> NextNudge {
+        service.store().learner(id).ok().flatten().and_then(|learner| learner.next_nudge).expect("a nudge is due")
+    }
+
+    #[tokio::test]
+    async fn a_record_that_fails_to_decode_is_retried_then_parked_and_the_others_are_nudged() {
+        let service = enrolled(&[1, 2, 3]);
+        let (handle, mut receiver) = outbox();
+        let metrics = Arc::new(Metrics::default());
+        let scheduler = Scheduler::new(service.clone(), handle, metrics.clone());
+        let stuck = due(&service, 2);
+        let now = [1, 2, 3].map(|id| due(&service, id).at).into_iter().max().expect("three learners");
+        service.store().put_raw_learner(2, b"not a learner").expect("written");
+
+        assert_eq!(scheduler.tick(now).await.expect("the tick goes on past learner 2"), 2);
+        let handed: Vec<LearnerId> = receiver.drain_bulk().iter().map(|batch| batch.learner).collect();
+        assert_eq!(handed, [1, 3], "both committed batches reach the sender");
+        assert_eq!(scheduler.tick(now).await.expect("tick"), 0, "learner 2 backs off");
+        assert!(scheduler.next_wake(now).is_some_and(|at| at > now), "no wake-up for an entry that backs off");
+
+        scheduler.tick(now + FIRST_RETRY).await.expect("second try");
+        assert_eq!(metrics.parked_nudges.get(), 0);
+        scheduler.tick(now + FIRST_RETRY * 3).await.expect("third try");
+        assert_eq!(metrics.parked_nudges.get(), 1, "parked after the third try");
+        scheduler.tick(now + chrono::TimeDelta::hours(1)).await.expect("tick");
+        assert_eq!(metrics.parked_nudges.get(), 1, "a parked entry is left alone");
+        assert!(service.store().has_agenda(&stuck, 2), "parked, not dropped: the next start tries again");
+        assert!(receiver.drain_bulk().is_empty());
+        assert!(
+            scheduler.next_wake(now + chrono::TimeDelta::hours(1)).is_some_and(|at| at > stuck.at),
+            "the parked entry wakes nobody"
+        );
     }
 }

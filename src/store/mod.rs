@@ -362,10 +362,26 @@ impl Store {
 
     /// Agenda entries due at or before `now`, earliest first, at most `limit`.
     pub fn due_agenda(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(LearnerId, NextNudge)>, StoreError> {
+        self.due_agenda_after(None, now, limit)
+    }
+
+    /// [`Store::due_agenda`] past the entry `after` (the last of the previous page), so a scan
+    /// of the due entries can step over ones it leaves in place.
+    pub fn due_agenda_after(
+        &self,
+        after: Option<(LearnerId, &NextNudge)>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(LearnerId, NextNudge)>, StoreError> {
+        use std::ops::Bound;
         let mut upper = [0xFF; 16];
         upper[..8].copy_from_slice(&keys::agenda_time(now));
+        let lower = match after {
+            Some((id, next)) => Bound::Excluded(keys::agenda(next.at, id)),
+            None => Bound::Unbounded,
+        };
         let mut due = Vec::new();
-        for entry in self.agenda.range(..=upper).take(limit) {
+        for entry in self.agenda.range((lower, Bound::Included(upper))).take(limit) {
             let (key, value) = entry?;
             due.push((keys::read_i64(&key[8..], "agenda")?, decode("agenda", &value)?));
         }
@@ -471,6 +487,16 @@ fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, St
 
 fn decode_opt<T: DeserializeOwned>(tree: &'static str, bytes: Option<sled::IVec>) -> Result<Option<T>, StoreError> {
     bytes.map(|bytes| decode(tree, &bytes)).transpose()
+}
+
+/// Test hook: writes `bytes` as learner `id`'s record, so tests can make one that fails to
+/// decode (what a damaged store or a bug in a migration leaves behind).
+#[cfg(test)]
+impl Store {
+    pub(crate) fn put_raw_learner(&self, id: LearnerId, bytes: &[u8]) -> Result<(), StoreError> {
+        self.learners.insert(keys::learner(id), bytes)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

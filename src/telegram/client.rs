@@ -5,15 +5,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
 use teloxide::prelude::*;
+use teloxide::requests::HasPayload;
 use teloxide::types::{
-    AllowedUpdate, BotCommand, BotCommandScope, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
-    LinkPreviewOptions, MessageId, ParseMode, Recipient, Update,
+    AllowedUpdate, BotCommand, BotCommandScope, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+    Message, MessageId, ParseMode, Recipient, Update,
 };
 use teloxide::{ApiError, RequestError};
 
 use super::limiter::{Limiter, Limits};
+use super::wire::Wire;
 use crate::metrics::Metrics;
 use crate::model::OutMessage;
 
@@ -67,7 +70,10 @@ const MAX_CALLS_IN_FLIGHT: usize = 16;
 
 /// The Bot API client nudge uses.
 pub struct TelegramClient {
+    /// Builds the payloads (teloxide's types and setters); never sends them itself.
     bot: Bot,
+    /// Sends them, and hands a 5xx back at once.
+    wire: Wire,
     limiter: Limiter,
     /// Bounds the calls on the wire (and so the connections): thousands of replies at once
     /// would otherwise open thousands of connections and starve the update loop.
@@ -97,14 +103,15 @@ impl TelegramClient {
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|error| anyhow::anyhow!("cannot set up the HTTP client: {error}"))?;
-        let bot = Bot::with_client(token.expose_secret(), http).set_api_url(api_url);
+        let bot = Bot::with_client(token.expose_secret(), http.clone()).set_api_url(api_url.clone());
+        let wire = Wire::new(http, api_url, token.clone())?;
         let in_flight = tokio::sync::Semaphore::new(MAX_CALLS_IN_FLIGHT);
-        Ok(Self { bot, limiter: Limiter::new(limits), in_flight, retry, metrics })
+        Ok(Self { bot, wire, limiter: Limiter::new(limits), in_flight, retry, metrics })
     }
 
     /// The bot's username (checks the token and the connection).
     pub async fn username(&self) -> Result<String, SendError> {
-        let me = self.call_attempts(None, STARTUP_ATTEMPTS, || self.bot.get_me().send()).await?;
+        let me = self.call_attempts(None, STARTUP_ATTEMPTS, || self.wire.json(self.bot.get_me().payload_ref())).await?;
         Ok(me.username.clone().unwrap_or_default())
     }
 
@@ -120,7 +127,7 @@ impl TelegramClient {
                 if let Some(markup) = keyboard(message) {
                     request = request.reply_markup(markup);
                 }
-                request.send()
+                self.wire.json(request.payload_ref())
             })
             .await?;
         self.metrics.messages_sent.inc();
@@ -140,7 +147,7 @@ impl TelegramClient {
                 if let Some(markup) = keyboard(message) {
                     request = request.reply_markup(markup);
                 }
-                request.send()
+                self.wire.json(request.payload_ref())
             })
             .await;
         match result {
@@ -157,7 +164,7 @@ impl TelegramClient {
             if let Some(text) = text {
                 request = request.text(text.to_owned());
             }
-            request.send()
+            self.wire.json(request.payload_ref())
         })
         .await?;
         Ok(())
@@ -173,12 +180,13 @@ impl TelegramClient {
     ) -> Result<i64, SendError> {
         let sent = self
             .call(Some(chat), || {
-                let file = InputFile::memory(bytes.clone()).file_name(file_name.to_owned());
-                self.bot
-                    .send_document(ChatId(chat), file)
-                    .caption(caption.to_owned())
-                    .parse_mode(ParseMode::Html)
-                    .send()
+                let document = Part::bytes(bytes.clone()).file_name(file_name.to_owned());
+                let form = Form::new()
+                    .text("chat_id", chat.to_string())
+                    .text("caption", caption.to_owned())
+                    .text("parse_mode", "HTML")
+                    .part("document", document);
+                self.wire.multipart::<Message>("sendDocument", form)
             })
             .await?;
         self.metrics.messages_sent.inc();
@@ -202,7 +210,7 @@ impl TelegramClient {
             if let Some(chat) = chat {
                 request = request.scope(BotCommandScope::Chat { chat_id: Recipient::Id(ChatId(chat)) });
             }
-            request.send()
+            self.wire.json(request.payload_ref())
         })
         .await?;
         Ok(())
@@ -212,14 +220,14 @@ impl TelegramClient {
     /// attempt: the poller decides about retrying.
     pub async fn updates(&self, offset: i32, wait: Duration) -> Result<Vec<Update>, SendError> {
         self.limiter.wait_unpaused().await;
-        let request = self
+        let payload = self
             .bot
             .get_updates()
             .offset(offset)
             .timeout(u32::try_from(wait.as_secs()).unwrap_or(25))
             .limit(100)
-            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
-            .send();
+            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        let request = self.wire.json(payload.payload_ref());
         match tokio::time::timeout(wait + self.retry.call_timeout, request).await {
             Ok(Ok(updates)) => Ok(updates),
             Ok(Err(error)) => match self.judge(&error) {

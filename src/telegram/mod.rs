@@ -1,5 +1,6 @@
 //! The Telegram edge, and the only code that uses teloxide types: the paced and retrying
-//! client, conversion of updates, the durable update loop and the outbox sender.
+//! client and its HTTP exchange, conversion of updates, the durable update loop and the outbox
+//! sender.
 
 pub mod client;
 pub mod convert;
@@ -8,6 +9,7 @@ pub mod limiter;
 pub mod menu;
 pub mod poller;
 pub mod sender;
+pub mod wire;
 
 pub use client::{RetryPolicy, SendError, TelegramClient};
 pub use limiter::Limits;

@@ -13,6 +13,7 @@ use std::time::Instant;
 use chrono::Utc;
 use teloxide::types::Update;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::client::{SendError, TelegramClient};
 use super::convert;
@@ -40,6 +41,9 @@ pub struct Poller {
     pub metrics: Arc<Metrics>,
     /// Per-user limits on incoming messages.
     pub inbound: Mutex<InboundLimiter>,
+    /// The app's tasks: answers to presses, unrecorded messages and reports run here, so
+    /// shutdown waits for them.
+    pub tracker: TaskTracker,
 }
 
 /// A reply to send once the batch is durable.
@@ -119,6 +123,7 @@ impl Poller {
                 Err(error) => {
                     let id = i32::try_from(update.id.0).unwrap_or(i32::MAX);
                     if record_failure(poison, id) {
+                        self.metrics.parked_updates.inc();
                         tracing::error!(update = id, error = %error, "an update keeps failing; skipping it");
                         continue;
                     }
@@ -154,7 +159,7 @@ impl Poller {
             if let Some((query_id, toast)) = effect.toast {
                 let client = self.client.clone();
                 let learner = effect.learner;
-                tokio::spawn(async move {
+                self.tracker.spawn(async move {
                     if let Err(error) = client.answer_press(&query_id, toast.as_deref()).await {
                         tracing::debug!(learner, error = %error, "could not answer a button press");
                     }
@@ -162,10 +167,10 @@ impl Poller {
             }
             self.outbox.urgent(effect.batch);
             if !effect.direct.is_empty() {
-                tokio::spawn(send_direct(self.client.clone(), effect.learner, effect.direct));
+                self.tracker.spawn(send_direct(self.client.clone(), effect.learner, effect.direct));
             }
             if let Some(asked) = effect.admin_report {
-                tokio::spawn(send_report(self.service.clone(), self.client.clone(), asked));
+                self.tracker.spawn(send_report(self.service.clone(), self.client.clone(), asked));
             }
         }
     }

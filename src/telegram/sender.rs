@@ -3,16 +3,21 @@
 //! Batches arrive per learner, replies on an urgent lane and scheduled nudges on a bulk lane.
 //! One learner's messages go out in order, one at a time; different learners in parallel. A
 //! chat Telegram refuses makes the learner inactive at once; a delivery whose retries ran out
-//! is recorded as failed. Whatever is still pending at shutdown stays in the outbox and is sent
-//! after the next start.
+//! is recorded as failed. A delivery task that panics is tried again a few times, then its batch
+//! is parked (left pending) and the learner's next batch goes out. Whatever is still pending at
+//! shutdown stays in the outbox and is sent after the next start.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::client::{SendError, TelegramClient};
 use crate::metrics::Metrics;
@@ -26,7 +31,12 @@ const BULK_IN_FLIGHT: usize = 48;
 
 /// At shutdown, a send in flight gets this long to finish and be recorded; after that it is
 /// abandoned and stays pending (sent again at the next start).
-const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(2);
+/// Tries of a learner's batch whose delivery task panics before it is parked (logged as an
+/// error, left pending in the outbox until the next start) so their later batches go out.
+const MAX_TRIES_PER_BATCH: u32 = 3;
+/// Wait before the first retry of a batch whose task panicked; doubles with each further one.
+const FIRST_RETRY_AFTER_PANIC: Duration = Duration::from_secs(1);
 
 /// Where the poller and the scheduler hand over deliveries to send.
 #[derive(Clone)]
@@ -55,6 +65,14 @@ impl OutboxHandle {
 pub struct OutboxReceiver {
     urgent: mpsc::UnboundedReceiver<Batch>,
     bulk: mpsc::UnboundedReceiver<Batch>,
+}
+
+#[cfg(test)]
+impl OutboxReceiver {
+    /// The scheduled batches handed over so far (tests of the scheduler).
+    pub(crate) fn drain_bulk(&mut self) -> Vec<Batch> {
+        std::iter::from_fn(|| self.bulk.try_recv().ok()).collect()
+    }
 }
 
 /// A connected handle and receiver.
@@ -93,40 +111,48 @@ pub fn requeue_pending(store: &Store, outbox: &OutboxHandle) -> Result<usize, St
     Ok(pending.len())
 }
 
-/// Sends until `cancel` fires; in-flight sends finish their current call.
+/// Sends until `cancel` fires; in-flight sends finish their current call. The flusher of
+/// outcomes runs in `tracker`, so shutdown waits for its last flush.
 pub async fn run(
-    mut receiver: OutboxReceiver,
+    receiver: OutboxReceiver,
     store: Store,
     client: Arc<TelegramClient>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
+    tracker: TaskTracker,
 ) {
-    let ctx = Arc::new(Ctx { store, client, metrics, cancel: cancel.clone(), recorded: Notify::new() });
-    let flusher = tokio::spawn(flush_recorded(ctx.clone()));
-    let mut dispatcher = Dispatcher::default();
+    let ctx =
+        Arc::new(Ctx { store, client, metrics: metrics.clone(), cancel: cancel.clone(), recorded: Notify::new() });
+    let flusher = tracker.spawn(flush_recorded(ctx.clone()));
+    let job: Job = Arc::new(move |batch: Batch| {
+        let ctx = ctx.clone();
+        Box::pin(async move { deliver_batch(&ctx, &batch).await })
+    });
+    dispatch(receiver, Dispatcher::new(job, metrics, cancel)).await;
+    // The flusher ends with the cancellation; waiting for it lets its last flush finish.
+    if let Err(error) = flusher.await {
+        tracing::error!(error = %error, "the flusher of sent messages failed");
+    }
+}
+
+/// The loop of [`run`]: hands batches to delivery tasks until cancelled, then lets them finish.
+async fn dispatch(mut receiver: OutboxReceiver, mut dispatcher: Dispatcher) {
     let mut tasks: JoinSet<(LearnerId, bool)> = JoinSet::new();
+    let cancel = dispatcher.cancel.clone();
     loop {
         let bulk_open = dispatcher.bulk_in_flight < BULK_IN_FLIGHT;
         tokio::select! {
             biased;
             _ = cancel.cancelled() => break,
-            Some(batch) = receiver.urgent.recv() => dispatcher.offer(batch, true, &ctx, &mut tasks),
-            Some(done) = tasks.join_next() => {
-                if let Ok((learner, bulk)) = done {
-                    dispatcher.finished(learner, bulk, &ctx, &mut tasks);
-                }
-            }
-            Some(batch) = receiver.bulk.recv(), if bulk_open => dispatcher.offer(batch, false, &ctx, &mut tasks),
+            Some(batch) = receiver.urgent.recv() => dispatcher.offer(batch, true, &mut tasks),
+            Some(done) = tasks.join_next_with_id() => dispatcher.joined(done, &mut tasks),
+            Some(batch) = receiver.bulk.recv(), if bulk_open => dispatcher.offer(batch, false, &mut tasks),
         }
         // Batches queued or in flight: cheap to count here, unlike the store's outbox.
         let queued = receiver.urgent.len() + receiver.bulk.len() + dispatcher.waiting.len() + tasks.len();
-        ctx.metrics.queue_length.set(i64::try_from(queued).unwrap_or(i64::MAX));
+        dispatcher.metrics.queue_length.set(i64::try_from(queued).unwrap_or(i64::MAX));
     }
     while tasks.join_next().await.is_some() {}
-    // The flusher ends with the cancellation; waiting for it lets its last flush finish.
-    if let Err(error) = flusher.await {
-        tracing::error!(error = %error, "the flusher of sent messages failed");
-    }
 }
 
 /// Group commit: makes recorded outcomes durable within a few milliseconds, one flush for
@@ -144,47 +170,115 @@ async fn flush_recorded(ctx: Arc<Ctx>) {
     }
 }
 
-/// Keeps each learner's batches in order and one at a time.
-#[derive(Default)]
+/// Sends one learner's batch and records the outcomes; a function so tests can give one that
+/// panics.
+type Job = Arc<dyn Fn(Batch) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// A delivery task in flight: what to start again if it panics.
+struct Running {
+    batch: Batch,
+    urgent: bool,
+}
+
+/// Keeps each learner's batches in order and one at a time; a batch whose task panics is tried
+/// again on a backoff, then parked so the learner's later batches go out.
 struct Dispatcher {
+    job: Job,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
     busy: HashSet<LearnerId>,
     waiting: HashMap<LearnerId, VecDeque<(Batch, bool)>>,
+    running: HashMap<tokio::task::Id, Running>,
+    /// Panics of the batch a learner is on, so the next try waits longer and the last parks it.
+    panics: HashMap<LearnerId, u32>,
     bulk_in_flight: usize,
 }
 
 impl Dispatcher {
-    fn offer(&mut self, batch: Batch, urgent: bool, ctx: &Arc<Ctx>, tasks: &mut JoinSet<(LearnerId, bool)>) {
+    fn new(job: Job, metrics: Arc<Metrics>, cancel: CancellationToken) -> Self {
+        Self {
+            job,
+            metrics,
+            cancel,
+            busy: HashSet::new(),
+            waiting: HashMap::new(),
+            running: HashMap::new(),
+            panics: HashMap::new(),
+            bulk_in_flight: 0,
+        }
+    }
+
+    fn offer(&mut self, batch: Batch, urgent: bool, tasks: &mut JoinSet<(LearnerId, bool)>) {
         if self.busy.contains(&batch.learner) {
             self.waiting.entry(batch.learner).or_default().push_back((batch, urgent));
             return;
         }
-        self.start(batch, urgent, ctx, tasks);
+        self.start(batch, urgent, Duration::ZERO, tasks);
     }
 
-    fn start(&mut self, batch: Batch, urgent: bool, ctx: &Arc<Ctx>, tasks: &mut JoinSet<(LearnerId, bool)>) {
+    fn start(&mut self, batch: Batch, urgent: bool, delay: Duration, tasks: &mut JoinSet<(LearnerId, bool)>) {
         let learner = batch.learner;
         self.busy.insert(learner);
         if !urgent {
             self.bulk_in_flight += 1;
         }
-        let ctx = ctx.clone();
-        tasks.spawn(async move {
-            deliver_batch(&ctx, &batch).await;
+        let (job, cancel) = ((self.job)(batch.clone()), self.cancel.clone());
+        let task = tasks.spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => return (learner, !urgent),
+                _ = tokio::time::sleep(delay) => {}
+            }
+            job.await;
             (learner, !urgent)
         });
+        self.running.insert(task.id(), Running { batch, urgent });
     }
 
-    fn finished(&mut self, learner: LearnerId, was_bulk: bool, ctx: &Arc<Ctx>, tasks: &mut JoinSet<(LearnerId, bool)>) {
-        self.busy.remove(&learner);
+    /// A delivery task ended: normally, or by a panic (then its batch is retried or parked).
+    fn joined(
+        &mut self,
+        done: Result<(tokio::task::Id, (LearnerId, bool)), JoinError>,
+        tasks: &mut JoinSet<(LearnerId, bool)>,
+    ) {
+        let (id, panic) = match &done {
+            Ok((id, _)) => (*id, None),
+            Err(error) => (error.id(), Some(error.to_string())),
+        };
+        let Some(Running { batch, urgent }) = self.running.remove(&id) else { return };
+        let (learner, was_bulk) = (batch.learner, !urgent);
+        let Some(error) = panic else {
+            self.panics.remove(&learner);
+            return self.finished(learner, was_bulk, tasks);
+        };
+        let tries = self.panics.get(&learner).copied().unwrap_or(0) + 1;
+        if tries < MAX_TRIES_PER_BATCH {
+            let backoff = FIRST_RETRY_AFTER_PANIC * 2u32.pow(tries - 1);
+            tracing::warn!(learner, tries, error = %error, backoff_ms = backoff.as_millis() as u64, "a delivery task panicked; retrying");
+            self.panics.insert(learner, tries);
+            self.release(was_bulk);
+            return self.start(batch, urgent, backoff, tasks);
+        }
+        tracing::error!(learner, tries, error = %error, "a delivery keeps panicking; parking it until the next start");
+        self.metrics.parked_deliveries.inc();
+        self.panics.remove(&learner);
+        self.finished(learner, was_bulk, tasks);
+    }
+
+    fn release(&mut self, was_bulk: bool) {
         if was_bulk {
             self.bulk_in_flight -= 1;
         }
+    }
+
+    fn finished(&mut self, learner: LearnerId, was_bulk: bool, tasks: &mut JoinSet<(LearnerId, bool)>) {
+        self.busy.remove(&learner);
+        self.release(was_bulk);
         let next = self.waiting.get_mut(&learner).and_then(VecDeque::pop_front);
         if self.waiting.get(&learner).is_some_and(VecDeque::is_empty) {
             self.waiting.remove(&learner);
         }
         if let Some((batch, urgent)) = next {
-            self.start(batch, urgent, ctx, tasks);
+            self.start(batch, urgent, Duration::ZERO, tasks);
         }
     }
 }
@@ -262,5 +356,52 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
             }
             ctx.store.mark_failed(learner, seq, &error.to_string(), now)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The next delivered seq; `None` if nothing comes in an hour of the paused clock (a stuck
+    /// sender fails the test at once instead of hanging it).
+    async fn next(delivered: &mut mpsc::UnboundedReceiver<DeliverySeq>) -> Option<DeliverySeq> {
+        tokio::time::timeout(Duration::from_secs(3600), delivered.recv()).await.ok().flatten()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_whose_task_keeps_panicking_is_parked_and_the_learner_is_free_again() {
+        let (delivered_tx, mut delivered) = mpsc::unbounded_channel::<DeliverySeq>();
+        let tries_of_bad = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let tries = tries_of_bad.clone();
+        let job: Job = Arc::new(move |batch: Batch| {
+            let (delivered_tx, tries) = (delivered_tx.clone(), tries.clone());
+            Box::pin(async move {
+                if batch.seqs == [1] {
+                    tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    panic!("a record this build cannot send");
+                }
+                for seq in batch.seqs {
+                    let _ = delivered_tx.send(seq);
+                }
+            })
+        });
+        let (handle, receiver) = outbox();
+        let (metrics, cancel) = (Arc::new(Metrics::default()), CancellationToken::new());
+        let sender = tokio::spawn(dispatch(receiver, Dispatcher::new(job, metrics.clone(), cancel.clone())));
+        handle.urgent(Batch { learner: 7, seqs: vec![1] });
+        handle.urgent(Batch { learner: 7, seqs: vec![2] });
+        handle.bulk(Batch { learner: 8, seqs: vec![3] });
+
+        let mut seen = vec![next(&mut delivered).await, next(&mut delivered).await];
+        seen.sort();
+        assert_eq!(seen, [Some(2), Some(3)], "learner 7's next batch and learner 8's go out");
+        assert_eq!(tries_of_bad.load(std::sync::atomic::Ordering::Relaxed), MAX_TRIES_PER_BATCH);
+        assert_eq!(metrics.parked_deliveries.get(), 1);
+        handle.urgent(Batch { learner: 7, seqs: vec![4] });
+        assert_eq!(next(&mut delivered).await, Some(4), "learner 7 is not left busy");
+        cancel.cancel();
+        sender.await.expect("the sender stops");
+        assert!(delivered.try_recv().is_err(), "nothing else was delivered");
     }
 }

@@ -101,6 +101,29 @@ async fn server_errors_and_time_outs_are_retried_then_recorded_as_failed() {
     app.stop().await;
 }
 
+/// A 500 is answered at once, so the retry follows its own backoff. teloxide's request layer
+/// alone slept 10 s after a 5xx: with a 1 s backoff the reply came 11 s after the 500, past the
+/// wait, although nothing else was going on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_got_a_server_error_goes_out_on_its_own_backoff() {
+    let retry = RetryPolicy {
+        first_backoff: Duration::from_secs(1),
+        call_timeout: Duration::from_secs(30),
+        ..RetryPolicy::default()
+    };
+    let app = spawn_app_with(TestOptions { retry, ..TestOptions::default() }).await;
+    let ann = TgUser::new(42);
+    app.fake.fail_next("sendMessage", Fault::ServerError(500));
+    app.learner_says(&ann, "/help");
+    let replies = app.messages(42, 1).await;
+    assert_eq!(replies.len(), 1, "{:?}", texts(&replies));
+    assert!(replies[0].plain_text.contains("/progress"));
+    let statuses: Vec<u16> =
+        app.fake.requests().iter().filter(|r| r.method == "sendMessage").map(|r| r.status).collect();
+    assert_eq!(statuses, [500, 200], "one failure, one retry");
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_not_found_makes_the_learner_inactive_at_once() {
     let app = spawn_app().await;

@@ -1,5 +1,6 @@
 //! Load, in one process with the fake: a fan-out of one slot to many learners (limits off, or
-//! at Telegram's pace), and answer ingestion (a steady stream and a queued burst).
+//! at Telegram's pace), answer ingestion (a steady stream and a queued burst), and how soon a
+//! reply goes out again after Telegram failed it with a 500.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -177,6 +178,38 @@ pub fn steady(rate: u32, seconds: u32) -> anyhow::Result<Ingest> {
             latency_ms: (median, percentile(&mut latencies, 99.0)),
             ..Ingest::default()
         })
+    })
+}
+
+/// How soon a reply went out again after a 500, over several rounds.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyRetry {
+    /// From the 500 to the retry that delivered the reply, each round (the fake's clock).
+    pub retried_after: Vec<Duration>,
+    /// The client's first backoff: the retry is due this long after the 500.
+    pub backoff: Duration,
+}
+
+/// One learner asks for `/help` `rounds` times; each time the fake answers the reply's first
+/// `sendMessage` with a 500. Measures when the retry arrives, with the default retry policy.
+pub fn reply_retry(rounds: usize) -> anyhow::Result<ReplyRetry> {
+    runtime()?.block_on(async {
+        let harness = harness(1, Limits::NONE).await?;
+        let learner = TgUser::new(1);
+        for round in 1..=rounds {
+            harness.fake.fail_next("sendMessage", fake_telegram::Fault::ServerError(500));
+            harness.fake.user_sends(&learner, "/help");
+            let replied = harness.fake.wait_for_sent(learner.id, round, Duration::from_secs(60)).await;
+            anyhow::ensure!(replied.len() == round, "reply {round} did not arrive within a minute");
+        }
+        let calls: Vec<_> = harness.fake.requests().into_iter().filter(|r| r.method == "sendMessage").collect();
+        let retried_after = calls
+            .windows(2)
+            .filter(|pair| pair[0].status == 500 && pair[1].status == 200)
+            .map(|pair| pair[1].at.saturating_duration_since(pair[0].at))
+            .collect();
+        harness.shutdown().await?;
+        Ok(ReplyRetry { retried_after, backoff: nudge::telegram::RetryPolicy::default().first_backoff })
     })
 }
 

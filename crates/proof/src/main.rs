@@ -69,6 +69,11 @@ enum Test {
         #[arg(long)]
         burst: Option<usize>,
     },
+    /// A reply whose first `sendMessage` fails with a 500: when its retry goes out.
+    Retry {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Daemon memory with many learners enrolled.
     Memory {
         #[arg(long, default_value_t = 100_000)]
@@ -146,6 +151,20 @@ fn main() -> anyhow::Result<()> {
                 None => load::steady(rate, seconds)?,
             };
             println!("{result:#?}");
+        }
+        Test::Retry { rounds } => {
+            let result = load::reply_retry(rounds)?;
+            let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+            let after: Vec<String> = result.retried_after.iter().map(|d| format!("{:.0}", ms(d))).collect();
+            let late: Vec<String> =
+                result.retried_after.iter().map(|d| format!("{:.0}", ms(d) - ms(&result.backoff))).collect();
+            println!(
+                "{} replies failed once with a 500: retried after {} ms; backoff {:.0} ms, so {} ms after its end",
+                result.retried_after.len(),
+                after.join(", "),
+                ms(&result.backoff),
+                late.join(", ")
+            );
         }
         Test::Populate { path, learners, answers } => {
             let size = footprint::populate(&path, learners, answers)?;
