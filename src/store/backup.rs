@@ -103,6 +103,7 @@ impl Store {
         if restored.is_err() {
             self.undo_restore(&meta_before)?;
         }
+        self.recount();
         restored
     }
 

@@ -18,6 +18,7 @@
 //! Writes that belong together go through [`Store::with_learner`], one sled transaction.
 
 mod backup;
+mod counts;
 mod keys;
 mod migrate;
 mod privacy;
@@ -108,6 +109,7 @@ pub struct Store {
     outbox: sled::Tree,
     agenda: sled::Tree,
     messages: sled::Tree,
+    counts: std::sync::Arc<counts::Counts>,
 }
 
 impl Store {
@@ -145,10 +147,12 @@ impl Store {
             outbox: db.open_tree("outbox")?,
             agenda: db.open_tree("agenda")?,
             messages: db.open_tree("messages")?,
+            counts: Default::default(),
             path: path.to_owned(),
             db,
         };
         store.check_schema()?;
+        store.recount();
         store.finish_erasures()?;
         Ok(store)
     }
@@ -168,6 +172,11 @@ impl Store {
             }
             None => Err(StoreError::Corrupt { tree: "meta", reason: "records without a schema version".to_owned() }),
         }
+    }
+
+    /// Counts the counted trees afresh (at open, after a restore): the one time `len()` runs.
+    fn recount(&self) {
+        self.counts.set(self.learners.len(), self.outbox.len(), self.agenda.len());
     }
 
     /// Where the store lives.
@@ -220,12 +229,14 @@ impl Store {
         work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
     ) -> Result<T, StoreError> {
         let trees = (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.agenda, &self.messages);
-        trees
+        let (value, delta) = trees
             .transaction(|(learners, deliveries, slots, outbox, agenda, messages)| {
                 let tx = LearnerTx::new(id, [learners, deliveries, slots, outbox, agenda, messages]);
-                work(&tx).map_err(TxError::into_sled)
+                work(&tx).map(|value| (value, tx.delta())).map_err(TxError::into_sled)
             })
-            .map_err(TxError::from_sled)
+            .map_err(TxError::from_sled)?;
+        self.counts.apply(delta);
+        Ok(value)
     }
 
     /// The learner with id `id`.
@@ -238,9 +249,9 @@ impl Store {
         self.learners.iter().map(|entry| decode("learners", &entry?.1))
     }
 
-    /// Number of learners.
+    /// Number of learners (a running count: cheap).
     pub fn n_learners(&self) -> usize {
-        self.learners.len()
+        self.counts.learners()
     }
 
     /// Delivery `seq` of learner `learner`.
@@ -285,9 +296,9 @@ impl Store {
         self.outbox.scan_prefix(keys::learner(id)).keys().map(|key| Ok(keys::read_outbox(&key?)?.1)).collect()
     }
 
-    /// Number of deliveries waiting to be sent.
+    /// Number of deliveries waiting to be sent (a running count: cheap).
     pub fn n_pending(&self) -> usize {
-        self.outbox.len()
+        self.counts.pending()
     }
 
     /// Records that Telegram accepted delivery `seq` as message `message_id`.
@@ -401,9 +412,9 @@ impl Store {
         self.agenda.contains_key(keys::agenda(next.at, id)).unwrap_or(false)
     }
 
-    /// Number of learners with a nudge scheduled.
+    /// Number of learners with a nudge scheduled (a running count: cheap).
     pub fn n_agenda(&self) -> usize {
-        self.agenda.len()
+        self.counts.agenda()
     }
 
     /// The Telegram update offset to ask for next.
@@ -495,6 +506,7 @@ fn decode_opt<T: DeserializeOwned>(tree: &'static str, bytes: Option<sled::IVec>
 impl Store {
     pub(crate) fn put_raw_learner(&self, id: LearnerId, bytes: &[u8]) -> Result<(), StoreError> {
         self.learners.insert(keys::learner(id), bytes)?;
+        self.recount();
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::counts::Delta;
 use super::{Exchange, Store, StoreError, decode_opt, keys, records};
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
 
@@ -60,10 +61,15 @@ impl Store {
         let prefix = keys::learner(id);
         for tree in [&self.deliveries, &self.outbox, &self.slots, &self.messages] {
             for key in tree.scan_prefix(prefix).keys() {
-                tree.remove(key?)?;
+                let removed = tree.remove(key?)?;
+                if removed.is_some() && std::ptr::eq(tree, &self.outbox) {
+                    self.counts.apply(Delta { pending: -1, ..Delta::default() });
+                }
             }
         }
-        self.learners.remove(prefix)?;
+        if self.learners.remove(prefix)?.is_some() {
+            self.counts.apply(Delta { learners: -1, ..Delta::default() });
+        }
         Ok(())
     }
 

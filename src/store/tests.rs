@@ -330,3 +330,32 @@ fn a_schema_2_outbox_is_keyed_by_learner_when_opened() {
     store.migrate_from_v2().unwrap();
     assert_eq!(store.pending().unwrap(), vec![(7, 3)], "running it again changes nothing");
 }
+
+#[test]
+fn the_running_counts_agree_with_the_trees() {
+    let check = |store: &Store, what: &str| {
+        let counted = (store.n_learners(), store.n_pending(), store.n_agenda());
+        assert_eq!(counted, (store.learners.len(), store.outbox.len(), store.agenda.len()), "after {what}");
+    };
+    let store = Store::temporary().unwrap();
+    busy_learner(&store, 1);
+    busy_learner(&store, 2);
+    check(&store, "two learners");
+    assert_eq!((store.n_learners(), store.n_pending(), store.n_agenda()), (2, 2, 2));
+    add_delivery(&store, 3);
+    check(&store, "a delivery without a learner");
+    store.mark_sent(1, 4, 10, at("2026-11-24T08:00:02Z")).unwrap();
+    check(&store, "a send");
+    store.deactivate(2, "blocked", at("2026-11-24T08:00:03Z")).unwrap();
+    check(&store, "a deactivation");
+    store.erase(1).unwrap();
+    store.erase(3).unwrap();
+    check(&store, "two erasures");
+    let mut backup = Vec::new();
+    busy_learner(&store, 4);
+    store.backup(&mut backup).unwrap();
+    let restored = Store::temporary().unwrap();
+    restored.restore(backup.as_slice()).unwrap();
+    check(&restored, "a restore");
+    assert_eq!(restored.pending().unwrap(), vec![(4, 4)], "the outbox is rebuilt from the pending delivery");
+}

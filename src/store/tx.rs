@@ -4,8 +4,11 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
 };
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Utc};
 
+use super::counts::Delta;
 use super::{Exchange, StoreError, decode_opt, encode, keys, records};
 use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
 
@@ -41,6 +44,8 @@ impl TxError {
 /// The trees of one learner's transaction.
 pub struct LearnerTx<'a> {
     id: LearnerId,
+    /// What this attempt changed in the counted trees, applied when it commits.
+    delta: Cell<Delta>,
     learners: &'a TransactionalTree,
     deliveries: &'a TransactionalTree,
     slots: &'a TransactionalTree,
@@ -53,7 +58,18 @@ impl<'a> LearnerTx<'a> {
     /// `trees`: learners, deliveries, slots, outbox, agenda, messages.
     pub(super) fn new(id: LearnerId, trees: [&'a TransactionalTree; 6]) -> Self {
         let [learners, deliveries, slots, outbox, agenda, messages] = trees;
-        Self { id, learners, deliveries, slots, outbox, agenda, messages }
+        Self { id, delta: Cell::new(Delta::default()), learners, deliveries, slots, outbox, agenda, messages }
+    }
+
+    /// What this transaction changed in the counted trees.
+    pub(super) fn delta(&self) -> Delta {
+        self.delta.get()
+    }
+
+    fn count(&self, change: impl FnOnce(&mut Delta)) {
+        let mut delta = self.delta.get();
+        change(&mut delta);
+        self.delta.set(delta);
     }
 
     /// The learner this transaction is about.
@@ -73,7 +89,8 @@ impl<'a> LearnerTx<'a> {
 
     /// Writes the learner record.
     pub fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
-        self.learners.insert(&keys::learner(self.id), encode(learner))?;
+        let before = self.learners.insert(&keys::learner(self.id), encode(learner))?;
+        self.count(|delta| delta.learners += Delta::change(before.is_some(), true));
         Ok(())
     }
 
@@ -122,7 +139,8 @@ impl<'a> LearnerTx<'a> {
     pub fn finish_delivery(&self, seq: DeliverySeq, state: DeliveryState) -> Result<(), TxError> {
         let mut exchange = self.exchange(seq)?.unwrap_or_default();
         let Some(delivery) = exchange.delivery.as_mut() else {
-            self.outbox.remove(&keys::outbox(self.id, seq))?;
+            let before = self.outbox.remove(&keys::outbox(self.id, seq))?;
+            self.count(|delta| delta.pending += Delta::change(before.is_some(), false));
             return Ok(());
         };
         if let DeliveryState::Sent { message_id, .. } = state {
@@ -137,11 +155,9 @@ impl<'a> LearnerTx<'a> {
 
     /// Keeps the outbox in step with a delivery: pending deliveries are in it.
     fn file_in_outbox(&self, seq: DeliverySeq, pending: bool) -> Result<(), TxError> {
-        if pending {
-            self.outbox.insert(&keys::outbox(self.id, seq), &[])?;
-        } else {
-            self.outbox.remove(&keys::outbox(self.id, seq))?;
-        }
+        let key = keys::outbox(self.id, seq);
+        let before = if pending { self.outbox.insert(&key, &[])? } else { self.outbox.remove(&key)? };
+        self.count(|delta| delta.pending += Delta::change(before.is_some(), pending));
         Ok(())
     }
 
@@ -191,10 +207,12 @@ impl<'a> LearnerTx<'a> {
     /// Moves the learner's agenda entry from `old` to `new` (either may be absent).
     pub fn set_agenda(&self, old: Option<&NextNudge>, new: Option<&NextNudge>) -> Result<(), TxError> {
         if let Some(old) = old {
-            self.agenda.remove(&keys::agenda(old.at, self.id))?;
+            let before = self.agenda.remove(&keys::agenda(old.at, self.id))?;
+            self.count(|delta| delta.agenda += Delta::change(before.is_some(), false));
         }
         if let Some(new) = new {
-            self.agenda.insert(&keys::agenda(new.at, self.id), encode(new))?;
+            let before = self.agenda.insert(&keys::agenda(new.at, self.id), encode(new))?;
+            self.count(|delta| delta.agenda += Delta::change(before.is_some(), true));
         }
         Ok(())
     }

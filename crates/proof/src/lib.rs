@@ -8,6 +8,7 @@ pub mod crash;
 pub mod daemon;
 pub mod footprint;
 pub mod load;
+pub mod probe;
 pub mod setup;
 pub mod soak;
 

@@ -79,6 +79,13 @@ enum Test {
         #[arg(long, default_value_t = 100_000)]
         learners: usize,
     },
+    /// `/healthz` and `/metrics` with many learners enrolled.
+    Probe {
+        #[arg(long, default_value_t = 100_000)]
+        learners: usize,
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
     /// Fill a store at PATH with realistic records (cohorts `team-0` … `team-9`), to time
     /// `nudge report` or `nudge backup` over it by hand.
     Populate {
@@ -164,6 +171,24 @@ fn main() -> anyhow::Result<()> {
                 after.join(", "),
                 ms(&result.backoff),
                 late.join(", ")
+            );
+        }
+        Test::Probe { learners, rounds } => {
+            let mut times = nudge_proof::probe::run(&binary()?, learners, rounds)?;
+            let spread = |values: &mut Vec<f64>| {
+                let (min, median, max) = (
+                    nudge_proof::percentile(values, 0.0),
+                    nudge_proof::percentile(values, 50.0),
+                    nudge_proof::percentile(values, 100.0),
+                );
+                format!("min {min:.2} ms, median {median:.2} ms, max {max:.2} ms")
+            };
+            println!("{learners} learners, {rounds} rounds each");
+            println!("GET /healthz: {}", spread(&mut times.healthz_ms));
+            println!("GET /metrics: {}", spread(&mut times.metrics_ms));
+            println!(
+                "len() of learners + outbox + agenda (what a probe did before): {}",
+                spread(&mut times.len_walks_ms)
             );
         }
         Test::Populate { path, learners, answers } => {
