@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use super::{Commit, Service, cohort_of, is_due};
 use crate::config::Cohort;
 use crate::engine::{Outcome, SlotContext, plan_slot};
-use crate::i18n::describe_when;
+use crate::i18n::{describe_when, tr};
 use crate::model::{DeliverySeq, Learner, LearnerId, NextNudge, Status};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::store::{LearnerTx, StoreError, TxError};
@@ -76,6 +76,9 @@ impl Service {
 
     /// "tomorrow at 09:00": when the learner's next nudge comes, in their language and zone.
     pub fn next_nudge_text(&self, learner: &Learner, now: DateTime<Utc>) -> String {
+        if learner.next_nudge.is_none() && learner.status == (Status::Paused { until: None }) {
+            return tr(learner.lang, "time.after_resume").to_owned();
+        }
         let tz = self.learner_tz(learner);
         let next = learner.next_nudge.as_ref().map(|next| next.at.with_timezone(&tz).naive_local());
         describe_when(learner.lang, next, now.with_timezone(&tz).naive_local())

@@ -93,3 +93,15 @@ async fn pause_and_resume_in_the_middle_of_a_programme_say_the_real_next_time() 
     assert!(due <= Utc::now() + Duration::seconds(20), "due {due}");
     assert!(reply.plain_text.contains(&clock_time(due)), "{}", reply.plain_text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_learner_who_sets_a_time_is_told_the_nudges_wait_for_resume() {
+    let app = dense_app("*/20 * * * * *").await;
+    let ann = TgUser::new(42);
+    app.enrol(&ann).await;
+    app.learner_says(&ann, "/pause");
+    app.messages(42, 3).await;
+    app.learner_says(&ann, "/time 08:30");
+    let reply = app.messages(42, 4).await.remove(3);
+    assert!(reply.plain_text.ends_with("Next one: after you send /resume."), "{}", reply.plain_text);
+}
