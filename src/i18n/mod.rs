@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(describe_when(Lang::En, Some(at("2026-11-24 17:00")), now), "today at 17:00");
         assert_eq!(describe_when(Lang::Nl, Some(at("2026-11-25 09:00")), now), "morgen om 09:00");
         assert_eq!(describe_when(Lang::Da, Some(at("2026-11-27 09:00")), now), "på fredag kl. 09:00");
-        assert_eq!(describe_when(Lang::En, None, now), "soon");
+        assert_eq!(describe_when(Lang::En, None, now), "as soon as your team's schedule allows");
     }
 
     #[test]
