@@ -1,7 +1,9 @@
 //! Wiring and lifetime of the daemon: `App::build` does every fallible set-up (store, packs,
 //! Telegram), `App::run` runs the poller, the sender and the scheduler until shutdown, then
-//! lets them finish the write they are in and flushes the store.
+//! lets them finish the write they are in and flushes the store. The control socket
+//! (`control.rs`) answers the admin commands while it runs.
 
+pub mod control;
 pub mod ops;
 pub mod reload;
 pub mod retention;
@@ -167,6 +169,18 @@ impl App {
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));
         if let Some(listen) = self.service.settings().http.listen {
             tracker.spawn(ops::serve(listen, self.service.clone(), self.metrics.clone(), cancel.clone()));
+        }
+        let socket_path = crate::control::socket_path(&self.service.settings().store.path);
+        match control::bind(&socket_path) {
+            Ok(socket) => {
+                let serving =
+                    control::serve(socket, self.service.clone(), self.client.clone(), tracker.clone(), cancel.clone());
+                tracker.spawn(serving);
+            }
+            Err(error) => tracing::error!(
+                error = %format!("{error:#}"),
+                "no control socket: `nudge backup`, `report` and `learner` cannot reach this daemon"
+            ),
         }
         tracker.spawn(reload::run(self.service.clone(), self.content_seen, self.options.reload_every, cancel.clone()));
         tracker.close();
