@@ -170,7 +170,7 @@ pub enum LearnerAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Erase every record of learner ID; they get the same goodbye as after `/forget`.
+    /// Erase every record of learner ID (a running daemon sends them the goodbye of `/forget`).
     Forget {
         /// The learner's Telegram user id.
         id: i64,
