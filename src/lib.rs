@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod control;
 pub mod engine;
 pub mod i18n;
 pub mod metrics;

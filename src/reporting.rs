@@ -3,6 +3,7 @@
 //! does not grow with the number of answers.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::content::Library;
@@ -10,7 +11,7 @@ use crate::report::{CohortInfo, PerLearner, Report, ReportBuilder, ReportOptions
 use crate::store::{Store, StoreError};
 
 /// What an admin asked for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportRequest {
     /// Only this cohort; every configured cohort when `None`.
     pub cohort: Option<String>,
@@ -20,6 +21,30 @@ pub struct ReportRequest {
     pub until: Option<NaiveDate>,
     /// First names instead of pseudonyms in per-learner rows.
     pub names: bool,
+}
+
+/// Output of `nudge report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// A readable table.
+    Table,
+    /// The same figures as JSON.
+    Json,
+    /// Comma-separated values for a spreadsheet: one section per table.
+    Csv,
+    /// One self-contained web page with charts, readable offline.
+    Html,
+}
+
+/// `report` as text in `format`.
+pub fn render(report: &Report, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Table => crate::report::table(report),
+        ReportFormat::Json => crate::report::json(report),
+        ReportFormat::Csv => crate::report::csv(report),
+        ReportFormat::Html => crate::report::html(report),
+    }
 }
 
 /// Why a report could not be made.

@@ -1,7 +1,9 @@
 //! Wiring and lifetime of the daemon: `App::build` does every fallible set-up (store, packs,
 //! Telegram), `App::run` runs the poller, the sender and the scheduler until shutdown, then
-//! lets them finish the write they are in and flushes the store.
+//! lets them finish the write they are in and flushes the store. The control socket
+//! (`control.rs`) answers the admin commands while it runs.
 
+pub mod control;
 pub mod ops;
 pub mod reload;
 pub mod retention;
@@ -59,6 +61,9 @@ pub struct App {
     options: AppOptions,
     bot_username: String,
     content_seen: reload::Fingerprint,
+    /// The control socket, bound at build so it answers as soon as the daemon runs; `None`
+    /// when it could not be bound (logged: the daemon serves learners without it).
+    control: Option<control::ControlSocket>,
 }
 
 impl App {
@@ -106,9 +111,11 @@ impl App {
             .username()
             .await
             .map_err(|error| anyhow::anyhow!("cannot reach Telegram at {}: {error}", settings.telegram.api_url))?;
+        let control = bind_control(&settings.store.path);
         let service = Arc::new(Service::new(store, Arc::new(settings), library));
         let (outbox, receiver) = outbox();
-        Ok(Self { service, client: Arc::new(client), metrics, outbox, receiver, options, bot_username, content_seen })
+        let client = Arc::new(client);
+        Ok(Self { service, client, metrics, outbox, receiver, options, bot_username, content_seen, control })
     }
 
     /// The use cases, for tests.
@@ -170,6 +177,11 @@ impl App {
         if let Some(listen) = self.service.settings().http.listen {
             tracker.spawn(ops::serve(listen, self.service.clone(), self.metrics.clone(), cancel.clone()));
         }
+        if let Some(socket) = self.control {
+            let serving =
+                control::serve(socket, self.service.clone(), self.client.clone(), tracker.clone(), cancel.clone());
+            tracker.spawn(serving);
+        }
         tracker.spawn(reload::run(self.service.clone(), self.content_seen, self.options.reload_every, cancel.clone()));
         tracker.close();
         shutdown.await;
@@ -182,6 +194,20 @@ impl App {
         tracing::info!(pending = store.n_pending(), "stopped; the store is flushed");
         Ok(())
     }
+}
+
+/// Binds the control socket beside the store at `store`. A daemon that cannot is still of use
+/// to learners, so it runs on and says what the admin commands will miss.
+fn bind_control(store: &std::path::Path) -> Option<control::ControlSocket> {
+    control::bind(&crate::control::socket_path(store))
+        .map_err(|error| {
+            let error = format!("{error:#}");
+            tracing::error!(
+                error,
+                "no control socket: `nudge backup`, `report` and `learner` cannot reach this daemon"
+            );
+        })
+        .ok()
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called, so

@@ -20,6 +20,7 @@ use chrono_tz::Tz;
 use tokio::sync::Notify;
 
 pub use admin::AdminReport;
+pub use rights::goodbye;
 
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};

@@ -9,7 +9,7 @@ use crate::callback::Callback;
 use crate::chat::Person;
 use crate::engine::{Draft, DraftBody, Outcome};
 use crate::i18n::{Lang, tr};
-use crate::model::{AnswerKind, Button, DeliverySeq, OutMessage, Outgoing, Purpose};
+use crate::model::{AnswerKind, Button, DeliverySeq, LearnerId, OutMessage, Outgoing, Purpose};
 use crate::render;
 use crate::store::StoreError;
 
@@ -55,17 +55,28 @@ impl Service {
         message_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Handled, StoreError> {
-        let lang = self.store.learner(from.id)?.map_or(from.language.unwrap_or(Lang::En), |learner| learner.lang);
+        let fallback = from.language.unwrap_or(Lang::En);
         if !sure {
+            let lang = self.store.learner(from.id)?.map_or(fallback, |learner| learner.lang);
             return self.reply_edit(from, message_id, now, render::text(tr(lang, "forget.kept").to_owned()));
         }
-        self.store.erase(from.id)?;
-        let goodbye = render::text(tr(lang, "forget.done").to_owned());
+        let lang = self.erase_learner(from.id, fallback)?;
+        let goodbye = goodbye(lang);
         let outgoing = match message_id {
             Some(message_id) => Outgoing::Edit { message_id, message: goodbye },
             None => Outgoing::Send { message: goodbye },
         };
         Ok(Handled { toast: Some(tr(lang, "forget.toast").to_owned()), direct: vec![outgoing], ..Handled::default() })
+    }
+
+    /// Erases every record of learner `id`: `/forget` in the chat and an admin's `nudge learner
+    /// forget` alike. Returns the learner's language (`fallback` if they had no record) for the
+    /// [`goodbye`], which the caller sends without recording it, so nothing of them is left.
+    pub fn erase_learner(&self, id: LearnerId, fallback: Lang) -> Result<Lang, StoreError> {
+        let lang = self.store.learner(id)?.map_or(fallback, |learner| learner.lang);
+        self.store.erase(id)?;
+        self.agenda_changed.notify_one();
+        Ok(lang)
     }
 
     /// Marks the answer to question `question` of reflection `seq` as shared with the team.
@@ -132,6 +143,11 @@ impl Service {
         })?;
         Ok(Handled::sending(seqs))
     }
+}
+
+/// The last message to an erased learner, in their language.
+pub fn goodbye(lang: Lang) -> OutMessage {
+    render::text(tr(lang, "forget.done").to_owned())
 }
 
 /// The "thanks" after a reflection answer, with a button to share it with the team.

@@ -188,7 +188,7 @@ async fn send_report(service: Arc<Service>, client: Arc<TelegramClient>, asked: 
 }
 
 /// Sends messages that must not be recorded (the goodbye after an erasure).
-async fn send_direct(client: Arc<TelegramClient>, learner: i64, direct: Vec<Outgoing>) {
+pub(crate) async fn send_direct(client: Arc<TelegramClient>, learner: i64, direct: Vec<Outgoing>) {
     for outgoing in direct {
         let result = match &outgoing {
             Outgoing::Send { message } => client.send(learner, message).await.map(drop),

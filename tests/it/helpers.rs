@@ -71,6 +71,8 @@ pub struct TestApp {
     pub scheduler: Scheduler,
     /// The daemon's counters.
     pub metrics: Arc<Metrics>,
+    /// The daemon's configuration, as TOML.
+    pub config: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -111,7 +113,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let task = tokio::spawn(app.run(async {
         let _ = stopped.await;
     }));
-    TestApp { fake, dir: Some(dir), service, scheduler, metrics, shutdown: Some(shutdown), task: Some(task) }
+    TestApp { fake, dir: Some(dir), service, scheduler, metrics, config, shutdown: Some(shutdown), task: Some(task) }
 }
 
 fn write_content(pack: &std::path::Path) {
@@ -197,6 +199,18 @@ impl TestApp {
         }
         let dir = self.dir.take().expect("dir");
         (dir, self.fake.clone())
+    }
+
+    /// Writes the daemon's configuration to `nudge.toml` in its directory, for the CLI.
+    pub fn config_file(&self) -> std::path::PathBuf {
+        let path = self.dir.as_ref().expect("dir").path().join("nudge.toml");
+        std::fs::write(&path, &self.config).expect("config file");
+        path
+    }
+
+    /// The daemon's control socket.
+    pub fn socket(&self) -> std::path::PathBuf {
+        self.dir.as_ref().expect("dir").path().join("store.sock")
     }
 
     /// The directory of the test pack.

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod content;
+mod control;
 mod corpus;
 mod durability;
 mod helpers;

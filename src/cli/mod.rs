@@ -1,5 +1,8 @@
 //! The command line: subcommands, their flags, and what each runs. Errors come back as
-//! `anyhow` with context; `main` prints them as one sentence.
+//! `anyhow` with context; `main` prints them as one sentence. The commands on the store
+//! (backup, restore, report, learner) are in `data.rs`.
+
+mod data;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,10 +17,9 @@ use crate::config::{self, Settings};
 use crate::content::Pack;
 use crate::content::problem::Summary;
 use crate::i18n::Lang;
-use crate::report;
-use crate::reporting::{ReportRequest, report_from_store};
+pub use crate::reporting::ReportFormat;
+use crate::reporting::ReportRequest;
 use crate::simulate::{SimOptions, simulate};
-use crate::store::Store;
 use crate::telemetry::{self, LogFormat};
 use std::sync::Arc;
 
@@ -57,7 +59,7 @@ pub enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
-    /// Write the whole store to FILE as JSON lines (works while the daemon runs).
+    /// Write the whole store to FILE as JSON lines (while the daemon runs, it streams them).
     Backup {
         /// Where to write the backup.
         file: PathBuf,
@@ -73,7 +75,7 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// A learner's data rights, for admins: export or erase everything about one learner.
+    /// Learners' data, for admins: list them, export or erase everything about one learner.
     Learner {
         /// What to do.
         #[command(subcommand)]
@@ -142,9 +144,21 @@ pub enum Command {
     },
 }
 
-/// `nudge learner …`.
+/// `nudge learner …`: all of them work while the daemon runs (through its socket) and without it.
 #[derive(Debug, Subcommand)]
 pub enum LearnerAction {
+    /// List the learners (id, first name, cohort, status), to find the id for export or forget.
+    List {
+        /// Only this cohort.
+        #[arg(long)]
+        cohort: Option<String>,
+        /// Output for people or for tools.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Print everything stored about learner ID (their Telegram user id) as JSON.
     Export {
         /// The learner's Telegram user id.
@@ -156,7 +170,7 @@ pub enum LearnerAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Erase every record of learner ID (stop the daemon first).
+    /// Erase every record of learner ID (a running daemon sends them the goodbye of `/forget`).
     Forget {
         /// The learner's Telegram user id.
         id: i64,
@@ -178,17 +192,13 @@ pub enum CheckFormat {
     Json,
 }
 
-/// Output of `nudge report`.
+/// Output of `nudge learner list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// A readable table.
+pub enum ListFormat {
+    /// A plain table.
     Table,
-    /// The same figures as JSON.
+    /// A JSON array of `{id, first_name, cohort, status}`.
     Json,
-    /// Comma-separated values for a spreadsheet: one section per table.
-    Csv,
-    /// One self-contained web page with charts, readable offline.
-    Html,
 }
 
 /// Log filter of the one-shot commands: warnings, and the one-time store migration (which may
@@ -207,11 +217,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check { paths, config, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
         Command::Report { config, cohort, format, out, since, until, names } => {
-            run_report(config, ReportRequest { cohort, since, until, names }, format, out)
+            data::run_report(config, ReportRequest { cohort, since, until, names }, format, out)
         }
-        Command::Backup { file, config } => run_backup(&file, config),
-        Command::Restore { file, config } => run_restore(&file, config),
-        Command::Learner { action } => run_learner(action),
+        Command::Backup { file, config } => data::run_backup(&file, config),
+        Command::Restore { file, config } => data::run_restore(&file, config),
+        Command::Learner { action } => data::run_learner(action),
         Command::Preview { pack, language } => {
             let pack = load_one_pack(&pack)?;
             let lang = match language {
@@ -234,87 +244,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             SimOptions { days, learners, accuracy, seed, start: start.unwrap_or_else(|| Utc::now().date_naive()) },
         ),
     }
-}
-
-fn store_path(config: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    Ok(Settings::load(&config::config_path(config))?.store.path)
-}
-
-/// Opens the store for reading (a copy if the daemon holds it), saying so on stderr.
-fn store_for_reading(path: &std::path::Path) -> anyhow::Result<(Store, Option<tempfile::TempDir>)> {
-    let (store, copy) =
-        Store::open_for_reading(path).with_context(|| format!("cannot open the store at {}", path.display()))?;
-    if copy.is_some() {
-        eprintln!("note: the daemon is running; reading a copy of the store taken now");
-    }
-    Ok((store, copy))
-}
-
-/// Opens the store for writing; the daemon must not be running.
-fn store_for_writing(path: &std::path::Path) -> anyhow::Result<Store> {
-    Store::open(path).with_context(|| format!("cannot open the store at {} (stop the daemon first)", path.display()))
-}
-
-fn run_backup(file: &std::path::Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let (store, _copy) = store_for_reading(&store_path(config)?)?;
-    // Written to a temporary file beside the target and renamed when complete: a failed backup
-    // never replaces a good one, and the temporary file is removed when dropped.
-    let dir = file.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let mut partial =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut writer = std::io::BufWriter::new(partial.as_file_mut());
-    let records = store.backup(&mut writer).with_context(|| format!("the backup to {} failed", file.display()))?;
-    drop(writer);
-    partial.as_file().sync_all()?;
-    partial.persist(file).with_context(|| format!("cannot write {}", file.display()))?;
-    eprintln!("backed up {records} records to {}", file.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn run_restore(file: &std::path::Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let path = store_path(config)?;
-    let store = store_for_writing(&path)?;
-    let records = store.restore(std::io::BufReader::new(input))?;
-    eprintln!("restored {records} records into {}", path.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn run_learner(action: LearnerAction) -> anyhow::Result<ExitCode> {
-    match action {
-        LearnerAction::Export { id, config, out } => {
-            let (store, _copy) = store_for_reading(&store_path(config)?)?;
-            let text = serde_json::to_string_pretty(&store.export(id)?)?;
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?
-                }
-                None => println!("{text}"),
-            }
-        }
-        LearnerAction::Forget { id, config, yes } => {
-            let store = store_for_writing(&store_path(config)?)?;
-            if store.learner(id)?.is_none() && store.export(id)?.messages.is_empty() {
-                anyhow::bail!("there is nothing stored about learner {id}");
-            }
-            if !yes && !confirm(&format!("Erase everything stored about learner {id}? This cannot be undone. [y/N] "))?
-            {
-                eprintln!("nothing was erased");
-                return Ok(ExitCode::FAILURE);
-            }
-            store.erase(id)?;
-            store.flush_blocking()?;
-            eprintln!("erased every record of learner {id}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question}");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes" | "j" | "ja"))
 }
 
 /// Loads one pack for `preview` and `try`; with errors, prints them and fails.
@@ -417,30 +346,4 @@ fn run_check(
     }
     let failed = summary.errors > 0 || (deny_warnings && summary.warnings > 0);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-}
-
-fn run_report(
-    config: Option<PathBuf>,
-    request: ReportRequest,
-    format: ReportFormat,
-    out: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(&config::config_path(config))?;
-    let (store, _copy) = store_for_reading(&settings.store.path)?;
-    let loaded = check::load_checked(&settings.content.dir);
-    let report = report_from_store(&store, &settings, &loaded.library(), &request, || store.report_key(), Utc::now())?;
-    let text = match format {
-        ReportFormat::Table => report::table(&report),
-        ReportFormat::Json => report::json(&report),
-        ReportFormat::Csv => report::csv(&report),
-        ReportFormat::Html => report::html(&report),
-    };
-    match out {
-        Some(path) => {
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("wrote the report to {}", path.display());
-        }
-        None => print!("{text}"),
-    }
-    Ok(ExitCode::SUCCESS)
 }

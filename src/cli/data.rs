@@ -1,0 +1,185 @@
+//! The commands on the store: `backup`, `restore`, `report` and `learner list|export|forget`.
+//! While the daemon runs they ask it over its control socket (`control::client`), so they need
+//! no downtime and read the store the daemon holds; otherwise they open the store directly.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::Utc;
+
+use super::{LearnerAction, ListFormat};
+use crate::check;
+use crate::config::{self, Settings};
+use crate::control::admin::{self, LearnerRow};
+use crate::control::{Op, client, socket_path};
+use crate::reporting::{ReportFormat, ReportRequest, render, report_from_store};
+use crate::store::Store;
+
+fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {
+    Settings::load(&config::config_path(config))
+}
+
+/// Opens the store when no daemon answers for it. A store another process holds without a
+/// socket (a daemon older than this nudge) is said so in one sentence.
+fn open_store(path: &Path) -> anyhow::Result<Store> {
+    Store::open(path).map_err(|error| match error.is_locked() {
+        true => anyhow::anyhow!(
+            "the store at {} is in use by a process that does not answer on {} (a nudge older than this one?): stop it or upgrade it, then try again",
+            path.display(),
+            socket_path(path).display()
+        ),
+        false => anyhow::Error::new(error).context(format!("cannot open the store at {}", path.display())),
+    })
+}
+
+pub(super) fn run_backup(file: &Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = settings(config)?.store.path;
+    let daemon = client::connect(&path)?;
+    let from_daemon = daemon.is_some();
+    let records = write_atomically(file, |out| match daemon {
+        Some(daemon) => daemon.backup(out),
+        None => Ok(open_store(&path)?.backup(out)?),
+    })
+    .with_context(|| format!("the backup to {} failed", file.display()))?;
+    match from_daemon {
+        true => eprintln!("backed up {records} records from the running daemon to {}", file.display()),
+        false => eprintln!("backed up {records} records to {}", file.display()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `file` through a temporary file beside it, renamed when complete: a failed backup
+/// never replaces a good one, and the temporary file is removed when dropped.
+fn write_atomically<T>(
+    file: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = file.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut partial =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut writer = std::io::BufWriter::new(partial.as_file_mut());
+    let written = write(&mut writer)?;
+    writer.into_inner().map_err(|error| error.into_error())?;
+    partial.as_file().sync_all()?;
+    partial.persist(file).with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(written)
+}
+
+pub(super) fn run_restore(file: &Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let path = settings(config)?.store.path;
+    if client::connect(&path)?.is_some() {
+        anyhow::bail!("a daemon is running on the store at {}: restore into a new, empty store path", path.display());
+    }
+    let store = open_store(&path)?;
+    let records = store.restore(std::io::BufReader::new(input))?;
+    eprintln!("restored {records} records into {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn run_report(
+    config: Option<PathBuf>,
+    request: ReportRequest,
+    format: ReportFormat,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let settings = settings(config)?;
+    let text = match client::connect(&settings.store.path)? {
+        Some(daemon) => {
+            let data = daemon.ask(Op::Report { request, format })?;
+            data.as_str().context("the daemon sent a report this nudge cannot read")?.to_owned()
+        }
+        None => {
+            let store = open_store(&settings.store.path)?;
+            let library = check::load_checked(&settings.content.dir).library();
+            let report = report_from_store(&store, &settings, &library, &request, || store.report_key(), Utc::now())?;
+            render(&report, format)
+        }
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote the report to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn run_learner(action: LearnerAction) -> anyhow::Result<ExitCode> {
+    match action {
+        LearnerAction::List { cohort, format, config } => list(&settings(config)?, cohort, format),
+        LearnerAction::Export { id, config, out } => {
+            let text = serde_json::to_string_pretty(&export(&settings(config)?.store.path, id)?)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LearnerAction::Forget { id, config, yes } => forget(&settings(config)?.store.path, id, yes),
+    }
+}
+
+fn list(settings: &Settings, cohort: Option<String>, format: ListFormat) -> anyhow::Result<ExitCode> {
+    let rows: Vec<LearnerRow> = match client::connect(&settings.store.path)? {
+        Some(daemon) => serde_json::from_value(daemon.ask(Op::List { cohort: cohort.clone() })?)
+            .context("the daemon sent a list this nudge cannot read")?,
+        None => admin::learner_rows(&open_store(&settings.store.path)?, cohort.as_deref())?,
+    };
+    if let Some(wanted) = &cohort
+        && rows.is_empty()
+        && settings.cohort(wanted).is_none()
+    {
+        let known = settings.cohorts.iter().map(|cohort| cohort.id.as_str()).collect::<Vec<_>>().join(", ");
+        anyhow::bail!("there is no cohort `{wanted}` in {}; the cohorts are: {known}", settings.source.display());
+    }
+    match format {
+        ListFormat::Table => print!("{}", admin::table(&rows)),
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything stored about learner `id`, as JSON.
+fn export(path: &Path, id: i64) -> anyhow::Result<serde_json::Value> {
+    match client::connect(path)? {
+        Some(daemon) => daemon.ask(Op::Export { id }),
+        None => Ok(serde_json::to_value(open_store(path)?.export(id)?)?),
+    }
+}
+
+fn forget(path: &Path, id: i64, yes: bool) -> anyhow::Result<ExitCode> {
+    let stored = export(path, id)?;
+    let has_messages = stored["messages"].as_array().is_some_and(|messages| !messages.is_empty());
+    if stored["learner"].is_null() && !has_messages {
+        anyhow::bail!("there is nothing stored about learner {id}");
+    }
+    if !yes && !confirm(&format!("Erase everything stored about learner {id}? This cannot be undone. [y/N] "))? {
+        eprintln!("nothing was erased");
+        return Ok(ExitCode::FAILURE);
+    }
+    match client::connect(path)? {
+        Some(daemon) => {
+            daemon.ask(Op::Forget { id })?;
+            eprintln!("erased every record of learner {id}; the daemon says goodbye to them");
+        }
+        None => {
+            let store = open_store(path)?;
+            store.erase(id)?;
+            store.flush_blocking()?;
+            eprintln!("erased every record of learner {id} (the daemon is not running, so no goodbye was sent)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question}");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes" | "j" | "ja"))
+}

@@ -1,0 +1,184 @@
+//! The control socket's protocol: how `nudge backup|report|learner …` ask the running daemon
+//! to read or change its store, so they work without stopping it and see what it sees.
+//!
+//! One JSON request line, one JSON reply line; a backup's reply is followed by the backup's own
+//! lines and a last line saying whether it is complete. The server is `app/control.rs`, the
+//! client `client.rs`. Knows nothing of sled: the admin commands themselves live in `admin.rs`,
+//! over the `Store`'s public API, and run in the daemon or (daemon stopped) in the CLI alike.
+
+pub mod admin;
+pub mod client;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::LearnerId;
+use crate::reporting::{ReportFormat, ReportRequest};
+
+/// The protocol version; a request with another one is refused by name.
+pub const VERSION: u32 = 1;
+
+/// Longest request line the daemon reads.
+pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+
+/// The socket of the daemon that holds the store at `store`: beside it, `<store path>.sock`.
+pub fn socket_path(store: &Path) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(".sock");
+    PathBuf::from(name)
+}
+
+/// One request line: `{"v":1,"op":"…", …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Protocol version, [`VERSION`].
+    pub v: u32,
+    /// What to do.
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// What an admin asks the daemon for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// The whole store as backup lines (`Store::backup`), streamed after the reply.
+    Backup {},
+    /// A report rendered in `format` from the daemon's store, settings and packs.
+    Report {
+        /// Cohort, period, names.
+        request: ReportRequest,
+        /// How the text looks.
+        format: ReportFormat,
+    },
+    /// The learners, optionally of one cohort.
+    List {
+        /// Only this cohort.
+        #[serde(default)]
+        cohort: Option<String>,
+    },
+    /// Everything stored about one learner.
+    Export {
+        /// The learner's Telegram user id.
+        id: LearnerId,
+    },
+    /// Erase one learner, as `/forget` in the chat does (goodbye included).
+    Forget {
+        /// The learner's Telegram user id.
+        id: LearnerId,
+    },
+}
+
+impl Request {
+    /// A request for `op` in this version of the protocol.
+    pub fn new(op: Op) -> Self {
+        Self { v: VERSION, op }
+    }
+
+    /// Reads one request line; the error is the sentence to send back.
+    pub fn parse(line: &str) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            v: Option<u32>,
+            op: Option<String>,
+        }
+        let envelope: Envelope =
+            serde_json::from_str(line).map_err(|error| format!("the request is not a JSON object: {error}"))?;
+        match envelope.v {
+            Some(VERSION) => {}
+            Some(other) => return Err(format!("this daemon speaks control protocol {VERSION}, not {other}")),
+            None => return Err("the request has no protocol version `v`".to_owned()),
+        }
+        let op = envelope.op.unwrap_or_default();
+        serde_json::from_str(line).map_err(|error| match KNOWN_OPS.contains(&op.as_str()) {
+            true => format!("the `{op}` request is malformed: {error}"),
+            false => format!("unknown request `{op}`; this daemon knows {}", KNOWN_OPS.join(", ")),
+        })
+    }
+}
+
+const KNOWN_OPS: [&str; 5] = ["backup", "report", "list", "export", "forget"];
+
+/// The reply line to every request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Protocol version, [`VERSION`].
+    pub v: u32,
+    /// The answer, or why there is none.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// A reply's payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Done; what it produced (for a backup: nothing, the lines follow).
+    Ok(serde_json::Value),
+    /// Refused or failed: one sentence for the admin.
+    Error(String),
+}
+
+impl Reply {
+    /// A successful reply carrying `data`.
+    pub fn ok(data: serde_json::Value) -> Self {
+        Self { v: VERSION, outcome: Outcome::Ok(data) }
+    }
+
+    /// A refusal or failure.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self { v: VERSION, outcome: Outcome::Error(message.into()) }
+    }
+}
+
+/// The last line of a backup stream: without it the backup is incomplete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupEnd {
+    /// Records written, or why the backup stopped.
+    pub end: Outcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(line: &str, expected: Result<Op, &str>) {
+        let parsed = Request::parse(line).map(|request| request.op);
+        match (parsed, expected) {
+            (Ok(op), Ok(expected)) => assert_eq!(op, expected),
+            (Err(error), Err(expected)) => assert!(error.contains(expected), "{error}"),
+            (parsed, expected) => panic!("{line}: got {parsed:?}, expected {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn requests_parse_and_unknown_ones_are_refused_by_name() {
+        check(r#"{"v":1,"op":"backup"}"#, Ok(Op::Backup {}));
+        check(r#"{"v":1,"op":"list"}"#, Ok(Op::List { cohort: None }));
+        check(r#"{"v":1,"op":"list","cohort":"desk"}"#, Ok(Op::List { cohort: Some("desk".to_owned()) }));
+        check(r#"{"v":1,"op":"forget","id":42}"#, Ok(Op::Forget { id: 42 }));
+        check(r#"{"v":1,"op":"drop_tables"}"#, Err("unknown request `drop_tables`"));
+        check(r#"{"v":1}"#, Err("unknown request ``"));
+        check(r#"{"v":1,"op":"forget","id":"all"}"#, Err("the `forget` request is malformed"));
+        check(r#"{"v":2,"op":"backup"}"#, Err("control protocol 1, not 2"));
+        check(r#"{"op":"backup"}"#, Err("no protocol version"));
+        check("backup", Err("not a JSON object"));
+    }
+
+    #[test]
+    fn requests_and_replies_round_trip() {
+        let request = Request::new(Op::Report { request: ReportRequest::default(), format: ReportFormat::Csv });
+        let line = serde_json::to_string(&request).expect("JSON");
+        assert_eq!(Request::parse(&line), Ok(request));
+        let reply = Reply::error("no");
+        assert_eq!(serde_json::to_string(&reply).expect("JSON"), r#"{"v":1,"error":"no"}"#);
+        let end: BackupEnd = serde_json::from_str(r#"{"end":{"ok":12}}"#).expect("JSON");
+        assert_eq!(end.end, Outcome::Ok(12.into()));
+    }
+
+    #[test]
+    fn the_socket_sits_beside_the_store() {
+        assert_eq!(socket_path(Path::new("data/nudge.sled")), Path::new("data/nudge.sled.sock"));
+    }
+}
