@@ -26,6 +26,7 @@ impl LearnerRow {
             Status::Paused { until: None } => "paused".to_owned(),
             Status::Paused { until: Some(until) } => format!("paused until {}", until.format("%Y-%m-%d %H:%M UTC")),
             Status::Inactive { reason, since } => format!("inactive since {} ({reason})", since.format("%Y-%m-%d")),
+            Status::Erasing { since } => format!("being erased since {}", since.format("%Y-%m-%d %H:%M UTC")),
         };
         Self { id: learner.id, first_name: learner.name.clone(), cohort: learner.cohort.clone(), status }
     }

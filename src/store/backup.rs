@@ -71,8 +71,11 @@ impl Store {
     }
 
     /// Writes every record to `out`; returns the number of records. The outbox is left out: it
-    /// is an index of the pending deliveries, rebuilt from them by a restore.
+    /// is an index of the pending deliveries, rebuilt from them by a restore. Writes wait while
+    /// the backup runs, so it holds the store as it was at one moment, also while the daemon
+    /// runs (learners' replies wait that long; their updates are not lost).
     pub fn backup(&self, out: &mut impl Write) -> Result<usize, BackupError> {
+        let _frozen = self.frozen();
         serde_json::to_writer(&mut *out, &Header { nudge_backup: 1, schema: SCHEMA_VERSION })
             .map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;

@@ -110,6 +110,8 @@ pub struct Store {
     agenda: sled::Tree,
     messages: sled::Tree,
     counts: std::sync::Arc<counts::Counts>,
+    /// Writes hold it shared, a backup holds it alone: a backup is a snapshot of one moment.
+    barrier: std::sync::Arc<std::sync::RwLock<()>>,
 }
 
 impl Store {
@@ -148,6 +150,7 @@ impl Store {
             agenda: db.open_tree("agenda")?,
             messages: db.open_tree("messages")?,
             counts: Default::default(),
+            barrier: Default::default(),
             path: path.to_owned(),
             db,
         };
@@ -229,6 +232,7 @@ impl Store {
         work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
     ) -> Result<T, StoreError> {
         let trees = (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.agenda, &self.messages);
+        let _writing = self.writing();
         let (value, delta) = trees
             .transaction(|(learners, deliveries, slots, outbox, agenda, messages)| {
                 let tx = LearnerTx::new(id, [learners, deliveries, slots, outbox, agenda, messages]);
@@ -237,6 +241,16 @@ impl Store {
             .map_err(TxError::from_sled)?;
         self.counts.apply(delta);
         Ok(value)
+    }
+
+    /// Held while learners' records change (shared by every writer).
+    fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.barrier.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Held while a backup reads the store: every write waits until it is done.
+    fn frozen(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.barrier.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The learner with id `id`.

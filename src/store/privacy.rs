@@ -58,6 +58,9 @@ impl Store {
     pub(super) fn erase_with(&self, id: LearnerId, between: impl FnOnce()) -> Result<(), StoreError> {
         self.mark_erasing(id)?;
         between();
+        // Shared with other writers, so a backup sees a learner either marked with all their
+        // records or gone.
+        let _writing = self.writing();
         let prefix = keys::learner(id);
         for tree in [&self.deliveries, &self.outbox, &self.slots, &self.messages] {
             for key in tree.scan_prefix(prefix).keys() {

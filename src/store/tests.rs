@@ -359,3 +359,58 @@ fn the_running_counts_agree_with_the_trees() {
     check(&restored, "a restore");
     assert_eq!(restored.pending().unwrap(), vec![(4, 4)], "the outbox is rebuilt from the pending delivery");
 }
+
+/// A backup's output that stops at its first write until told to go on.
+struct Gate {
+    started: std::sync::mpsc::Sender<()>,
+    go: std::sync::mpsc::Receiver<()>,
+    out: Vec<u8>,
+    held: bool,
+}
+
+impl std::io::Write for Gate {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.held {
+            self.held = true;
+            let _ = self.started.send(());
+            let _ = self.go.recv();
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_backup_is_a_snapshot_writes_wait_until_it_is_done() {
+    let store = Store::temporary().unwrap();
+    busy_learner(&store, 1);
+    let (started, backup_started) = std::sync::mpsc::channel();
+    let (go, gate_go) = std::sync::mpsc::channel();
+    let backing_up = store.clone();
+    let backup = std::thread::spawn(move || {
+        let mut gate = Gate { started, go: gate_go, out: Vec::new(), held: false };
+        backing_up.backup(&mut gate).unwrap();
+        String::from_utf8(gate.out).unwrap()
+    });
+    backup_started.recv().unwrap();
+    let writing = store.clone();
+    let writer = std::thread::spawn(move || writing.with_learner(2, |tx| tx.put_learner(&learner(2))).unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    while !writer.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert!(!writer.is_finished(), "a write went through while the backup was reading");
+    go.send(()).unwrap();
+    let backup = backup.join().unwrap();
+    writer.join().unwrap();
+    assert!(!backup.contains(&hex(&keys::learner(2))), "the backup holds the store as it was when it began");
+    assert!(store.learner(2).unwrap().is_some(), "the write happened after the backup");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
