@@ -58,8 +58,8 @@ impl Wire {
                 .http
                 .post(self.method_url(P::NAME))
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            let response = request.body(body).send().await?;
-            parse(&response.text().await?)
+            let response = request.body(body).send().await.map_err(network)?;
+            parse(&response.text().await.map_err(network)?)
         }
     }
 
@@ -68,8 +68,8 @@ impl Wire {
     where
         T: DeserializeOwned,
     {
-        let response = self.http.post(self.method_url(method)).multipart(form).send().await?;
-        parse(&response.text().await?)
+        let response = self.http.post(self.method_url(method)).multipart(form).send().await.map_err(network)?;
+        parse(&response.text().await.map_err(network)?)
     }
 
     fn method_url(&self, method: &str) -> Url {
@@ -79,6 +79,12 @@ impl Wire {
         }
         url
     }
+}
+
+/// A network failure without the URL it was for: the URL holds the token, wherever the API
+/// address puts it (teloxide's own scrubbing only finds it as the first path segment).
+fn network(error: reqwest::Error) -> RequestError {
+    RequestError::Network(Arc::new(error.without_url()))
 }
 
 /// Turns Telegram's answer into the value or the error teloxide would have given.
@@ -129,5 +135,16 @@ mod tests {
         let url = Url::parse("http://127.0.0.1:8081/").expect("a URL");
         let wire = Wire::new(reqwest::Client::new(), url, SecretString::from("1:abc")).expect("a wire");
         assert_eq!(wire.method_url("SendMessage").as_str(), "http://127.0.0.1:8081/bot1:abc/SendMessage");
+    }
+
+    #[tokio::test]
+    async fn a_network_failure_never_shows_the_token_wherever_the_address_puts_it() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr());
+        let port = closed.expect("a free port").port();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/telegram/")).expect("a URL");
+        let wire = Wire::new(reqwest::Client::new(), url, SecretString::from("77:SECRET-canary")).expect("a wire");
+        let error = wire.json(&teloxide::payloads::GetMe::new()).await.expect_err("nothing listens there");
+        let shown = format!("{error} {error:?} {:?}", std::error::Error::source(&error));
+        assert!(!shown.contains("SECRET-canary"), "{shown}");
     }
 }
