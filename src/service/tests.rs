@@ -71,6 +71,15 @@ fn start_with_a_known_invite_enrols_welcomes_and_schedules() {
 }
 
 #[test]
+fn a_learner_named_like_a_placeholder_is_greeted_by_that_name() {
+    let service = service();
+    let from = Person { first_name: "{when} <{programme}>".to_owned(), ..person(7) };
+    let handled = service.handle(&Incoming::from_text(from, "/start JOIN", None), now()).unwrap();
+    let welcome = html(&service, 7, handled.to_send[0]);
+    assert!(welcome.starts_with("Welcome, {when} &lt;{programme}&gt;!"), "{welcome}");
+}
+
+#[test]
 fn start_with_a_wrong_or_missing_invite_is_refused_kindly() {
     let service = service();
     let wrong = say(&service, 7, "/start NOPE");
