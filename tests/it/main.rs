@@ -11,5 +11,6 @@ mod ops;
 mod privacy;
 mod report_cli;
 mod report_html;
+mod startup;
 mod store_safety;
 mod telegram;
