@@ -10,7 +10,7 @@ use crate::i18n::{Lang, fill, tr};
 use crate::model::Outgoing;
 use crate::render;
 use crate::report::{CohortReport, Guarded, Report, format, html};
-use crate::reporting::{ReportRequest, report_from_store};
+use crate::reporting::{ReportError, ReportRequest, report_from_store};
 use crate::store::StoreError;
 
 /// An admin's request for a report, to build off the update loop.
@@ -59,12 +59,20 @@ impl Service {
             ],
             Err(error) => {
                 tracing::warn!(error = %error, "an admin's report could not be made");
-                let reason = error.to_string();
-                vec![Outgoing::Send {
-                    message: render::text(fill(asked.lang, "admin.report_failed", &[("reason", &reason)])),
-                }]
+                vec![Outgoing::Send { message: render::text(failure(asked.lang, &error)) }]
             }
         }
+    }
+}
+
+/// Why there is no report, in the admin's language. The error's own text is for the server's
+/// log: it names the config file and the store, and no server path goes into a chat.
+fn failure(lang: Lang, error: &ReportError) -> String {
+    match error {
+        ReportError::UnknownCohort { cohort, known, .. } => {
+            fill(lang, "admin.report_unknown_cohort", &[("cohort", cohort), ("known", known)])
+        }
+        _ => tr(lang, "admin.report_failed").to_owned(),
     }
 }
 
