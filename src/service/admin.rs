@@ -49,14 +49,16 @@ impl Service {
         let report =
             report_from_store(&self.store, &self.settings, &library, &asked.request, || self.store.report_key(), now);
         match report {
-            Ok(report) => vec![
-                Outgoing::Send { message: render::text(summary(asked.lang, &report)) },
-                Outgoing::Document {
+            Ok(report) => {
+                let summary = Outgoing::Send { message: render::text(summary(asked.lang, &report)) };
+                let mut messages = render::fit_outgoing(asked.lang, summary);
+                messages.push(Outgoing::Document {
                     file_name: format!("nudge-report-{}.html", now.format("%Y-%m-%d")),
                     caption: fill(asked.lang, "admin.report_caption", &[("date", &now.format("%Y-%m-%d").to_string())]),
                     content: html(&report),
-                },
-            ],
+                });
+                messages
+            }
             Err(error) => {
                 tracing::warn!(error = %error, "an admin's report could not be made");
                 vec![Outgoing::Send { message: render::text(failure(asked.lang, &error)) }]
