@@ -199,10 +199,13 @@ mod tests {
     }
 
     fn check(reloaded: Reloaded, changed: &[&str], refused: &[&str]) {
-        assert_eq!(reloaded, Reloaded {
-            changed: changed.iter().map(|id| (*id).to_owned()).collect(),
-            refused: refused.iter().map(|id| (*id).to_owned()).collect(),
-        });
+        assert_eq!(
+            reloaded,
+            Reloaded {
+                changed: changed.iter().map(|id| (*id).to_owned()).collect(),
+                refused: refused.iter().map(|id| (*id).to_owned()).collect(),
+            }
+        );
     }
 
     #[test]

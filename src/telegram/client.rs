@@ -421,7 +421,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_server_reports_no_token() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).unwrap().port();
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).unwrap().port();
         for token in ["123456:TEST-TOKEN", "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0", "plain-token"] {
             for base in [format!("http://127.0.0.1:{port}/"), format!("http://127.0.0.1:{port}/tg/")] {
                 let retry = RetryPolicy { call_timeout: Duration::from_secs(2), ..RetryPolicy::default() };

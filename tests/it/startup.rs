@@ -93,7 +93,10 @@ fn an_unreachable_telegram_is_retried_with_a_growing_wait_and_shutdown_stops_it(
     }
     let retries: Vec<&String> = seen.iter().filter(|line| line.contains("retrying")).collect();
     assert_eq!(retries.len(), 2, "{seen:#?}");
-    assert!(retries[0].contains("WARN") && retries[0].contains("attempt=1") && retries[0].contains("delay=1s"), "{seen:#?}");
+    assert!(
+        retries[0].contains("WARN") && retries[0].contains("attempt=1") && retries[0].contains("delay=1s"),
+        "{seen:#?}"
+    );
     assert!(retries[1].contains("attempt=2") && retries[1].contains("delay=2s"), "{seen:#?}");
     let asked = Instant::now();
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
