@@ -3,6 +3,7 @@
 //! lets them finish the write they are in and flushes the store. The control socket
 //! (`control.rs`) answers the admin commands while it runs.
 
+pub mod connect;
 pub mod control;
 pub mod ops;
 pub mod reload;
@@ -27,6 +28,7 @@ use crate::store::Store;
 use crate::telegram::poller::Poller;
 use crate::telegram::sender::{self, OutboxReceiver};
 use crate::telegram::{OutboxHandle, RetryPolicy, TelegramClient, outbox};
+pub use connect::ConnectBackoff;
 pub use scheduler::Scheduler;
 
 /// How long shutdown waits for tasks to finish what they are doing.
@@ -43,11 +45,19 @@ pub struct AppOptions {
     pub run_scheduler: bool,
     /// How often the content directory is checked for changes.
     pub reload_every: Duration,
+    /// Waits between tries of the start-up check while Telegram cannot be reached.
+    pub connect_backoff: ConnectBackoff,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        Self { limits: None, retry: RetryPolicy::default(), run_scheduler: true, reload_every: Duration::from_secs(2) }
+        Self {
+            limits: None,
+            retry: RetryPolicy::default(),
+            run_scheduler: true,
+            reload_every: Duration::from_secs(2),
+            connect_backoff: ConnectBackoff::default(),
+        }
     }
 }
 
@@ -67,7 +77,9 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the store, loads the packs and checks the connection to Telegram.
+    /// Opens the store, loads the packs and checks the connection to Telegram, retrying for as
+    /// long as Telegram cannot be reached (see [`connect`]). Dropping the future stops it at
+    /// once: that is how a shutdown during start-up is honoured.
     pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
         let path = settings.store.path.clone();
         let opened = tokio::task::spawn_blocking(move || Store::open_when_free(&path)).await?;
@@ -107,10 +119,7 @@ impl App {
         let limits = options.limits.unwrap_or(settings.telegram.limits);
         let client =
             TelegramClient::new(&token, settings.telegram.api_url.clone(), limits, options.retry, metrics.clone())?;
-        let bot_username = client
-            .username()
-            .await
-            .map_err(|error| anyhow::anyhow!("cannot reach Telegram at {}: {error}", settings.telegram.api_url))?;
+        let bot_username = connect::bot_username(&client, &settings.telegram.api_url, options.connect_backoff).await?;
         let control = bind_control(&settings.store.path);
         let service = Arc::new(Service::new(store, Arc::new(settings), library));
         let (outbox, receiver) = outbox();

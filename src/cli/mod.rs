@@ -308,7 +308,14 @@ fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let shutdown = shutdown_signal();
-        let app = App::build(settings, token, AppOptions::default()).await?;
+        tokio::pin!(shutdown);
+        let app = tokio::select! {
+            app = App::build(settings, token, AppOptions::default()) => app?,
+            () = &mut shutdown => {
+                tracing::info!("stopped before start");
+                return Ok(());
+            }
+        };
         app.run(shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)

@@ -28,7 +28,7 @@ pub const MAX_BODY_CHARS: usize = 1000;
 pub const DEFAULT_FOLLOW_UP_DAYS: u32 = 3;
 
 /// One content pack: a directory with `pack.toml` and lessons in file-name order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pack {
     /// The directory name; cohorts refer to packs by it.
     pub id: String,
@@ -45,7 +45,7 @@ pub struct Pack {
 }
 
 /// One lesson: a short text and the items (quiz, reflect, practice) that follow it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Lesson {
     /// Stable id from the front matter (or the file name): learners' progress refers to it.
     pub id: String,
@@ -60,7 +60,7 @@ pub struct Lesson {
 }
 
 /// Something a learner answers or does: a quiz, a reflection or a practice assignment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     /// Stable id, `<lesson-id>/<local-id>`; answers refer to it.
     pub id: String,
@@ -71,7 +71,7 @@ pub struct Item {
 }
 
 /// The three kinds of item a lesson may hold.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ItemKind {
     /// A multiple-choice question answered with buttons.
     Quiz(Quiz),
@@ -82,7 +82,7 @@ pub enum ItemKind {
 }
 
 /// A multiple-choice question with exactly one right option.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Quiz {
     /// The question.
     pub question: Rich,
@@ -95,7 +95,7 @@ pub struct Quiz {
 }
 
 /// A reflection: an optional intro and one or more questions asked one after the other.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reflect {
     /// Shown with the first question.
     pub intro: Option<Rich>,
@@ -104,7 +104,7 @@ pub struct Reflect {
 }
 
 /// An on-the-job assignment with a follow-up question after some days.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Practice {
     /// What to do.
     pub task: Rich,

@@ -115,12 +115,35 @@ pub fn fill_html(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     fill_template(tr(lang, key), args, false)
 }
 
+/// Fills `{name}` placeholders in one pass over `template`: each placeholder is looked up once
+/// and its value is copied out without being scanned again, so a value such as a learner named
+/// `{when}` comes back literally instead of being expanded. A `{` that opens no known
+/// placeholder is kept as it is.
 fn fill_template(template: &str, args: &[(&str, &str)], escape: bool) -> String {
-    let mut out = template.to_owned();
-    for (name, value) in args {
-        let value = if escape { escape_html(value) } else { (*value).to_owned() };
-        out = out.replace(&format!("{{{name}}}"), &value);
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after
+            .find('}')
+            .and_then(|close| args.iter().find(|(name, _)| *name == &after[..close]).map(|(_, value)| (close, value)));
+        match value {
+            Some((close, value)) => {
+                if escape {
+                    out.push_str(&escape_html(value));
+                } else {
+                    out.push_str(value);
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -221,6 +244,19 @@ mod tests {
     fn fill_escapes_values() {
         let text = fill_template("Hi {name}!", &[("name", "<Ann & Bob>")], true);
         assert_eq!(text, "Hi &lt;Ann &amp; Bob&gt;!");
+    }
+
+    #[test]
+    fn a_value_that_looks_like_a_placeholder_is_not_expanded() {
+        let args = [("name", "{when}"), ("when", "today at 09:00"), ("programme", "{name}")];
+        let text = fill_template("Hi {name}, next {when} in {programme}.", &args, true);
+        assert_eq!(text, "Hi {when}, next today at 09:00 in {name}.");
+    }
+
+    #[test]
+    fn unknown_and_unclosed_braces_stay_as_written() {
+        let text = fill_template("{a} {name} {unclosed", &[("name", "Ann")], false);
+        assert_eq!(text, "{a} Ann {unclosed");
     }
 
     #[test]

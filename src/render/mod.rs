@@ -3,13 +3,14 @@
 //! Pure: content and language in, Telegram HTML and buttons out. The same functions serve the
 //! daemon, `nudge preview` and `nudge try`, so authors see exactly what learners get.
 
+pub mod fit;
 pub mod plain;
 
 use crate::callback::Callback;
 use crate::content::{Lesson, Pack, Practice, Quiz, Reflect, Rich};
 use crate::engine::Milestone;
 use crate::i18n::{Lang, fill, fill_html, tr};
-use crate::model::{Button, DeliverySeq, OutMessage, PracticeOutcome};
+use crate::model::{Button, DeliverySeq, OutMessage, Outgoing, PracticeOutcome};
 
 /// Telegram's limit on a message's visible text.
 pub const MAX_MESSAGE_CHARS: usize = 4096;
@@ -165,6 +166,26 @@ fn join_html(header: &str, body: &Rich) -> String {
         return header.to_owned();
     }
     format!("{header}\n\n{}", body.html)
+}
+
+/// `outgoing` as messages that each fit Telegram's limit: a text message that is too long
+/// becomes several (paragraph by paragraph), one with buttons or an edit is cut with `…` and
+/// a note in `lang`; see [`fit`]. Buttons stay on the one message that has them.
+pub fn fit_outgoing(lang: Lang, outgoing: Outgoing) -> Vec<Outgoing> {
+    match outgoing {
+        Outgoing::Send { message } if message.buttons.is_empty() => fit::split_html(&message.html, MAX_MESSAGE_CHARS)
+            .into_iter()
+            .map(|html| Outgoing::Send { message: text(html) })
+            .collect(),
+        Outgoing::Send { message } => vec![Outgoing::Send { message: cut(lang, message) }],
+        Outgoing::Edit { message_id, message } => vec![Outgoing::Edit { message_id, message: cut(lang, message) }],
+        document @ Outgoing::Document { .. } => vec![document],
+    }
+}
+
+fn cut(lang: Lang, message: OutMessage) -> OutMessage {
+    let html = fit::cut_html(&message.html, MAX_MESSAGE_CHARS, tr(lang, "chat.shortened"));
+    OutMessage { html, ..message }
 }
 
 /// The visible length of a message, as Telegram counts it.

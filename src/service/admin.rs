@@ -10,7 +10,7 @@ use crate::i18n::{Lang, fill, tr};
 use crate::model::Outgoing;
 use crate::render;
 use crate::report::{CohortReport, Guarded, Report, format, html};
-use crate::reporting::{ReportRequest, report_from_store};
+use crate::reporting::{ReportError, ReportRequest, report_from_store};
 use crate::store::StoreError;
 
 /// An admin's request for a report, to build off the update loop.
@@ -49,22 +49,32 @@ impl Service {
         let report =
             report_from_store(&self.store, &self.settings, &library, &asked.request, || self.store.report_key(), now);
         match report {
-            Ok(report) => vec![
-                Outgoing::Send { message: render::text(summary(asked.lang, &report)) },
-                Outgoing::Document {
+            Ok(report) => {
+                let summary = Outgoing::Send { message: render::text(summary(asked.lang, &report)) };
+                let mut messages = render::fit_outgoing(asked.lang, summary);
+                messages.push(Outgoing::Document {
                     file_name: format!("nudge-report-{}.html", now.format("%Y-%m-%d")),
                     caption: fill(asked.lang, "admin.report_caption", &[("date", &now.format("%Y-%m-%d").to_string())]),
                     content: html(&report),
-                },
-            ],
+                });
+                messages
+            }
             Err(error) => {
                 tracing::warn!(error = %error, "an admin's report could not be made");
-                let reason = error.to_string();
-                vec![Outgoing::Send {
-                    message: render::text(fill(asked.lang, "admin.report_failed", &[("reason", &reason)])),
-                }]
+                vec![Outgoing::Send { message: render::text(failure(asked.lang, &error)) }]
             }
         }
+    }
+}
+
+/// Why there is no report, in the admin's language. The error's own text is for the server's
+/// log: it names the config file and the store, and no server path goes into a chat.
+fn failure(lang: Lang, error: &ReportError) -> String {
+    match error {
+        ReportError::UnknownCohort { cohort, known, .. } => {
+            fill(lang, "admin.report_unknown_cohort", &[("cohort", cohort), ("known", known)])
+        }
+        _ => tr(lang, "admin.report_failed").to_owned(),
     }
 }
 

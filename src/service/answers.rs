@@ -10,15 +10,17 @@ use crate::callback::Callback;
 use crate::chat::Person;
 use crate::engine::planner::append;
 use crate::engine::{Draft, DraftBody, Outcome, answers, session};
-use crate::i18n::{Lang, tr};
+use crate::i18n::{Lang, fill, tr};
 use crate::model::{
     Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
 };
 use crate::render;
 use crate::store::{LearnerTx, StoreError, TxError};
 
-/// The longest free-text answer kept; Telegram messages are at most 4096 characters anyway.
-const MAX_ANSWER_CHARS: usize = 4096;
+/// The longest free-text answer kept per question: four full Telegram messages (one message
+/// always fits whole). A learner whose messages to one question add up to more is told what
+/// was kept, never cut silently.
+pub const MAX_ANSWER_CHARS: usize = 16_384;
 /// Local dates kept for `/progress`'s "days active".
 const MAX_ACTIVE_DAYS: usize = 400;
 
@@ -188,11 +190,15 @@ impl Service {
             let question = replied_question.or_else(|| session::question_for_text(&learner, None, now));
             let recorded = match question {
                 Some(question) => {
-                    let first = self.answer_open(tx, &mut learner, &question, text, now)?;
+                    let (first, kept_whole) = self.answer_open(tx, &mut learner, &question, text, now)?;
                     outcome.reply(match question.kind {
                         OpenKind::Reflect { question: number } => reflection_thanks(lang, question.delivery, number),
                         OpenKind::PracticeNote => render::text(tr(lang, "practice_check.note_thanks").to_owned()),
                     });
+                    if !kept_whole {
+                        let max = MAX_ANSWER_CHARS.to_string();
+                        outcome.reply(render::text(fill(lang, "chat.answer_kept_first", &[("max", &max)])));
+                    }
                     if first {
                         append(&mut outcome, answers::question_answered(&mut learner, pack.as_deref(), &question, now));
                     }
@@ -213,7 +219,8 @@ impl Service {
     }
 
     /// Records `text` as the answer to `question` (a second message adds to the first). Returns
-    /// true for a first answer.
+    /// whether it is a first answer, and whether all of it was kept (false: it went past
+    /// [`MAX_ANSWER_CHARS`] and only the start is kept).
     fn answer_open(
         &self,
         tx: &LearnerTx<'_>,
@@ -221,8 +228,7 @@ impl Service {
         question: &OpenQuestion,
         text: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, TxError> {
-        let text: String = text.chars().take(MAX_ANSWER_CHARS).collect();
+    ) -> Result<(bool, bool), TxError> {
         let part = match question.kind {
             OpenKind::Reflect { question } => u32::try_from(question).unwrap_or(u32::MAX),
             OpenKind::PracticeNote => 1,
@@ -232,10 +238,12 @@ impl Service {
             matches!(previous.as_ref().map(|answer| &answer.kind), Some(AnswerKind::Reflect { shared: true, .. }));
         let combined = match previous.as_ref().map(|answer| &answer.kind) {
             Some(AnswerKind::Reflect { text: before, .. } | AnswerKind::PracticeNote { text: before }) => {
-                format!("{before}\n{text}").chars().take(MAX_ANSWER_CHARS).collect()
+                format!("{before}\n{text}")
             }
-            _ => text,
+            _ => text.to_owned(),
         };
+        let kept_whole = combined.chars().count() <= MAX_ANSWER_CHARS;
+        let combined = if kept_whole { combined } else { combined.chars().take(MAX_ANSWER_CHARS).collect() };
         let kind = match question.kind {
             OpenKind::Reflect { question } => AnswerKind::Reflect { question, text: combined, shared },
             OpenKind::PracticeNote => AnswerKind::PracticeNote { text: combined },
@@ -243,7 +251,7 @@ impl Service {
         let sent = tx.delivery(question.delivery)?.and_then(|d| d.state.sent_at());
         self.record(tx, learner, question.delivery, &question.item, sent, kind, now)?;
         self.mark_active(learner, now);
-        Ok(previous.is_none())
+        Ok((previous.is_none(), kept_whole))
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -157,7 +157,9 @@ impl Service {
     }
 
     /// Renders `outcome`'s drafts into pending deliveries and writes the learner, all inside
-    /// the caller's transaction. Returns the new deliveries in order.
+    /// the caller's transaction. Returns the new deliveries in order. A text too long for one
+    /// Telegram message becomes several deliveries (`render::fit_outgoing`): the first carries
+    /// the draft's purpose (and is what `waiting_on` points at), the rest are replies.
     fn commit(
         &self,
         tx: &LearnerTx<'_>,
@@ -168,6 +170,7 @@ impl Service {
         let cohort = learner.as_ref().map_or(String::new(), |l| l.cohort.clone());
         let mut learner = learner;
         let mut seqs = Vec::with_capacity(outcome.drafts.len());
+        let mut sent = Vec::with_capacity(outcome.drafts.len());
         for draft in outcome.drafts {
             let seq = tx.next_seq()?;
             let Some(outgoing) = render_draft(&draft.body, ctx.pack, ctx.lang, seq) else {
@@ -177,7 +180,7 @@ impl Service {
             if let (Purpose::Reflect { item, question }, Some(learner)) = (&draft.purpose, learner.as_mut()) {
                 session::open_question(learner, seq, item, OpenKind::Reflect { question: *question }, ctx.now);
             }
-            tx.put_delivery(&Delivery {
+            let delivery = Delivery {
                 seq,
                 learner: tx.learner_id(),
                 cohort: cohort.clone(),
@@ -185,8 +188,9 @@ impl Service {
                 slot: ctx.slot.map(str::to_owned),
                 purpose: draft.purpose,
                 state: DeliveryState::Pending,
-                outgoing: Some(outgoing),
-            })?;
+                outgoing: None,
+            };
+            sent.extend(put_parts(tx, delivery, render::fit_outgoing(ctx.lang, outgoing))?);
             seqs.push(seq);
         }
         if let Some(mut learner) = learner {
@@ -195,9 +199,23 @@ impl Service {
             }
             tx.put_learner(&learner)?;
         }
-        seqs.retain(|&seq| seq != 0);
-        Ok(seqs)
+        Ok(sent)
     }
+}
+
+/// Records `parts` as pending deliveries: the first as `delivery`, each further one (the rest
+/// of a text too long for one message) under a new seq as a reply. Returns their seqs in order.
+fn put_parts(tx: &LearnerTx<'_>, delivery: Delivery, parts: Vec<Outgoing>) -> Result<Vec<DeliverySeq>, TxError> {
+    let mut seqs = Vec::with_capacity(parts.len());
+    let mut next = delivery;
+    for (idx, part) in parts.into_iter().enumerate() {
+        if idx > 0 {
+            next = Delivery { seq: tx.next_seq()?, purpose: Purpose::Reply, ..next };
+        }
+        seqs.push(next.seq);
+        tx.put_delivery(&Delivery { outgoing: Some(part), ..next.clone() })?;
+    }
+    Ok(seqs)
 }
 
 /// Turns a draft into what to send; `None` when its content left the pack.

@@ -71,6 +71,15 @@ fn start_with_a_known_invite_enrols_welcomes_and_schedules() {
 }
 
 #[test]
+fn a_learner_named_like_a_placeholder_is_greeted_by_that_name() {
+    let service = service();
+    let from = Person { first_name: "{when} <{programme}>".to_owned(), ..person(7) };
+    let handled = service.handle(&Incoming::from_text(from, "/start JOIN", None), now()).unwrap();
+    let welcome = html(&service, 7, handled.to_send[0]);
+    assert!(welcome.starts_with("Welcome, {when} &lt;{programme}&gt;!"), "{welcome}");
+}
+
+#[test]
 fn start_with_a_wrong_or_missing_invite_is_refused_kindly() {
     let service = service();
     let wrong = say(&service, 7, "/start NOPE");
@@ -406,4 +415,38 @@ fn yes_moves_the_learner_and_forged_or_older_questions_find_nothing() {
     let after = learner(&service, 7);
     assert_eq!((after.cohort.as_str(), after.pending_move.is_none()), ("sales", true));
     assert!(after.progress.lessons_started.is_empty(), "the new programme starts from the beginning");
+}
+
+#[test]
+fn a_welcome_too_long_for_one_message_comes_whole_in_several() {
+    let mut pack = demo_pack();
+    pack.description = (1..=400).map(|n| format!("Paragraph {n} of a long description.\n\n")).collect();
+    let service = Service::new(Store::temporary().unwrap(), Arc::new(settings()), library(pack));
+    let handled = say(&service, 7, "/start JOIN");
+    let parts: Vec<String> = handled.to_send.iter().map(|&seq| html(&service, 7, seq)).collect();
+    assert_eq!(parts.len(), 5, "four parts of the welcome and the privacy notice");
+    assert!(parts.iter().all(|part| crate::render::visible_len(&crate::render::text(part.clone())) <= 4096));
+    assert!(parts[0].starts_with("Welcome, Learner7!") && parts[3].contains("Your first nudge comes"), "{parts:?}");
+    let all = parts.concat();
+    assert!((1..=400).all(|n| all.contains(&format!("Paragraph {n} of"))), "nothing is lost");
+}
+
+#[test]
+fn answers_past_what_nudge_keeps_are_cut_with_a_word_to_the_learner() {
+    let service = service();
+    let seqs = enrolled_and_nudged(&service, 7);
+    let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
+    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    let long = "x".repeat(4000);
+    let first = reply(&service, 7, &long, 55);
+    assert_eq!(first.to_send.len(), 2, "thanks and the next question, nothing about length");
+    for _ in 0..3 {
+        assert!(!html(&service, 7, reply(&service, 7, &long, 55).to_send[0]).contains("kept the first"));
+    }
+    let past = reply(&service, 7, &long, 55);
+    let said: Vec<String> = past.to_send.iter().map(|&seq| html(&service, 7, seq)).collect();
+    assert!(said.iter().any(|text| text.contains("so I kept the first 16384")), "{said:?}");
+    let answer = service.store().answers().filter_map(Result::ok).find(|a| a.delivery == reflect).unwrap();
+    let AnswerKind::Reflect { text, .. } = answer.kind else { panic!("a reflection") };
+    assert_eq!(text.chars().count(), 16_384);
 }

@@ -32,10 +32,11 @@ pub enum SendError {
     /// Network trouble, server errors or time-outs outlasted the retries.
     #[error("Telegram could not be reached ({0})")]
     Transient(String),
+    /// Telegram does not know the bot token (401 Unauthorized, or 404 for a token it cannot
+    /// parse): nothing will work until the token is fixed.
+    #[error("Telegram does not accept the bot token")]
+    Unauthorized,
 }
-
-/// Tries of the connection check at start-up: an unreachable server fails fast and clearly.
-const STARTUP_ATTEMPTS: u32 = 3;
 
 /// How to retry passing failures.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +75,8 @@ pub struct TelegramClient {
     bot: Bot,
     /// Sends them, and hands a 5xx back at once.
     wire: Wire,
+    /// Kept only to scrub it from error texts: the token is part of every request's URL.
+    token: SecretString,
     limiter: Limiter,
     /// Bounds the calls on the wire (and so the connections): thousands of replies at once
     /// would otherwise open thousands of connections and starve the update loop.
@@ -106,12 +109,13 @@ impl TelegramClient {
         let bot = Bot::with_client(token.expose_secret(), http.clone()).set_api_url(api_url.clone());
         let wire = Wire::new(http, api_url, token.clone())?;
         let in_flight = tokio::sync::Semaphore::new(MAX_CALLS_IN_FLIGHT);
-        Ok(Self { bot, wire, limiter: Limiter::new(limits), in_flight, retry, metrics })
+        Ok(Self { bot, wire, token: token.clone(), limiter: Limiter::new(limits), in_flight, retry, metrics })
     }
 
-    /// The bot's username (checks the token and the connection).
+    /// The bot's username, in one try (checks the token and the connection); the caller
+    /// decides about retrying (`app::connect`).
     pub async fn username(&self) -> Result<String, SendError> {
-        let me = self.call_attempts(None, STARTUP_ATTEMPTS, || self.wire.json(self.bot.get_me().payload_ref())).await?;
+        let me = self.call_attempts(None, 1, || self.wire.json(self.bot.get_me().payload_ref())).await?;
         Ok(me.username.clone().unwrap_or_default())
     }
 
@@ -306,12 +310,34 @@ impl TelegramClient {
     }
 
     fn judge(&self, error: &RequestError) -> Verdict {
-        let verdict = classify(error);
+        let verdict = classify(error).scrubbed(self.token.expose_secret());
         if let Verdict::Transient(_) = verdict {
             self.metrics.call_errors.inc();
         }
         verdict
     }
+}
+
+impl Verdict {
+    /// The verdict with `token` blanked out of its text. teloxide already hides the token in
+    /// network errors when the URL looks like Telegram's; this also covers every other shape
+    /// (an `api_url` with a path, an odd token, a server that echoes the URL).
+    fn scrubbed(self, token: &str) -> Self {
+        match self {
+            Self::RetryAfter(wait) => Self::RetryAfter(wait),
+            Self::Transient(text) => Self::Transient(scrub(text, token)),
+            Self::Final(SendError::ChatGone(text)) => Self::Final(SendError::ChatGone(scrub(text, token))),
+            Self::Final(SendError::Rejected(text)) => Self::Final(SendError::Rejected(scrub(text, token))),
+            Self::Final(SendError::Transient(text)) => Self::Final(SendError::Transient(scrub(text, token))),
+            Self::Final(SendError::Unauthorized) => Self::Final(SendError::Unauthorized),
+        }
+    }
+}
+
+/// `text` with every occurrence of `token` (and of its secret half) replaced by `[token]`.
+fn scrub(text: String, token: &str) -> String {
+    let secret = token.split_once(':').map_or(token, |(_, secret)| secret);
+    [token, secret].into_iter().filter(|part| part.len() >= 4).fold(text, |text, part| text.replace(part, "[token]"))
 }
 
 /// Sorts a teloxide error into what to do about it.
@@ -334,6 +360,7 @@ fn classify_api(error: &ApiError) -> Verdict {
         | ApiError::BotKicked
         | ApiError::CantInitiateConversation
         | ApiError::CantTalkWithBots => Verdict::Final(SendError::ChatGone(error.to_string())),
+        ApiError::InvalidToken => Verdict::Final(SendError::Unauthorized),
         ApiError::Unknown(text) => classify_description(text),
         other => Verdict::Final(SendError::Rejected(other.to_string())),
     }
@@ -384,6 +411,42 @@ mod tests {
             Verdict::Final(SendError::ChatGone(_)) => "gone",
             Verdict::Final(SendError::Rejected(_)) => "rejected",
             Verdict::Final(SendError::Transient(_)) => "transient",
+            Verdict::Final(SendError::Unauthorized) => "unauthorized",
+        }
+    }
+
+    #[test]
+    fn a_refused_token_is_its_own_verdict() {
+        assert_eq!(kind(classify_api(&ApiError::InvalidToken)), "unauthorized");
+    }
+
+    #[test]
+    fn the_token_is_scrubbed_from_error_texts() {
+        let token = "123456:ABC-secret_part";
+        let text = scrub("GET http://x/tg/bot123456:ABC-secret_part/GetMe and ABC-secret_part".to_owned(), token);
+        assert_eq!(text, "GET http://x/tg/bot[token]/GetMe and [token]");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_reports_no_token() {
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).unwrap().port();
+        for token in ["123456:TEST-TOKEN", "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0", "plain-token"] {
+            for base in [format!("http://127.0.0.1:{port}/"), format!("http://127.0.0.1:{port}/tg/")] {
+                let retry = RetryPolicy { call_timeout: Duration::from_secs(2), ..RetryPolicy::default() };
+                let client = TelegramClient::new(
+                    &SecretString::from(token),
+                    base.parse().unwrap(),
+                    Limits::NONE,
+                    retry,
+                    Arc::default(),
+                )
+                .unwrap();
+                let error = client.username().await.unwrap_err();
+                let secret = token.split_once(':').map_or(token, |(_, secret)| secret);
+                assert!(matches!(error, SendError::Transient(_)), "{error}");
+                assert!(!error.to_string().contains(secret), "{error}");
+            }
         }
     }
 

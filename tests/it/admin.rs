@@ -56,9 +56,19 @@ async fn an_admin_gets_a_summary_and_the_html_report() {
     assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg"), "a page with charts");
     assert!(page.contains("Which is a goal?"), "quiz items by their question");
 
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_cohort_gets_the_known_ids_in_the_admins_language_and_no_server_path() {
+    let app = spawn_app().await;
+    let admin = TgUser::new(ADMIN).with_language("nl");
     app.learner_says(&admin, "/report nope");
-    let sent = app.messages(ADMIN, 3).await;
-    assert!(sent[2].plain_text.contains("no cohort `nope`"), "{}", sent[2].plain_text);
+    let sent = app.messages(ADMIN, 1).await;
+    assert_eq!(sent.len(), 1, "{:?}", texts(&sent));
+    assert_eq!(sent[0].plain_text, "Er is geen cohort nope. De cohorten zijn: desk.");
+    let root = app.dir.as_ref().expect("dir").path().display().to_string();
+    assert!(!sent[0].plain_text.contains(&root) && !sent[0].plain_text.contains(".toml"));
     app.stop().await;
 }
 

@@ -50,3 +50,24 @@ async fn a_removed_item_is_retired_without_harming_a_learner() {
     assert!(texts[4].contains("Trust"), "the retired reflection is skipped: {texts:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_welcome_longer_than_telegram_allows_arrives_whole_in_several_messages() {
+    let app = spawn_app().await;
+    let description: String = (1..=400).map(|n| format!("Paragraph {n} of a long description.\\n\\n")).collect();
+    let pack_toml = format!("title = \"Demo\"\nlanguage = \"en\"\ndescription = \"{description}\"\n");
+    std::fs::write(app.pack_dir().join("pack.toml"), pack_toml).unwrap();
+    app.eventually("the long description is live", |service| {
+        service.library().pack("demo").is_some_and(|pack| pack.description.len() > 4096)
+    })
+    .await;
+    let ann = TgUser::new(42);
+    app.learner_says(&ann, "/start JOIN");
+    let sent = app.messages(42, 5).await;
+    assert_eq!(sent.len(), 5, "four parts of the welcome and the privacy notice");
+    assert!(sent.iter().all(|message| message.plain_text.encode_utf16().count() <= 4096));
+    let all: String = sent.iter().map(|message| message.plain_text.as_str()).collect();
+    assert!((1..=400).all(|n| all.contains(&format!("Paragraph {n} of"))), "nothing is lost");
+    assert!(sent[3].plain_text.contains("Your first nudge comes"));
+    app.stop().await;
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use fake_telegram::{BotMessage, FakeTelegram, TgUser};
-use nudge::app::{App, AppOptions, Scheduler};
+use nudge::app::{App, AppOptions, ConnectBackoff, Scheduler};
 use nudge::config::{Limits, Settings};
 use nudge::metrics::Metrics;
 use nudge::service::Service;
@@ -106,6 +106,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         run_scheduler: false,
         retry: options.retry,
         reload_every: Duration::from_millis(100),
+        connect_backoff: ConnectBackoff { first: Duration::from_millis(10), max: Duration::from_millis(40) },
     };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
     let (service, scheduler, metrics) = (app.service(), app.scheduler(), app.metrics());

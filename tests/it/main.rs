@@ -15,5 +15,6 @@ mod report_cli;
 mod report_html;
 mod reviews;
 mod schedules;
+mod startup;
 mod store_safety;
 mod telegram;

@@ -83,15 +83,24 @@ fn the_token_never_appears_in_logs_or_errors() {
     assert!(logs.lines().all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()), "every line is JSON");
     assert!(!logs.contains("CANARY-SECRET") && !logs.contains("424242:"), "the token leaked:\n{logs}");
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_nudge"))
-        .args(["serve", "--config", "nudge.toml"])
+    let mut unreachable = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["serve", "--config", "nudge.toml", "--log-format", "json"])
         .current_dir(dir.path())
         .env("NUDGE_TELEGRAM_TOKEN", CANARY)
         .env("NUDGE_TELEGRAM_API_URL", "http://127.0.0.1:9")
-        .output()
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    let error = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(error.contains("cannot reach Telegram at http://127.0.0.1:9/"), "{error}");
-    assert!(!error.contains("CANARY-SECRET") && !error.contains("424242:"), "the token leaked: {error}");
+    let stderr = unreachable.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok);
+    let retry = lines.by_ref().find(|line| line.contains("retrying")).expect("a retry is logged");
+    let _ = Command::new("kill").args(["-TERM", &unreachable.id().to_string()]).status();
+    let status = unreachable.wait().unwrap();
+    let rest: Vec<String> = lines.collect();
+    assert!(status.success(), "SIGTERM while waiting for Telegram stops cleanly: {rest:#?}");
+    assert!(retry.contains("\"attempt\":1") && retry.contains("network"), "{retry}");
+    for line in std::iter::once(&retry).chain(&rest) {
+        assert!(!line.contains("CANARY-SECRET") && !line.contains("424242:"), "the token leaked: {line}");
+    }
 }

@@ -126,6 +126,7 @@ pub fn parse_fault(v: &Value) -> Option<Fault> {
     match v.as_str() {
         Some("forbidden") => return Some(Fault::Forbidden),
         Some("chat_not_found") => return Some(Fault::ChatNotFound),
+        Some("unauthorized") => return Some(Fault::Unauthorized),
         _ => {}
     }
     if v.get("forbidden").is_some() {

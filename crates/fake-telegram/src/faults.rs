@@ -120,6 +120,7 @@ pub fn fault_error(fault: &Fault) -> ApiError {
             ApiError::new(*code, text)
         }
         Fault::Forbidden => ApiError::new(403, "Forbidden: bot was blocked by the user"),
+        Fault::Unauthorized => ApiError::new(401, "Unauthorized"),
         Fault::ChatNotFound => ApiError::bad("chat not found"),
         Fault::BadRequest(text) => ApiError::bad(text.strip_prefix("Bad Request: ").unwrap_or(text)),
         Fault::Delay(_) => ApiError::new(500, "Internal Server Error"),

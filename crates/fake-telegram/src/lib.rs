@@ -70,6 +70,8 @@ pub enum Fault {
     ChatNotFound,
     /// 400 "Bad Request: {0}".
     BadRequest(String),
+    /// 401 "Unauthorized": the token is not a bot's (Telegram answers every method so).
+    Unauthorized,
 }
 
 /// Rate limits over sliding one-second windows for calls that send or edit messages.
