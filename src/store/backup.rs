@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, encode, keys, records};
-use crate::model::{Answer, Delivery, DeliveryState, Learner, NextNudge};
+use crate::model::{Answer, Delivery, DeliveryState, Learner, LearnerId, NextNudge};
 
 /// Schema versions whose backups this build restores.
 const RESTORABLE_SCHEMAS: [u32; 3] = [1, 2, SCHEMA_VERSION];
@@ -71,26 +71,79 @@ impl Store {
     }
 
     /// Writes every record to `out`; returns the number of records. The outbox is left out: it
-    /// is an index of the pending deliveries, rebuilt from them by a restore. Writes wait while
-    /// the backup runs, so it holds the store as it was at one moment, also while the daemon
-    /// runs (learners' replies wait that long; their updates are not lost).
+    /// is an index of the pending deliveries, rebuilt from them by a restore.
+    ///
+    /// Safe while the daemon runs: each learner's records are read in one go while writes wait
+    /// (a few keys, microseconds), so every learner is in the backup as they were at one moment,
+    /// with every answer confirmed before the backup began, and nobody waits for the whole run.
     pub fn backup(&self, out: &mut impl Write) -> Result<usize, BackupError> {
-        let _frozen = self.frozen();
+        self.backup_with(out, |_| {})
+    }
+
+    /// [`Store::backup`], running `between` in the middle of reading each learner (for tests).
+    pub(super) fn backup_with(&self, out: &mut impl Write, between: impl Fn(LearnerId)) -> Result<usize, BackupError> {
         serde_json::to_writer(&mut *out, &Header { nudge_backup: 1, schema: SCHEMA_VERSION })
             .map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         let mut records = 0;
-        for (name, tree) in self.trees().into_iter().filter(|(name, _)| *name != "outbox") {
-            for entry in tree.iter() {
-                let (key, value) = entry.map_err(StoreError::from)?;
-                for record in backup_records(name, &key, &value) {
-                    serde_json::to_writer(&mut *out, &record).map_err(std::io::Error::from)?;
-                    out.write_all(b"\n")?;
-                    records += 1;
-                }
+        for entry in self.meta.iter() {
+            let (key, value) = entry.map_err(StoreError::from)?;
+            records += write_records(out, backup_records("meta", &key, &value))?;
+        }
+        for id in self.backup_ids()? {
+            for (tree, key, value) in self.learner_snapshot(id, &between)? {
+                records += write_records(out, backup_records(tree, &key, &value))?;
             }
         }
         out.flush()?;
+        Ok(records)
+    }
+
+    /// Every learner id with a record or a delivery: the learners, then a skip-scan over the
+    /// deliveries' learner prefixes (one seek per learner).
+    fn backup_ids(&self) -> Result<Vec<LearnerId>, StoreError> {
+        let mut ids = std::collections::BTreeSet::new();
+        for key in self.learners.iter().keys() {
+            ids.insert(keys::read_i64(&key?, "learners")?);
+        }
+        let mut from = 0u64;
+        while let Some(entry) = self.deliveries.range(from.to_be_bytes()..).next() {
+            let owner = keys::read_u64(&entry?.0, "deliveries")?;
+            ids.insert(owner as LearnerId);
+            let Some(next) = owner.checked_add(1) else { break };
+            from = next;
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Learner `id`'s records (record, agenda entry, deliveries, slot claims, message ids), read
+    /// while writes wait and handed back before anything is written out, so a slow reader of the
+    /// backup never holds the daemon up.
+    fn learner_snapshot(
+        &self,
+        id: LearnerId,
+        between: &impl Fn(LearnerId),
+    ) -> Result<Vec<(&'static str, sled::IVec, sled::IVec)>, StoreError> {
+        let _frozen = self.frozen();
+        let prefix = keys::learner(id);
+        let mut records = Vec::new();
+        if let Some(value) = self.learners.get(prefix)? {
+            let next = decode::<Learner>("learners", &value).ok().and_then(|learner| learner.next_nudge);
+            records.push(("learners", sled::IVec::from(&prefix[..]), value));
+            if let Some(next) = next {
+                let key = keys::agenda(next.at, id);
+                if let Some(entry) = self.agenda.get(key)? {
+                    records.push(("agenda", sled::IVec::from(&key[..]), entry));
+                }
+            }
+        }
+        between(id);
+        for (name, tree) in [("deliveries", &self.deliveries), ("slots", &self.slots), ("messages", &self.messages)] {
+            for entry in tree.scan_prefix(prefix) {
+                let (key, value) = entry?;
+                records.push((name, key, value));
+            }
+        }
         Ok(records)
     }
 
@@ -266,6 +319,15 @@ fn backup_records(tree: &str, key: &[u8], value: &[u8]) -> Vec<Record> {
         }
         _ => raw(),
     }
+}
+
+/// Writes `records` as lines; returns how many.
+fn write_records(out: &mut impl Write, records: Vec<Record>) -> Result<usize, BackupError> {
+    for record in &records {
+        serde_json::to_writer(&mut *out, record).map_err(std::io::Error::from)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(records.len())
 }
 
 fn exchange_records(key: &[u8], exchange: Exchange) -> Vec<Record> {
