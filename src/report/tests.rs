@@ -475,13 +475,61 @@ fn without_a_pack_lessons_are_listed_as_they_come_and_none_is_retired() {
 fn html_is_one_accessible_page_with_charts_only_for_shown_cohorts() {
     let mut records = desk().enrol("tiny", 10..=11);
     records.quiz(1, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    for week in ["2026-11-23", "2026-11-30", "2026-12-07"] {
+        for learner in 1..=6 {
+            records.quiz(learner, "one/quiz", &format!("{week}T08:00:00Z"), &format!("{week}T08:01:00Z"), 0, false);
+        }
+    }
     let page = html(&records.report(options(&["desk", "tiny"])));
     assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
-    assert_eq!(page.matches("<svg").count(), 3, "activity, accuracy and drop-off for desk only");
-    assert_eq!(page.matches("role=\"img\"").count(), 3);
-    assert_eq!(page.matches("<title id=").count(), 3);
+    assert_eq!(page.matches("<svg").count(), 2, "activity and accuracy for desk only; nobody stopped");
+    assert_eq!(page.matches("role=\"img\"").count(), 2);
+    assert_eq!(page.matches("<title id=").count(), 2);
+    assert!(page.contains("No learner has been quiet for 7 days yet."));
     assert!(page.contains("<th scope=\"col\">Lesson</th>"));
     assert!(page.contains("<p class=\"privacy\">fewer than 5 learners: figures hidden to protect privacy</p>"));
     assert!(page.contains("One &amp; only"), "lesson titles are escaped");
     assert!(!page.contains("<script") && !page.contains("http"), "no scripts, no links");
+}
+
+#[test]
+fn fewer_than_three_weeks_are_said_in_words_instead_of_charted() {
+    let mut records = desk();
+    for learner in 1..=5 {
+        records.quiz(learner, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    }
+    let page = html(&records.report(options(&["desk"])));
+    assert_eq!(page.matches("<svg").count(), 0, "two dots say nothing");
+    assert!(page.contains("Trend charts appear from 3 weeks with activity on."), "{page}");
+    assert!(
+        page.contains(
+            "<p class=\"figure\">2026-W50: 5 learners answered; 100 % of the questions sent were answered (5 of 5).</p>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("Quiz answers right on the first try: 100 % (5 of 5); on spaced reviews: – (0 of 0)."));
+}
+
+#[test]
+fn chart_values_and_axes_carry_their_units() {
+    let mut records = desk();
+    for week in ["2026-11-23", "2026-11-30", "2026-12-07"] {
+        for learner in 1..=6 {
+            let choice = usize::from(learner > 3);
+            records.quiz(
+                learner,
+                "one/quiz",
+                &format!("{week}T08:00:00Z"),
+                &format!("{week}T08:01:00Z"),
+                choice,
+                false,
+            );
+        }
+    }
+    let page = html(&records.report(options(&["desk"])));
+    assert_eq!(page.matches("<svg").count(), 2);
+    assert!(page.contains(">50 %</text>"), "bar values with %: {page}");
+    assert!(page.contains(">Answers right (%)</text>") && page.contains(">Response rate (%)</text>"));
+    assert!(page.contains(">100 %</text>"), "percent axis ticks");
+    assert!(!page.contains("px\""), "no fixed pixel widths");
 }
