@@ -127,6 +127,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
+        /// Rows of the CSV: one per cohort and week, lesson, or learner (needs `reports.per_learner`).
+        #[arg(long, value_enum, default_value_t = CsvRows::Week)]
+        by: CsvRows,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -185,10 +188,21 @@ pub enum ReportFormat {
     Table,
     /// The same figures as JSON.
     Json,
-    /// Comma-separated values for a spreadsheet: one section per table.
+    /// Comma-separated values for a spreadsheet: one row per cohort and week (see `--by`).
     Csv,
     /// One self-contained web page with charts, readable offline.
     Html,
+}
+
+/// What one row of `nudge report --format csv` is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsvRows {
+    /// One row per cohort and ISO week: the trend.
+    Week,
+    /// One row per cohort and lesson: where content works and where learners stop.
+    Lesson,
+    /// One row per cohort and learner (only with `reports.per_learner = true`).
+    Learner,
 }
 
 /// Log filter of the one-shot commands: warnings, and the one-time store migration (which may
@@ -206,8 +220,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(config)
         }
         Command::Check { paths, config, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
-        Command::Report { config, cohort, format, out, since, until, names } => {
-            run_report(config, ReportRequest { cohort, since, until, names }, format, out)
+        Command::Report { config, cohort, format, by, out, since, until, names } => {
+            run_report(config, ReportRequest { cohort, since, until, names }, (format, by), out)
         }
         Command::Backup { file, config } => run_backup(&file, config),
         Command::Restore { file, config } => run_restore(&file, config),
@@ -422,17 +436,24 @@ fn run_check(
 fn run_report(
     config: Option<PathBuf>,
     request: ReportRequest,
-    format: ReportFormat,
+    (format, by): (ReportFormat, CsvRows),
     out: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&config::config_path(config))?;
+    if by == CsvRows::Learner && !settings.reports.per_learner {
+        anyhow::bail!("rows per learner need `reports.per_learner = true` in {}", settings.source.display());
+    }
     let (store, _copy) = store_for_reading(&settings.store.path)?;
     let loaded = check::load_checked(&settings.content.dir);
     let report = report_from_store(&store, &settings, &loaded.library(), &request, || store.report_key(), Utc::now())?;
     let text = match format {
         ReportFormat::Table => report::table(&report),
         ReportFormat::Json => report::json(&report),
-        ReportFormat::Csv => report::csv(&report),
+        ReportFormat::Csv => match by {
+            CsvRows::Week => report::csv(&report),
+            CsvRows::Lesson => report::csv_by_lesson(&report),
+            CsvRows::Learner => report::csv_by_learner(&report),
+        },
         ReportFormat::Html => report::html(&report),
     };
     match out {
