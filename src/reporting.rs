@@ -31,18 +31,35 @@ pub enum ReportFormat {
     Table,
     /// The same figures as JSON.
     Json,
-    /// Comma-separated values for a spreadsheet: one section per table.
+    /// Comma-separated values for a spreadsheet: one row per cohort and week (see `--by`).
     Csv,
     /// One self-contained web page with charts, readable offline.
     Html,
 }
 
-/// `report` as text in `format`.
-pub fn render(report: &Report, format: ReportFormat) -> String {
+/// What one row of `nudge report --format csv` is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CsvRows {
+    /// One row per cohort and ISO week: the trend.
+    #[default]
+    Week,
+    /// One row per cohort and lesson: where content works and where learners stop.
+    Lesson,
+    /// One row per cohort and learner (only with `reports.per_learner = true`).
+    Learner,
+}
+
+/// `report` as text in `format` (a CSV with rows `by`).
+pub fn render(report: &Report, format: ReportFormat, by: CsvRows) -> String {
     match format {
         ReportFormat::Table => crate::report::table(report),
         ReportFormat::Json => crate::report::json(report),
-        ReportFormat::Csv => crate::report::csv(report),
+        ReportFormat::Csv => match by {
+            CsvRows::Week => crate::report::csv(report),
+            CsvRows::Lesson => crate::report::csv_by_lesson(report),
+            CsvRows::Learner => crate::report::csv_by_learner(report),
+        },
         ReportFormat::Html => crate::report::html(report),
     }
 }

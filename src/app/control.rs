@@ -188,10 +188,10 @@ fn run(
     let store = service.store();
     let data = match op {
         Op::Backup {} => anyhow::bail!("a backup is streamed, not answered"),
-        Op::Report { request, format } => {
+        Op::Report { request, format, by } => {
             let library = service.library();
             let report = report_from_store(store, service.settings(), &library, request, || store.report_key(), now)?;
-            serde_json::Value::String(render(&report, *format))
+            serde_json::Value::String(render(&report, *format, *by))
         }
         Op::List { cohort } => serde_json::to_value(learner_rows(store, cohort.as_deref())?)?,
         Op::Export { id } => serde_json::to_value(store.export(*id)?)?,

@@ -13,7 +13,7 @@ use crate::check;
 use crate::config::{self, Settings};
 use crate::control::admin::{self, LearnerRow};
 use crate::control::{Op, client, socket_path};
-use crate::reporting::{ReportFormat, ReportRequest, render, report_from_store};
+use crate::reporting::{CsvRows, ReportFormat, ReportRequest, render, report_from_store};
 use crate::store::Store;
 
 fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {
@@ -81,20 +81,23 @@ pub(super) fn run_restore(file: &Path, config: Option<PathBuf>) -> anyhow::Resul
 pub(super) fn run_report(
     config: Option<PathBuf>,
     request: ReportRequest,
-    format: ReportFormat,
+    (format, by): (ReportFormat, CsvRows),
     out: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let settings = settings(config)?;
+    if by == CsvRows::Learner && !settings.reports.per_learner {
+        anyhow::bail!("rows per learner need `reports.per_learner = true` in {}", settings.source.display());
+    }
     let text = match client::connect(&settings.store.path)? {
         Some(daemon) => {
-            let data = daemon.ask(Op::Report { request, format })?;
+            let data = daemon.ask(Op::Report { request, format, by })?;
             data.as_str().context("the daemon sent a report this nudge cannot read")?.to_owned()
         }
         None => {
             let store = open_store(&settings.store.path)?;
             let library = check::load_checked(&settings.content.dir).library();
             let report = report_from_store(&store, &settings, &library, &request, || store.report_key(), Utc::now())?;
-            render(&report, format)
+            render(&report, format, by)
         }
     };
     match out {

@@ -18,7 +18,7 @@ use crate::content::Pack;
 use crate::content::problem::Summary;
 use crate::i18n::Lang;
 pub use crate::reporting::ReportFormat;
-use crate::reporting::ReportRequest;
+use crate::reporting::{CsvRows, ReportRequest};
 use crate::simulate::{SimOptions, simulate};
 use crate::telemetry::{self, LogFormat};
 use std::sync::Arc;
@@ -129,6 +129,9 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
+        /// Rows of the CSV: one per cohort and week, lesson, or learner (needs `reports.per_learner`).
+        #[arg(long, value_enum, default_value_t = CsvRows::Week)]
+        by: CsvRows,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -216,8 +219,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(config)
         }
         Command::Check { paths, config, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
-        Command::Report { config, cohort, format, out, since, until, names } => {
-            data::run_report(config, ReportRequest { cohort, since, until, names }, format, out)
+        Command::Report { config, cohort, format, by, out, since, until, names } => {
+            data::run_report(config, ReportRequest { cohort, since, until, names }, (format, by), out)
         }
         Command::Backup { file, config } => data::run_backup(&file, config),
         Command::Restore { file, config } => data::run_restore(&file, config),

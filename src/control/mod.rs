@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::LearnerId;
-use crate::reporting::{ReportFormat, ReportRequest};
+use crate::reporting::{CsvRows, ReportFormat, ReportRequest};
 
 /// The protocol version; a request with another one is refused by name.
 pub const VERSION: u32 = 1;
@@ -51,6 +51,9 @@ pub enum Op {
         request: ReportRequest,
         /// How the text looks.
         format: ReportFormat,
+        /// What a CSV row is about.
+        #[serde(default)]
+        by: CsvRows,
     },
     /// The learners, optionally of one cohort.
     List {
@@ -168,7 +171,11 @@ mod tests {
 
     #[test]
     fn requests_and_replies_round_trip() {
-        let request = Request::new(Op::Report { request: ReportRequest::default(), format: ReportFormat::Csv });
+        let request = Request::new(Op::Report {
+            request: ReportRequest::default(),
+            format: ReportFormat::Csv,
+            by: CsvRows::Lesson,
+        });
         let line = serde_json::to_string(&request).expect("JSON");
         assert_eq!(Request::parse(&line), Ok(request));
         let reply = Reply::error("no");

@@ -1,128 +1,195 @@
-//! The report as one tidy CSV table (`cohort,section,key,metric,value`), RFC 4180 with CRLF line
-//! ends, ready for a spreadsheet's pivot table.
+//! The report as a CSV table a spreadsheet user can filter, sort and chart: one row per cohort
+//! and week ([`csv`]), per cohort and lesson ([`csv_by_lesson`]) or, when the config turns
+//! per-learner rows on, per cohort and learner ([`csv_by_learner`]); one column per figure.
 //!
-//! Ratios are written as decimals (0.8333) next to their counts; hidden groups as `<5`. Texts
-//! from content and learners are quoted when needed and defused when a spreadsheet would run
-//! them as a formula.
+//! RFC 4180 with CRLF line ends and a comma separator, after a UTF-8 byte order mark so that
+//! Excel reads `ø` and `ë` as UTF-8 (without it, it guesses the Windows code page). Headers are
+//! words from the `[report_csv]` catalogue, each naming its unit; cells are plain numbers (a
+//! percentage as `83.3`, never `83 %`), ISO dates and texts. Hidden groups leave their figures
+//! empty and say why in the last column. Hardest items, days active and shared reflections are
+//! in the other formats only: they are not rows of a cohort's week or lesson. Texts from content
+//! and learners are quoted when needed and defused when a spreadsheet would run them as a
+//! formula.
 
-use super::format::hidden_mark;
-use super::{CohortFigures, Guarded, Rate, Report};
+use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
+use crate::i18n::{Lang, tr};
 
-/// The first three fields shared by the rows of one cohort's section entry.
-struct Line<'a> {
-    /// Cohort id.
-    cohort: &'a str,
-    /// `totals`, `lesson`, `week`, …
-    section: &'a str,
-    /// The row within the section: lesson id, week label, item id, bucket, pseudonym.
-    key: String,
+/// The byte order mark that starts the file: Excel's sign that the file is UTF-8.
+pub const BOM: &str = "\u{feff}";
+
+/// The language of the headers; English like the rest of the report until it gets a language.
+const LANG: Lang = Lang::En;
+
+/// One row per cohort and ISO week, oldest week first.
+pub fn csv(report: &Report) -> String {
+    let header = [
+        "cohort",
+        "pack",
+        "week",
+        "week_starts",
+        "learners_active",
+        "prompts_sent",
+        "answered",
+        "answerable",
+        "response_rate",
+        "first_try_right",
+        "first_try_answers",
+        "first_try_rate",
+        "review_right",
+        "review_answers",
+        "review_rate",
+        "note",
+    ];
+    table(report, &header, |cohort, figures, rows| {
+        if figures.weeks.is_empty() {
+            rows.push(note_row(cohort, header.len(), tr(LANG, "report_csv.no_activity")));
+        }
+        for week in &figures.weeks {
+            let mut cells = vec![cohort.cohort.clone(), pack(cohort), week.week.clone(), week.starts.to_string()];
+            match &week.figures {
+                Guarded::Shown(f) => {
+                    cells.extend([f.learners_active.to_string(), f.prompts_sent.to_string()]);
+                    cells.extend(rate_cells(&f.response_rate));
+                    cells.extend(rate_cells(&f.quiz_first_try));
+                    cells.extend(rate_cells(&f.quiz_retention));
+                    cells.push(String::new());
+                }
+                Guarded::Hidden(marker) => cells.extend(hidden_cells(header.len() - 4, &marker.reason)),
+            }
+            rows.push(cells);
+        }
+    })
 }
 
-/// The figures as `cohort,section,key,metric,value` rows.
-pub fn csv(report: &Report) -> String {
-    let mut out = String::from("cohort,section,key,metric,value\r\n");
+/// One row per cohort and lesson, in pack order, then lessons that left the pack.
+pub fn csv_by_lesson(report: &Report) -> String {
+    let header = [
+        "cohort",
+        "pack",
+        "lesson_number",
+        "lesson_id",
+        "lesson",
+        "retired",
+        "learners_reached",
+        "first_try_right",
+        "first_try_answers",
+        "first_try_rate",
+        "reflections_answered",
+        "stopped_here",
+        "note",
+    ];
+    table(report, &header, |cohort, figures, rows| {
+        for (idx, lesson) in figures.lessons.iter().enumerate() {
+            let retired = tr(LANG, if lesson.retired { "report_csv.yes" } else { "report_csv.no" }).to_owned();
+            let mut cells = vec![
+                cohort.cohort.clone(),
+                pack(cohort),
+                (idx + 1).to_string(),
+                lesson.lesson_id.clone(),
+                lesson.title.clone(),
+                retired,
+            ];
+            match &lesson.figures {
+                Guarded::Shown(f) => {
+                    cells.push(f.learners_reached.to_string());
+                    cells.extend(rate_cells(&f.quiz_first_try));
+                    cells.extend([f.reflections_answered.to_string(), f.stopped_here.to_string(), String::new()]);
+                }
+                Guarded::Hidden(marker) => cells.extend(hidden_cells(header.len() - 6, &marker.reason)),
+            }
+            rows.push(cells);
+        }
+    })
+}
+
+/// One row per cohort and learner (pseudonym or first name), alphabetical, never ranked; only
+/// the header when the config has per-learner rows off.
+pub fn csv_by_learner(report: &Report) -> String {
+    let header = [
+        "cohort",
+        "learner",
+        "lessons_reached",
+        "answers",
+        "first_try_right",
+        "first_try_answers",
+        "first_try_rate",
+        "days_active",
+    ];
+    let mut out = header_line(&header);
     for cohort in &report.cohorts {
-        let totals = Line { cohort: &cohort.cohort, section: "totals", key: String::new() };
-        match &cohort.figures {
-            Guarded::Shown(figures) => cohort_rows(&mut out, &cohort.cohort, figures, report.min_group),
-            Guarded::Hidden(marker) => totals.push(&mut out, "suppressed", &marker.reason),
+        let Guarded::Shown(figures) = &cohort.figures else { continue };
+        for learner in figures.learners.iter().flatten() {
+            let mut cells = vec![
+                cohort.cohort.clone(),
+                learner.learner.clone(),
+                learner.lessons_reached.to_string(),
+                learner.answers.to_string(),
+            ];
+            cells.extend(rate_cells(&learner.quiz_first_try));
+            cells.push(learner.days_active.to_string());
+            push_row(&mut out, &cells);
         }
     }
     out
 }
 
-fn cohort_rows(out: &mut String, cohort: &str, figures: &CohortFigures, min_group: usize) {
-    let hidden = hidden_mark(min_group);
-    let totals = Line { cohort, section: "totals", key: String::new() };
-    let t = &figures.totals;
-    totals.count(out, "learners_enrolled", t.learners_enrolled);
-    totals.count(out, "learners_active", t.learners_active);
-    totals.count(out, "prompts_sent", t.prompts_sent);
-    totals.rate(out, "response_rate", &t.response_rate);
-    totals.push(out, "median_seconds_to_answer", &t.median_seconds_to_answer.map_or(String::new(), |s| s.to_string()));
-    totals.rate(out, "quiz_first_try", &t.quiz_first_try);
-    totals.rate(out, "quiz_retention", &t.quiz_retention);
-    totals.count(out, "reflections_answered", t.reflections_answered);
-    totals.count(out, "practice_done", t.practice.done);
-    totals.count(out, "practice_partly", t.practice.partly);
-    totals.count(out, "practice_not_yet", t.practice.not_yet);
-    for lesson in &figures.lessons {
-        let row = Line { cohort, section: "lesson", key: lesson.lesson_id.clone() };
-        row.push(out, "title", &lesson.title);
-        row.push(out, "retired", &lesson.retired.to_string());
-        match &lesson.figures {
-            Guarded::Shown(f) => {
-                row.count(out, "learners_reached", f.learners_reached);
-                row.rate(out, "quiz_first_try", &f.quiz_first_try);
-                row.count(out, "reflections_answered", f.reflections_answered);
-                row.count(out, "stopped_here", f.stopped_here);
-            }
-            Guarded::Hidden(_) => row.push(out, "learners", &hidden),
+/// The BOM, the header, then each cohort's rows from `rows_of`; a hidden cohort gets one row
+/// that says why.
+fn table(
+    report: &Report,
+    header: &[&str],
+    rows_of: impl Fn(&CohortReport, &CohortFigures, &mut Vec<Vec<String>>),
+) -> String {
+    let mut out = header_line(header);
+    for cohort in &report.cohorts {
+        let mut rows = Vec::new();
+        match &cohort.figures {
+            Guarded::Shown(figures) => rows_of(cohort, figures, &mut rows),
+            Guarded::Hidden(marker) => rows.push(note_row(cohort, header.len(), &marker.reason)),
         }
+        rows.iter().for_each(|cells| push_row(&mut out, cells));
     }
-    for week in &figures.weeks {
-        let row = Line { cohort, section: "week", key: week.week.clone() };
-        row.push(out, "starts", &week.starts.to_string());
-        match &week.figures {
-            Guarded::Shown(f) => {
-                row.count(out, "learners_active", f.learners_active);
-                row.count(out, "prompts_sent", f.prompts_sent);
-                row.rate(out, "response_rate", &f.response_rate);
-                row.rate(out, "quiz_first_try", &f.quiz_first_try);
-                row.rate(out, "quiz_retention", &f.quiz_retention);
-            }
-            Guarded::Hidden(_) => row.push(out, "learners", &hidden),
-        }
-    }
-    for item in &figures.hardest_items {
-        let row = Line { cohort, section: "hardest_item", key: item.item_id.clone() };
-        row.push(out, "question", &item.question);
-        row.push(out, "retired", &item.retired.to_string());
-        row.count(out, "learners", item.learners);
-        row.rate(out, "quiz_first_try", &item.quiz_first_try);
-        row.push(out, "common_wrong_answer", item.common_wrong_answer.as_deref().unwrap_or(""));
-    }
-    for bucket in &figures.days_active {
-        let row = Line { cohort, section: "days_active", key: bucket.label.clone() };
-        row.push(out, "learners", &bucket.learners.shown().map_or_else(|| hidden.clone(), u64::to_string));
-    }
-    for question in &figures.shared_reflections {
-        let row = Line {
-            cohort,
-            section: "shared_reflection",
-            key: format!("{}#{}", question.item_id, question.question_index + 1),
-        };
-        row.push(out, "lesson", &question.lesson);
-        row.push(out, "question", &question.question);
-        question.answers.iter().for_each(|answer| row.push(out, "answer", answer));
-    }
-    for learner in figures.learners.iter().flatten() {
-        let row = Line { cohort, section: "learner", key: learner.learner.clone() };
-        row.count(out, "lessons_reached", learner.lessons_reached);
-        row.count(out, "answers", learner.answers);
-        row.rate(out, "quiz_first_try", &learner.quiz_first_try);
-        row.count(out, "days_active", learner.days_active);
-    }
+    out
 }
 
-impl Line<'_> {
-    fn push(&self, out: &mut String, metric: &str, value: &str) {
-        let fields = [self.cohort, self.section, &self.key, metric, value];
-        let quoted: Vec<String> = fields.iter().map(|field| field_text(field)).collect();
-        out.push_str(&quoted.join(","));
-        out.push_str("\r\n");
-    }
+fn header_line(header: &[&str]) -> String {
+    let words: Vec<String> = header.iter().map(|key| tr(LANG, &format!("report_csv.{key}")).to_owned()).collect();
+    let mut out = BOM.to_owned();
+    push_row(&mut out, &words);
+    out
+}
 
-    fn count(&self, out: &mut String, metric: &str, value: u64) {
-        self.push(out, metric, &value.to_string());
-    }
+/// Cohort and pack, empty figures, and `note` in the last column.
+fn note_row(cohort: &CohortReport, columns: usize, note: &str) -> Vec<String> {
+    let mut cells = vec![cohort.cohort.clone(), pack(cohort)];
+    cells.extend(hidden_cells(columns - 2, note));
+    cells
+}
 
-    /// The ratio, then the counts it comes from (`<metric>_count`, `<metric>_out_of`).
-    fn rate(&self, out: &mut String, metric: &str, rate: &Rate) {
-        self.push(out, metric, &rate.ratio.map_or(String::new(), |ratio| format!("{ratio:.4}")));
-        self.count(out, &format!("{metric}_count"), rate.count);
-        self.count(out, &format!("{metric}_out_of"), rate.out_of);
+/// `columns` cells, empty but the last, which says why.
+fn hidden_cells(columns: usize, reason: &str) -> Vec<String> {
+    let mut cells = vec![String::new(); columns];
+    if let Some(last) = cells.last_mut() {
+        reason.clone_into(last);
     }
+    cells
+}
+
+fn pack(cohort: &CohortReport) -> String {
+    cohort.pack_title.clone().unwrap_or_default()
+}
+
+/// The count, what it is out of, and the share as a percentage with one decimal (empty
+/// without anything to divide).
+fn rate_cells(rate: &Rate) -> [String; 3] {
+    let percent = rate.ratio.map_or(String::new(), |ratio| format!("{:.1}", ratio * 100.0));
+    [rate.count.to_string(), rate.out_of.to_string(), percent]
+}
+
+fn push_row(out: &mut String, cells: &[String]) {
+    let quoted: Vec<String> = cells.iter().map(|cell| field_text(cell)).collect();
+    out.push_str(&quoted.join(","));
+    out.push_str("\r\n");
 }
 
 /// A field as RFC 4180 wants it, with a leading `'` on text a spreadsheet would run as a

@@ -1,4 +1,4 @@
-//! The report as text: a table for the terminal, a tidy CSV for spreadsheets, pretty JSON.
+//! The report as text: a table for the terminal, CSV tables for spreadsheets, pretty JSON.
 //!
 //! All three show the same figures; hidden groups show `<5` (or the privacy sentence) in place
 //! of numbers. The HTML page lives in `html.rs`.
@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
 
-pub use super::csv::csv;
+pub use super::csv::{csv, csv_by_learner, csv_by_lesson};
 
 /// Shown where there is nothing to divide or no data.
 pub const NO_DATA: &str = "–";

@@ -7,8 +7,18 @@
 use std::fmt::Write as _;
 
 use super::format::{NO_DATA, duration, hidden_mark, percent, period_range};
-use super::svg::{Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
+use super::svg::{Bar, Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
 use super::{CohortFigures, CohortReport, Guarded, Report};
+use crate::i18n::{Lang, fill};
+
+/// The language of the texts this module takes from the catalogue (`[report_charts]`); English
+/// like the rest of the page until the report is given a language.
+const LANG: Lang = Lang::En;
+/// Fewest weeks with figures for the weekly charts: fewer points show no trend, so the page says
+/// the figures in words instead.
+pub const MIN_WEEKS_FOR_CHART: usize = 3;
+/// Fewest lessons with figures for the drop-off chart.
+pub const MIN_LESSONS_FOR_CHART: usize = 3;
 
 /// The page's stylesheet (inlined): system fonts, muted colours, print rules.
 const STYLE: &str = include_str!("style.css");
@@ -137,20 +147,56 @@ fn cards(figures: &CohortFigures) -> String {
 
 fn charts(idx: usize, figures: &CohortFigures, min_group: usize) -> String {
     let mut out = String::from("<div class=\"charts\">\n");
+    let shown_weeks = figures.weeks.iter().filter(|week| week.figures.shown().is_some()).count();
     if figures.weeks.is_empty() {
         out.push_str("<p class=\"note\">No activity in this period yet.</p>\n");
-    } else {
+    } else if shown_weeks >= MIN_WEEKS_FOR_CHART {
         out.push_str(&activity_chart(idx, figures));
         out.push_str(&accuracy_chart(idx, figures));
+    } else {
+        out.push_str(&weeks_in_words(figures));
     }
     out.push_str(&drop_off_chart(idx, figures, min_group));
     out.push_str("</div>\n");
-    if figures.weeks.iter().any(|week| week.figures.shown().is_none()) {
+    if shown_weeks >= MIN_WEEKS_FOR_CHART && shown_weeks < figures.weeks.len() {
         let _ = writeln!(
             out,
             "<p class=\"note\">Weeks with fewer than {min_group} active learners are left out of the charts.</p>"
         );
     }
+    out
+}
+
+/// With too few weeks for a trend, the weeks' figures as sentences instead of charts.
+fn weeks_in_words(figures: &CohortFigures) -> String {
+    let min = MIN_WEEKS_FOR_CHART.to_string();
+    let mut out = format!(
+        "<div class=\"in-words\">\n<p class=\"note\">{}</p>\n",
+        fill(LANG, "report_charts.few_weeks", &[("min", &min)])
+    );
+    for week in &figures.weeks {
+        let Some(f) = week.figures.shown() else { continue };
+        let rate = &f.response_rate;
+        let args = [
+            ("week", week.week.as_str()),
+            ("active", &f.learners_active.to_string()),
+            ("rate", &percent(rate)),
+            ("count", &rate.count.to_string()),
+            ("out_of", &rate.out_of.to_string()),
+        ];
+        let _ = writeln!(out, "<p class=\"figure\">{}</p>", fill(LANG, "report_charts.week", &args));
+    }
+    let t = &figures.totals;
+    let args = [
+        ("first", percent(&t.quiz_first_try)),
+        ("first_count", t.quiz_first_try.count.to_string()),
+        ("first_out_of", t.quiz_first_try.out_of.to_string()),
+        ("review", percent(&t.quiz_retention)),
+        ("review_count", t.quiz_retention.count.to_string()),
+        ("review_out_of", t.quiz_retention.out_of.to_string()),
+    ];
+    let args: Vec<(&str, &str)> = args.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let _ = writeln!(out, "<p class=\"figure\">{}</p>\n</div>", fill(LANG, "report_charts.quiz", &args));
     out
 }
 
@@ -166,21 +212,16 @@ fn activity_chart(idx: usize, figures: &CohortFigures) -> String {
     let id = format!("activity-{idx}");
     let description = format!("Active learners and response rate per ISO week, {}.", week_span(figures));
     let chart = Chart { id: &id, title: "Active learners and response rate per week", description: &description };
-    let svg = line_chart(&chart, &labels, ("Active learners", "Response rate"), &active, &response);
+    let svg = line_chart(&chart, &labels, ("Active learners", "Response rate (%)"), &active, &response);
     format!("<figure><figcaption>Activity per week</figcaption>{svg}</figure>\n")
 }
 
 fn accuracy_chart(idx: usize, figures: &CohortFigures) -> String {
     let shown: Vec<_> =
         figures.weeks.iter().filter_map(|week| Some((short_week(&week.week), week.figures.shown()?))).collect();
-    let (groups, first_try, review): (Vec<String>, Vec<_>, Vec<_>) = if shown.len() > 1 {
-        let first = shown.iter().map(|(_, f)| f.quiz_first_try.ratio).collect();
-        let again = shown.iter().map(|(_, f)| f.quiz_retention.ratio).collect();
-        (shown.iter().map(|(label, _)| label.clone()).collect(), first, again)
-    } else {
-        let totals = &figures.totals;
-        (vec!["Overall".to_owned()], vec![totals.quiz_first_try.ratio], vec![totals.quiz_retention.ratio])
-    };
+    let groups: Vec<String> = shown.iter().map(|(label, _)| label.clone()).collect();
+    let first_try = shown.iter().map(|(_, f)| f.quiz_first_try.ratio).collect();
+    let review = shown.iter().map(|(_, f)| f.quiz_retention.ratio).collect();
     let series = [Series { name: "First try", values: first_try }, Series { name: "Spaced review", values: review }];
     let id = format!("accuracy-{idx}");
     let description = format!(
@@ -189,24 +230,39 @@ fn accuracy_chart(idx: usize, figures: &CohortFigures) -> String {
         percent(&figures.totals.quiz_retention)
     );
     let chart = Chart { id: &id, title: "Quiz accuracy: first try and spaced review", description: &description };
-    let svg = grouped_bars(&chart, &groups, "Answers right", &series);
+    let svg = grouped_bars(&chart, &groups, "Answers right (%)", &series);
     format!("<figure><figcaption>Quiz accuracy</figcaption>{svg}</figure>\n")
 }
 
+/// Learners quiet for 7 days by furthest lesson: a chart from [`MIN_LESSONS_FOR_CHART`] lessons
+/// on and when anyone stopped, else a sentence.
 fn drop_off_chart(idx: usize, figures: &CohortFigures, min_group: usize) -> String {
-    let rows: Vec<(String, Option<f64>)> = figures
+    if figures.lessons.is_empty() {
+        return String::new();
+    }
+    let total: u64 = figures.lessons.iter().filter_map(|lesson| lesson.figures.shown()).map(|f| f.stopped_here).sum();
+    let enrolled = figures.totals.learners_enrolled;
+    let shown_lessons = figures.lessons.iter().filter(|lesson| lesson.figures.shown().is_some()).count();
+    if total == 0 || shown_lessons < MIN_LESSONS_FOR_CHART {
+        let args = [("total", total.to_string()), ("enrolled", enrolled.to_string())];
+        let key = if total == 0 { "report_charts.nobody_stopped" } else { "report_charts.stopped" };
+        let args: Vec<(&str, &str)> = args.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        return format!("<p class=\"figure wide\">{}</p>\n", fill(LANG, key, &args));
+    }
+    let hidden = format!("fewer than {min_group} learners");
+    let bars: Vec<Bar> = figures
         .lessons
         .iter()
         .map(|lesson| {
-            (lesson_name(&lesson.title, lesson.retired), lesson.figures.shown().map(|f| f.stopped_here as f64))
+            let value = lesson.figures.shown().map(|f| f.stopped_here);
+            Bar {
+                label: lesson_name(&lesson.title, lesson.retired),
+                value: value.map(|count| count as f64),
+                text: value.map_or_else(|| hidden.clone(), learners_text),
+            }
         })
         .collect();
-    if rows.is_empty() {
-        return String::new();
-    }
     let id = format!("drop-off-{idx}");
-    let total: u64 = figures.lessons.iter().filter_map(|lesson| lesson.figures.shown()).map(|f| f.stopped_here).sum();
-    let enrolled = figures.totals.learners_enrolled;
     let description =
         format!("Learners quiet for 7 days, by the furthest lesson they reached: {total} of {enrolled} learners.");
     let chart = Chart {
@@ -214,10 +270,16 @@ fn drop_off_chart(idx: usize, figures: &CohortFigures, min_group: usize) -> Stri
         title: "Where learners stop: furthest lesson of learners quiet for 7 days",
         description: &description,
     };
-    let svg = horizontal_bars(&chart, &rows, enrolled as f64, &format!("fewer than {min_group} learners"));
+    let svg = horizontal_bars(&chart, &bars, enrolled as f64);
     format!(
         "<figure class=\"wide\"><figcaption>Where learners stop: {total} of {enrolled} learners quiet for 7 days, by furthest lesson</figcaption>{svg}</figure>\n"
     )
+}
+
+/// `1 learner`, `3 learners`: the unit next to a bar.
+fn learners_text(count: u64) -> String {
+    let key = if count == 1 { "report_charts.learner" } else { "report_charts.learners" };
+    fill(LANG, key, &[("count", &count.to_string())])
 }
 
 fn breakdowns(figures: &CohortFigures, min_group: usize) -> String {
@@ -309,7 +371,7 @@ fn days_active(figures: &CohortFigures, hidden: &str) -> String {
         .map(|bucket| {
             let cell = bucket.learners.shown().map_or_else(
                 || hidden.to_owned(),
-                |&count| format!("<span class=\"bar\" style=\"width:{}px\"></span>{count}", count * 160 / max),
+                |&count| format!("<span class=\"bar\" style=\"width:{}%\"></span>{count}", count * 60 / max),
             );
             format!("<tr><th scope=\"row\">{}</th><td>{cell}</td></tr>\n", escape(&bucket.label))
         })
@@ -362,7 +424,8 @@ fn learners(figures: &CohortFigures) -> String {
     )
 }
 
-/// A table with a caption and column headers; `class` styles it (e.g. `distribution`).
+/// A table with a caption and column headers, in a box that scrolls sideways on its own when the
+/// table is wider than a phone; `class` styles it (e.g. `distribution`).
 fn table(class: &str, caption: &str, header: &[&str], rows: &[String]) -> String {
     let head: String = header.iter().map(|cell| format!("<th scope=\"col\">{}</th>", escape(cell))).collect();
     let body = if rows.is_empty() {
@@ -371,7 +434,7 @@ fn table(class: &str, caption: &str, header: &[&str], rows: &[String]) -> String
         rows.concat()
     };
     format!(
-        "<table class=\"{class}\">\n<caption>{}</caption>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n",
+        "<div class=\"scroll\"><table class=\"{class}\">\n<caption>{}</caption>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table></div>\n",
         escape(caption)
     )
 }

@@ -6,15 +6,17 @@
 
 use std::fmt::Write as _;
 
-/// Width of the vertical charts in SVG units: about their width on the page (half the column),
-/// so 12-unit text reads as 12 px.
-const WIDTH: f64 = 480.0;
+/// Width of every chart in SVG units: a phone's column (about 340 px at 390 px wide), so 12-unit
+/// text never shows below 11 px; the page caps charts at 440 px, so it never shows above 15 px.
+const WIDTH: f64 = 360.0;
 /// Height of the vertical charts.
-const HEIGHT: f64 = 250.0;
-/// Width of the horizontal bar chart, which spans the whole column.
-const WIDE: f64 = 940.0;
-/// Room around the plot: left (axis labels), right, top (legend), bottom (x labels).
-const MARGIN: (f64, f64, f64, f64) = (60.0, 60.0, 40.0, 40.0);
+const HEIGHT: f64 = 230.0;
+/// Room around the plot: left (axis labels), right (second axis), top (legend), bottom (x labels).
+const MARGIN: (f64, f64, f64, f64) = (60.0, 60.0, 40.0, 36.0);
+/// Right margin of charts without a second axis.
+const NARROW_RIGHT: f64 = 12.0;
+/// Narrowest bar that has room for its value (`100 %`) above it.
+const VALUE_BAR_WIDTH: f64 = 30.0;
 
 /// One series of a chart.
 pub struct Series<'a> {
@@ -61,18 +63,28 @@ pub fn line_chart(chart: &Chart, x_labels: &[String], axes: (&str, &str), left: 
     svg
 }
 
-/// Bars side by side per group, on a 0–100 % axis.
+/// One bar of a horizontal bar chart.
+pub struct Bar {
+    /// What the bar stands for (a lesson).
+    pub label: String,
+    /// Its length, or `None` when the figure is hidden.
+    pub value: Option<f64>,
+    /// The value in words next to the bar, with its unit (`3 learners`), or why it is hidden.
+    pub text: String,
+}
+
+/// Bars side by side per group, on a 0–100 % axis; values (with `%`) above bars wide enough.
 pub fn grouped_bars(chart: &Chart, groups: &[String], y_title: &str, series: &[Series]) -> String {
-    let (left_margin, right_margin, top, bottom) = MARGIN;
+    let (left_margin, _, top, bottom) = MARGIN;
     let plot =
-        Plot { x: left_margin, y: top, width: WIDTH - left_margin - right_margin, height: HEIGHT - top - bottom };
+        Plot { x: left_margin, y: top, width: WIDTH - left_margin - NARROW_RIGHT, height: HEIGHT - top - bottom };
     let mut svg = open(chart, WIDTH, HEIGHT);
     svg.push_str(&percent_axis(&plot, plot.x - 8.0, "end"));
     svg.push_str(&axis_titles(&plot, (y_title, "")));
     let slot = plot.width / groups.len().max(1) as f64;
     let bar_width = (slot * 0.7 / series.len().max(1) as f64).min(36.0);
     svg.push_str(&x_axis(&plot, groups, |idx| plot.x + slot * (idx as f64 + 0.5)));
-    let show_values = groups.len() <= 8;
+    let show_values = bar_width >= VALUE_BAR_WIDTH;
     for (series_idx, one) in series.iter().enumerate() {
         let class = SERIES_CLASSES[series_idx % SERIES_CLASSES.len()];
         for (idx, value) in one.values.iter().enumerate() {
@@ -89,7 +101,7 @@ pub fn grouped_bars(chart: &Chart, groups: &[String], y_title: &str, series: &[S
             if show_values {
                 let _ = write!(
                     svg,
-                    r#"<text class="value" x="{:.1}" y="{:.1}" text-anchor="middle">{:.0}</text>"#,
+                    r#"<text class="value" x="{:.1}" y="{:.1}" text-anchor="middle">{:.0} %</text>"#,
                     x + bar_width / 2.0 - 1.0,
                     y - 4.0,
                     value * 100.0
@@ -104,43 +116,31 @@ pub fn grouped_bars(chart: &Chart, groups: &[String], y_title: &str, series: &[S
     svg
 }
 
-/// Horizontal bars, one labelled row per entry, scaled so that `scale` fills the width (or the
-/// largest value, if larger); `None` shows `hidden_text` instead of a bar.
-pub fn horizontal_bars(chart: &Chart, rows: &[(String, Option<f64>)], scale: f64, hidden_text: &str) -> String {
-    let (row_height, label_width, top) = (26.0, 230.0, 8.0);
-    let height = top * 2.0 + row_height * rows.len().max(1) as f64;
-    let bar_space = WIDE - label_width - 48.0;
-    let max = rows.iter().filter_map(|(_, value)| *value).fold(scale, f64::max).max(1.0);
-    let mut svg = open(chart, WIDE, height);
-    for (idx, (label, value)) in rows.iter().enumerate() {
+/// Horizontal bars, each under its label (so long lesson titles keep the chart narrow), scaled
+/// so that `scale` fills the width (or the largest value, if larger); a hidden bar shows only its
+/// text.
+pub fn horizontal_bars(chart: &Chart, bars: &[Bar], scale: f64) -> String {
+    let (row_height, top, text_room) = (40.0, 4.0, 92.0);
+    let height = top * 2.0 + row_height * bars.len().max(1) as f64;
+    let bar_space = WIDTH - text_room;
+    let max = bars.iter().filter_map(|bar| bar.value).fold(scale, f64::max).max(1.0);
+    let mut svg = open(chart, WIDTH, height);
+    for (idx, bar) in bars.iter().enumerate() {
         let y = top + row_height * idx as f64;
-        let middle = y + row_height / 2.0 + 4.0;
-        let label = escape(&super::format::one_line(label, 30));
-        let _ = write!(
-            svg,
-            r#"<text class="label" x="{:.1}" y="{middle:.1}" text-anchor="end">{label}</text>"#,
-            label_width - 10.0
-        );
-        let Some(value) = value else {
+        let label = escape(&super::format::one_line(&bar.label, 50));
+        let _ = write!(svg, r#"<text class="label" x="0" y="{:.1}">{label}</text>"#, y + 14.0);
+        let width = bar.value.map_or(0.0, |value| (bar_space * value / max).max(if value > 0.0 { 2.0 } else { 0.0 }));
+        if bar.value.is_some() {
             let _ = write!(
                 svg,
-                r#"<text class="muted" x="{label_width:.1}" y="{middle:.1}">{}</text>"#,
-                escape(hidden_text)
+                r#"<rect class="series-b" x="0" y="{:.1}" width="{width:.1}" height="12" rx="2"/>"#,
+                y + 20.0
             );
-            continue;
-        };
-        let width = (bar_space * value / max).max(if *value > 0.0 { 2.0 } else { 0.0 });
-        let _ = write!(
-            svg,
-            r#"<rect class="series-b" x="{label_width:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" rx="2"/>"#,
-            y + 5.0,
-            row_height - 10.0
-        );
-        let _ = write!(
-            svg,
-            r#"<text class="value" x="{:.1}" y="{middle:.1}">{value:.0}</text>"#,
-            label_width + width + 6.0
-        );
+        }
+        let class = if bar.value.is_some() { "value" } else { "muted" };
+        let text_x = if width > 0.0 { width + 6.0 } else { 0.0 };
+        let _ =
+            write!(svg, r#"<text class="{class}" x="{text_x:.1}" y="{:.1}">{}</text>"#, y + 30.5, escape(&bar.text));
     }
     svg.push_str("</svg>");
     svg
@@ -318,7 +318,7 @@ fn markers(points: &[Option<(f64, f64)>], class: &str, marker: Marker) -> String
 
 fn legend(items: &[(&str, &str)]) -> String {
     let mut svg = String::new();
-    let mut x = MARGIN.0;
+    let mut x = 8.0;
     for (name, class) in items {
         let _ = write!(svg, r#"<rect class="{class}" x="{x:.1}" y="12" width="12" height="12" rx="2"/>"#);
         let _ = write!(svg, r#"<text class="legend" x="{:.1}" y="22">{}</text>"#, x + 18.0, escape(name));

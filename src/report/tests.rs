@@ -300,7 +300,7 @@ fn a_cohort_under_min_group_shows_only_the_privacy_note_in_every_format() {
     let report = records.report(options(&["desk", "tiny"]));
     let Guarded::Hidden(marker) = &report.cohorts[1].figures else { panic!("tiny is hidden") };
     assert_eq!(marker.reason, "fewer than 5 learners: figures hidden to protect privacy");
-    for (format, text) in all_formats(&report) {
+    for (format, text) in all_formats(&report).into_iter().filter(|(format, _)| *format != "csv by learner") {
         assert!(text.contains("fewer than 5 learners: figures hidden to protect privacy"), "{format}");
         assert!(text.contains("tiny"), "{format}");
     }
@@ -330,7 +330,9 @@ fn unshared_reflection_texts_never_appear_and_shared_ones_appear_without_names()
     for (format, text) in all_formats(&report) {
         assert!(!text.contains("SECRET"), "{format} leaks an unshared text");
         assert!(!text.contains("Annelies") && !text.contains("Learner1"), "{format} names a learner");
-        assert!(text.contains("Apples, shared by one"), "{format}");
+        if !format.starts_with("csv") {
+            assert!(text.contains("Apples, shared by one"), "{format}: shared texts are in every format but CSV");
+        }
     }
     assert!(html(&report).contains("Zebra: we &lt;b&gt;share&lt;/b&gt; &amp; learn"));
 }
@@ -417,16 +419,58 @@ fn the_table_aligns_numbers_and_shows_percentages_and_dashes() {
     assert_eq!(&row[learners_end - 1..learners_end], "6", "right-aligned:\n{header}\n{row}");
 }
 
+/// Desk: five learners answer a quiz in W49 and in W50 (one of them wrong in W50), one more
+/// in W48 alone; tiny: two learners, hidden.
+fn csv_records() -> Report {
+    let mut records = desk().enrol("tiny", 10..=11);
+    records.quiz(6, "one/quiz", "2026-11-24T08:00:00Z", "2026-11-24T08:01:00Z", 1, false);
+    for learner in 1..=5 {
+        records.quiz(learner, "one/quiz", "2026-11-30T08:00:00Z", "2026-11-30T08:01:00Z", 1, false);
+        let choice = usize::from(learner == 5);
+        records.quiz(learner, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1 - choice, true);
+    }
+    records.report(options(&["desk", "tiny"]))
+}
+
 #[test]
-fn csv_has_five_fields_per_record_and_quotes_texts() {
+fn csv_has_one_row_per_cohort_and_week_with_plain_numbers_and_headers_in_words() {
+    let text = csv(&csv_records());
+    let hidden = "fewer than 5 learners: figures hidden to protect privacy";
+    let expected = [
+        "\u{feff}Cohort,Pack,Week (ISO),Week starts (date),Active learners,Prompts sent,Questions answered,Questions sent,Response rate (%),Quiz answers right first try,Quiz answers first try,Right first try (%),Review answers right,Review answers,Right on review (%),Note",
+        &format!("desk,Demo pack,2026-W48,2026-11-23,,,,,,,,,,,,{hidden}"),
+        "desk,Demo pack,2026-W49,2026-11-30,5,5,5,5,100.0,5,5,100.0,0,0,,",
+        "desk,Demo pack,2026-W50,2026-12-07,5,5,5,5,100.0,0,0,,4,5,80.0,",
+        &format!("tiny,Demo pack,,,,,,,,,,,,,,{hidden}"),
+    ];
+    assert_eq!(text, expected.map(|line| format!("{line}\r\n")).concat());
+    assert!(records_fields(&text).iter().all(|&fields| fields == 16), "{text}");
+}
+
+#[test]
+fn csv_by_lesson_has_one_row_per_cohort_and_lesson() {
+    let text = csv_by_lesson(&csv_records());
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "\u{feff}Cohort,Pack,Lesson number,Lesson id,Lesson,Retired,Learners reached,Quiz answers right first try,Quiz answers first try,Right first try (%),Reflections answered,Stopped here (learners),Note"
+    );
+    assert_eq!(lines[1], "desk,Demo pack,1,one,One & only,no,0,6,6,100.0,0,0,");
+    assert!(lines.iter().any(|line| line.starts_with("tiny,Demo pack,,,,,,,,,,,fewer than 5 learners")), "{text}");
+    assert!(records_fields(&text).iter().all(|&fields| fields == 13), "{text}");
+}
+
+#[test]
+fn csv_quotes_texts_and_has_learner_rows_only_when_asked() {
     let mut records = desk();
-    records.reflect(1, 0, "2026-12-08T08:00:00Z", "one, \"two\"\nthree", true);
-    let text = csv(&records.report(options(&["desk"])));
-    assert!(text.starts_with("cohort,section,key,metric,value\r\n"));
-    assert!(text.contains("desk,totals,,learners_enrolled,6\r\n"));
-    assert!(text.contains("desk,shared_reflection,one/reflect#1,answer,\"one, \"\"two\"\"\nthree\"\r\n"), "{text}");
-    assert!(text.contains("desk,days_active,0,learners,5\r\n"));
-    assert!(records_fields(&text).iter().all(|&fields| fields == 5), "{text}");
+    records.learners[0].name = "Annelies, \"Ann\"".to_owned();
+    records.quiz(1, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    let mut asked = options(&["desk"]);
+    asked.per_learner = Some(PerLearner { key: b"k1".to_vec(), names: true });
+    let text = csv_by_learner(&records.report(asked));
+    assert!(text.contains("\r\ndesk,\"Annelies, \"\"Ann\"\"\",0,1,1,1,100.0,1\r\n"), "{text}");
+    let header_only = csv_by_learner(&desk().report(options(&["desk"])));
+    assert_eq!(header_only.lines().count(), 1, "{header_only}");
 }
 
 #[test]
@@ -456,8 +500,15 @@ fn records_fields(text: &str) -> Vec<usize> {
     counts
 }
 
-fn all_formats(report: &Report) -> [(&'static str, String); 4] {
-    [("table", table(report)), ("csv", csv(report)), ("json", json(report)), ("html", html(report))]
+fn all_formats(report: &Report) -> [(&'static str, String); 6] {
+    [
+        ("table", table(report)),
+        ("csv", csv(report)),
+        ("csv by lesson", csv_by_lesson(report)),
+        ("csv by learner", csv_by_learner(report)),
+        ("json", json(report)),
+        ("html", html(report)),
+    ]
 }
 
 #[test]
@@ -475,13 +526,61 @@ fn without_a_pack_lessons_are_listed_as_they_come_and_none_is_retired() {
 fn html_is_one_accessible_page_with_charts_only_for_shown_cohorts() {
     let mut records = desk().enrol("tiny", 10..=11);
     records.quiz(1, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    for week in ["2026-11-23", "2026-11-30", "2026-12-07"] {
+        for learner in 1..=6 {
+            records.quiz(learner, "one/quiz", &format!("{week}T08:00:00Z"), &format!("{week}T08:01:00Z"), 0, false);
+        }
+    }
     let page = html(&records.report(options(&["desk", "tiny"])));
     assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
-    assert_eq!(page.matches("<svg").count(), 3, "activity, accuracy and drop-off for desk only");
-    assert_eq!(page.matches("role=\"img\"").count(), 3);
-    assert_eq!(page.matches("<title id=").count(), 3);
+    assert_eq!(page.matches("<svg").count(), 2, "activity and accuracy for desk only; nobody stopped");
+    assert_eq!(page.matches("role=\"img\"").count(), 2);
+    assert_eq!(page.matches("<title id=").count(), 2);
+    assert!(page.contains("No learner has been quiet for 7 days yet."));
     assert!(page.contains("<th scope=\"col\">Lesson</th>"));
     assert!(page.contains("<p class=\"privacy\">fewer than 5 learners: figures hidden to protect privacy</p>"));
     assert!(page.contains("One &amp; only"), "lesson titles are escaped");
     assert!(!page.contains("<script") && !page.contains("http"), "no scripts, no links");
+}
+
+#[test]
+fn fewer_than_three_weeks_are_said_in_words_instead_of_charted() {
+    let mut records = desk();
+    for learner in 1..=5 {
+        records.quiz(learner, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    }
+    let page = html(&records.report(options(&["desk"])));
+    assert_eq!(page.matches("<svg").count(), 0, "two dots say nothing");
+    assert!(page.contains("Trend charts appear from 3 weeks with activity on."), "{page}");
+    assert!(
+        page.contains(
+            "<p class=\"figure\">2026-W50: 5 learners answered; 100 % of the questions sent were answered (5 of 5).</p>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("Quiz answers right on the first try: 100 % (5 of 5); on spaced reviews: – (0 of 0)."));
+}
+
+#[test]
+fn chart_values_and_axes_carry_their_units() {
+    let mut records = desk();
+    for week in ["2026-11-23", "2026-11-30", "2026-12-07"] {
+        for learner in 1..=6 {
+            let choice = usize::from(learner > 3);
+            records.quiz(
+                learner,
+                "one/quiz",
+                &format!("{week}T08:00:00Z"),
+                &format!("{week}T08:01:00Z"),
+                choice,
+                false,
+            );
+        }
+    }
+    let page = html(&records.report(options(&["desk"])));
+    assert_eq!(page.matches("<svg").count(), 2);
+    assert!(page.contains(">50 %</text>"), "bar values with %: {page}");
+    assert!(page.contains(">Answers right (%)</text>") && page.contains(">Response rate (%)</text>"));
+    assert!(page.contains(">100 %</text>"), "percent axis ticks");
+    assert!(!page.contains("px\""), "no fixed pixel widths");
 }

@@ -68,10 +68,14 @@ fn every_format_shows_the_same_cohorts_and_no_names_by_default() {
     assert_eq!(cohorts[0]["figures"]["totals"]["learners_enrolled"], 10);
     assert!(cohorts[0]["figures"].get("learners").is_none(), "no per-learner rows by default");
     let csv = stdout(&nudge(&["--format", "csv"], &config));
-    assert!(csv.lines().any(|line| line.starts_with("sales-north,")), "{csv}");
+    assert!(csv.starts_with("\u{feff}Cohort,Pack,Week (ISO),Week starts (date),Active learners,"), "{csv}");
+    assert!(csv.lines().any(|line| line.starts_with("sales-north,,2026-W45,2026-11-02,")), "{csv}");
+    let by_lesson = stdout(&nudge(&["--format", "csv", "--by", "lesson"], &config));
+    assert!(by_lesson.starts_with("\u{feff}Cohort,Pack,Lesson number,Lesson id,Lesson,"), "{by_lesson}");
+    assert!(by_lesson.lines().any(|line| line.starts_with("product,,1,l01,l01,no,")), "{by_lesson}");
     let html = stdout(&nudge(&["--format", "html"], &config));
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
-    for text in [&table, &csv, &html] {
+    for text in [&table, &csv, &by_lesson, &html] {
         assert!(!text.contains("Learner 1"), "no names anywhere");
     }
 }
@@ -99,18 +103,21 @@ fn filters_narrow_the_cohorts_and_the_period() {
 #[test]
 fn per_learner_rows_are_pseudonymous_and_stable_unless_names_are_asked_for() {
     let (_dir, config) = organisation(true);
-    let first = stdout(&nudge(&["--format", "csv"], &config));
-    let again = stdout(&nudge(&["--format", "csv"], &config));
+    let by_learner = ["--format", "csv", "--by", "learner"];
+    let first = stdout(&nudge(&by_learner, &config));
+    let again = stdout(&nudge(&by_learner, &config));
     assert_eq!(first, again, "the same pseudonyms every time");
+    assert_eq!(first.lines().count(), 31, "a header and 30 learners:\n{first}");
     assert!(!first.contains("Learner 1"), "pseudonyms, not names");
-    let named = stdout(&nudge(&["--format", "csv", "--names"], &config));
+    let named = stdout(&nudge(&["--format", "csv", "--by", "learner", "--names"], &config));
     assert!(named.contains("Learner 1"), "names when asked for");
 }
 
 #[test]
 fn mistakes_get_one_clear_sentence() {
     let (_dir, config) = organisation(false);
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
+        (&["--format", "csv", "--by", "learner"], "rows per learner need `reports.per_learner = true`"),
         (&["--cohort", "nope"], "there is no cohort `nope`"),
         (&["--names"], "reports.per_learner = true"),
         (&["--since", "2026-12-01", "--until", "2026-11-01"], "the period is empty"),

@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use nudge::i18n::Lang;
 use nudge::model::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
 use nudge::report::synthetic::{Workload, pack};
-use nudge::report::{CohortInfo, PerLearner, Report, build, html};
+use nudge::report::{CohortInfo, Guarded, PerLearner, Report, build, html};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Longest a browser run may take before the test gives up on it.
@@ -56,6 +56,140 @@ fn html_report_parses_and_renders_in_a_headless_browser() {
     if let Some(keep) = std::env::var_os("NUDGE_KEEP_SCREENSHOT") {
         std::fs::copy(&png, keep).expect("copy the screenshot");
     }
+}
+
+/// What the probe script measured in the browser.
+#[derive(Debug, serde::Deserialize)]
+struct Fit {
+    /// The layout viewport's width in CSS px: the window size asked for.
+    width: f64,
+    /// The page's scroll width: more than `width` means the page scrolls sideways.
+    scroll: f64,
+    /// Elements reaching past the right edge outside a box that scrolls on its own.
+    over: Vec<String>,
+    /// The smallest chart text as it appears on screen, in CSS px.
+    min_chart_font: f64,
+}
+
+/// Phone and desktop widths at which the page must not scroll sideways and chart text must stay
+/// readable, in English data and in Dutch and Danish names and texts (long compound words).
+#[test]
+fn html_report_fits_a_phone_and_a_desktop_without_scrolling_sideways() {
+    if std::env::var_os("NUDGE_NO_BROWSER").is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut problems = Vec::new();
+    for (lang, report) in [("en", realistic_report()), ("nl", localised(Lang::Nl)), ("da", localised(Lang::Da))] {
+        let page = html(&report);
+        for width in [390, 1200] {
+            let fit = measure(dir.path(), &page, &format!("{lang}-{width}"), width);
+            assert_eq!(fit.width, f64::from(width), "{lang}: the page got the width asked for");
+            if fit.scroll > fit.width || !fit.over.is_empty() {
+                problems
+                    .push(format!("{lang} at {width} px scrolls sideways ({} px wide): {:?}", fit.scroll, fit.over));
+            }
+            if fit.min_chart_font < 11.0 {
+                problems.push(format!("{lang} at {width} px: chart text of {:.1} px", fit.min_chart_font));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Loads `page` into a frame `width` px wide (headless Chromium's window is at least 500 px
+/// wide, a frame is as narrow as asked: a phone's viewport with `width=device-width`), measures
+/// it with a probe script in the test's wrapper page (the product page has none) and returns
+/// what it found; with `NUDGE_KEEP_SCREENSHOTS=<dir>` also leaves `report-<name>.png` there.
+fn measure(dir: &Path, page: &str, name: &str, width: u32) -> Fit {
+    let srcdoc = page.replace('&', "&amp;").replace('"', "&quot;");
+    let wrapper = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>body{{margin:0}}iframe{{border:0;display:block;width:{width}px;height:3000px}}</style></head><body><iframe id=\"page\" srcdoc=\"{srcdoc}\"></iframe><script>{PROBE}</script></body></html>"
+    );
+    let file = dir.join(format!("probe-{name}.html"));
+    std::fs::write(&file, wrapper).expect("write the wrapper page");
+    let url = format!("file://{}", file.display());
+    let window = format!("--window-size={},3000", width.max(500));
+    if let Some(keep) = std::env::var_os("NUDGE_KEEP_SCREENSHOTS") {
+        let shot = format!("--screenshot={}", Path::new(&keep).join(format!("report-{name}.png")).display());
+        chromium(dir, &["--hide-scrollbars", &shot, &window, &url]);
+    }
+    let dom = chromium(dir, &["--hide-scrollbars", "--virtual-time-budget=5000", &window, "--dump-dom", &url]);
+    let json = dom
+        .split_once("id=\"probe\"")
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .and_then(|(_, rest)| rest.split_once("</pre>"))
+        .map(|(json, _)| json);
+    let json = json.unwrap_or_else(|| panic!("the probe wrote nothing:\n{}", &dom[dom.len().saturating_sub(2000)..]));
+    serde_json::from_str(&json.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+        .expect("the probe's JSON")
+}
+
+/// Once the framed page has loaded, measures it and writes the result into a `<pre id="probe">`.
+const PROBE: &str = r#"
+const frame = document.getElementById('page');
+const probe = () => {
+  const doc = frame.contentDocument, win = frame.contentWindow;
+  const width = doc.documentElement.clientWidth;
+  const scrolls = (el) => { for (let e = el.parentElement; e; e = e.parentElement) { const x = win.getComputedStyle(e).overflowX; if (x === 'auto' || x === 'scroll' || x === 'hidden') return true; } return false; };
+  const over = [...doc.body.querySelectorAll('*')]
+    .filter((el) => el.getBoundingClientRect().right > width + 0.5 && !scrolls(el))
+    .slice(0, 8)
+    .map((el) => `${el.tagName.toLowerCase()}.${el.getAttribute('class') || ''}: ${Math.round(el.getBoundingClientRect().right)} px, ${(el.textContent || '').trim().slice(0, 40)}`);
+  let min = 1000;
+  for (const text of doc.querySelectorAll('svg text')) {
+    const svg = text.ownerSVGElement;
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    min = Math.min(min, parseFloat(win.getComputedStyle(text).fontSize) * scale);
+  }
+  const result = { width, scroll: doc.documentElement.scrollWidth, over, min_chart_font: min };
+  const pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify(result);
+  document.body.append(pre);
+};
+if (frame.contentDocument && frame.contentDocument.readyState === 'complete' && frame.contentDocument.body.childElementCount) probe();
+else frame.addEventListener('load', probe);
+"#;
+
+/// The realistic report with Dutch or Danish cohort names, pack and lesson titles, questions and
+/// shared texts: longer words than English, which is where layouts break.
+fn localised(lang: Lang) -> Report {
+    let (cohorts, pack, lesson, question, answer): ([&str; 4], &str, &str, &str, &str) = match lang {
+        Lang::Da => (
+            ["kundeservice-nordjylland", "salgsafdelingen-københavn", "produktudvikling", "pilotgruppe"],
+            "Kundeorienteret rådgivning i praksis",
+            "Forventningsafstemning med kunden",
+            "Hvilket skridt kommer først, når en utilfreds kunde ringer om en fejlagtig faktura?",
+            "Jeg spurgte først ind til kundens situation, og samtalen blev straks roligere.",
+        ),
+        _ => (
+            ["klantenservice-noord-nederland", "verkoopbinnendienst-zuid", "productontwikkeling", "pilotgroep"],
+            "Klantgerichtheid in de praktijk",
+            "Verwachtingsmanagement bij klantgesprekken",
+            "Welke stap komt eerst wanneer een ontevreden klant belt over een onjuiste factuur?",
+            "Ik vroeg eerst naar de situatie van de klant en het gesprek werd meteen rustiger.",
+        ),
+    };
+    let mut report = realistic_report();
+    for (cohort, name) in report.cohorts.iter_mut().zip(cohorts) {
+        cohort.cohort = name.to_owned();
+        cohort.pack_title = Some(pack.to_owned());
+        let Guarded::Shown(figures) = &mut cohort.figures else { continue };
+        for (idx, row) in figures.lessons.iter_mut().enumerate() {
+            row.title = format!("{lesson} {}", idx + 1);
+        }
+        for item in &mut figures.hardest_items {
+            item.question = question.to_owned();
+            item.common_wrong_answer = Some(answer.to_owned());
+        }
+        for shared in &mut figures.shared_reflections {
+            shared.question = question.to_owned();
+            shared.lesson = lesson.to_owned();
+            shared.answers = vec![answer.to_owned()];
+        }
+    }
+    report
 }
 
 /// Three cohorts of 8 learners over several weeks, plus a pilot of 3 whose figures stay hidden.
