@@ -100,8 +100,20 @@ fn jump(timing: &Timing<'_>, slot: &Slot, shift: Duration, wanted: Wanted) -> Da
         Some(next_day) if wall >= next_day => (next_day, true),
         _ => (wall, inclusive),
     };
-    let cursor = resolve(timing.cohort_tz, wall).map(|at| if inclusive { at - Duration::seconds(1) } else { at });
+    let cursor = not_after(timing.cohort_tz, wall).map(|at| if inclusive { at - Duration::seconds(1) } else { at });
     cursor.map_or(slot.at, |cursor| cursor.max(slot.at))
+}
+
+/// An instant no later than the first one whose wall clock in `tz` reaches `wall`: `wall`
+/// itself (the earlier pass in an autumn overlap), or, for a time in a spring gap, up to a
+/// minute before the gap, so that a search from it skips no slot after the gap. ([`resolve`]
+/// moves a gap time past the gap by whole half hours, which is right for when a slot reaches a
+/// learner but would skip the slots at the start of the gap's far side.)
+fn not_after(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
+    (0..=180).find_map(|minutes| match tz.from_local_datetime(&(wall - Duration::minutes(minutes))) {
+        LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.with_timezone(&Utc)),
+        LocalResult::None => None,
+    })
 }
 
 /// When `slot` reaches this learner: at their preferred time on the slot's date (later slots

@@ -142,3 +142,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_jump_into_the_cohorts_spring_gap_skips_no_slot_after_it() {
+    // London skips 01:00-02:00 on 2026-03-29. A learner in Amsterdam at 22:15 wants the slot
+    // whose time lands after 23:30 their time: 01:15 London, inside the gap, so the first slot
+    // after the gap (02:00:00) is the one; jumping to 02:15 skipped a quarter of an hour.
+    let schedule = CronSpec::parse("*/3 * * * * *").unwrap_or_else(|error| panic!("{error}"));
+    let policy = Policy { quiet_hours: None, ..Policy::default() };
+    let timing = Timing {
+        schedule: &schedule,
+        cohort_tz: chrono_tz::Europe::London,
+        policy: &policy,
+        learner_tz: chrono_tz::Europe::Amsterdam,
+        preferred: NaiveTime::from_hms_opt(22, 15, 0),
+    };
+    let after =
+        NaiveDate::from_ymd_opt(2026, 3, 29).unwrap_or_default().and_hms_opt(21, 30, 0).unwrap_or_default().and_utc();
+    let due = next_due(&timing, after).map(|due| due.slot.key());
+    assert_eq!(due.as_deref(), Some("2026-03-29T02:00:00"));
+    assert_eq!(next_due(&timing, after), walk(&timing, after));
+}
