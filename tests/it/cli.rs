@@ -112,3 +112,35 @@ fn simulate_prints_a_day_by_day_table() {
     let bad = nudge(&["simulate", "--accuracy", "1.5"], repo());
     assert!(text(&bad).contains("--accuracy is a share from 0 to 1"));
 }
+
+#[test]
+fn check_on_a_folder_with_pack_toml_txt_fails_and_says_to_rename_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("my-pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(pack.join("pack.toml.txt"), "title = \"T\"\nlanguage = \"en\"\n").unwrap();
+    std::fs::write(pack.join("01-a.md"), "+++\ntitle = \"A\"\n+++\nText.\n").unwrap();
+    let output = nudge(&["check", "my-pack"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "my-pack/pack.toml.txt:1:1: error: the folder `my-pack` is not a pack: it has `pack.toml.txt` but no \
+         `pack.toml`: rename `pack.toml.txt` to `pack.toml` (Notepad adds `.txt`: save with \"Save as type: All files\")\n\
+         \x20 |\n1 | title = \"T\"\n  | ^\n\n1 error, 0 warnings in 1 lesson\n"
+    );
+}
+
+#[test]
+fn check_reports_a_broken_pack_toml_and_the_lessons_mistakes_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("my-pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(pack.join("pack.toml"), "title = \"T\"\nlanguage = en\n").unwrap();
+    std::fs::write(pack.join("01-a.md"), "+++\ntitle = \"A\"\n+++\n## Quiz\nQ?\n- [ ] a\n- [ ] b\n").unwrap();
+    let output = nudge(&["check", "my-pack"], dir.path());
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("my-pack/pack.toml:2:12: error: a text value must be between double quotes"), "{out}");
+    assert!(out.contains("my-pack/01-a.md:6:1: error: no option is marked right"), "{out}");
+    assert!(out.trim_end().ends_with("2 errors, 0 warnings in 1 lesson"), "{out}");
+}
