@@ -392,7 +392,12 @@ fn run_check(
     deny_warnings: bool,
 ) -> anyhow::Result<ExitCode> {
     let config_path = config::config_path(config.clone());
-    let settings = if paths.is_empty() || config.is_some() { Some(Settings::load(&config_path)?) } else { None };
+    let (settings, config_problems) = if paths.is_empty() || config.is_some() {
+        let (settings, problems) = Settings::load_checked(&config_path)?;
+        (Some(settings), problems)
+    } else {
+        (None, Vec::new())
+    };
     let paths = match (&settings, paths.is_empty()) {
         (Some(settings), true) => vec![settings.content.dir.clone()],
         _ => paths,
@@ -401,6 +406,7 @@ fn run_check(
     if let Some(settings) = &settings {
         loaded.problems.extend(check::check_cohorts(settings, &loaded));
     }
+    loaded.problems.extend(config_problems);
     loaded.problems.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
     let summary = Summary::of(&loaded.problems, loaded.n_lessons);
     match format {

@@ -144,3 +144,32 @@ fn check_reports_a_broken_pack_toml_and_the_lessons_mistakes_in_one_run() {
     assert!(out.contains("my-pack/01-a.md:6:1: error: no option is marked right"), "{out}");
     assert!(out.trim_end().ends_with("2 errors, 0 warnings in 1 lesson"), "{out}");
 }
+
+#[test]
+fn check_reports_every_config_problem_and_still_checks_the_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(repo().join("config/nudge.toml"))
+        .unwrap()
+        .replace("30 8 * * Mon,Wed,Fri", "30 8 * * Mon,Wed,Fry")
+        .replace("Europe/Copenhagen", "Europe/Kopenhagen")
+        .replace("dir = \"content\"", &format!("dir = {:?}", repo().join("content").display().to_string()));
+    std::fs::write(dir.path().join("bad.toml"), config).unwrap();
+    let output = nudge(&["check", "--config", "bad.toml"], dir.path());
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("bad.toml:35:12: error: `cohorts[1].schedule`: `30 8 * * Mon,Wed,Fry` is not"), "{out}");
+    assert!(out.contains("bad.toml:44:12: error: `cohorts[2].timezone`: not an IANA time zone name"), "{out}");
+    assert!(
+        out.contains("44 | timezone = \"Europe/Kopenhagen\"\n   |            ^"),
+        "with the line and a caret: {out}"
+    );
+    assert!(out.trim_end().ends_with("2 errors, 0 warnings in 30 lessons"), "the packs are checked too: {out}");
+    let serve = nudge(&["serve", "--config", "bad.toml"], dir.path());
+    let out = text(&serve);
+    assert_eq!(serve.status.code(), Some(1), "{out}");
+    assert!(
+        out.starts_with("error: the configuration has 2 problems:\n  bad.toml:35:12: `cohorts[1].schedule`"),
+        "{out}"
+    );
+    assert!(out.contains("\n  bad.toml:44:12: `cohorts[2].timezone`"), "{out}");
+}
