@@ -173,3 +173,23 @@ fn check_reports_every_config_problem_and_still_checks_the_packs() {
     );
     assert!(out.contains("\n  bad.toml:44:12: `cohorts[2].timezone`"), "{out}");
 }
+
+#[test]
+fn simulate_runs_an_authors_pack_without_a_config_and_prints_the_policy_it_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = repo().join("content/customer-focus");
+    let args = ["simulate", pack.to_str().unwrap(), "--days", "5", "--learners", "10", "--start", "2026-11-23"];
+    let output = nudge(&args, dir.path());
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains(
+            "No config: the default schedule and policy (--config uses a cohort's own):\n  schedule          \
+             `0 9 * * Mon-Fri` (Europe/Amsterdam)\n  daily cap         at most 3 scheduled messages a learner a day \
+             (replies to answers come on top)\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("  1  Mon 23-11"), "{out}");
+    assert!(out.contains("answers behind the mean"), "{out}");
+}
