@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Settings;
-use crate::content::load::parse_lesson_file;
+use crate::content::load::{lesson_files, not_a_pack, parse_lesson_file};
 use crate::content::{DEFAULT_FOLLOW_UP_DAYS, ItemKind, Loaded, Pack, Problem, load_library, load_pack};
 use crate::i18n::Lang;
 use crate::model::PracticeOutcome;
@@ -25,7 +25,20 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
         loaded.absorb(load_path(path));
     }
     check_lengths(&mut loaded);
+    attach_sources(&mut loaded.problems);
     loaded
+}
+
+/// Gives every problem found after parsing (duplicate ids, message lengths) its source line,
+/// so it shows with a caret like the parser's own.
+fn attach_sources(problems: &mut [Problem]) {
+    let mut texts: std::collections::HashMap<PathBuf, Option<String>> = std::collections::HashMap::new();
+    for problem in problems.iter_mut().filter(|problem| problem.source_line.is_none()) {
+        let text = texts.entry(problem.path.clone()).or_insert_with(|| std::fs::read_to_string(&problem.path).ok());
+        if let Some(text) = text {
+            *problem = problem.clone().with_source(text);
+        }
+    }
 }
 
 fn load_path(path: &Path) -> Loaded {
@@ -33,16 +46,34 @@ fn load_path(path: &Path) -> Loaded {
         return load_pack(path);
     }
     if path.is_dir() {
-        return load_library(path);
+        if let Some(problem) = not_a_pack(path) {
+            let mut loaded = lessons_alone(&lesson_files(path));
+            loaded.problems.insert(0, problem);
+            return loaded;
+        }
+        let loaded = load_library(path);
+        if loaded.packs.is_empty() && loaded.problems.is_empty() {
+            let message = "no content pack here: a pack is a folder with a `pack.toml` and lesson files (`01-….md`)";
+            return Loaded { problems: vec![Problem::error(path, 1, 1, message)], ..Loaded::default() };
+        }
+        return loaded;
     }
     if path.file_name().is_some_and(|name| name == "pack.toml") {
         return load_pack(path.parent().unwrap_or(Path::new(".")));
     }
     if path.is_file() {
-        let (_, problems) = parse_lesson_file(path, DEFAULT_FOLLOW_UP_DAYS);
-        return Loaded { packs: Vec::new(), problems, n_lessons: 1 };
+        return lessons_alone(&[path.to_owned()]);
     }
     Loaded { problems: vec![Problem::error(path, 1, 1, "no such file or directory")], ..Loaded::default() }
+}
+
+/// Lesson files checked on their own, outside a pack (the pack-wide checks need the pack).
+fn lessons_alone(files: &[PathBuf]) -> Loaded {
+    let mut loaded = Loaded { n_lessons: files.len(), ..Loaded::default() };
+    for file in files {
+        loaded.problems.extend(parse_lesson_file(file, DEFAULT_FOLLOW_UP_DAYS).1);
+    }
+    loaded
 }
 
 /// Errors for messages longer than Telegram accepts, in the longest language's wording.
@@ -52,7 +83,7 @@ fn check_lengths(loaded: &mut Loaded) {
         for lesson in &pack.lessons {
             let len = longest(|lang| render::visible_len(&render::lesson(lang, pack, lesson)));
             if len > MAX_MESSAGE_CHARS {
-                problems.push(too_long(&lesson.path, 1, len, "the lesson message"));
+                problems.push(too_long(&lesson.path, lesson.places.body, len, "the lesson message"));
             }
             for item in &lesson.items {
                 for (len, what) in item_lengths(pack, &item.kind) {
@@ -124,17 +155,24 @@ pub fn check_cohorts(settings: &Settings, loaded: &Loaded) -> Vec<Problem> {
                     settings.content.dir.display()
                 ),
             )),
-            Some(pack) if pack.language != cohort.language => problems.push(Problem::warning(
-                &settings.source,
-                1,
-                1,
-                format!(
-                    "cohort `{}` has language `{}` but its pack `{}` is written in `{}`",
-                    cohort.id, cohort.language, pack.id, pack.language
-                ),
-            )),
+            Some(pack) if pack.language != cohort.language && !has_errors(loaded, pack) => {
+                problems.push(Problem::warning(
+                    &settings.source,
+                    1,
+                    1,
+                    format!(
+                        "cohort `{}` has language `{}` but its pack `{}` is written in `{}`",
+                        cohort.id, cohort.language, pack.id, pack.language
+                    ),
+                ))
+            }
             Some(_) => {}
         }
     }
     problems
+}
+
+/// True when the pack has an error of its own (its `pack.toml` may not even name a language).
+fn has_errors(loaded: &Loaded, pack: &Pack) -> bool {
+    loaded.problems.iter().any(|problem| problem.is_error() && problem.path.starts_with(&pack.dir))
 }

@@ -10,7 +10,10 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use crate::content::Problem;
+use crate::content::toml_error::plain_message;
 use crate::i18n::Lang;
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
@@ -120,32 +123,46 @@ pub struct Cohort {
 }
 
 impl Settings {
-    /// Parses and validates settings from TOML text; `source` names the file in messages.
-    pub fn parse(text: &str, source: &Path) -> anyhow::Result<Self> {
-        let raw: RawSettings = toml::from_str(text).map_err(|error| {
-            let place = error
-                .span()
-                .map(|span| {
-                    let (line, col) = line_col(text, span.start);
-                    format!(":{line}:{col}")
-                })
-                .unwrap_or_default();
-            anyhow::anyhow!("{}{place}: {}", source.display(), error.message().trim_end())
-        })?;
-        Validator { text, source }.settings(raw)
+    /// Parses and validates settings from TOML text; `source` names the file in messages. Fails
+    /// with every problem found, not only the first.
+    pub fn parse(text: &str, source: &Path) -> Result<Self, ConfigError> {
+        let (settings, problems) = Self::check(text, source);
+        ConfigError::from_problems(problems).map_or(Ok(settings), Err)
+    }
+
+    /// Parses settings and finds every problem in them. The settings hold every value that is
+    /// valid and defaults for the rest (a cohort with a problem is left out), so `nudge check`
+    /// can go on to check the packs. Pure: text in, settings and problems out.
+    pub fn check(text: &str, source: &Path) -> (Self, Vec<Problem>) {
+        let mut validator = Validator { text, source, problems: Vec::new() };
+        let raw = validator.raw_settings();
+        let settings = validator.settings(raw);
+        let mut problems = validator.problems;
+        problems.sort_by_key(|problem| (problem.line, problem.col));
+        (settings, problems)
     }
 
     /// Reads the file at `path`, parses it and applies the environment overrides.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let (settings, problems) = Self::load_checked(path)?;
+        match ConfigError::from_problems(problems) {
+            Some(error) => Err(error.into()),
+            None => Ok(settings),
+        }
+    }
+
+    /// Like [`Settings::load`], but hands back the problems (with their source lines) instead
+    /// of failing on them; only an unreadable file or a bad override is an error.
+    pub fn load_checked(path: &Path) -> anyhow::Result<(Self, Vec<Problem>)> {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
                 "cannot read the configuration file {}: create it (see config/nudge.toml in the repository) or pass --config",
                 path.display()
             )
         })?;
-        let mut settings = Self::parse(&text, path)?;
+        let (mut settings, problems) = Self::check(&text, path);
         settings.apply_env(|key| std::env::var(key).ok())?;
-        Ok(settings)
+        Ok((settings, problems.into_iter().map(|problem| problem.with_source(&text)).collect()))
     }
 
     /// Applies `NUDGE_TELEGRAM_API_URL` and `NUDGE_STORE_PATH` from `env`.
@@ -171,6 +188,35 @@ impl Settings {
     }
 }
 
+/// Every problem of a configuration that cannot be used, so a start refused lists them all.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    /// The problems, in file order; at least one is an error.
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    /// The error for `problems`, if any of them is an error.
+    fn from_problems(mut problems: Vec<Problem>) -> Option<Self> {
+        problems.retain(Problem::is_error);
+        (!problems.is_empty()).then_some(Self { problems })
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    /// One problem as `path:line:col: text`; several as a count, then one such line each.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = |p: &Problem| format!("{}:{}:{}: {}", p.path.display(), p.line, p.col, p.message);
+        match self.problems.as_slice() {
+            [one] => f.write_str(&line(one)),
+            all => {
+                write!(f, "the configuration has {} problems:", all.len())?;
+                all.iter().try_for_each(|problem| write!(f, "\n  {}", line(problem)))
+            }
+        }
+    }
+}
+
 /// The configuration path: `--config`, else `NUDGE_CONFIG`, else the default.
 pub fn config_path(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| std::env::var_os("NUDGE_CONFIG").map(PathBuf::from))
@@ -187,22 +233,20 @@ pub fn token_from_env() -> anyhow::Result<SecretString> {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The file's sections, each read on its own so one bad section does not hide the others.
+#[derive(Default)]
 struct RawSettings {
-    #[serde(default)]
     telegram: RawTelegram,
-    #[serde(default)]
     store: RawStore,
-    #[serde(default)]
     content: RawContent,
-    #[serde(default)]
-    cohorts: Vec<RawCohort>,
-    #[serde(default)]
+    /// With their index in the file, for messages (a cohort that did not read is left out).
+    cohorts: Vec<(usize, RawCohort)>,
     reports: RawReports,
-    #[serde(default)]
     http: RawHttp,
 }
+
+/// The sections a config may have, for the message about an unknown one.
+const SECTIONS: &str = "`[telegram]`, `[store]`, `[content]`, `[[cohorts]]`, `[reports]` and `[http]`";
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -256,27 +300,90 @@ struct RawCohort {
     target_retention: Option<Spanned<f64>>,
 }
 
-/// Turns raw values into typed settings, naming the file, position and key of a bad value.
+/// Turns raw values into typed settings, collecting a problem (file, position, key) for every
+/// bad value and going on with the next.
 struct Validator<'a> {
     text: &'a str,
     source: &'a Path,
+    problems: Vec<Problem>,
 }
 
 impl Validator<'_> {
-    fn settings(&self, raw: RawSettings) -> anyhow::Result<Settings> {
-        let api_url = match raw.telegram.api_url {
-            Some(url) => parse_api_url(url.get_ref()).map_err(|why| self.error(&url, "telegram.api_url", &why))?,
-            None => parse_api_url(DEFAULT_API_URL).map_err(|why| anyhow::anyhow!(why))?,
-        };
-        let mut cohorts = Vec::with_capacity(raw.cohorts.len());
-        for (idx, cohort) in raw.cohorts.into_iter().enumerate() {
-            cohorts.push(self.cohort(idx, cohort)?);
+    /// Reads the document section by section; a section or cohort that does not read is
+    /// reported and left at its defaults.
+    fn raw_settings(&mut self) -> RawSettings {
+        let (root, syntax_errors) = DeTable::parse_recoverable(self.text);
+        for error in &syntax_errors {
+            self.toml_error(error, None);
         }
-        self.check_unique(&cohorts)?;
-        Ok(Settings {
+        let mut raw = RawSettings::default();
+        for (key, value) in root.into_inner() {
+            match key.get_ref().as_ref() {
+                "telegram" => raw.telegram = self.section("telegram", value),
+                "store" => raw.store = self.section("store", value),
+                "content" => raw.content = self.section("content", value),
+                "reports" => raw.reports = self.section("reports", value),
+                "http" => raw.http = self.section("http", value),
+                "cohorts" => raw.cohorts = self.raw_cohorts(value),
+                other => {
+                    let (line, col) = line_col(self.text, key.span().start);
+                    let message = format!("unknown section `{other}` (check the spelling): the config has {SECTIONS}");
+                    self.problems.push(Problem::error(self.source, line, col, message));
+                }
+            }
+        }
+        raw
+    }
+
+    fn section<T: serde::de::DeserializeOwned + Default>(&mut self, name: &str, value: Spanned<DeValue<'_>>) -> T {
+        T::deserialize(ValueDeserializer::from(value)).unwrap_or_else(|error| {
+            self.toml_error(&error, Some(&format!("[{name}]")));
+            T::default()
+        })
+    }
+
+    fn raw_cohorts(&mut self, value: Spanned<DeValue<'_>>) -> Vec<(usize, RawCohort)> {
+        let span = value.span();
+        let DeValue::Array(entries) = value.into_inner() else {
+            let (line, col) = line_col(self.text, span.start);
+            let message = "`cohorts`: write each cohort as a `[[cohorts]]` section";
+            self.problems.push(Problem::error(self.source, line, col, message));
+            return Vec::new();
+        };
+        let mut cohorts = Vec::new();
+        for (idx, entry) in entries.into_iter().enumerate() {
+            match RawCohort::deserialize(ValueDeserializer::from(entry)) {
+                Ok(cohort) => cohorts.push((idx, cohort)),
+                Err(error) => self.toml_error(&error, Some(&format!("cohorts[{idx}]"))),
+            }
+        }
+        cohorts
+    }
+
+    fn toml_error(&mut self, error: &toml::de::Error, place: Option<&str>) {
+        let (line, col) = line_col(self.text, error.span().map_or(0, |span| span.start));
+        let plain = plain_message(error, self.text);
+        let message = match place {
+            Some(place) => format!("in `{place}`: {plain}"),
+            None => plain,
+        };
+        self.problems.push(Problem::error(self.source, line, col, message));
+    }
+
+    fn settings(&mut self, raw: RawSettings) -> Settings {
+        let api_url = raw
+            .telegram
+            .api_url
+            .and_then(|url| parse_api_url(url.get_ref()).map_err(|why| self.error(&url, "telegram.api_url", &why)).ok())
+            .or_else(|| parse_api_url(DEFAULT_API_URL).ok());
+        let retention_days = self.retention(raw.store.retention_days);
+        let listen = self.listen(raw.http.listen);
+        let cohorts = self.cohorts(raw.cohorts);
+        Settings {
             source: self.source.to_owned(),
             telegram: TelegramSettings {
-                api_url,
+                api_url: api_url
+                    .unwrap_or_else(|| reqwest::Url::parse("https://api.telegram.org").expect("a valid URL")),
                 admins: raw.telegram.admins,
                 limits: Limits {
                     global_per_second: raw.telegram.messages_per_second.unwrap_or(Limits::TELEGRAM.global_per_second),
@@ -288,145 +395,171 @@ impl Validator<'_> {
             },
             store: StoreSettings {
                 path: raw.store.path.unwrap_or_else(|| PathBuf::from("data/nudge.sled")),
-                retention_days: self.retention(raw.store.retention_days)?,
+                retention_days,
             },
             reports: ReportSettings { per_learner: raw.reports.per_learner },
-            http: HttpSettings { listen: self.listen(raw.http.listen)? },
+            http: HttpSettings { listen },
             content: ContentSettings { dir: raw.content.dir.unwrap_or_else(|| PathBuf::from("content")) },
             cohorts,
-        })
+        }
     }
 
-    fn cohort(&self, idx: usize, raw: RawCohort) -> anyhow::Result<Cohort> {
+    /// The cohorts without problems; ids and invites must be unique.
+    fn cohorts(&mut self, raw: Vec<(usize, RawCohort)>) -> Vec<Cohort> {
+        let mut cohorts = Vec::with_capacity(raw.len());
+        let mut ids: Vec<(String, usize)> = Vec::new();
+        let mut invites: Vec<(String, usize)> = Vec::new();
+        for (idx, cohort) in raw {
+            let key = |name: &str| format!("cohorts[{idx}].{name}");
+            if let Some((_, first)) = ids.iter().find(|(id, _)| id == cohort.id.get_ref()) {
+                let why = format!(
+                    "the id `{}` is also used by `cohorts[{first}]`; give each cohort its own id",
+                    cohort.id.get_ref()
+                );
+                self.error(&cohort.id, &key("id"), &why);
+            }
+            if let Some((_, first)) = invites.iter().find(|(invite, _)| invite == cohort.invite.get_ref()) {
+                let why = format!(
+                    "the invite `{}` is also used by `cohorts[{first}]`; give each cohort its own",
+                    cohort.invite.get_ref()
+                );
+                self.error(&cohort.invite, &key("invite"), &why);
+            }
+            ids.push((cohort.id.get_ref().clone(), idx));
+            invites.push((cohort.invite.get_ref().clone(), idx));
+            cohorts.extend(self.cohort(idx, cohort));
+        }
+        cohorts
+    }
+
+    /// One cohort, or `None` after reporting every problem in it.
+    fn cohort(&mut self, idx: usize, raw: RawCohort) -> Option<Cohort> {
         let key = |name: &str| format!("cohorts[{idx}].{name}");
+        let n_problems = self.problems.len();
         if !is_slug(raw.id.get_ref()) {
-            return Err(self.error(&raw.id, &key("id"), "use lowercase letters, digits and dashes"));
+            self.error(&raw.id, &key("id"), "use lowercase letters, digits and dashes");
         }
         if !is_slug(raw.pack.get_ref()) {
-            return Err(self.error(
-                &raw.pack,
-                &key("pack"),
-                "name a pack directory: lowercase letters, digits and dashes",
-            ));
+            self.error(&raw.pack, &key("pack"), "name a pack directory: lowercase letters, digits and dashes");
         }
         if !is_invite(raw.invite.get_ref()) {
-            return Err(self.error(
+            self.error(
                 &raw.invite,
                 &key("invite"),
                 "use 1 to 64 letters, digits, `_` or `-` (what a t.me/<bot>?start= link can carry)",
-            ));
+            );
         }
-        let schedule =
-            CronSpec::parse(raw.schedule.get_ref()).map_err(|why| self.error(&raw.schedule, &key("schedule"), &why))?;
-        let timezone = raw.timezone.get_ref().parse::<chrono_tz::Tz>().map_err(|_| {
-            self.error(&raw.timezone, &key("timezone"), "not an IANA time zone name such as `Europe/Amsterdam`")
-        })?;
-        let language = Lang::parse(raw.language.get_ref()).ok_or_else(|| {
-            self.error(&raw.language, &key("language"), "supported languages are `nl`, `en` and `da`")
-        })?;
-        let policy = self.policy(idx, &raw)?;
-        if let Err(why) = reaches_learners(&schedule, timezone, &policy) {
-            return Err(self.error(&raw.schedule, &key("schedule"), &why));
+        let schedule = CronSpec::parse(raw.schedule.get_ref())
+            .map_err(|why| self.error(&raw.schedule, &key("schedule"), &why))
+            .ok();
+        let timezone = raw
+            .timezone
+            .get_ref()
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| {
+                self.error(&raw.timezone, &key("timezone"), "not an IANA time zone name such as `Europe/Amsterdam`")
+            })
+            .ok();
+        let language = Lang::parse(raw.language.get_ref());
+        if language.is_none() {
+            self.error(&raw.language, &key("language"), "supported languages are `nl`, `en` and `da`");
         }
-        Ok(Cohort {
-            policy,
+        let policy = self.policy(idx, &raw);
+        if let (Some(schedule), Some(timezone), Some(policy)) = (&schedule, timezone, &policy)
+            && let Err(why) = reaches_learners(schedule, timezone, policy)
+        {
+            self.error(&raw.schedule, &key("schedule"), &why);
+        }
+        if self.problems.len() > n_problems {
+            return None;
+        }
+        Some(Cohort {
+            policy: policy?,
             id: raw.id.into_inner(),
             pack: raw.pack.into_inner(),
             invite: raw.invite.into_inner(),
-            schedule,
-            timezone,
-            language,
+            schedule: schedule?,
+            timezone: timezone?,
+            language: language?,
         })
     }
 
-    fn retention(&self, days: Option<Spanned<u32>>) -> anyhow::Result<Option<u32>> {
+    fn retention(&mut self, days: Option<Spanned<u32>>) -> Option<u32> {
         match days {
-            None => Ok(Some(DEFAULT_RETENTION_DAYS)),
-            Some(days) if *days.get_ref() == 0 => Ok(None),
+            None => Some(DEFAULT_RETENTION_DAYS),
+            Some(days) if *days.get_ref() == 0 => None,
             Some(days) if *days.get_ref() < 30 => {
-                Err(self.error(&days, "store.retention_days", "keep answers at least 30 days (0 keeps them forever)"))
+                self.error(&days, "store.retention_days", "keep answers at least 30 days (0 keeps them forever)");
+                Some(DEFAULT_RETENTION_DAYS)
             }
-            Some(days) => Ok(Some(days.into_inner())),
+            Some(days) => Some(days.into_inner()),
         }
     }
 
-    fn listen(&self, listen: Option<Spanned<String>>) -> anyhow::Result<Option<std::net::SocketAddr>> {
-        let Some(listen) = listen else { return Ok(None) };
+    fn listen(&mut self, listen: Option<Spanned<String>>) -> Option<std::net::SocketAddr> {
+        let listen = listen?;
         listen
             .get_ref()
             .parse()
-            .map(Some)
             .map_err(|_| self.error(&listen, "http.listen", "give an address and port such as `127.0.0.1:9184`"))
+            .ok()
     }
 
-    fn policy(&self, idx: usize, raw: &RawCohort) -> anyhow::Result<Policy> {
+    /// The cohort's pacing, or `None` after reporting every bad value in it.
+    fn policy(&mut self, idx: usize, raw: &RawCohort) -> Option<Policy> {
         let key = |name: &str| format!("cohorts[{idx}].{name}");
+        let n_problems = self.problems.len();
         let mut policy = Policy::default();
         if let Some(cap) = &raw.max_messages_per_day {
-            if !(1..=20).contains(cap.get_ref()) {
-                return Err(self.error(cap, &key("max_messages_per_day"), "give a number from 1 to 20"));
+            if (1..=20).contains(cap.get_ref()) {
+                policy.max_messages_per_day = *cap.get_ref();
+            } else {
+                self.error(cap, &key("max_messages_per_day"), "give a number from 1 to 20");
             }
-            policy.max_messages_per_day = *cap.get_ref();
         }
         if let Some(cap) = &raw.max_reviews_per_slot {
-            if !(1..=10).contains(cap.get_ref()) {
-                return Err(self.error(cap, &key("max_reviews_per_slot"), "give a number from 1 to 10"));
+            if (1..=10).contains(cap.get_ref()) {
+                policy.max_reviews_per_slot = *cap.get_ref();
+            } else {
+                self.error(cap, &key("max_reviews_per_slot"), "give a number from 1 to 10");
             }
-            policy.max_reviews_per_slot = *cap.get_ref();
         }
         if let Some(quiet) = &raw.quiet_hours {
-            policy.quiet_hours = match quiet.get_ref().trim() {
-                "" | "none" => None,
-                text => Some(QuietHours::parse(text).map_err(|why| self.error(quiet, &key("quiet_hours"), &why))?),
-            };
+            match quiet.get_ref().trim() {
+                "" | "none" => policy.quiet_hours = None,
+                text => match QuietHours::parse(text) {
+                    Ok(hours) => policy.quiet_hours = Some(hours),
+                    Err(why) => self.error(quiet, &key("quiet_hours"), &why),
+                },
+            }
         }
         if let Some(days) = &raw.days_off {
-            policy.days_off = days
-                .iter()
-                .map(|day| {
-                    parse_weekday(day.get_ref())
-                        .ok_or_else(|| self.error(day, &key("days_off"), "name days like `sat` or `sunday`"))
-                })
-                .collect::<anyhow::Result<_>>()?;
+            policy.days_off.clear();
+            for day in days {
+                match parse_weekday(day.get_ref()) {
+                    Some(weekday) => policy.days_off.push(weekday),
+                    None => self.error(day, &key("days_off"), "name days like `sat` or `sunday`"),
+                }
+            }
         }
         if let Some(retention) = &raw.target_retention {
-            if !(0.7..=0.97).contains(retention.get_ref()) {
-                return Err(self.error(
+            if (0.7..=0.97).contains(retention.get_ref()) {
+                policy.target_retention = *retention.get_ref();
+            } else {
+                self.error(
                     retention,
                     &key("target_retention"),
                     "give a share from 0.7 to 0.97 (0.9 means 90 % recall)",
-                ));
-            }
-            policy.target_retention = *retention.get_ref();
-        }
-        Ok(policy)
-    }
-
-    fn check_unique(&self, cohorts: &[Cohort]) -> anyhow::Result<()> {
-        for (idx, cohort) in cohorts.iter().enumerate() {
-            for earlier in &cohorts[..idx] {
-                if earlier.id == cohort.id {
-                    anyhow::bail!(
-                        "{}: `cohorts[{idx}].id`: the id `{}` is used twice; give each cohort its own id",
-                        self.source.display(),
-                        cohort.id
-                    );
-                }
-                if earlier.invite == cohort.invite {
-                    anyhow::bail!(
-                        "{}: `cohorts[{idx}].invite`: the invite `{}` is used by two cohorts; give each its own",
-                        self.source.display(),
-                        cohort.invite
-                    );
-                }
+                );
             }
         }
-        Ok(())
+        (self.problems.len() == n_problems).then_some(policy)
     }
 
-    fn error<T>(&self, value: &Spanned<T>, key: &str, why: &str) -> anyhow::Error {
+    /// Records an error at `value` naming `key`.
+    fn error<T>(&mut self, value: &Spanned<T>, key: &str, why: &str) {
         let (line, col) = line_col(self.text, value.span().start);
-        anyhow::anyhow!("{}:{line}:{col}: `{key}`: {why}", self.source.display())
+        self.problems.push(Problem::error(self.source, line, col, format!("`{key}`: {why}")));
     }
 }
 
@@ -491,7 +624,7 @@ timezone = "Europe/Amsterdam"
 language = "nl"
 "#;
 
-    fn parse(text: &str) -> anyhow::Result<Settings> {
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
         Settings::parse(text, Path::new("nudge.toml"))
     }
 
@@ -560,7 +693,7 @@ language = "nl"
     #[test]
     fn duplicate_invites_are_refused() {
         let twice = format!("{GOOD}{}", &GOOD[GOOD.find("[[cohorts]]").unwrap()..].replace("\"desk\"", "\"desk-2\""));
-        assert!(error_of(&twice).contains("used by two cohorts"));
+        assert!(error_of(&twice).contains("`cohorts[1].invite`: the invite `JOIN-1` is also used by `cohorts[0]`"));
     }
 
     #[test]
@@ -576,6 +709,31 @@ language = "nl"
         assert_eq!(policy.days_off, vec![chrono::Weekday::Sat, chrono::Weekday::Sun]);
         assert!(error_of(&format!("{GOOD}quiet_hours = \"late\"\n")).contains("`cohorts[0].quiet_hours`"));
         assert!(error_of(&format!("{GOOD}target_retention = 2.0\n")).contains("`cohorts[0].target_retention`"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_position() {
+        let two_typos =
+            GOOD.replace("0 9 * * Mon-Fri", "0 9 * * Mon-Fry").replace("Europe/Amsterdam", "Europe/Amsterdm");
+        let text = format!("{two_typos}\n[stroe]\npath = \"x\"\n\n[[cohorts]]\nid = \"b\"\n");
+        let (settings, problems) = Settings::check(&text, Path::new("nudge.toml"));
+        let got: Vec<String> = problems.iter().map(Problem::headline).collect();
+        assert_eq!(
+            got,
+            [
+                "nudge.toml:16:12: error: `cohorts[0].schedule`: `0 9 * * Mon-Fry` is not a cron schedule (Pattern contains illegal characters: CronPattern contains illegal character 'F' in part '1-FRY'); e.g. `0 9 * * Mon-Fri` is 09:00 on weekdays",
+                "nudge.toml:17:12: error: `cohorts[0].timezone`: not an IANA time zone name such as `Europe/Amsterdam`",
+                "nudge.toml:20:2: error: unknown section `stroe` (check the spelling): the config has `[telegram]`, `[store]`, `[content]`, `[[cohorts]]`, `[reports]` and `[http]`",
+                "nudge.toml:23:1: error: in `cohorts[1]`: `pack` is missing: add a line such as `pack = \"…\"`",
+            ]
+        );
+        assert!(settings.cohorts.is_empty(), "a cohort with a problem is left out");
+        assert_eq!(settings.content.dir, PathBuf::from("content"), "the rest is still read");
+        let error = error_of(&text);
+        assert!(
+            error.starts_with("the configuration has 4 problems:\n  nudge.toml:16:12: `cohorts[0].schedule`"),
+            "{error}"
+        );
     }
 
     #[test]

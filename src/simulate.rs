@@ -16,6 +16,8 @@ use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session
 use crate::i18n::Lang;
 use crate::model::{Learner, OpenKind, OpenQuestion, Progress, Status};
 use crate::schedule::agenda::resolve;
+use crate::schedule::cron::CronSpec;
+use crate::schedule::policy::Policy;
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy)]
@@ -60,10 +62,21 @@ pub struct DayStats {
 pub struct SimReport {
     /// One entry per day.
     pub days: Vec<DayStats>,
-    /// Mean days until the next review after n right answers in a row (n from 1).
-    pub spacing_right: BTreeMap<u32, f64>,
-    /// Mean days until the next review after a wrong answer.
-    pub spacing_wrong: Option<f64>,
+    /// Days until the next review after n right answers in a row (n from 1).
+    pub spacing_right: BTreeMap<u32, Spacing>,
+    /// Days until the next review after a wrong answer.
+    pub spacing_wrong: Option<Spacing>,
+    /// Number of virtual days, to tell which streaks the run was too short to reach fairly.
+    pub n_days: u32,
+}
+
+/// Days until a quiz comes back, over the answers of one kind.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spacing {
+    /// Mean days until the next review.
+    pub mean_days: f64,
+    /// Answers behind the mean: a mean over a handful says little.
+    pub samples: u32,
 }
 
 /// A tiny deterministic random number generator (xorshift64*).
@@ -98,7 +111,7 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
     let mut learners: Vec<Learner> = (0..options.learners).map(|idx| sim_learner(idx, cohort, start)).collect();
     let mut rng = Rng(options.seed.max(1));
     let mut seq = 0u64;
-    let mut report = SimReport::default();
+    let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
     let mut streaks: HashMap<(i64, String), u32> = HashMap::new();
     for day in 0..options.days {
@@ -129,11 +142,11 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
         report.days.push(day_stats(&tally, &learners, day_start.with_timezone(&cohort.timezone).date_naive(), day_end));
     }
     for (streak, (sum, count)) in spacing {
-        let mean = sum / f64::from(count.max(1));
+        let spacing = Spacing { mean_days: sum / f64::from(count.max(1)), samples: count };
         match streak {
-            0 => report.spacing_wrong = Some(mean),
+            0 => report.spacing_wrong = Some(spacing),
             n => {
-                report.spacing_right.insert(n, mean);
+                report.spacing_right.insert(n, spacing);
             }
         }
     }
@@ -268,6 +281,59 @@ fn day_stats(tally: &Tally, learners: &[Learner], date: NaiveDate, end: DateTime
     }
 }
 
+/// The schedule `nudge simulate PACK_DIR` uses without a config: 09:00 on weekdays.
+pub const DEFAULT_SCHEDULE: &str = "0 9 * * Mon-Fri";
+/// The time zone of that schedule.
+pub const DEFAULT_TIMEZONE: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+
+/// The cohort an author's pack is simulated with when there is no config: the default
+/// schedule and the default policy (the ones a cohort gets without pacing keys).
+pub fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
+    Ok(Cohort {
+        id: "default".to_owned(),
+        pack: pack.id.clone(),
+        invite: "simulate".to_owned(),
+        schedule: CronSpec::parse(DEFAULT_SCHEDULE)?,
+        timezone: DEFAULT_TIMEZONE,
+        language: pack.language,
+        policy: Policy::default(),
+    })
+}
+
+/// The top of the output: what was simulated, and the schedule and policy it used. `origin`
+/// says where the cohort came from (a config file, or the defaults).
+pub fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOptions) -> String {
+    let policy = &cohort.policy;
+    let quiet = policy.quiet_hours.map_or_else(|| "none".to_owned(), |quiet| quiet.to_string());
+    let days_off: Vec<String> = policy.days_off.iter().map(ToString::to_string).collect();
+    let mut out = format!(
+        "Simulation of pack “{}” ({} lessons, {} quizzes): {} learners, {} days from {}, first answers right {:.0} %.\n",
+        pack.title,
+        pack.lessons.len(),
+        pack.n_quizzes(),
+        options.learners,
+        options.days,
+        options.start,
+        options.accuracy * 100.0,
+    );
+    let _ = writeln!(out, "{origin}:");
+    let _ = writeln!(out, "  schedule          `{}` ({})", cohort.schedule.as_str(), cohort.timezone.name());
+    let _ = writeln!(
+        out,
+        "  daily cap         at most {} scheduled messages a learner a day (replies to answers come on top)",
+        policy.max_messages_per_day
+    );
+    let _ = writeln!(out, "  reviews per slot  at most {}", policy.max_reviews_per_slot);
+    let _ = writeln!(out, "  quiet hours       {quiet}");
+    let _ = writeln!(
+        out,
+        "  days off          {}",
+        if days_off.is_empty() { "none".to_owned() } else { days_off.join(", ") }
+    );
+    let _ = write!(out, "  target recall     {:.0} %", policy.target_retention * 100.0);
+    out
+}
+
 /// The report as a table for the terminal.
 pub fn table(report: &SimReport, header: &str) -> String {
     let mut out = format!("{header}\n\n");
@@ -291,14 +357,51 @@ pub fn table(report: &SimReport, header: &str) -> String {
             day.recall.map_or("   –".to_owned(), |recall| format!("{recall:.2}")),
         );
     }
-    out.push_str("\nDays until a quiz comes back (mean):\n");
-    let streaks: String = report.spacing_right.keys().take(4).map(|n| format!("{n:>6}")).collect();
-    let days: String = report.spacing_right.values().take(4).map(|days| format!("{days:>6.1}")).collect();
-    let _ = writeln!(out, "  after this many right answers in a row {streaks}");
-    let _ = writeln!(out, "                                         {days}");
-    let wrong = report.spacing_wrong.map_or("–".to_owned(), |days| format!("{days:.1}"));
-    let _ = writeln!(out, "  after a wrong answer                   {wrong:>6}");
+    out.push_str(CAP_NOTE);
+    out.push_str(&spacing_table(report));
     out
+}
+
+/// Why "all msgs" can be above the daily cap.
+const CAP_NOTE: &str = "\n“scheduled” is what the schedule sends and the daily cap limits. “all msgs” adds the\nmessages that answer a learner (feedback, the next question of the lesson), which come on\ntop of the cap: so its max can be above it.\n";
+
+/// Days until a quiz comes back by streak, with the answers behind each mean, and a note when
+/// the run was too short for a typical quiz to reach a streak.
+fn spacing_table(report: &SimReport) -> String {
+    let mut out = String::from("\nDays until a quiz comes back (mean):\n");
+    let shown: Vec<(u32, Spacing, bool)> = report
+        .spacing_right
+        .iter()
+        .take(4)
+        .map(|(&streak, &spacing)| (streak, spacing, typical_days_to_reach(report, streak) >= f64::from(report.n_days)))
+        .collect();
+    let streaks: String = shown.iter().map(|(n, _, _)| format!("{n:>7}")).collect();
+    let days: String = shown
+        .iter()
+        .map(|(_, spacing, cut)| format!("{:>6.1}{}", spacing.mean_days, if *cut { "*" } else { " " }))
+        .collect();
+    let samples: String = shown.iter().map(|(_, spacing, _)| format!("{:>6} ", spacing.samples)).collect();
+    let _ = writeln!(out, "  after this many right answers in a row {streaks}");
+    let _ = writeln!(out, "  days until it comes back               {days}");
+    let _ = writeln!(out, "  answers behind the mean                {samples}");
+    let wrong = report.spacing_wrong.map_or("     –".to_owned(), |spacing| format!("{:>6.1}", spacing.mean_days));
+    let wrong_samples = report.spacing_wrong.map_or(0, |spacing| spacing.samples);
+    let _ = writeln!(out, "  after a wrong answer                   {wrong}  ({wrong_samples} answers)");
+    if let Some((streak, _, _)) = shown.iter().find(|(_, _, cut)| *cut) {
+        let _ = writeln!(
+            out,
+            "  * A typical quiz needs {:.0} days to be answered right {streak} times in a row, more than the\n    {} days simulated: only quizzes that came back sooner than usual count here, so this\n    mean is too low. Simulate more days (--days) to see the real figure.",
+            typical_days_to_reach(report, *streak),
+            report.n_days
+        );
+    }
+    out
+}
+
+/// Days from a quiz's first answer to its `streak`-th right answer in a row, going by the
+/// mean intervals of the streaks before it.
+fn typical_days_to_reach(report: &SimReport, streak: u32) -> f64 {
+    report.spacing_right.range(1..streak).map(|(_, spacing)| spacing.mean_days).sum()
 }
 
 #[cfg(test)]
@@ -322,10 +425,38 @@ mod tests {
     #[test]
     fn right_answers_space_reviews_out_and_wrong_ones_bring_them_back() {
         let report = simulate(&settings().cohorts[0], &demo_pack(), options(60, 0.7));
-        let right: Vec<f64> = report.spacing_right.values().copied().collect();
+        let right: Vec<f64> = report.spacing_right.values().map(|spacing| spacing.mean_days).collect();
         assert!(right.len() >= 3, "{right:?}");
         assert!(right.windows(2).take(2).all(|pair| pair[1] > pair[0]), "{right:?}");
-        assert!(report.spacing_wrong.is_some_and(|days| days <= 1.0), "{:?}", report.spacing_wrong);
+        assert!(report.spacing_wrong.is_some_and(|wrong| wrong.mean_days <= 1.0), "{:?}", report.spacing_wrong);
+    }
+
+    #[test]
+    fn the_spacing_table_shows_samples_and_marks_a_streak_the_run_is_too_short_for() {
+        let spacing = |mean_days, samples| Spacing { mean_days, samples };
+        let report = SimReport {
+            spacing_right: BTreeMap::from([
+                (1, spacing(3.3, 1302)),
+                (2, spacing(12.9, 1096)),
+                (3, spacing(36.1, 532)),
+                (4, spacing(15.1, 22)),
+            ]),
+            spacing_wrong: Some(spacing(1.0, 535)),
+            n_days: 30,
+            ..SimReport::default()
+        };
+        assert_eq!(
+            spacing_table(&report),
+            "\nDays until a quiz comes back (mean):
+  after this many right answers in a row       1      2      3      4
+  days until it comes back                  3.3   12.9   36.1   15.1*
+  answers behind the mean                  1302   1096    532     22 
+  after a wrong answer                      1.0  (535 answers)
+  * A typical quiz needs 52 days to be answered right 4 times in a row, more than the
+    30 days simulated: only quizzes that came back sooner than usual count here, so this
+    mean is too low. Simulate more days (--days) to see the real figure.
+"
+        );
     }
 
     #[test]

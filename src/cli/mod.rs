@@ -96,10 +96,14 @@ pub enum Command {
     },
     /// Run the real planner on a virtual clock with simulated learners and print the load.
     Simulate {
+        /// A pack directory to simulate; without --config or --cohort it needs no config and
+        /// uses the default schedule and policy [default: the cohort's pack].
+        pack: Option<PathBuf>,
         /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The cohort to simulate [default: the first in the config].
+        /// The cohort to simulate [default: the first in the config, or with PACK the first
+        /// that follows it].
         #[arg(long)]
         cohort: Option<String>,
         /// Number of days.
@@ -241,7 +245,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::play::play(pack, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { config, cohort, days, learners, accuracy, seed, start } => run_simulate(
+        Command::Simulate { pack, config, cohort, days, learners, accuracy, seed, start } => run_simulate(
+            pack,
             config,
             cohort,
             SimOptions { days, learners, accuracy, seed, start: start.unwrap_or_else(|| Utc::now().date_naive()) },
@@ -265,44 +270,62 @@ fn load_one_pack(path: &std::path::Path) -> anyhow::Result<Arc<Pack>> {
         .with_context(|| format!("{} is not a pack directory (it has no pack.toml)", path.display()))
 }
 
-fn run_simulate(config: Option<PathBuf>, cohort: Option<String>, options: SimOptions) -> anyhow::Result<ExitCode> {
+fn run_simulate(
+    pack_dir: Option<PathBuf>,
+    config: Option<PathBuf>,
+    cohort: Option<String>,
+    options: SimOptions,
+) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&options.accuracy) {
         anyhow::bail!("--accuracy is a share from 0 to 1 (0.8 means 80 % right first answers)");
     }
     if options.days == 0 || options.days > 3650 || options.learners == 0 || options.learners > 1_000_000 {
         anyhow::bail!("--days takes 1 to 3650 and --learners 1 to 1000000");
     }
-    let settings = Settings::load(&config::config_path(config))?;
-    let cohort = match &cohort {
-        Some(id) => settings
-            .cohort(id)
-            .with_context(|| format!("there is no cohort `{id}` in {}", settings.source.display()))?,
-        None => settings.cohorts.first().with_context(|| format!("{} has no cohorts", settings.source.display()))?,
+    let (cohort, origin, pack) = match pack_dir {
+        Some(dir) if config.is_none() && cohort.is_none() => {
+            let pack = load_one_pack(&dir)?;
+            let cohort = crate::simulate::default_cohort(&pack).map_err(|why| anyhow::anyhow!(why))?;
+            (cohort, "No config: the default schedule and policy (--config uses a cohort's own)".to_owned(), pack)
+        }
+        Some(dir) => {
+            let pack = load_one_pack(&dir)?;
+            let settings = Settings::load(&config::config_path(config))?;
+            let cohort = pick_cohort(&settings, cohort.as_deref(), Some(&pack.id))?.clone();
+            (cohort.clone(), format!("Cohort `{}` in {}", cohort.id, settings.source.display()), pack)
+        }
+        None => {
+            let settings = Settings::load(&config::config_path(config))?;
+            let cohort = pick_cohort(&settings, cohort.as_deref(), None)?.clone();
+            let library = check::load_checked(&settings.content.dir).library();
+            let pack = library
+                .pack(&cohort.pack)
+                .with_context(|| format!("the pack `{}` is missing or has errors: run `nudge check`", cohort.pack))?
+                .clone();
+            (cohort.clone(), format!("Cohort `{}` in {}", cohort.id, settings.source.display()), pack)
+        }
     };
-    let loaded = check::load_checked(&settings.content.dir);
-    let library = loaded.library();
-    let pack = library
-        .pack(&cohort.pack)
-        .with_context(|| format!("the pack `{}` is missing or has errors: run `nudge check`", cohort.pack))?;
-    let report = simulate(cohort, pack, options);
-    let header = format!(
-        "Simulation of cohort `{}`: pack “{}” ({} lessons, {} quizzes), {} learners, {} days from {}, first answers right {:.0} %.\nSchedule `{}` ({}), at most {} scheduled messages a day, {} reviews a slot, target recall {:.0} %.",
-        cohort.id,
-        pack.title,
-        pack.lessons.len(),
-        pack.n_quizzes(),
-        options.learners,
-        options.days,
-        options.start,
-        options.accuracy * 100.0,
-        cohort.schedule.as_str(),
-        cohort.timezone.name(),
-        cohort.policy.max_messages_per_day,
-        cohort.policy.max_reviews_per_slot,
-        cohort.policy.target_retention * 100.0
-    );
+    let report = simulate(&cohort, &pack, options);
+    let header = crate::simulate::header(&cohort, &origin, &pack, &options);
     print!("{}", crate::simulate::table(&report, &header));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cohort `--cohort` names, else the first that follows `pack_id` (when given), else the
+/// first in the config.
+fn pick_cohort<'a>(
+    settings: &'a Settings,
+    id: Option<&str>,
+    pack_id: Option<&str>,
+) -> anyhow::Result<&'a config::Cohort> {
+    let source = settings.source.display();
+    match (id, pack_id) {
+        (Some(id), _) => settings.cohort(id).with_context(|| format!("there is no cohort `{id}` in {source}")),
+        (None, Some(pack_id)) => settings.cohorts.iter().find(|cohort| cohort.pack == pack_id).with_context(|| {
+            format!("no cohort in {source} follows pack `{pack_id}`: name one with --cohort, or leave out --config")
+        }),
+        (None, None) => settings.cohorts.first().with_context(|| format!("{source} has no cohorts")),
+    }
 }
 
 fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -331,7 +354,12 @@ fn run_check(
     deny_warnings: bool,
 ) -> anyhow::Result<ExitCode> {
     let config_path = config::config_path(config.clone());
-    let settings = if paths.is_empty() || config.is_some() { Some(Settings::load(&config_path)?) } else { None };
+    let (settings, config_problems) = if paths.is_empty() || config.is_some() {
+        let (settings, problems) = Settings::load_checked(&config_path)?;
+        (Some(settings), problems)
+    } else {
+        (None, Vec::new())
+    };
     let paths = match (&settings, paths.is_empty()) {
         (Some(settings), true) => vec![settings.content.dir.clone()],
         _ => paths,
@@ -340,6 +368,7 @@ fn run_check(
     if let Some(settings) = &settings {
         loaded.problems.extend(check::check_cohorts(settings, &loaded));
     }
+    loaded.problems.extend(config_problems);
     loaded.problems.sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
     let summary = Summary::of(&loaded.problems, loaded.n_lessons);
     match format {

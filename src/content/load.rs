@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::parse::{LessonDefaults, parse_lesson};
 use super::problem::Problem;
+use super::toml_error::plain_message;
 use super::{DEFAULT_FOLLOW_UP_DAYS, Lesson, Pack};
 use crate::i18n::Lang;
 use crate::text::line_col;
@@ -42,9 +43,10 @@ pub struct Loaded {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PackToml {
-    title: String,
+    title: Spanned<String>,
     language: Spanned<String>,
-    description: String,
+    #[serde(default)]
+    description: Option<String>,
     follow_up_days: Option<Spanned<u32>>,
 }
 
@@ -63,17 +65,42 @@ pub fn load_library(dir: &Path) -> Loaded {
             return loaded;
         }
     };
-    let mut pack_dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.join("pack.toml").is_file())
-        .collect();
-    pack_dirs.sort();
-    for pack_dir in pack_dirs {
-        loaded.absorb(load_pack(&pack_dir));
+    let mut sub_dirs: Vec<PathBuf> =
+        entries.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| path.is_dir()).collect();
+    sub_dirs.sort();
+    for sub_dir in sub_dirs {
+        if sub_dir.join("pack.toml").is_file() {
+            loaded.absorb(load_pack(&sub_dir));
+        } else if let Some(problem) = not_a_pack(&sub_dir) {
+            loaded.problems.push(problem);
+        }
     }
     loaded
 }
+
+/// The error for a folder that holds lessons (or a `pack.toml.txt`) but no `pack.toml`: most
+/// likely a pack whose cover page is missing or was saved under another name. A folder with
+/// neither (images, notes) is not a pack and not a problem.
+pub fn not_a_pack(dir: &Path) -> Option<Problem> {
+    if dir.join("pack.toml").is_file() {
+        return None;
+    }
+    let folder = dir.file_name().map_or_else(|| dir.display().to_string(), |name| name.to_string_lossy().into_owned());
+    let misnamed = MISNAMED_PACK_TOML.into_iter().find(|name| dir.join(name).is_file());
+    let message = match misnamed {
+        Some(name) => format!(
+            "the folder `{folder}` is not a pack: it has `{name}` but no `pack.toml`: rename `{name}` to `pack.toml` (Notepad adds `.txt`: save with \"Save as type: All files\")"
+        ),
+        None if !lesson_files(dir).is_empty() => format!(
+            "the folder `{folder}` is not a pack: it has lessons but no `pack.toml`: add a `pack.toml` with the pack's `title` and `language` next to the lessons"
+        ),
+        None => return None,
+    };
+    Some(Problem::error(&misnamed.map_or_else(|| dir.to_owned(), |name| dir.join(name)), 1, 1, message))
+}
+
+/// Names under which editors save a `pack.toml` by mistake (Notepad adds `.txt`).
+const MISNAMED_PACK_TOML: [&str; 4] = ["pack.toml.txt", "pack.txt", "Pack.toml", "PACK.TOML"];
 
 impl Loaded {
     /// Adds another load result (one pack, or one lesson checked alone).
@@ -104,9 +131,7 @@ impl Loaded {
 pub fn load_pack(dir: &Path) -> Loaded {
     let mut loaded = Loaded::default();
     let toml_path = dir.join("pack.toml");
-    let Some(meta) = read_pack_toml(&toml_path, &mut loaded.problems) else {
-        return loaded;
-    };
+    let meta = read_pack_toml(&toml_path, &mut loaded.problems);
     let pack_id = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     if !crate::config::is_slug(&pack_id) {
         loaded.problems.push(Problem::error(
@@ -116,8 +141,9 @@ pub fn load_pack(dir: &Path) -> Loaded {
             format!("the pack directory `{pack_id}` is not a valid pack id: rename it using lowercase letters, digits and dashes"),
         ));
     }
+    let n_files = loaded.n_lessons;
     let lessons = read_lessons(dir, meta.follow_up_days, &mut loaded);
-    check_pack(&toml_path, &lessons, &mut loaded.problems);
+    check_pack(&toml_path, loaded.n_lessons - n_files, &lessons, &mut loaded.problems);
     let pack = Pack {
         id: pack_id,
         title: meta.title,
@@ -130,7 +156,8 @@ pub fn load_pack(dir: &Path) -> Loaded {
     loaded
 }
 
-/// The validated fields of `pack.toml`.
+/// The validated fields of `pack.toml`. A field that is missing or wrong gets a stand-in, so
+/// the lessons are still checked; its error keeps the pack from being served.
 struct PackMeta {
     title: String,
     language: Lang,
@@ -138,51 +165,62 @@ struct PackMeta {
     follow_up_days: u32,
 }
 
-fn read_pack_toml(path: &Path, problems: &mut Vec<Problem>) -> Option<PackMeta> {
+impl Default for PackMeta {
+    fn default() -> Self {
+        Self {
+            title: String::new(),
+            language: Lang::En,
+            description: String::new(),
+            follow_up_days: DEFAULT_FOLLOW_UP_DAYS,
+        }
+    }
+}
+
+fn read_pack_toml(path: &Path, problems: &mut Vec<Problem>) -> PackMeta {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => {
             problems.push(Problem::error(path, 1, 1, format!("cannot read the file ({error})")));
-            return None;
+            return PackMeta::default();
         }
+    };
+    let at = |span: std::ops::Range<usize>| line_col(&text, span.start);
+    let mut error = |(line, col): (usize, usize), message: &str| {
+        problems.push(Problem::error(path, line, col, message).with_source(&text));
     };
     let raw: PackToml = match toml::from_str(&text) {
         Ok(raw) => raw,
-        Err(error) => {
-            let (line, col) = line_col(&text, error.span().map_or(0, |span| span.start));
-            let message = error.message().trim().lines().next().unwrap_or("invalid TOML").to_owned();
-            problems.push(Problem::error(path, line, col, message).with_source(&text));
-            return None;
+        Err(toml_error) => {
+            error(at(toml_error.span().unwrap_or(0..0)), &plain_message(&toml_error, &text));
+            return PackMeta::default();
         }
     };
-    let Some(language) = Lang::parse(raw.language.get_ref()) else {
-        let (line, col) = line_col(&text, raw.language.span().start);
-        problems.push(Problem::error(path, line, col, "`language` must be `nl`, `en` or `da`").with_source(&text));
-        return None;
-    };
-    let follow_up_days = match raw.follow_up_days {
-        Some(days) if !(1..=90).contains(days.get_ref()) => {
-            let (line, col) = line_col(&text, days.span().start);
-            problems.push(
-                Problem::error(path, line, col, "`follow_up_days` must be a whole number from 1 to 90")
-                    .with_source(&text),
-            );
-            return None;
-        }
-        Some(days) => days.into_inner(),
-        None => DEFAULT_FOLLOW_UP_DAYS,
-    };
-    if raw.title.trim().is_empty() {
-        problems.push(
-            Problem::error(path, 1, 1, "`title` is empty: give the pack a title learners will see").with_source(&text),
-        );
+    let mut meta = PackMeta::default();
+    match Lang::parse(raw.language.get_ref()) {
+        Some(language) => meta.language = language,
+        None => error(at(raw.language.span()), "`language` must be `nl`, `en` or `da`"),
     }
-    Some(PackMeta {
-        title: raw.title.trim().to_owned(),
-        language,
-        description: raw.description.trim().to_owned(),
-        follow_up_days,
-    })
+    match raw.follow_up_days {
+        Some(days) if !(1..=90).contains(days.get_ref()) => {
+            error(at(days.span()), "`follow_up_days` must be a whole number from 1 to 90");
+        }
+        Some(days) => meta.follow_up_days = days.into_inner(),
+        None => {}
+    }
+    if raw.title.get_ref().trim().is_empty() {
+        error(at(raw.title.span()), "`title` is empty: give the pack a title learners will see");
+    }
+    meta.title = raw.title.get_ref().trim().to_owned();
+    meta.description = raw.description.unwrap_or_default().trim().to_owned();
+    if meta.description.is_empty() {
+        problems.push(Problem::warning(
+            path,
+            1,
+            1,
+            "the pack has no `description`: add a line `description = \"…\"` with a sentence or two on what is in it for learners (they see it when they join)",
+        ));
+    }
+    meta
 }
 
 /// The lesson files of a pack: `*.md` except `README.md` and names starting with `_` or `.`.
@@ -235,8 +273,8 @@ pub fn parse_lesson_file(path: &Path, follow_up_days: u32) -> (Option<Lesson>, V
 }
 
 /// Problems that span the pack: no lessons, duplicate ids, no quiz at all.
-fn check_pack(toml_path: &Path, lessons: &[Lesson], problems: &mut Vec<Problem>) {
-    if lessons.is_empty() && !problems.iter().any(Problem::is_error) {
+fn check_pack(toml_path: &Path, n_files: usize, lessons: &[Lesson], problems: &mut Vec<Problem>) {
+    if n_files == 0 {
         problems.push(Problem::error(
             toml_path,
             1,
@@ -245,35 +283,27 @@ fn check_pack(toml_path: &Path, lessons: &[Lesson], problems: &mut Vec<Problem>)
         ));
         return;
     }
+    // Item ids are `<lesson-id>/<local>` and the parser keeps locals unique in a lesson, so
+    // unique lesson ids make every item id unique in the pack.
     let mut lesson_ids: HashMap<&str, &Lesson> = HashMap::new();
-    let mut item_ids: HashMap<String, (&Path, usize)> = HashMap::new();
     for lesson in lessons {
-        if let Some(first) = lesson_ids.insert(&lesson.id, lesson) {
-            problems.push(Problem::error(
-                &lesson.path,
-                1,
-                1,
-                format!(
-                    "the lesson id `{}` is also used by {}: give each lesson its own `id`",
-                    lesson.id,
-                    first.path.display()
-                ),
-            ));
-        }
-        for item in &lesson.items {
-            if let Some((path, line)) = item_ids.insert(item.id.clone(), (&lesson.path, item.line)) {
-                problems.push(Problem::error(
-                    &lesson.path,
-                    item.line,
-                    1,
-                    format!(
-                        "the item id `{}` is also used at {}:{line}: ids must be unique in the pack",
-                        item.id,
-                        path.display()
-                    ),
-                ));
-            }
-        }
+        let Some(first) = lesson_ids.get(lesson.id.as_str()) else {
+            lesson_ids.insert(&lesson.id, lesson);
+            continue;
+        };
+        let (line, col) = lesson.places.id;
+        let place = match first.places.id {
+            (1, 1) => format!("{} (its file name)", first.path.display()),
+            (line, _) => format!("{}:{line}", first.path.display()),
+        };
+        let fix =
+            if (line, col) == (1, 1) { "add an `id = \"…\"` of its own" } else { "give each lesson its own `id`" };
+        problems.push(Problem::error(
+            &lesson.path,
+            line,
+            col,
+            format!("the lesson id `{}` is also used by {place}: {fix}", lesson.id),
+        ));
     }
     let has_quiz = lessons.iter().flat_map(|l| &l.items).any(|item| item.as_quiz().is_some());
     if !has_quiz && !problems.iter().any(Problem::is_error) {

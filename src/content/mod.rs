@@ -10,6 +10,7 @@ pub mod parse;
 pub mod problem;
 #[cfg(test)]
 mod props;
+pub mod toml_error;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,6 +58,18 @@ pub struct Lesson {
     pub items: Vec<Item>,
     /// The file, for messages.
     pub path: PathBuf,
+    /// Where its parts are in the file, for messages.
+    pub places: LessonPlaces,
+}
+
+/// Where a lesson's parts are in its file, so a problem found later (a duplicate id, a message
+/// too long) points at the line to change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LessonPlaces {
+    /// Line and column of the `id` value; (1, 1) when the id comes from the file name.
+    pub id: (usize, usize),
+    /// First line of the lesson text (the title's line when there is no text).
+    pub body: usize,
 }
 
 /// Something a learner answers or does: a quiz, a reflection or a practice assignment.

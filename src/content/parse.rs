@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::markup::Rich;
 use super::problem::Problem;
-use super::{Item, ItemKind, Lesson, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect};
+use super::toml_error::plain_message;
+use super::{Item, ItemKind, Lesson, LessonPlaces, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect};
 use crate::config::is_slug;
 use crate::text::line_col;
 
@@ -115,6 +116,8 @@ impl SectionKind {
 struct SectionHead {
     kind: SectionKind,
     explicit_id: Option<String>,
+    /// Column of the `#id` attribute (1 without one), where a duplicate id is reported.
+    id_col: usize,
     days: Option<u32>,
     line: usize,
 }
@@ -141,6 +144,9 @@ impl<'a> LessonParser<'a> {
         let (front, body_start) = self.front_matter();
         let sections_start = self.first_section(body_start);
         let body_lines: Vec<Line<'a>> = self.lines[body_start..sections_start].to_vec();
+        let title_line = front.title.as_ref().map_or(1, |title| line_col(self.text, title.span().start).0);
+        let body_line = body_lines.iter().find(|line| !line.is_blank()).map_or(title_line, |line| line.no);
+        let id_place = front.id.as_ref().map_or((1, 1), |id| line_col(self.text, id.span().start));
         let body = self.body(&body_lines);
         self.lint_lines(body_start);
         let lesson_id = self.lesson_id(&front, defaults.file_stem);
@@ -163,7 +169,8 @@ impl<'a> LessonParser<'a> {
                 return None;
             }
         };
-        Some(Lesson { id: lesson_id?, title, body, items, path: self.path.to_owned() })
+        let places = LessonPlaces { id: id_place, body: body_line };
+        Some(Lesson { id: lesson_id?, title, body, items, path: self.path.to_owned(), places })
     }
 
     /// Parses the `+++` block; returns it and the index of the first line after it.
@@ -191,7 +198,7 @@ impl<'a> LessonParser<'a> {
                 self.front_matter_failed = true;
                 let at = start + error.span().map_or(0, |span| span.start);
                 let (line, col) = line_col(self.text, at);
-                let message = format!("front matter: {}", first_line(error.message()));
+                let message = format!("front matter: {}", plain_message(&error, toml_text));
                 self.error(line, col, message);
                 (FrontMatter::default(), close + 1)
             }
@@ -314,7 +321,7 @@ impl<'a> LessonParser<'a> {
                 if let Some((_, first)) = local_ids.iter().find(|(id, _)| *id == local) {
                     let message =
                         format!("the id `{local}` is also used on line {first}: give each item in a lesson its own id");
-                    self.error(head.line, 1, message);
+                    self.error(head.line, head.id_col, message);
                 }
                 local_ids.push((local.clone(), head.line));
                 if let Some(kind) = self.section(&head, heading, &content, defaults) {
@@ -359,7 +366,7 @@ impl<'a> LessonParser<'a> {
             );
             return None;
         };
-        let mut head = SectionHead { kind, explicit_id: None, days: None, line: line.no };
+        let mut head = SectionHead { kind, explicit_id: None, id_col: 1, days: None, line: line.no };
         if let Some((open, trimmed)) = attrs {
             let inner_at = rest_at + open + 1;
             self.attributes(line, &trimmed[open + 1..trimmed.len() - 1], inner_at, &mut head);
@@ -378,6 +385,7 @@ impl<'a> LessonParser<'a> {
             if let Some(id) = token.strip_prefix('#') {
                 if is_slug(id) {
                     head.explicit_id = Some(id.to_owned());
+                    head.id_col = col;
                 } else {
                     self.error(
                         line.no,
@@ -688,10 +696,6 @@ fn join(lines: &[Line<'_>]) -> String {
     lines.iter().map(|line| line.text).collect::<Vec<_>>().join("\n")
 }
 
-fn first_line(text: &str) -> &str {
-    text.trim().lines().next().unwrap_or("invalid TOML")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -785,7 +789,10 @@ mod tests {
 
     #[test]
     fn unknown_front_matter_key_is_an_error() {
-        check_problems("+++\ntitel = \"x\"\n+++\n", &["2:1: error: front matter: unknown field `titel`"]);
+        check_problems(
+            "+++\ntitel = \"x\"\n+++\n",
+            &["2:1: error: front matter: `titel` is not a setting here (check the spelling): use `id`, `title`"],
+        );
     }
 
     #[test]

@@ -79,13 +79,38 @@ impl fmt::Display for Problem {
         if let Some(source) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());
-            let shown: String = source.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let chars: Vec<char> = source.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let (shown, caret) = snippet(&chars, self.col - 1);
             writeln!(f, "{pad} |")?;
             writeln!(f, "{gutter} | {shown}")?;
-            writeln!(f, "{pad} | {}^", " ".repeat(self.col.saturating_sub(1)))?;
+            writeln!(f, "{pad} | {}^", " ".repeat(caret))?;
         }
         Ok(())
     }
+}
+
+/// The most characters of a source line shown under a problem: one line of a terminal.
+pub const SNIPPET_CHARS: usize = 72;
+
+/// The part of a source line to show, cut to [`SNIPPET_CHARS`] around the caret with `…` where
+/// it was cut, and the caret's position in it (0-based).
+fn snippet(chars: &[char], caret: usize) -> (String, usize) {
+    if chars.len() <= SNIPPET_CHARS {
+        return (chars.iter().collect(), caret);
+    }
+    let width = SNIPPET_CHARS - 2;
+    let caret = caret.min(chars.len());
+    let start = if caret < width * 2 / 3 { 0 } else { (caret - width / 3).min(chars.len() - width) };
+    let end = (start + width).min(chars.len());
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret - start + usize::from(start > 0))
 }
 
 /// Counts for the closing summary line.
@@ -129,6 +154,24 @@ mod tests {
     fn shows_headline_source_and_caret() {
         let problem = Problem::error(Path::new("a.md"), 2, 3, "bad thing").with_source("x\n- [y] z\n");
         assert_eq!(problem.to_string(), "a.md:2:3: error: bad thing\n  |\n2 | - [y] z\n  |   ^\n");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_to_one_screen_line_around_the_caret() {
+        let line = format!("{}y{}", "x".repeat(2999), "z".repeat(2000));
+        let problem = Problem::error(Path::new("a.md"), 1, 3000, "here").with_source(&line);
+        let shown = format!("…{}y{}…", "x".repeat(23), "z".repeat(46));
+        assert_eq!(
+            problem.to_string(),
+            format!("a.md:1:3000: error: here\n  |\n1 | {shown}\n  | {}^\n", " ".repeat(24))
+        );
+        let start = Problem::error(Path::new("a.md"), 1, 2, "here").with_source(&line);
+        assert_eq!(start.to_string(), format!("a.md:1:2: error: here\n  |\n1 | {}…\n  |  ^\n", "x".repeat(70)));
+        let end = Problem::error(Path::new("a.md"), 1, 5000, "here").with_source(&line);
+        assert_eq!(
+            end.to_string(),
+            format!("a.md:1:5000: error: here\n  |\n1 | …{}\n  | {}^\n", "z".repeat(70), " ".repeat(70))
+        );
     }
 
     #[test]

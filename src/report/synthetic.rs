@@ -250,7 +250,14 @@ fn lesson(idx: usize) -> Lesson {
         Item { id: format!("{id}/reflect"), kind: ItemKind::Reflect(reflect), line: 12 },
         Item { id: format!("{id}/practice"), kind: ItemKind::Practice(practice), line: 16 },
     ];
-    Lesson { id, title: TOPICS[idx].to_owned(), body: Rich::plain("Body."), items, path: PathBuf::from("lesson.md") }
+    Lesson {
+        id,
+        title: TOPICS[idx].to_owned(),
+        body: Rich::plain("Body."),
+        items,
+        path: PathBuf::from("lesson.md"),
+        places: Default::default(),
+    }
 }
 
 fn lesson_id(idx: usize) -> String {

@@ -112,3 +112,84 @@ fn simulate_prints_a_day_by_day_table() {
     let bad = nudge(&["simulate", "--accuracy", "1.5"], repo());
     assert!(text(&bad).contains("--accuracy is a share from 0 to 1"));
 }
+
+#[test]
+fn check_on_a_folder_with_pack_toml_txt_fails_and_says_to_rename_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("my-pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(pack.join("pack.toml.txt"), "title = \"T\"\nlanguage = \"en\"\n").unwrap();
+    std::fs::write(pack.join("01-a.md"), "+++\ntitle = \"A\"\n+++\nText.\n").unwrap();
+    let output = nudge(&["check", "my-pack"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "my-pack/pack.toml.txt:1:1: error: the folder `my-pack` is not a pack: it has `pack.toml.txt` but no \
+         `pack.toml`: rename `pack.toml.txt` to `pack.toml` (Notepad adds `.txt`: save with \"Save as type: All files\")\n\
+         \x20 |\n1 | title = \"T\"\n  | ^\n\n1 error, 0 warnings in 1 lesson\n"
+    );
+}
+
+#[test]
+fn check_reports_a_broken_pack_toml_and_the_lessons_mistakes_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("my-pack");
+    std::fs::create_dir_all(&pack).unwrap();
+    std::fs::write(pack.join("pack.toml"), "title = \"T\"\nlanguage = en\n").unwrap();
+    std::fs::write(pack.join("01-a.md"), "+++\ntitle = \"A\"\n+++\n## Quiz\nQ?\n- [ ] a\n- [ ] b\n").unwrap();
+    let output = nudge(&["check", "my-pack"], dir.path());
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("my-pack/pack.toml:2:12: error: a text value must be between double quotes"), "{out}");
+    assert!(out.contains("my-pack/01-a.md:6:1: error: no option is marked right"), "{out}");
+    assert!(out.trim_end().ends_with("2 errors, 0 warnings in 1 lesson"), "{out}");
+}
+
+#[test]
+fn check_reports_every_config_problem_and_still_checks_the_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(repo().join("config/nudge.toml"))
+        .unwrap()
+        .replace("30 8 * * Mon,Wed,Fri", "30 8 * * Mon,Wed,Fry")
+        .replace("Europe/Copenhagen", "Europe/Kopenhagen")
+        .replace("dir = \"content\"", &format!("dir = {:?}", repo().join("content").display().to_string()));
+    std::fs::write(dir.path().join("bad.toml"), config).unwrap();
+    let output = nudge(&["check", "--config", "bad.toml"], dir.path());
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("bad.toml:35:12: error: `cohorts[1].schedule`: `30 8 * * Mon,Wed,Fry` is not"), "{out}");
+    assert!(out.contains("bad.toml:44:12: error: `cohorts[2].timezone`: not an IANA time zone name"), "{out}");
+    assert!(
+        out.contains("44 | timezone = \"Europe/Kopenhagen\"\n   |            ^"),
+        "with the line and a caret: {out}"
+    );
+    assert!(out.trim_end().ends_with("2 errors, 0 warnings in 30 lessons"), "the packs are checked too: {out}");
+    let serve = nudge(&["serve", "--config", "bad.toml"], dir.path());
+    let out = text(&serve);
+    assert_eq!(serve.status.code(), Some(1), "{out}");
+    assert!(
+        out.starts_with("error: the configuration has 2 problems:\n  bad.toml:35:12: `cohorts[1].schedule`"),
+        "{out}"
+    );
+    assert!(out.contains("\n  bad.toml:44:12: `cohorts[2].timezone`"), "{out}");
+}
+
+#[test]
+fn simulate_runs_an_authors_pack_without_a_config_and_prints_the_policy_it_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = repo().join("content/customer-focus");
+    let args = ["simulate", pack.to_str().unwrap(), "--days", "5", "--learners", "10", "--start", "2026-11-23"];
+    let output = nudge(&args, dir.path());
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains(
+            "No config: the default schedule and policy (--config uses a cohort's own):\n  schedule          \
+             `0 9 * * Mon-Fri` (Europe/Amsterdam)\n  daily cap         at most 3 scheduled messages a learner a day \
+             (replies to answers come on top)\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("  1  Mon 23-11"), "{out}");
+    assert!(out.contains("answers behind the mean"), "{out}");
+}

@@ -16,6 +16,7 @@ fn cases() -> Vec<PathBuf> {
 fn every_malformed_case_gets_exactly_the_expected_diagnostics() {
     let cases = cases();
     assert!(cases.len() >= 20, "the corpus is there");
+    let mut wrong = Vec::new();
     for case in cases {
         let target = if case.join("pack").is_dir() { case.join("pack") } else { case.join("lesson.md") };
         let loaded = load_paths(std::slice::from_ref(&target));
@@ -23,6 +24,9 @@ fn every_malformed_case_gets_exactly_the_expected_diagnostics() {
         let got: Vec<String> = loaded.problems.iter().map(|problem| problem.headline().replace(&prefix, "")).collect();
         let expected = std::fs::read_to_string(case.join("expected.txt")).unwrap();
         let expected: Vec<&str> = expected.lines().collect();
-        assert_eq!(got, expected, "case {}", case.display());
+        if got != expected {
+            wrong.push(format!("case {}\n  got:      {got:#?}\n  expected: {expected:#?}", case.display()));
+        }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
