@@ -53,6 +53,18 @@ pub struct Handled {
     /// An admin asked for a report: build it off the update loop with
     /// [`Service::admin_report`] and send it without recording it.
     pub admin_report: Option<AdminReport>,
+    /// The learner's language is set or changed (enrolment, `/language`): set this chat's
+    /// command menu to match, with the admin commands if the chat is an admin's.
+    pub menu: Option<ChatMenu>,
+}
+
+/// The command menu one chat should show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatMenu {
+    /// The learner's language.
+    pub lang: Lang,
+    /// Whether the chat is an admin's, whose menu adds `/report`.
+    pub admin: bool,
 }
 
 impl Handled {
@@ -78,7 +90,6 @@ pub struct Batch {
 #[derive(Clone, Copy)]
 struct Commit<'a> {
     pack: Option<&'a Pack>,
-    lang: Lang,
     slot: Option<&'a str>,
     now: DateTime<Utc>,
 }
@@ -121,6 +132,18 @@ impl Service {
         self.library().pack(&cohort.pack).cloned()
     }
 
+    /// The menu for chat `id` in `lang`.
+    fn chat_menu(&self, id: LearnerId, lang: Lang) -> ChatMenu {
+        ChatMenu { lang, admin: self.settings.telegram.admins.contains(&id) }
+    }
+
+    /// Each admin with the language of their menu: their learner language if they are
+    /// enrolled, else English (Telegram's language is not known before they write).
+    pub fn admin_menus(&self) -> Vec<(LearnerId, Lang)> {
+        let lang_of = |id| self.store.learner(id).ok().flatten().map_or(Lang::En, |learner| learner.lang);
+        self.settings.telegram.admins.iter().map(|&id| (id, lang_of(id))).collect()
+    }
+
     /// The learner's time zone: their own choice, else their cohort's.
     fn learner_tz(&self, learner: &Learner) -> Tz {
         let own = learner.prefs.timezone.as_deref().and_then(|name| name.parse::<Tz>().ok());
@@ -149,7 +172,7 @@ impl Service {
             let lang = learner.as_ref().map_or(from.language.unwrap_or(Lang::En), |l| l.lang);
             let mut outcome = Outcome::default();
             outcome.reply(render::text(text(lang, learner.as_ref())));
-            let commit = Commit { pack: None, lang, slot: None, now };
+            let commit = Commit { pack: None, slot: None, now };
             self.commit(tx, learner, outcome, commit)
         })?;
         Ok(Handled::sending(seqs))
@@ -169,7 +192,7 @@ impl Service {
         let mut seqs = Vec::with_capacity(outcome.drafts.len());
         for draft in outcome.drafts {
             let seq = tx.next_seq()?;
-            let Some(outgoing) = render_draft(&draft.body, ctx.pack, ctx.lang, seq) else {
+            let Some(outgoing) = render_draft(&draft.body, ctx.pack, seq) else {
                 seqs.push(0);
                 continue;
             };
@@ -199,9 +222,12 @@ impl Service {
     }
 }
 
-/// Turns a draft into what to send; `None` when its content left the pack.
-fn render_draft(body: &DraftBody, pack: Option<&Pack>, lang: Lang, seq: DeliverySeq) -> Option<Outgoing> {
+/// Turns a draft into what to send; `None` when its content left the pack. Texts come
+/// rendered in the learner's language; content, with its headers and buttons, is rendered in
+/// the pack's language, so no message mixes two.
+fn render_draft(body: &DraftBody, pack: Option<&Pack>, seq: DeliverySeq) -> Option<Outgoing> {
     let send = |message| Some(Outgoing::Send { message });
+    let lang = pack.map_or(Lang::En, |pack| pack.language);
     match body {
         DraftBody::Message(message) => send(message.clone()),
         DraftBody::Edit { message_id, message } => {

@@ -204,12 +204,7 @@ fn practice_check_ins_record_the_outcome_and_a_note() {
                 body: DraftBody::PracticeCheck { item: "one/practice".to_owned() },
             });
             let pack = service.pack_of("desk");
-            service.commit(
-                tx,
-                learner,
-                outcome,
-                Commit { pack: pack.as_deref(), lang: Lang::En, slot: None, now: now() },
-            )
+            service.commit(tx, learner, outcome, Commit { pack: pack.as_deref(), slot: None, now: now() })
         })
         .unwrap()[0];
     assert!(html(&service, 7, check).contains("How did it go?"));
