@@ -15,7 +15,7 @@ use crate::content::Pack;
 use crate::content::problem::Summary;
 use crate::i18n::Lang;
 use crate::report;
-use crate::reporting::{ReportRequest, report_from_store};
+use crate::reporting::{ReportRequest, report_from_store, report_language, report_zone};
 use crate::simulate::{SimOptions, simulate};
 use crate::store::Store;
 use crate::telemetry::{self, LogFormat};
@@ -139,6 +139,10 @@ pub enum Command {
         /// First names instead of pseudonyms in per-learner rows (needs `reports.per_learner`).
         #[arg(long)]
         names: bool,
+        /// Language of the HTML report: nl, en or da [default: the cohort's with --cohort,
+        /// else en].
+        #[arg(long, value_parser = parse_language)]
+        language: Option<Lang>,
     },
 }
 
@@ -206,8 +210,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(config)
         }
         Command::Check { paths, config, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
-        Command::Report { config, cohort, format, out, since, until, names } => {
-            run_report(config, ReportRequest { cohort, since, until, names }, format, out)
+        Command::Report { config, cohort, format, out, since, until, names, language } => {
+            run_report(config, ReportRequest { cohort, since, until, names }, format, out, language)
         }
         Command::Backup { file, config } => run_backup(&file, config),
         Command::Restore { file, config } => run_restore(&file, config),
@@ -424,8 +428,11 @@ fn run_report(
     request: ReportRequest,
     format: ReportFormat,
     out: Option<PathBuf>,
+    language: Option<Lang>,
 ) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&config::config_path(config))?;
+    let lang = language.unwrap_or_else(|| report_language(&settings, request.cohort.as_deref()));
+    let tz = report_zone(&settings, request.cohort.as_deref());
     let (store, _copy) = store_for_reading(&settings.store.path)?;
     let loaded = check::load_checked(&settings.content.dir);
     let report = report_from_store(&store, &settings, &loaded.library(), &request, || store.report_key(), Utc::now())?;
@@ -433,7 +440,7 @@ fn run_report(
         ReportFormat::Table => report::table(&report),
         ReportFormat::Json => report::json(&report),
         ReportFormat::Csv => report::csv(&report),
-        ReportFormat::Html => report::html(&report),
+        ReportFormat::Html => report::html_in(&report, lang, tz),
     };
     match out {
         Some(path) => {
@@ -443,4 +450,9 @@ fn run_report(
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `--language`: one of the languages nudge speaks.
+fn parse_language(code: &str) -> Result<Lang, String> {
+    Lang::parse(code).ok_or_else(|| format!("`{code}` is not a language nudge speaks (nl, en, da)"))
 }

@@ -402,3 +402,22 @@ fn yes_moves_the_learner_and_forged_or_older_questions_find_nothing() {
     assert_eq!((after.cohort.as_str(), after.pending_move.is_none()), ("sales", true));
     assert!(after.progress.lessons_started.is_empty(), "the new programme starts from the beginning");
 }
+
+#[test]
+fn an_admins_report_just_after_midnight_is_dated_in_the_cohorts_zone_and_language() {
+    let service = service();
+    // 00:30 on 11 March in Amsterdam, still 10 March in UTC.
+    let just_after_midnight = at("2026-03-10T23:30:00Z");
+    let asked = AdminReport { admin: 7, lang: Lang::Nl, request: crate::reporting::ReportRequest::default() };
+    let sent = service.admin_report(&asked, just_after_midnight);
+    let Some(Outgoing::Send { message }) = sent.first() else { panic!("no summary: {sent:?}") };
+    let heading = crate::i18n::fill(Lang::Nl, "admin.report_heading", &[("date", "2026-03-11")]);
+    assert!(message.html.starts_with(&heading), "{}", message.html);
+    let Some(Outgoing::Document { file_name, caption, content }) = sent.get(1) else { panic!("no file: {sent:?}") };
+    assert_eq!(file_name, "nudge-report-2026-03-11.html");
+    assert!(caption.contains("2026-03-11"), "{caption}");
+    assert!(content.starts_with("<!DOCTYPE html>\n<html lang=\"nl\">"), "{content}");
+    assert!(content.contains("<title>Betrokkenheidsrapport, 2026-03-11</title>"), "{content}");
+    assert!(content.contains("Gemaakt 11 maart 2026, 00:30 Europe/Amsterdam"), "{content}");
+    assert!(!content.contains("Engagement report"), "{content}");
+}
