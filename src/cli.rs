@@ -91,6 +91,12 @@ pub enum Command {
     Try {
         /// The pack directory.
         pack: PathBuf,
+        /// Language of the bot's own texts and the tool's [default: the pack's language].
+        #[arg(long, value_parser = parse_language)]
+        language: Option<Lang>,
+        /// The first name the bot greets you with [default: "colleague" in that language].
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Run the real planner on a virtual clock with simulated learners and print the load.
     Simulate {
@@ -226,10 +232,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", crate::preview::preview(&pack, lang));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Try { pack } => {
+        Command::Try { pack, language, name } => {
             let pack = load_one_pack(&pack)?;
             let stdin = std::io::stdin();
-            crate::play::play(pack, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
+            let player = crate::play::Player { lang: language, name };
+            crate::play::play(pack, player, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate { config, cohort, days, learners, accuracy, seed, start } => run_simulate(
@@ -373,7 +380,7 @@ fn run_simulate(config: Option<PathBuf>, cohort: Option<String>, options: SimOpt
         cohort.policy.max_reviews_per_slot,
         cohort.policy.target_retention * 100.0
     );
-    print!("{}", crate::simulate::table(&report, &header));
+    print!("{}", crate::simulate::table(&report, &header, pack.language));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use crate::config::Cohort;
 use crate::content::Pack;
 use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, tr};
 use crate::model::{Learner, OpenKind, OpenQuestion, Progress, Status};
 use crate::schedule::agenda::resolve;
 
@@ -268,8 +268,8 @@ fn day_stats(tally: &Tally, learners: &[Learner], date: NaiveDate, end: DateTime
     }
 }
 
-/// The report as a table for the terminal.
-pub fn table(report: &SimReport, header: &str) -> String {
+/// The report as a table for the terminal, its labels in `lang` (the pack's).
+pub fn table(report: &SimReport, header: &str, lang: Lang) -> String {
     let mut out = format!("{header}\n\n");
     out.push_str("            scheduled/learner  all msgs/learner   new              right\n");
     out.push_str("day  date       mean  max         mean  max    items  reviews  answers  recall\n");
@@ -291,13 +291,15 @@ pub fn table(report: &SimReport, header: &str) -> String {
             day.recall.map_or("   –".to_owned(), |recall| format!("{recall:.2}")),
         );
     }
-    out.push_str("\nDays until a quiz comes back (mean):\n");
+    let _ = writeln!(out, "\n{}", tr(lang, "tools.simulate_spacing"));
     let streaks: String = report.spacing_right.keys().take(4).map(|n| format!("{n:>6}")).collect();
     let days: String = report.spacing_right.values().take(4).map(|days| format!("{days:>6.1}")).collect();
-    let _ = writeln!(out, "  after this many right answers in a row {streaks}");
-    let _ = writeln!(out, "                                         {days}");
+    let (after_right, after_wrong) = (tr(lang, "tools.simulate_after_right"), tr(lang, "tools.simulate_after_wrong"));
+    let width = after_right.chars().count().max(after_wrong.chars().count()) + 1;
+    let _ = writeln!(out, "  {after_right:<width$}{streaks}");
+    let _ = writeln!(out, "  {:<width$}{days}", "");
     let wrong = report.spacing_wrong.map_or("–".to_owned(), |days| format!("{days:.1}"));
-    let _ = writeln!(out, "  after a wrong answer                   {wrong:>6}");
+    let _ = writeln!(out, "  {after_wrong:<width$}{wrong:>6}");
     out
 }
 
