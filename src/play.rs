@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, ContentSettings, Limits, Settings, StoreSettings, TelegramSettings};
 use crate::content::{Library, Pack};
+use crate::i18n::{Lang, fill, tr, weekday_name};
 use crate::model::{Button, Outgoing};
 use crate::preview::message_box;
 use crate::schedule::cron::CronSpec;
@@ -29,30 +30,50 @@ const INVITE: &str = "try";
 /// A terminal session with one learner.
 struct Session<'a, W: Write> {
     service: Service,
+    lang: Lang,
+    name: String,
     out: &'a mut W,
     now: DateTime<Utc>,
     next_message_id: i64,
     buttons: Vec<(i64, Vec<Button>)>,
 }
 
+/// Who plays: the language of the bot's own texts and the learner's first name.
+#[derive(Debug, Clone, Default)]
+pub struct Player {
+    /// The learner's language, and the tool's [default: the pack's language].
+    pub lang: Option<Lang>,
+    /// The name the bot greets [default: a neutral word for "colleague" in that language].
+    pub name: Option<String>,
+}
+
 /// Plays `pack` reading `input` and writing to `out`, starting the virtual clock at `start`.
-pub fn play(pack: Arc<Pack>, input: impl BufRead, out: &mut impl Write, start: DateTime<Utc>) -> anyhow::Result<()> {
-    let settings = settings_for(&pack)?;
+/// The tool's own texts and the bot's are in the player's language; the pack's content stays
+/// in its own, as in Telegram.
+pub fn play(
+    pack: Arc<Pack>,
+    player: Player,
+    input: impl BufRead,
+    out: &mut impl Write,
+    start: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let lang = player.lang.unwrap_or(pack.language);
+    let name = player.name.unwrap_or_else(|| tr(lang, "tools.try_name").to_owned());
+    let settings = settings_for(&pack, lang)?;
     let mut library = Library::default();
     library.packs.insert(pack.id.clone(), pack.clone());
     let store = Store::temporary().context("cannot create a temporary store")?;
     let mut session = Session {
         service: Service::new(store, Arc::new(settings), library),
+        lang,
+        name,
         out,
         now: start,
         next_message_id: 1,
         buttons: Vec::new(),
     };
-    writeln!(
-        session.out,
-        "Trying “{}” as a learner. Answer by typing; a number presses a button; /next jumps to the next nudge; /quit stops.\n",
-        pack.title
-    )?;
+    let intro = session.text("tools.try_intro", &[("title", &pack.title)]);
+    writeln!(session.out, "{intro}\n")?;
     session.say(&format!("/start {INVITE}"))?;
     session.next()?;
     for line in input.lines() {
@@ -71,7 +92,7 @@ pub fn play(pack: Arc<Pack>, input: impl BufRead, out: &mut impl Write, start: D
     Ok(())
 }
 
-fn settings_for(pack: &Pack) -> anyhow::Result<Settings> {
+fn settings_for(pack: &Pack, lang: Lang) -> anyhow::Result<Settings> {
     Ok(Settings {
         source: PathBuf::from("(nudge try)"),
         telegram: TelegramSettings {
@@ -89,15 +110,20 @@ fn settings_for(pack: &Pack) -> anyhow::Result<Settings> {
             invite: INVITE.to_owned(),
             schedule: CronSpec::parse("0 9 * * Mon-Fri").map_err(anyhow::Error::msg)?,
             timezone: chrono_tz::Europe::Amsterdam,
-            language: pack.language,
+            language: lang,
             policy: Policy::default(),
         }],
     })
 }
 
 impl<W: Write> Session<'_, W> {
+    /// A tool text in the player's language, as plain text for the terminal.
+    fn text(&self, key: &str, args: &[(&str, &str)]) -> String {
+        crate::render::plain::to_plain(&fill(self.lang, key, args))
+    }
+
     fn me(&self) -> Person {
-        Person { id: ME, first_name: "you".to_owned(), language: None }
+        Person { id: ME, first_name: self.name.clone(), language: None }
     }
 
     fn say(&mut self, text: &str) -> anyhow::Result<()> {
@@ -113,10 +139,10 @@ impl<W: Write> Session<'_, W> {
             .rev()
             .find_map(|(id, buttons)| buttons.get(number.wrapping_sub(1)).map(|button| (*id, button.clone())))
         else {
-            writeln!(self.out, "(there is no button {number} to press)")?;
+            writeln!(self.out, "{}", self.text("tools.try_no_button", &[("number", &number.to_string())]))?;
             return Ok(());
         };
-        writeln!(self.out, "you pressed: {}", button.label)?;
+        writeln!(self.out, "{}", self.text("tools.try_pressed", &[("label", &button.label)]))?;
         let incoming = Incoming::Press {
             from: self.me(),
             query_id: String::new(),
@@ -131,15 +157,20 @@ impl<W: Write> Session<'_, W> {
     /// Jumps the clock to the learner's next nudge and delivers it.
     fn next(&mut self) -> anyhow::Result<()> {
         let Some(next) = self.service.store().learner(ME)?.and_then(|learner| learner.next_nudge) else {
-            writeln!(self.out, "(no nudge planned: you are paused, or the pack is done)")?;
+            writeln!(self.out, "{}", self.text("tools.try_no_nudge", &[]))?;
             return Ok(());
         };
         self.now = self.now.max(next.at);
         let local = next.at.with_timezone(&chrono_tz::Europe::Amsterdam);
-        writeln!(self.out, "⏩ {}", local.format("%A %d %B %Y, %H:%M"))?;
+        let lang = self.lang;
+        let day = weekday_name(lang, local.weekday().num_days_from_monday() as usize);
+        let month = tr(lang, "time.months").split(',').nth(local.month0() as usize).unwrap_or_default().trim();
+        let date = format!("{} {month} {}", local.day(), local.year());
+        let time = local.format("%H:%M").to_string();
+        writeln!(self.out, "{}", fill(lang, "tools.try_slot", &[("day", &day), ("date", &date), ("time", &time)]))?;
         let to_send = self.service.nudge_due(ME, &next, self.now)?;
         if to_send.is_empty() {
-            writeln!(self.out, "(nothing to send at this slot)")?;
+            writeln!(self.out, "{}", self.text("tools.try_nothing", &[]))?;
         }
         self.show(Handled { to_send, ..Handled::default() })
     }
@@ -169,7 +200,7 @@ impl<W: Write> Session<'_, W> {
                 (self.next_message_id, message)
             }
             Outgoing::Edit { message_id, message } => {
-                writeln!(self.out, "(the message above now reads)")?;
+                writeln!(self.out, "{}", self.text("tools.try_edited", &[]))?;
                 (message_id, message)
             }
             Outgoing::Document { file_name, caption, content } => {
@@ -193,7 +224,7 @@ mod tests {
 
     fn run(input: &str) -> String {
         let mut out = Vec::new();
-        play(Arc::new(demo_pack()), input.as_bytes(), &mut out, at("2026-11-23T09:00:00Z")).unwrap();
+        play(Arc::new(demo_pack()), Player::default(), input.as_bytes(), &mut out, at("2026-11-23T09:00:00Z")).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -201,7 +232,7 @@ mod tests {
     fn plays_a_lesson_through_quiz_reflection_and_practice() {
         let out = run("2\nI listen\nat the desk\n/progress\n/quit\n");
         for expected in [
-            "Welcome, you!",
+            "Welcome, colleague!",
             "One & only",
             "you pressed: right",
             "✅ Right!",
@@ -219,6 +250,20 @@ mod tests {
         let out = run("1\n/next\n");
         assert!(out.matches('⏩').count() == 2, "{out}");
         assert!(out.contains("Not quite"), "{out}");
+    }
+
+    #[test]
+    fn the_tool_speaks_the_language_asked_for_and_greets_a_colleague() {
+        let mut out = Vec::new();
+        let player = Player { lang: Some(Lang::Nl), name: None };
+        play(Arc::new(demo_pack()), player, "2\n".as_bytes(), &mut out, at("2026-11-23T09:00:00Z")).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        for expected in
+            ["Je probeert “", "Welkom, collega!", "⏩ dinsdag 24 november 2026, 09:00", "je drukte op: right"]
+        {
+            assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+        }
+        assert!(!out.contains("Tuesday") && !out.contains("you pressed"), "{out}");
     }
 
     #[test]

@@ -4,15 +4,15 @@
 use std::fmt::Write as _;
 
 use crate::content::{ItemKind, Pack};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, fill, tr};
 use crate::model::OutMessage;
 use crate::render::{self, plain::to_plain};
 
 /// The pack's messages as plain text, with the bot's own texts in `lang`.
 pub fn preview(pack: &Pack, lang: Lang) -> String {
     let lessons = match pack.lessons.len() {
-        1 => "1 lesson".to_owned(),
-        n => format!("{n} lessons"),
+        1 => tr(lang, "tools.preview_lessons_one").to_owned(),
+        n => fill(lang, "tools.preview_lessons", &[("n", &n.to_string())]),
     };
     let mut out = format!("{} ({}, {lessons})\n{}\n", pack.title, pack.language, pack.description);
     for (idx, lesson) in pack.lessons.iter().enumerate() {
@@ -22,7 +22,7 @@ pub fn preview(pack: &Pack, lang: Lang) -> String {
             match &item.kind {
                 ItemKind::Quiz(quiz) => {
                     out.push_str(&message_box(&render::quiz(lang, quiz, 0, false)));
-                    out.push_str("  after a right answer the message becomes:\n");
+                    let _ = writeln!(out, "  {}", tr(lang, "tools.preview_after_right"));
                     out.push_str(&message_box(&render::quiz_answered(lang, quiz, quiz.correct, false)));
                 }
                 ItemKind::Reflect(reflect) => {
@@ -32,7 +32,11 @@ pub fn preview(pack: &Pack, lang: Lang) -> String {
                 }
                 ItemKind::Practice(practice) => {
                     out.push_str(&message_box(&render::practice(lang, practice)));
-                    let _ = writeln!(out, "  {} days later:", practice.follow_up_days);
+                    let later = match practice.follow_up_days {
+                        1 => tr(lang, "tools.preview_later_one").to_owned(),
+                        days => fill(lang, "tools.preview_later", &[("days", &days.to_string())]),
+                    };
+                    let _ = writeln!(out, "  {later}");
                     out.push_str(&message_box(&render::practice_check(lang, practice, 0)));
                 }
             }
@@ -71,5 +75,13 @@ mod tests {
         assert!(text.contains("│   [2] right"));
         assert!(text.contains("Body of <one>."), "entities are shown as the learner sees them");
         assert!(text.contains("2 days later:"));
+    }
+
+    #[test]
+    fn the_tools_labels_follow_the_language() {
+        let text = preview(&demo_pack(), Lang::Da);
+        assert!(text.contains("  efter et rigtigt svar bliver beskeden:\n"), "{text}");
+        assert!(text.contains("  2 dage senere:\n"), "{text}");
+        assert!(!text.contains("days later") && !text.contains("right answer"), "{text}");
     }
 }

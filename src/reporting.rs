@@ -3,10 +3,12 @@
 //! does not grow with the number of answers.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::content::Library;
+use crate::i18n::Lang;
 use crate::report::{CohortInfo, PerLearner, Report, ReportBuilder, ReportOptions};
 use crate::store::{Store, StoreError};
 
@@ -50,8 +52,8 @@ pub enum CsvRows {
     Learner,
 }
 
-/// `report` as text in `format` (a CSV with rows `by`).
-pub fn render(report: &Report, format: ReportFormat, by: CsvRows) -> String {
+/// `report` as text in `format` (a CSV with rows `by`; a page in `lang`, dated in `tz`).
+pub fn render(report: &Report, format: ReportFormat, by: CsvRows, lang: Lang, tz: Tz) -> String {
     match format {
         ReportFormat::Table => crate::report::table(report),
         ReportFormat::Json => crate::report::json(report),
@@ -60,7 +62,7 @@ pub fn render(report: &Report, format: ReportFormat, by: CsvRows) -> String {
             CsvRows::Lesson => crate::report::csv_by_lesson(report),
             CsvRows::Learner => crate::report::csv_by_learner(report),
         },
-        ReportFormat::Html => crate::report::html(report),
+        ReportFormat::Html => crate::report::html_in(report, lang, tz),
     }
 }
 
@@ -94,6 +96,24 @@ pub enum ReportError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The time zone a report's dates are shown in: the requested cohort's; for several cohorts,
+/// the one zone they share, else UTC.
+pub fn report_zone(settings: &Settings, cohort: Option<&str>) -> Tz {
+    if let Some(cohort) = cohort.and_then(|id| settings.cohort(id)) {
+        return cohort.timezone;
+    }
+    let mut zones = settings.cohorts.iter().map(|cohort| cohort.timezone);
+    match zones.next() {
+        Some(first) if zones.all(|zone| zone == first) => first,
+        _ => chrono_tz::UTC,
+    }
+}
+
+/// The language of `nudge report` when none is asked for: the requested cohort's, else English.
+pub fn report_language(settings: &Settings, cohort: Option<&str>) -> Lang {
+    cohort.and_then(|id| settings.cohort(id)).map_or(Lang::En, |cohort| cohort.language)
 }
 
 /// The report `request` asks for, from every record in `store`.

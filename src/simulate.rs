@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use crate::config::Cohort;
 use crate::content::Pack;
 use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, tr};
 use crate::model::{Learner, OpenKind, OpenQuestion, Progress, Status};
 use crate::schedule::agenda::resolve;
 use crate::schedule::cron::CronSpec;
@@ -334,8 +334,8 @@ pub fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOptions) 
     out
 }
 
-/// The report as a table for the terminal.
-pub fn table(report: &SimReport, header: &str) -> String {
+/// The report as a table for the terminal, its labels in `lang` (the pack's).
+pub fn table(report: &SimReport, header: &str, lang: Lang) -> String {
     let mut out = format!("{header}\n\n");
     out.push_str("            scheduled/learner  all msgs/learner   new              right\n");
     out.push_str("day  date       mean  max         mean  max    items  reviews  answers  recall\n");
@@ -358,7 +358,7 @@ pub fn table(report: &SimReport, header: &str) -> String {
         );
     }
     out.push_str(CAP_NOTE);
-    out.push_str(&spacing_table(report));
+    out.push_str(&spacing_table(report, lang));
     out
 }
 
@@ -367,8 +367,8 @@ const CAP_NOTE: &str = "\n“scheduled” is what the schedule sends and the dai
 
 /// Days until a quiz comes back by streak, with the answers behind each mean, and a note when
 /// the run was too short for a typical quiz to reach a streak.
-fn spacing_table(report: &SimReport) -> String {
-    let mut out = String::from("\nDays until a quiz comes back (mean):\n");
+fn spacing_table(report: &SimReport, lang: Lang) -> String {
+    let mut out = format!("\n{}\n", tr(lang, "tools.simulate_spacing"));
     let shown: Vec<(u32, Spacing, bool)> = report
         .spacing_right
         .iter()
@@ -381,12 +381,12 @@ fn spacing_table(report: &SimReport) -> String {
         .map(|(_, spacing, cut)| format!("{:>6.1}{}", spacing.mean_days, if *cut { "*" } else { " " }))
         .collect();
     let samples: String = shown.iter().map(|(_, spacing, _)| format!("{:>6} ", spacing.samples)).collect();
-    let _ = writeln!(out, "  after this many right answers in a row {streaks}");
+    let _ = writeln!(out, "  {:<39}{streaks}", tr(lang, "tools.simulate_after_right"));
     let _ = writeln!(out, "  days until it comes back               {days}");
     let _ = writeln!(out, "  answers behind the mean                {samples}");
     let wrong = report.spacing_wrong.map_or("     –".to_owned(), |spacing| format!("{:>6.1}", spacing.mean_days));
     let wrong_samples = report.spacing_wrong.map_or(0, |spacing| spacing.samples);
-    let _ = writeln!(out, "  after a wrong answer                   {wrong}  ({wrong_samples} answers)");
+    let _ = writeln!(out, "  {:<39}{wrong}  ({wrong_samples} answers)", tr(lang, "tools.simulate_after_wrong"));
     if let Some((streak, _, _)) = shown.iter().find(|(_, _, cut)| *cut) {
         let _ = writeln!(
             out,
@@ -446,7 +446,7 @@ mod tests {
             ..SimReport::default()
         };
         assert_eq!(
-            spacing_table(&report),
+            spacing_table(&report, Lang::En),
             "\nDays until a quiz comes back (mean):
   after this many right answers in a row       1      2      3      4
   days until it comes back                  3.3   12.9   36.1   15.1*

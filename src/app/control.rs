@@ -21,7 +21,7 @@ use crate::control::admin::{has_records, learner_rows};
 use crate::control::{BackupEnd, MAX_REQUEST_BYTES, Op, Outcome, Reply, Request};
 use crate::i18n::Lang;
 use crate::model::{LearnerId, Outgoing};
-use crate::reporting::{render, report_from_store};
+use crate::reporting::{render, report_from_store, report_language, report_zone};
 use crate::service::{Service, goodbye};
 use crate::telegram::TelegramClient;
 use crate::telegram::poller::send_direct;
@@ -188,10 +188,12 @@ fn run(
     let store = service.store();
     let data = match op {
         Op::Backup {} => anyhow::bail!("a backup is streamed, not answered"),
-        Op::Report { request, format, by } => {
-            let library = service.library();
-            let report = report_from_store(store, service.settings(), &library, request, || store.report_key(), now)?;
-            serde_json::Value::String(render(&report, *format, *by))
+        Op::Report { request, format, by, language } => {
+            let (library, settings) = (service.library(), service.settings());
+            let report = report_from_store(store, settings, &library, request, || store.report_key(), now)?;
+            let cohort = request.cohort.as_deref();
+            let lang = language.unwrap_or_else(|| report_language(settings, cohort));
+            serde_json::Value::String(render(&report, *format, *by, lang, report_zone(settings, cohort)))
         }
         Op::List { cohort } => serde_json::to_value(learner_rows(store, cohort.as_deref())?)?,
         Op::Export { id } => serde_json::to_value(store.export(*id)?)?,

@@ -153,7 +153,7 @@ impl App {
         for cohort in &self.service.settings().cohorts {
             tracing::info!(cohort = %cohort.id, link = %format!("https://t.me/{}?start={}", self.bot_username, cohort.invite), "invite link");
         }
-        let (client, admins) = (self.client.clone(), self.service.settings().telegram.admins.clone());
+        let (client, admins) = (self.client.clone(), self.service.admin_menus());
         let menu_cancel = cancel.clone();
         tracker.spawn(async move {
             tokio::select! {

@@ -13,7 +13,8 @@ use crate::check;
 use crate::config::{self, Settings};
 use crate::control::admin::{self, LearnerRow};
 use crate::control::{Op, client, socket_path};
-use crate::reporting::{CsvRows, ReportFormat, ReportRequest, render, report_from_store};
+use crate::i18n::Lang;
+use crate::reporting::{CsvRows, ReportFormat, ReportRequest, render, report_from_store, report_language, report_zone};
 use crate::store::Store;
 
 fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {
@@ -83,6 +84,7 @@ pub(super) fn run_report(
     request: ReportRequest,
     (format, by): (ReportFormat, CsvRows),
     out: Option<PathBuf>,
+    language: Option<Lang>,
 ) -> anyhow::Result<ExitCode> {
     let settings = settings(config)?;
     if by == CsvRows::Learner && !settings.reports.per_learner {
@@ -90,14 +92,16 @@ pub(super) fn run_report(
     }
     let text = match client::connect(&settings.store.path)? {
         Some(daemon) => {
-            let data = daemon.ask(Op::Report { request, format, by })?;
+            let data = daemon.ask(Op::Report { request, format, by, language })?;
             data.as_str().context("the daemon sent a report this nudge cannot read")?.to_owned()
         }
         None => {
             let store = open_store(&settings.store.path)?;
             let library = check::load_checked(&settings.content.dir).library();
             let report = report_from_store(&store, &settings, &library, &request, || store.report_key(), Utc::now())?;
-            render(&report, format, by)
+            let cohort = request.cohort.as_deref();
+            let lang = language.unwrap_or_else(|| report_language(&settings, cohort));
+            render(&report, format, by, lang, report_zone(&settings, cohort))
         }
     };
     match out {

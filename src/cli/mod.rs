@@ -93,6 +93,12 @@ pub enum Command {
     Try {
         /// The pack directory.
         pack: PathBuf,
+        /// Language of the bot's own texts and the tool's [default: the pack's language].
+        #[arg(long, value_parser = parse_language)]
+        language: Option<Lang>,
+        /// The first name the bot greets you with [default: "colleague" in that language].
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Run the real planner on a virtual clock with simulated learners and print the load.
     Simulate {
@@ -148,6 +154,10 @@ pub enum Command {
         /// First names instead of pseudonyms in per-learner rows (needs `reports.per_learner`).
         #[arg(long)]
         names: bool,
+        /// Language of the HTML report: nl, en or da [default: the cohort's with --cohort,
+        /// else en].
+        #[arg(long, value_parser = parse_language)]
+        language: Option<Lang>,
     },
 }
 
@@ -223,8 +233,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(config)
         }
         Command::Check { paths, config, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
-        Command::Report { config, cohort, format, by, out, since, until, names } => {
-            data::run_report(config, ReportRequest { cohort, since, until, names }, (format, by), out)
+        Command::Report { config, cohort, format, by, out, since, until, names, language } => {
+            data::run_report(config, ReportRequest { cohort, since, until, names }, (format, by), out, language)
         }
         Command::Backup { file, config } => data::run_backup(&file, config),
         Command::Restore { file, config } => data::run_restore(&file, config),
@@ -239,10 +249,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", crate::preview::preview(&pack, lang));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Try { pack } => {
+        Command::Try { pack, language, name } => {
             let pack = load_one_pack(&pack)?;
             let stdin = std::io::stdin();
-            crate::play::play(pack, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
+            let player = crate::play::Player { lang: language, name };
+            crate::play::play(pack, player, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate { pack, config, cohort, days, learners, accuracy, seed, start } => run_simulate(
@@ -307,7 +318,7 @@ fn run_simulate(
     };
     let report = simulate(&cohort, &pack, options);
     let header = crate::simulate::header(&cohort, &origin, &pack, &options);
-    print!("{}", crate::simulate::table(&report, &header));
+    print!("{}", crate::simulate::table(&report, &header, pack.language));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -385,4 +396,8 @@ fn run_check(
     }
     let failed = summary.errors > 0 || (deny_warnings && summary.warnings > 0);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+/// Reads `--language`: one of the languages nudge speaks.
+fn parse_language(code: &str) -> Result<Lang, String> {
+    Lang::parse(code).ok_or_else(|| format!("`{code}` is not a language nudge speaks (nl, en, da)"))
 }

@@ -54,6 +54,9 @@ pub enum Op {
         /// What a CSV row is about.
         #[serde(default)]
         by: CsvRows,
+        /// The reader's language; the cohort's (or English) when not given.
+        #[serde(default)]
+        language: Option<crate::i18n::Lang>,
     },
     /// The learners, optionally of one cohort.
     List {
@@ -175,6 +178,7 @@ mod tests {
             request: ReportRequest::default(),
             format: ReportFormat::Csv,
             by: CsvRows::Lesson,
+            language: Some(crate::i18n::Lang::Da),
         });
         let line = serde_json::to_string(&request).expect("JSON");
         assert_eq!(Request::parse(&line), Ok(request));

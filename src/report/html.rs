@@ -6,10 +6,13 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+
 use super::format::{NO_DATA, duration, hidden_mark, percent, period_range};
 use super::svg::{Bar, Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
 use super::{CohortFigures, CohortReport, Guarded, Report};
-use crate::i18n::{Lang, fill};
+use crate::i18n::{Lang, fill, tr};
 
 /// The language of the texts this module takes from the catalogue (`[report_charts]`); English
 /// like the rest of the page until the report is given a language.
@@ -23,44 +26,63 @@ pub const MIN_LESSONS_FOR_CHART: usize = 3;
 /// The page's stylesheet (inlined): system fonts, muted colours, print rules.
 const STYLE: &str = include_str!("style.css");
 
-/// The whole report as one HTML page.
+/// The whole report as one HTML page, in English with times in UTC.
 pub fn html(report: &Report) -> String {
+    html_in(report, Lang::En, chrono_tz::UTC)
+}
+
+/// The whole report as one HTML page, its own texts in `lang` (the reader's) and its times in
+/// zone `tz` (the cohort's).
+pub fn html_in(report: &Report, lang: Lang, tz: Tz) -> String {
     let mut page = String::with_capacity(64 * 1024);
-    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    let _ = write!(page, "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n", lang.code());
     page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = write!(
-        page,
-        "<title>Engagement report, {}</title>\n<style>{STYLE}</style>\n",
-        report.generated_at.format("%Y-%m-%d")
-    );
+    let date = report.generated_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    let _ = write!(page, "<title>{}</title>\n<style>{STYLE}</style>\n", fill(lang, "report.title", &[("date", &date)]));
     page.push_str("</head>\n<body>\n<main>\n");
-    page.push_str(&header(report));
-    page.push_str(&overview(report));
+    page.push_str(&header(report, lang, tz));
+    page.push_str(&overview(report, lang));
     for (idx, cohort) in report.cohorts.iter().enumerate() {
-        page.push_str(&cohort_section(idx, cohort, report.min_group));
+        page.push_str(&cohort_section(idx, cohort, report.min_group, lang));
     }
-    let _ = writeln!(
-        page,
-        "<footer>Made by nudge. Cohort aggregates only: groups of fewer than {} learners are hidden, and reflections appear only when their authors shared them.</footer>",
-        report.min_group
-    );
+    let footer = fill(lang, "report.footer", &[("min", &report.min_group.to_string())]);
+    let _ = writeln!(page, "<footer>{footer}</footer>");
     page.push_str("</main>\n</body>\n</html>\n");
     page
 }
 
-fn header(report: &Report) -> String {
-    let period =
-        period_range(report).map_or_else(|| "all activity".to_owned(), |range| format!("activity from {range}"));
-    format!(
-        "<header>\n<h1>Engagement report</h1>\n<p class=\"meta\">Generated {} · {} · active means answered in the 7 days before {}</p>\n</header>\n",
-        report.generated_at.format("%-d %B %Y, %H:%M UTC"),
-        escape(&period),
-        report.active_as_of.format("%-d %B %Y, %H:%M UTC")
-    )
+fn header(report: &Report, lang: Lang, tz: Tz) -> String {
+    let period = period_range(report).map_or_else(
+        || tr(lang, "report.period_all").to_owned(),
+        |range| fill(lang, "report.period_from", &[("range", &range)]),
+    );
+    let generated = long_date(lang, report.generated_at, tz);
+    let active_as_of = long_date(lang, report.active_as_of, tz);
+    let meta = fill(lang, "report.meta", &[("generated", &generated), ("period", &period), ("active", &active_as_of)]);
+    format!("<header>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n</header>\n", tr(lang, "report.heading"))
 }
 
-fn overview(report: &Report) -> String {
-    let header = ["Cohort", "Learners", "Active 7 days", "Prompts", "Response", "First try", "Retention"];
+/// "1 March 2026, 09:00 Europe/Amsterdam", with the month named in `lang`.
+fn long_date(lang: Lang, at: DateTime<Utc>, tz: Tz) -> String {
+    let local = at.with_timezone(&tz);
+    let month = tr(lang, "time.months").split(',').nth(local.month0() as usize).unwrap_or_default().trim().to_owned();
+    let time = local.format("%H:%M").to_string();
+    let (day, year) = (local.day().to_string(), local.year().to_string());
+    let args = [("day", day.as_str()), ("month", &month), ("year", &year), ("time", &time), ("zone", tz.name())];
+    fill(lang, "report.long_date", &args)
+}
+
+fn overview(report: &Report, lang: Lang) -> String {
+    let header = [
+        "report.col_cohort",
+        "report.col_learners",
+        "report.col_active",
+        "report.col_prompts",
+        "report.col_response",
+        "report.col_first_try",
+        "report.col_retention",
+    ]
+    .map(|key| tr(lang, key));
     let rows: Vec<String> = report
         .cohorts
         .iter()
@@ -85,12 +107,13 @@ fn overview(report: &Report) -> String {
         })
         .collect();
     format!(
-        "<section class=\"overview\">\n<h2>All cohorts</h2>\n{}</section>\n",
-        table("figures", "Totals per cohort", &header, &rows)
+        "<section class=\"overview\">\n<h2>{}</h2>\n{}</section>\n",
+        tr(lang, "report.all_cohorts"),
+        table("figures", tr(lang, "report.totals_caption"), &header, &rows)
     )
 }
 
-fn cohort_section(idx: usize, cohort: &CohortReport, min_group: usize) -> String {
+fn cohort_section(idx: usize, cohort: &CohortReport, min_group: usize, lang: Lang) -> String {
     let pack = cohort
         .pack_title
         .as_ref()
@@ -99,7 +122,7 @@ fn cohort_section(idx: usize, cohort: &CohortReport, min_group: usize) -> String
         format!("<section class=\"cohort\" id=\"cohort-{idx}\">\n<h2>{}{pack}</h2>\n", escape(&cohort.cohort));
     match &cohort.figures {
         Guarded::Shown(figures) => {
-            out.push_str(&cards(figures));
+            out.push_str(&cards(figures, lang));
             out.push_str(&charts(idx, figures, min_group));
             out.push_str(&breakdowns(figures, min_group));
         }
@@ -111,25 +134,58 @@ fn cohort_section(idx: usize, cohort: &CohortReport, min_group: usize) -> String
     out
 }
 
-fn cards(figures: &CohortFigures) -> String {
+fn cards(figures: &CohortFigures, lang: Lang) -> String {
     let t = &figures.totals;
     let practice = &t.practice;
+    let count = |n: u64| n.to_string();
     let cards = [
-        ("Learners", t.learners_enrolled.to_string(), format!("{} active in the last 7 days", t.learners_active)),
-        ("Prompts sent", t.prompts_sent.to_string(), "lessons, questions, practice".to_owned()),
         (
-            "Response rate",
-            percent(&t.response_rate),
-            format!("{} of {} answered", t.response_rate.count, t.response_rate.out_of),
+            tr(lang, "report.card_learners"),
+            count(t.learners_enrolled),
+            fill(lang, "report.card_learners_sub", &[("active", &count(t.learners_active))]),
         ),
-        ("Time to answer", duration(t.median_seconds_to_answer), "median, approximate".to_owned()),
-        ("First try", percent(&t.quiz_first_try), format!("{} quiz answers", t.quiz_first_try.out_of)),
-        ("Retention", percent(&t.quiz_retention), format!("{} spaced reviews", t.quiz_retention.out_of)),
-        ("Reflections", t.reflections_answered.to_string(), "questions answered".to_owned()),
+        (tr(lang, "report.card_prompts"), count(t.prompts_sent), tr(lang, "report.card_prompts_sub").to_owned()),
         (
-            "Practice",
-            (practice.done + practice.partly + practice.not_yet).to_string(),
-            format!("{} done · {} partly · {} not yet", practice.done, practice.partly, practice.not_yet),
+            tr(lang, "report.card_response"),
+            percent(&t.response_rate),
+            fill(
+                lang,
+                "report.card_response_sub",
+                &[("count", &count(t.response_rate.count)), ("total", &count(t.response_rate.out_of))],
+            ),
+        ),
+        (
+            tr(lang, "report.card_time"),
+            duration(t.median_seconds_to_answer),
+            tr(lang, "report.card_time_sub").to_owned(),
+        ),
+        (
+            tr(lang, "report.col_first_try"),
+            percent(&t.quiz_first_try),
+            fill(lang, "report.card_first_try_sub", &[("count", &count(t.quiz_first_try.out_of))]),
+        ),
+        (
+            tr(lang, "report.col_retention"),
+            percent(&t.quiz_retention),
+            fill(lang, "report.card_retention_sub", &[("count", &count(t.quiz_retention.out_of))]),
+        ),
+        (
+            tr(lang, "report.card_reflections"),
+            count(t.reflections_answered),
+            tr(lang, "report.card_reflections_sub").to_owned(),
+        ),
+        (
+            tr(lang, "report.card_practice"),
+            count(practice.done + practice.partly + practice.not_yet),
+            fill(
+                lang,
+                "report.card_practice_sub",
+                &[
+                    ("done", &count(practice.done)),
+                    ("partly", &count(practice.partly)),
+                    ("not_yet", &count(practice.not_yet)),
+                ],
+            ),
         ),
     ];
     let mut out = String::from("<div class=\"cards\">\n");

@@ -29,7 +29,7 @@ use serde::Serialize;
 
 pub use builder::{CohortInfo, PerLearner, ReportBuilder, ReportOptions};
 pub use format::{csv, csv_by_learner, csv_by_lesson, json, table};
-pub use html::html;
+pub use html::{html, html_in};
 pub use pseudonym::pseudonym;
 
 use crate::model::{Answer, Delivery, Learner};

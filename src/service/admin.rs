@@ -3,14 +3,15 @@
 //! so the service only decides here; the Telegram edge builds and sends it off the update loop.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use super::{Handled, Service};
 use crate::chat::Person;
 use crate::i18n::{Lang, fill, tr};
 use crate::model::Outgoing;
 use crate::render;
-use crate::report::{CohortReport, Guarded, Report, format, html};
-use crate::reporting::{ReportError, ReportRequest, report_from_store};
+use crate::report::{CohortReport, Guarded, Report, format, html_in};
+use crate::reporting::{ReportError, ReportRequest, report_from_store, report_zone};
 use crate::store::StoreError;
 
 /// An admin's request for a report, to build off the update loop.
@@ -18,7 +19,8 @@ use crate::store::StoreError;
 pub struct AdminReport {
     /// The admin's Telegram id.
     pub admin: i64,
-    /// The language of the admin's texts.
+    /// The language of the admin's texts and of the report: their learner language if they
+    /// are enrolled, else their Telegram app's, else English.
     pub lang: Lang,
     /// What was asked for.
     pub request: ReportRequest,
@@ -48,14 +50,16 @@ impl Service {
         let library = self.library();
         let report =
             report_from_store(&self.store, &self.settings, &library, &asked.request, || self.store.report_key(), now);
+        let tz = report_zone(&self.settings, asked.request.cohort.as_deref());
+        let date = now.with_timezone(&tz).format("%Y-%m-%d").to_string();
         match report {
             Ok(report) => {
-                let summary = Outgoing::Send { message: render::text(summary(asked.lang, &report)) };
+                let summary = Outgoing::Send { message: render::text(summary(asked.lang, tz, &report)) };
                 let mut messages = render::fit_outgoing(asked.lang, summary);
                 messages.push(Outgoing::Document {
-                    file_name: format!("nudge-report-{}.html", now.format("%Y-%m-%d")),
-                    caption: fill(asked.lang, "admin.report_caption", &[("date", &now.format("%Y-%m-%d").to_string())]),
-                    content: html(&report),
+                    file_name: format!("nudge-report-{date}.html"),
+                    caption: fill(asked.lang, "admin.report_caption", &[("date", &date)]),
+                    content: html_in(&report, asked.lang, tz),
                 });
                 messages
             }
@@ -79,10 +83,10 @@ fn failure(lang: Lang, error: &ReportError) -> String {
 }
 
 /// A few lines an admin can read in the chat: per cohort, who is active, how much is answered
-/// and how well quizzes go. Hidden cohorts stay hidden here too.
-fn summary(lang: Lang, report: &Report) -> String {
-    let mut lines =
-        vec![fill(lang, "admin.report_heading", &[("date", &report.generated_at.format("%Y-%m-%d").to_string())])];
+/// and how well quizzes go. Hidden cohorts stay hidden here too. Dated in zone `tz`.
+fn summary(lang: Lang, tz: Tz, report: &Report) -> String {
+    let date = report.generated_at.with_timezone(&tz).format("%Y-%m-%d").to_string();
+    let mut lines = vec![fill(lang, "admin.report_heading", &[("date", &date)])];
     lines.extend(report.cohorts.iter().map(|cohort| cohort_line(lang, report.min_group, cohort)));
     if report.cohorts.is_empty() {
         lines.push(tr(lang, "admin.report_no_cohorts").to_owned());

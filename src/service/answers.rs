@@ -80,19 +80,19 @@ impl Service {
             let next = answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, retention, now);
             self.mark_active(&mut learner, now);
             let mut outcome = Outcome::default();
+            let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
             match (quiz, message_id) {
                 (Some(mut quiz), Some(message_id)) => {
                     quiz.correct = correct.min(quiz.options.len().saturating_sub(1));
-                    outcome.drafts.push(edit(message_id, render::quiz_answered(lang, &quiz, option, review)));
+                    outcome.drafts.push(edit(message_id, render::quiz_answered(pack_lang, &quiz, option, review)));
                 }
                 _ => outcome.reply(render::text(
-                    tr(lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
+                    tr(pack_lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
                 )),
             }
             append(&mut outcome, next);
             let toast = tr(lang, if is_correct { "quiz.toast_right" } else { "quiz.toast_wrong" });
-            let to_send =
-                self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), lang, slot: None, now })?;
+            let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), slot: None, now })?;
             Ok(Handled { toast: Some(toast.to_owned()), to_send, recorded_answer: true, ..Handled::default() })
         })
     }
@@ -127,7 +127,8 @@ impl Service {
             let practice = pack.as_ref().and_then(|p| p.item(&item)).and_then(|(_, i)| i.as_practice()).cloned();
             let mut outcome = Outcome::default();
             if let (Some(practice), Some(message_id)) = (practice, message_id) {
-                outcome.drafts.push(edit(message_id, render::practice_checked(lang, &practice, practice_outcome)));
+                let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
+                outcome.drafts.push(edit(message_id, render::practice_checked(pack_lang, &practice, practice_outcome)));
             }
             let thanks = match practice_outcome {
                 PracticeOutcome::Done => "practice_check.thanks_done",
@@ -136,7 +137,7 @@ impl Service {
             };
             outcome.reply(render::text(tr(lang, thanks).to_owned()));
             session::open_question(&mut learner, seq, &item, OpenKind::PracticeNote, now);
-            let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })?;
+            let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?;
             Ok(Handled { to_send, recorded_answer: true, ..Handled::default() })
         })
     }
@@ -148,18 +149,19 @@ impl Service {
         message_id: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Handled, StoreError> {
-        let seqs = self.store.with_learner(from.id, |tx| {
-            let Some(mut learner) = tx.learner()? else { return Ok(Vec::new()) };
+        let (seqs, menu) = self.store.with_learner(from.id, |tx| {
+            let Some(mut learner) = tx.learner()? else { return Ok((Vec::new(), None)) };
             learner.lang = lang;
+            let menu = Some(self.chat_menu(learner.id, lang));
             let confirmation = render::text(tr(lang, "language.set").to_owned());
             let mut outcome = Outcome::default();
             match message_id {
                 Some(message_id) => outcome.drafts.push(edit(message_id, confirmation)),
                 None => outcome.reply(confirmation),
             }
-            self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })
+            Ok((self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?, menu))
         })?;
-        Ok(Handled::sending(seqs))
+        Ok(Handled { menu, ..Handled::sending(seqs) })
     }
 
     pub(super) fn text(
@@ -174,7 +176,7 @@ impl Service {
                 let lang = from.language.unwrap_or(Lang::En);
                 let mut outcome = Outcome::default();
                 outcome.reply(render::text(tr(lang, "chat.not_enrolled").to_owned()));
-                return Ok((self.commit(tx, None, outcome, Commit { pack: None, lang, slot: None, now })?, false));
+                return Ok((self.commit(tx, None, outcome, Commit { pack: None, slot: None, now })?, false));
             };
             let lang = learner.lang;
             let pack = self.pack_of(&learner.cohort);
@@ -211,8 +213,7 @@ impl Service {
                     false
                 }
             };
-            let seqs =
-                self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), lang, slot: None, now })?;
+            let seqs = self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), slot: None, now })?;
             Ok((seqs, recorded))
         })?;
         Ok(Handled { to_send: seqs, recorded_answer, ..Handled::default() })

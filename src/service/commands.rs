@@ -13,6 +13,7 @@ use crate::model::{Learner, Prefs, Progress, Status, Step};
 use crate::render;
 use crate::schedule::agenda::several_slots_a_day;
 use crate::store::{LearnerTx, StoreError, TxError};
+use crate::text::escape_html;
 
 /// Longest pause `/pause N` accepts, in days.
 const MAX_PAUSE_DAYS: i64 = 90;
@@ -49,13 +50,14 @@ impl Service {
         args: &str,
         now: DateTime<Utc>,
     ) -> Result<Handled, StoreError> {
-        let seqs = self.store.with_learner(from.id, |tx| {
+        let (seqs, menu) = self.store.with_learner(from.id, |tx| {
             let Some(mut learner) = tx.learner()? else {
                 let lang = from.language.unwrap_or(Lang::En);
                 let mut outcome = Outcome::default();
                 outcome.reply(render::text(tr(lang, "chat.not_enrolled").to_owned()));
-                return self.commit(tx, None, outcome, Commit { pack: None, lang, slot: None, now });
+                return Ok((self.commit(tx, None, outcome, Commit { pack: None, slot: None, now })?, None));
             };
+            let lang_before = learner.lang;
             let message = match name {
                 "pause" => self.pause(tx, &mut learner, args, now)?,
                 "resume" => self.resume(tx, &mut learner, now)?,
@@ -65,19 +67,19 @@ impl Service {
             };
             let mut outcome = Outcome::default();
             outcome.reply(message);
-            let lang = learner.lang;
-            self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })
+            let menu = (learner.lang != lang_before).then(|| self.chat_menu(learner.id, learner.lang));
+            Ok((self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?, menu))
         })?;
-        Ok(Handled::sending(seqs))
+        Ok(Handled { menu, ..Handled::sending(seqs) })
     }
 
     fn start(&self, from: &Person, args: &str, now: DateTime<Utc>) -> Result<Handled, StoreError> {
         let invite = args.split_whitespace().next().unwrap_or_default();
         let cohort = self.settings.cohort_by_invite(invite);
-        let seqs = self.store.with_learner(from.id, |tx| {
+        let (seqs, menu) = self.store.with_learner(from.id, |tx| {
             let existing = tx.learner()?;
             let lang =
-                existing.as_ref().map(|l| l.lang).or(from.language).or(cohort.map(|c| c.language)).unwrap_or(Lang::En);
+                existing.as_ref().map(|l| l.lang).or(cohort.map(|c| c.language)).or(from.language).unwrap_or(Lang::En);
             let mut outcome = Outcome::default();
             let learner = match (existing, cohort) {
                 (Some(learner), Some(cohort)) if learner.cohort == cohort.id => {
@@ -95,14 +97,16 @@ impl Service {
                     None
                 }
             };
-            let lang = learner.as_ref().map_or(lang, |l| l.lang);
-            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+            let menu = learner.as_ref().map(|l| self.chat_menu(l.id, l.lang));
+            Ok((self.commit(tx, learner, outcome, Commit { pack: None, slot: None, now })?, menu))
         })?;
-        Ok(Handled::sending(seqs))
+        Ok(Handled { menu, ..Handled::sending(seqs) })
     }
 
     /// A new learner, or one switching cohorts after confirming the move (progress starts over;
-    /// their past answers stay, counted in the old cohort).
+    /// their past answers stay, counted in the old cohort). The welcome is in the learner's
+    /// language `lang`; the pack's description, which is content, joins it when the pack is in
+    /// that language too and otherwise follows as a message of its own.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn enrol(
         &self,
@@ -129,13 +133,19 @@ impl Service {
         self.reschedule(tx, &mut learner, now)?;
         let pack = self.library().pack(&cohort.pack).cloned();
         let programme = pack.as_ref().map_or(cohort.pack.clone(), |p| p.title.clone());
-        let description = pack.as_ref().map_or(String::new(), |p| p.description.clone());
         let when = self.next_nudge_text(&learner, now);
-        outcome.reply(render::text(fill(
-            lang,
-            "start.welcome",
-            &[("name", &from.first_name), ("programme", &programme), ("description", &description), ("when", &when)],
-        )));
+        let description = pack.as_ref().map_or("", |p| p.description.trim());
+        let args = [("name", from.first_name.as_str()), ("programme", programme.as_str()), ("when", when.as_str())];
+        match pack.as_ref().map(|pack| pack.language) {
+            Some(pack_lang) if pack_lang != lang && !description.is_empty() => {
+                outcome.reply(render::text(fill(lang, "start.welcome_short", &args)));
+                outcome.reply(render::text(escape_html(description)));
+            }
+            _ => {
+                let args = [args.as_slice(), &[("description", description)]].concat();
+                outcome.reply(render::text(fill(lang, "start.welcome", &args)));
+            }
+        }
         outcome.reply(render::text(tr(lang, "start.privacy").to_owned()));
         Ok(learner)
     }

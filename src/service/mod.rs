@@ -54,6 +54,18 @@ pub struct Handled {
     /// An admin asked for a report: build it off the update loop with
     /// [`Service::admin_report`] and send it without recording it.
     pub admin_report: Option<AdminReport>,
+    /// The learner's language is set or changed (enrolment, `/language`): set this chat's
+    /// command menu to match, with the admin commands if the chat is an admin's.
+    pub menu: Option<ChatMenu>,
+}
+
+/// The command menu one chat should show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatMenu {
+    /// The learner's language.
+    pub lang: Lang,
+    /// Whether the chat is an admin's, whose menu adds `/report`.
+    pub admin: bool,
 }
 
 impl Handled {
@@ -79,7 +91,6 @@ pub struct Batch {
 #[derive(Clone, Copy)]
 struct Commit<'a> {
     pack: Option<&'a Pack>,
-    lang: Lang,
     slot: Option<&'a str>,
     now: DateTime<Utc>,
 }
@@ -122,6 +133,18 @@ impl Service {
         self.library().pack(&cohort.pack).cloned()
     }
 
+    /// The menu for chat `id` in `lang`.
+    fn chat_menu(&self, id: LearnerId, lang: Lang) -> ChatMenu {
+        ChatMenu { lang, admin: self.settings.telegram.admins.contains(&id) }
+    }
+
+    /// Each admin with the language of their menu: their learner language if they are
+    /// enrolled, else English (Telegram's language is not known before they write).
+    pub fn admin_menus(&self) -> Vec<(LearnerId, Lang)> {
+        let lang_of = |id| self.store.learner(id).ok().flatten().map_or(Lang::En, |learner| learner.lang);
+        self.settings.telegram.admins.iter().map(|&id| (id, lang_of(id))).collect()
+    }
+
     /// The learner's time zone: their own choice, else their cohort's.
     fn learner_tz(&self, learner: &Learner) -> Tz {
         let own = learner.prefs.timezone.as_deref().and_then(|name| name.parse::<Tz>().ok());
@@ -150,7 +173,7 @@ impl Service {
             let lang = learner.as_ref().map_or(from.language.unwrap_or(Lang::En), |l| l.lang);
             let mut outcome = Outcome::default();
             outcome.reply(render::text(text(lang, learner.as_ref())));
-            let commit = Commit { pack: None, lang, slot: None, now };
+            let commit = Commit { pack: None, slot: None, now };
             self.commit(tx, learner, outcome, commit)
         })?;
         Ok(Handled::sending(seqs))
@@ -173,7 +196,8 @@ impl Service {
         let mut sent = Vec::with_capacity(outcome.drafts.len());
         for draft in outcome.drafts {
             let seq = tx.next_seq()?;
-            let Some(outgoing) = render_draft(&draft.body, ctx.pack, ctx.lang, seq) else {
+            let draft_lang = carries_content(&draft.body);
+            let Some(outgoing) = render_draft(&draft.body, ctx.pack, seq) else {
                 seqs.push(0);
                 continue;
             };
@@ -190,7 +214,8 @@ impl Service {
                 state: DeliveryState::Pending,
                 outgoing: None,
             };
-            sent.extend(put_parts(tx, delivery, render::fit_outgoing(ctx.lang, outgoing))?);
+            let lang = message_language(&draft_lang, learner.as_ref(), ctx.pack);
+            sent.extend(put_parts(tx, delivery, render::fit_outgoing(lang, outgoing))?);
             seqs.push(seq);
         }
         if let Some(mut learner) = learner {
@@ -218,9 +243,12 @@ fn put_parts(tx: &LearnerTx<'_>, delivery: Delivery, parts: Vec<Outgoing>) -> Re
     Ok(seqs)
 }
 
-/// Turns a draft into what to send; `None` when its content left the pack.
-fn render_draft(body: &DraftBody, pack: Option<&Pack>, lang: Lang, seq: DeliverySeq) -> Option<Outgoing> {
+/// Turns a draft into what to send; `None` when its content left the pack. Texts come
+/// rendered in the learner's language; content, with its headers and buttons, is rendered in
+/// the pack's language, so no message mixes two.
+fn render_draft(body: &DraftBody, pack: Option<&Pack>, seq: DeliverySeq) -> Option<Outgoing> {
     let send = |message| Some(Outgoing::Send { message });
+    let lang = pack.map_or(Lang::En, |pack| pack.language);
     match body {
         DraftBody::Message(message) => send(message.clone()),
         DraftBody::Edit { message_id, message } => {
@@ -244,6 +272,22 @@ fn render_draft(body: &DraftBody, pack: Option<&Pack>, lang: Lang, seq: Delivery
             caption: caption.clone(),
             content: content.clone(),
         }),
+    }
+}
+
+/// True when `body` is pack content (rendered in the pack's language), false for the bot's own
+/// texts (already in the learner's).
+fn carries_content(body: &DraftBody) -> bool {
+    !matches!(body, DraftBody::Message(_) | DraftBody::Edit { .. } | DraftBody::Document { .. })
+}
+
+/// The language a message is in, for the note on a message cut to fit: the pack's for content,
+/// the learner's for everything else.
+fn message_language(content: &bool, learner: Option<&Learner>, pack: Option<&Pack>) -> Lang {
+    match (content, pack, learner) {
+        (true, Some(pack), _) => pack.language,
+        (_, _, Some(learner)) => learner.lang,
+        _ => Lang::En,
     }
 }
 

@@ -61,22 +61,34 @@ impl Service {
             };
             let old = self.programme_title(&learner);
             let mut outcome = Outcome::default();
+            let mut menu = None;
             let learner = if confirm {
                 let new = self.cohort_programme(cohort);
+                let lang = self.language_after_move(&learner, cohort);
                 replace(
                     &mut outcome,
                     message_id,
                     render::text(fill(lang, "move.done", &[("old", &old), ("new", &new)])),
                 );
+                menu = Some(self.chat_menu(learner.id, lang));
                 self.enrol(tx, Some(learner), from, cohort, lang, now, &mut outcome)?
             } else {
                 learner.pending_move = None;
                 replace(&mut outcome, message_id, render::text(fill(lang, "move.kept", &[("old", &old)])));
                 learner
             };
-            let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, lang, slot: None, now })?;
-            Ok(Handled::sending(to_send))
+            let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?;
+            Ok(Handled { menu, ..Handled::sending(to_send) })
         })
+    }
+
+    /// The learner's language in `cohort`: the new cohort's, unless they chose another than
+    /// their old cohort's (then their choice stays).
+    fn language_after_move(&self, learner: &Learner, cohort: &Cohort) -> Lang {
+        match self.settings.cohort(&learner.cohort) {
+            Some(old) if old.language != learner.lang => learner.lang,
+            _ => cohort.language,
+        }
     }
 
     /// The title of `cohort`'s programme (its pack), or its id when the pack is not loaded.

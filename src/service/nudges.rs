@@ -117,8 +117,7 @@ impl Service {
                 Outcome::default()
             };
             self.reschedule(tx, &mut learner, now)?;
-            let lang = learner.lang;
-            let commit = Commit { pack: Some(&pack), lang, slot: Some(&due.slot), now };
+            let commit = Commit { pack: Some(&pack), slot: Some(&due.slot), now };
             self.commit(tx, Some(learner), outcome, commit)
         })
     }

@@ -30,7 +30,7 @@ impl Service {
                     content: content.clone(),
                 },
             });
-            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+            self.commit(tx, learner, outcome, Commit { pack: None, slot: None, now })
         })?;
         Ok(Handled::sending(seqs))
     }
@@ -113,7 +113,6 @@ impl Service {
     ) -> Result<Handled, StoreError> {
         let seqs = self.store.with_learner(from.id, |tx| {
             let learner = tx.learner()?;
-            let lang = learner.as_ref().map_or(Lang::En, |l| l.lang);
             let mut outcome = Outcome::default();
             match message_id {
                 Some(message_id) => outcome.drafts.push(Draft {
@@ -122,7 +121,7 @@ impl Service {
                 }),
                 None => outcome.reply(message.clone()),
             }
-            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+            self.commit(tx, learner, outcome, Commit { pack: None, slot: None, now })
         })?;
         Ok(Handled::sending(seqs))
     }
@@ -139,7 +138,7 @@ impl Service {
             let lang = learner.as_ref().map_or(from.language.unwrap_or(Lang::En), |l| l.lang);
             let mut outcome = Outcome::default();
             outcome.reply(message(lang));
-            self.commit(tx, learner, outcome, Commit { pack: None, lang, slot: None, now })
+            self.commit(tx, learner, outcome, Commit { pack: None, slot: None, now })
         })?;
         Ok(Handled::sending(seqs))
     }

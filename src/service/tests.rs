@@ -213,12 +213,7 @@ fn practice_check_ins_record_the_outcome_and_a_note() {
                 body: DraftBody::PracticeCheck { item: "one/practice".to_owned() },
             });
             let pack = service.pack_of("desk");
-            service.commit(
-                tx,
-                learner,
-                outcome,
-                Commit { pack: pack.as_deref(), lang: Lang::En, slot: None, now: now() },
-            )
+            service.commit(tx, learner, outcome, Commit { pack: pack.as_deref(), slot: None, now: now() })
         })
         .unwrap()[0];
     assert!(html(&service, 7, check).contains("How did it go?"));
@@ -449,4 +444,23 @@ fn answers_past_what_nudge_keeps_are_cut_with_a_word_to_the_learner() {
     let answer = service.store().answers().filter_map(Result::ok).find(|a| a.delivery == reflect).unwrap();
     let AnswerKind::Reflect { text, .. } = answer.kind else { panic!("a reflection") };
     assert_eq!(text.chars().count(), 16_384);
+}
+
+#[test]
+fn an_admins_report_just_after_midnight_is_dated_in_the_cohorts_zone_and_language() {
+    let service = service();
+    // 00:30 on 11 March in Amsterdam, still 10 March in UTC.
+    let just_after_midnight = at("2026-03-10T23:30:00Z");
+    let asked = AdminReport { admin: 7, lang: Lang::Nl, request: crate::reporting::ReportRequest::default() };
+    let sent = service.admin_report(&asked, just_after_midnight);
+    let Some(Outgoing::Send { message }) = sent.first() else { panic!("no summary: {sent:?}") };
+    let heading = crate::i18n::fill(Lang::Nl, "admin.report_heading", &[("date", "2026-03-11")]);
+    assert!(message.html.starts_with(&heading), "{}", message.html);
+    let Some(Outgoing::Document { file_name, caption, content }) = sent.get(1) else { panic!("no file: {sent:?}") };
+    assert_eq!(file_name, "nudge-report-2026-03-11.html");
+    assert!(caption.contains("2026-03-11"), "{caption}");
+    assert!(content.starts_with("<!DOCTYPE html>\n<html lang=\"nl\">"), "{content}");
+    assert!(content.contains("<title>Betrokkenheidsrapport, 2026-03-11</title>"), "{content}");
+    assert!(content.contains("Gemaakt 11 maart 2026, 00:30 Europe/Amsterdam"), "{content}");
+    assert!(!content.contains("Engagement report"), "{content}");
 }

@@ -1,14 +1,19 @@
-//! The command menu Telegram shows: registered per language at start-up, with `/report` added
-//! for admins only. A failure here is logged, never fatal: the commands work without a menu.
+//! The command menu Telegram shows. At start-up: one per Telegram language, for people who
+//! have not joined yet (English the default), and each admin's, with `/report`, in their
+//! learner language. A learner's chat gets its own menu in their learner language when they
+//! enrol and when they change language ([`set_for_chat`]). A failure here is logged, never
+//! fatal: the commands work without a menu.
 
 use super::client::TelegramClient;
 use crate::i18n::{Lang, tr};
+use crate::service::ChatMenu;
 
 /// Commands everyone sees, in menu order.
 const LEARNER_COMMANDS: [&str; 8] = ["progress", "pause", "resume", "time", "language", "mydata", "forget", "help"];
 
-/// Registers the menu in every language, the English one as the default, and the admin menu.
-pub async fn register(client: &TelegramClient, admins: &[i64]) {
+/// Registers the menu in every language, the English one as the default, and each admin's
+/// menu in the language given with them.
+pub async fn register(client: &TelegramClient, admins: &[(i64, Lang)]) {
     for lang in Lang::ALL {
         let commands = menu(lang, false);
         if let Err(error) = client.set_commands(&commands, Some(lang.code()), None).await {
@@ -18,10 +23,15 @@ pub async fn register(client: &TelegramClient, admins: &[i64]) {
     if let Err(error) = client.set_commands(&menu(Lang::En, false), None, None).await {
         tracing::warn!(error = %error, "could not register the default command menu");
     }
-    for &admin in admins {
-        if let Err(error) = client.set_commands(&menu(Lang::En, true), None, Some(admin)).await {
-            tracing::warn!(admin, error = %error, "could not register the admin command menu");
-        }
+    for &(admin, lang) in admins {
+        set_for_chat(client, admin, ChatMenu { lang, admin: true }).await;
+    }
+}
+
+/// Sets chat `chat`'s own menu, whatever language its Telegram app speaks.
+pub async fn set_for_chat(client: &TelegramClient, chat: i64, chat_menu: ChatMenu) {
+    if let Err(error) = client.set_commands(&menu(chat_menu.lang, chat_menu.admin), None, Some(chat)).await {
+        tracing::warn!(chat, error = %error, "could not set the chat's command menu");
     }
 }
 

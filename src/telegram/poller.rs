@@ -22,7 +22,7 @@ use super::sender::OutboxHandle;
 use crate::chat::Incoming;
 use crate::metrics::Metrics;
 use crate::model::Outgoing;
-use crate::service::{AdminReport, Batch, Handled, Service};
+use crate::service::{AdminReport, Batch, ChatMenu, Handled, Service};
 
 /// How long one getUpdates call waits for news.
 const LONG_POLL: Duration = Duration::from_secs(25);
@@ -53,6 +53,7 @@ struct Effect {
     batch: Batch,
     direct: Vec<Outgoing>,
     admin_report: Option<AdminReport>,
+    menu: Option<ChatMenu>,
 }
 
 impl Poller {
@@ -169,6 +170,10 @@ impl Poller {
             if !effect.direct.is_empty() {
                 self.tracker.spawn(send_direct(self.client.clone(), effect.learner, effect.direct));
             }
+            if let Some(chat_menu) = effect.menu {
+                let (client, learner) = (self.client.clone(), effect.learner);
+                self.tracker.spawn(async move { super::menu::set_for_chat(&client, learner, chat_menu).await });
+            }
             if let Some(asked) = effect.admin_report {
                 self.tracker.spawn(send_report(self.service.clone(), self.client.clone(), asked));
             }
@@ -215,6 +220,7 @@ fn effect(incoming: &Incoming, handled: Handled) -> Effect {
         batch: Batch { learner, seqs: handled.to_send },
         direct: handled.direct,
         admin_report: handled.admin_report,
+        menu: handled.menu,
     }
 }
 

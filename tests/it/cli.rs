@@ -103,6 +103,39 @@ fn preview_and_try_show_a_pack_as_a_learner_sees_it() {
     assert!(out.contains("What for?") && out.contains("✅ Right!") && out.contains("Thanks, noted."), "{out}");
 }
 
+/// `nudge try PACK ARGS…` with `input` on standard input; returns everything it printed.
+fn try_pack(args: &[&str], input: &[u8]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .arg("try")
+        .args(args)
+        .current_dir(repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    use std::io::Write as _;
+    child.stdin.take().expect("stdin").write_all(input).expect("input");
+    let output = child.wait_with_output().expect("output");
+    assert!(output.status.success(), "{}", text(&output));
+    text(&output)
+}
+
+#[test]
+fn the_authoring_tools_speak_the_packs_language_or_the_one_asked_for() {
+    let danish = try_pack(&["content/hvad-er-der-i-det"], b"/quit\n");
+    assert!(danish.starts_with("Du prøver “"), "{danish}");
+    assert!(danish.contains("Velkommen, kollega!"), "{danish}");
+    let weekdays = nudge::i18n::tr(nudge::i18n::Lang::Da, "time.weekdays");
+    assert!(weekdays.split(',').any(|day| danish.contains(&format!("⏩ {day} "))), "{danish}");
+    let english = try_pack(&["content/hvad-er-der-i-det", "--language", "en", "--name", "Ann"], b"/quit\n");
+    assert!(english.starts_with("Trying “") && english.contains("Welcome, Ann!"), "{english}");
+    let preview = nudge(&["preview", "content/hvad-er-der-i-det"], repo());
+    let out = text(&preview);
+    assert!(out.contains("efter et rigtigt svar bliver beskeden:") && out.contains(" dage senere:"), "{out}");
+    assert!(!out.contains("days later") && !out.contains("after a right answer"), "{out}");
+}
+
 #[test]
 fn simulate_prints_a_day_by_day_table() {
     let output = nudge(&["simulate", "--days", "5", "--learners", "10", "--start", "2026-11-23"], repo());

@@ -27,6 +27,9 @@ pub const LESSON_ONE: &str = "+++\nid = \"what-for\"\ntitle = \"What for?\"\n+++
 /// A second lesson with a quiz only.
 pub const LESSON_TWO: &str = "+++\nid = \"trust\"\ntitle = \"Trust\"\n+++\nHonest advice builds trust.\n\n## Quiz\nWhat builds trust?\n- [x] Honest advice\n- [ ] A discount\n> Honesty lasts.\n";
 
+/// The Danish test pack's one lesson, for tests of which language each message is in.
+pub const DANISH_LESSON: &str = "+++\nid = \"hvorfor\"\ntitle = \"Hvorfor?\"\n+++\nKunden kommer først.\n\n## Quiz {#maal}\nHvad er et mål?\n- [ ] At være sød\n- [x] Færre gentagne opkald\n> Et mål, du kan måle.\n\n## Reflect\nTænk på din uge.\n1. Hvad gik godt?\n\n## Practice {days=2}\nSpørg en kunde, hvad de har brug for.\n";
+
 /// Choices for a test daemon.
 pub struct TestOptions {
     /// An existing data directory (to restart a daemon on the same store).
@@ -43,6 +46,9 @@ pub struct TestOptions {
     pub config_extra: String,
     /// The cohort's cron schedule.
     pub schedule: String,
+    /// The language of the cohort and its pack: "en" (the two English lessons) or "da" (one
+    /// Danish lesson).
+    pub language: &'static str,
 }
 
 impl Default for TestOptions {
@@ -55,6 +61,7 @@ impl Default for TestOptions {
             retry: RetryPolicy::default(),
             config_extra: String::new(),
             schedule: "0 9 * * *".to_owned(),
+            language: "en",
         }
     }
 }
@@ -97,9 +104,9 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     init_logs();
     let fake = options.fake.unwrap_or_else(FakeTelegram::start);
     let dir = options.dir.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
-    write_content(&dir.path().join("content/demo"));
-    let config =
-        format!("{}\n{}", config_text(&fake, &dir, &options.schedule, &options.cohort_extra), options.config_extra);
+    write_content(&dir.path().join("content/demo"), options.language);
+    let cohort_extra = format!("language = \"{}\"\n{}", options.language, options.cohort_extra);
+    let config = format!("{}\n{}", config_text(&fake, &dir, &options.schedule, &cohort_extra), options.config_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
     let app_options = AppOptions {
         limits: Some(options.limits),
@@ -117,8 +124,14 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     TestApp { fake, dir: Some(dir), service, scheduler, metrics, config, shutdown: Some(shutdown), task: Some(task) }
 }
 
-fn write_content(pack: &std::path::Path) {
+fn write_content(pack: &std::path::Path, language: &str) {
     std::fs::create_dir_all(pack).expect("pack dir");
+    if language == "da" {
+        let toml = "title = \"Kundeservice\"\nlanguage = \"da\"\ndescription = \"En testpakke om kunder.\"\n";
+        std::fs::write(pack.join("pack.toml"), toml).expect("pack.toml");
+        std::fs::write(pack.join("01-hvorfor.md"), DANISH_LESSON).expect("lesson");
+        return;
+    }
     std::fs::write(pack.join("pack.toml"), "title = \"Demo\"\nlanguage = \"en\"\ndescription = \"A test pack.\"\n")
         .expect("pack.toml");
     std::fs::write(pack.join("01-what-for.md"), LESSON_ONE).expect("lesson");
@@ -128,7 +141,7 @@ fn write_content(pack: &std::path::Path) {
 fn config_text(fake: &FakeTelegram, dir: &TempDir, schedule: &str, cohort_extra: &str) -> String {
     let root = dir.path().display();
     format!(
-        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"{schedule}\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n{cohort_extra}\n",
+        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"{schedule}\"\ntimezone = \"Europe/Amsterdam\"\n{cohort_extra}\n",
         fake.api_url()
     )
 }

@@ -8,6 +8,7 @@ mod corpus;
 mod durability;
 mod helpers;
 mod journey;
+mod languages;
 mod moves;
 mod ops;
 mod privacy;

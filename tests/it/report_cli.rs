@@ -129,3 +129,17 @@ fn mistakes_get_one_clear_sentence() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn the_html_report_speaks_the_language_asked_for() {
+    let (_dir, config) = organisation(false);
+    let danish = stdout(&nudge(&["--format", "html", "--language", "da"], &config));
+    assert!(danish.starts_with("<!DOCTYPE html>\n<html lang=\"da\">"), "{danish}");
+    assert!(danish.contains("<h1>Engagementrapport</h1>") && danish.contains("<h2>Alle grupper</h2>"), "{danish}");
+    assert!(!danish.contains("Engagement report") && !danish.contains("All cohorts"), "{danish}");
+    let english = stdout(&nudge(&["--format", "html"], &config));
+    assert!(english.contains("<html lang=\"en\">") && english.contains("<h1>Engagement report</h1>"));
+    let refused = nudge(&["--format", "html", "--language", "fr"], &config);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`fr` is not a language nudge speaks"));
+}
