@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use fake_telegram::TgUser;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{open_sled_when_free, spawn_app};
 
 type Dump = BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, Vec<u8>>>;
 
@@ -37,7 +37,7 @@ fn config(dir: &Path, name: &str) -> PathBuf {
 
 /// Every tree, key and value of the sled database at `path`.
 fn dump(path: &Path) -> Dump {
-    let db = sled::open(path).expect("the store opens");
+    let db = open_sled_when_free(path);
     db.tree_names()
         .into_iter()
         .map(|name| {
@@ -116,7 +116,7 @@ async fn a_damaged_backup_is_refused_and_leaves_the_new_store_empty() {
 async fn a_damaged_record_stops_the_daemon_with_a_clear_message() {
     let dir = lived_in_store().await;
     {
-        let db = sled::open(dir.path().join("store")).expect("store");
+        let db = open_sled_when_free(&dir.path().join("store"));
         let learners = db.open_tree("learners").expect("tree");
         let (key, _) = learners.iter().next().expect("a learner").expect("record");
         learners.insert(key, &b"{\"id\": 41, \"cohort\": tru"[..]).expect("damage");
