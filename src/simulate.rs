@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use crate::config::Cohort;
 use crate::content::Pack;
 use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
-use crate::i18n::{Lang, tr};
+use crate::i18n::{Lang, fill, tr};
 use crate::model::{Learner, OpenKind, OpenQuestion, Progress, Status};
 use crate::schedule::agenda::resolve;
 use crate::schedule::cron::CronSpec;
@@ -300,47 +300,61 @@ pub fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
     })
 }
 
-/// The top of the output: what was simulated, and the schedule and policy it used. `origin`
-/// says where the cohort came from (a config file, or the defaults).
+/// The top of the output, in `lang` (the pack's): what was simulated, and the schedule and
+/// policy it used. `origin` says where the cohort came from (a config file, or the defaults).
 pub fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOptions) -> String {
+    let lang = pack.language;
     let policy = &cohort.policy;
-    let quiet = policy.quiet_hours.map_or_else(|| "none".to_owned(), |quiet| quiet.to_string());
-    let days_off: Vec<String> = policy.days_off.iter().map(ToString::to_string).collect();
-    let mut out = format!(
-        "Simulation of pack “{}” ({} lessons, {} quizzes): {} learners, {} days from {}, first answers right {:.0} %.\n",
-        pack.title,
-        pack.lessons.len(),
-        pack.n_quizzes(),
-        options.learners,
-        options.days,
-        options.start,
-        options.accuracy * 100.0,
+    let none = tr(lang, "tools.simulate_none");
+    let quiet = policy.quiet_hours.map_or_else(|| none.to_owned(), |quiet| quiet.to_string());
+    let days_off: Vec<String> = policy.days_off.iter().map(|day| short_weekday(lang, *day)).collect();
+    let mut out = fill(
+        lang,
+        "tools.simulate_title",
+        &[
+            ("title", &pack.title),
+            ("lessons", &pack.lessons.len().to_string()),
+            ("quizzes", &pack.n_quizzes().to_string()),
+            ("learners", &options.learners.to_string()),
+            ("days", &options.days.to_string()),
+            ("start", &options.start.to_string()),
+            ("accuracy", &format!("{:.0}", options.accuracy * 100.0)),
+        ],
     );
-    let _ = writeln!(out, "{origin}:");
-    let _ = writeln!(out, "  schedule          `{}` ({})", cohort.schedule.as_str(), cohort.timezone.name());
-    let _ = writeln!(
-        out,
-        "  daily cap         at most {} scheduled messages a learner a day (replies to answers come on top)",
-        policy.max_messages_per_day
-    );
-    let _ = writeln!(out, "  reviews per slot  at most {}", policy.max_reviews_per_slot);
-    let _ = writeln!(out, "  quiet hours       {quiet}");
-    let _ = writeln!(
-        out,
-        "  days off          {}",
-        if days_off.is_empty() { "none".to_owned() } else { days_off.join(", ") }
-    );
-    let _ = write!(out, "  target recall     {:.0} %", policy.target_retention * 100.0);
+    let _ = writeln!(out, "\n{origin}:");
+    let at_most = |n: u32| fill(lang, "tools.simulate_at_most", &[("n", &n.to_string())]);
+    let rows = [
+        ("tools.simulate_schedule", format!("`{}` ({})", cohort.schedule.as_str(), cohort.timezone.name())),
+        (
+            "tools.simulate_cap",
+            fill(lang, "tools.simulate_cap_value", &[("n", &policy.max_messages_per_day.to_string())]),
+        ),
+        ("tools.simulate_reviews", at_most(policy.max_reviews_per_slot)),
+        ("tools.simulate_quiet", quiet),
+        ("tools.simulate_days_off", if days_off.is_empty() { none.to_owned() } else { days_off.join(", ") }),
+        ("tools.simulate_recall", format!("{:.0} %", policy.target_retention * 100.0)),
+    ];
+    let width = rows.iter().map(|(key, _)| tr(lang, key).chars().count()).max().unwrap_or(0) + 2;
+    let lines: Vec<String> = rows.iter().map(|(key, value)| format!("  {:<width$}{value}", tr(lang, key))).collect();
+    out.push_str(&lines.join("\n"));
     out
+}
+
+/// A weekday as the catalogue abbreviates it (`Mon`, `ma`, `man`).
+fn short_weekday(lang: Lang, day: chrono::Weekday) -> String {
+    let names = tr(lang, "time.weekdays_short");
+    names.split(',').nth(day.num_days_from_monday() as usize).unwrap_or_default().to_owned()
 }
 
 /// The report as a table for the terminal, its labels in `lang` (the pack's).
 pub fn table(report: &SimReport, header: &str, lang: Lang) -> String {
     let mut out = format!("{header}\n\n");
-    out.push_str("            scheduled/learner  all msgs/learner   new              right\n");
-    out.push_str("day  date       mean  max         mean  max    items  reviews  answers  recall\n");
+    let _ = writeln!(out, "{}", tr(lang, "tools.simulate_head_top"));
+    let _ = writeln!(out, "{}", tr(lang, "tools.simulate_head"));
     for (idx, day) in report.days.iter().enumerate() {
-        let date = day.date.map_or(String::new(), |date| date.format("%a %d-%m").to_string());
+        let date = day.date.map_or(String::new(), |date| {
+            format!("{} {}", short_weekday(lang, chrono::Datelike::weekday(&date)), date.format("%d-%m"))
+        });
         let percent =
             |share: Option<f64>| share.map_or("   –".to_owned(), |share| format!("{:>3.0} %", share * 100.0));
         let _ = writeln!(
@@ -357,13 +371,10 @@ pub fn table(report: &SimReport, header: &str, lang: Lang) -> String {
             day.recall.map_or("   –".to_owned(), |recall| format!("{recall:.2}")),
         );
     }
-    out.push_str(CAP_NOTE);
+    let _ = writeln!(out, "\n{}", tr(lang, "tools.simulate_cap_note"));
     out.push_str(&spacing_table(report, lang));
     out
 }
-
-/// Why "all msgs" can be above the daily cap.
-const CAP_NOTE: &str = "\n“scheduled” is what the schedule sends and the daily cap limits. “all msgs” adds the\nmessages that answer a learner (feedback, the next question of the lesson), which come on\ntop of the cap: so its max can be above it.\n";
 
 /// Days until a quiz comes back by streak, with the answers behind each mean, and a note when
 /// the run was too short for a typical quiz to reach a streak.
@@ -381,19 +392,24 @@ fn spacing_table(report: &SimReport, lang: Lang) -> String {
         .map(|(_, spacing, cut)| format!("{:>6.1}{}", spacing.mean_days, if *cut { "*" } else { " " }))
         .collect();
     let samples: String = shown.iter().map(|(_, spacing, _)| format!("{:>6} ", spacing.samples)).collect();
-    let _ = writeln!(out, "  {:<39}{streaks}", tr(lang, "tools.simulate_after_right"));
-    let _ = writeln!(out, "  days until it comes back               {days}");
-    let _ = writeln!(out, "  answers behind the mean                {samples}");
+    let labels = [
+        "tools.simulate_after_right",
+        "tools.simulate_days_back",
+        "tools.simulate_samples",
+        "tools.simulate_after_wrong",
+    ];
+    let width = labels.iter().map(|key| tr(lang, key).chars().count()).max().unwrap_or(0) + 1;
+    let _ = writeln!(out, "  {:<width$}{streaks}", tr(lang, labels[0]));
+    let _ = writeln!(out, "  {:<width$}{days}", tr(lang, labels[1]));
+    let _ = writeln!(out, "  {:<width$}{samples}", tr(lang, labels[2]));
     let wrong = report.spacing_wrong.map_or("     –".to_owned(), |spacing| format!("{:>6.1}", spacing.mean_days));
     let wrong_samples = report.spacing_wrong.map_or(0, |spacing| spacing.samples);
-    let _ = writeln!(out, "  {:<39}{wrong}  ({wrong_samples} answers)", tr(lang, "tools.simulate_after_wrong"));
+    let answers = fill(lang, "tools.simulate_answers", &[("n", &wrong_samples.to_string())]);
+    let _ = writeln!(out, "  {:<width$}{wrong}  {answers}", tr(lang, labels[3]));
     if let Some((streak, _, _)) = shown.iter().find(|(_, _, cut)| *cut) {
-        let _ = writeln!(
-            out,
-            "  * A typical quiz needs {:.0} days to be answered right {streak} times in a row, more than the\n    {} days simulated: only quizzes that came back sooner than usual count here, so this\n    mean is too low. Simulate more days (--days) to see the real figure.",
-            typical_days_to_reach(report, *streak),
-            report.n_days
-        );
+        let need = format!("{:.0}", typical_days_to_reach(report, *streak));
+        let args = [("need", need.as_str()), ("streak", &streak.to_string()), ("days", &report.n_days.to_string())];
+        let _ = writeln!(out, "  {}", fill(lang, "tools.simulate_too_short", &args));
     }
     out
 }

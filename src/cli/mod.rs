@@ -16,7 +16,7 @@ use crate::check;
 use crate::config::{self, Settings};
 use crate::content::Pack;
 use crate::content::problem::Summary;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, fill, tr};
 pub use crate::reporting::ReportFormat;
 use crate::reporting::{CsvRows, ReportRequest};
 use crate::simulate::{SimOptions, simulate};
@@ -297,13 +297,14 @@ fn run_simulate(
         Some(dir) if config.is_none() && cohort.is_none() => {
             let pack = load_one_pack(&dir)?;
             let cohort = crate::simulate::default_cohort(&pack).map_err(|why| anyhow::anyhow!(why))?;
-            (cohort, "No config: the default schedule and policy (--config uses a cohort's own)".to_owned(), pack)
+            (cohort, tr(pack.language, "tools.simulate_defaults").to_owned(), pack)
         }
         Some(dir) => {
             let pack = load_one_pack(&dir)?;
             let settings = Settings::load(&config::config_path(config))?;
             let cohort = pick_cohort(&settings, cohort.as_deref(), Some(&pack.id))?.clone();
-            (cohort.clone(), format!("Cohort `{}` in {}", cohort.id, settings.source.display()), pack)
+            let origin = simulated_cohort(pack.language, &cohort.id, &settings);
+            (cohort.clone(), origin, pack)
         }
         None => {
             let settings = Settings::load(&config::config_path(config))?;
@@ -313,13 +314,19 @@ fn run_simulate(
                 .pack(&cohort.pack)
                 .with_context(|| format!("the pack `{}` is missing or has errors: run `nudge check`", cohort.pack))?
                 .clone();
-            (cohort.clone(), format!("Cohort `{}` in {}", cohort.id, settings.source.display()), pack)
+            let origin = simulated_cohort(pack.language, &cohort.id, &settings);
+            (cohort.clone(), origin, pack)
         }
     };
     let report = simulate(&cohort, &pack, options);
     let header = crate::simulate::header(&cohort, &origin, &pack, &options);
     print!("{}", crate::simulate::table(&report, &header, pack.language));
     Ok(ExitCode::SUCCESS)
+}
+
+/// "Cohort `x` in nudge.toml", in `lang`.
+fn simulated_cohort(lang: Lang, cohort: &str, settings: &Settings) -> String {
+    fill(lang, "tools.simulate_cohort", &[("cohort", cohort), ("file", &settings.source.display().to_string())])
 }
 
 /// The cohort `--cohort` names, else the first that follows `pack_id` (when given), else the
