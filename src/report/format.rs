@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
+use crate::i18n::{Lang, fill_html, tr};
 
 pub use super::csv::{csv, csv_by_learner, csv_by_lesson};
 
@@ -53,12 +54,17 @@ pub fn hidden_mark(min_group: usize) -> String {
 
 /// `2026-11-01 to 2026-11-30`, `the start to …`, `… to now`; `None` for the whole history.
 pub fn period_range(report: &Report) -> Option<String> {
+    period_range_in(report, Lang::En)
+}
+
+/// [`period_range`] in `lang` (not yet escaped).
+pub fn period_range_in(report: &Report, lang: Lang) -> Option<String> {
     if report.since.is_none() && report.until.is_none() {
         return None;
     }
-    let since = report.since.map_or("the start".to_owned(), |date| date.to_string());
-    let until = report.until.map_or("now".to_owned(), |date| date.to_string());
-    Some(format!("{since} to {until}"))
+    let since = report.since.map_or_else(|| tr(lang, "report.range_start").to_owned(), |date| date.to_string());
+    let until = report.until.map_or_else(|| tr(lang, "report.range_now").to_owned(), |date| date.to_string());
+    Some(fill_html(lang, "report.range", &[("since", &since), ("until", &until)]))
 }
 
 fn heading(report: &Report) -> String {

@@ -289,9 +289,10 @@ impl Suppressed {
     }
 }
 
-/// The sentence every format shows in place of hidden figures.
+/// The sentence every format shows in place of hidden figures, in English (the HTML page and the
+/// CSV say it in the reader's language).
 pub fn suppression_reason(min_group: usize) -> String {
-    format!("fewer than {min_group} learners: figures hidden to protect privacy")
+    crate::i18n::fill_html(crate::i18n::Lang::En, "report.hidden", &[("min", &min_group.to_string())])
 }
 
 /// Feeds records (learners first, then deliveries, then answers) through a [`ReportBuilder`].
