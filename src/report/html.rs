@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
+use super::finish::option_words;
 use super::format::{NO_DATA, duration, hidden_mark, percent, period_range_in};
 use super::svg::{Bar, Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
 use super::{CohortFigures, CohortReport, Guarded, Report};
@@ -408,7 +409,8 @@ fn hardest_items(figures: &CohortFigures, lang: Lang) -> String {
             "report_charts.hardest_item",
             &[("rate", &percent(&item.quiz_first_try)), ("learners", &learners)],
         )];
-        if let Some(wrong) = &item.common_wrong_answer {
+        let unnamed = item.unnamed_wrong_option.map(|number| option_words(lang, number));
+        if let Some(wrong) = unnamed.as_ref().or(item.common_wrong_answer.as_ref()) {
             note.push(fill(lang, "report_charts.hardest_wrong", &[("answer", wrong)]));
         }
         if item.retired {

@@ -219,6 +219,11 @@ pub struct HardItem {
     pub quiz_first_try: Rate,
     /// The wrong option chosen most, which points at the misunderstanding.
     pub common_wrong_answer: Option<String>,
+    /// The number (from 1) of that option when the pack no longer names it, so that a page in
+    /// another language can say "option 2" in its own words; `common_wrong_answer` then holds
+    /// the English words.
+    #[serde(skip)]
+    pub unnamed_wrong_option: Option<usize>,
 }
 
 /// Learners active on a range of distinct days.

@@ -192,6 +192,7 @@ fn the_charts_tables_and_csv_headers_speak_the_language_asked_for() {
     for (lang, texts) in expected {
         let page = stdout(&nudge(&["--format", "html", "--language", lang], &config));
         assert!(page.matches("<svg").count() >= 6, "three weeks and more are charted: {page}");
+        assert!(!page.contains("option 2"), "{lang}: an option the pack does not name\n{page}");
         for text in texts {
             assert!(page.contains(text), "{lang}: {text}\n{page}");
         }
