@@ -309,6 +309,25 @@ fn a_cohort_under_min_group_shows_only_the_privacy_note_in_every_format() {
 }
 
 #[test]
+fn the_privacy_note_and_the_period_are_in_the_readers_language() {
+    let mut records = desk().enrol("tiny", 10..=13);
+    records.quiz(10, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    let mut asked = options(&["desk", "tiny"]);
+    asked.since = NaiveDate::from_ymd_opt(2026, 11, 1);
+    let report = records.report(asked);
+    let page = html_in(&report, Lang::Nl, chrono_tz::UTC);
+    assert!(
+        page.contains(
+            "<p class=\"privacy\">minder dan 5 deelnemers: cijfers verborgen om de privacy te beschermen</p>"
+        )
+    );
+    assert!(page.contains("activiteit van 2026-11-01 t/m nu"), "{page}");
+    assert!(!page.contains("fewer than") && !page.contains(" to now"), "{page}");
+    let danish = csv_by_lesson(&report, Lang::Da);
+    assert!(danish.contains("færre end 5 deltagere: tallene er skjult for at beskytte privatlivet"), "{danish}");
+}
+
+#[test]
 fn unshared_reflection_texts_never_appear_and_shared_ones_appear_without_names() {
     let mut records = desk();
     records.learners[0].name = "Annelies".to_owned();
