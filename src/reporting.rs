@@ -55,7 +55,7 @@ pub enum CsvRows {
 /// `report` as text in `format` (a CSV with rows `by`; a page in `lang`, dated in `tz`).
 pub fn render(report: &Report, format: ReportFormat, by: CsvRows, lang: Lang, tz: Tz) -> String {
     match format {
-        ReportFormat::Table => crate::report::table(report),
+        ReportFormat::Table => crate::report::table_in(report, lang),
         ReportFormat::Json => crate::report::json(report),
         ReportFormat::Csv => match by {
             CsvRows::Week => crate::report::csv(report, lang),

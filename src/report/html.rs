@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use super::finish::option_words;
-use super::format::{NO_DATA, duration, hidden_mark, percent, period_range_in};
+use super::format::{NO_DATA, duration, hidden_mark, percent, period_range};
 use super::svg::{Bar, Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
 use super::{CohortFigures, CohortReport, Guarded, Report};
 use crate::i18n::{Lang, fill, fill_html, tr};
@@ -50,7 +50,7 @@ pub fn html_in(report: &Report, lang: Lang, tz: Tz) -> String {
 }
 
 fn header(report: &Report, lang: Lang, tz: Tz) -> String {
-    let period = period_range_in(report, lang).map_or_else(
+    let period = period_range(report, lang).map_or_else(
         || tr(lang, "report.period_all").to_owned(),
         |range| fill(lang, "report.period_from", &[("range", &range)]),
     );

@@ -28,7 +28,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub use builder::{CohortInfo, PerLearner, ReportBuilder, ReportOptions};
-pub use format::{csv, csv_by_learner, csv_by_lesson, json, table};
+pub use format::{csv, csv_by_learner, csv_by_lesson, json, table, table_in};
 pub use html::{html, html_in};
 pub use pseudonym::pseudonym;
 

@@ -207,4 +207,10 @@ fn the_charts_tables_and_csv_headers_speak_the_language_asked_for() {
     let by_lesson = stdout(&nudge(&["--format", "csv", "--by", "lesson", "--language", "da"], &config));
     assert!(by_lesson.starts_with("\u{feff}Gruppe,Pakke,Lektionsnummer,Lektions-id,Lektion,"), "{by_lesson}");
     assert!(by_lesson.lines().any(|line| line.starts_with("product,,1,l01,l01,nej,")), "{by_lesson}");
+    let table = stdout(&nudge(&["--language", "da"], &config));
+    assert!(table.starts_with("Engagementrapport, ") && table.contains("\nLektioner (hvor deltagerne stopper)\n"));
+    assert!(table.contains("mulighed 2") && !table.contains("option 2"), "{table}");
+    for english in ["Engagement report", "learners", "first try", "Weeks", "(none yet)"] {
+        assert!(!table.contains(english), "{english}\n{table}");
+    }
 }
