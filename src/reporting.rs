@@ -55,12 +55,12 @@ pub enum CsvRows {
 /// `report` as text in `format` (a CSV with rows `by`; a page in `lang`, dated in `tz`).
 pub fn render(report: &Report, format: ReportFormat, by: CsvRows, lang: Lang, tz: Tz) -> String {
     match format {
-        ReportFormat::Table => crate::report::table(report),
+        ReportFormat::Table => crate::report::table_in(report, lang),
         ReportFormat::Json => crate::report::json(report),
         ReportFormat::Csv => match by {
-            CsvRows::Week => crate::report::csv(report),
-            CsvRows::Lesson => crate::report::csv_by_lesson(report),
-            CsvRows::Learner => crate::report::csv_by_learner(report),
+            CsvRows::Week => crate::report::csv(report, lang),
+            CsvRows::Lesson => crate::report::csv_by_lesson(report, lang),
+            CsvRows::Learner => crate::report::csv_by_learner(report, lang),
         },
         ReportFormat::Html => crate::report::html_in(report, lang, tz),
     }

@@ -12,16 +12,13 @@
 //! formula.
 
 use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
-use crate::i18n::{Lang, tr};
+use crate::i18n::{Lang, fill_html, tr};
 
 /// The byte order mark that starts the file: Excel's sign that the file is UTF-8.
 pub const BOM: &str = "\u{feff}";
 
-/// The language of the headers; English like the rest of the report until it gets a language.
-const LANG: Lang = Lang::En;
-
-/// One row per cohort and ISO week, oldest week first.
-pub fn csv(report: &Report) -> String {
+/// One row per cohort and ISO week, oldest week first; headers and words in `lang`.
+pub fn csv(report: &Report, lang: Lang) -> String {
     let header = [
         "cohort",
         "pack",
@@ -40,9 +37,9 @@ pub fn csv(report: &Report) -> String {
         "review_rate",
         "note",
     ];
-    table(report, &header, |cohort, figures, rows| {
+    table(report, lang, &header, |cohort, figures, rows| {
         if figures.weeks.is_empty() {
-            rows.push(note_row(cohort, header.len(), tr(LANG, "report_csv.no_activity")));
+            rows.push(note_row(cohort, header.len(), tr(lang, "report_csv.no_activity")));
         }
         for week in &figures.weeks {
             let mut cells = vec![cohort.cohort.clone(), pack(cohort), week.week.clone(), week.starts.to_string()];
@@ -54,15 +51,16 @@ pub fn csv(report: &Report) -> String {
                     cells.extend(rate_cells(&f.quiz_retention));
                     cells.push(String::new());
                 }
-                Guarded::Hidden(marker) => cells.extend(hidden_cells(header.len() - 4, &marker.reason)),
+                Guarded::Hidden(_) => cells.extend(hidden_cells(header.len() - 4, &hidden_reason(report, lang))),
             }
             rows.push(cells);
         }
     })
 }
 
-/// One row per cohort and lesson, in pack order, then lessons that left the pack.
-pub fn csv_by_lesson(report: &Report) -> String {
+/// One row per cohort and lesson, in pack order, then lessons that left the pack; headers and
+/// words in `lang`.
+pub fn csv_by_lesson(report: &Report, lang: Lang) -> String {
     let header = [
         "cohort",
         "pack",
@@ -78,9 +76,9 @@ pub fn csv_by_lesson(report: &Report) -> String {
         "stopped_here",
         "note",
     ];
-    table(report, &header, |cohort, figures, rows| {
+    table(report, lang, &header, |cohort, figures, rows| {
         for (idx, lesson) in figures.lessons.iter().enumerate() {
-            let retired = tr(LANG, if lesson.retired { "report_csv.yes" } else { "report_csv.no" }).to_owned();
+            let retired = tr(lang, if lesson.retired { "report_csv.yes" } else { "report_csv.no" }).to_owned();
             let mut cells = vec![
                 cohort.cohort.clone(),
                 pack(cohort),
@@ -95,7 +93,7 @@ pub fn csv_by_lesson(report: &Report) -> String {
                     cells.extend(rate_cells(&f.quiz_first_try));
                     cells.extend([f.reflections_answered.to_string(), f.stopped_here.to_string(), String::new()]);
                 }
-                Guarded::Hidden(marker) => cells.extend(hidden_cells(header.len() - 6, &marker.reason)),
+                Guarded::Hidden(_) => cells.extend(hidden_cells(header.len() - 6, &hidden_reason(report, lang))),
             }
             rows.push(cells);
         }
@@ -103,8 +101,8 @@ pub fn csv_by_lesson(report: &Report) -> String {
 }
 
 /// One row per cohort and learner (pseudonym or first name), alphabetical, never ranked; only
-/// the header when the config has per-learner rows off.
-pub fn csv_by_learner(report: &Report) -> String {
+/// the header when the config has per-learner rows off; headers in `lang`.
+pub fn csv_by_learner(report: &Report, lang: Lang) -> String {
     let header = [
         "cohort",
         "learner",
@@ -115,7 +113,7 @@ pub fn csv_by_learner(report: &Report) -> String {
         "first_try_rate",
         "days_active",
     ];
-    let mut out = header_line(&header);
+    let mut out = header_line(&header, lang);
     for cohort in &report.cohorts {
         let Guarded::Shown(figures) = &cohort.figures else { continue };
         for learner in figures.learners.iter().flatten() {
@@ -137,26 +135,32 @@ pub fn csv_by_learner(report: &Report) -> String {
 /// that says why.
 fn table(
     report: &Report,
+    lang: Lang,
     header: &[&str],
     rows_of: impl Fn(&CohortReport, &CohortFigures, &mut Vec<Vec<String>>),
 ) -> String {
-    let mut out = header_line(header);
+    let mut out = header_line(header, lang);
     for cohort in &report.cohorts {
         let mut rows = Vec::new();
         match &cohort.figures {
             Guarded::Shown(figures) => rows_of(cohort, figures, &mut rows),
-            Guarded::Hidden(marker) => rows.push(note_row(cohort, header.len(), &marker.reason)),
+            Guarded::Hidden(_) => rows.push(note_row(cohort, header.len(), &hidden_reason(report, lang))),
         }
         rows.iter().for_each(|cells| push_row(&mut out, cells));
     }
     out
 }
 
-fn header_line(header: &[&str]) -> String {
-    let words: Vec<String> = header.iter().map(|key| tr(LANG, &format!("report_csv.{key}")).to_owned()).collect();
+fn header_line(header: &[&str], lang: Lang) -> String {
+    let words: Vec<String> = header.iter().map(|key| tr(lang, &format!("report_csv.{key}")).to_owned()).collect();
     let mut out = BOM.to_owned();
     push_row(&mut out, &words);
     out
+}
+
+/// Why a group shows no figures, in `lang`: the only reason a group is hidden is its size.
+fn hidden_reason(report: &Report, lang: Lang) -> String {
+    fill_html(lang, "report.hidden", &[("min", &report.min_group.to_string())])
 }
 
 /// Cohort and pack, empty figures, and `note` in the last column.

@@ -13,6 +13,7 @@ use super::{
     CohortFigures, CohortReport, DaysActiveBucket, Guarded, HardItem, LearnerRow, LessonFigures, LessonRow, Report,
     SharedReflections, Suppressed, Totals, WeekFigures, WeekRow,
 };
+use crate::i18n::{Lang, fill_html};
 use crate::model::LearnerId;
 
 /// How many hardest items a report lists.
@@ -205,9 +206,10 @@ fn hardest_items(cohort: &CohortTally, min_group: usize) -> Vec<HardItem> {
 fn hard_item(cohort: &CohortTally, item: &ItemTally) -> HardItem {
     let quiz = cohort.info.pack.as_ref().and_then(|pack| pack.item(&item.id)).and_then(|(_, item)| item.as_quiz());
     let question = quiz.map_or_else(|| item.id.clone(), |quiz| quiz.question.plain.clone());
-    let common_wrong_answer = item.most_chosen_wrong().map(|choice| {
-        quiz.and_then(|quiz| quiz.options.get(choice)).cloned().unwrap_or_else(|| format!("option {}", choice + 1))
-    });
+    let wrong_choice = item.most_chosen_wrong();
+    let named = wrong_choice.and_then(|choice| quiz.and_then(|quiz| quiz.options.get(choice)).cloned());
+    let unnamed_wrong_option = if named.is_none() { wrong_choice.map(|choice| choice + 1) } else { None };
+    let common_wrong_answer = named.or_else(|| unnamed_wrong_option.map(|number| option_words(Lang::En, number)));
     HardItem {
         item_id: item.id.clone(),
         question,
@@ -215,7 +217,13 @@ fn hard_item(cohort: &CohortTally, item: &ItemTally) -> HardItem {
         learners: item.learners,
         quiz_first_try: item.first_try.rate(),
         common_wrong_answer,
+        unnamed_wrong_option,
     }
+}
+
+/// `option 2`: a quiz option the pack no longer names, in `lang` (not yet escaped).
+pub fn option_words(lang: Lang, number: usize) -> String {
+    fill_html(lang, "report_charts.option", &[("number", &number.to_string())])
 }
 
 fn days_active(sum: &LearnerSums, min_group: usize) -> Vec<DaysActiveBucket> {

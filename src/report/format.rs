@@ -5,22 +5,29 @@
 
 use std::fmt::Write as _;
 
-use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
+use super::finish::option_words;
+use super::{CohortFigures, Guarded, Rate, Report};
+use crate::i18n::{Lang, fill_html, tr};
 
 pub use super::csv::{csv, csv_by_learner, csv_by_lesson};
 
 /// Shown where there is nothing to divide or no data.
 pub const NO_DATA: &str = "–";
 
-/// The figures as plain-text tables: totals per cohort, then each cohort's breakdowns.
+/// The figures as plain-text tables in English: totals per cohort, then each cohort's breakdowns.
 pub fn table(report: &Report) -> String {
-    let mut out = heading(report);
-    out.push_str(&totals_table(&report.cohorts));
+    table_in(report, Lang::En)
+}
+
+/// [`table`] with its words in `lang` (the reader's).
+pub fn table_in(report: &Report, lang: Lang) -> String {
+    let mut out = heading(report, lang);
+    out.push_str(&totals_table(report, lang));
     for cohort in &report.cohorts {
         let Guarded::Shown(figures) = &cohort.figures else { continue };
         let title = cohort.pack_title.as_ref().map_or(String::new(), |title| format!(" ({title})"));
         let _ = write!(out, "\n== {}{title} ==\n", cohort.cohort);
-        out.push_str(&cohort_tables(figures, report.min_group));
+        out.push_str(&cohort_tables(figures, report.min_group, lang));
     }
     out
 }
@@ -51,40 +58,50 @@ pub fn hidden_mark(min_group: usize) -> String {
     format!("<{min_group}")
 }
 
-/// `2026-11-01 to 2026-11-30`, `the start to …`, `… to now`; `None` for the whole history.
-pub fn period_range(report: &Report) -> Option<String> {
+/// `2026-11-01 to 2026-11-30`, `the start to …`, `… to now` in `lang` (not yet escaped); `None`
+/// for the whole history.
+pub fn period_range(report: &Report, lang: Lang) -> Option<String> {
     if report.since.is_none() && report.until.is_none() {
         return None;
     }
-    let since = report.since.map_or("the start".to_owned(), |date| date.to_string());
-    let until = report.until.map_or("now".to_owned(), |date| date.to_string());
-    Some(format!("{since} to {until}"))
+    let since = report.since.map_or_else(|| tr(lang, "report.range_start").to_owned(), |date| date.to_string());
+    let until = report.until.map_or_else(|| tr(lang, "report.range_now").to_owned(), |date| date.to_string());
+    Some(fill_html(lang, "report.range", &[("since", &since), ("until", &until)]))
 }
 
-fn heading(report: &Report) -> String {
-    let period = period_range(report).unwrap_or_else(|| "all time".to_owned());
-    format!(
-        "Engagement report, {}\nPeriod: {period}. Active: answered in the 7 days before {}.\nGroups of fewer than {} learners are hidden.\n\n",
-        report.generated_at.format("%Y-%m-%d %H:%M UTC"),
-        report.active_as_of.format("%Y-%m-%d %H:%M UTC"),
-        report.min_group
-    )
+fn heading(report: &Report, lang: Lang) -> String {
+    let period = period_range(report, lang).unwrap_or_else(|| tr(lang, "report_table.all_time").to_owned());
+    let generated = report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let active = report.active_as_of.format("%Y-%m-%d %H:%M UTC").to_string();
+    let min = report.min_group.to_string();
+    let args = [("generated", generated.as_str()), ("period", &period), ("active", &active), ("min", &min)];
+    format!("{}\n\n", fill_html(lang, "report_table.heading", &args))
 }
 
-fn totals_table(cohorts: &[CohortReport]) -> String {
-    let header = [
-        "cohort",
-        "learners",
-        "active 7d",
-        "prompts",
-        "response",
-        "median answer",
-        "first try",
-        "retention",
-        "reflections",
-        "practice done/partly/not yet",
-    ];
-    let rows = cohorts
+/// Column headers from `[report_table]`, by the keys' last part.
+fn columns<const N: usize>(lang: Lang, keys: [&str; N]) -> [&'static str; N] {
+    keys.map(|key| tr(lang, &format!("report_table.{key}")))
+}
+
+fn totals_table(report: &Report, lang: Lang) -> String {
+    let header = columns(
+        lang,
+        [
+            "col_cohort",
+            "col_learners",
+            "col_active_7d",
+            "col_prompts",
+            "col_response",
+            "col_median",
+            "col_first_try",
+            "col_retention",
+            "col_reflections",
+            "col_practice",
+        ],
+    );
+    let hidden = fill_html(lang, "report.hidden", &[("min", &report.min_group.to_string())]);
+    let rows = report
+        .cohorts
         .iter()
         .map(|cohort| match &cohort.figures {
             Guarded::Shown(figures) => {
@@ -103,21 +120,22 @@ fn totals_table(cohorts: &[CohortReport]) -> String {
                     format!("{}/{}/{}", practice.done, practice.partly, practice.not_yet),
                 ])
             }
-            Guarded::Hidden(marker) => Row::Note(cohort.cohort.clone(), marker.reason.clone()),
+            Guarded::Hidden(_) => Row::Note(cohort.cohort.clone(), hidden.clone()),
         })
         .collect::<Vec<_>>();
     if rows.is_empty() {
-        return "(no cohorts configured)\n".to_owned();
+        return format!("{}\n", tr(lang, "report_table.no_cohorts"));
     }
     render(&header, &rows)
 }
 
-fn cohort_tables(figures: &CohortFigures, min_group: usize) -> String {
+fn cohort_tables(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     let mut out = String::new();
-    section(&mut out, "Lessons (where learners stop)", &lesson_table(figures, min_group));
-    section(&mut out, "Weeks", &week_table(figures, min_group));
-    section(&mut out, "Hardest quiz items (first try)", &hardest_table(figures));
-    section(&mut out, "Days active (learners)", &days_table(figures, min_group));
+    let title = |key: &str| tr(lang, &format!("report_table.{key}"));
+    section(&mut out, title("section_lessons"), &lesson_table(figures, min_group, lang));
+    section(&mut out, title("section_weeks"), &week_table(figures, min_group, lang));
+    section(&mut out, title("section_hardest"), &hardest_table(figures, lang));
+    section(&mut out, title("section_days"), &days_table(figures, min_group, lang));
     if !figures.shared_reflections.is_empty() {
         let mut shared = String::new();
         for question in &figures.shared_reflections {
@@ -126,10 +144,10 @@ fn cohort_tables(figures: &CohortFigures, min_group: usize) -> String {
                 let _ = writeln!(shared, "  - {}", answer.replace('\n', "\n    "));
             });
         }
-        section(&mut out, "Shared reflections (anonymous)", &shared);
+        section(&mut out, title("section_shared"), &shared);
     }
     if let Some(learners) = &figures.learners {
-        section(&mut out, "Learners (alphabetical, not ranked)", &learner_table(learners));
+        section(&mut out, title("section_learners"), &learner_table(learners, lang));
     }
     out
 }
@@ -138,12 +156,16 @@ fn section(out: &mut String, title: &str, body: &str) {
     let _ = write!(out, "\n{title}\n{body}");
 }
 
-fn lesson_table(figures: &CohortFigures, min_group: usize) -> String {
+fn lesson_table(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     let rows: Vec<Row> = figures
         .lessons
         .iter()
         .map(|lesson| {
-            let name = if lesson.retired { format!("{} (retired)", lesson.title) } else { lesson.title.clone() };
+            let name = if lesson.retired {
+                fill_html(lang, "report_table.retired_lesson", &[("title", &lesson.title)])
+            } else {
+                lesson.title.clone()
+            };
             match &lesson.figures {
                 Guarded::Shown(f) => Row::Cells(vec![
                     name,
@@ -158,10 +180,11 @@ fn lesson_table(figures: &CohortFigures, min_group: usize) -> String {
             }
         })
         .collect();
-    or_none(render(&["lesson", "learners", "first try", "reflections", "stopped here"], &rows), rows.is_empty())
+    let header = columns(lang, ["col_lesson", "col_learners", "col_first_try", "col_reflections", "col_stopped"]);
+    or_none(render(&header, &rows), rows.is_empty(), lang)
 }
 
-fn week_table(figures: &CohortFigures, min_group: usize) -> String {
+fn week_table(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     let rows: Vec<Row> = figures
         .weeks
         .iter()
@@ -181,11 +204,12 @@ fn week_table(figures: &CohortFigures, min_group: usize) -> String {
             }
         })
         .collect();
-    let header = ["week", "active", "prompts", "response", "first try", "retention"];
-    or_none(render(&header, &rows), rows.is_empty())
+    let header =
+        columns(lang, ["col_week", "col_active", "col_prompts", "col_response", "col_first_try", "col_retention"]);
+    or_none(render(&header, &rows), rows.is_empty(), lang)
 }
 
-fn hardest_table(figures: &CohortFigures) -> String {
+fn hardest_table(figures: &CohortFigures, lang: Lang) -> String {
     let rows: Vec<Row> = figures
         .hardest_items
         .iter()
@@ -194,14 +218,18 @@ fn hardest_table(figures: &CohortFigures) -> String {
                 one_line(&item.question, 60),
                 item.learners.to_string(),
                 percent(&item.quiz_first_try),
-                item.common_wrong_answer.clone().unwrap_or_else(|| NO_DATA.to_owned()),
+                item.unnamed_wrong_option
+                    .map(|number| option_words(lang, number))
+                    .or_else(|| item.common_wrong_answer.clone())
+                    .unwrap_or_else(|| NO_DATA.to_owned()),
             ])
         })
         .collect();
-    or_none(render(&["question", "learners", "first try", "most chosen wrong answer"], &rows), rows.is_empty())
+    let header = columns(lang, ["col_question", "col_learners", "col_first_try", "col_wrong"]);
+    or_none(render(&header, &rows), rows.is_empty(), lang)
 }
 
-fn days_table(figures: &CohortFigures, min_group: usize) -> String {
+fn days_table(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     let rows: Vec<Row> = figures
         .days_active
         .iter()
@@ -210,10 +238,10 @@ fn days_table(figures: &CohortFigures, min_group: usize) -> String {
             Row::Cells(vec![bucket.label.clone(), count])
         })
         .collect();
-    render(&["days", "learners"], &rows)
+    render(&columns(lang, ["col_days", "col_learners"]), &rows)
 }
 
-fn learner_table(learners: &[super::LearnerRow]) -> String {
+fn learner_table(learners: &[super::LearnerRow], lang: Lang) -> String {
     let rows: Vec<Row> = learners
         .iter()
         .map(|row| {
@@ -226,7 +254,8 @@ fn learner_table(learners: &[super::LearnerRow]) -> String {
             ])
         })
         .collect();
-    or_none(render(&["learner", "lessons", "answers", "first try", "days active"], &rows), rows.is_empty())
+    let header = columns(lang, ["col_learner", "col_lessons", "col_answers", "col_first_try", "col_days_active"]);
+    or_none(render(&header, &rows), rows.is_empty(), lang)
 }
 
 /// `text` on one line, cut to `max` characters.
@@ -234,8 +263,8 @@ pub fn one_line(text: &str, max: usize) -> String {
     crate::text::truncate_chars(&text.split_whitespace().collect::<Vec<_>>().join(" "), max)
 }
 
-fn or_none(table: String, empty: bool) -> String {
-    if empty { "(none yet)\n".to_owned() } else { table }
+fn or_none(table: String, empty: bool, lang: Lang) -> String {
+    if empty { format!("{}\n", tr(lang, "report_table.none_yet")) } else { table }
 }
 
 /// A table row: cells, or a first cell followed by a sentence across the other columns.

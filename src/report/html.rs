@@ -9,14 +9,12 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
+use super::finish::option_words;
 use super::format::{NO_DATA, duration, hidden_mark, percent, period_range};
 use super::svg::{Bar, Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
 use super::{CohortFigures, CohortReport, Guarded, Report};
-use crate::i18n::{Lang, fill, tr};
+use crate::i18n::{Lang, fill, fill_html, tr};
 
-/// The language of the texts this module takes from the catalogue (`[report_charts]`); English
-/// like the rest of the page until the report is given a language.
-const LANG: Lang = Lang::En;
 /// Fewest weeks with figures for the weekly charts: fewer points show no trend, so the page says
 /// the figures in words instead.
 pub const MIN_WEEKS_FOR_CHART: usize = 3;
@@ -52,7 +50,7 @@ pub fn html_in(report: &Report, lang: Lang, tz: Tz) -> String {
 }
 
 fn header(report: &Report, lang: Lang, tz: Tz) -> String {
-    let period = period_range(report).map_or_else(
+    let period = period_range(report, lang).map_or_else(
         || tr(lang, "report.period_all").to_owned(),
         |range| fill(lang, "report.period_from", &[("range", &range)]),
     );
@@ -99,10 +97,10 @@ fn overview(report: &Report, lang: Lang) -> String {
                 ];
                 row(&cohort.cohort, &cells, "")
             }
-            Guarded::Hidden(marker) => format!(
+            Guarded::Hidden(_) => format!(
                 "<tr class=\"hidden\"><td>{}</td><td colspan=\"6\">{}</td></tr>\n",
                 escape(&cohort.cohort),
-                escape(&marker.reason)
+                hidden_reason(lang, report.min_group)
             ),
         })
         .collect();
@@ -123,15 +121,20 @@ fn cohort_section(idx: usize, cohort: &CohortReport, min_group: usize, lang: Lan
     match &cohort.figures {
         Guarded::Shown(figures) => {
             out.push_str(&cards(figures, lang));
-            out.push_str(&charts(idx, figures, min_group));
-            out.push_str(&breakdowns(figures, min_group));
+            out.push_str(&charts(idx, figures, min_group, lang));
+            out.push_str(&breakdowns(figures, min_group, lang));
         }
-        Guarded::Hidden(marker) => {
-            let _ = writeln!(out, "<p class=\"privacy\">{}</p>", escape(&marker.reason));
+        Guarded::Hidden(_) => {
+            let _ = writeln!(out, "<p class=\"privacy\">{}</p>", hidden_reason(lang, min_group));
         }
     }
     out.push_str("</section>\n");
     out
+}
+
+/// Why a hidden cohort shows no figures, in `lang`; the only reason a group is hidden is its size.
+fn hidden_reason(lang: Lang, min_group: usize) -> String {
+    fill(lang, "report.hidden", &[("min", &min_group.to_string())])
 }
 
 fn cards(figures: &CohortFigures, lang: Lang) -> String {
@@ -201,34 +204,32 @@ fn cards(figures: &CohortFigures, lang: Lang) -> String {
     out
 }
 
-fn charts(idx: usize, figures: &CohortFigures, min_group: usize) -> String {
+fn charts(idx: usize, figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     let mut out = String::from("<div class=\"charts\">\n");
     let shown_weeks = figures.weeks.iter().filter(|week| week.figures.shown().is_some()).count();
     if figures.weeks.is_empty() {
-        out.push_str("<p class=\"note\">No activity in this period yet.</p>\n");
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", tr(lang, "report_charts.no_activity"));
     } else if shown_weeks >= MIN_WEEKS_FOR_CHART {
-        out.push_str(&activity_chart(idx, figures));
-        out.push_str(&accuracy_chart(idx, figures));
+        out.push_str(&activity_chart(idx, figures, lang));
+        out.push_str(&accuracy_chart(idx, figures, lang));
     } else {
-        out.push_str(&weeks_in_words(figures));
+        out.push_str(&weeks_in_words(figures, lang));
     }
-    out.push_str(&drop_off_chart(idx, figures, min_group));
+    out.push_str(&drop_off_chart(idx, figures, min_group, lang));
     out.push_str("</div>\n");
     if shown_weeks >= MIN_WEEKS_FOR_CHART && shown_weeks < figures.weeks.len() {
-        let _ = writeln!(
-            out,
-            "<p class=\"note\">Weeks with fewer than {min_group} active learners are left out of the charts.</p>"
-        );
+        let note = fill(lang, "report_charts.weeks_left_out", &[("min", &min_group.to_string())]);
+        let _ = writeln!(out, "<p class=\"note\">{note}</p>");
     }
     out
 }
 
 /// With too few weeks for a trend, the weeks' figures as sentences instead of charts.
-fn weeks_in_words(figures: &CohortFigures) -> String {
+fn weeks_in_words(figures: &CohortFigures, lang: Lang) -> String {
     let min = MIN_WEEKS_FOR_CHART.to_string();
     let mut out = format!(
         "<div class=\"in-words\">\n<p class=\"note\">{}</p>\n",
-        fill(LANG, "report_charts.few_weeks", &[("min", &min)])
+        fill(lang, "report_charts.few_weeks", &[("min", &min)])
     );
     for week in &figures.weeks {
         let Some(f) = week.figures.shown() else { continue };
@@ -240,7 +241,7 @@ fn weeks_in_words(figures: &CohortFigures) -> String {
             ("count", &rate.count.to_string()),
             ("out_of", &rate.out_of.to_string()),
         ];
-        let _ = writeln!(out, "<p class=\"figure\">{}</p>", fill(LANG, "report_charts.week", &args));
+        let _ = writeln!(out, "<p class=\"figure\">{}</p>", fill(lang, "report_charts.week", &args));
     }
     let t = &figures.totals;
     let args = [
@@ -252,93 +253,94 @@ fn weeks_in_words(figures: &CohortFigures) -> String {
         ("review_out_of", t.quiz_retention.out_of.to_string()),
     ];
     let args: Vec<(&str, &str)> = args.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    let _ = writeln!(out, "<p class=\"figure\">{}</p>\n</div>", fill(LANG, "report_charts.quiz", &args));
+    let _ = writeln!(out, "<p class=\"figure\">{}</p>\n</div>", fill(lang, "report_charts.quiz", &args));
     out
 }
 
-fn activity_chart(idx: usize, figures: &CohortFigures) -> String {
+fn activity_chart(idx: usize, figures: &CohortFigures, lang: Lang) -> String {
     let labels: Vec<String> = figures.weeks.iter().map(|week| short_week(&week.week)).collect();
     let shown = figures.weeks.iter().map(|week| week.figures.shown());
-    let active = Series {
-        name: "Active learners",
-        values: shown.clone().map(|f| f.map(|f| f.learners_active as f64)).collect(),
+    let active_name = tr(lang, "report_charts.series_active");
+    let active =
+        Series { name: active_name, values: shown.clone().map(|f| f.map(|f| f.learners_active as f64)).collect() };
+    let response = Series {
+        name: tr(lang, "report_charts.series_response"),
+        values: shown.map(|f| f.and_then(|f| f.response_rate.ratio)).collect(),
     };
-    let response =
-        Series { name: "Response rate", values: shown.map(|f| f.and_then(|f| f.response_rate.ratio)).collect() };
     let id = format!("activity-{idx}");
-    let description = format!("Active learners and response rate per ISO week, {}.", week_span(figures));
-    let chart = Chart { id: &id, title: "Active learners and response rate per week", description: &description };
-    let svg = line_chart(&chart, &labels, ("Active learners", "Response rate (%)"), &active, &response);
-    format!("<figure><figcaption>Activity per week</figcaption>{svg}</figure>\n")
+    let description = fill_html(lang, "report_charts.activity_description", &[("span", &week_span(figures, lang))]);
+    let chart = Chart { id: &id, title: tr(lang, "report_charts.activity_title"), description: &description };
+    let axes = (active_name, tr(lang, "report_charts.axis_response"));
+    let svg = line_chart(&chart, &labels, axes, &active, &response);
+    format!("<figure><figcaption>{}</figcaption>{svg}</figure>\n", tr(lang, "report_charts.activity_caption"))
 }
 
-fn accuracy_chart(idx: usize, figures: &CohortFigures) -> String {
+fn accuracy_chart(idx: usize, figures: &CohortFigures, lang: Lang) -> String {
     let shown: Vec<_> =
         figures.weeks.iter().filter_map(|week| Some((short_week(&week.week), week.figures.shown()?))).collect();
     let groups: Vec<String> = shown.iter().map(|(label, _)| label.clone()).collect();
     let first_try = shown.iter().map(|(_, f)| f.quiz_first_try.ratio).collect();
     let review = shown.iter().map(|(_, f)| f.quiz_retention.ratio).collect();
-    let series = [Series { name: "First try", values: first_try }, Series { name: "Spaced review", values: review }];
+    let series = [
+        Series { name: tr(lang, "report_charts.series_first_try"), values: first_try },
+        Series { name: tr(lang, "report_charts.series_review"), values: review },
+    ];
     let id = format!("accuracy-{idx}");
-    let description = format!(
-        "Quiz answers right on the first try ({}) and on spaced reviews ({}), per week shown.",
-        percent(&figures.totals.quiz_first_try),
-        percent(&figures.totals.quiz_retention)
-    );
-    let chart = Chart { id: &id, title: "Quiz accuracy: first try and spaced review", description: &description };
-    let svg = grouped_bars(&chart, &groups, "Answers right (%)", &series);
-    format!("<figure><figcaption>Quiz accuracy</figcaption>{svg}</figure>\n")
+    let (first, review) = (percent(&figures.totals.quiz_first_try), percent(&figures.totals.quiz_retention));
+    let description = fill_html(lang, "report_charts.accuracy_description", &[("first", &first), ("review", &review)]);
+    let chart = Chart { id: &id, title: tr(lang, "report_charts.accuracy_title"), description: &description };
+    let svg = grouped_bars(&chart, &groups, tr(lang, "report_charts.axis_right"), &series);
+    format!("<figure><figcaption>{}</figcaption>{svg}</figure>\n", tr(lang, "report_charts.accuracy_caption"))
 }
 
 /// Learners quiet for 7 days by furthest lesson: a chart from [`MIN_LESSONS_FOR_CHART`] lessons
 /// on and when anyone stopped, else a sentence.
-fn drop_off_chart(idx: usize, figures: &CohortFigures, min_group: usize) -> String {
+fn drop_off_chart(idx: usize, figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     if figures.lessons.is_empty() {
         return String::new();
     }
     let total: u64 = figures.lessons.iter().filter_map(|lesson| lesson.figures.shown()).map(|f| f.stopped_here).sum();
     let enrolled = figures.totals.learners_enrolled;
     let shown_lessons = figures.lessons.iter().filter(|lesson| lesson.figures.shown().is_some()).count();
+    let counts = [("total", total.to_string()), ("enrolled", enrolled.to_string())];
+    let counts: Vec<(&str, &str)> = counts.iter().map(|(name, value)| (*name, value.as_str())).collect();
     if total == 0 || shown_lessons < MIN_LESSONS_FOR_CHART {
-        let args = [("total", total.to_string()), ("enrolled", enrolled.to_string())];
         let key = if total == 0 { "report_charts.nobody_stopped" } else { "report_charts.stopped" };
-        let args: Vec<(&str, &str)> = args.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        return format!("<p class=\"figure wide\">{}</p>\n", fill(LANG, key, &args));
+        return format!("<p class=\"figure wide\">{}</p>\n", fill(lang, key, &counts));
     }
-    let hidden = format!("fewer than {min_group} learners");
+    let hidden = fill_html(lang, "report_charts.drop_hidden", &[("min", &min_group.to_string())]);
     let bars: Vec<Bar> = figures
         .lessons
         .iter()
         .map(|lesson| {
             let value = lesson.figures.shown().map(|f| f.stopped_here);
             Bar {
-                label: lesson_name(&lesson.title, lesson.retired),
+                label: lesson_name(&lesson.title, lesson.retired, lang),
                 value: value.map(|count| count as f64),
-                text: value.map_or_else(|| hidden.clone(), learners_text),
+                text: value.map_or_else(|| hidden.clone(), |count| learners_text(count, lang)),
             }
         })
         .collect();
     let id = format!("drop-off-{idx}");
-    let description =
-        format!("Learners quiet for 7 days, by the furthest lesson they reached: {total} of {enrolled} learners.");
-    let chart = Chart {
-        id: &id,
-        title: "Where learners stop: furthest lesson of learners quiet for 7 days",
-        description: &description,
-    };
+    let description = fill_html(lang, "report_charts.drop_description", &counts);
+    let chart = Chart { id: &id, title: tr(lang, "report_charts.drop_title"), description: &description };
     let svg = horizontal_bars(&chart, &bars, enrolled as f64);
-    format!(
-        "<figure class=\"wide\"><figcaption>Where learners stop: {total} of {enrolled} learners quiet for 7 days, by furthest lesson</figcaption>{svg}</figure>\n"
-    )
+    let caption = fill(lang, "report_charts.drop_caption", &counts);
+    format!("<figure class=\"wide\"><figcaption>{caption}</figcaption>{svg}</figure>\n")
 }
 
-/// `1 learner`, `3 learners`: the unit next to a bar.
-fn learners_text(count: u64) -> String {
+/// `1 learner`, `3 learners`: the unit next to a bar (not yet escaped: the chart escapes it).
+fn learners_text(count: u64, lang: Lang) -> String {
     let key = if count == 1 { "report_charts.learner" } else { "report_charts.learners" };
-    fill(LANG, key, &[("count", &count.to_string())])
+    fill_html(lang, key, &[("count", &count.to_string())])
 }
 
-fn breakdowns(figures: &CohortFigures, min_group: usize) -> String {
+/// Column headers from `[report_charts]`, by the keys' last part.
+fn headers<const N: usize>(lang: Lang, keys: [&str; N]) -> [&'static str; N] {
+    keys.map(|key| tr(lang, &format!("report_charts.{key}")))
+}
+
+fn breakdowns(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     let hidden = hidden_mark(min_group);
     let mut out = String::new();
     let lessons: Vec<String> = figures
@@ -353,14 +355,14 @@ fn breakdowns(figures: &CohortFigures, min_group: usize) -> String {
                     f.stopped_here.to_string(),
                 ]
             });
-            guarded_row(&lesson_name(&lesson.title, lesson.retired), cells, &hidden)
+            guarded_row(&lesson_name(&lesson.title, lesson.retired, lang), cells, &hidden)
         })
         .collect();
-    out.push_str("<h3>Lessons</h3>\n");
+    let _ = writeln!(out, "<h3>{}</h3>", tr(lang, "report_charts.lessons_heading"));
     out.push_str(&table(
         "figures",
-        "In pack order; stopped here: learners whose furthest lesson this is, quiet for 7 days",
-        &["Lesson", "Learners", "First try", "Reflections", "Stopped here"],
+        tr(lang, "report_charts.lessons_caption"),
+        &headers(lang, ["col_lesson", "col_learners", "col_first_try", "col_reflections", "col_stopped"]),
         &lessons,
     ));
     let weeks: Vec<String> = figures
@@ -379,46 +381,53 @@ fn breakdowns(figures: &CohortFigures, min_group: usize) -> String {
             guarded_row(&week.week, cells, &hidden)
         })
         .collect();
-    out.push_str("<h3>Weeks</h3>\n");
+    let _ = writeln!(out, "<h3>{}</h3>", tr(lang, "report_charts.weeks_heading"));
     out.push_str(&table(
         "figures",
-        "Per ISO week, Monday to Sunday (UTC); response rate by the week the prompt was sent",
-        &["Week", "Active", "Prompts", "Response", "First try", "Retention"],
+        tr(lang, "report_charts.weeks_caption"),
+        &headers(lang, ["col_week", "col_active", "col_prompts", "col_response", "col_first_try", "col_retention"]),
         &weeks,
     ));
-    out.push_str(&hardest_items(figures));
-    out.push_str(&days_active(figures, &hidden));
-    out.push_str(&shared_reflections(figures));
-    out.push_str(&learners(figures));
+    out.push_str(&hardest_items(figures, lang));
+    out.push_str(&days_active(figures, &hidden, lang));
+    out.push_str(&shared_reflections(figures, lang));
+    out.push_str(&learners(figures, lang));
     out
 }
 
-fn hardest_items(figures: &CohortFigures) -> String {
-    let mut out = String::from("<h3>Hardest quiz items</h3>\n");
+fn hardest_items(figures: &CohortFigures, lang: Lang) -> String {
+    let mut out = format!("<h3>{}</h3>\n", tr(lang, "report_charts.hardest_heading"));
     if figures.hardest_items.is_empty() {
-        out.push_str("<p class=\"note\">No quiz item has enough first-try answers yet.</p>\n");
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", tr(lang, "report_charts.hardest_none"));
         return out;
     }
     out.push_str("<ol class=\"items\">\n");
     for item in &figures.hardest_items {
-        let wrong = item
-            .common_wrong_answer
-            .as_ref()
-            .map_or(String::new(), |wrong| format!(" · most chosen wrong answer: “{}”", escape(wrong)));
-        let retired = if item.retired { " · retired" } else { "" };
+        let learners = item.learners.to_string();
+        let mut note = vec![fill(
+            lang,
+            "report_charts.hardest_item",
+            &[("rate", &percent(&item.quiz_first_try)), ("learners", &learners)],
+        )];
+        let unnamed = item.unnamed_wrong_option.map(|number| option_words(lang, number));
+        if let Some(wrong) = unnamed.as_ref().or(item.common_wrong_answer.as_ref()) {
+            note.push(fill(lang, "report_charts.hardest_wrong", &[("answer", wrong)]));
+        }
+        if item.retired {
+            note.push(tr(lang, "report_charts.hardest_retired").to_owned());
+        }
         let _ = writeln!(
             out,
-            "<li><strong>{}</strong><br><span class=\"note\">{} right on the first try, {} learners{wrong}{retired}</span></li>",
+            "<li><strong>{}</strong><br><span class=\"note\">{}</span></li>",
             escape(&item.question),
-            percent(&item.quiz_first_try),
-            item.learners
+            note.join(" · ")
         );
     }
     out.push_str("</ol>\n");
     out
 }
 
-fn days_active(figures: &CohortFigures, hidden: &str) -> String {
+fn days_active(figures: &CohortFigures, hidden: &str, lang: Lang) -> String {
     let max =
         figures.days_active.iter().filter_map(|bucket| bucket.learners.shown().copied()).max().unwrap_or(0).max(1);
     let rows: Vec<String> = figures
@@ -432,18 +441,22 @@ fn days_active(figures: &CohortFigures, hidden: &str) -> String {
             format!("<tr><th scope=\"row\">{}</th><td>{cell}</td></tr>\n", escape(&bucket.label))
         })
         .collect();
+    let caption = tr(lang, "report_charts.days_caption");
     format!(
-        "<h3>Days active</h3>\n{}",
-        table("distribution", "Learners by number of days with an answer", &["Days", "Learners"], &rows)
+        "<h3>{}</h3>\n{}",
+        tr(lang, "report_charts.days_heading"),
+        table("distribution", caption, &headers(lang, ["col_days", "col_learners"]), &rows)
     )
 }
 
-fn shared_reflections(figures: &CohortFigures) -> String {
+fn shared_reflections(figures: &CohortFigures, lang: Lang) -> String {
     if figures.shared_reflections.is_empty() {
         return String::new();
     }
-    let mut out = String::from(
-        "<h3>Shared reflections</h3>\n<p class=\"note\">Answers learners chose to share with their team, without names.</p>\n",
+    let mut out = format!(
+        "<h3>{}</h3>\n<p class=\"note\">{}</p>\n",
+        tr(lang, "report_charts.shared_heading"),
+        tr(lang, "report_charts.shared_note")
     );
     for question in &figures.shared_reflections {
         let _ = writeln!(
@@ -459,7 +472,7 @@ fn shared_reflections(figures: &CohortFigures) -> String {
     out
 }
 
-fn learners(figures: &CohortFigures) -> String {
+fn learners(figures: &CohortFigures, lang: Lang) -> String {
     let Some(learners) = &figures.learners else { return String::new() };
     let rows: Vec<String> = learners
         .iter()
@@ -473,10 +486,11 @@ fn learners(figures: &CohortFigures) -> String {
             row(&learner.learner, &cells, "")
         })
         .collect();
-    let header = ["Learner", "Lessons", "Answers", "First try", "Days active"];
+    let header = headers(lang, ["col_learner", "col_lessons", "col_answers", "col_first_try", "col_days_active"]);
     format!(
-        "<h3>Learners</h3>\n{}",
-        table("figures", "One row per learner, in alphabetical order (not ranked)", &header, &rows)
+        "<h3>{}</h3>\n{}",
+        tr(lang, "report_charts.learners_heading"),
+        table("figures", tr(lang, "report_charts.learners_caption"), &header, &rows)
     )
 }
 
@@ -513,8 +527,9 @@ fn guarded_row<const N: usize>(first: &str, cells: Option<[String; N]>, hidden: 
     }
 }
 
-fn lesson_name(title: &str, retired: bool) -> String {
-    if retired { format!("{title} (retired)") } else { title.to_owned() }
+/// The lesson's title, marked when it left the pack (not yet escaped).
+fn lesson_name(title: &str, retired: bool, lang: Lang) -> String {
+    if retired { fill_html(lang, "report_charts.retired_lesson", &[("title", title)]) } else { title.to_owned() }
 }
 
 /// `2026-W48` → `W48`: the year is in the tables and the chart's description.
@@ -522,10 +537,13 @@ fn short_week(label: &str) -> String {
     label.split_once('-').map_or(label, |(_, week)| week).to_owned()
 }
 
-fn week_span(figures: &CohortFigures) -> String {
+/// `2026-W45 to 2026-W48` (not yet escaped).
+fn week_span(figures: &CohortFigures, lang: Lang) -> String {
     match (figures.weeks.first(), figures.weeks.last()) {
-        (Some(first), Some(last)) if first.week != last.week => format!("{} to {}", first.week, last.week),
+        (Some(first), Some(last)) if first.week != last.week => {
+            fill_html(lang, "report_charts.week_span", &[("first", &first.week), ("last", &last.week)])
+        }
         (Some(only), _) => only.week.clone(),
-        _ => "no weeks".to_owned(),
+        _ => tr(lang, "report_charts.no_weeks").to_owned(),
     }
 }

@@ -28,7 +28,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub use builder::{CohortInfo, PerLearner, ReportBuilder, ReportOptions};
-pub use format::{csv, csv_by_learner, csv_by_lesson, json, table};
+pub use format::{csv, csv_by_learner, csv_by_lesson, json, table, table_in};
 pub use html::{html, html_in};
 pub use pseudonym::pseudonym;
 
@@ -219,6 +219,11 @@ pub struct HardItem {
     pub quiz_first_try: Rate,
     /// The wrong option chosen most, which points at the misunderstanding.
     pub common_wrong_answer: Option<String>,
+    /// The number (from 1) of that option when the pack no longer names it, so that a page in
+    /// another language can say "option 2" in its own words; `common_wrong_answer` then holds
+    /// the English words.
+    #[serde(skip)]
+    pub unnamed_wrong_option: Option<usize>,
 }
 
 /// Learners active on a range of distinct days.
@@ -289,9 +294,10 @@ impl Suppressed {
     }
 }
 
-/// The sentence every format shows in place of hidden figures.
+/// The sentence every format shows in place of hidden figures, in English (the HTML page and the
+/// CSV say it in the reader's language).
 pub fn suppression_reason(min_group: usize) -> String {
-    format!("fewer than {min_group} learners: figures hidden to protect privacy")
+    crate::i18n::fill_html(crate::i18n::Lang::En, "report.hidden", &[("min", &min_group.to_string())])
 }
 
 /// Feeds records (learners first, then deliveries, then answers) through a [`ReportBuilder`].

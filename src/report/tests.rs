@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::*;
+use crate::i18n::Lang;
 use crate::model::{AnswerKind, DeliveryState, LearnerId, PracticeOutcome, Purpose};
 use crate::testkit::{at, demo_pack, learner};
 
@@ -308,6 +309,25 @@ fn a_cohort_under_min_group_shows_only_the_privacy_note_in_every_format() {
 }
 
 #[test]
+fn the_privacy_note_and_the_period_are_in_the_readers_language() {
+    let mut records = desk().enrol("tiny", 10..=13);
+    records.quiz(10, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
+    let mut asked = options(&["desk", "tiny"]);
+    asked.since = NaiveDate::from_ymd_opt(2026, 11, 1);
+    let report = records.report(asked);
+    let page = html_in(&report, Lang::Nl, chrono_tz::UTC);
+    assert!(
+        page.contains(
+            "<p class=\"privacy\">minder dan 5 deelnemers: cijfers verborgen om de privacy te beschermen</p>"
+        )
+    );
+    assert!(page.contains("activiteit van 2026-11-01 t/m nu"), "{page}");
+    assert!(!page.contains("fewer than") && !page.contains(" to now"), "{page}");
+    let danish = csv_by_lesson(&report, Lang::Da);
+    assert!(danish.contains("færre end 5 deltagere: tallene er skjult for at beskytte privatlivet"), "{danish}");
+}
+
+#[test]
 fn unshared_reflection_texts_never_appear_and_shared_ones_appear_without_names() {
     let mut records = desk();
     records.learners[0].name = "Annelies".to_owned();
@@ -434,7 +454,7 @@ fn csv_records() -> Report {
 
 #[test]
 fn csv_has_one_row_per_cohort_and_week_with_plain_numbers_and_headers_in_words() {
-    let text = csv(&csv_records());
+    let text = csv(&csv_records(), Lang::En);
     let hidden = "fewer than 5 learners: figures hidden to protect privacy";
     let expected = [
         "\u{feff}Cohort,Pack,Week (ISO),Week starts (date),Active learners,Prompts sent,Questions answered,Questions sent,Response rate (%),Quiz answers right first try,Quiz answers first try,Right first try (%),Review answers right,Review answers,Right on review (%),Note",
@@ -449,7 +469,7 @@ fn csv_has_one_row_per_cohort_and_week_with_plain_numbers_and_headers_in_words()
 
 #[test]
 fn csv_by_lesson_has_one_row_per_cohort_and_lesson() {
-    let text = csv_by_lesson(&csv_records());
+    let text = csv_by_lesson(&csv_records(), Lang::En);
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[0],
@@ -467,9 +487,9 @@ fn csv_quotes_texts_and_has_learner_rows_only_when_asked() {
     records.quiz(1, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
     let mut asked = options(&["desk"]);
     asked.per_learner = Some(PerLearner { key: b"k1".to_vec(), names: true });
-    let text = csv_by_learner(&records.report(asked));
+    let text = csv_by_learner(&records.report(asked), Lang::En);
     assert!(text.contains("\r\ndesk,\"Annelies, \"\"Ann\"\"\",0,1,1,1,100.0,1\r\n"), "{text}");
-    let header_only = csv_by_learner(&desk().report(options(&["desk"])));
+    let header_only = csv_by_learner(&desk().report(options(&["desk"])), Lang::En);
     assert_eq!(header_only.lines().count(), 1, "{header_only}");
 }
 
@@ -503,9 +523,9 @@ fn records_fields(text: &str) -> Vec<usize> {
 fn all_formats(report: &Report) -> [(&'static str, String); 6] {
     [
         ("table", table(report)),
-        ("csv", csv(report)),
-        ("csv by lesson", csv_by_lesson(report)),
-        ("csv by learner", csv_by_learner(report)),
+        ("csv", csv(report, Lang::En)),
+        ("csv by lesson", csv_by_lesson(report, Lang::En)),
+        ("csv by learner", csv_by_learner(report, Lang::En)),
         ("json", json(report)),
         ("html", html(report)),
     ]

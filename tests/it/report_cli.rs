@@ -23,11 +23,17 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A config over a store filled with a made-up organisation of 30 learners in three cohorts.
+/// A config over a store filled with a made-up organisation of 30 learners in three cohorts,
+/// active for two weeks.
 fn organisation(per_learner: bool) -> (tempfile::TempDir, std::path::PathBuf) {
+    organisation_answering(per_learner, 900)
+}
+
+/// [`organisation`] with about `answers` answers in all (3000 last seven weeks).
+fn organisation_answering(per_learner: bool, answers: usize) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("store")).expect("store");
-    let work = Workload::new(30, 900);
+    let work = Workload::new(30, answers);
     for learner in work.learners() {
         store.with_learner(learner.id, |tx| tx.put_learner(&learner)).expect("learner");
     }
@@ -142,4 +148,69 @@ fn the_html_report_speaks_the_language_asked_for() {
     let refused = nudge(&["--format", "html", "--language", "fr"], &config);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("`fr` is not a language nudge speaks"));
+}
+
+/// English labels of the charts and tables that a page in another language must not show.
+const ENGLISH_LABELS: [&str; 10] = [
+    "Active learners",
+    "Response rate",
+    "First try",
+    "Lesson",
+    "Learners",
+    "Stopped here",
+    "Per ISO week",
+    "Answers right",
+    "Days active",
+    "Where learners stop",
+];
+
+#[test]
+fn the_charts_tables_and_csv_headers_speak_the_language_asked_for() {
+    let (_dir, config) = organisation_answering(false, 3000);
+    let expected: [(&str, &[&str]); 2] = [
+        (
+            "nl",
+            &[
+                "<title id=\"activity-0-title\">Actieve deelnemers en respons per week</title>",
+                ">Goede antwoorden (%)</text>",
+                "<h3>Lessen</h3>",
+                "<th scope=\"col\">Les</th><th scope=\"col\">Deelnemers</th>",
+                "<caption>Per ISO-week, maandag tot en met zondag (UTC)",
+            ],
+        ),
+        (
+            "da",
+            &[
+                "<title id=\"activity-0-title\">Aktive deltagere og svarprocent pr. uge</title>",
+                ">Rigtige svar (%)</text>",
+                "<h3>Lektioner</h3>",
+                "<th scope=\"col\">Lektion</th><th scope=\"col\">Deltagere</th>",
+                "<caption>Pr. ISO-uge, mandag til søndag (UTC)",
+            ],
+        ),
+    ];
+    for (lang, texts) in expected {
+        let page = stdout(&nudge(&["--format", "html", "--language", lang], &config));
+        assert!(page.matches("<svg").count() >= 6, "three weeks and more are charted: {page}");
+        assert!(!page.contains("option 2"), "{lang}: an option the pack does not name\n{page}");
+        for text in texts {
+            assert!(page.contains(text), "{lang}: {text}\n{page}");
+        }
+        for english in ENGLISH_LABELS {
+            assert!(!page.contains(english), "{lang}: {english}\n{page}");
+        }
+    }
+    let english = stdout(&nudge(&["--format", "html"], &config));
+    assert!(ENGLISH_LABELS.iter().all(|label| english.contains(label)), "{english}");
+    let danish = stdout(&nudge(&["--format", "csv", "--language", "da"], &config));
+    assert!(danish.starts_with("\u{feff}Gruppe,Pakke,Uge (ISO),Ugen begynder (dato),Aktive deltagere,"), "{danish}");
+    let by_lesson = stdout(&nudge(&["--format", "csv", "--by", "lesson", "--language", "da"], &config));
+    assert!(by_lesson.starts_with("\u{feff}Gruppe,Pakke,Lektionsnummer,Lektions-id,Lektion,"), "{by_lesson}");
+    assert!(by_lesson.lines().any(|line| line.starts_with("product,,1,l01,l01,nej,")), "{by_lesson}");
+    let table = stdout(&nudge(&["--language", "da"], &config));
+    assert!(table.starts_with("Engagementrapport, ") && table.contains("\nLektioner (hvor deltagerne stopper)\n"));
+    assert!(table.contains("mulighed 2") && !table.contains("option 2"), "{table}");
+    for english in ["Engagement report", "learners", "first try", "Weeks", "(none yet)"] {
+        assert!(!table.contains(english), "{english}\n{table}");
+    }
 }
