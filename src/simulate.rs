@@ -300,10 +300,10 @@ pub fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
     })
 }
 
-/// The top of the output, in `lang` (the pack's): what was simulated, and the schedule and
-/// policy it used. `origin` says where the cohort came from (a config file, or the defaults).
-pub fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOptions) -> String {
-    let lang = pack.language;
+/// The top of the output, in `lang` (the pack's unless asked otherwise): what was simulated,
+/// and the schedule and policy it used. `origin` says where the cohort came from (a config
+/// file, or the defaults).
+pub fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOptions, lang: Lang) -> String {
     let policy = &cohort.policy;
     let none = tr(lang, "tools.simulate_none");
     let quiet = policy.quiet_hours.map_or_else(|| none.to_owned(), |quiet| quiet.to_string());

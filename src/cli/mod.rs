@@ -127,6 +127,9 @@ pub enum Command {
         /// First day (YYYY-MM-DD) [default: today].
         #[arg(long)]
         start: Option<NaiveDate>,
+        /// Language of the tool's texts [default: the pack's language].
+        #[arg(long, value_parser = parse_language)]
+        language: Option<Lang>,
     },
     /// Engagement report per cohort, from the store.
     Report {
@@ -256,11 +259,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::play::play(pack, player, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { pack, config, cohort, days, learners, accuracy, seed, start } => run_simulate(
-            pack,
-            config,
-            cohort,
+        Command::Simulate { pack, config, cohort, days, learners, accuracy, seed, start, language } => run_simulate(
+            (pack, config, cohort),
             SimOptions { days, learners, accuracy, seed, start: start.unwrap_or_else(|| Utc::now().date_naive()) },
+            language,
         ),
     }
 }
@@ -282,10 +284,9 @@ fn load_one_pack(path: &std::path::Path) -> anyhow::Result<Arc<Pack>> {
 }
 
 fn run_simulate(
-    pack_dir: Option<PathBuf>,
-    config: Option<PathBuf>,
-    cohort: Option<String>,
+    (pack_dir, config, cohort): (Option<PathBuf>, Option<PathBuf>, Option<String>),
     options: SimOptions,
+    language: Option<Lang>,
 ) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&options.accuracy) {
         anyhow::bail!("--accuracy is a share from 0 to 1 (0.8 means 80 % right first answers)");
@@ -297,13 +298,13 @@ fn run_simulate(
         Some(dir) if config.is_none() && cohort.is_none() => {
             let pack = load_one_pack(&dir)?;
             let cohort = crate::simulate::default_cohort(&pack).map_err(|why| anyhow::anyhow!(why))?;
-            (cohort, tr(pack.language, "tools.simulate_defaults").to_owned(), pack)
+            (cohort, tr(language.unwrap_or(pack.language), "tools.simulate_defaults").to_owned(), pack)
         }
         Some(dir) => {
             let pack = load_one_pack(&dir)?;
             let settings = Settings::load(&config::config_path(config))?;
             let cohort = pick_cohort(&settings, cohort.as_deref(), Some(&pack.id))?.clone();
-            let origin = simulated_cohort(pack.language, &cohort.id, &settings);
+            let origin = simulated_cohort(language.unwrap_or(pack.language), &cohort.id, &settings);
             (cohort.clone(), origin, pack)
         }
         None => {
@@ -314,13 +315,14 @@ fn run_simulate(
                 .pack(&cohort.pack)
                 .with_context(|| format!("the pack `{}` is missing or has errors: run `nudge check`", cohort.pack))?
                 .clone();
-            let origin = simulated_cohort(pack.language, &cohort.id, &settings);
+            let origin = simulated_cohort(language.unwrap_or(pack.language), &cohort.id, &settings);
             (cohort.clone(), origin, pack)
         }
     };
     let report = simulate(&cohort, &pack, options);
-    let header = crate::simulate::header(&cohort, &origin, &pack, &options);
-    print!("{}", crate::simulate::table(&report, &header, pack.language));
+    let lang = language.unwrap_or(pack.language);
+    let header = crate::simulate::header(&cohort, &origin, &pack, &options, lang);
+    print!("{}", crate::simulate::table(&report, &header, lang));
     Ok(ExitCode::SUCCESS)
 }
 

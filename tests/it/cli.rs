@@ -226,3 +226,19 @@ fn simulate_runs_an_authors_pack_without_a_config_and_prints_the_policy_it_used(
     assert!(out.contains("  1  Mon 23-11"), "{out}");
     assert!(out.contains("answers behind the mean"), "{out}");
 }
+
+#[test]
+fn simulate_speaks_the_packs_language_or_the_one_asked_for() {
+    let danish = nudge(&["simulate", "content/hvad-er-der-i-det", "--days", "3", "--learners", "5"], repo());
+    let out = text(&danish);
+    assert!(danish.status.success(), "{out}");
+    assert!(out.starts_with("Simulering af pakken “Hvad er der i det for mig?”"), "{out}");
+    for english in ["Simulation", "schedule", "daily cap", "quiet hours", "after a wrong answer", "Days until"] {
+        assert!(!out.contains(english), "{english:?} in {out}");
+    }
+    let english =
+        nudge(&["simulate", "content/hvad-er-der-i-det", "--days", "3", "--learners", "5", "--language", "en"], repo());
+    let out = text(&english);
+    assert!(out.starts_with("Simulation of pack “Hvad er der i det for mig?”"), "{out}");
+    assert!(out.contains("  daily cap ") && out.contains("after a wrong answer"), "{out}");
+}
