@@ -89,3 +89,18 @@ pub fn learner(id: i64) -> Learner {
 pub fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("test time").with_timezone(&Utc)
 }
+
+/// Time zones for property tests: half-hour and 45-minute offsets, southern DST, none at all.
+pub const ZONES: [chrono_tz::Tz; 8] = [
+    chrono_tz::Europe::Amsterdam,
+    chrono_tz::Europe::London,
+    chrono_tz::America::New_York,
+    chrono_tz::Australia::Sydney,
+    chrono_tz::Asia::Kolkata,
+    chrono_tz::Pacific::Chatham,
+    chrono_tz::America::Sao_Paulo,
+    chrono_tz::Europe::Copenhagen,
+];
+
+/// Quiet hours for property tests: none, the night, a lunch break, most of the day.
+pub const QUIET_HOURS: [Option<&str>; 4] = [None, Some("21:00-07:00"), Some("12:00-13:00"), Some("18:00-09:00")];

@@ -14,20 +14,10 @@ use crate::model::{Learner, OpenKind, OpenQuestion};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours};
-use crate::testkit::{learner, pack};
+use crate::testkit::{QUIET_HOURS, ZONES, learner, pack};
 
-const ZONES: [Tz; 7] = [
-    chrono_tz::Europe::Amsterdam,
-    chrono_tz::Europe::London,
-    chrono_tz::America::New_York,
-    chrono_tz::Australia::Sydney,
-    chrono_tz::Asia::Kolkata,
-    chrono_tz::Pacific::Chatham,
-    chrono_tz::America::Sao_Paulo,
-];
 const SCHEDULES: [&str; 6] =
     ["0 9 * * *", "30 2 * * *", "0 8,13 * * Mon-Fri", "*/30 7-19 * * *", "0 9 * * Sat,Sun", "0 12 * * Tue,Thu"];
-const QUIET: [Option<&str>; 4] = [None, Some("21:00-07:00"), Some("12:00-13:00"), Some("18:00-09:00")];
 
 /// What the simulated learner does with each prompt, in turn.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +41,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     (
         0..ZONES.len(),
         0..SCHEDULES.len(),
-        (1u32..=5, 1u32..=3, 0..QUIET.len(), 0usize..3),
+        (1u32..=5, 1u32..=3, 0..QUIET_HOURS.len(), 0usize..3),
         prop::option::of((6u32..22, 0u32..4)),
         0i64..730,
         prop::collection::vec(prop_oneof![Just(Act::Right), Just(Act::Wrong), Just(Act::Ignore)], 1..50),
@@ -62,7 +52,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             policy: Policy {
                 max_messages_per_day: cap,
                 max_reviews_per_slot: reviews,
-                quiet_hours: QUIET[quiet].and_then(|text| QuietHours::parse(text).ok()),
+                quiet_hours: QUIET_HOURS[quiet].and_then(|text| QuietHours::parse(text).ok()),
                 days_off: [vec![], vec![Weekday::Sat, Weekday::Sun], vec![Weekday::Wed]][days_off].clone(),
                 target_retention: 0.9,
             },

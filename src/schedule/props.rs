@@ -10,16 +10,7 @@ use proptest::prelude::*;
 use super::agenda::{Due, Timing, next_due, personal_time};
 use super::cron::CronSpec;
 use super::policy::{Policy, QuietHours};
-
-const ZONES: [Tz; 7] = [
-    chrono_tz::Europe::Amsterdam,
-    chrono_tz::Europe::London,
-    chrono_tz::America::New_York,
-    chrono_tz::Australia::Sydney,
-    chrono_tz::Asia::Kolkata,
-    chrono_tz::Pacific::Chatham,
-    chrono_tz::Europe::Copenhagen,
-];
+use crate::testkit::{QUIET_HOURS, ZONES};
 
 /// From every three seconds to once a month.
 const SCHEDULES: [&str; 12] = [
@@ -36,8 +27,6 @@ const SCHEDULES: [&str; 12] = [
     "0 9 1 * *",
     "0 9 15 */2 *",
 ];
-
-const QUIET: [Option<&str>; 4] = [None, Some("21:00-07:00"), Some("12:00-13:00"), Some("18:00-09:00")];
 
 /// Days around which clocks change in the zones above, and ordinary days.
 const DATES: [(i32, u32, u32); 8] = [
@@ -64,7 +53,7 @@ struct Case {
 fn case() -> impl Strategy<Value = Case> {
     (
         (0..SCHEDULES.len(), 0..ZONES.len(), 0..ZONES.len(), any::<bool>()),
-        (0..QUIET.len(), 0usize..3),
+        (0..QUIET_HOURS.len(), 0usize..3),
         prop::option::of((0u32..24, 0u32..4)),
         (0..DATES.len(), -2i64..3, 0i64..86_400, 0u32..1_000_000_000),
     )
@@ -77,7 +66,7 @@ fn case() -> impl Strategy<Value = Case> {
                 cohort_tz: ZONES[cohort_tz],
                 learner_tz: if same_zone { ZONES[cohort_tz] } else { ZONES[learner_tz] },
                 policy: Policy {
-                    quiet_hours: QUIET[quiet].and_then(|text| QuietHours::parse(text).ok()),
+                    quiet_hours: QUIET_HOURS[quiet].and_then(|text| QuietHours::parse(text).ok()),
                     days_off: [vec![], vec![Weekday::Sat, Weekday::Sun], vec![Weekday::Wed]][days_off].clone(),
                     ..Policy::default()
                 },
