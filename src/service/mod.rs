@@ -196,7 +196,7 @@ impl Service {
         let mut sent = Vec::with_capacity(outcome.drafts.len());
         for draft in outcome.drafts {
             let seq = tx.next_seq()?;
-            let draft_lang = carries_content(&draft.body);
+            let content = carries_content(&draft.body);
             let Some(outgoing) = render_draft(&draft.body, ctx.pack, seq) else {
                 seqs.push(0);
                 continue;
@@ -214,7 +214,7 @@ impl Service {
                 state: DeliveryState::Pending,
                 outgoing: None,
             };
-            let lang = message_language(&draft_lang, learner.as_ref(), ctx.pack);
+            let lang = message_language(content, learner.as_ref(), ctx.pack);
             sent.extend(put_parts(tx, delivery, render::fit_outgoing(lang, outgoing))?);
             seqs.push(seq);
         }
@@ -283,7 +283,7 @@ fn carries_content(body: &DraftBody) -> bool {
 
 /// The language a message is in, for the note on a message cut to fit: the pack's for content,
 /// the learner's for everything else.
-fn message_language(content: &bool, learner: Option<&Learner>, pack: Option<&Pack>) -> Lang {
+fn message_language(content: bool, learner: Option<&Learner>, pack: Option<&Pack>) -> Lang {
     match (content, pack, learner) {
         (true, Some(pack), _) => pack.language,
         (_, _, Some(learner)) => learner.lang,
