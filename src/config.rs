@@ -18,7 +18,7 @@ use crate::i18n::Lang;
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours, parse_weekday};
-use crate::text::line_col;
+use crate::text::{is_slug, line_col};
 
 /// Where the configuration lives unless `--config` or `NUDGE_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "config/nudge.toml";
@@ -587,13 +587,6 @@ fn parse_api_url(text: &str) -> Result<reqwest::Url, String> {
         return Err(format!("`{text}` must start with https:// (or http:// for a local server)"));
     }
     Ok(url)
-}
-
-/// True for lowercase ids made of letters, digits and dashes.
-pub fn is_slug(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_invite(text: &str) -> bool {

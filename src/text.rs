@@ -1,4 +1,12 @@
-//! Small text helpers shared by the parsers and renderers: positions, lengths, HTML escaping.
+//! Small text helpers shared by the parsers and renderers: positions, lengths, HTML escaping,
+//! and the shape of ids (cohorts, packs, lessons, items).
+
+/// True for lowercase ids made of letters, digits and dashes.
+pub fn is_slug(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
 
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {

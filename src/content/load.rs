@@ -133,7 +133,7 @@ pub fn load_pack(dir: &Path) -> Loaded {
     let toml_path = dir.join("pack.toml");
     let meta = read_pack_toml(&toml_path, &mut loaded.problems);
     let pack_id = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    if !crate::config::is_slug(&pack_id) {
+    if !crate::text::is_slug(&pack_id) {
         loaded.problems.push(Problem::error(
             &toml_path,
             1,

@@ -13,7 +13,7 @@ use super::markup::Rich;
 use super::problem::Problem;
 use super::toml_error::plain_message;
 use super::{Item, ItemKind, Lesson, LessonPlaces, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect};
-use crate::config::is_slug;
+use crate::text::is_slug;
 use crate::text::line_col;
 
 /// What a lesson inherits from its file name and pack.
