@@ -2,7 +2,7 @@
 //! 200 ms on a 2-core machine).
 
 use divan::Bencher;
-use nudge::check::load_checked;
+use nudge::authoring::check::load_checked;
 
 fn main() {
     divan::main();

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use divan::{AllocProfiler, Bencher};
-use nudge::check::load_checked;
+use nudge::authoring::check::load_checked;
 use nudge::content::Pack;
 use nudge::engine::{SlotContext, plan_slot, srs};
 use nudge::i18n::Lang;

@@ -7,9 +7,8 @@
 //! ARCHITECTURE.md for the map.
 
 pub mod app;
-pub mod callback;
+pub mod authoring;
 pub mod chat;
-pub mod check;
 pub mod cli;
 pub mod config;
 pub mod content;
@@ -18,14 +17,11 @@ pub mod engine;
 pub mod i18n;
 pub mod metrics;
 pub mod model;
-pub mod play;
-pub mod preview;
 pub mod render;
 pub mod report;
 pub mod reporting;
 pub mod schedule;
 pub mod service;
-pub mod simulate;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;

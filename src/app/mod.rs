@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::check::load_checked;
+use crate::authoring::check::load_checked;
 use crate::config::Limits;
 use crate::config::Settings;
 use crate::metrics::Metrics;

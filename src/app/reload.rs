@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::check::load_checked;
+use crate::authoring::check::load_checked;
 use crate::content::{Library, Loaded, Pack};
 use crate::service::Service;
 

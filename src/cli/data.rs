@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use super::{LearnerAction, ListFormat};
-use crate::check;
+use crate::authoring::check;
 use crate::config::{self, Settings};
 use crate::control::admin::{self, LearnerRow};
 use crate::control::{Op, client, socket_path};

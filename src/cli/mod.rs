@@ -12,14 +12,14 @@ use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::app::{App, AppOptions, shutdown_signal};
-use crate::check;
+use crate::authoring::check;
+use crate::authoring::simulate::{SimOptions, simulate};
 use crate::config::{self, Settings};
 use crate::content::Pack;
 use crate::content::problem::Summary;
 use crate::i18n::{Lang, fill, tr};
 pub use crate::reporting::ReportFormat;
 use crate::reporting::{CsvRows, ReportRequest};
-use crate::simulate::{SimOptions, simulate};
 use crate::telemetry::{self, LogFormat};
 use std::sync::Arc;
 
@@ -249,14 +249,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("`{code}` is not a language nudge speaks (nl, en, da)"))?,
                 None => pack.language,
             };
-            print!("{}", crate::preview::preview(&pack, lang));
+            print!("{}", crate::authoring::preview::preview(&pack, lang));
             Ok(ExitCode::SUCCESS)
         }
         Command::Try { pack, language, name } => {
             let pack = load_one_pack(&pack)?;
             let stdin = std::io::stdin();
-            let player = crate::play::Player { lang: language, name };
-            crate::play::play(pack, player, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
+            let player = crate::authoring::play::Player { lang: language, name };
+            crate::authoring::play::play(pack, player, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate { pack, config, cohort, days, learners, accuracy, seed, start, language } => run_simulate(
@@ -297,7 +297,7 @@ fn run_simulate(
     let (cohort, origin, pack) = match pack_dir {
         Some(dir) if config.is_none() && cohort.is_none() => {
             let pack = load_one_pack(&dir)?;
-            let cohort = crate::simulate::default_cohort(&pack).map_err(|why| anyhow::anyhow!(why))?;
+            let cohort = crate::authoring::simulate::default_cohort(&pack).map_err(|why| anyhow::anyhow!(why))?;
             (cohort, tr(language.unwrap_or(pack.language), "tools.simulate_defaults").to_owned(), pack)
         }
         Some(dir) => {
@@ -321,8 +321,8 @@ fn run_simulate(
     };
     let report = simulate(&cohort, &pack, options);
     let lang = language.unwrap_or(pack.language);
-    let header = crate::simulate::header(&cohort, &origin, &pack, &options, lang);
-    print!("{}", crate::simulate::table(&report, &header, lang));
+    let header = crate::authoring::simulate::header(&cohort, &origin, &pack, &options, lang);
+    print!("{}", crate::authoring::simulate::table(&report, &header, lang));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,7 +6,7 @@
 pub mod fit;
 pub mod plain;
 
-use crate::callback::Callback;
+use crate::chat::callback::Callback;
 use crate::content::{Lesson, Pack, Practice, Quiz, Reflect, Rich};
 use crate::engine::Milestone;
 use crate::i18n::{Lang, fill, fill_html, tr};

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::rights::reflection_thanks;
 use super::{Commit, Handled, Service, cohort_of};
-use crate::callback::Callback;
 use crate::chat::Person;
+use crate::chat::callback::Callback;
 use crate::engine::planner::append;
 use crate::engine::{Draft, DraftBody, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};

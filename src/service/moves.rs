@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{Commit, Handled, Service};
-use crate::callback::Callback;
 use crate::chat::Person;
+use crate::chat::callback::Callback;
 use crate::config::Cohort;
 use crate::engine::{Draft, DraftBody, Outcome};
 use crate::i18n::{Lang, fill, tr};

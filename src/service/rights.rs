@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{Commit, Handled, Service};
-use crate::callback::Callback;
 use crate::chat::Person;
+use crate::chat::callback::Callback;
 use crate::engine::{Draft, DraftBody, Outcome};
 use crate::i18n::{Lang, tr};
 use crate::model::{AnswerKind, Button, DeliverySeq, LearnerId, OutMessage, Outgoing, Purpose};

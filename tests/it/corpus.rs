@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nudge::check::load_paths;
+use nudge::authoring::check::load_paths;
 
 fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Utc};
 
+use crate::authoring::preview::message_box;
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, ContentSettings, Limits, Settings, StoreSettings, TelegramSettings};
 use crate::content::{Library, Pack};
 use crate::i18n::{Lang, fill, tr, weekday_name};
 use crate::model::{Button, Outgoing};
-use crate::preview::message_box;
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;
 use crate::service::{Handled, Service};

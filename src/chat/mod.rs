@@ -2,6 +2,8 @@
 //! button presses. The Telegram edge converts updates into these; `nudge try` makes them from
 //! terminal input.
 
+pub mod callback;
+
 use crate::i18n::Lang;
 use crate::model::LearnerId;
 
