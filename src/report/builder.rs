@@ -2,62 +2,16 @@
 //! each updates counters and is forgotten, so a million answers need no more memory than a few.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::dates::{Period, day_number, monday_of};
+use super::options::ReportOptions;
 use super::seqset::SeqSet;
 use super::tally::{COVERED, CohortTally, LearnerTally, REACHED};
-use super::{DEFAULT_MIN_GROUP, Report, finish};
-use crate::content::Pack;
 use crate::model::{
     Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, PracticeOutcome, Purpose,
 };
-
-/// What to report on and how much to show.
-#[derive(Debug, Clone)]
-pub struct ReportOptions {
-    /// Cohorts to report, in the order to show them (the config's order).
-    pub cohorts: Vec<CohortInfo>,
-    /// First UTC date of activity to count; `None` counts from the start.
-    pub since: Option<NaiveDate>,
-    /// Last UTC date of activity to count; `None` counts up to now.
-    pub until: Option<NaiveDate>,
-    /// The report's moment: "active in the last 7 days" counts back from it (or from the end of
-    /// `until` if earlier). Passed in because the report never reads a clock.
-    pub now: DateTime<Utc>,
-    /// Any group of fewer learners than this is hidden, so that no figure is about a person.
-    pub min_group: usize,
-    /// Per-learner rows; `None` unless the config sets `reports.per_learner = true`.
-    pub per_learner: Option<PerLearner>,
-}
-
-/// A cohort to report.
-#[derive(Debug, Clone)]
-pub struct CohortInfo {
-    /// Cohort id from the config; records carry it.
-    pub id: String,
-    /// The cohort's pack, for lesson order, titles, quiz questions and options.
-    pub pack: Option<Arc<Pack>>,
-}
-
-/// How per-learner rows name learners.
-#[derive(Debug, Clone)]
-pub struct PerLearner {
-    /// Secret key for pseudonyms (HMAC-SHA256 of the learner id): the same key gives the same
-    /// pseudonym in every report; without it nobody can link a pseudonym to an id.
-    pub key: Vec<u8>,
-    /// Show first names instead of pseudonyms (the admin asked for names explicitly).
-    pub names: bool,
-}
-
-impl ReportOptions {
-    /// Options for `cohorts` at `now`: whole history, default group size, no per-learner rows.
-    pub fn new(cohorts: Vec<CohortInfo>, now: DateTime<Utc>) -> Self {
-        Self { cohorts, since: None, until: None, now, min_group: DEFAULT_MIN_GROUP, per_learner: None }
-    }
-}
 
 /// Counts records as they stream by; [`ReportBuilder::finish`] turns the counts into a
 /// [`Report`].
@@ -188,11 +142,6 @@ impl ReportBuilder {
             AnswerKind::Practice { outcome } => count_practice(cohort, *outcome),
             AnswerKind::PracticeNote { .. } => {}
         }
-    }
-
-    /// Turns the counts into the report.
-    pub fn finish(self) -> Report {
-        finish::report(self)
     }
 
     fn cohort_idx(&self, cohort: &str) -> Option<usize> {

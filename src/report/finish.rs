@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::builder::{ReportBuilder, ReportOptions};
+use super::builder::ReportBuilder;
 use super::dates::{date_of, monday_of, week_label, within_last_week};
+use super::options::ReportOptions;
 use super::pseudonym::pseudonym;
 use super::tally::{CohortTally, ItemTally, LearnerTally};
 use super::{
@@ -38,6 +39,13 @@ struct LearnerSums {
     day_buckets: [u64; DAY_BUCKETS.len()],
     /// Per-learner rows, when asked for.
     rows: Vec<LearnerRow>,
+}
+
+impl ReportBuilder {
+    /// Turns the counts into the report.
+    pub fn finish(self) -> Report {
+        report(self)
+    }
 }
 
 /// The finished report.

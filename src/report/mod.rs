@@ -14,6 +14,7 @@ mod finish;
 pub mod format;
 pub mod html;
 mod median;
+mod options;
 mod pseudonym;
 mod seqset;
 mod svg;
@@ -27,9 +28,10 @@ use std::borrow::Borrow;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-pub use builder::{CohortInfo, PerLearner, ReportBuilder, ReportOptions};
+pub use builder::ReportBuilder;
 pub use format::{csv, csv_by_learner, csv_by_lesson, json, table, table_in};
 pub use html::{html, html_in};
+pub use options::{CohortInfo, PerLearner, ReportOptions};
 pub use pseudonym::pseudonym;
 
 use crate::model::{Answer, Delivery, Learner};

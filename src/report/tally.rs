@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::builder::CohortInfo;
 use super::median::LogHistogram;
+use super::options::CohortInfo;
 use super::{PracticeCheckIns, Rate};
 use crate::content::Pack;
 
