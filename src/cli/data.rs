@@ -114,10 +114,10 @@ pub(super) fn run_report(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn run_learner(action: LearnerAction) -> anyhow::Result<ExitCode> {
+pub(super) fn run_learner(action: LearnerAction, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     match action {
-        LearnerAction::List { cohort, format, config } => list(&settings(config)?, cohort, format),
-        LearnerAction::Export { id, config, out } => {
+        LearnerAction::List { cohort, format } => list(&settings(config)?, cohort, format),
+        LearnerAction::Export { id, out } => {
             let text = serde_json::to_string_pretty(&export(&settings(config)?.store.path, id)?)?;
             match out {
                 Some(path) => {
@@ -127,7 +127,7 @@ pub(super) fn run_learner(action: LearnerAction) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        LearnerAction::Forget { id, config, yes } => forget(&settings(config)?.store.path, id, yes),
+        LearnerAction::Forget { id, yes } => forget(&settings(config)?.store.path, id, yes),
     }
 }
 

@@ -28,6 +28,10 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(name = "nudge", version, about, long_about = None)]
 pub struct Cli {
+    /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml]; before or after the
+    /// subcommand.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
     /// How log lines look.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -40,18 +44,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: nudge learners on schedule and answer them over Telegram.
-    Serve {
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
-    },
+    Serve {},
     /// Check content packs (and the config): every problem as path:line:col.
     Check {
         /// Content directories, pack directories or lesson files [default: the configured content dir].
         paths: Vec<PathBuf>,
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
         /// Output for people or for tools.
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
@@ -63,17 +60,11 @@ pub enum Command {
     Backup {
         /// Where to write the backup.
         file: PathBuf,
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
     },
     /// Restore a backup made with `nudge backup` into a new, empty store (daemon stopped).
     Restore {
         /// The backup file.
         file: PathBuf,
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
     },
     /// Learners' data, for admins: list them, export or erase everything about one learner.
     Learner {
@@ -105,9 +96,6 @@ pub enum Command {
         /// A pack directory to simulate; without --config or --cohort it needs no config and
         /// uses the default schedule and policy [default: the cohort's pack].
         pack: Option<PathBuf>,
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
         /// The cohort to simulate [default: the first in the config, or with PACK the first
         /// that follows it].
         #[arg(long)]
@@ -133,9 +121,6 @@ pub enum Command {
     },
     /// Engagement report per cohort, from the store.
     Report {
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
         /// Only this cohort.
         #[arg(long)]
         cohort: Option<String>,
@@ -175,17 +160,11 @@ pub enum LearnerAction {
         /// Output for people or for tools.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
     },
     /// Print everything stored about learner ID (their Telegram user id) as JSON.
     Export {
         /// The learner's Telegram user id.
         id: i64,
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -194,9 +173,6 @@ pub enum LearnerAction {
     Forget {
         /// The learner's Telegram user id.
         id: i64,
-        /// Configuration file [default: $NUDGE_CONFIG or config/nudge.toml].
-        #[arg(long)]
-        config: Option<PathBuf>,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
@@ -227,21 +203,22 @@ const CLI_LOG_FILTER: &str = "warn,nudge::store::migrate=info";
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if !matches!(cli.command, Command::Serve { .. }) {
+    if !matches!(cli.command, Command::Serve {}) {
         telemetry::init(cli.log_format, CLI_LOG_FILTER);
     }
+    let config = cli.config;
     match cli.command {
-        Command::Serve { config } => {
+        Command::Serve {} => {
             telemetry::init(cli.log_format, "nudge=info,teloxide=warn");
             serve(config)
         }
-        Command::Check { paths, config, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
-        Command::Report { config, cohort, format, by, out, since, until, names, language } => {
+        Command::Check { paths, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
+        Command::Report { cohort, format, by, out, since, until, names, language } => {
             data::run_report(config, ReportRequest { cohort, since, until, names }, (format, by), out, language)
         }
-        Command::Backup { file, config } => data::run_backup(&file, config),
-        Command::Restore { file, config } => data::run_restore(&file, config),
-        Command::Learner { action } => data::run_learner(action),
+        Command::Backup { file } => data::run_backup(&file, config),
+        Command::Restore { file } => data::run_restore(&file, config),
+        Command::Learner { action } => data::run_learner(action, config),
         Command::Preview { pack, language } => {
             let pack = load_one_pack(&pack)?;
             let lang = match language {
@@ -259,7 +236,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::authoring::play::play(pack, player, stdin.lock(), &mut std::io::stdout(), Utc::now())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { pack, config, cohort, days, learners, accuracy, seed, start, language } => run_simulate(
+        Command::Simulate { pack, cohort, days, learners, accuracy, seed, start, language } => run_simulate(
             (pack, config, cohort),
             SimOptions { days, learners, accuracy, seed, start: start.unwrap_or_else(|| Utc::now().date_naive()) },
             language,

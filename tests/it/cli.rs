@@ -242,3 +242,15 @@ fn simulate_speaks_the_packs_language_or_the_one_asked_for() {
     assert!(out.starts_with("Simulation of pack “Hvad er der i det for mig?”"), "{out}");
     assert!(out.contains("  daily cap ") && out.contains("after a wrong answer"), "{out}");
 }
+
+#[test]
+fn the_config_flag_works_before_or_after_the_subcommand() {
+    for args in [["--config", "config/demo.toml", "check"], ["check", "--config", "config/demo.toml"]] {
+        let output = nudge(&args, repo());
+        assert!(output.status.success(), "{args:?}: {}", text(&output));
+        assert_eq!(text(&output).trim(), "0 errors, 0 warnings in 30 lessons", "{args:?}");
+    }
+    let missing = nudge(&["--config", "no/such.toml", "check"], repo());
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(text(&missing).contains("no/such.toml"), "{}", text(&missing));
+}
