@@ -166,8 +166,23 @@ impl TestApp {
         self.fake.user_presses(user, message.message_id, &data)
     }
 
-    /// Waits until chat `id` has at least `count` bot messages; returns them all.
+    /// Waits until chat `id` has `count` bot messages and nothing more is waiting in the outbox
+    /// for them; returns them all, and fails on more than `count` (a duplicate, or a message the
+    /// test did not expect) as on fewer.
     pub async fn messages(&self, id: i64, count: usize) -> Vec<BotMessage> {
+        let messages = self.at_least(id, count).await;
+        self.eventually("nothing more waits in the outbox", |service| {
+            service.store().pending_for(id).is_ok_and(|pending| pending.is_empty())
+        })
+        .await;
+        let messages = if messages.len() == count { self.fake.sent_to(id) } else { messages };
+        assert_eq!(messages.len(), count, "expected exactly {count} messages for {id}: {:#?}", texts(&messages));
+        messages
+    }
+
+    /// Waits until chat `id` has at least `count` bot messages; returns them all (for tests
+    /// where more may follow, such as a fan-out still running).
+    pub async fn at_least(&self, id: i64, count: usize) -> Vec<BotMessage> {
         let messages = self.fake.wait_for_sent(id, count, WAIT).await;
         assert!(
             messages.len() >= count,
