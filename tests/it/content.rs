@@ -17,10 +17,17 @@ async fn a_valid_edit_is_picked_up_and_a_broken_one_is_refused() {
 
     std::fs::write(&lesson, LESSON_ONE.replace("What for?", "What is it for?")).unwrap();
     app.eventually("the edit is live", |_| lesson_title(&app) == "What is it for?").await;
+    let good = app.service.library().pack("demo").cloned();
 
     std::fs::write(&lesson, LESSON_ONE.replace("- [x] Fewer repeat calls", "- [ ] Fewer repeat calls")).unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(lesson_title(&app), "What is it for?", "the last good version keeps serving");
+    // A second pack, written after the broken edit: once it is live, the reload that saw the
+    // broken edit has run.
+    let marker = app.pack_dir().with_file_name("marker");
+    std::fs::create_dir_all(&marker).unwrap();
+    std::fs::write(marker.join("pack.toml"), "title = \"Marker\"\nlanguage = \"en\"\ndescription = \"x\"\n").unwrap();
+    std::fs::write(marker.join("01-a.md"), LESSON_ONE).unwrap();
+    app.eventually("the reload after the broken edit ran", |service| service.library().pack("marker").is_some()).await;
+    assert_eq!(app.service.library().pack("demo").cloned(), good, "the last good version keeps serving");
 
     let ann = TgUser::new(42);
     app.enrol(&ann).await;

@@ -21,7 +21,7 @@ async fn a_slot_is_not_sent_twice_across_a_restart() {
     let app = spawn_app_with(TestOptions { dir: Some(dir), fake: Some(fake), ..TestOptions::default() }).await;
     // Whatever the start-up made of the agenda, the slot already sent is not sent again.
     app.tick_at(due).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.messages(42, 4).await;
     assert_eq!(app.fake.sent_to(42).len(), 4, "the slot's lesson and quiz went out once");
     app.stop().await;
 }
