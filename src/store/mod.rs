@@ -67,6 +67,13 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
+    /// A blocking task of the store (a flush) stopped before it finished: the process is
+    /// shutting down or the task panicked. The store itself is not damaged.
+    #[error("a store task did not finish: {0}")]
+    Task(String),
+    /// The operating system gave no randomness for the report pseudonyms' key.
+    #[error("the operating system gave no random bytes for the report key: {0}")]
+    Randomness(String),
     /// The store was written by an incompatible version of nudge.
     #[error("the store has schema version {found}, but this nudge reads version {expected}")]
     Schema {
@@ -194,7 +201,7 @@ impl Store {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await
-            .map_err(|error| StoreError::Corrupt { tree: "meta", reason: format!("flush stopped: {error}") })??;
+            .map_err(|error| StoreError::Task(format!("the flush stopped before it finished ({error})")))??;
         Ok(())
     }
 
@@ -459,8 +466,7 @@ impl Store {
             return Ok(key);
         }
         let mut key = vec![0u8; 32];
-        getrandom::getrandom(&mut key)
-            .map_err(|error| StoreError::Sled(sled::Error::Io(std::io::Error::other(error.to_string()))))?;
+        getrandom::getrandom(&mut key).map_err(|error| StoreError::Randomness(error.to_string()))?;
         self.set_meta(REPORT_KEY, &key)?;
         Ok(key)
     }

@@ -443,3 +443,12 @@ fn writes_go_on_while_a_backup_runs() {
     backup.join().unwrap();
     assert!(went_through.is_ok(), "a write waited for the whole backup");
 }
+
+#[test]
+fn a_stopped_task_or_missing_randomness_is_not_called_a_damaged_store() {
+    for error in [StoreError::Task("cancelled".to_owned()), StoreError::Randomness("no entropy".to_owned())] {
+        let text = error.to_string();
+        assert!(!text.contains("restore a backup") && !text.contains("cannot be read"), "{text}");
+    }
+    assert!(StoreError::Task("cancelled".to_owned()).to_string().contains("did not finish"));
+}
