@@ -79,19 +79,6 @@ pub struct Spacing {
     pub samples: u32,
 }
 
-/// A tiny deterministic random number generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn chance(&mut self, p: f64) -> bool {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let value = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-        (value as f64 / (1u64 << 53) as f64) < p
-    }
-}
-
 /// Per-day counters while a day runs.
 #[derive(Default)]
 struct Tally {
@@ -109,7 +96,7 @@ struct Tally {
 pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport {
     let start = resolve(cohort.timezone, options.start.and_time(NaiveTime::MIN)).unwrap_or_default();
     let mut learners: Vec<Learner> = (0..options.learners).map(|idx| sim_learner(idx, cohort, start)).collect();
-    let mut rng = Rng(options.seed.max(1));
+    let mut rng = fastrand::Rng::with_seed(options.seed);
     let mut seq = 0u64;
     let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
@@ -185,7 +172,7 @@ impl Run<'_> {
         learner: &mut Learner,
         outcome: Outcome,
         seq: &mut u64,
-        rng: &mut Rng,
+        rng: &mut fastrand::Rng,
         tally: &mut Tally,
         idx: usize,
     ) {
@@ -216,7 +203,7 @@ impl Run<'_> {
         learner: &mut Learner,
         body: &DraftBody,
         delivery: u64,
-        rng: &mut Rng,
+        rng: &mut fastrand::Rng,
         tally: &mut Tally,
     ) -> Option<Outcome> {
         match body {
@@ -225,7 +212,7 @@ impl Run<'_> {
                     (true, Some(memory)) => srs::retrievability(memory, self.now),
                     _ => self.accuracy,
                 };
-                let right = rng.chance(chance);
+                let right = rng.f64() < chance;
                 if *review {
                     tally.reviews += 1
                 } else {

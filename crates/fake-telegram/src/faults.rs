@@ -14,7 +14,7 @@ pub struct Faults {
     pub limits: Option<Limits>,
     pub random_delay: Duration,
     random_rate: f64,
-    rng: u64,
+    rng: fastrand::Rng,
     global: VecDeque<Instant>,
     per_chat: HashMap<i64, VecDeque<Instant>>,
 }
@@ -27,7 +27,7 @@ impl Default for Faults {
             limits: None,
             random_delay: Duration::from_secs(20),
             random_rate: 0.0,
-            rng: 1,
+            rng: fastrand::Rng::with_seed(1),
             global: VecDeque::new(),
             per_chat: HashMap::new(),
         }
@@ -42,15 +42,12 @@ pub fn is_limited(method: &str) -> bool {
 impl Faults {
     pub fn set_random(&mut self, rate: f64, seed: u64) {
         self.random_rate = rate;
-        self.rng = seed.max(1);
+        self.rng = fastrand::Rng::with_seed(seed);
     }
 
-    /// xorshift64*: a uniform value in [0, 1).
+    /// A uniform value in [0, 1), from the seeded generator.
     fn next_f64(&mut self) -> f64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.f64()
     }
 
     /// The fault for this call, if any, and whether it is a rate violation. Checked in order:

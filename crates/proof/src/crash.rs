@@ -13,7 +13,6 @@ use fake_telegram::{FakeTelegram, TgUser};
 use nudge::model::{AnswerKind, DeliveryState, Purpose};
 use nudge::store::Store;
 
-use crate::Rng;
 use crate::daemon::Daemon;
 use crate::setup::{Cohort, enrol, install};
 
@@ -72,11 +71,11 @@ impl Round {
 
 /// Runs the control round and `options.rounds` rounds with a kill.
 pub fn run(options: &CrashOptions, mut report: impl FnMut(usize, &Round)) -> anyhow::Result<Vec<Round>> {
-    let mut rng = Rng::new(options.seed);
+    let mut rng = fastrand::Rng::with_seed(options.seed);
     let mut rounds = Vec::new();
     for idx in 0..=options.rounds {
         let kill = idx > 0;
-        let round = round(options, kill.then(|| Duration::from_millis(rng.below(1500))))?;
+        let round = round(options, kill.then(|| Duration::from_millis(rng.u64(0..1500))))?;
         report(idx, &round);
         rounds.push(round);
     }

@@ -12,24 +12,6 @@ pub mod probe;
 pub mod setup;
 pub mod soak;
 
-/// A tiny deterministic random number generator, so runs can be repeated.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-
-    /// A number in `0..bound`.
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound.max(1)
-    }
-}
-
 /// The `p`-th percentile (0–100) of `values`, which it sorts.
 pub fn percentile(values: &mut [f64], p: f64) -> f64 {
     if values.is_empty() {
