@@ -174,6 +174,14 @@ impl Settings {
         if let Some(path) = env("NUDGE_STORE_PATH") {
             self.store.path = PathBuf::from(path);
         }
+        if let Some(listen) = env("NUDGE_HTTP_LISTEN") {
+            let address = listen.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "environment variable NUDGE_HTTP_LISTEN: `{listen}` is not an address and port such as `0.0.0.0:9184`"
+                )
+            })?;
+            self.http.listen = Some(address);
+        }
         Ok(())
     }
 
@@ -736,11 +744,15 @@ language = "nl"
             .apply_env(|key| match key {
                 "NUDGE_TELEGRAM_API_URL" => Some("http://10.0.0.1:9000".to_owned()),
                 "NUDGE_STORE_PATH" => Some("/var/lib/nudge".to_owned()),
+                "NUDGE_HTTP_LISTEN" => Some("0.0.0.0:9184".to_owned()),
                 _ => None,
             })
             .unwrap();
         assert_eq!(settings.telegram.api_url.as_str(), "http://10.0.0.1:9000/");
         assert_eq!(settings.store.path, PathBuf::from("/var/lib/nudge"));
+        assert_eq!(settings.http.listen.map(|a| a.to_string()).as_deref(), Some("0.0.0.0:9184"));
+        let bad = parse(GOOD).unwrap().apply_env(|key| (key == "NUDGE_HTTP_LISTEN").then(|| "everywhere".to_owned()));
+        assert!(format!("{:#}", bad.unwrap_err()).contains("NUDGE_HTTP_LISTEN: `everywhere`"));
     }
 
     #[test]
