@@ -51,11 +51,17 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Restores `backup` into a new store and returns the learners with a quiz answer in it.
-fn quiz_answers_in(backup: &Path, restored: &Path) -> Vec<i64> {
-    let store = Store::open(restored).expect("a new store");
-    let file = std::fs::File::open(backup).expect("the backup");
-    store.restore(BufReader::new(file)).expect("the backup restores");
+/// Restores `backup` with `nudge restore` into a new store and returns the learners with a
+/// quiz answer in it.
+fn quiz_answers_in(backup: &Path, restored: &Path, config: &Path) -> Vec<i64> {
+    let output = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["restore", &backup.display().to_string(), "--config", &config.display().to_string()])
+        .env_remove("NUDGE_CONFIG")
+        .env("NUDGE_STORE_PATH", restored)
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "nudge restore: {}", stderr(&output));
+    let store = Store::open_when_free(restored).expect("the restored store opens");
     store.verify().expect("the restored store reads back");
     store
         .answers()
@@ -103,7 +109,7 @@ async fn backups_taken_while_learners_answer_hold_every_confirmed_answer() {
         assert!(stderr(&output).contains("from the running daemon"), "{}", stderr(&output));
         let pressed_by_now: BTreeSet<i64> = pressed.lock().expect("presses").iter().map(|p| p.0).collect();
 
-        let answered = quiz_answers_in(&file, &root.join(format!("restored-{round}")));
+        let answered = quiz_answers_in(&file, &root.join(format!("restored-{round}")), &config);
         let answered_set: BTreeSet<i64> = answered.iter().copied().collect();
         assert_eq!(answered.len(), answered_set.len(), "one answer per press");
         let missing: Vec<_> = must_hold.difference(&answered_set).collect();
@@ -117,7 +123,7 @@ async fn backups_taken_while_learners_answer_hold_every_confirmed_answer() {
     let file = root.join("backup-last.jsonl");
     let output = nudge_async(&["backup", file.to_str().expect("UTF-8")], &config).await;
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(quiz_answers_in(&file, &root.join("restored-last")).len(), learners.len());
+    assert_eq!(quiz_answers_in(&file, &root.join("restored-last"), &config).len(), learners.len());
     assert!(checked.iter().any(|&n| n > 0 && n < learners.len()), "some backups ran mid-stream: {checked:?}");
     app.stop().await;
 }
