@@ -208,7 +208,7 @@ impl Store {
                 });
             };
             let value = match (&record.value, &record.raw) {
-                _ if record.tree == "meta" && key == SCHEMA_KEY => encode(&SCHEMA_VERSION),
+                _ if record.tree == "meta" && key == SCHEMA_KEY => encode(&SCHEMA_VERSION)?,
                 (Some(json), None) => serde_json::to_vec(json).unwrap_or_default(),
                 (None, Some(raw)) => {
                     unhex(raw).ok_or(BackupError::Format { line: idx + 2, reason: "bad hex value".to_owned() })?

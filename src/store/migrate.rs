@@ -50,7 +50,7 @@ impl Store {
             match decode::<Delivery>("deliveries", &value) {
                 Ok(delivery) => {
                     let exchange = Exchange { delivery: Some(delivery), answers: Vec::new() };
-                    self.deliveries.insert(key, records::encode_exchange(&exchange))?;
+                    self.deliveries.insert(key, records::encode_exchange(&exchange)?)?;
                 }
                 // Not JSON: fine if an interrupted migration already rewrote it.
                 Err(error) => _ = records::decode_exchange(&key, &value).map_err(|_| error)?,

@@ -74,6 +74,10 @@ pub enum StoreError {
     /// The operating system gave no randomness for the report pseudonyms' key.
     #[error("the operating system gave no random bytes for the report key: {0}")]
     Randomness(String),
+    /// A record could not be written as bytes (a bug in nudge, not a damaged store): nothing
+    /// of it was stored.
+    #[error("a record could not be encoded for the store: {0}")]
+    Encode(String),
     /// The store was written by an incompatible version of nudge.
     #[error("the store has schema version {found}, but this nudge reads version {expected}")]
     Schema {
@@ -476,7 +480,7 @@ impl Store {
     }
 
     fn set_meta<T: Serialize>(&self, key: &[u8], value: &T) -> Result<(), StoreError> {
-        self.meta.insert(key, encode(value))?;
+        self.meta.insert(key, encode(value)?)?;
         Ok(())
     }
 
@@ -484,7 +488,7 @@ impl Store {
     fn change_exchange(&self, key: &[u8], change: impl FnOnce(&mut Exchange)) -> Result<(), StoreError> {
         let mut exchange = self.stored_exchange(key)?.unwrap_or_default();
         change(&mut exchange);
-        self.deliveries.insert(key, records::encode_exchange(&exchange))?;
+        self.deliveries.insert(key, records::encode_exchange(&exchange)?)?;
         Ok(())
     }
 
@@ -507,9 +511,8 @@ impl Store {
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing our own plain records to JSON cannot fail (no maps with non-string keys).
-    serde_json::to_vec(value).unwrap_or_default()
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|error| StoreError::Encode(error.to_string()))
 }
 
 fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {

@@ -111,7 +111,7 @@ enum OutcomeRecord {
 const TREE: &str = "deliveries";
 
 /// The stored bytes of `exchange`.
-pub fn encode_exchange(exchange: &Exchange) -> Vec<u8> {
+pub fn encode_exchange(exchange: &Exchange) -> Result<Vec<u8>, StoreError> {
     let delivery = exchange.delivery.as_ref();
     let record = ExchangeRecord {
         delivery: delivery.map(delivery_record),
@@ -305,9 +305,8 @@ fn time(millis: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(format!("time {millis} out of range")))
 }
 
-fn to_bytes(record: &impl Serialize) -> Vec<u8> {
-    // Our records have no maps and no unsized sequences, so postcard cannot fail on them.
-    postcard::to_allocvec(record).unwrap_or_default()
+fn to_bytes(record: &impl Serialize) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(record).map_err(|error| StoreError::Encode(error.to_string()))
 }
 
 fn from_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
@@ -357,17 +356,17 @@ mod tests {
     }
 
     fn round_trip(exchange: &Exchange) -> Exchange {
-        decode_exchange(&keys::delivery(42, 7), &encode_exchange(exchange)).unwrap()
+        decode_exchange(&keys::delivery(42, 7), &encode_exchange(exchange).unwrap()).unwrap()
     }
 
     #[test]
     fn a_delivery_and_its_answer_share_one_small_record() {
         let exchange = Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] };
         assert_eq!(round_trip(&exchange), exchange);
-        let bytes = encode_exchange(&exchange);
+        let bytes = encode_exchange(&exchange).unwrap();
         // As JSON the two records took over 450 bytes.
         assert!(bytes.len() < 80, "{} bytes", bytes.len());
-        let alone = encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: Vec::new() });
+        let alone = encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: Vec::new() }).unwrap();
         assert!(bytes.len() - alone.len() < 16, "the answer repeats nothing of its delivery");
     }
 
@@ -418,7 +417,8 @@ mod tests {
 
     #[test]
     fn damaged_records_and_keys_are_reported_not_panicked_on() {
-        let bytes = encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] });
+        let bytes =
+            encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] }).unwrap();
         let key = keys::delivery(42, 7);
         let damaged = |key: &[u8], bytes: &[u8]| matches!(decode_exchange(key, bytes), Err(StoreError::Corrupt { .. }));
         assert!(damaged(&key, &bytes[..bytes.len() / 2]));
@@ -426,7 +426,8 @@ mod tests {
         assert!(damaged(&key[..4], &bytes));
         assert!(damaged(&key, b"{\"learner\":1}"));
         // An answer that relies on a delivery the record does not hold.
-        let mut orphan = encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] });
+        let mut orphan =
+            encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] }).unwrap();
         orphan[0] = 0;
         assert!(damaged(&key, &orphan));
     }

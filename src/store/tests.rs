@@ -121,11 +121,11 @@ fn schema_1_store(path: &Path) {
     for learner in [1, 2] {
         let sent = DeliveryState::Sent { message_id: 9, at: at("2026-11-24T08:00:01Z") };
         let record = Delivery { state: sent, outgoing: None, ..delivery(learner, 4) };
-        store.deliveries.insert(keys::delivery(learner, 4), encode(&record)).unwrap();
-        v1_answers.insert(keys::answer(learner, 4, 0), encode(&answer(learner, 4))).unwrap();
+        store.deliveries.insert(keys::delivery(learner, 4), encode(&record).unwrap()).unwrap();
+        v1_answers.insert(keys::answer(learner, 4, 0), encode(&answer(learner, 4)).unwrap()).unwrap();
     }
-    v1_answers.insert(keys::answer(2, 3, 0), encode(&answer(2, 3))).unwrap();
-    store.deliveries.insert(keys::delivery(3, 5), encode(&delivery(3, 5))).unwrap();
+    v1_answers.insert(keys::answer(2, 3, 0), encode(&answer(2, 3)).unwrap()).unwrap();
+    store.deliveries.insert(keys::delivery(3, 5), encode(&delivery(3, 5)).unwrap()).unwrap();
     store.flush_blocking().unwrap();
 }
 
@@ -161,7 +161,7 @@ fn an_interrupted_migration_runs_again_over_records_already_rewritten() {
     let store = Store::open_when_free(&path).unwrap();
     // As if the migration died after moving an answer but before removing it from the old tree.
     store.set_meta(SCHEMA_KEY, &1u32).unwrap();
-    store.db.open_tree("answers").unwrap().insert(keys::answer(2, 4, 0), encode(&answer(2, 4))).unwrap();
+    store.db.open_tree("answers").unwrap().insert(keys::answer(2, 4, 0), encode(&answer(2, 4)).unwrap()).unwrap();
     store.check_schema().unwrap();
     assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));

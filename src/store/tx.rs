@@ -89,7 +89,7 @@ impl<'a> LearnerTx<'a> {
 
     /// Writes the learner record.
     pub fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
-        let before = self.learners.insert(&keys::learner(self.id), encode(learner))?;
+        let before = self.learners.insert(&keys::learner(self.id), encode(learner)?)?;
         self.count(|delta| delta.learners += Delta::change(before.is_some(), true));
         Ok(())
     }
@@ -101,7 +101,7 @@ impl<'a> LearnerTx<'a> {
         if self.slots.get(&key)?.is_some() {
             return Ok(false);
         }
-        self.slots.insert(key, encode(&now))?;
+        self.slots.insert(key, encode(&now)?)?;
         Ok(true)
     }
 
@@ -122,7 +122,7 @@ impl<'a> LearnerTx<'a> {
     }
 
     fn put_exchange(&self, seq: DeliverySeq, exchange: &Exchange) -> Result<(), TxError> {
-        self.deliveries.insert(&keys::delivery(self.id, seq), records::encode_exchange(exchange))?;
+        self.deliveries.insert(&keys::delivery(self.id, seq), records::encode_exchange(exchange)?)?;
         Ok(())
     }
 
@@ -211,7 +211,7 @@ impl<'a> LearnerTx<'a> {
             self.count(|delta| delta.agenda += Delta::change(before.is_some(), false));
         }
         if let Some(new) = new {
-            let before = self.agenda.insert(&keys::agenda(new.at, self.id), encode(new))?;
+            let before = self.agenda.insert(&keys::agenda(new.at, self.id), encode(new)?)?;
             self.count(|delta| delta.agenda += Delta::change(before.is_some(), true));
         }
         Ok(())
