@@ -78,6 +78,9 @@ pub enum StoreError {
     /// of it was stored.
     #[error("a record could not be encoded for the store: {0}")]
     Encode(String),
+    /// Another process (or another handle in this one) has the store open.
+    #[error("the store is in use by another process")]
+    Locked,
     /// The store was written by an incompatible version of nudge.
     #[error("the store has schema version {found}, but this nudge reads version {expected}")]
     Schema {
@@ -97,14 +100,22 @@ impl From<sled::Error> for StoreError {
 }
 
 impl StoreError {
-    /// True when another process holds the store (sled takes an exclusive lock).
+    /// True when another process (or another handle in this one) holds the store.
     pub fn is_locked(&self) -> bool {
-        match self {
-            Self::Sled(sled::Error::Io(error)) => {
-                error.kind() == std::io::ErrorKind::WouldBlock || error.to_string().contains("lock")
-            }
-            _ => false,
+        matches!(self, Self::Locked)
+    }
+}
+
+/// True when another handle holds sled's lock on the store at `path`: sled takes an exclusive
+/// `flock` on its `db` file, and reports a held lock only as text, so it is tried here first.
+fn held_elsewhere(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path.join("db")) else { return false };
+    match fs2::FileExt::try_lock_exclusive(&file) {
+        Ok(()) => {
+            let _ = fs2::FileExt::unlock(&file);
+            false
         }
+        Err(error) => error.kind() == std::io::ErrorKind::WouldBlock || error.raw_os_error() == Some(11),
     }
 }
 
@@ -128,6 +139,9 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store at `path` and checks its schema version.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if held_elsewhere(path) {
+            return Err(StoreError::Locked);
+        }
         let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open()?;
         Self::from_db(db, path)
     }

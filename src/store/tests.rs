@@ -452,3 +452,13 @@ fn a_stopped_task_or_missing_randomness_is_not_called_a_damaged_store() {
     }
     assert!(StoreError::Task("cancelled".to_owned()).to_string().contains("did not finish"));
 }
+
+#[test]
+fn a_store_another_handle_holds_is_reported_as_locked_without_reading_error_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let _held = Store::open(&path).unwrap();
+    let again = Store::open(&path);
+    assert!(matches!(again, Err(StoreError::Locked)), "{:?}", again.err());
+    assert!(again.err().is_some_and(|error| error.is_locked()));
+}
