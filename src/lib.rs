@@ -6,6 +6,8 @@
 //! Start reading at `app` (the daemon's wiring) and `service` (the use cases). See
 //! ARCHITECTURE.md for the map.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod authoring;
 pub mod chat;

@@ -9,6 +9,8 @@
 //! edits, callback ids) and can inject faults and enforce rate limits.
 //! A JSON control API under `/_fake/` exposes the same to other processes.
 
+#![warn(missing_docs)]
+
 mod control;
 mod faults;
 pub mod html;

@@ -4,6 +4,8 @@
 //! Everything runs against `fake-telegram` on 127.0.0.1; the crash test runs the real `nudge`
 //! binary as a separate process so it can be killed with SIGKILL.
 
+#![warn(missing_docs)]
+
 pub mod crash;
 pub mod daemon;
 pub mod footprint;
