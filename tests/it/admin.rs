@@ -30,19 +30,7 @@ async fn every_admin_command_refuses_learners_and_strangers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_gets_a_summary_and_the_html_report() {
     let app = spawn_app().await;
-    let learners: Vec<TgUser> = (50..56).map(TgUser::new).collect();
-    for learner in &learners {
-        app.enrol(learner).await;
-    }
-    let due = learners.iter().map(|l| app.next_nudge(l.id)).max().expect("learners");
-    app.tick_at(due).await;
-    for learner in &learners {
-        app.messages(learner.id, 4).await;
-        app.press(learner, "Fewer repeat calls");
-    }
-    for learner in &learners {
-        app.messages(learner.id, 5).await;
-    }
+    app.learners_answer_the_first_quiz(50..56).await;
     let admin = TgUser::new(ADMIN);
     app.learner_says(&admin, "/report");
     let sent = app.messages(ADMIN, 2).await;

@@ -218,6 +218,26 @@ impl TestApp {
         self.messages(user.id, before + 2).await;
     }
 
+    /// Learners `ids` enrol, get the first slot (lesson and quiz) and answer the quiz right;
+    /// returns them once every reply is out (enough of a group for reports, which hide fewer
+    /// than five).
+    pub async fn learners_answer_the_first_quiz(&self, ids: std::ops::Range<i64>) -> Vec<TgUser> {
+        let learners: Vec<TgUser> = ids.map(TgUser::new).collect();
+        for learner in &learners {
+            self.enrol(learner).await;
+        }
+        let due = learners.iter().map(|l| self.next_nudge(l.id)).max().expect("learners");
+        self.tick_at(due).await;
+        for learner in &learners {
+            self.messages(learner.id, 4).await;
+            self.press(learner, "Fewer repeat calls");
+        }
+        for learner in &learners {
+            self.messages(learner.id, 5).await;
+        }
+        learners
+    }
+
     /// Stops the daemon cleanly; returns its data directory and fake for a restart.
     pub async fn stop(mut self) -> (TempDir, FakeTelegram) {
         if let Some(shutdown) = self.shutdown.take() {

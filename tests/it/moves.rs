@@ -41,19 +41,7 @@ fn check_every_format(report: &Report) {
 async fn a_learner_who_moves_is_asked_first_and_no_report_shows_more_active_than_enrolled() {
     let options = TestOptions { config_extra: SALES.to_owned(), ..TestOptions::default() };
     let app = spawn_app_with(options).await;
-    let learners: Vec<TgUser> = (50..56).map(TgUser::new).collect();
-    for learner in &learners {
-        app.enrol(learner).await;
-    }
-    let due = learners.iter().map(|l| app.next_nudge(l.id)).max().expect("learners");
-    app.tick_at(due).await;
-    for learner in &learners {
-        app.messages(learner.id, 4).await;
-        app.press(learner, "Fewer repeat calls");
-    }
-    for learner in &learners {
-        app.messages(learner.id, 5).await;
-    }
+    let learners = app.learners_answer_the_first_quiz(50..56).await;
 
     let mover = &learners[5];
     app.learner_says(mover, "/start SELL");
