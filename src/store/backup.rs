@@ -3,10 +3,9 @@
 //! written as the JSON of their model records (an answer on a line of its own, tree `answers`),
 //! not as their compact bytes, so a backup reads the same whatever the store's schema (backups
 //! of schema 1 restore too). Also the start-up check
-//! that every record can be read, and opening a copy when the daemon holds the store.
+//! that every record can be read.
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -256,20 +255,6 @@ impl Store {
         }
         Ok(checked)
     }
-
-    /// Opens the store at `path` for reading. When the daemon holds it, a copy taken now is
-    /// opened instead (the second value says so; the copy lives as long as the returned guard).
-    pub fn open_for_reading(path: &Path) -> Result<(Store, Option<tempfile::TempDir>), StoreError> {
-        match Store::open(path) {
-            Ok(store) => Ok((store, None)),
-            Err(error) if error.is_locked() => {
-                let copy = tempfile::tempdir().map_err(|error| StoreError::Sled(sled::Error::Io(error)))?;
-                copy_dir(path, &copy.path().join("store")).map_err(|error| StoreError::Sled(sled::Error::Io(error)))?;
-                Ok((Store::open(&copy.path().join("store"))?, Some(copy)))
-            }
-            Err(error) => Err(error),
-        }
-    }
 }
 
 impl Store {
@@ -344,20 +329,6 @@ fn exchange_records(key: &[u8], exchange: Exchange) -> Vec<Record> {
         lines.push(json("answers", &answer_key, serde_json::to_value(answer)));
     }
     lines
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target: PathBuf = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }
 
 fn parse_line<T: serde::de::DeserializeOwned>(line: Option<&str>, number: usize) -> Result<T, BackupError> {
