@@ -5,9 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use divan::{AllocProfiler, Bencher};
 use nudge::authoring::check::load_checked;
 use nudge::content::Pack;
+use nudge::domain::{Learner, Progress, Status, Step};
 use nudge::engine::{SlotContext, plan_slot, srs};
 use nudge::i18n::Lang;
-use nudge::model::{Learner, Progress, Status, Step};
 use nudge::schedule::policy::Policy;
 
 #[global_allocator]

@@ -10,8 +10,8 @@ use crate::chat::Person;
 use crate::config::Settings;
 use crate::content::parse::{LessonDefaults, parse_lesson};
 use crate::content::{Library, Pack};
+use crate::domain::{Learner, Progress, Status};
 use crate::i18n::Lang;
-use crate::model::{Learner, Progress, Status};
 
 /// Two lessons: the first with a quiz, a two-question reflection and a practice; the second
 /// with a quiz only.

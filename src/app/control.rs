@@ -19,9 +19,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::control::admin::{has_records, learner_rows};
 use crate::control::{BackupEnd, MAX_REQUEST_BYTES, Op, Outcome, Reply, Request};
+use crate::domain::{LearnerId, Outgoing};
 use crate::i18n::Lang;
-use crate::model::{LearnerId, Outgoing};
-use crate::reporting::{render, report_from_store, report_language, report_zone};
+use crate::report::from_store::{render, report_from_store, report_language, report_zone};
 use crate::service::{Service, goodbye};
 use crate::telegram::TelegramClient;
 use crate::telegram::poller::send_direct;

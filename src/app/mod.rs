@@ -22,12 +22,12 @@ use tokio_util::task::TaskTracker;
 use crate::authoring::check::load_checked;
 use crate::config::Limits;
 use crate::config::Settings;
-use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::Store;
 use crate::telegram::poller::Poller;
 use crate::telegram::sender::{self, OutboxReceiver};
 use crate::telegram::{OutboxHandle, RetryPolicy, TelegramClient, outbox};
+use crate::telemetry::metrics::Metrics;
 pub use connect::ConnectBackoff;
 pub use scheduler::Scheduler;
 

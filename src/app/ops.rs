@@ -11,8 +11,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
 use crate::service::Service;
+use crate::telemetry::metrics::Metrics;
 
 /// What the handlers read.
 #[derive(Clone)]

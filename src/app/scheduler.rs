@@ -15,11 +15,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
-use crate::model::{LearnerId, NextNudge};
+use crate::domain::{LearnerId, NextNudge};
 use crate::service::{Batch, Service};
 use crate::store::StoreError;
 use crate::telegram::OutboxHandle;
+use crate::telemetry::metrics::Metrics;
 
 /// Learners nudged per chunk: each chunk is made durable and handed to the sender before the
 /// next one is planned, so sending starts early in a large fan-out.

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::config::Settings;
 use crate::content::load::{lesson_files, not_a_pack, parse_lesson_file};
 use crate::content::{DEFAULT_FOLLOW_UP_DAYS, ItemKind, Loaded, Pack, Problem, load_library, load_pack};
+use crate::domain::PracticeOutcome;
 use crate::i18n::Lang;
-use crate::model::PracticeOutcome;
 use crate::render::{self, MAX_MESSAGE_CHARS};
 
 /// Loads every pack under `dir` with all checks; the library of the result is what may be

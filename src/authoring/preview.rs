@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::content::{ItemKind, Pack};
+use crate::domain::OutMessage;
 use crate::i18n::{Lang, fill, tr};
-use crate::model::OutMessage;
 use crate::render::{self, plain::to_plain};
 
 /// The pack's messages as plain text, with the bot's own texts in `lang`.

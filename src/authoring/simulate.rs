@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::config::Cohort;
 use crate::content::Pack;
+use crate::domain::{Learner, OpenKind, OpenQuestion, Progress, Status};
 use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
-use crate::model::{Learner, OpenKind, OpenQuestion, Progress, Status};
 use crate::schedule::agenda::resolve;
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;

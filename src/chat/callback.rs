@@ -5,8 +5,8 @@
 //! under the pressing learner's own id, so data copied from someone else's message finds
 //! nothing.
 
+use crate::domain::{DeliverySeq, PracticeOutcome};
 use crate::i18n::Lang;
-use crate::model::{DeliverySeq, PracticeOutcome};
 
 /// Telegram's limit on callback data.
 pub const MAX_CALLBACK_BYTES: usize = 64;

@@ -4,8 +4,8 @@
 
 pub mod callback;
 
+use crate::domain::LearnerId;
 use crate::i18n::Lang;
-use crate::model::LearnerId;
 
 /// The person behind an incoming message.
 #[derive(Debug, Clone, PartialEq, Eq)]

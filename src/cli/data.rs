@@ -14,7 +14,9 @@ use crate::config::{self, Settings};
 use crate::control::admin::{self, LearnerRow};
 use crate::control::{Op, client, socket_path};
 use crate::i18n::Lang;
-use crate::reporting::{CsvRows, ReportFormat, ReportRequest, render, report_from_store, report_language, report_zone};
+use crate::report::from_store::{
+    CsvRows, ReportFormat, ReportRequest, render, report_from_store, report_language, report_zone,
+};
 use crate::store::Store;
 
 fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {

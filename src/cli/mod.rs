@@ -18,8 +18,8 @@ use crate::config::{self, Settings};
 use crate::content::Pack;
 use crate::content::problem::Summary;
 use crate::i18n::{Lang, fill, tr};
-pub use crate::reporting::ReportFormat;
-use crate::reporting::{CsvRows, ReportRequest};
+pub use crate::report::from_store::ReportFormat;
+use crate::report::from_store::{CsvRows, ReportRequest};
 use crate::telemetry::{self, LogFormat};
 use std::sync::Arc;
 

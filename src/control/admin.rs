@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Learner, LearnerId, Status};
+use crate::domain::{Learner, LearnerId, Status};
 use crate::store::{Store, StoreError};
 
 /// One line of `nudge learner list`: enough to find the id for an export or an erasure.

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::LearnerId;
-use crate::reporting::{CsvRows, ReportFormat, ReportRequest};
+use crate::domain::LearnerId;
+use crate::report::from_store::{CsvRows, ReportFormat, ReportRequest};
 
 /// The protocol version; a request with another one is refused by name.
 pub const VERSION: u32 = 1;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Outcome, session, srs};
 use crate::content::Pack;
-use crate::model::{DeliverySeq, Learner, OpenKind, OpenQuestion, WaitKind};
+use crate::domain::{DeliverySeq, Learner, OpenKind, OpenQuestion, WaitKind};
 
 /// A quiz answer on delivery `seq` for `item`: updates the memory (aiming at `retention`) and
 /// returns the rest of the lesson if the learner's state was waiting on this quiz.

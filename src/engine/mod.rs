@@ -10,7 +10,7 @@ pub mod planner;
 pub mod session;
 pub mod srs;
 
-use crate::model::{OutMessage, Purpose};
+use crate::domain::{OutMessage, Purpose};
 pub use planner::{SlotContext, plan_slot};
 pub use session::{advance, after_quiz, after_reflection};
 

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use super::session::{advance, next_lesson, quiz_draft, reflect_draft, start_next_lesson};
 use super::{Draft, DraftBody, Milestone, Outcome, srs};
 use crate::content::Pack;
-use crate::model::{DayCount, Learner, Purpose, WaitKind};
+use crate::domain::{DayCount, Learner, Purpose, WaitKind};
 use crate::schedule::policy::Policy;
 
 /// An unanswered reflection question is brought up again after this long.

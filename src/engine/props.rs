@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use super::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
 use crate::content::Pack;
-use crate::model::{Learner, OpenKind, OpenQuestion};
+use crate::domain::{Learner, OpenKind, OpenQuestion};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours};

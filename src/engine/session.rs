@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Draft, DraftBody, Outcome};
 use crate::content::{ItemKind, Pack};
-use crate::model::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
+use crate::domain::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
 
 /// How long a free-text question stays open for answers that do not reply to it explicitly.
 pub const OPEN_FOR: Duration = Duration::hours(36);

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rs_fsrs::{Card, FSRS, Parameters, Rating, State};
 
-use crate::model::Memory;
+use crate::domain::Memory;
 
 /// An item counts as mastered once its memory lasts this long (days until recall drops to the
 /// target): from then on it is not asked again.

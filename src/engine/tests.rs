@@ -3,7 +3,7 @@ use chrono_tz::Europe::Amsterdam;
 
 use super::*;
 use crate::content::Pack;
-use crate::model::{Learner, Memory, Step, WaitKind};
+use crate::domain::{Learner, Memory, Step, WaitKind};
 use crate::schedule::policy::Policy;
 use crate::testkit::{LESSON_ONE, LESSON_TWO, at, demo_pack, learner, pack};
 
@@ -160,7 +160,7 @@ fn practice_follow_ups_come_when_due() {
     learner
         .progress
         .follow_ups
-        .push(crate::model::FollowUp { item: "one/practice".to_owned(), due: at("2026-11-25T08:00:00Z") });
+        .push(crate::domain::FollowUp { item: "one/practice".to_owned(), due: at("2026-11-25T08:00:00Z") });
     assert!(slot(&mut learner, &pack, TUESDAY_9).is_empty());
     assert_eq!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z"), ["check one/practice"]);
     assert!(learner.progress.follow_ups.is_empty());
@@ -209,6 +209,6 @@ fn a_quiz_records_its_right_option_in_the_purpose() {
     let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
     assert_eq!(
         outcome.drafts[1].purpose,
-        crate::model::Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false }
+        crate::domain::Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false }
     );
 }

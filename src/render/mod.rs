@@ -8,9 +8,9 @@ pub mod plain;
 
 use crate::chat::callback::Callback;
 use crate::content::{Lesson, Pack, Practice, Quiz, Reflect, Rich};
+use crate::domain::{Button, DeliverySeq, OutMessage, Outgoing, PracticeOutcome};
 use crate::engine::Milestone;
 use crate::i18n::{Lang, fill, fill_html, tr};
-use crate::model::{Button, DeliverySeq, OutMessage, Outgoing, PracticeOutcome};
 
 /// Telegram's limit on a message's visible text.
 pub const MAX_MESSAGE_CHARS: usize = 4096;

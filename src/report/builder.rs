@@ -9,7 +9,7 @@ use super::dates::{Period, day_number, monday_of};
 use super::options::ReportOptions;
 use super::seqset::SeqSet;
 use super::tally::{COVERED, CohortTally, LearnerTally, REACHED};
-use crate::model::{
+use crate::domain::{
     Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, PracticeOutcome, Purpose,
 };
 

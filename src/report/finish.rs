@@ -14,8 +14,8 @@ use super::{
     CohortFigures, CohortReport, DaysActiveBucket, Guarded, HardItem, LearnerRow, LessonFigures, LessonRow, Report,
     SharedReflections, Suppressed, Totals, WeekFigures, WeekRow,
 };
+use crate::domain::LearnerId;
 use crate::i18n::{Lang, fill_html};
-use crate::model::LearnerId;
 
 /// How many hardest items a report lists.
 const HARDEST_ITEMS: usize = 5;

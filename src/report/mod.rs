@@ -12,6 +12,7 @@ mod csv;
 mod dates;
 mod finish;
 pub mod format;
+pub mod from_store;
 pub mod html;
 mod median;
 mod options;
@@ -34,7 +35,7 @@ pub use html::{html, html_in};
 pub use options::{CohortInfo, PerLearner, ReportOptions};
 pub use pseudonym::pseudonym;
 
-use crate::model::{Answer, Delivery, Learner};
+use crate::domain::{Answer, Delivery, Learner};
 
 /// The smallest group a figure may describe unless the config says otherwise.
 pub const DEFAULT_MIN_GROUP: usize = 5;

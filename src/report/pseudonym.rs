@@ -7,7 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::model::LearnerId;
+use crate::domain::LearnerId;
 
 /// Hex digits of the hash kept: short enough to read, long enough to rarely collide in a team.
 const HEX_DIGITS: usize = 8;

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::DeliverySeq;
+use crate::domain::DeliverySeq;
 
 /// Bits per block.
 const BLOCK_BITS: u64 = 4096;

@@ -13,10 +13,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::{CohortInfo, Report, ReportOptions, build};
 use crate::content::markup::Rich;
 use crate::content::{Item, ItemKind, Lesson, Pack, Practice, Quiz, Reflect};
-use crate::i18n::Lang;
-use crate::model::{
+use crate::domain::{
     Answer, AnswerKind, Delivery, DeliveryState, Learner, LearnerId, PracticeOutcome, Progress, Purpose, Status,
 };
+use crate::i18n::Lang;
 
 /// Lessons in the synthetic pack.
 const LESSONS: usize = 12;

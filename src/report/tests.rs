@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::*;
+use crate::domain::{AnswerKind, DeliveryState, LearnerId, PracticeOutcome, Purpose};
 use crate::i18n::Lang;
-use crate::model::{AnswerKind, DeliveryState, LearnerId, PracticeOutcome, Purpose};
 use crate::testkit::{at, demo_pack, learner};
 
 /// Thursday 10 December 2026, noon UTC: the report's `now`.

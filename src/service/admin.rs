@@ -7,11 +7,11 @@ use chrono_tz::Tz;
 
 use super::{Handled, Service};
 use crate::chat::Person;
+use crate::domain::Outgoing;
 use crate::i18n::{Lang, fill, tr};
-use crate::model::Outgoing;
 use crate::render;
+use crate::report::from_store::{ReportError, ReportRequest, report_from_store, report_zone};
 use crate::report::{CohortReport, Guarded, Report, format, html_in};
-use crate::reporting::{ReportError, ReportRequest, report_from_store, report_zone};
 use crate::store::StoreError;
 
 /// An admin's request for a report, to build off the update loop.

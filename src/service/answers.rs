@@ -8,12 +8,12 @@ use super::rights::reflection_thanks;
 use super::{Commit, Handled, Service, cohort_of};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
+use crate::domain::{
+    Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
+};
 use crate::engine::planner::append;
 use crate::engine::{Draft, DraftBody, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};
-use crate::model::{
-    Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
-};
 use crate::render;
 use crate::store::{LearnerTx, StoreError, TxError};
 
@@ -307,6 +307,6 @@ fn question_asked_by(delivery: &Delivery) -> Option<OpenQuestion> {
     Some(OpenQuestion { delivery: delivery.seq, item, kind, asked_at: delivery.created })
 }
 
-fn edit(message_id: i64, message: crate::model::OutMessage) -> Draft {
+fn edit(message_id: i64, message: crate::domain::OutMessage) -> Draft {
     Draft { purpose: Purpose::Reply, body: DraftBody::Edit { message_id, message } }
 }

@@ -7,9 +7,9 @@ use chrono_tz::Tz;
 use super::{Commit, Handled, Service, cohort_of};
 use crate::chat::Person;
 use crate::config::Cohort;
+use crate::domain::{Learner, Prefs, Progress, Status, Step};
 use crate::engine::{Outcome, srs};
 use crate::i18n::{Lang, fill, tr};
-use crate::model::{Learner, Prefs, Progress, Status, Step};
 use crate::render;
 use crate::schedule::agenda::several_slots_a_day;
 use crate::store::{LearnerTx, StoreError, TxError};
@@ -184,7 +184,7 @@ impl Service {
         learner: &mut Learner,
         args: &str,
         now: DateTime<Utc>,
-    ) -> Result<crate::model::OutMessage, TxError> {
+    ) -> Result<crate::domain::OutMessage, TxError> {
         let lang = learner.lang;
         let days = match args.trim() {
             "" => None,
@@ -210,7 +210,7 @@ impl Service {
         tx: &LearnerTx<'_>,
         learner: &mut Learner,
         now: DateTime<Utc>,
-    ) -> Result<crate::model::OutMessage, TxError> {
+    ) -> Result<crate::domain::OutMessage, TxError> {
         let key = if matches!(learner.status, Status::Paused { .. }) { "resume.done" } else { "resume.not_paused" };
         learner.status = Status::Active;
         self.reschedule(tx, learner, now)?;
@@ -224,7 +224,7 @@ impl Service {
         learner: &mut Learner,
         args: &str,
         now: DateTime<Utc>,
-    ) -> Result<crate::model::OutMessage, TxError> {
+    ) -> Result<crate::domain::OutMessage, TxError> {
         let lang = learner.lang;
         let Some(cohort) = cohort_of(&self.settings, learner).cloned() else {
             return Ok(render::text(tr(lang, "chat.not_enrolled").to_owned()));
@@ -292,7 +292,7 @@ impl Service {
         }
     }
 
-    fn set_language(&self, learner: &mut Learner, args: &str) -> crate::model::OutMessage {
+    fn set_language(&self, learner: &mut Learner, args: &str) -> crate::domain::OutMessage {
         match Lang::parse(args.trim()) {
             Some(lang) => {
                 learner.lang = lang;

@@ -25,9 +25,9 @@ pub use rights::goodbye;
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};
 use crate::content::{Library, Pack};
+use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, OpenKind, Outgoing, Purpose, Status};
 use crate::engine::{DraftBody, Outcome, session};
 use crate::i18n::{Lang, tr};
-use crate::model::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, OpenKind, Outgoing, Purpose, Status};
 use crate::render;
 use crate::store::{LearnerTx, Store, StoreError, TxError};
 

@@ -9,9 +9,9 @@ use super::{Commit, Handled, Service};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
 use crate::config::Cohort;
+use crate::domain::{Button, Learner, OutMessage, PendingMove, Purpose};
 use crate::engine::{Draft, DraftBody, Outcome};
 use crate::i18n::{Lang, fill, tr};
-use crate::model::{Button, Learner, OutMessage, PendingMove, Purpose};
 use crate::render;
 use crate::store::{LearnerTx, StoreError, TxError};
 

@@ -6,9 +6,9 @@ use chrono_tz::Tz;
 
 use super::{Commit, Service, cohort_of, is_due};
 use crate::config::Cohort;
+use crate::domain::{DeliverySeq, Learner, LearnerId, NextNudge, Status};
 use crate::engine::{Outcome, SlotContext, plan_slot};
 use crate::i18n::{describe_when, tr};
-use crate::model::{DeliverySeq, Learner, LearnerId, NextNudge, Status};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::store::{LearnerTx, StoreError, TxError};
 

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use super::{Commit, Handled, Service};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
+use crate::domain::{AnswerKind, Button, DeliverySeq, LearnerId, OutMessage, Outgoing, Purpose};
 use crate::engine::{Draft, DraftBody, Outcome};
 use crate::i18n::{Lang, tr};
-use crate::model::{AnswerKind, Button, DeliverySeq, LearnerId, OutMessage, Outgoing, Purpose};
 use crate::render;
 use crate::store::StoreError;
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{AnswerKind, NextNudge, Outgoing, PracticeOutcome};
+use crate::domain::{AnswerKind, NextNudge, Outgoing, PracticeOutcome};
 use crate::testkit::{at, demo_pack, library, person, settings};
 
 fn service() -> Service {
@@ -272,7 +272,7 @@ fn time_sets_the_learners_own_hour_inside_the_allowed_window() {
     assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-24T08:00:00Z"));
     assert!(html(&service, 7, say(&service, 7, "/time 8:00 Mars/Base").to_send[0]).contains("Mars/Base"));
     say(&service, 7, "/time default");
-    assert_eq!(learner(&service, 7).prefs, crate::model::Prefs::default());
+    assert_eq!(learner(&service, 7).prefs, crate::domain::Prefs::default());
 }
 
 #[test]
@@ -451,7 +451,7 @@ fn an_admins_report_just_after_midnight_is_dated_in_the_cohorts_zone_and_languag
     let service = service();
     // 00:30 on 11 March in Amsterdam, still 10 March in UTC.
     let just_after_midnight = at("2026-03-10T23:30:00Z");
-    let asked = AdminReport { admin: 7, lang: Lang::Nl, request: crate::reporting::ReportRequest::default() };
+    let asked = AdminReport { admin: 7, lang: Lang::Nl, request: crate::report::from_store::ReportRequest::default() };
     let sent = service.admin_report(&asked, just_after_midnight);
     let Some(Outgoing::Send { message }) = sent.first() else { panic!("no summary: {sent:?}") };
     let heading = crate::i18n::fill(Lang::Nl, "admin.report_heading", &[("date", "2026-03-11")]);

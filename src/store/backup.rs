@@ -10,7 +10,7 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 
 use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, encode, keys, records};
-use crate::model::{Answer, Delivery, DeliveryState, Learner, LearnerId, NextNudge};
+use crate::domain::{Answer, Delivery, DeliveryState, Learner, LearnerId, NextNudge};
 
 /// Schema versions whose backups this build restores.
 const RESTORABLE_SCHEMAS: [u32; 3] = [1, 2, SCHEMA_VERSION];

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::model::{DeliverySeq, LearnerId};
+use crate::domain::{DeliverySeq, LearnerId};
 
 /// `learners` key.
 pub fn learner(id: LearnerId) -> [u8; 8] {

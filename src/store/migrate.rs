@@ -10,7 +10,7 @@
 //! interrupted (a crash, a full disk) simply runs again at the next start.
 
 use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, keys, records};
-use crate::model::{Answer, Delivery};
+use crate::domain::{Answer, Delivery};
 
 /// Schema 1's tree of answers: learner ‖ delivery ‖ part → JSON answer.
 const V1_ANSWERS: &str = "answers";

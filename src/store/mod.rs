@@ -32,7 +32,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Purpose, Status};
+use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Purpose, Status};
 pub use backup::BackupError;
 pub use privacy::{LearnerExport, Pruned};
 pub use records::Exchange;

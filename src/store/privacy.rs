@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::counts::Delta;
 use super::{Exchange, Store, StoreError, decode_opt, keys, records};
-use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
+use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
 
 /// Everything stored about one learner.
 #[derive(Debug, Serialize)]

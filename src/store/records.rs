@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{StoreError, keys};
-use crate::model::{
+use crate::domain::{
     Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, LearnerId, Outgoing, PracticeOutcome, Purpose,
 };
 
@@ -324,7 +324,7 @@ fn corrupt(reason: impl ToString) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::OutMessage;
+    use crate::domain::OutMessage;
 
     fn at(millis: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(millis).unwrap()

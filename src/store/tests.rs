@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{DeliveryState, OutMessage, Outgoing, Purpose};
+use crate::domain::{DeliveryState, OutMessage, Outgoing, Purpose};
 use crate::testkit::{at, learner};
 
 fn delivery(learner: LearnerId, seq: DeliverySeq) -> Delivery {
@@ -108,7 +108,7 @@ fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
         item: "greet/quiz".to_owned(),
         at: at("2026-11-24T08:03:00Z"),
         prompt_sent_at: Some(at("2026-11-24T08:00:01Z")),
-        kind: crate::model::AnswerKind::Quiz { choice: 1, correct: true, review: false },
+        kind: crate::domain::AnswerKind::Quiz { choice: 1, correct: true, review: false },
     }
 }
 
@@ -294,9 +294,9 @@ fn an_answer_written_while_retention_runs_is_kept() {
     let store = Store::temporary().unwrap();
     busy_learner(&store, 1);
     let fresh = Answer { at: at("2026-12-30T10:00:00Z"), ..answer(1, 4) };
-    let fresh = Answer { kind: crate::model::AnswerKind::Quiz { choice: 0, correct: false, review: true }, ..fresh };
+    let fresh = Answer { kind: crate::domain::AnswerKind::Quiz { choice: 0, correct: false, review: true }, ..fresh };
     let reflect = Answer {
-        kind: crate::model::AnswerKind::Reflect { question: 1, text: "late".to_owned(), shared: false },
+        kind: crate::domain::AnswerKind::Reflect { question: 1, text: "late".to_owned(), shared: false },
         ..fresh.clone()
     };
     let pruned = store

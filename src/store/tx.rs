@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::counts::Delta;
 use super::{Exchange, StoreError, decode_opt, encode, keys, records};
-use crate::model::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
+use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
 
 /// Why a transaction step failed; pass it on with `?`.
 #[derive(Debug)]
@@ -84,7 +84,7 @@ impl<'a> LearnerTx<'a> {
 
     /// True when the learner is marked for erasure.
     pub(super) fn is_being_erased(&self) -> Result<bool, TxError> {
-        Ok(self.learner()?.is_some_and(|learner| matches!(learner.status, crate::model::Status::Erasing { .. })))
+        Ok(self.learner()?.is_some_and(|learner| matches!(learner.status, crate::domain::Status::Erasing { .. })))
     }
 
     /// Writes the learner record.

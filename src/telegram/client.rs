@@ -17,8 +17,8 @@ use teloxide::{ApiError, RequestError};
 
 use super::limiter::{Limiter, Limits};
 use super::wire::Wire;
-use crate::metrics::Metrics;
-use crate::model::OutMessage;
+use crate::domain::OutMessage;
+use crate::telemetry::metrics::Metrics;
 
 /// Why a call failed, by what the caller should do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

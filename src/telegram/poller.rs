@@ -20,9 +20,9 @@ use super::convert;
 use super::inbound::{Admission, InboundLimiter};
 use super::sender::OutboxHandle;
 use crate::chat::Incoming;
-use crate::metrics::Metrics;
-use crate::model::Outgoing;
+use crate::domain::Outgoing;
 use crate::service::{AdminReport, Batch, ChatMenu, Handled, Service};
+use crate::telemetry::metrics::Metrics;
 
 /// How long one getUpdates call waits for news.
 const LONG_POLL: Duration = Duration::from_secs(25);

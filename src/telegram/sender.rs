@@ -20,10 +20,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::client::{SendError, TelegramClient};
-use crate::metrics::Metrics;
-use crate::model::{DeliverySeq, DeliveryState, LearnerId, Outgoing, Purpose, Status};
+use crate::domain::{DeliverySeq, DeliveryState, LearnerId, Outgoing, Purpose, Status};
 use crate::service::Batch;
 use crate::store::{Store, StoreError};
+use crate::telemetry::metrics::Metrics;
 
 /// Most learners whose scheduled nudges are in flight at once; replies are not capped, so they
 /// never wait behind a large fan-out for more than a few message slots.

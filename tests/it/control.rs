@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_telegram::TgUser;
-use nudge::model::AnswerKind;
+use nudge::domain::AnswerKind;
 use nudge::store::Store;
 
 use crate::helpers::{TestOptions, WAIT, open_sled_when_free, spawn_app, spawn_app_with};

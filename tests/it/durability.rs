@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use fake_telegram::TgUser;
-use nudge::model::{AnswerKind, Delivery, DeliveryState, OutMessage, Outgoing, Purpose, Status};
+use nudge::domain::{AnswerKind, Delivery, DeliveryState, OutMessage, Outgoing, Purpose, Status};
 use nudge::store::Store;
 
 use crate::helpers::{TestOptions, WAIT, spawn_app, spawn_app_with};

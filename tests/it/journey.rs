@@ -2,7 +2,7 @@
 //! reflect in free text, and find it all in the store.
 
 use fake_telegram::TgUser;
-use nudge::model::{AnswerKind, DeliveryState, Purpose};
+use nudge::domain::{AnswerKind, DeliveryState, Purpose};
 
 use crate::helpers::{WAIT, spawn_app, texts};
 

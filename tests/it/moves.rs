@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use fake_telegram::TgUser;
+use nudge::report::from_store::{ReportRequest, report_from_store};
 use nudge::report::{self, Report};
-use nudge::reporting::{ReportRequest, report_from_store};
 
 use crate::helpers::{TestOptions, WAIT, spawn_app_with, texts};
 

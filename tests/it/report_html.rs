@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
 use nudge::i18n::Lang;
-use nudge::model::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
 use nudge::report::synthetic::{Workload, pack};
 use nudge::report::{CohortInfo, Guarded, PerLearner, Report, build, html};
 

@@ -1,7 +1,7 @@
 //! Spaced reviews nobody answers: sent once, then they wait for their answer; nothing piles up.
 
 use fake_telegram::TgUser;
-use nudge::model::{AnswerKind, Purpose};
+use nudge::domain::{AnswerKind, Purpose};
 use nudge::service::Service;
 
 use crate::helpers::{spawn_app, texts};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fake_telegram::{Fault, Limits as FakeLimits, TgUser};
 use nudge::config::Limits;
-use nudge::model::{DeliveryState, Status};
+use nudge::domain::{DeliveryState, Status};
 use nudge::telegram::RetryPolicy;
 use serde_json::json;
 

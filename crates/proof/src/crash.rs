@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use fake_telegram::{FakeTelegram, TgUser};
-use nudge::model::{AnswerKind, DeliveryState, Purpose};
+use nudge::domain::{AnswerKind, DeliveryState, Purpose};
 use nudge::store::Store;
 
 use crate::daemon::Daemon;

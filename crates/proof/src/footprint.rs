@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use fake_telegram::FakeTelegram;
+use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
 use nudge::i18n::Lang;
-use nudge::model::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
 use nudge::store::Store;
 
 use crate::daemon::Daemon;

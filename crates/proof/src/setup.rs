@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use nudge::domain::{Learner, NextNudge, Progress, Status};
 use nudge::i18n::Lang;
-use nudge::model::{Learner, NextNudge, Progress, Status};
 use nudge::store::Store;
 
 /// The invite of the test cohort.

@@ -8,7 +8,7 @@ use chrono::Utc;
 use fake_telegram::{FakeTelegram, TgUser};
 use nudge::app::{App, AppOptions};
 use nudge::config::{Limits, Settings};
-use nudge::model::DeliveryState;
+use nudge::domain::DeliveryState;
 use nudge::service::Service;
 use nudge::telegram::RetryPolicy;
 use secrecy::SecretString;

@@ -1,6 +1,8 @@
-//! Logging: `tracing` to stderr as text or JSON, with teloxide's `log` records bridged in.
+//! Telemetry: logs and counters. Logging: `tracing` to stderr as text or JSON, with teloxide's `log` records bridged in.
 //! Default filter `nudge=info,teloxide=warn`; `RUST_LOG` overrides it. Text is coloured only
 //! on a terminal and when `NO_COLOR` is not set, so files, pipes and journald get plain lines.
+
+pub mod metrics;
 
 use std::io::IsTerminal as _;
 

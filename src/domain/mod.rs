@@ -1,0 +1,17 @@
+//! The records nudge keeps: learners and their progress, deliveries (the outbox) and answers.
+//!
+//! Plain serde data shared by the engine (which decides), the store (which persists) and the
+//! reports (which count). Nothing here does I/O.
+
+mod answer;
+mod delivery;
+mod ids;
+mod learner;
+
+pub use answer::{Answer, AnswerKind, PracticeOutcome};
+pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
+pub use ids::{DeliverySeq, LearnerId};
+pub use learner::{
+    DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress, Status, Step,
+    WaitKind, Waiting,
+};
