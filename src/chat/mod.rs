@@ -3,6 +3,9 @@
 //! terminal input.
 
 pub mod callback;
+pub mod command;
+
+pub use command::Command;
 
 use crate::domain::LearnerId;
 use crate::i18n::Lang;
@@ -21,14 +24,12 @@ pub struct Person {
 /// One thing a learner did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    /// A `/command` with its arguments.
+    /// A `/command`, parsed with its arguments (`/name@botname` works too).
     Command {
         /// Who.
         from: Person,
-        /// The command, lowercase, without `/` and `@botname`.
-        name: String,
-        /// The rest of the line, trimmed.
-        args: String,
+        /// What it asks for.
+        command: Command,
     },
     /// Free text.
     Text {
@@ -74,7 +75,7 @@ impl Incoming {
             let (head, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
             let name = head.split('@').next().unwrap_or_default().to_lowercase();
             if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Self::Command { from, name, args: args.trim().to_owned() };
+                return Self::Command { from, command: Command::parse(&name, args.trim()) };
             }
         }
         Self::Text { from, text: text.to_owned(), reply_to }
@@ -92,7 +93,8 @@ mod tests {
     #[test]
     fn commands_lose_the_bot_name_and_keep_arguments() {
         let incoming = Incoming::from_text(person(), "/Start@nudge_bot  JOIN-1 ", None);
-        assert_eq!(incoming, Incoming::Command { from: person(), name: "start".to_owned(), args: "JOIN-1".to_owned() });
+        let command = Command::Start { invite: Some("JOIN-1".to_owned()) };
+        assert_eq!(incoming, Incoming::Command { from: person(), command });
     }
 
     #[test]

@@ -28,12 +28,16 @@ pub struct AdminReport {
 
 impl Service {
     /// `/report [cohort]`: a request to build for admins, a refusal for anyone else.
-    pub(super) fn report_command(&self, from: &Person, args: &str, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+    pub(super) fn report_command(
+        &self,
+        from: &Person,
+        cohort: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, StoreError> {
         if !self.is_admin(from.id) {
             return self.reply_only(from, now, |lang, _| tr(lang, "admin.refused").to_owned());
         }
         let lang = self.store.learner(from.id)?.map_or(from.language.unwrap_or(Lang::En), |learner| learner.lang);
-        let cohort = args.split_whitespace().next().map(str::to_owned);
         let request = ReportRequest { cohort, ..ReportRequest::default() };
         Ok(Handled { admin_report: Some(AdminReport { admin: from.id, lang, request }), ..Handled::default() })
     }

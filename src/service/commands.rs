@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 
 use super::{Commit, Handled, Service, cohort_of};
 use crate::chat::Person;
+use crate::chat::command::{Command, PauseFor, TimeChoice};
 use crate::config::Cohort;
 use crate::domain::{Learner, Prefs, Progress, Status, Step};
 use crate::engine::{Outcome, srs};
@@ -15,25 +16,18 @@ use crate::schedule::agenda::several_slots_a_day;
 use crate::store::{LearnerTx, StoreError, TxError};
 use crate::text::escape_html;
 
-/// Longest pause `/pause N` accepts, in days.
-const MAX_PAUSE_DAYS: i64 = 90;
-
 impl Service {
-    pub(super) fn command(
-        &self,
-        from: &Person,
-        name: &str,
-        args: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Handled, StoreError> {
-        match name {
-            "start" => self.start(from, args, now),
-            "help" => self.reply_only(from, now, |lang, _| tr(lang, "help.text").to_owned()),
-            "pause" | "resume" | "time" | "language" | "progress" => self.learner_command(from, name, args, now),
-            "mydata" => self.my_data(from, now),
-            "forget" => self.ask_forget(from, now),
-            "report" => self.report_command(from, args, now),
-            _ => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
+    pub(super) fn command(&self, from: &Person, command: &Command, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        match command {
+            Command::Start { invite } => self.start(from, invite.as_deref().unwrap_or_default(), now),
+            Command::Help => self.reply_only(from, now, |lang, _| tr(lang, "help.text").to_owned()),
+            Command::Pause(_) | Command::Resume | Command::Time(_) | Command::Language(_) | Command::Progress => {
+                self.learner_command(from, command, now)
+            }
+            Command::MyData => self.my_data(from, now),
+            Command::Forget => self.ask_forget(from, now),
+            Command::Report { cohort } => self.report_command(from, cohort.clone(), now),
+            Command::Unknown => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
         }
     }
 
@@ -43,13 +37,7 @@ impl Service {
     }
 
     /// Commands for enrolled learners; others are told how to join.
-    fn learner_command(
-        &self,
-        from: &Person,
-        name: &str,
-        args: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Handled, StoreError> {
+    fn learner_command(&self, from: &Person, command: &Command, now: DateTime<Utc>) -> Result<Handled, StoreError> {
         let (seqs, menu) = self.store.with_learner(from.id, |tx| {
             let Some(mut learner) = tx.learner()? else {
                 let lang = from.language.unwrap_or(Lang::En);
@@ -58,11 +46,11 @@ impl Service {
                 return Ok((self.commit(tx, None, outcome, Commit { pack: None, slot: None, now })?, None));
             };
             let lang_before = learner.lang;
-            let message = match name {
-                "pause" => self.pause(tx, &mut learner, args, now)?,
-                "resume" => self.resume(tx, &mut learner, now)?,
-                "time" => self.set_time(tx, &mut learner, args, now)?,
-                "language" => self.set_language(&mut learner, args),
+            let message = match command {
+                Command::Pause(days) => self.pause(tx, &mut learner, *days, now)?,
+                Command::Resume => self.resume(tx, &mut learner, now)?,
+                Command::Time(choice) => self.set_time(tx, &mut learner, choice, now)?,
+                Command::Language(lang) => self.set_language(&mut learner, *lang),
                 _ => render::text(self.progress_text(&learner, now)),
             };
             let mut outcome = Outcome::default();
@@ -73,8 +61,7 @@ impl Service {
         Ok(Handled { menu, ..Handled::sending(seqs) })
     }
 
-    fn start(&self, from: &Person, args: &str, now: DateTime<Utc>) -> Result<Handled, StoreError> {
-        let invite = args.split_whitespace().next().unwrap_or_default();
+    fn start(&self, from: &Person, invite: &str, now: DateTime<Utc>) -> Result<Handled, StoreError> {
         let cohort = self.settings.cohort_by_invite(invite);
         let (seqs, menu) = self.store.with_learner(from.id, |tx| {
             let existing = tx.learner()?;
@@ -182,18 +169,15 @@ impl Service {
         &self,
         tx: &LearnerTx<'_>,
         learner: &mut Learner,
-        args: &str,
+        days: PauseFor,
         now: DateTime<Utc>,
     ) -> Result<crate::domain::OutMessage, TxError> {
         let lang = learner.lang;
-        let days = match args.trim() {
-            "" => None,
-            text => match text.parse::<i64>() {
-                Ok(days) if (1..=MAX_PAUSE_DAYS).contains(&days) => Some(days),
-                _ => return Ok(render::text(tr(lang, "pause.bad").to_owned())),
-            },
+        let until = match days {
+            PauseFor::Indefinitely => None,
+            PauseFor::Days(days) => Some(now + Duration::days(i64::from(days))),
+            PauseFor::Invalid => return Ok(render::text(tr(lang, "pause.bad").to_owned())),
         };
-        let until = days.map(|days| now + Duration::days(days));
         learner.status = Status::Paused { until };
         self.reschedule(tx, learner, now)?;
         Ok(render::text(match until {
@@ -222,26 +206,23 @@ impl Service {
         &self,
         tx: &LearnerTx<'_>,
         learner: &mut Learner,
-        args: &str,
+        choice: &TimeChoice,
         now: DateTime<Utc>,
     ) -> Result<crate::domain::OutMessage, TxError> {
         let lang = learner.lang;
         let Some(cohort) = cohort_of(&self.settings, learner).cloned() else {
             return Ok(render::text(tr(lang, "chat.not_enrolled").to_owned()));
         };
-        let mut words = args.split_whitespace();
-        let message = match (words.next(), words.next()) {
-            (None, _) => self.describe_time(learner, &cohort),
-            (Some(word), None) if is_default_word(word) => {
+        let message = match choice {
+            TimeChoice::Show => self.describe_time(learner, &cohort),
+            TimeChoice::Default => {
                 learner.prefs = Prefs::default();
                 self.reschedule(tx, learner, now)?;
                 fill(lang, "time_cmd.reset", &[("when", &self.next_nudge_text(learner, now))])
             }
-            (Some(time), zone) => match parse_time_args(time, zone) {
-                Err(TimeError::Time) => tr(lang, "time_cmd.bad").to_owned(),
-                Err(TimeError::Zone(zone)) => fill(lang, "time_cmd.bad_zone", &[("zone", &zone)]),
-                Ok((time, zone)) => self.apply_time(tx, learner, &cohort, time, zone, now)?,
-            },
+            TimeChoice::BadTime => tr(lang, "time_cmd.bad").to_owned(),
+            TimeChoice::BadZone(zone) => fill(lang, "time_cmd.bad_zone", &[("zone", zone)]),
+            TimeChoice::Set { time, zone } => self.apply_time(tx, learner, &cohort, *time, *zone, now)?,
         };
         Ok(render::text(message))
     }
@@ -292,8 +273,8 @@ impl Service {
         }
     }
 
-    fn set_language(&self, learner: &mut Learner, args: &str) -> crate::domain::OutMessage {
-        match Lang::parse(args.trim()) {
+    fn set_language(&self, learner: &mut Learner, lang: Option<Lang>) -> crate::domain::OutMessage {
+        match lang {
             Some(lang) => {
                 learner.lang = lang;
                 render::text(tr(lang, "language.set").to_owned())
@@ -341,25 +322,4 @@ impl Service {
             ],
         )
     }
-}
-
-/// Words that mean "back to the team's schedule" in the three languages.
-fn is_default_word(word: &str) -> bool {
-    matches!(word.to_lowercase().as_str(), "default" | "reset" | "standaard" | "standard" | "-")
-}
-
-enum TimeError {
-    Time,
-    Zone(String),
-}
-
-/// `08:30` (also `8:30`, `08.30`) and an optional IANA zone.
-fn parse_time_args(time: &str, zone: Option<&str>) -> Result<(NaiveTime, Option<Tz>), TimeError> {
-    let normalized = time.replace('.', ":");
-    let time = NaiveTime::parse_from_str(&normalized, "%H:%M").map_err(|_| TimeError::Time)?;
-    let zone = match zone {
-        None => None,
-        Some(name) => Some(name.parse::<Tz>().map_err(|_| TimeError::Zone(name.chars().take(40).collect()))?),
-    };
-    Ok((time, zone))
 }

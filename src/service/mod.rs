@@ -154,7 +154,7 @@ impl Service {
     /// Handles one thing a learner did.
     pub fn handle(&self, incoming: &Incoming, now: DateTime<Utc>) -> Result<Handled, StoreError> {
         match incoming {
-            Incoming::Command { from, name, args } => self.command(from, name, args, now),
+            Incoming::Command { from, command } => self.command(from, command, now),
             Incoming::Text { from, text, reply_to } => self.text(from, text, *reply_to, now),
             Incoming::Press { from, data, message_id, .. } => self.press(from, data, *message_id, now),
             Incoming::Other { from } => self.reply_only(from, now, |lang, _| tr(lang, "chat.other").to_owned()),

@@ -5,11 +5,9 @@
 //! fatal: the commands work without a menu.
 
 use super::client::TelegramClient;
+use crate::chat::command::{ADMIN_MENU, LEARNER_MENU};
 use crate::i18n::{Lang, tr};
 use crate::service::ChatMenu;
-
-/// Commands everyone sees, in menu order.
-const LEARNER_COMMANDS: [&str; 8] = ["progress", "pause", "resume", "time", "language", "mydata", "forget", "help"];
 
 /// Registers the menu in every language, the English one as the default, and each admin's
 /// menu in the language given with them.
@@ -37,8 +35,8 @@ pub async fn set_for_chat(client: &TelegramClient, chat: i64, chat_menu: ChatMen
 
 /// `(command, description)` pairs in `lang`.
 pub fn menu(lang: Lang, admin: bool) -> Vec<(String, String)> {
-    let admin_commands: &[&str] = if admin { &["report"] } else { &[] };
-    LEARNER_COMMANDS
+    let admin_commands: &[&str] = if admin { &ADMIN_MENU } else { &[] };
+    LEARNER_MENU
         .iter()
         .chain(admin_commands)
         .map(|name| ((*name).to_owned(), tr(lang, &format!("commands.{name}")).to_owned()))
