@@ -1,8 +1,9 @@
 //! The HTML report in a real browser: headless Chromium parses the page (the DOM holds the
 //! charts and cohort names) and renders it to a PNG of plausible size.
 //!
-//! Needs `/usr/bin/chromium` (`apt-get install chromium`); `NUDGE_NO_BROWSER=1` skips the
-//! browser part. `NUDGE_KEEP_SCREENSHOT=<path>` copies the screenshot there for a human to look at.
+//! The browser part needs `/usr/bin/chromium` (`apt-get install chromium`). Without it a plain
+//! `cargo test` skips that part with a message; `.ci/run` sets `NUDGE_REQUIRE_BROWSER=1`, which
+//! makes a missing browser a failure. `NUDGE_NO_BROWSER=1` skips it anyway. `NUDGE_KEEP_SCREENSHOT=<path>` copies the screenshot there for a human to look at.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -30,10 +31,14 @@ fn html_report_parses_and_renders_in_a_headless_browser() {
     if std::env::var_os("NUDGE_NO_BROWSER").is_some() {
         return;
     }
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: run `apt-get install chromium`, or set NUDGE_NO_BROWSER=1 to skip the browser check"
-    );
+    if !Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var_os("NUDGE_REQUIRE_BROWSER").is_none(),
+            "{CHROMIUM} is missing and NUDGE_REQUIRE_BROWSER is set: run `apt-get install chromium`"
+        );
+        eprintln!("skipped the headless-browser check: {CHROMIUM} is missing (`apt-get install chromium`)");
+        return;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("report.html");
     std::fs::write(&file, &page).expect("write the page");
