@@ -13,9 +13,9 @@ use crate::content::{Library, Pack};
 use crate::domain::{Learner, Progress, Status};
 use crate::i18n::Lang;
 
-/// Two lessons: the first with a quiz, a two-question reflection and a practice; the second
-/// with a quiz only.
-pub const LESSON_ONE: &str = "+++\nid = \"one\"\ntitle = \"One & only\"\n+++\nBody of <one>.\n\n## Quiz\nPick?\n- [ ] wrong\n- [x] right\n> Because.\n\n## Reflect\nThink.\n1. First?\n2. Second?\n\n## Practice {days=2}\nDo it.\n";
+/// Two lessons: the first with a quiz, a two-question reflection, a practice and a team
+/// question; the second with a quiz only.
+pub const LESSON_ONE: &str = "+++\nid = \"one\"\ntitle = \"One & only\"\n+++\nBody of <one>.\n\n## Quiz\nPick?\n- [ ] wrong\n- [x] right\n> Because.\n\n## Reflect\nThink.\n1. First?\n2. Second?\n\n## Practice {days=2}\nDo it.\n\n## Team\nWhat did we learn?\n";
 /// See [`LESSON_ONE`].
 pub const LESSON_TWO: &str =
     "+++\nid = \"two\"\ntitle = \"Two\"\n+++\nBody two.\n\n## Quiz\nAgain?\n- [x] yes\n- [ ] no\n> Yes.\n";

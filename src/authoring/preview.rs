@@ -41,6 +41,10 @@ pub fn preview(pack: &Pack, lang: Lang) -> String {
                 }
             }
         }
+        if let Some(team) = &lesson.team {
+            let _ = writeln!(out, "  {}", tr(lang, "tools.preview_team"));
+            out.push_str(&message_box(&render::text(team.text.html.clone())));
+        }
     }
     out
 }
@@ -75,6 +79,8 @@ mod tests {
         assert!(text.contains("│   [2] right"));
         assert!(text.contains("Body of <one>."), "entities are shown as the learner sees them");
         assert!(text.contains("2 days later:"));
+        let team = text.find("What did we learn?").unwrap();
+        assert!(practice < team && text.contains("not sent to learners"), "the team question, marked as the leads'");
     }
 
     #[test]

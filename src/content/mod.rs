@@ -56,6 +56,9 @@ pub struct Lesson {
     pub body: Rich,
     /// Quizzes, reflections and practice assignments, in file order.
     pub items: Vec<Item>,
+    /// The lesson's `## Team` section: a question for the team's stand-up, which the leads'
+    /// digest offers once the team has reached this lesson. Never sent to learners.
+    pub team: Option<TeamQuestion>,
     /// The file, for messages.
     pub path: PathBuf,
     /// Where its parts are in the file, for messages.
@@ -70,6 +73,15 @@ pub struct LessonPlaces {
     pub id: (usize, usize),
     /// First line of the lesson text (the title's line when there is no text).
     pub body: usize,
+}
+
+/// A stand-up question or exercise for the whole team (a lesson's `## Team` section).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamQuestion {
+    /// The text, rendered.
+    pub text: Rich,
+    /// 1-based line of the `## Team` heading, for messages.
+    pub line: usize,
 }
 
 /// Something a learner answers or does: a quiz, a reflection or a practice assignment.

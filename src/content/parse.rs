@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::markup::Rich;
 use super::problem::Problem;
 use super::toml_error::plain_message;
-use super::{Item, ItemKind, Lesson, LessonPlaces, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect};
+use super::{Item, ItemKind, Lesson, LessonPlaces, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect, TeamQuestion};
 use crate::text::is_slug;
 use crate::text::line_col;
 
@@ -90,7 +90,15 @@ enum SectionKind {
     Quiz,
     Reflect,
     Practice,
+    /// Not an item: a stand-up question for the whole team, which the leads' digest carries.
+    Team,
 }
+
+/// How many section kinds there are (for per-kind counts).
+const N_SECTION_KINDS: usize = 4;
+
+/// Longest `## Team` text, in characters: the digest carries it whole.
+const MAX_TEAM_CHARS: usize = 600;
 
 const SECTION_WORDS: &[(&str, SectionKind)] = &[
     ("quiz", SectionKind::Quiz),
@@ -100,6 +108,7 @@ const SECTION_WORDS: &[(&str, SectionKind)] = &[
     ("practice", SectionKind::Practice),
     ("opdracht", SectionKind::Practice),
     ("opgave", SectionKind::Practice),
+    ("team", SectionKind::Team),
 ];
 
 impl SectionKind {
@@ -108,6 +117,7 @@ impl SectionKind {
             Self::Quiz => "quiz",
             Self::Reflect => "reflect",
             Self::Practice => "practice",
+            Self::Team => "team",
         }
     }
 }
@@ -150,7 +160,7 @@ impl<'a> LessonParser<'a> {
         let body = self.body(&body_lines);
         self.lint_lines(body_start);
         let lesson_id = self.lesson_id(&front, defaults.file_stem);
-        let items = self.sections(sections_start, lesson_id.as_deref().unwrap_or("lesson"), defaults);
+        let (items, team) = self.sections(sections_start, lesson_id.as_deref().unwrap_or("lesson"), defaults);
         let title = match front.title {
             Some(title) if !title.get_ref().trim().is_empty() => title.into_inner().trim().to_owned(),
             Some(title) => {
@@ -170,7 +180,7 @@ impl<'a> LessonParser<'a> {
             }
         };
         let places = LessonPlaces { id: id_place, body: body_line };
-        Some(Lesson { id: lesson_id?, title, body, items, path: self.path.to_owned(), places })
+        Some(Lesson { id: lesson_id?, title, body, items, team, path: self.path.to_owned(), places })
     }
 
     /// Parses the `+++` block; returns it and the index of the first line after it.
@@ -291,10 +301,16 @@ impl<'a> LessonParser<'a> {
         body
     }
 
-    fn sections(&mut self, mut idx: usize, lesson_id: &str, defaults: LessonDefaults<'_>) -> Vec<Item> {
+    fn sections(
+        &mut self,
+        mut idx: usize,
+        lesson_id: &str,
+        defaults: LessonDefaults<'_>,
+    ) -> (Vec<Item>, Option<TeamQuestion>) {
         let mut items = Vec::new();
-        let mut counts = [0usize; 3];
-        let mut first_lines = [0usize; 3];
+        let mut team = None;
+        let mut counts = [0usize; N_SECTION_KINDS];
+        let mut first_lines = [0usize; N_SECTION_KINDS];
         let mut local_ids: Vec<(String, usize)> = Vec::new();
         while idx < self.lines.len() {
             let heading = self.lines[idx];
@@ -306,12 +322,26 @@ impl<'a> LessonParser<'a> {
                 if *count == 1 {
                     first_lines[head.kind as usize] = head.line;
                 } else if head.kind != SectionKind::Quiz {
-                    let name = if head.kind == SectionKind::Reflect { "Reflect" } else { "Practice" };
                     let first = first_lines[head.kind as usize];
-                    let message = format!(
-                        "a lesson has at most one `## {name}` section (the first is on line {first}): move this one to another lesson, or make it a follow-up question of the first"
-                    );
+                    let message = match head.kind {
+                        SectionKind::Team => format!(
+                            "a lesson has at most one `## Team` section (the first is on line {first}): the team gets one stand-up question per lesson, so move this one to another lesson"
+                        ),
+                        _ => {
+                            let name = if head.kind == SectionKind::Reflect { "Reflect" } else { "Practice" };
+                            format!(
+                                "a lesson has at most one `## {name}` section (the first is on line {first}): move this one to another lesson, or make it a follow-up question of the first"
+                            )
+                        }
+                    };
                     self.error(head.line, 1, message);
+                }
+                if head.kind == SectionKind::Team {
+                    if let Some(question) = self.team(heading, &content) {
+                        team = team.or(Some(question));
+                    }
+                    idx = end;
+                    continue;
                 }
                 let local = match &head.explicit_id {
                     Some(id) => id.clone(),
@@ -330,7 +360,29 @@ impl<'a> LessonParser<'a> {
             }
             idx = end;
         }
-        items
+        (items, team)
+    }
+
+    /// The `## Team` section: a stand-up question or exercise for the whole team, in markdown.
+    fn team(&mut self, heading: Line<'a>, content: &[Line<'a>]) -> Option<TeamQuestion> {
+        if content.iter().all(Line::is_blank) {
+            self.error(
+                heading.no,
+                1,
+                "empty section `## Team`: write the team's stand-up question under the heading, or remove it",
+            );
+            return None;
+        }
+        let text = Rich::from_markdown(&join(content));
+        let n_chars = text.plain.chars().count();
+        if n_chars > MAX_TEAM_CHARS {
+            self.warning(
+                heading.no,
+                1,
+                format!("the `## Team` text is {n_chars} characters; keep it under {MAX_TEAM_CHARS}: the leads' digest carries it whole, and a stand-up question is short"),
+            );
+        }
+        Some(TeamQuestion { text, line: heading.no })
     }
 
     fn next_section(&self, from: usize) -> usize {
@@ -359,7 +411,7 @@ impl<'a> LessonParser<'a> {
                 line.no,
                 line.col(rest_at),
                 format!(
-                    "unknown section `## {}`: use `## Quiz`, `## Reflect` or `## Practice`, or make it part of the lesson text (e.g. `### {}`)",
+                    "unknown section `## {}`: use `## Quiz`, `## Reflect`, `## Practice` or `## Team`, or make it part of the lesson text (e.g. `### {}`)",
                     name.trim(),
                     name.trim()
                 ),
@@ -375,6 +427,11 @@ impl<'a> LessonParser<'a> {
     }
 
     fn attributes(&mut self, line: Line<'a>, inner: &str, inner_at: usize, head: &mut SectionHead) {
+        if head.kind == SectionKind::Team && !inner.trim().is_empty() {
+            let message = "`## Team` takes no `{…}`: a lesson has one team question, named by the lesson's id";
+            self.error(line.no, line.col(inner_at), message);
+            return;
+        }
         let mut at = inner_at;
         for token in inner.split(' ') {
             let col = line.col(at);
@@ -436,6 +493,7 @@ impl<'a> LessonParser<'a> {
                 task: Rich::from_markdown(&join(content)),
                 follow_up_days: head.days.unwrap_or(defaults.follow_up_days),
             })),
+            SectionKind::Team => None,
         }
     }
 
@@ -723,6 +781,30 @@ mod tests {
         check_problems(
             "+++\ntitle = \"T\"\n+++\nBody.\n\n## Reflect\nOne?\n\n## Reflect\nTwo?\n",
             &["9:1: error: a lesson has at most one `## Reflect` section (the first is on line 6)"],
+        );
+    }
+
+    #[test]
+    fn a_team_section_is_the_lessons_stand_up_question_not_an_item() {
+        let text = "+++\ntitle = \"T\"\n+++\nBody.\n\n## Quiz\nQ?\n- [x] a\n- [ ] b\n> e\n\n## Team\nWhen did we **surprise** a customer?\n";
+        let (lesson, problems) = parse(text);
+        assert_eq!(problems, Vec::new());
+        let lesson = lesson.expect("a lesson");
+        assert_eq!(lesson.items.len(), 1, "the quiz only");
+        let team = lesson.team.expect("the team question");
+        assert_eq!((team.text.html.as_str(), team.line), ("When did we <b>surprise</b> a customer?", 12));
+    }
+
+    #[test]
+    fn a_team_section_is_one_per_lesson_without_attributes_and_not_empty() {
+        check_problems(
+            "+++\ntitle = \"T\"\n+++\nBody.\n## Team {#x}\nOne?\n## Team\nTwo?\n## Team\n",
+            &[
+                "5:10: error: `## Team` takes no `{…}`",
+                "7:1: error: a lesson has at most one `## Team` section (the first is on line 5)",
+                "9:1: error: a lesson has at most one `## Team` section (the first is on line 5)",
+                "9:1: error: empty section `## Team`",
+            ],
         );
     }
 

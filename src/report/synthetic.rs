@@ -255,6 +255,7 @@ fn lesson(idx: usize) -> Lesson {
         title: TOPICS[idx].to_owned(),
         body: Rich::plain("Body."),
         items,
+        team: None,
         path: PathBuf::from("lesson.md"),
         places: Default::default(),
     }
