@@ -120,7 +120,47 @@ pub struct Cohort {
     pub language: Lang,
     /// Pacing: daily cap, reviews per slot, quiet hours, days off, target retention.
     pub policy: Policy,
+    /// The team loop: leads, the goal, the digest and the weekly team question.
+    pub team: TeamSettings,
 }
+
+/// A cohort's team loop (the "20" of 70-20-10): who its leads are, what it works towards, when
+/// the leads get their digest and when the team gets its weekly question.
+#[derive(Debug, Clone)]
+pub struct TeamSettings {
+    /// The code that makes whoever sends `/start <code>` a lead of the cohort; no leads without.
+    pub lead_invite: Option<String>,
+    /// The team's "what for?" in one sentence, shown in the welcome, `/progress` and the digest.
+    pub goal: Option<String>,
+    /// When the leads get their weekly digest, in the cohort's time zone.
+    pub digest: CronSpec,
+    /// The weekly question to every learner; `None`: the catalogue's, in the cohort's language.
+    pub question: Option<String>,
+    /// When the team question goes out, in the cohort's time zone (quiet hours and days off
+    /// apply, as for every nudge).
+    pub question_schedule: CronSpec,
+}
+
+impl Default for TeamSettings {
+    /// No leads, no goal, the default digest and team question slots.
+    fn default() -> Self {
+        Self {
+            lead_invite: None,
+            goal: None,
+            digest: CronSpec::parse(DEFAULT_DIGEST).expect("the default digest schedule parses"),
+            question: None,
+            question_schedule: CronSpec::parse(DEFAULT_TEAM_QUESTION_SCHEDULE)
+                .expect("the default team question schedule parses"),
+        }
+    }
+}
+
+/// The digest's default slot: Monday 08:00.
+pub const DEFAULT_DIGEST: &str = "0 8 * * Mon";
+/// The team question's default slot: Friday 14:00.
+pub const DEFAULT_TEAM_QUESTION_SCHEDULE: &str = "0 14 * * Fri";
+/// Longest `goal` or `team_question`, in characters: both are one sentence on a phone.
+const MAX_TEAM_TEXT_CHARS: usize = 300;
 
 impl Settings {
     /// Parses and validates settings from TOML text; `source` names the file in messages. Fails
@@ -188,6 +228,11 @@ impl Settings {
     /// The cohort whose invite code is `invite`, if any.
     pub fn cohort_by_invite(&self, invite: &str) -> Option<&Cohort> {
         self.cohorts.iter().find(|cohort| cohort.invite == invite)
+    }
+
+    /// The cohort whose lead invite is `code`, if any.
+    pub fn cohort_by_lead_invite(&self, code: &str) -> Option<&Cohort> {
+        self.cohorts.iter().find(|cohort| cohort.team.lead_invite.as_deref() == Some(code))
     }
 
     /// The cohort with id `id`, if any.
@@ -306,6 +351,11 @@ struct RawCohort {
     quiet_hours: Option<Spanned<String>>,
     days_off: Option<Vec<Spanned<String>>>,
     target_retention: Option<Spanned<f64>>,
+    lead_invite: Option<Spanned<String>>,
+    goal: Option<Spanned<String>>,
+    digest: Option<Spanned<String>>,
+    team_question: Option<Spanned<String>>,
+    team_question_schedule: Option<Spanned<String>>,
 }
 
 /// Turns raw values into typed settings, collecting a problem (file, position, key) for every
@@ -416,7 +466,7 @@ impl Validator<'_> {
     fn cohorts(&mut self, raw: Vec<(usize, RawCohort)>) -> Vec<Cohort> {
         let mut cohorts = Vec::with_capacity(raw.len());
         let mut ids: Vec<(String, usize)> = Vec::new();
-        let mut invites: Vec<(String, usize)> = Vec::new();
+        let mut invites: Vec<(String, String)> = Vec::new();
         for (idx, cohort) in raw {
             let key = |name: &str| format!("cohorts[{idx}].{name}");
             if let Some((_, first)) = ids.iter().find(|(id, _)| id == cohort.id.get_ref()) {
@@ -426,15 +476,19 @@ impl Validator<'_> {
                 );
                 self.error(&cohort.id, &key("id"), &why);
             }
-            if let Some((_, first)) = invites.iter().find(|(invite, _)| invite == cohort.invite.get_ref()) {
-                let why = format!(
-                    "the invite `{}` is also used by `cohorts[{first}]`; give each cohort its own",
-                    cohort.invite.get_ref()
-                );
-                self.error(&cohort.invite, &key("invite"), &why);
+            let codes = std::iter::once(("invite", &cohort.invite))
+                .chain(cohort.lead_invite.as_ref().map(|code| ("lead_invite", code)));
+            for (name, code) in codes {
+                if let Some((_, first)) = invites.iter().find(|(invite, _)| invite == code.get_ref()) {
+                    let why = format!(
+                        "the code `{}` is also used by `{first}`; give each cohort its own invite and lead invite",
+                        code.get_ref()
+                    );
+                    self.error(code, &key(name), &why);
+                }
+                invites.push((code.get_ref().clone(), key(name)));
             }
             ids.push((cohort.id.get_ref().clone(), idx));
-            invites.push((cohort.invite.get_ref().clone(), idx));
             cohorts.extend(self.cohort(idx, cohort));
         }
         cohorts
@@ -478,6 +532,7 @@ impl Validator<'_> {
         {
             self.error(&raw.schedule, &key("schedule"), &why);
         }
+        let team = self.team(idx, &raw, timezone, policy.as_ref());
         if self.problems.len() > n_problems {
             return None;
         }
@@ -489,7 +544,82 @@ impl Validator<'_> {
             schedule: schedule?,
             timezone: timezone?,
             language: language?,
+            team: team?,
         })
+    }
+
+    /// The cohort's team loop keys, defaults filled in.
+    fn team(
+        &mut self,
+        idx: usize,
+        raw: &RawCohort,
+        timezone: Option<chrono_tz::Tz>,
+        policy: Option<&Policy>,
+    ) -> Option<TeamSettings> {
+        let key = |name: &str| format!("cohorts[{idx}].{name}");
+        let n_problems = self.problems.len();
+        if let Some(code) = raw.lead_invite.as_ref().filter(|code| !is_invite(code.get_ref())) {
+            self.error(
+                code,
+                &key("lead_invite"),
+                "use 1 to 64 letters, digits, `_` or `-` (what a t.me/<bot>?start= link can carry)",
+            );
+        }
+        let goal = self.team_text(raw.goal.as_ref(), &key("goal"));
+        let question = self.team_text(raw.team_question.as_ref(), &key("team_question"));
+        let digest = self.schedule_or(raw.digest.as_ref(), DEFAULT_DIGEST, &key("digest"));
+        let question_schedule = self.schedule_or(
+            raw.team_question_schedule.as_ref(),
+            DEFAULT_TEAM_QUESTION_SCHEDULE,
+            &key("team_question_schedule"),
+        );
+        if let (Some(schedule), Some(timezone), Some(policy)) = (&question_schedule, timezone, policy)
+            && let Err(why) = reaches_learners(schedule, timezone, policy)
+        {
+            match &raw.team_question_schedule {
+                Some(spanned) => self.error(spanned, &key("team_question_schedule"), &why),
+                None => self.error(
+                    &raw.id,
+                    &key("team_question_schedule"),
+                    &format!("the default {why}; set `team_question_schedule` to a time the team can be reached"),
+                ),
+            }
+        }
+        if self.problems.len() > n_problems {
+            return None;
+        }
+        Some(TeamSettings {
+            lead_invite: raw.lead_invite.as_ref().map(|code| code.get_ref().clone()),
+            goal,
+            digest: digest?,
+            question,
+            question_schedule: question_schedule?,
+        })
+    }
+
+    /// A one-sentence team text (`goal`, `team_question`): trimmed, not empty, short.
+    fn team_text(&mut self, text: Option<&Spanned<String>>, key: &str) -> Option<String> {
+        let text = text?;
+        let trimmed = text.get_ref().trim();
+        let n_chars = trimmed.chars().count();
+        if trimmed.is_empty() {
+            self.error(text, key, "is empty: write one sentence, or remove the key");
+        } else if n_chars > MAX_TEAM_TEXT_CHARS {
+            self.error(
+                text,
+                key,
+                &format!("is {n_chars} characters; keep it to one sentence of at most {MAX_TEAM_TEXT_CHARS}"),
+            );
+        }
+        Some(trimmed.to_owned())
+    }
+
+    /// The schedule at `value`, or `default` when the key is absent.
+    fn schedule_or(&mut self, value: Option<&Spanned<String>>, default: &str, key: &str) -> Option<CronSpec> {
+        match value {
+            Some(value) => CronSpec::parse(value.get_ref()).map_err(|why| self.error(value, key, &why)).ok(),
+            None => CronSpec::parse(default).ok(),
+        }
     }
 
     fn retention(&mut self, days: Option<Spanned<u32>>) -> Option<u32> {
@@ -692,9 +822,42 @@ language = "nl"
     }
 
     #[test]
+    fn the_team_loop_keys_are_optional_with_weekly_defaults() {
+        let settings = parse(GOOD).unwrap();
+        let team = &settings.cohorts[0].team;
+        assert_eq!((team.lead_invite.as_deref(), team.goal.as_deref(), team.question.as_deref()), (None, None, None));
+        assert_eq!((team.digest.as_str(), team.question_schedule.as_str()), ("0 8 * * Mon", "0 14 * * Fri"));
+        let text = format!(
+            "{GOOD}lead_invite = \"LEAD-1\"\ngoal = \"  Fewer repeat calls: from 10 % to 5 % by June \"\ndigest = \"0 7 * * Tue\"\nteam_question = \"What surprised a customer?\"\nteam_question_schedule = \"0 15 * * Thu\"\n"
+        );
+        let settings = parse(&text).unwrap();
+        let team = &settings.cohorts[0].team;
+        assert_eq!(team.goal.as_deref(), Some("Fewer repeat calls: from 10 % to 5 % by June"));
+        assert_eq!((team.digest.as_str(), team.question_schedule.as_str()), ("0 7 * * Tue", "0 15 * * Thu"));
+        assert_eq!(settings.cohort_by_lead_invite("LEAD-1").map(|c| c.id.as_str()), Some("desk"));
+        assert!(settings.cohort_by_invite("LEAD-1").is_none(), "a lead invite does not enrol");
+    }
+
+    #[test]
+    fn team_loop_mistakes_are_named() {
+        let text = format!(
+            "{GOOD}lead_invite = \"JOIN-1\"\ngoal = \" \"\ndigest = \"every monday\"\nquiet_hours = \"12:00-18:00\"\nteam_question_schedule = \"0 14 * * Fri\"\n"
+        );
+        let error = error_of(&text);
+        for expected in [
+            "`cohorts[0].lead_invite`: the code `JOIN-1` is also used by `cohorts[0].invite`",
+            "`cohorts[0].goal`: is empty",
+            "`cohorts[0].digest`:",
+            "`cohorts[0].team_question_schedule`: `0 14 * * Fri` never reaches a learner",
+        ] {
+            assert!(error.contains(expected), "{expected} in:\n{error}");
+        }
+    }
+
+    #[test]
     fn duplicate_invites_are_refused() {
         let twice = format!("{GOOD}{}", &GOOD[GOOD.find("[[cohorts]]").unwrap()..].replace("\"desk\"", "\"desk-2\""));
-        assert!(error_of(&twice).contains("`cohorts[1].invite`: the invite `JOIN-1` is also used by `cohorts[0]`"));
+        assert!(error_of(&twice).contains("`cohorts[1].invite`: the code `JOIN-1` is also used by `cohorts[0].invite`"));
     }
 
     #[test]

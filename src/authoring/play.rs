@@ -105,6 +105,7 @@ fn settings_for(pack: &Pack, lang: Lang) -> anyhow::Result<Settings> {
         http: Default::default(),
         content: ContentSettings { dir: pack.dir.clone() },
         cohorts: vec![Cohort {
+            team: crate::config::TeamSettings::default(),
             id: "try".to_owned(),
             pack: pack.id.clone(),
             invite: INVITE.to_owned(),

@@ -277,6 +277,7 @@ pub const DEFAULT_TIMEZONE: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
 /// schedule and the default policy (the ones a cohort gets without pacing keys).
 pub fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
     Ok(Cohort {
+        team: crate::config::TeamSettings::default(),
         id: "default".to_owned(),
         pack: pack.id.clone(),
         invite: "simulate".to_owned(),

@@ -12,7 +12,9 @@ use toml::Spanned;
 use super::markup::Rich;
 use super::problem::Problem;
 use super::toml_error::plain_message;
-use super::{Item, ItemKind, Lesson, LessonPlaces, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect, TeamQuestion};
+use super::{
+    Item, ItemKind, Lesson, LessonPlaces, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect, TeamQuestion,
+};
 use crate::text::is_slug;
 use crate::text::line_col;
 
