@@ -857,7 +857,9 @@ language = "nl"
     #[test]
     fn duplicate_invites_are_refused() {
         let twice = format!("{GOOD}{}", &GOOD[GOOD.find("[[cohorts]]").unwrap()..].replace("\"desk\"", "\"desk-2\""));
-        assert!(error_of(&twice).contains("`cohorts[1].invite`: the code `JOIN-1` is also used by `cohorts[0].invite`"));
+        assert!(
+            error_of(&twice).contains("`cohorts[1].invite`: the code `JOIN-1` is also used by `cohorts[0].invite`")
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod report;
 pub mod schedule;
 pub mod service;
 pub mod store;
+pub mod team;
 pub mod telegram;
 pub mod telemetry;
 #[cfg(test)]
