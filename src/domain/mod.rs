@@ -1,4 +1,5 @@
-//! The records nudge keeps: learners and their progress, deliveries (the outbox) and answers.
+//! The records nudge keeps: learners and their progress, deliveries (the outbox), answers, and
+//! the team loop's leads, notes and cohort state.
 //!
 //! Plain serde data shared by the engine (which decides), the store (which persists) and the
 //! reports (which count). Nothing here does I/O.
@@ -7,6 +8,7 @@ mod answer;
 mod delivery;
 mod ids;
 mod learner;
+mod team;
 
 pub use answer::{Answer, AnswerKind, PracticeOutcome};
 pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
@@ -15,3 +17,4 @@ pub use learner::{
     DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress, Status, Step,
     WaitKind, Waiting,
 };
+pub use team::{CohortState, ColleaguesEdition, Lead, Note, NoteKind};

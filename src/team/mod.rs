@@ -4,5 +4,6 @@
 //! `min_group` learners; texts come without names. No I/O: the service loads the records and
 //! sends what these return.
 
+pub mod colleagues;
 pub mod digest;
 pub mod standup;

@@ -1,0 +1,66 @@
+//! The weekly "from your colleagues" message: real examples from the team, never a ranking or
+//! a count of who answered. Made at the digest slot from the team answers shared since the
+//! last one; it goes out only when at least two learners shared, quoting at most three answers,
+//! the most recent of each learner.
+
+use crate::domain::{LearnerId, Note, NoteKind};
+
+/// Most answers one message quotes.
+pub const MAX_ANSWERS: usize = 3;
+
+/// Fewest learners whose answers make a message: one learner's answer alone would be theirs.
+pub const MIN_AUTHORS: usize = 2;
+
+/// The shared team answers to quote, most recent first; `None` when fewer than
+/// [`MIN_AUTHORS`] learners shared.
+pub fn pick<'a>(notes: impl IntoIterator<Item = &'a Note>) -> Option<Vec<&'a Note>> {
+    let mut shared: Vec<&Note> =
+        notes.into_iter().filter(|note| note.shared && note.kind == NoteKind::TeamAnswer).collect();
+    shared.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.delivery.cmp(&a.delivery)));
+    let mut authors: Vec<LearnerId> = Vec::new();
+    shared.retain(|note| {
+        let first_of_author = !authors.contains(&note.learner);
+        authors.push(note.learner);
+        first_of_author
+    });
+    (shared.len() >= MIN_AUTHORS).then(|| shared.into_iter().take(MAX_ANSWERS).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::testkit::at;
+
+    fn note(learner: LearnerId, minutes: i64, shared: bool) -> Note {
+        Note {
+            learner,
+            delivery: (learner * 100 + minutes) as u64,
+            cohort: "desk".to_owned(),
+            at: at("2026-11-27T14:00:00Z") + Duration::minutes(minutes),
+            kind: NoteKind::TeamAnswer,
+            text: format!("{learner} at {minutes}"),
+            shared,
+        }
+    }
+
+    fn texts(notes: &[Note]) -> Option<Vec<String>> {
+        pick(notes).map(|picked| picked.iter().map(|note| note.text.clone()).collect())
+    }
+
+    #[test]
+    fn at_most_three_answers_the_newest_of_each_learner() {
+        let notes = [note(1, 1, true), note(1, 9, true), note(2, 2, true), note(3, 3, true), note(4, 4, true)];
+        assert_eq!(texts(&notes), Some(vec!["1 at 9".to_owned(), "4 at 4".to_owned(), "3 at 3".to_owned()]));
+    }
+
+    #[test]
+    fn one_learner_sharing_is_not_enough_and_private_answers_and_ideas_never_count() {
+        assert_eq!(texts(&[note(1, 1, true), note(1, 2, true), note(2, 3, false)]), None);
+        let mut idea = note(3, 4, true);
+        idea.kind = NoteKind::Idea;
+        assert_eq!(texts(&[note(1, 1, true), idea.clone()]), None);
+        assert_eq!(texts(&[note(1, 1, true), idea, note(2, 2, true)]).map(|t| t.len()), Some(2));
+    }
+}
