@@ -133,7 +133,8 @@ impl Service {
                 outcome.reply(render::text(fill(lang, "start.welcome", &args)));
             }
         }
-        outcome.reply(render::text(tr(lang, "start.privacy").to_owned()));
+        let min = crate::report::DEFAULT_MIN_GROUP.to_string();
+        outcome.reply(render::text(fill(lang, "start.privacy", &[("min", &min)])));
         Ok(learner)
     }
 
