@@ -9,6 +9,7 @@
 mod admin;
 mod answers;
 mod commands;
+pub mod deliveries;
 mod moves;
 mod nudges;
 mod rights;

@@ -188,7 +188,7 @@ fn a_reply_to_an_older_question_goes_to_that_question() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    deliveries::mark_sent(service.store(), 7, reflect, 55, now()).unwrap();
     say(&service, 7, "first answer");
     let added = reply(&service, 7, "one more thought", 55);
     assert!(added.recorded_answer);
@@ -303,7 +303,7 @@ fn progress_shows_own_figures_only() {
 fn inactive_learners_are_not_scheduled_until_they_start_again() {
     let service = service();
     say(&service, 7, "/start JOIN");
-    service.store().deactivate(7, "blocked", now()).unwrap();
+    deliveries::deactivate(service.store(), 7, "blocked", now()).unwrap();
     assert_eq!(learner(&service, 7).next_nudge, None);
     assert_eq!(service.store().n_agenda(), 0);
     let back = say(&service, 7, "/start");
@@ -431,7 +431,7 @@ fn answers_past_what_nudge_keeps_are_cut_with_a_word_to_the_learner() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    deliveries::mark_sent(service.store(), 7, reflect, 55, now()).unwrap();
     let long = "x".repeat(4000);
     let first = reply(&service, 7, &long, 55);
     assert_eq!(first.to_send.len(), 2, "thanks and the next question, nothing about length");

@@ -32,7 +32,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Purpose, Status};
+use crate::domain::{Answer, Delivery, DeliverySeq, Learner, LearnerId, NextNudge};
 pub use backup::BackupError;
 pub use privacy::{LearnerExport, Pruned};
 pub use records::Exchange;
@@ -338,76 +338,6 @@ impl Store {
     /// Number of deliveries waiting to be sent (a running count: cheap).
     pub fn n_pending(&self) -> usize {
         self.counts.pending()
-    }
-
-    /// Records that Telegram accepted delivery `seq` as message `message_id`.
-    pub fn mark_sent(
-        &self,
-        learner: LearnerId,
-        seq: DeliverySeq,
-        message_id: i64,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.finish_delivery(learner, seq, DeliveryState::Sent { message_id, at })
-    }
-
-    /// Records that delivery `seq` was given up on. A spaced review that never reached the
-    /// learner is opened again in the same transaction: an unanswered review is not re-sent
-    /// while it is out, so one that is not out must not count as out.
-    pub fn mark_failed(
-        &self,
-        learner: LearnerId,
-        seq: DeliverySeq,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let state = DeliveryState::Failed { reason: reason.to_owned(), at };
-        self.with_learner(learner, |tx| {
-            let review = tx.delivery(seq)?.and_then(|delivery| match delivery.purpose {
-                Purpose::Quiz { item, review: true, .. } => Some(item),
-                _ => None,
-            });
-            tx.finish_delivery(seq, state.clone())?;
-            let Some(item) = review else { return Ok(()) };
-            if let Some(mut record) = tx.learner()?
-                && let Some(memory) = record.progress.memory.get_mut(&item)
-                && memory.asked.take().is_some()
-            {
-                tx.put_learner(&record)?;
-            }
-            Ok(())
-        })
-    }
-
-    fn finish_delivery(&self, learner: LearnerId, seq: DeliverySeq, state: DeliveryState) -> Result<(), StoreError> {
-        self.with_learner(learner, |tx| {
-            tx.finish_delivery(seq, state.clone())?;
-            Ok(())
-        })
-    }
-
-    /// Marks the learner inactive (Telegram refuses their chat) and fails what is pending for
-    /// them, in one transaction. Returns the deliveries failed.
-    pub fn deactivate(
-        &self,
-        learner: LearnerId,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<DeliverySeq>, StoreError> {
-        let pending = self.pending_for(learner)?;
-        self.with_learner(learner, |tx| {
-            if let Some(mut record) = tx.learner()? {
-                record.status = Status::Inactive { reason: reason.to_owned(), since: at };
-                tx.set_agenda(record.next_nudge.as_ref(), None)?;
-                record.next_nudge = None;
-                tx.put_learner(&record)?;
-            }
-            for &seq in &pending {
-                let state = DeliveryState::Failed { reason: reason.to_owned(), at };
-                tx.finish_delivery(seq, state)?;
-            }
-            Ok(pending.clone())
-        })
     }
 
     /// Agenda entries due at or before `now`, earliest first, at most `limit`.

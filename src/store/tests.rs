@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::{DeliveryState, OutMessage, Outgoing, Purpose};
+use crate::domain::{DeliveryState, OutMessage, Outgoing, Purpose, Status};
 use crate::testkit::{at, learner};
 
 fn delivery(learner: LearnerId, seq: DeliverySeq) -> Delivery {
@@ -42,23 +42,12 @@ fn pending_deliveries_leave_the_outbox_when_sent() {
     let first = add_delivery(&store, 1);
     let second = add_delivery(&store, 1);
     assert_eq!(store.pending().unwrap(), vec![(1, first), (1, second)]);
-    store.mark_sent(1, first, 77, at("2026-11-24T08:00:01Z")).unwrap();
+    let sent = DeliveryState::Sent { message_id: 77, at: at("2026-11-24T08:00:01Z") };
+    store.with_learner(1, |tx| tx.finish_delivery(first, sent.clone())).unwrap();
     assert_eq!(store.pending().unwrap(), vec![(1, second)]);
     let sent = store.delivery(1, first).unwrap().unwrap();
     assert!(matches!(sent.state, DeliveryState::Sent { message_id: 77, .. }));
     assert!(sent.outgoing.is_none(), "the payload is dropped once sent");
-}
-
-#[test]
-fn deactivating_fails_what_is_pending_for_that_learner_only() {
-    let store = Store::temporary().unwrap();
-    store.with_learner(1, |tx| tx.put_learner(&learner(1))).unwrap();
-    let mine = add_delivery(&store, 1);
-    let other = add_delivery(&store, 2);
-    let failed = store.deactivate(1, "blocked", at("2026-11-24T08:00:00Z")).unwrap();
-    assert_eq!(failed, vec![mine]);
-    assert_eq!(store.pending().unwrap(), vec![(2, other)]);
-    assert!(matches!(store.learner(1).unwrap().unwrap().status, Status::Inactive { .. }));
 }
 
 #[test]
@@ -344,9 +333,21 @@ fn the_running_counts_agree_with_the_trees() {
     assert_eq!((store.n_learners(), store.n_pending(), store.n_agenda()), (2, 2, 2));
     add_delivery(&store, 3);
     check(&store, "a delivery without a learner");
-    store.mark_sent(1, 4, 10, at("2026-11-24T08:00:02Z")).unwrap();
+    let sent = DeliveryState::Sent { message_id: 10, at: at("2026-11-24T08:00:02Z") };
+    store.with_learner(1, |tx| tx.finish_delivery(4, sent.clone())).unwrap();
     check(&store, "a send");
-    store.deactivate(2, "blocked", at("2026-11-24T08:00:03Z")).unwrap();
+    store
+        .with_learner(2, |tx| {
+            let record = tx.learner()?.unwrap_or_else(|| learner(2));
+            tx.set_agenda(record.next_nudge.as_ref(), None)?;
+            let status = Status::Inactive { reason: "blocked".to_owned(), since: at("2026-11-24T08:00:03Z") };
+            tx.put_learner(&Learner { status, next_nudge: None, ..record })?;
+            tx.finish_delivery(
+                4,
+                DeliveryState::Failed { reason: "blocked".to_owned(), at: at("2026-11-24T08:00:03Z") },
+            )
+        })
+        .unwrap();
     check(&store, "a deactivation");
     store.erase(1).unwrap();
     store.erase(3).unwrap();
