@@ -64,7 +64,7 @@ pub fn play(
     library.packs.insert(pack.id.clone(), pack.clone());
     let store = Store::temporary().context("cannot create a temporary store")?;
     let mut session = Session {
-        service: Service::new(store, Arc::new(settings), library),
+        service: Service::new(Arc::new(store), Arc::new(settings), library),
         lang,
         name,
         out,
@@ -187,7 +187,7 @@ impl<W: Write> Session<'_, W> {
                 continue;
             };
             let message_id = self.print(outgoing)?;
-            deliveries::mark_sent(self.service.store(), ME, seq, message_id, self.now)?;
+            deliveries::mark_sent(&**self.service.store(), ME, seq, message_id, self.now)?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use crate::engine::{Outcome, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
 use crate::schedule::agenda::several_slots_a_day;
-use crate::store::{LearnerTx, StoreError, TxError};
+use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
 use crate::text::escape_html;
 
 /// Longest pause `/pause N` accepts, in days.
@@ -110,7 +110,7 @@ impl Service {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn enrol(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         existing: Option<Learner>,
         from: &Person,
         cohort: &Cohort,
@@ -153,7 +153,7 @@ impl Service {
     /// `/start` from someone already enrolled: reactivates them if needed.
     fn greet_again(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         mut learner: Learner,
         from: &Person,
         now: DateTime<Utc>,
@@ -180,7 +180,7 @@ impl Service {
 
     fn pause(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         args: &str,
         now: DateTime<Utc>,
@@ -207,7 +207,7 @@ impl Service {
 
     fn resume(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         now: DateTime<Utc>,
     ) -> Result<crate::domain::OutMessage, TxError> {
@@ -220,7 +220,7 @@ impl Service {
 
     fn set_time(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         args: &str,
         now: DateTime<Utc>,
@@ -250,7 +250,7 @@ impl Service {
     /// that could reach them; the reply says which, or when the next nudge now comes.
     fn apply_time(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         cohort: &Cohort,
         time: NaiveTime,

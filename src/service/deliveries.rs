@@ -1,14 +1,14 @@
 //! What became of a delivery, as the sender records it: sent, given up on, or refused with the
-//! whole chat. Each is one transaction of the learner's.
+//! whole chat. Each is one transaction of the learner's, over any store engine.
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{DeliverySeq, DeliveryState, Learner, LearnerId, Purpose, Status};
-use crate::store::{Store, StoreError};
+use crate::store::{Storage, StorageExt, StoreError};
 
 /// Records that Telegram accepted delivery `seq` as message `message_id`.
 pub fn mark_sent(
-    store: &Store,
+    store: &dyn Storage,
     learner: LearnerId,
     seq: DeliverySeq,
     message_id: i64,
@@ -21,7 +21,7 @@ pub fn mark_sent(
 /// is opened again in the same transaction: an unanswered review is not re-sent while it is
 /// out, so one that is not out must not count as out.
 pub fn mark_failed(
-    store: &Store,
+    store: &dyn Storage,
     learner: LearnerId,
     seq: DeliverySeq,
     reason: &str,
@@ -51,7 +51,7 @@ fn reopen_review(learner: &mut Learner, item: &str) -> bool {
 /// Marks the learner inactive (Telegram refuses their chat) and fails what is pending for them,
 /// in one transaction. Returns the deliveries failed.
 pub fn deactivate(
-    store: &Store,
+    store: &dyn Storage,
     learner: LearnerId,
     reason: &str,
     at: DateTime<Utc>,
@@ -75,6 +75,7 @@ pub fn deactivate(
 mod tests {
     use super::*;
     use crate::domain::{Delivery, Memory};
+    use crate::store::Store;
     use crate::testkit::{at, learner};
 
     fn quiz(learner: LearnerId, seq: DeliverySeq, review: bool) -> Delivery {
@@ -91,7 +92,7 @@ mod tests {
     }
 
     /// Learner `id` with quiz `greet/quiz` out as a review since `asked`, and delivery `seq`.
-    fn asked_learner(store: &Store, id: LearnerId, delivery: Delivery) {
+    fn asked_learner(store: &dyn Storage, id: LearnerId, delivery: Delivery) {
         let memory = Memory {
             due: at("2026-11-24T08:00:00Z"),
             stability: 3.0,
@@ -114,7 +115,7 @@ mod tests {
             .expect("written");
     }
 
-    fn asked(store: &Store, id: LearnerId) -> Option<DateTime<Utc>> {
+    fn asked(store: &dyn Storage, id: LearnerId) -> Option<DateTime<Utc>> {
         store.learner(id).expect("read").expect("enrolled").progress.memory["greet/quiz"].asked
     }
 

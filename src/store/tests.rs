@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::{DeliveryState, OutMessage, Outgoing, Purpose, Status};
+use crate::domain::{Answer, DeliveryState, OutMessage, Outgoing, Purpose, Status};
 use crate::testkit::{at, learner};
 
 fn delivery(learner: LearnerId, seq: DeliverySeq) -> Delivery {
@@ -182,7 +182,7 @@ fn a_schema_1_backup_restores_into_compact_records() {
     };
     assert!(backup.starts_with("{\"nudge_backup\":1,\"schema\":1}"));
     let store = Store::open(&dir.path().join("new")).unwrap();
-    store.restore(backup.as_bytes()).unwrap();
+    store.restore(&mut backup.as_bytes()).unwrap();
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
     assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
     assert!(backup.contains("\"item\":\"greet/quiz\""), "answers are readable JSON in a backup");
@@ -356,7 +356,7 @@ fn the_running_counts_agree_with_the_trees() {
     busy_learner(&store, 4);
     store.backup(&mut backup).unwrap();
     let restored = Store::temporary().unwrap();
-    restored.restore(backup.as_slice()).unwrap();
+    restored.restore(&mut backup.as_slice()).unwrap();
     check(&restored, "a restore");
     assert_eq!(restored.pending().unwrap(), vec![(4, 4)], "the outbox is rebuilt from the pending delivery");
 }
@@ -415,7 +415,7 @@ fn a_backup_reads_each_learner_at_one_moment() {
         .unwrap();
     writer.lock().unwrap().take().unwrap().join().unwrap();
     let restored = Store::temporary().unwrap();
-    restored.restore(out.as_slice()).unwrap();
+    restored.restore(&mut out.as_slice()).unwrap();
     assert_eq!(restored.learner(1).unwrap().unwrap().name, learner(1).name, "the record as it was");
     assert_eq!(restored.delivery(1, 6).unwrap(), None, "and the deliveries as they were with it");
     assert_eq!(store.delivery(1, 6).unwrap().map(|d| d.seq), Some(6), "the write happened after");
