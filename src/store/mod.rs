@@ -1,5 +1,6 @@
 //! The records: the interface every store engine implements ([`Storage`], [`LearnerTx`], in
-//! `storage.rs`), and the sled engine, the only code that touches sled: a fixed set of trees, their key layouts, their values
+//! `storage.rs`, with the tests every engine must pass in `contract.rs`), and the sled engine,
+//! the only code that touches sled: a fixed set of trees, their key layouts, their values
 //! (compact binary records for deliveries and answers, JSON for the rest), and the schema
 //! version checked (and migrated) at open.
 //!
@@ -19,6 +20,8 @@
 //! Writes that belong together go through [`StorageExt::with_learner`], one sled transaction.
 
 mod backup;
+#[cfg(test)]
+pub(crate) mod contract;
 mod counts;
 mod keys;
 mod migrate;

@@ -72,7 +72,7 @@ impl Store {
         Ok(())
     }
 
-    pub(super) fn mark_erasing(&self, id: LearnerId) -> Result<(), StoreError> {
+    fn mark_erasing(&self, id: LearnerId) -> Result<(), StoreError> {
         self.transact(id, &mut |tx| {
             let Some(mut learner) = tx.learner()? else { return Ok(()) };
             tx.set_agenda(learner.next_nudge.as_ref(), None)?;

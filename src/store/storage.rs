@@ -1,7 +1,7 @@
 //! What every store engine provides: the per-learner transaction ([`LearnerTx`]) and the store
 //! around it ([`Storage`]). The service, the app, the control socket, reports and the Telegram
-//! edge reach the records only through these traits; sled is one engine (`Store`). Knows
-//! nothing of sled.
+//! edge reach the records only through these traits; sled is one engine (`Store`), and
+//! `contract.rs` holds the tests every engine must pass. Knows nothing of sled.
 
 use std::future::Future;
 use std::io::{BufRead, Write};
