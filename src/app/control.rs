@@ -185,7 +185,7 @@ fn run(
     op: &Op,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(serde_json::Value, Option<(LearnerId, Lang)>)> {
-    let store = service.store();
+    let store = &**service.store();
     let data = match op {
         Op::Backup {} => anyhow::bail!("a backup is streamed, not answered"),
         Op::Report { request, format, by, language } => {

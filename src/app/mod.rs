@@ -23,7 +23,7 @@ use crate::authoring::check::load_checked;
 use crate::config::Limits;
 use crate::config::Settings;
 use crate::service::Service;
-use crate::store::Store;
+use crate::store::{Storage, Store};
 use crate::telegram::poller::Poller;
 use crate::telegram::sender::{self, OutboxReceiver};
 use crate::telegram::{OutboxHandle, RetryPolicy, TelegramClient, outbox};
@@ -83,14 +83,14 @@ impl App {
     pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
         let path = settings.store.path.clone();
         let opened = tokio::task::spawn_blocking(move || Store::open_when_free(&path)).await?;
-        let store = opened.map_err(|error| {
+        let store: Arc<dyn Storage> = Arc::new(opened.map_err(|error| {
             let path = settings.store.path.display();
             let hint = match error.is_locked() {
                 true => "another nudge is running on it",
                 false => "if it is damaged, restore a backup (`nudge restore`) into a new store path",
             };
             anyhow::anyhow!("cannot open the store at {path} ({hint}): {error}")
-        })?;
+        })?);
         let checked = store.verify().with_context(|| {
             format!(
                 "the store at {} is damaged; restore a backup (`nudge restore`) into a new store path",
@@ -147,7 +147,7 @@ impl App {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let store = self.service.store().clone();
-        let requeued = sender::requeue_pending(&store, &self.outbox)?;
+        let requeued = sender::requeue_pending(&*store, &self.outbox)?;
         let rescheduled = self.service.rebuild_agenda(chrono::Utc::now())?;
         tracing::info!(bot = %self.bot_username, learners = store.n_learners(), requeued, rescheduled, "nudge is running");
         for cohort in &self.service.settings().cohorts {

@@ -214,7 +214,7 @@ mod tests {
         write_pack(dir.path(), "a", LESSON);
         write_pack(dir.path(), "b", LESSON);
         let service = Service::new(
-            crate::store::Store::temporary().unwrap(),
+            Arc::new(crate::store::Store::temporary().unwrap()),
             Arc::new(settings()),
             load_checked(dir.path()).library(),
         );

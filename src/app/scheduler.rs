@@ -184,13 +184,15 @@ mod tests {
     use crate::telegram::outbox;
     use crate::testkit::{at, demo_pack, library, person, settings};
 
-    fn enrolled(ids: &[LearnerId]) -> Arc<Service> {
-        let service = Service::new(Store::temporary().expect("a store"), Arc::new(settings()), library(demo_pack()));
+    /// A service with learners `ids` enrolled, and its sled store (for writes no use case makes).
+    fn enrolled(ids: &[LearnerId]) -> (Arc<Service>, Store) {
+        let store = Store::temporary().expect("a store");
+        let service = Service::new(Arc::new(store.clone()), Arc::new(settings()), library(demo_pack()));
         for &id in ids {
             let start = Incoming::from_text(person(id), "/start JOIN", None);
             service.handle(&start, at("2026-11-23T09:00:00Z")).expect("enrolled");
         }
-        Arc::new(service)
+        (Arc::new(service), store)
     }
 
     fn due(service: &Service, id: LearnerId) -> NextNudge {
@@ -199,13 +201,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_that_fails_to_decode_is_retried_then_parked_and_the_others_are_nudged() {
-        let service = enrolled(&[1, 2, 3]);
+        let (service, store) = enrolled(&[1, 2, 3]);
         let (handle, mut receiver) = outbox();
         let metrics = Arc::new(Metrics::default());
         let scheduler = Scheduler::new(service.clone(), handle, metrics.clone());
         let stuck = due(&service, 2);
         let now = [1, 2, 3].map(|id| due(&service, id).at).into_iter().max().expect("three learners");
-        service.store().put_raw_learner(2, b"not a learner").expect("written");
+        store.put_raw_learner(2, b"not a learner").expect("written");
 
         assert_eq!(scheduler.tick(now).await.expect("the tick goes on past learner 2"), 2);
         let handed: Vec<LearnerId> = receiver.drain_bulk().iter().map(|batch| batch.learner).collect();

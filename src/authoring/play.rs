@@ -19,7 +19,7 @@ use crate::domain::{Button, Outgoing};
 use crate::i18n::{Lang, fill, tr, weekday_name};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;
-use crate::service::{Handled, Service};
+use crate::service::{Handled, Service, deliveries};
 use crate::store::Store;
 
 /// The learner's id in the throw-away store.
@@ -64,7 +64,7 @@ pub fn play(
     library.packs.insert(pack.id.clone(), pack.clone());
     let store = Store::temporary().context("cannot create a temporary store")?;
     let mut session = Session {
-        service: Service::new(store, Arc::new(settings), library),
+        service: Service::new(Arc::new(store), Arc::new(settings), library),
         lang,
         name,
         out,
@@ -188,7 +188,7 @@ impl<W: Write> Session<'_, W> {
                 continue;
             };
             let message_id = self.print(outgoing)?;
-            self.service.store().mark_sent(ME, seq, message_id, self.now)?;
+            deliveries::mark_sent(&**self.service.store(), ME, seq, message_id, self.now)?;
         }
         Ok(())
     }

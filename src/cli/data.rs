@@ -17,7 +17,7 @@ use crate::i18n::Lang;
 use crate::report::from_store::{
     CsvRows, ReportFormat, ReportRequest, render, report_from_store, report_language, report_zone,
 };
-use crate::store::Store;
+use crate::store::{Storage, Store};
 
 fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {
     Settings::load(&config::config_path(config))
@@ -25,15 +25,16 @@ fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {
 
 /// Opens the store when no daemon answers for it. A store another process holds without a
 /// socket (a daemon older than this nudge) is said so in one sentence.
-fn open_store(path: &Path) -> anyhow::Result<Store> {
-    Store::open(path).map_err(|error| match error.is_locked() {
+fn open_store(path: &Path) -> anyhow::Result<Box<dyn Storage>> {
+    let opened = Store::open(path).map_err(|error| match error.is_locked() {
         true => anyhow::anyhow!(
             "the store at {} is in use by a process that does not answer on {} (a nudge older than this one?): stop it or upgrade it, then try again",
             path.display(),
             socket_path(path).display()
         ),
         false => anyhow::Error::new(error).context(format!("cannot open the store at {}", path.display())),
-    })
+    })?;
+    Ok(Box::new(opened))
 }
 
 pub(super) fn run_backup(file: &Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -76,7 +77,7 @@ pub(super) fn run_restore(file: &Path, config: Option<PathBuf>) -> anyhow::Resul
         anyhow::bail!("a daemon is running on the store at {}: restore into a new, empty store path", path.display());
     }
     let store = open_store(&path)?;
-    let records = store.restore(std::io::BufReader::new(input))?;
+    let records = store.restore(&mut std::io::BufReader::new(input))?;
     eprintln!("restored {records} records into {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -100,7 +101,7 @@ pub(super) fn run_report(
         None => {
             let store = open_store(&settings.store.path)?;
             let library = check::load_checked(&settings.content.dir).library();
-            let report = report_from_store(&store, &settings, &library, &request, || store.report_key(), Utc::now())?;
+            let report = report_from_store(&*store, &settings, &library, &request, || store.report_key(), Utc::now())?;
             let cohort = request.cohort.as_deref();
             let lang = language.unwrap_or_else(|| report_language(&settings, cohort));
             render(&report, format, by, lang, report_zone(&settings, cohort))
@@ -137,7 +138,7 @@ fn list(settings: &Settings, cohort: Option<String>, format: ListFormat) -> anyh
     let rows: Vec<LearnerRow> = match client::connect(&settings.store.path)? {
         Some(daemon) => serde_json::from_value(daemon.ask(Op::List { cohort: cohort.clone() })?)
             .context("the daemon sent a list this nudge cannot read")?,
-        None => admin::learner_rows(&open_store(&settings.store.path)?, cohort.as_deref())?,
+        None => admin::learner_rows(&*open_store(&settings.store.path)?, cohort.as_deref())?,
     };
     if let Some(wanted) = &cohort
         && rows.is_empty()

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Learner, LearnerId, Status};
-use crate::store::{Store, StoreError};
+use crate::store::{Storage, StoreError};
 
 /// One line of `nudge learner list`: enough to find the id for an export or an erasure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +33,7 @@ impl LearnerRow {
 }
 
 /// The learners in `store` (of `cohort` only, if given), in id order.
-pub fn learner_rows(store: &Store, cohort: Option<&str>) -> Result<Vec<LearnerRow>, StoreError> {
+pub fn learner_rows(store: &dyn Storage, cohort: Option<&str>) -> Result<Vec<LearnerRow>, StoreError> {
     let mut rows = Vec::new();
     for learner in store.learners() {
         let learner = learner?;
@@ -45,7 +45,7 @@ pub fn learner_rows(store: &Store, cohort: Option<&str>) -> Result<Vec<LearnerRo
 }
 
 /// True when `store` holds anything about learner `id` (a record or messages).
-pub fn has_records(store: &Store, id: LearnerId) -> Result<bool, StoreError> {
+pub fn has_records(store: &dyn Storage, id: LearnerId) -> Result<bool, StoreError> {
     Ok(store.learner(id)?.is_some() || !store.export(id)?.messages.is_empty())
 }
 
@@ -76,6 +76,7 @@ fn clean(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{StorageExt, Store};
 
     fn row(id: LearnerId, name: &str, status: &str) -> LearnerRow {
         LearnerRow { id, first_name: name.to_owned(), cohort: "desk".to_owned(), status: status.to_owned() }

@@ -4,7 +4,7 @@
 //! One JSON request line, one JSON reply line; a backup's reply is followed by the backup's own
 //! lines and a last line saying whether it is complete. The server is `app/control.rs`, the
 //! client `client.rs`. Knows nothing of sled: the admin commands themselves live in `admin.rs`,
-//! over the `Store`'s public API, and run in the daemon or (daemon stopped) in the CLI alike.
+//! over the `Storage` interface, and run in the daemon or (daemon stopped) in the CLI alike.
 
 pub mod admin;
 pub mod client;
@@ -43,7 +43,7 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    /// The whole store as backup lines (`Store::backup`), streamed after the reply.
+    /// The whole store as backup lines (`Storage::backup`), streamed after the reply.
     Backup {},
     /// A report rendered in `format` from the daemon's store, settings and packs.
     Report {

@@ -59,8 +59,8 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
 ///
 /// A review that is out and unanswered is not sent again, however long it waits: the question
 /// still stands (its buttons stay live), so re-sending would only pile up copies of it. It
-/// waits for its answer; a review Telegram never delivered is opened again by the store when
-/// the delivery fails.
+/// waits for its answer; a review Telegram never delivered is opened again when the delivery
+/// fails (`service::deliveries`).
 pub fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(String, usize)> {
     let waiting_quiz = learner
         .progress

@@ -10,7 +10,7 @@ use crate::config::Settings;
 use crate::content::Library;
 use crate::i18n::Lang;
 use crate::report::{CohortInfo, PerLearner, Report, ReportBuilder, ReportOptions};
-use crate::store::{Store, StoreError};
+use crate::store::{Storage, StoreError};
 
 /// What an admin asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,10 +118,10 @@ pub fn report_language(settings: &Settings, cohort: Option<&str>) -> Lang {
 
 /// The report `request` asks for, from every record in `store`.
 ///
-/// `report_key` is the pseudonym key (see [`Store::report_key`]); it is only used when the
+/// `report_key` is the pseudonym key (see [`Storage::report_key`]); it is only used when the
 /// config turns per-learner rows on.
 pub fn report_from_store(
-    store: &Store,
+    store: &dyn Storage,
     settings: &Settings,
     library: &Library,
     request: &ReportRequest,

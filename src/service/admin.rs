@@ -53,7 +53,7 @@ impl Service {
     pub fn admin_report(&self, asked: &AdminReport, now: DateTime<Utc>) -> Vec<Outgoing> {
         let library = self.library();
         let report =
-            report_from_store(&self.store, &self.settings, &library, &asked.request, || self.store.report_key(), now);
+            report_from_store(&*self.store, &self.settings, &library, &asked.request, || self.store.report_key(), now);
         let tz = report_zone(&self.settings, asked.request.cohort.as_deref());
         let date = now.with_timezone(&tz).format("%Y-%m-%d").to_string();
         match report {

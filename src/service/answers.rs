@@ -15,7 +15,7 @@ use crate::engine::planner::append;
 use crate::engine::{Draft, DraftBody, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
-use crate::store::{LearnerTx, StoreError, TxError};
+use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
 
 /// The longest free-text answer kept per question: four full Telegram messages (one message
 /// always fits whole). A learner whose messages to one question add up to more is told what
@@ -224,7 +224,7 @@ impl Service {
     /// [`MAX_ANSWER_CHARS`] and only the start is kept).
     fn answer_open(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         question: &OpenQuestion,
         text: &str,
@@ -258,7 +258,7 @@ impl Service {
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &Learner,
         delivery: DeliverySeq,
         item: &str,

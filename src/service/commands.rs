@@ -13,7 +13,7 @@ use crate::engine::{Outcome, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
 use crate::schedule::agenda::several_slots_a_day;
-use crate::store::{LearnerTx, StoreError, TxError};
+use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
 use crate::text::escape_html;
 
 impl Service {
@@ -97,7 +97,7 @@ impl Service {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn enrol(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         existing: Option<Learner>,
         from: &Person,
         cohort: &Cohort,
@@ -141,7 +141,7 @@ impl Service {
     /// `/start` from someone already enrolled: reactivates them if needed.
     fn greet_again(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         mut learner: Learner,
         from: &Person,
         now: DateTime<Utc>,
@@ -168,7 +168,7 @@ impl Service {
 
     fn pause(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         days: PauseFor,
         now: DateTime<Utc>,
@@ -192,7 +192,7 @@ impl Service {
 
     fn resume(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         now: DateTime<Utc>,
     ) -> Result<crate::domain::OutMessage, TxError> {
@@ -205,7 +205,7 @@ impl Service {
 
     fn set_time(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         choice: &TimeChoice,
         now: DateTime<Utc>,
@@ -232,7 +232,7 @@ impl Service {
     /// that could reach them; the reply says which, or when the next nudge now comes.
     fn apply_time(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         cohort: &Cohort,
         time: NaiveTime,

@@ -9,6 +9,7 @@
 mod admin;
 mod answers;
 mod commands;
+pub mod deliveries;
 mod moves;
 mod nudges;
 mod rights;
@@ -29,11 +30,11 @@ use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Op
 use crate::engine::{DraftBody, Outcome, session};
 use crate::i18n::{Lang, tr};
 use crate::render;
-use crate::store::{LearnerTx, Store, StoreError, TxError};
+use crate::store::{LearnerTx, Storage, StorageExt, StoreError, TxError};
 
 /// The application core shared by the daemon's tasks.
 pub struct Service {
-    store: Store,
+    store: Arc<dyn Storage>,
     settings: Arc<Settings>,
     library: RwLock<Arc<Library>>,
     agenda_changed: Notify,
@@ -96,13 +97,13 @@ struct Commit<'a> {
 }
 
 impl Service {
-    /// A service over `store` with `settings` and the packs in `library`.
-    pub fn new(store: Store, settings: Arc<Settings>, library: Library) -> Self {
+    /// A service over `store` (any engine) with `settings` and the packs in `library`.
+    pub fn new(store: Arc<dyn Storage>, settings: Arc<Settings>, library: Library) -> Self {
         Self { store, settings, library: RwLock::new(Arc::new(library)), agenda_changed: Notify::new() }
     }
 
     /// The store.
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &Arc<dyn Storage> {
         &self.store
     }
 
@@ -185,7 +186,7 @@ impl Service {
     /// the draft's purpose (and is what `waiting_on` points at), the rest are replies.
     fn commit(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: Option<Learner>,
         outcome: Outcome,
         ctx: Commit<'_>,
@@ -230,7 +231,7 @@ impl Service {
 
 /// Records `parts` as pending deliveries: the first as `delivery`, each further one (the rest
 /// of a text too long for one message) under a new seq as a reply. Returns their seqs in order.
-fn put_parts(tx: &LearnerTx<'_>, delivery: Delivery, parts: Vec<Outgoing>) -> Result<Vec<DeliverySeq>, TxError> {
+fn put_parts(tx: &dyn LearnerTx, delivery: Delivery, parts: Vec<Outgoing>) -> Result<Vec<DeliverySeq>, TxError> {
     let mut seqs = Vec::with_capacity(parts.len());
     let mut next = delivery;
     for (idx, part) in parts.into_iter().enumerate() {

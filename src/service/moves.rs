@@ -13,14 +13,14 @@ use crate::domain::{Button, Learner, OutMessage, PendingMove, Purpose};
 use crate::engine::{Draft, DraftBody, Outcome};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
-use crate::store::{LearnerTx, StoreError, TxError};
+use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
 
 impl Service {
     /// Asks `learner` whether to switch to `cohort` and keeps the question as their pending
     /// move; nothing else about them changes.
     pub(super) fn ask_move(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         mut learner: Learner,
         cohort: &Cohort,
         outcome: &mut Outcome,

@@ -10,7 +10,7 @@ use crate::domain::{DeliverySeq, Learner, LearnerId, NextNudge, Status};
 use crate::engine::{Outcome, SlotContext, plan_slot};
 use crate::i18n::{describe_when, tr};
 use crate::schedule::agenda::{Timing, next_due};
-use crate::store::{LearnerTx, StoreError, TxError};
+use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
 
 /// Learners rescheduled between two flushes while the agenda is rebuilt.
 const REBUILD_FLUSH_EVERY: usize = 2_000;
@@ -61,7 +61,7 @@ impl Service {
     /// Moves the learner's agenda entry to their next nudge after `after`.
     pub(super) fn reschedule(
         &self,
-        tx: &LearnerTx<'_>,
+        tx: &dyn LearnerTx,
         learner: &mut Learner,
         after: DateTime<Utc>,
     ) -> Result<(), TxError> {

@@ -11,7 +11,7 @@ use crate::domain::{AnswerKind, Button, DeliverySeq, LearnerId, OutMessage, Outg
 use crate::engine::{Draft, DraftBody, Outcome};
 use crate::i18n::{Lang, tr};
 use crate::render;
-use crate::store::StoreError;
+use crate::store::{StorageExt, StoreError};
 
 impl Service {
     /// `/mydata`: everything stored about the sender, as a JSON file.

@@ -1,9 +1,10 @@
 use super::*;
 use crate::domain::{AnswerKind, NextNudge, Outgoing, PracticeOutcome};
+use crate::store::Store;
 use crate::testkit::{at, demo_pack, library, person, settings};
 
 fn service() -> Service {
-    Service::new(Store::temporary().unwrap(), Arc::new(settings()), library(demo_pack()))
+    Service::new(Arc::new(Store::temporary().unwrap()), Arc::new(settings()), library(demo_pack()))
 }
 
 /// Monday 23 November 2026, 10:00 in Amsterdam.
@@ -188,7 +189,7 @@ fn a_reply_to_an_older_question_goes_to_that_question() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    deliveries::mark_sent(&**service.store(), 7, reflect, 55, now()).unwrap();
     say(&service, 7, "first answer");
     let added = reply(&service, 7, "one more thought", 55);
     assert!(added.recorded_answer);
@@ -303,7 +304,7 @@ fn progress_shows_own_figures_only() {
 fn inactive_learners_are_not_scheduled_until_they_start_again() {
     let service = service();
     say(&service, 7, "/start JOIN");
-    service.store().deactivate(7, "blocked", now()).unwrap();
+    deliveries::deactivate(&**service.store(), 7, "blocked", now()).unwrap();
     assert_eq!(learner(&service, 7).next_nudge, None);
     assert_eq!(service.store().n_agenda(), 0);
     let back = say(&service, 7, "/start");
@@ -375,7 +376,7 @@ fn a_reflection_is_shared_only_when_the_learner_says_so() {
 fn two_cohorts() -> Service {
     let text = "[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"JOIN\"\nschedule = \"0 9 * * Mon-Fri\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n\n[[cohorts]]\nid = \"sales\"\npack = \"demo\"\ninvite = \"SELL\"\nschedule = \"0 9 * * Mon-Fri\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n";
     let settings = Settings::parse(text, std::path::Path::new("test.toml")).unwrap();
-    Service::new(Store::temporary().unwrap(), Arc::new(settings), library(demo_pack()))
+    Service::new(Arc::new(Store::temporary().unwrap()), Arc::new(settings), library(demo_pack()))
 }
 
 #[test]
@@ -416,7 +417,7 @@ fn yes_moves_the_learner_and_forged_or_older_questions_find_nothing() {
 fn a_welcome_too_long_for_one_message_comes_whole_in_several() {
     let mut pack = demo_pack();
     pack.description = (1..=400).map(|n| format!("Paragraph {n} of a long description.\n\n")).collect();
-    let service = Service::new(Store::temporary().unwrap(), Arc::new(settings()), library(pack));
+    let service = Service::new(Arc::new(Store::temporary().unwrap()), Arc::new(settings()), library(pack));
     let handled = say(&service, 7, "/start JOIN");
     let parts: Vec<String> = handled.to_send.iter().map(|&seq| html(&service, 7, seq)).collect();
     assert_eq!(parts.len(), 5, "four parts of the welcome and the privacy notice");
@@ -431,7 +432,7 @@ fn answers_past_what_nudge_keeps_are_cut_with_a_word_to_the_learner() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    deliveries::mark_sent(&**service.store(), 7, reflect, 55, now()).unwrap();
     let long = "x".repeat(4000);
     let first = reply(&service, 7, &long, 55);
     assert_eq!(first.to_send.len(), 2, "thanks and the next question, nothing about length");

@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, encode, keys, records};
+use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Storage, Store, StoreError, decode, encode, keys, records};
 use crate::domain::{Answer, Delivery, DeliveryState, Learner, LearnerId, NextNudge};
 
 /// Schema versions whose backups this build restores.
@@ -69,18 +69,14 @@ impl Store {
         ]
     }
 
-    /// Writes every record to `out`; returns the number of records. The outbox is left out: it
-    /// is an index of the pending deliveries, rebuilt from them by a restore.
+    /// Writes every record to `out` ([`Storage::backup`]); returns the number of records,
+    /// running `between` in the middle of reading each learner (for tests). The outbox is left
+    /// out: it is an index of the pending deliveries, rebuilt from them by a restore.
     ///
     /// Safe while the daemon runs: each learner's records are read in one go while writes wait
     /// (a few keys, microseconds), so every learner is in the backup as they were at one moment,
     /// with every answer confirmed before the backup began, and nobody waits for the whole run.
-    pub fn backup(&self, out: &mut impl Write) -> Result<usize, BackupError> {
-        self.backup_with(out, |_| {})
-    }
-
-    /// [`Store::backup`], running `between` in the middle of reading each learner (for tests).
-    pub(super) fn backup_with(&self, out: &mut impl Write, between: impl Fn(LearnerId)) -> Result<usize, BackupError> {
+    pub(super) fn backup_with(&self, out: &mut dyn Write, between: impl Fn(LearnerId)) -> Result<usize, BackupError> {
         serde_json::to_writer(&mut *out, &Header { nudge_backup: 1, schema: SCHEMA_VERSION })
             .map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
@@ -146,9 +142,10 @@ impl Store {
         Ok(records)
     }
 
-    /// Restores a backup into this store, which must be empty; returns the number of records.
-    /// A backup that turns out damaged halfway leaves the store as empty as it was.
-    pub fn restore(&self, input: impl BufRead) -> Result<usize, BackupError> {
+    /// Restores a backup into this store ([`Storage::restore`]), which must be empty; returns
+    /// the number of records. A backup that turns out damaged halfway leaves the store as empty
+    /// as it was.
+    pub(super) fn restore_from(&self, input: &mut dyn BufRead) -> Result<usize, BackupError> {
         if self.trees().iter().any(|(name, tree)| *name != "meta" && !tree.is_empty()) {
             return Err(BackupError::NotEmpty);
         }
@@ -178,7 +175,7 @@ impl Store {
         self.flush_blocking()
     }
 
-    fn restore_records(&self, input: impl BufRead) -> Result<usize, BackupError> {
+    fn restore_records(&self, input: &mut dyn BufRead) -> Result<usize, BackupError> {
         let mut lines = input.lines();
         let header: Header = parse_line(lines.next().transpose()?.as_deref(), 1)?;
         if header.nudge_backup != 1 || !RESTORABLE_SCHEMAS.contains(&header.schema) {
@@ -237,9 +234,9 @@ impl Store {
         Ok(())
     }
 
-    /// Reads every record once: a damaged store is found at start-up, not halfway through a
-    /// day. Returns the number of records checked.
-    pub fn verify(&self) -> Result<usize, StoreError> {
+    /// Reads every record once ([`Storage::verify`]): a damaged store is found at start-up, not
+    /// halfway through a day. Returns the number of records checked.
+    pub(super) fn verify_records(&self) -> Result<usize, StoreError> {
         let mut checked = 0;
         for entry in self.learners.iter() {
             decode::<Learner>("learners", &entry?.1)?;
@@ -307,7 +304,7 @@ fn backup_records(tree: &str, key: &[u8], value: &[u8]) -> Vec<Record> {
 }
 
 /// Writes `records` as lines; returns how many.
-fn write_records(out: &mut impl Write, records: Vec<Record>) -> Result<usize, BackupError> {
+fn write_records(out: &mut dyn Write, records: Vec<Record>) -> Result<usize, BackupError> {
     for record in &records {
         serde_json::to_writer(&mut *out, record).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;

@@ -9,7 +9,7 @@
 //! and the schema version changes only after everything is flushed, so a migration that is
 //! interrupted (a crash, a full disk) simply runs again at the next start.
 
-use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Store, StoreError, decode, keys, records};
+use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Storage, Store, StoreError, decode, keys, records};
 use crate::domain::{Answer, Delivery};
 
 /// Schema 1's tree of answers: learner ‖ delivery ‖ part → JSON answer.

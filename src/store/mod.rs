@@ -1,4 +1,6 @@
-//! The only code that touches sled: a fixed set of trees, their key layouts, their values
+//! The records: the interface every store engine implements ([`Storage`], [`LearnerTx`], in
+//! `storage.rs`, with the tests every engine must pass in `contract.rs`), and the sled engine,
+//! the only code that touches sled: a fixed set of trees, their key layouts, their values
 //! (compact binary records for deliveries and answers, JSON for the rest), and the schema
 //! version checked (and migrated) at open.
 //!
@@ -15,14 +17,17 @@
 //! Every per-learner key starts with the learner id, so erasing a learner is a prefix scan;
 //! the one exception is the agenda, ordered by due time for the scheduler, whose single entry
 //! for a learner is the one their record names (`Learner::next_nudge`).
-//! Writes that belong together go through [`Store::with_learner`], one sled transaction.
+//! Writes that belong together go through [`StorageExt::with_learner`], one sled transaction.
 
 mod backup;
+#[cfg(test)]
+pub(crate) mod contract;
 mod counts;
 mod keys;
 mod migrate;
 mod privacy;
 mod records;
+mod storage;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -32,11 +37,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Purpose, Status};
+use crate::domain::{Delivery, DeliverySeq, Learner, LearnerId, NextNudge};
 pub use backup::BackupError;
 pub use privacy::{LearnerExport, Pruned};
 pub use records::Exchange;
-pub use tx::{LearnerTx, TxError};
+pub use storage::{Flushing, LearnerTx, Storage, StorageExt, TxError};
 
 /// sled's page cache: enough for the hot records, small enough for a small VM (sled's own
 /// default is 1 GiB). sled counts serialized bytes, so the heap it takes is about twice this
@@ -119,7 +124,7 @@ fn held_elsewhere(path: &Path) -> bool {
     }
 }
 
-/// Handle to the embedded database; cheap to clone.
+/// The sled engine: a handle to the embedded database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -212,62 +217,6 @@ impl Store {
         &self.path
     }
 
-    /// Makes every write so far durable (sled otherwise loses the last ~500 ms on a crash).
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        // sled's own `flush_async` can wait for its background flusher indefinitely; a blocking
-        // flush on the blocking pool always completes.
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|error| StoreError::Task(format!("the flush stopped before it finished ({error})")))??;
-        Ok(())
-    }
-
-    /// `flush` for code that is not async.
-    pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// Runs `work` as one transaction over everything that belongs to learner `id`.
-    ///
-    /// `work` may run more than once when another writer touched the same keys, so it must be
-    /// free of side effects outside the transaction. For a learner being erased `work` does not
-    /// run and the result is `T::default()` (nothing to send, nothing changed): the erasure's
-    /// mark is read inside the transaction, so a use case that began before the mark is retried
-    /// after it and then does nothing either.
-    pub fn with_learner<T: Default>(
-        &self,
-        id: LearnerId,
-        work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
-    ) -> Result<T, StoreError> {
-        self.transaction(id, |tx| {
-            if tx.is_being_erased()? {
-                tracing::debug!(learner = id, "the learner is being erased; nothing done");
-                return Ok(T::default());
-            }
-            work(tx)
-        })
-    }
-
-    /// One transaction over learner `id`'s trees, erasing or not.
-    fn transaction<T>(
-        &self,
-        id: LearnerId,
-        work: impl Fn(&LearnerTx<'_>) -> Result<T, TxError>,
-    ) -> Result<T, StoreError> {
-        let trees = (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.agenda, &self.messages);
-        let _writing = self.writing();
-        let (value, delta) = trees
-            .transaction(|(learners, deliveries, slots, outbox, agenda, messages)| {
-                let tx = LearnerTx::new(id, [learners, deliveries, slots, outbox, agenda, messages]);
-                work(&tx).map(|value| (value, tx.delta())).map_err(TxError::into_sled)
-            })
-            .map_err(TxError::from_sled)?;
-        self.counts.apply(delta);
-        Ok(value)
-    }
-
     /// Held while learners' records change (shared by every writer).
     fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.barrier.read().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -278,164 +227,9 @@ impl Store {
         self.barrier.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The learner with id `id`.
-    pub fn learner(&self, id: LearnerId) -> Result<Option<Learner>, StoreError> {
-        decode_opt("learners", self.learners.get(keys::learner(id))?)
-    }
-
-    /// Every learner, in id order.
-    pub fn learners(&self) -> impl Iterator<Item = Result<Learner, StoreError>> + '_ {
-        self.learners.iter().map(|entry| decode("learners", &entry?.1))
-    }
-
-    /// Number of learners (a running count: cheap).
-    pub fn n_learners(&self) -> usize {
-        self.counts.learners()
-    }
-
-    /// Delivery `seq` of learner `learner`.
-    pub fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError> {
-        Ok(self.stored_exchange(&keys::delivery(learner, seq))?.and_then(|exchange| exchange.delivery))
-    }
-
     /// The exchange stored under a `deliveries` key, if any.
     fn stored_exchange(&self, key: &[u8]) -> Result<Option<Exchange>, StoreError> {
         self.deliveries.get(key)?.map(|bytes| records::decode_exchange(key, &bytes)).transpose()
-    }
-
-    /// Every delivery with its answers, grouped by learner, in delivery order: one pass over
-    /// the store for reports.
-    pub fn exchanges(&self) -> impl Iterator<Item = Result<Exchange, StoreError>> + '_ {
-        self.deliveries.iter().map(|entry| {
-            let (key, value) = entry?;
-            records::decode_exchange(&key, &value)
-        })
-    }
-
-    /// Every delivery, grouped by learner.
-    pub fn deliveries(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
-        self.exchanges().filter_map(|exchange| exchange.map(|exchange| exchange.delivery).transpose())
-    }
-
-    /// Every answer, grouped by learner.
-    pub fn answers(&self) -> impl Iterator<Item = Result<Answer, StoreError>> + '_ {
-        self.exchanges().flat_map(|exchange| match exchange {
-            Ok(exchange) => exchange.answers.into_iter().map(Ok).collect::<Vec<_>>(),
-            Err(error) => vec![Err(error)],
-        })
-    }
-
-    /// Deliveries still waiting to be sent, by learner, each learner's oldest first.
-    pub fn pending(&self) -> Result<Vec<(LearnerId, DeliverySeq)>, StoreError> {
-        self.outbox.iter().keys().map(|key| keys::read_outbox(&key?)).collect()
-    }
-
-    /// Learner `id`'s deliveries still waiting to be sent, oldest first.
-    pub fn pending_for(&self, id: LearnerId) -> Result<Vec<DeliverySeq>, StoreError> {
-        self.outbox.scan_prefix(keys::learner(id)).keys().map(|key| Ok(keys::read_outbox(&key?)?.1)).collect()
-    }
-
-    /// Number of deliveries waiting to be sent (a running count: cheap).
-    pub fn n_pending(&self) -> usize {
-        self.counts.pending()
-    }
-
-    /// Records that Telegram accepted delivery `seq` as message `message_id`.
-    pub fn mark_sent(
-        &self,
-        learner: LearnerId,
-        seq: DeliverySeq,
-        message_id: i64,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.finish_delivery(learner, seq, DeliveryState::Sent { message_id, at })
-    }
-
-    /// Records that delivery `seq` was given up on. A spaced review that never reached the
-    /// learner is opened again in the same transaction: an unanswered review is not re-sent
-    /// while it is out, so one that is not out must not count as out.
-    pub fn mark_failed(
-        &self,
-        learner: LearnerId,
-        seq: DeliverySeq,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let state = DeliveryState::Failed { reason: reason.to_owned(), at };
-        self.with_learner(learner, |tx| {
-            let review = tx.delivery(seq)?.and_then(|delivery| match delivery.purpose {
-                Purpose::Quiz { item, review: true, .. } => Some(item),
-                _ => None,
-            });
-            tx.finish_delivery(seq, state.clone())?;
-            let Some(item) = review else { return Ok(()) };
-            if let Some(mut record) = tx.learner()?
-                && let Some(memory) = record.progress.memory.get_mut(&item)
-                && memory.asked.take().is_some()
-            {
-                tx.put_learner(&record)?;
-            }
-            Ok(())
-        })
-    }
-
-    fn finish_delivery(&self, learner: LearnerId, seq: DeliverySeq, state: DeliveryState) -> Result<(), StoreError> {
-        self.with_learner(learner, |tx| {
-            tx.finish_delivery(seq, state.clone())?;
-            Ok(())
-        })
-    }
-
-    /// Marks the learner inactive (Telegram refuses their chat) and fails what is pending for
-    /// them, in one transaction. Returns the deliveries failed.
-    pub fn deactivate(
-        &self,
-        learner: LearnerId,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<DeliverySeq>, StoreError> {
-        let pending = self.pending_for(learner)?;
-        self.with_learner(learner, |tx| {
-            if let Some(mut record) = tx.learner()? {
-                record.status = Status::Inactive { reason: reason.to_owned(), since: at };
-                tx.set_agenda(record.next_nudge.as_ref(), None)?;
-                record.next_nudge = None;
-                tx.put_learner(&record)?;
-            }
-            for &seq in &pending {
-                let state = DeliveryState::Failed { reason: reason.to_owned(), at };
-                tx.finish_delivery(seq, state)?;
-            }
-            Ok(pending.clone())
-        })
-    }
-
-    /// Agenda entries due at or before `now`, earliest first, at most `limit`.
-    pub fn due_agenda(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(LearnerId, NextNudge)>, StoreError> {
-        self.due_agenda_after(None, now, limit)
-    }
-
-    /// [`Store::due_agenda`] past the entry `after` (the last of the previous page), so a scan
-    /// of the due entries can step over ones it leaves in place.
-    pub fn due_agenda_after(
-        &self,
-        after: Option<(LearnerId, &NextNudge)>,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<(LearnerId, NextNudge)>, StoreError> {
-        use std::ops::Bound;
-        let mut upper = [0xFF; 16];
-        upper[..8].copy_from_slice(&keys::agenda_time(now));
-        let lower = match after {
-            Some((id, next)) => Bound::Excluded(keys::agenda(next.at, id)),
-            None => Bound::Unbounded,
-        };
-        let mut due = Vec::new();
-        for entry in self.agenda.range((lower, Bound::Included(upper))).take(limit) {
-            let (key, value) = entry?;
-            due.push((keys::read_i64(&key[8..], "agenda")?, decode("agenda", &value)?));
-        }
-        Ok(due)
     }
 
     /// When the earliest agenda entry is due.
@@ -446,26 +240,6 @@ impl Store {
         }
     }
 
-    /// True when the agenda holds `next` for learner `id`.
-    pub fn has_agenda(&self, next: &NextNudge, id: LearnerId) -> bool {
-        self.agenda.contains_key(keys::agenda(next.at, id)).unwrap_or(false)
-    }
-
-    /// Number of learners with a nudge scheduled (a running count: cheap).
-    pub fn n_agenda(&self) -> usize {
-        self.counts.agenda()
-    }
-
-    /// The Telegram update offset to ask for next.
-    pub fn update_offset(&self) -> Result<i64, StoreError> {
-        Ok(self.get_meta::<i64>(OFFSET_KEY)?.unwrap_or(0))
-    }
-
-    /// Records the next update offset (durable with the next flush).
-    pub fn set_update_offset(&self, offset: i64) -> Result<(), StoreError> {
-        self.set_meta(OFFSET_KEY, &offset)
-    }
-
     /// The last instant the scheduler finished for `cohort`.
     pub fn cursor(&self, cohort: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.get_meta(&keys::cursor(cohort))
@@ -474,19 +248,6 @@ impl Store {
     /// Records that the scheduler finished `cohort` up to `at`.
     pub fn set_cursor(&self, cohort: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_meta(&keys::cursor(cohort), &at)
-    }
-
-    /// The secret key of report pseudonyms: made from the OS's randomness on first use and kept,
-    /// so a learner's pseudonym is the same in every report and nobody can compute it without
-    /// the store.
-    pub fn report_key(&self) -> Result<Vec<u8>, StoreError> {
-        if let Some(key) = self.get_meta::<Vec<u8>>(REPORT_KEY)? {
-            return Ok(key);
-        }
-        let mut key = vec![0u8; 32];
-        getrandom::getrandom(&mut key).map_err(|error| StoreError::Randomness(error.to_string()))?;
-        self.set_meta(REPORT_KEY, &key)?;
-        Ok(key)
     }
 
     fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -522,6 +283,152 @@ impl Store {
     /// Bytes on disk, for figures.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+impl Storage for Store {
+    fn transact(
+        &self,
+        id: LearnerId,
+        work: &mut dyn FnMut(&dyn LearnerTx) -> Result<(), TxError>,
+    ) -> Result<(), StoreError> {
+        let trees = (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.agenda, &self.messages);
+        let _writing = self.writing();
+        // sled reruns its closure on a conflict, one attempt after the other, on this thread.
+        let work = std::cell::RefCell::new(work);
+        let delta = trees
+            .transaction(|(learners, deliveries, slots, outbox, agenda, messages)| {
+                let tx = tx::SledTx::new(id, [learners, deliveries, slots, outbox, agenda, messages]);
+                let mut work = work.borrow_mut();
+                (*work)(&tx).map(|()| tx.delta()).map_err(tx::into_sled)
+            })
+            .map_err(tx::from_sled)?;
+        self.counts.apply(delta);
+        Ok(())
+    }
+
+    fn learner(&self, id: LearnerId) -> Result<Option<Learner>, StoreError> {
+        decode_opt("learners", self.learners.get(keys::learner(id))?)
+    }
+
+    fn learners(&self) -> Box<dyn Iterator<Item = Result<Learner, StoreError>> + '_> {
+        Box::new(self.learners.iter().map(|entry| decode("learners", &entry?.1)))
+    }
+
+    fn n_learners(&self) -> usize {
+        self.counts.learners()
+    }
+
+    fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError> {
+        Ok(self.stored_exchange(&keys::delivery(learner, seq))?.and_then(|exchange| exchange.delivery))
+    }
+
+    fn exchanges(&self) -> Box<dyn Iterator<Item = Result<Exchange, StoreError>> + '_> {
+        Box::new(self.deliveries.iter().map(|entry| {
+            let (key, value) = entry?;
+            records::decode_exchange(&key, &value)
+        }))
+    }
+
+    fn pending(&self) -> Result<Vec<(LearnerId, DeliverySeq)>, StoreError> {
+        self.outbox.iter().keys().map(|key| keys::read_outbox(&key?)).collect()
+    }
+
+    fn pending_for(&self, id: LearnerId) -> Result<Vec<DeliverySeq>, StoreError> {
+        self.outbox.scan_prefix(keys::learner(id)).keys().map(|key| Ok(keys::read_outbox(&key?)?.1)).collect()
+    }
+
+    fn n_pending(&self) -> usize {
+        self.counts.pending()
+    }
+
+    fn due_agenda_after(
+        &self,
+        after: Option<(LearnerId, &NextNudge)>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(LearnerId, NextNudge)>, StoreError> {
+        use std::ops::Bound;
+        let mut upper = [0xFF; 16];
+        upper[..8].copy_from_slice(&keys::agenda_time(now));
+        let lower = match after {
+            Some((id, next)) => Bound::Excluded(keys::agenda(next.at, id)),
+            None => Bound::Unbounded,
+        };
+        let mut due = Vec::new();
+        for entry in self.agenda.range((lower, Bound::Included(upper))).take(limit) {
+            let (key, value) = entry?;
+            due.push((keys::read_i64(&key[8..], "agenda")?, decode("agenda", &value)?));
+        }
+        Ok(due)
+    }
+
+    fn has_agenda(&self, next: &NextNudge, id: LearnerId) -> bool {
+        self.agenda.contains_key(keys::agenda(next.at, id)).unwrap_or(false)
+    }
+
+    fn n_agenda(&self) -> usize {
+        self.counts.agenda()
+    }
+
+    fn update_offset(&self) -> Result<i64, StoreError> {
+        Ok(self.get_meta::<i64>(OFFSET_KEY)?.unwrap_or(0))
+    }
+
+    fn set_update_offset(&self, offset: i64) -> Result<(), StoreError> {
+        self.set_meta(OFFSET_KEY, &offset)
+    }
+
+    fn report_key(&self) -> Result<Vec<u8>, StoreError> {
+        if let Some(key) = self.get_meta::<Vec<u8>>(REPORT_KEY)? {
+            return Ok(key);
+        }
+        let mut key = vec![0u8; 32];
+        getrandom::getrandom(&mut key).map_err(|error| StoreError::Randomness(error.to_string()))?;
+        self.set_meta(REPORT_KEY, &key)?;
+        Ok(key)
+    }
+
+    fn export(&self, id: LearnerId) -> Result<LearnerExport, StoreError> {
+        self.export_learner(id)
+    }
+
+    fn erase(&self, id: LearnerId) -> Result<(), StoreError> {
+        self.erase_with(id, || {})
+    }
+
+    fn prune(&self, before: DateTime<Utc>) -> Result<Pruned, StoreError> {
+        self.prune_with(before, |_, _| {})
+    }
+
+    fn backup(&self, out: &mut dyn std::io::Write) -> Result<usize, BackupError> {
+        self.backup_with(out, |_| {})
+    }
+
+    fn restore(&self, input: &mut dyn std::io::BufRead) -> Result<usize, BackupError> {
+        self.restore_from(input)
+    }
+
+    fn verify(&self) -> Result<usize, StoreError> {
+        self.verify_records()
+    }
+
+    /// sled otherwise loses the last ~500 ms of writes on a crash.
+    fn flush(&self) -> Flushing<'_> {
+        // sled's own `flush_async` can wait for its background flusher indefinitely; a blocking
+        // flush on the blocking pool always completes.
+        let db = self.db.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || db.flush())
+                .await
+                .map_err(|error| StoreError::Task(format!("the flush stopped before it finished ({error})")))??;
+            Ok(())
+        })
+    }
+
+    fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::counts::Delta;
-use super::{Exchange, Store, StoreError, decode_opt, keys, records};
+use super::{Exchange, Storage, StorageExt, Store, StoreError, decode_opt, keys, records};
 use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
 
 /// Everything stored about one learner.
@@ -29,8 +29,8 @@ pub struct Pruned {
 }
 
 impl Store {
-    /// Everything stored about learner `id`.
-    pub fn export(&self, id: LearnerId) -> Result<LearnerExport, StoreError> {
+    /// Everything stored about learner `id` ([`Storage::export`]).
+    pub(super) fn export_learner(&self, id: LearnerId) -> Result<LearnerExport, StoreError> {
         let (mut messages, mut answers) = (Vec::new(), Vec::new());
         for entry in self.deliveries.scan_prefix(keys::learner(id)) {
             let (key, value) = entry?;
@@ -41,20 +41,16 @@ impl Store {
         Ok(LearnerExport { learner: self.learner(id)?, messages, answers })
     }
 
-    /// Erases every record of learner `id` in every tree, safely while the daemon runs:
+    /// Erases every record of learner `id` in every tree ([`Storage::erase`]), safely while
+    /// the daemon runs, running `between` after the mark and before the records go (for tests
+    /// that interleave other work with an erasure):
     ///
     /// 1. one transaction marks the learner `Erasing` and takes them off the agenda; from then
-    ///    on every use case leaves them alone (see [`Store::with_learner`]), so nothing new is
-    ///    written for them;
+    ///    on every use case leaves them alone (see [`StorageExt::with_learner`]), so nothing new
+    ///    is written for them;
     /// 2. their deliveries, outbox entries, slot claims and message ids go, by prefix;
     /// 3. the learner record goes last, so an erasure a crash interrupted is found by its mark
     ///    and finished at the next open.
-    pub fn erase(&self, id: LearnerId) -> Result<(), StoreError> {
-        self.erase_with(id, || {})
-    }
-
-    /// [`Store::erase`], running `between` after the mark and before the records go (for
-    /// tests that interleave other work with an erasure).
     pub(super) fn erase_with(&self, id: LearnerId, between: impl FnOnce()) -> Result<(), StoreError> {
         self.mark_erasing(id)?;
         between();
@@ -76,8 +72,8 @@ impl Store {
         Ok(())
     }
 
-    pub(super) fn mark_erasing(&self, id: LearnerId) -> Result<(), StoreError> {
-        self.transaction(id, |tx| {
+    fn mark_erasing(&self, id: LearnerId) -> Result<(), StoreError> {
+        self.transact(id, &mut |tx| {
             let Some(mut learner) = tx.learner()? else { return Ok(()) };
             tx.set_agenda(learner.next_nudge.as_ref(), None)?;
             learner.next_nudge = None;
@@ -103,15 +99,11 @@ impl Store {
         Ok(erasing.len())
     }
 
-    /// Deletes answers and finished deliveries from before `before` (the retention period),
-    /// with the indexes that pointed at them. An answer given after its delivery's time keeps
+    /// Deletes answers and finished deliveries from before `before` (the retention period,
+    /// [`Storage::prune`]), with the indexes that pointed at them, running `between` before
+    /// each exchange is changed (for tests). An answer given after its delivery's time keeps
     /// what it needs of the delivery (cohort, item) in its own record. Each exchange is changed
     /// in its learner's transaction, so an answer written meanwhile is kept.
-    pub fn prune(&self, before: DateTime<Utc>) -> Result<Pruned, StoreError> {
-        self.prune_with(before, |_, _| {})
-    }
-
-    /// [`Store::prune`], running `between` before each exchange is changed (for tests).
     pub(super) fn prune_with(
         &self,
         before: DateTime<Utc>,

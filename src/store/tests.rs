@@ -1,18 +1,29 @@
+//! Tests of the sled engine: the contract every engine passes (`contract.rs`), then what is
+//! sled's own: schema versions and migrations, compact records, the lock, `verify`, the running
+//! counts, and the interleavings its erasure, retention and backups are built for.
+
+use super::contract::{answer, busy_learner, delivery};
 use super::*;
-use crate::domain::{DeliveryState, OutMessage, Outgoing, Purpose};
+use crate::domain::{Answer, DeliveryState, Status};
 use crate::testkit::{at, learner};
 
-fn delivery(learner: LearnerId, seq: DeliverySeq) -> Delivery {
-    Delivery {
-        seq,
-        learner,
-        cohort: "desk".to_owned(),
-        created: at("2026-11-24T08:00:00Z"),
-        slot: None,
-        purpose: Purpose::Reply,
-        state: DeliveryState::Pending,
-        outgoing: Some(Outgoing::Send { message: OutMessage { html: "hi".to_owned(), buttons: Vec::new() } }),
+/// A sled store in a temporary directory, opened again and again.
+struct SledOpener(tempfile::TempDir);
+
+impl SledOpener {
+    fn new() -> Self {
+        Self(tempfile::tempdir().expect("a temporary directory"))
     }
+}
+
+impl contract::Opener for SledOpener {
+    fn open(&self) -> Box<dyn Storage> {
+        Box::new(Store::open_when_free(&self.0.path().join("store")).expect("the store opens"))
+    }
+}
+
+mod sled_contract {
+    crate::store::contract::store_contract!(super::SledOpener::new);
 }
 
 fn add_delivery(store: &Store, learner: LearnerId) -> DeliverySeq {
@@ -23,42 +34,6 @@ fn add_delivery(store: &Store, learner: LearnerId) -> DeliverySeq {
             Ok(seq)
         })
         .unwrap()
-}
-
-#[test]
-fn a_slot_can_be_claimed_once_per_learner() {
-    let store = Store::temporary().unwrap();
-    let claim = |id| {
-        store.with_learner(id, |tx| tx.claim_slot("desk", "2026-11-24T09:00:00", at("2026-11-24T08:00:00Z"))).unwrap()
-    };
-    assert!(claim(1));
-    assert!(!claim(1));
-    assert!(claim(2), "another learner has their own claim");
-}
-
-#[test]
-fn pending_deliveries_leave_the_outbox_when_sent() {
-    let store = Store::temporary().unwrap();
-    let first = add_delivery(&store, 1);
-    let second = add_delivery(&store, 1);
-    assert_eq!(store.pending().unwrap(), vec![(1, first), (1, second)]);
-    store.mark_sent(1, first, 77, at("2026-11-24T08:00:01Z")).unwrap();
-    assert_eq!(store.pending().unwrap(), vec![(1, second)]);
-    let sent = store.delivery(1, first).unwrap().unwrap();
-    assert!(matches!(sent.state, DeliveryState::Sent { message_id: 77, .. }));
-    assert!(sent.outgoing.is_none(), "the payload is dropped once sent");
-}
-
-#[test]
-fn deactivating_fails_what_is_pending_for_that_learner_only() {
-    let store = Store::temporary().unwrap();
-    store.with_learner(1, |tx| tx.put_learner(&learner(1))).unwrap();
-    let mine = add_delivery(&store, 1);
-    let other = add_delivery(&store, 2);
-    let failed = store.deactivate(1, "blocked", at("2026-11-24T08:00:00Z")).unwrap();
-    assert_eq!(failed, vec![mine]);
-    assert_eq!(store.pending().unwrap(), vec![(2, other)]);
-    assert!(matches!(store.learner(1).unwrap().unwrap().status, Status::Inactive { .. }));
 }
 
 #[test]
@@ -83,33 +58,6 @@ fn an_unreadable_record_is_reported_not_swallowed() {
     store.learners.insert(keys::learner(5), &b"not json"[..]).unwrap();
     assert!(matches!(store.learner(5), Err(StoreError::Corrupt { tree: "learners", .. })));
     assert!(store.learners().any(|learner| learner.is_err()));
-}
-
-#[test]
-fn writes_survive_reopening_after_a_flush() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    {
-        let store = Store::open(&path).unwrap();
-        store.with_learner(3, |tx| tx.put_learner(&learner(3))).unwrap();
-        store.set_update_offset(42).unwrap();
-        store.flush_blocking().unwrap();
-    }
-    let store = Store::open_when_free(&path).unwrap();
-    assert_eq!(store.learner(3).unwrap().unwrap().id, 3);
-    assert_eq!(store.update_offset().unwrap(), 42);
-}
-
-fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
-    Answer {
-        learner,
-        cohort: "desk".to_owned(),
-        delivery,
-        item: "greet/quiz".to_owned(),
-        at: at("2026-11-24T08:03:00Z"),
-        prompt_sent_at: Some(at("2026-11-24T08:00:01Z")),
-        kind: crate::domain::AnswerKind::Quiz { choice: 1, correct: true, review: false },
-    }
 }
 
 /// A store as schema 1 left it: JSON deliveries, and JSON answers in a tree of their own
@@ -193,7 +141,7 @@ fn a_schema_1_backup_restores_into_compact_records() {
     };
     assert!(backup.starts_with("{\"nudge_backup\":1,\"schema\":1}"));
     let store = Store::open(&dir.path().join("new")).unwrap();
-    store.restore(backup.as_bytes()).unwrap();
+    store.restore(&mut backup.as_bytes()).unwrap();
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
     assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
     assert!(backup.contains("\"item\":\"greet/quiz\""), "answers are readable JSON in a backup");
@@ -228,26 +176,8 @@ fn keys_of(store: &Store, id: LearnerId) -> Vec<(&'static str, Vec<u8>)> {
     found
 }
 
-/// Learner `id` enrolled, with a pending delivery, an answered one, a slot claim, a message id
-/// and an agenda entry.
-fn busy_learner(store: &Store, id: LearnerId) -> NextNudge {
-    let next = NextNudge { at: at("2026-11-25T08:00:00Z"), slot: "2026-11-25T09:00:00".to_owned() };
-    store
-        .with_learner(id, |tx| {
-            let mut record = learner(id);
-            record.next_nudge = Some(next.clone());
-            tx.put_learner(&record)?;
-            tx.set_agenda(None, Some(&next))?;
-            tx.claim_slot("desk", "2026-11-24T09:00:00", at("2026-11-24T08:00:00Z"))?;
-            tx.put_delivery(&delivery(id, 4))?;
-            tx.put_answer(&answer(id, 4))?;
-            tx.put_delivery(&delivery(id, 5))?;
-            tx.finish_delivery(5, DeliveryState::Sent { message_id: 9, at: at("2026-11-24T08:00:01Z") })
-        })
-        .unwrap();
-    next
-}
-
+/// sled's erasure is several steps (mark, delete by prefix, record last): a use case between
+/// them writes nothing, and no key of the learner is left in any tree.
 #[test]
 fn a_nudge_landing_in_the_middle_of_an_erasure_writes_nothing() {
     let store = Store::temporary().unwrap();
@@ -270,23 +200,7 @@ fn a_nudge_landing_in_the_middle_of_an_erasure_writes_nothing() {
         .unwrap();
 
     assert_eq!(keys_of(&store, 1), Vec::new(), "nothing of learner 1 is left");
-    assert_eq!(store.pending().unwrap(), vec![(2, 4)], "only the other learner's delivery waits");
-    assert_eq!(store.n_agenda(), 1);
     assert_eq!(keys_of(&store, 2).len(), 7, "the other learner is untouched");
-}
-
-#[test]
-fn an_erasure_a_crash_interrupted_is_finished_at_the_next_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store");
-    {
-        let store = Store::open(&path).unwrap();
-        busy_learner(&store, 1);
-        store.mark_erasing(1).unwrap();
-        store.flush_blocking().unwrap();
-    }
-    let store = Store::open_when_free(&path).unwrap();
-    assert_eq!(keys_of(&store, 1), Vec::new());
 }
 
 #[test]
@@ -344,9 +258,21 @@ fn the_running_counts_agree_with_the_trees() {
     assert_eq!((store.n_learners(), store.n_pending(), store.n_agenda()), (2, 2, 2));
     add_delivery(&store, 3);
     check(&store, "a delivery without a learner");
-    store.mark_sent(1, 4, 10, at("2026-11-24T08:00:02Z")).unwrap();
+    let sent = DeliveryState::Sent { message_id: 10, at: at("2026-11-24T08:00:02Z") };
+    store.with_learner(1, |tx| tx.finish_delivery(4, sent.clone())).unwrap();
     check(&store, "a send");
-    store.deactivate(2, "blocked", at("2026-11-24T08:00:03Z")).unwrap();
+    store
+        .with_learner(2, |tx| {
+            let record = tx.learner()?.unwrap_or_else(|| learner(2));
+            tx.set_agenda(record.next_nudge.as_ref(), None)?;
+            let status = Status::Inactive { reason: "blocked".to_owned(), since: at("2026-11-24T08:00:03Z") };
+            tx.put_learner(&Learner { status, next_nudge: None, ..record })?;
+            tx.finish_delivery(
+                4,
+                DeliveryState::Failed { reason: "blocked".to_owned(), at: at("2026-11-24T08:00:03Z") },
+            )
+        })
+        .unwrap();
     check(&store, "a deactivation");
     store.erase(1).unwrap();
     store.erase(3).unwrap();
@@ -355,7 +281,7 @@ fn the_running_counts_agree_with_the_trees() {
     busy_learner(&store, 4);
     store.backup(&mut backup).unwrap();
     let restored = Store::temporary().unwrap();
-    restored.restore(backup.as_slice()).unwrap();
+    restored.restore(&mut backup.as_slice()).unwrap();
     check(&restored, "a restore");
     assert_eq!(restored.pending().unwrap(), vec![(4, 4)], "the outbox is rebuilt from the pending delivery");
 }
@@ -414,7 +340,7 @@ fn a_backup_reads_each_learner_at_one_moment() {
         .unwrap();
     writer.lock().unwrap().take().unwrap().join().unwrap();
     let restored = Store::temporary().unwrap();
-    restored.restore(out.as_slice()).unwrap();
+    restored.restore(&mut out.as_slice()).unwrap();
     assert_eq!(restored.learner(1).unwrap().unwrap().name, learner(1).name, "the record as it was");
     assert_eq!(restored.delivery(1, 6).unwrap(), None, "and the deliveries as they were with it");
     assert_eq!(store.delivery(1, 6).unwrap().map(|d| d.seq), Some(6), "the write happened after");

@@ -22,7 +22,8 @@ use tokio_util::task::TaskTracker;
 use super::client::{SendError, TelegramClient};
 use crate::domain::{DeliverySeq, DeliveryState, LearnerId, Outgoing, Purpose, Status};
 use crate::service::Batch;
-use crate::store::{Store, StoreError};
+use crate::service::deliveries;
+use crate::store::{Storage, StoreError};
 use crate::telemetry::metrics::Metrics;
 
 /// Most learners whose scheduled nudges are in flight at once; replies are not capped, so they
@@ -84,7 +85,7 @@ pub fn outbox() -> (OutboxHandle, OutboxReceiver) {
 
 /// What every delivery task needs.
 struct Ctx {
-    store: Store,
+    store: Arc<dyn Storage>,
     client: Arc<TelegramClient>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
@@ -93,7 +94,7 @@ struct Ctx {
 }
 
 /// Hands the pending outbox of a previous run to `outbox`, replies first.
-pub fn requeue_pending(store: &Store, outbox: &OutboxHandle) -> Result<usize, StoreError> {
+pub fn requeue_pending(store: &dyn Storage, outbox: &OutboxHandle) -> Result<usize, StoreError> {
     let pending = store.pending()?;
     let mut batches: Vec<(bool, Batch)> = Vec::new();
     let mut index: HashMap<LearnerId, usize> = HashMap::new();
@@ -115,7 +116,7 @@ pub fn requeue_pending(store: &Store, outbox: &OutboxHandle) -> Result<usize, St
 /// outcomes runs in `tracker`, so shutdown waits for its last flush.
 pub async fn run(
     receiver: OutboxReceiver,
-    store: Store,
+    store: Arc<dyn Storage>,
     client: Arc<TelegramClient>,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
@@ -318,9 +319,9 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
         .is_some_and(|record| matches!(record.status, Status::Inactive { .. } | Status::Erasing { .. }));
     let outgoing = match (&delivery.outgoing, inactive) {
         (_, true) => {
-            return ctx.store.mark_failed(learner, seq, "the learner is inactive", now);
+            return deliveries::mark_failed(&*ctx.store, learner, seq, "the learner is inactive", now);
         }
-        (None, false) => return ctx.store.mark_failed(learner, seq, "nothing to send", now),
+        (None, false) => return deliveries::mark_failed(&*ctx.store, learner, seq, "nothing to send", now),
         (Some(outgoing), false) => outgoing,
     };
     let result = match outgoing {
@@ -338,11 +339,11 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
             if delivery.purpose.is_prompt() {
                 ctx.metrics.prompts_sent.inc();
             }
-            ctx.store.mark_sent(learner, seq, message_id, now)
+            deliveries::mark_sent(&*ctx.store, learner, seq, message_id, now)
         }
         Err(SendError::ChatGone(why)) => {
             tracing::info!(learner, reason = %why, "Telegram refuses this chat; the learner is now inactive");
-            let failed = ctx.store.deactivate(learner, &why, now)?;
+            let failed = deliveries::deactivate(&*ctx.store, learner, &why, now)?;
             ctx.metrics.send_failures.add(failed.len() as u64);
             Ok(())
         }
@@ -354,7 +355,7 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
                 }
                 _ => tracing::warn!(learner, seq, error = %error, "giving up on a message"),
             }
-            ctx.store.mark_failed(learner, seq, &error.to_string(), now)
+            deliveries::mark_failed(&*ctx.store, learner, seq, &error.to_string(), now)
         }
     }
 }

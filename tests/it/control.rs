@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use fake_telegram::TgUser;
 use nudge::domain::AnswerKind;
-use nudge::store::Store;
+use nudge::store::{Storage, Store};
 
 use crate::helpers::{TestOptions, WAIT, open_sled_when_free, spawn_app, spawn_app_with};
 

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use fake_telegram::TgUser;
 use nudge::domain::{AnswerKind, Delivery, DeliveryState, OutMessage, Outgoing, Purpose, Status};
-use nudge::store::Store;
+use nudge::store::{Storage, StorageExt, Store};
 
 use crate::helpers::{TestOptions, WAIT, spawn_app, spawn_app_with};
 

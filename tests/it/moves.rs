@@ -67,7 +67,7 @@ async fn a_learner_who_moves_is_asked_first_and_no_report_shows_more_active_than
     assert!(page.contains("5 active in the last 7 days"), "the HTML says 5 active");
 
     let library = app.service.library();
-    let store = app.service.store();
+    let store = &**app.service.store();
     let built = report_from_store(
         store,
         app.service.settings(),

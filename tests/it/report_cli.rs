@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use nudge::report::synthetic::Workload;
-use nudge::store::Store;
+use nudge::store::{Storage, StorageExt, Store};
 
 fn nudge(args: &[&str], config: &Path) -> Output {
     let mut all = vec!["report", "--config", config.to_str().expect("UTF-8 path")];

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use fake_telegram::{FakeTelegram, TgUser};
 use nudge::domain::{AnswerKind, DeliveryState, Purpose};
-use nudge::store::Store;
+use nudge::store::{Storage, Store};
 
 use crate::daemon::Daemon;
 use crate::setup::{Cohort, enrol, install};

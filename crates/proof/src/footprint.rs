@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use fake_telegram::FakeTelegram;
 use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
 use nudge::i18n::Lang;
-use nudge::store::Store;
+use nudge::store::{Storage, StorageExt, Store};
 
 use crate::daemon::Daemon;
 use crate::setup::{Cohort, enrol, install};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use nudge::domain::{Learner, NextNudge, Progress, Status};
 use nudge::i18n::Lang;
-use nudge::store::Store;
+use nudge::store::{Storage, StorageExt, Store};
 
 /// The invite of the test cohort.
 pub const INVITE: &str = "PROOF";

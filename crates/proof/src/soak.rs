@@ -194,6 +194,7 @@ fn answer_quizzes(fake: &FakeTelegram, pressed: &mut [i64]) {
 
 fn count(store_path: &std::path::Path, fake: &FakeTelegram, result: &mut SoakResult) -> anyhow::Result<()> {
     let store = nudge::store::Store::open(store_path)?;
+    let store: &dyn nudge::store::Storage = &store;
     for delivery in store.deliveries().filter_map(Result::ok).filter(|d| d.purpose.is_prompt()) {
         result.prompts += 1;
         match delivery.state {

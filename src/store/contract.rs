@@ -1,0 +1,436 @@
+//! What every store engine guarantees, written once as tests over [`Storage`]: one prompt per
+//! learner and slot, nothing confirmed lost, the outbox in order, erasure that leaves nothing
+//! behind, retention. An engine runs them all with one line in its tests,
+//! `store_contract!(MyOpener::new);`, where `MyOpener` implements [`Opener`]. Checks of one
+//! engine's layout (keys, migrations, locks) stay with that engine.
+
+use std::cell::Cell;
+
+use chrono::{DateTime, Utc};
+
+use super::{Exchange, LearnerTx, Pruned, Storage, StorageExt, StoreError, TxError};
+use crate::domain::{
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, OutMessage, Outgoing,
+    Purpose, Status,
+};
+use crate::testkit::{at, learner};
+
+/// Opens one store, again and again: what a restart of the daemon sees.
+pub(crate) trait Opener {
+    /// Opens the store: empty the first time, then holding what the handles before made
+    /// durable. The handle opened before is dropped first.
+    fn open(&self) -> Box<dyn Storage>;
+}
+
+/// A test per guarantee for the engine whose [`Opener`] `$new` makes (a fresh store each).
+macro_rules! store_contract {
+    ($new:expr) => {
+        $crate::store::contract::store_contract!(@each $new;
+            a_slot_is_claimed_once_per_learner_also_after_reopening,
+            what_a_transaction_committed_survives_a_flush_and_reopening,
+            a_transaction_that_aborts_writes_nothing,
+            a_rerun_transaction_keeps_only_its_last_attempt,
+            use_cases_on_one_learner_at_once_lose_no_update,
+            pending_deliveries_come_back_in_creation_order_and_leave_when_finished,
+            erasure_leaves_nothing_of_the_learner_and_touches_no_one_else,
+            a_use_case_on_a_learner_being_erased_does_nothing,
+            an_erasure_a_crash_interrupted_is_finished_at_the_next_open,
+            retention_drops_what_finished_before_the_cut_and_keeps_the_rest,
+        );
+    };
+    (@each $new:expr; $($test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                $crate::store::contract::$test(&|| -> Box<dyn $crate::store::contract::Opener> {
+                    Box::new(($new)())
+                });
+            }
+        )*
+    };
+}
+pub(crate) use store_contract;
+
+/// Makes a fresh store (its own directory, database, …) for one test.
+type NewStore<'a> = &'a dyn Fn() -> Box<dyn Opener>;
+
+const SLOT: &str = "2026-11-24T09:00:00";
+const MESSAGE: i64 = 9;
+
+/// A pending reply to learner `learner`, numbered `seq`.
+pub(crate) fn delivery(learner: LearnerId, seq: DeliverySeq) -> Delivery {
+    Delivery {
+        seq,
+        learner,
+        cohort: "desk".to_owned(),
+        created: at("2026-11-24T08:00:00Z"),
+        slot: None,
+        purpose: Purpose::Reply,
+        state: DeliveryState::Pending,
+        outgoing: Some(Outgoing::Send { message: OutMessage { html: "hi".to_owned(), buttons: Vec::new() } }),
+    }
+}
+
+/// A right answer to the quiz sent as delivery `delivery`.
+pub(crate) fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
+    Answer {
+        learner,
+        cohort: "desk".to_owned(),
+        delivery,
+        item: "greet/quiz".to_owned(),
+        at: at("2026-11-24T08:03:00Z"),
+        prompt_sent_at: Some(at("2026-11-24T08:00:01Z")),
+        kind: AnswerKind::Quiz { choice: 1, correct: true, review: false },
+    }
+}
+
+fn sent(message_id: i64, at_text: &str) -> DeliveryState {
+    DeliveryState::Sent { message_id, at: at(at_text) }
+}
+
+/// Learner `id` enrolled with something in every kind of record: an agenda entry, a claim of
+/// [`SLOT`], a pending delivery (4) with an answer, and a sent one (5) that became [`MESSAGE`].
+pub(crate) fn busy_learner(store: &dyn Storage, id: LearnerId) -> NextNudge {
+    let next = NextNudge { at: at("2026-11-25T08:00:00Z"), slot: "2026-11-25T09:00:00".to_owned() };
+    store
+        .with_learner(id, |tx| {
+            tx.put_learner(&Learner { next_nudge: Some(next.clone()), ..learner(id) })?;
+            tx.set_agenda(None, Some(&next))?;
+            tx.claim_slot("desk", SLOT, at("2026-11-24T08:00:00Z"))?;
+            tx.put_delivery(&delivery(id, 4))?;
+            tx.put_answer(&answer(id, 4))?;
+            tx.put_delivery(&delivery(id, 5))?;
+            tx.finish_delivery(5, sent(MESSAGE, "2026-11-24T08:00:01Z"))
+        })
+        .expect("a busy learner");
+    next
+}
+
+/// Runs `read` in a transaction of learner `id` that is then aborted, so it writes nothing.
+fn probe<T>(store: &dyn Storage, id: LearnerId, read: impl Fn(&dyn LearnerTx) -> Result<T, TxError>) -> T {
+    let mut seen = None;
+    let result = store.transact(id, &mut |tx| {
+        seen = Some(read(tx)?);
+        Err(TxError::Abort(StoreError::Task("a probe".to_owned())))
+    });
+    assert!(matches!(result, Err(StoreError::Task(ref why)) if why == "a probe"), "{result:?}");
+    seen.expect("the probe ran")
+}
+
+/// True when `slot` of `cohort` is claimed for learner `id`.
+fn is_claimed(store: &dyn Storage, id: LearnerId, cohort: &str, slot: &str) -> bool {
+    !probe(store, id, |tx| tx.claim_slot(cohort, slot, at("2026-11-24T08:00:00Z")))
+}
+
+/// Everything the interface shows of one learner.
+#[derive(Debug, Default, PartialEq)]
+struct Traces {
+    learner: Option<Learner>,
+    exchanges: Vec<Exchange>,
+    pending: Vec<DeliverySeq>,
+    agenda: Vec<NextNudge>,
+    slot_claimed: bool,
+    message: Option<DeliverySeq>,
+    exported: (Option<Learner>, Vec<Delivery>, Vec<Answer>),
+}
+
+fn traces_of(store: &dyn Storage, id: LearnerId) -> Traces {
+    let owner = |exchange: &Exchange| {
+        exchange.delivery.as_ref().map(|d| d.learner).or_else(|| exchange.answers.first().map(|a| a.learner))
+    };
+    let export = store.export(id).expect("export");
+    Traces {
+        learner: store.learner(id).expect("learner"),
+        exchanges: store.exchanges().map(|e| e.expect("exchange")).filter(|e| owner(e) == Some(id)).collect(),
+        pending: store.pending_for(id).expect("pending"),
+        agenda: store
+            .due_agenda(DateTime::<Utc>::MAX_UTC, usize::MAX)
+            .expect("agenda")
+            .into_iter()
+            .filter_map(|(owner, next)| (owner == id).then_some(next))
+            .collect(),
+        slot_claimed: is_claimed(store, id, "desk", SLOT),
+        message: probe(store, id, |tx| tx.delivery_of_message(MESSAGE)),
+        exported: (export.learner, export.messages, export.answers),
+    }
+}
+
+fn counts(store: &dyn Storage) -> (usize, usize, usize) {
+    (store.n_learners(), store.n_pending(), store.n_agenda())
+}
+
+/// A second claim of the same slot fails, for as long as the store lives.
+pub(crate) fn a_slot_is_claimed_once_per_learner_also_after_reopening(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let claim = |store: &dyn Storage, id, cohort| {
+        store.with_learner(id, |tx| tx.claim_slot(cohort, SLOT, at("2026-11-24T08:00:00Z"))).expect("claim")
+    };
+    let store = opener.open();
+    assert!(claim(&*store, 1, "desk"));
+    assert!(!claim(&*store, 1, "desk"), "a second claim fails");
+    assert!(claim(&*store, 2, "desk"), "another learner has their own claim");
+    assert!(claim(&*store, 1, "sales"), "and so has another cohort");
+    store.flush_blocking().expect("flush");
+    drop(store);
+    let store = opener.open();
+    assert!(!claim(&*store, 1, "desk") && !claim(&*store, 2, "desk") && !claim(&*store, 1, "sales"));
+}
+
+/// What a committed transaction wrote is there after a flush and a restart, and so are the
+/// update offset and the report key.
+pub(crate) fn what_a_transaction_committed_survives_a_flush_and_reopening(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    let next = busy_learner(&*store, 3);
+    store.set_update_offset(42).expect("offset");
+    let key = store.report_key().expect("key");
+    let before = traces_of(&*store, 3);
+    store.flush_blocking().expect("flush");
+    drop(store);
+
+    let store = opener.open();
+    assert_eq!(traces_of(&*store, 3), before);
+    assert_eq!(before.learner.as_ref().map(|l| l.name.as_str()), Some("Learner3"));
+    assert_eq!((before.pending, before.agenda, before.message), (vec![4], vec![next], Some(5)));
+    assert_eq!(store.delivery(3, 5).expect("read").map(|d| d.state), Some(sent(MESSAGE, "2026-11-24T08:00:01Z")));
+    assert_eq!(store.answers().map(|a| a.expect("answer")).collect::<Vec<_>>(), vec![answer(3, 4)]);
+    assert_eq!(counts(&*store), (1, 1, 1));
+    assert_eq!(store.update_offset().expect("offset"), 42);
+    assert_eq!((store.report_key().expect("key"), key.len()), (key, 32), "the same key, made once");
+}
+
+/// A transaction whose work fails leaves no trace, and its error comes back.
+pub(crate) fn a_transaction_that_aborts_writes_nothing(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    let result = store.with_learner(1, |tx| {
+        tx.put_learner(&learner(1))?;
+        tx.claim_slot("desk", SLOT, at("2026-11-24T08:00:00Z"))?;
+        tx.put_delivery(&delivery(1, 4))?;
+        tx.set_agenda(None, Some(&NextNudge { at: at("2026-11-25T08:00:00Z"), slot: "s".to_owned() }))?;
+        Err::<(), _>(TxError::Abort(StoreError::Encode("stop".to_owned())))
+    });
+    assert!(matches!(result, Err(StoreError::Encode(ref why)) if why == "stop"), "{result:?}");
+    assert_eq!(traces_of(&*store, 1), Traces::default());
+    assert_eq!(counts(&*store), (0, 0, 0));
+}
+
+/// Work the engine runs again keeps only what its last attempt wrote and returned.
+pub(crate) fn a_rerun_transaction_keeps_only_its_last_attempt(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    let attempts = Cell::new(0);
+    let first = NextNudge { at: at("2026-11-25T08:00:00Z"), slot: "first".to_owned() };
+    let second = NextNudge { at: at("2026-11-26T08:00:00Z"), slot: "second".to_owned() };
+    let returned = store
+        .with_learner(1, |tx| {
+            attempts.set(attempts.get() + 1);
+            let (name, seq, slot, next) = match attempts.get() {
+                1 => ("first", 4, "one", &first),
+                _ => ("second", 5, "two", &second),
+            };
+            tx.put_learner(&Learner { name: name.to_owned(), ..learner(1) })?;
+            tx.put_delivery(&delivery(1, seq))?;
+            tx.claim_slot("desk", slot, at("2026-11-24T08:00:00Z"))?;
+            tx.set_agenda(None, Some(next))?;
+            if attempts.get() == 1 {
+                return Err(TxError::Conflict);
+            }
+            Ok(name)
+        })
+        .expect("the second attempt commits");
+    assert_eq!((attempts.get(), returned), (2, "second"));
+    assert_eq!(store.learner(1).expect("read").map(|l| l.name), Some("second".to_owned()));
+    assert_eq!(store.delivery(1, 4).expect("read"), None);
+    assert_eq!(store.pending_for(1).expect("pending"), vec![5]);
+    assert!(!is_claimed(&*store, 1, "desk", "one") && is_claimed(&*store, 1, "desk", "two"));
+    assert_eq!(store.due_agenda(DateTime::<Utc>::MAX_UTC, 10).expect("agenda"), vec![(1, second)]);
+    assert_eq!(counts(&*store), (1, 1, 1));
+}
+
+/// Use cases on one learner from two threads at once each see the other's writes: none is lost,
+/// and every delivery gets its own number.
+pub(crate) fn use_cases_on_one_learner_at_once_lose_no_update(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    store.with_learner(1, |tx| tx.put_learner(&Learner { name: String::new(), ..learner(1) })).expect("enrol");
+    let append = |store: &dyn Storage| {
+        for _ in 0..25 {
+            store
+                .with_learner(1, |tx| {
+                    let mut record = tx.learner()?.unwrap_or_else(|| learner(1));
+                    record.name.push('x');
+                    tx.put_learner(&record)?;
+                    tx.put_delivery(&delivery(1, tx.next_seq()?))
+                })
+                .expect("append");
+        }
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| append(&*store));
+        scope.spawn(|| append(&*store));
+    });
+    assert_eq!(store.learner(1).expect("read").map(|l| l.name.len()), Some(50));
+    let pending = store.pending_for(1).expect("pending");
+    assert_eq!(pending.len(), 50, "{pending:?}");
+    assert!(pending.windows(2).all(|pair| pair[0] < pair[1]), "distinct numbers, oldest first: {pending:?}");
+}
+
+/// The outbox gives each learner's pending deliveries oldest first, learner by learner, keeps
+/// them across a restart, and lets go of each once it is sent or failed.
+pub(crate) fn pending_deliveries_come_back_in_creation_order_and_leave_when_finished(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    let add = |id| {
+        store
+            .with_learner(id, |tx| {
+                let seq = tx.next_seq()?;
+                tx.put_delivery(&delivery(id, seq))?;
+                Ok(seq)
+            })
+            .expect("a delivery")
+    };
+    let (a1, b2, a3, b4, a5) = (add(1), add(2), add(1), add(2), add(1));
+    assert_eq!(store.pending().expect("pending"), vec![(1, a1), (1, a3), (1, a5), (2, b2), (2, b4)]);
+    assert_eq!(store.n_pending(), 5);
+    store.flush_blocking().expect("flush");
+    drop(store);
+
+    let store = opener.open();
+    assert_eq!(store.pending_for(1).expect("pending"), vec![a1, a3, a5], "the outbox is durable");
+    store
+        .with_learner(1, |tx| {
+            tx.finish_delivery(a3, sent(77, "2026-11-24T08:00:01Z"))?;
+            tx.finish_delivery(a5, DeliveryState::Failed { reason: "gone".to_owned(), at: at("2026-11-24T08:00:02Z") })
+        })
+        .expect("finished");
+    assert_eq!(store.pending().expect("pending"), vec![(1, a1), (2, b2), (2, b4)]);
+    assert_eq!(store.n_pending(), 3);
+    let done = store.delivery(1, a3).expect("read").expect("kept");
+    assert_eq!((done.state, done.outgoing), (sent(77, "2026-11-24T08:00:01Z"), None), "the payload goes once sent");
+    assert_eq!(probe(&*store, 1, |tx| tx.delivery_of_message(77)), Some(a3));
+    assert_eq!(probe(&*store, 2, |tx| tx.delivery_of_message(77)), None, "message ids are per chat");
+}
+
+/// An erased learner is gone from every record, the export and a backup (restored elsewhere);
+/// the other learner is exactly as before, and the erasure is durable.
+pub(crate) fn erasure_leaves_nothing_of_the_learner_and_touches_no_one_else(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    busy_learner(&*store, 1);
+    busy_learner(&*store, 2);
+    let other = traces_of(&*store, 2);
+    assert_ne!(traces_of(&*store, 1), Traces::default());
+
+    store.erase(1).expect("erased");
+    assert_eq!(traces_of(&*store, 1), Traces::default());
+    assert_eq!(traces_of(&*store, 2), other);
+    assert_eq!(counts(&*store), (1, 1, 1));
+
+    let mut backup = Vec::new();
+    store.backup(&mut backup).expect("backup");
+    let restored_opener = new_store();
+    let restored = restored_opener.open();
+    restored.restore(&mut backup.as_slice()).expect("restore");
+    assert_eq!(traces_of(&*restored, 1), Traces::default(), "nothing of them in a backup");
+    assert_eq!(traces_of(&*restored, 2), other);
+
+    store.flush_blocking().expect("flush");
+    drop(store);
+    let store = opener.open();
+    assert_eq!(traces_of(&*store, 1), Traces::default());
+    assert_eq!(traces_of(&*store, 2), other);
+}
+
+/// Marks learner `id` `Erasing` and takes them off the agenda, as an erasure begins.
+fn mark_erasing(store: &dyn Storage, id: LearnerId) {
+    store
+        .transact(id, &mut |tx| {
+            let Some(record) = tx.learner()? else { return Ok(()) };
+            tx.set_agenda(record.next_nudge.as_ref(), None)?;
+            let status = Status::Erasing { since: at("2026-11-24T09:00:00Z") };
+            tx.put_learner(&Learner { status, next_nudge: None, ..record })
+        })
+        .expect("marked");
+}
+
+/// From the erasure's mark on, a use case finds nothing to do and writes nothing.
+pub(crate) fn a_use_case_on_a_learner_being_erased_does_nothing(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    let next = busy_learner(&*store, 1);
+    mark_erasing(&*store, 1);
+    let marked = traces_of(&*store, 1);
+
+    let sent = store
+        .with_learner(1, |tx| {
+            tx.put_delivery(&delivery(1, 6))?;
+            tx.set_agenda(None, Some(&NextNudge { at: next.at + chrono::Duration::days(1), ..next.clone() }))?;
+            Ok(vec![6])
+        })
+        .expect("nothing done");
+    assert_eq!(sent, Vec::<DeliverySeq>::new(), "a learner being erased gets nothing");
+    assert_eq!(traces_of(&*store, 1), marked, "and nothing is written for them");
+    assert_eq!(marked.pending, vec![4]);
+
+    store.erase(1).expect("erased");
+    assert_eq!(traces_of(&*store, 1), Traces::default());
+}
+
+/// A learner found marked `Erasing` when the store opens is erased then.
+pub(crate) fn an_erasure_a_crash_interrupted_is_finished_at_the_next_open(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    busy_learner(&*store, 1);
+    busy_learner(&*store, 2);
+    let other = traces_of(&*store, 2);
+    mark_erasing(&*store, 1);
+    store.flush_blocking().expect("flush");
+    drop(store);
+
+    let store = opener.open();
+    assert_eq!(traces_of(&*store, 1), Traces::default());
+    assert_eq!(traces_of(&*store, 2), other);
+    assert_eq!(counts(&*store), (1, 1, 1));
+}
+
+/// Retention deletes answers and finished deliveries from before the cut (with their message
+/// ids) and slot claims made before it; later ones and pending deliveries stay.
+pub(crate) fn retention_drops_what_finished_before_the_cut_and_keeps_the_rest(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    let late = |seq, at_text| Answer { at: at(at_text), ..answer(1, seq) };
+    let failed = DeliveryState::Failed { reason: "gone".to_owned(), at: at("2026-11-26T08:00:00Z") };
+    store
+        .with_learner(1, |tx| {
+            tx.put_learner(&learner(1))?;
+            for seq in 1..=5 {
+                tx.put_delivery(&delivery(1, seq))?;
+            }
+            tx.finish_delivery(1, sent(11, "2026-11-24T08:00:01Z"))?;
+            tx.put_answer(&answer(1, 1))?;
+            tx.finish_delivery(2, sent(12, "2026-11-25T08:00:00Z"))?;
+            tx.put_answer(&late(2, "2026-12-05T08:00:00Z"))?;
+            tx.finish_delivery(3, sent(13, "2026-12-02T08:00:00Z"))?;
+            tx.put_answer(&late(3, "2026-12-02T08:05:00Z"))?;
+            tx.finish_delivery(5, failed.clone())?;
+            tx.claim_slot("desk", SLOT, at("2026-11-24T08:00:00Z"))?;
+            tx.claim_slot("desk", "2026-12-02T09:00:00", at("2026-12-02T08:00:00Z"))
+        })
+        .expect("written");
+
+    let cut = at("2026-12-01T00:00:00Z");
+    assert_eq!(store.prune(cut).expect("pruned"), Pruned { answers: 1, deliveries: 3 });
+    let seqs: Vec<DeliverySeq> = store.deliveries().map(|d| d.expect("delivery").seq).collect();
+    assert_eq!(seqs, vec![3, 4], "the one sent after the cut and the pending one");
+    let answers: Vec<Answer> = store.answers().collect::<Result<_, _>>().expect("answers");
+    assert_eq!(answers, vec![late(2, "2026-12-05T08:00:00Z"), late(3, "2026-12-02T08:05:00Z")]);
+    assert_eq!(store.pending_for(1).expect("pending"), vec![4]);
+    let messages: Vec<Option<DeliverySeq>> =
+        probe(&*store, 1, |tx| [11, 12, 13].map(|id| tx.delivery_of_message(id)).into_iter().collect());
+    assert_eq!(messages, vec![None, None, Some(3)]);
+    assert!(!is_claimed(&*store, 1, "desk", SLOT), "the claim from before the cut went");
+    assert!(is_claimed(&*store, 1, "desk", "2026-12-02T09:00:00"));
+    assert!(store.learner(1).expect("read").is_some(), "the learner stays");
+    assert_eq!(store.prune(cut).expect("pruned again"), Pruned::default(), "nothing more to drop");
+}
