@@ -10,7 +10,7 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 
 use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Storage, Store, StoreError, decode, encode, keys, records};
-use crate::domain::{Answer, Delivery, DeliveryState, Learner, LearnerId, NextNudge};
+use crate::domain::{Answer, CohortState, Delivery, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note};
 
 /// Schema versions whose backups this build restores.
 const RESTORABLE_SCHEMAS: [u32; 3] = [1, 2, SCHEMA_VERSION];
@@ -57,7 +57,7 @@ pub enum BackupError {
 }
 
 impl Store {
-    pub(super) fn trees(&self) -> [(&'static str, &sled::Tree); 7] {
+    pub(super) fn trees(&self) -> [(&'static str, &sled::Tree); 10] {
         [
             ("meta", &self.meta),
             ("learners", &self.learners),
@@ -66,6 +66,9 @@ impl Store {
             ("outbox", &self.outbox),
             ("agenda", &self.agenda),
             ("messages", &self.messages),
+            ("leads", &self.leads),
+            ("notes", &self.notes),
+            ("cohorts", &self.cohorts),
         ]
     }
 
@@ -81,9 +84,11 @@ impl Store {
             .map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         let mut records = 0;
-        for entry in self.meta.iter() {
-            let (key, value) = entry.map_err(StoreError::from)?;
-            records += write_records(out, backup_records("meta", &key, &value))?;
+        for (name, tree) in [("meta", &self.meta), ("cohorts", &self.cohorts)] {
+            for entry in tree.iter() {
+                let (key, value) = entry.map_err(StoreError::from)?;
+                records += write_records(out, backup_records(name, &key, &value))?;
+            }
         }
         for id in self.backup_ids()? {
             for (tree, key, value) in self.learner_snapshot(id, &between)? {
@@ -100,6 +105,9 @@ impl Store {
         let mut ids = std::collections::BTreeSet::new();
         for key in self.learners.iter().keys() {
             ids.insert(keys::read_i64(&key?, "learners")?);
+        }
+        for key in self.leads.iter().keys() {
+            ids.insert(keys::read_i64(&key?, "leads")?);
         }
         let mut from = 0u64;
         while let Some(entry) = self.deliveries.range(from.to_be_bytes()..).next() {
@@ -132,8 +140,17 @@ impl Store {
                 }
             }
         }
+        if let Some(value) = self.leads.get(prefix)? {
+            records.push(("leads", sled::IVec::from(&prefix[..]), value));
+        }
         between(id);
-        for (name, tree) in [("deliveries", &self.deliveries), ("slots", &self.slots), ("messages", &self.messages)] {
+        let trees = [
+            ("deliveries", &self.deliveries),
+            ("slots", &self.slots),
+            ("messages", &self.messages),
+            ("notes", &self.notes),
+        ];
+        for (name, tree) in trees {
             for entry in tree.scan_prefix(prefix) {
                 let (key, value) = entry?;
                 records.push((name, key, value));
@@ -248,6 +265,18 @@ impl Store {
         }
         for entry in self.agenda.iter() {
             decode::<NextNudge>("agenda", &entry?.1)?;
+            checked += 1;
+        }
+        for entry in self.leads.iter() {
+            decode::<Lead>("leads", &entry?.1)?;
+            checked += 1;
+        }
+        for entry in self.notes.iter() {
+            decode::<Note>("notes", &entry?.1)?;
+            checked += 1;
+        }
+        for entry in self.cohorts.iter() {
+            decode::<CohortState>("cohorts", &entry?.1)?;
             checked += 1;
         }
         Ok(checked)

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Exchange, LearnerTx, Pruned, Storage, StorageExt, StoreError, TxError};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, OutMessage, Outgoing,
-    Purpose, Status,
+    Answer, AnswerKind, CohortState, ColleaguesEdition, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId,
+    NextNudge, Note, NoteKind, OutMessage, Outgoing, Purpose, Status,
 };
 use crate::testkit::{at, learner};
 
@@ -36,6 +36,7 @@ macro_rules! store_contract {
             a_use_case_on_a_learner_being_erased_does_nothing,
             an_erasure_a_crash_interrupted_is_finished_at_the_next_open,
             retention_drops_what_finished_before_the_cut_and_keeps_the_rest,
+            the_team_loops_records_survive_reopening_and_a_backup,
         );
     };
     (@each $new:expr; $($test:ident),* $(,)?) => {
@@ -100,10 +101,42 @@ pub(crate) fn busy_learner(store: &dyn Storage, id: LearnerId) -> NextNudge {
             tx.put_delivery(&delivery(id, 4))?;
             tx.put_answer(&answer(id, 4))?;
             tx.put_delivery(&delivery(id, 5))?;
-            tx.finish_delivery(5, sent(MESSAGE, "2026-11-24T08:00:01Z"))
+            tx.finish_delivery(5, sent(MESSAGE, "2026-11-24T08:00:01Z"))?;
+            tx.put_note(&note(id, 5, "2026-11-24T09:00:00Z"))
         })
         .expect("a busy learner");
     next
+}
+
+/// A shared answer to the team question that learner `learner` gave on delivery `seq` at `when`.
+pub(crate) fn note(learner: LearnerId, seq: DeliverySeq, when: &str) -> Note {
+    Note {
+        learner,
+        delivery: seq,
+        cohort: "desk".to_owned(),
+        at: at(when),
+        kind: NoteKind::TeamAnswer,
+        text: format!("what {learner} did"),
+        shared: true,
+    }
+}
+
+/// Lead `id` of cohort `desk`, with a digest waiting to be sent to them.
+pub(crate) fn busy_lead(store: &dyn Storage, id: LearnerId) {
+    let lead = Lead {
+        id,
+        name: format!("Lead{id}"),
+        lang: crate::i18n::Lang::En,
+        cohorts: vec!["desk".to_owned()],
+        joined_at: at("2026-11-20T08:00:00Z"),
+    };
+    store
+        .with_learner(id, |tx| {
+            tx.put_lead(&lead)?;
+            tx.claim_slot("desk", "digest@2026-11-30T08:00:00", at("2026-11-30T07:00:00Z"))?;
+            tx.put_delivery(&delivery(id, 7))
+        })
+        .expect("a busy lead");
 }
 
 /// Runs `read` in a transaction of learner `id` that is then aborted, so it writes nothing.
@@ -123,15 +156,18 @@ fn is_claimed(store: &dyn Storage, id: LearnerId, cohort: &str, slot: &str) -> b
 }
 
 /// Everything the interface shows of one learner.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct Traces {
     learner: Option<Learner>,
+    lead: Option<Lead>,
+    notes: Vec<Note>,
     exchanges: Vec<Exchange>,
     pending: Vec<DeliverySeq>,
     agenda: Vec<NextNudge>,
     slot_claimed: bool,
     message: Option<DeliverySeq>,
     exported: (Option<Learner>, Vec<Delivery>, Vec<Answer>),
+    exported_team: (Option<Lead>, Vec<Note>),
 }
 
 fn traces_of(store: &dyn Storage, id: LearnerId) -> Traces {
@@ -141,6 +177,8 @@ fn traces_of(store: &dyn Storage, id: LearnerId) -> Traces {
     let export = store.export(id).expect("export");
     Traces {
         learner: store.learner(id).expect("learner"),
+        lead: store.lead(id).expect("lead"),
+        notes: store.notes().map(|n| n.expect("note")).filter(|n| n.learner == id).collect(),
         exchanges: store.exchanges().map(|e| e.expect("exchange")).filter(|e| owner(e) == Some(id)).collect(),
         pending: store.pending_for(id).expect("pending"),
         agenda: store
@@ -152,6 +190,7 @@ fn traces_of(store: &dyn Storage, id: LearnerId) -> Traces {
         slot_claimed: is_claimed(store, id, "desk", SLOT),
         message: probe(store, id, |tx| tx.delivery_of_message(MESSAGE)),
         exported: (export.learner, export.messages, export.answers),
+        exported_team: (export.lead, export.team_notes),
     }
 }
 
@@ -319,11 +358,17 @@ pub(crate) fn erasure_leaves_nothing_of_the_learner_and_touches_no_one_else(new_
     let store = opener.open();
     busy_learner(&*store, 1);
     busy_learner(&*store, 2);
+    busy_lead(&*store, 3);
     let other = traces_of(&*store, 2);
     assert_ne!(traces_of(&*store, 1), Traces::default());
+    assert_eq!(traces_of(&*store, 1).exported_team.1.len(), 1, "the note is exported");
+    assert!(traces_of(&*store, 3).exported_team.0.is_some(), "the lead record is exported");
 
     store.erase(1).expect("erased");
+    store.erase(3).expect("lead erased");
     assert_eq!(traces_of(&*store, 1), Traces::default());
+    assert_eq!(traces_of(&*store, 3), Traces::default());
+    assert!(!is_claimed(&*store, 3, "desk", "digest@2026-11-30T08:00:00"), "a lead's claims go too");
     assert_eq!(traces_of(&*store, 2), other);
     assert_eq!(counts(&*store), (1, 1, 1));
 
@@ -415,12 +460,16 @@ pub(crate) fn retention_drops_what_finished_before_the_cut_and_keeps_the_rest(ne
             tx.put_answer(&late(3, "2026-12-02T08:05:00Z"))?;
             tx.finish_delivery(5, failed.clone())?;
             tx.claim_slot("desk", SLOT, at("2026-11-24T08:00:00Z"))?;
-            tx.claim_slot("desk", "2026-12-02T09:00:00", at("2026-12-02T08:00:00Z"))
+            tx.claim_slot("desk", "2026-12-02T09:00:00", at("2026-12-02T08:00:00Z"))?;
+            tx.put_note(&note(1, 2, "2026-11-25T09:00:00Z"))?;
+            tx.put_note(&note(1, 3, "2026-12-02T09:00:00Z"))
         })
         .expect("written");
 
     let cut = at("2026-12-01T00:00:00Z");
-    assert_eq!(store.prune(cut).expect("pruned"), Pruned { answers: 1, deliveries: 3 });
+    assert_eq!(store.prune(cut).expect("pruned"), Pruned { answers: 1, deliveries: 3, notes: 1 });
+    let notes: Vec<Note> = store.notes().collect::<Result<_, _>>().expect("notes");
+    assert_eq!(notes, vec![note(1, 3, "2026-12-02T09:00:00Z")], "the note from after the cut stays");
     let seqs: Vec<DeliverySeq> = store.deliveries().map(|d| d.expect("delivery").seq).collect();
     assert_eq!(seqs, vec![3, 4], "the one sent after the cut and the pending one");
     let answers: Vec<Answer> = store.answers().collect::<Result<_, _>>().expect("answers");
@@ -433,4 +482,37 @@ pub(crate) fn retention_drops_what_finished_before_the_cut_and_keeps_the_rest(ne
     assert!(is_claimed(&*store, 1, "desk", "2026-12-02T09:00:00"));
     assert!(store.learner(1).expect("read").is_some(), "the learner stays");
     assert_eq!(store.prune(cut).expect("pruned again"), Pruned::default(), "nothing more to drop");
+}
+
+/// Leads, notes and the cohorts' team state are kept like every other record: they survive a
+/// reopening, and a backup restored into a fresh store holds them unchanged.
+pub(crate) fn the_team_loops_records_survive_reopening_and_a_backup(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    busy_learner(&*store, 1);
+    busy_lead(&*store, 3);
+    let state = CohortState {
+        last_digest: Some(at("2026-11-30T07:00:00Z")),
+        standups_offered: vec!["third-call".to_owned()],
+        colleagues: Some(ColleaguesEdition { made_at: at("2026-11-30T07:00:00Z"), answers: vec![(1, 5)] }),
+    };
+    store.put_cohort_state("desk", &state).expect("cohort state");
+    assert_eq!(store.cohort_state("other").expect("read"), CohortState::default(), "a cohort never seen");
+    let (learner, lead) = (traces_of(&*store, 1), traces_of(&*store, 3));
+    store.flush_blocking().expect("flush");
+    drop(store);
+
+    let store = opener.open();
+    assert_eq!((traces_of(&*store, 1), traces_of(&*store, 3)), (learner.clone(), lead.clone()));
+    assert_eq!(store.cohort_state("desk").expect("read"), state);
+    let leads: Vec<Lead> = store.leads().collect::<Result<_, _>>().expect("leads");
+    assert_eq!(leads.iter().map(|lead| lead.id).collect::<Vec<_>>(), vec![3]);
+
+    let mut backup = Vec::new();
+    store.backup(&mut backup).expect("backup");
+    let restored_opener = new_store();
+    let restored = restored_opener.open();
+    restored.restore(&mut backup.as_slice()).expect("restore");
+    assert_eq!((traces_of(&*restored, 1), traces_of(&*restored, 3)), (learner, lead));
+    assert_eq!(restored.cohort_state("desk").expect("read"), state);
 }

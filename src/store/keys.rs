@@ -61,6 +61,21 @@ pub fn message(learner_id: LearnerId, message_id: i64) -> [u8; 16] {
     key
 }
 
+/// `leads` key: the lead's Telegram user id, laid out like a learner's.
+pub fn lead(id: LearnerId) -> [u8; 8] {
+    learner(id)
+}
+
+/// `notes` key: learner ‖ the delivery the note belongs to.
+pub fn note(learner_id: LearnerId, seq: DeliverySeq) -> [u8; 16] {
+    delivery(learner_id, seq)
+}
+
+/// `cohorts` key: the cohort id.
+pub fn cohort(cohort: &str) -> Vec<u8> {
+    cohort.as_bytes().to_vec()
+}
+
 /// `meta` key of a cohort's scheduler cursor.
 pub fn cursor(cohort: &str) -> Vec<u8> {
     format!("cursor/{cohort}").into_bytes()

@@ -37,7 +37,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::domain::{Delivery, DeliverySeq, Learner, LearnerId, NextNudge};
+use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note};
 pub use backup::BackupError;
 pub use privacy::{LearnerExport, Pruned};
 pub use records::Exchange;
@@ -136,6 +136,9 @@ pub struct Store {
     outbox: sled::Tree,
     agenda: sled::Tree,
     messages: sled::Tree,
+    leads: sled::Tree,
+    notes: sled::Tree,
+    cohorts: sled::Tree,
     counts: std::sync::Arc<counts::Counts>,
     /// Writes hold it shared, a backup holds it alone: a backup is a snapshot of one moment.
     barrier: std::sync::Arc<std::sync::RwLock<()>>,
@@ -179,6 +182,9 @@ impl Store {
             outbox: db.open_tree("outbox")?,
             agenda: db.open_tree("agenda")?,
             messages: db.open_tree("messages")?,
+            leads: db.open_tree("leads")?,
+            notes: db.open_tree("notes")?,
+            cohorts: db.open_tree("cohorts")?,
             counts: Default::default(),
             barrier: Default::default(),
             path: path.to_owned(),
@@ -292,13 +298,22 @@ impl Storage for Store {
         id: LearnerId,
         work: &mut dyn FnMut(&dyn LearnerTx) -> Result<(), TxError>,
     ) -> Result<(), StoreError> {
-        let trees = (&self.learners, &self.deliveries, &self.slots, &self.outbox, &self.agenda, &self.messages);
+        let trees = (
+            &self.learners,
+            &self.deliveries,
+            &self.slots,
+            &self.outbox,
+            &self.agenda,
+            &self.messages,
+            &self.leads,
+            &self.notes,
+        );
         let _writing = self.writing();
         // sled reruns its closure on a conflict, one attempt after the other, on this thread.
         let work = std::cell::RefCell::new(work);
         let delta = trees
-            .transaction(|(learners, deliveries, slots, outbox, agenda, messages)| {
-                let tx = tx::SledTx::new(id, [learners, deliveries, slots, outbox, agenda, messages]);
+            .transaction(|(learners, deliveries, slots, outbox, agenda, messages, leads, notes)| {
+                let tx = tx::SledTx::new(id, [learners, deliveries, slots, outbox, agenda, messages, leads, notes]);
                 let mut work = work.borrow_mut();
                 (*work)(&tx).map(|()| tx.delta()).map_err(tx::into_sled)
             })
@@ -313,6 +328,28 @@ impl Storage for Store {
 
     fn learners(&self) -> Box<dyn Iterator<Item = Result<Learner, StoreError>> + '_> {
         Box::new(self.learners.iter().map(|entry| decode("learners", &entry?.1)))
+    }
+
+    fn lead(&self, id: LearnerId) -> Result<Option<Lead>, StoreError> {
+        decode_opt("leads", self.leads.get(keys::lead(id))?)
+    }
+
+    fn leads(&self) -> Box<dyn Iterator<Item = Result<Lead, StoreError>> + '_> {
+        Box::new(self.leads.iter().map(|entry| decode("leads", &entry?.1)))
+    }
+
+    fn notes(&self) -> Box<dyn Iterator<Item = Result<Note, StoreError>> + '_> {
+        Box::new(self.notes.iter().map(|entry| decode("notes", &entry?.1)))
+    }
+
+    fn cohort_state(&self, cohort: &str) -> Result<CohortState, StoreError> {
+        Ok(decode_opt("cohorts", self.cohorts.get(keys::cohort(cohort))?)?.unwrap_or_default())
+    }
+
+    fn put_cohort_state(&self, cohort: &str, state: &CohortState) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        self.cohorts.insert(keys::cohort(cohort), encode(state)?)?;
+        Ok(())
     }
 
     fn n_learners(&self) -> usize {

@@ -5,14 +5,19 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::counts::Delta;
-use super::{Exchange, Storage, StorageExt, Store, StoreError, decode_opt, keys, records};
-use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Status};
+use super::{Exchange, Storage, StorageExt, Store, StoreError, decode, decode_opt, keys, records};
+use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, Note, Status};
 
 /// Everything stored about one learner.
 #[derive(Debug, Serialize)]
 pub struct LearnerExport {
     /// The learner record (progress, preferences), if enrolled.
     pub learner: Option<Learner>,
+    /// The lead record, if they are a team lead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead: Option<Lead>,
+    /// Their ideas and answers to the team question, shared or not.
+    pub team_notes: Vec<Note>,
     /// Every message sent to them or waiting to be sent.
     pub messages: Vec<Delivery>,
     /// Every answer they gave.
@@ -26,6 +31,8 @@ pub struct Pruned {
     pub answers: usize,
     /// Deliveries deleted (sent or failed, never pending).
     pub deliveries: usize,
+    /// Ideas and team answers deleted.
+    pub notes: usize,
 }
 
 impl Store {
@@ -38,7 +45,11 @@ impl Store {
             messages.extend(exchange.delivery);
             answers.extend(exchange.answers);
         }
-        Ok(LearnerExport { learner: self.learner(id)?, messages, answers })
+        let mut team_notes = Vec::new();
+        for entry in self.notes.scan_prefix(keys::learner(id)) {
+            team_notes.push(decode("notes", &entry?.1)?);
+        }
+        Ok(LearnerExport { learner: self.learner(id)?, lead: Storage::lead(self, id)?, team_notes, messages, answers })
     }
 
     /// Erases every record of learner `id` in every tree ([`Storage::erase`]), safely while
@@ -58,7 +69,7 @@ impl Store {
         // records or gone.
         let _writing = self.writing();
         let prefix = keys::learner(id);
-        for tree in [&self.deliveries, &self.outbox, &self.slots, &self.messages] {
+        for tree in [&self.deliveries, &self.outbox, &self.slots, &self.messages, &self.notes, &self.leads] {
             for key in tree.scan_prefix(prefix).keys() {
                 let removed = tree.remove(key?)?;
                 if removed.is_some() && std::ptr::eq(tree, &self.outbox) {
@@ -128,7 +139,26 @@ impl Store {
                 self.slots.remove(key)?;
             }
         }
+        pruned.notes = self.prune_notes(before)?;
         Ok(pruned)
+    }
+}
+
+impl Store {
+    /// Deletes ideas and team answers written before `before`, each in its learner's
+    /// transaction; returns how many went.
+    fn prune_notes(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut expired = Vec::new();
+        for note in self.notes() {
+            let note = note?;
+            if note.at < before {
+                expired.push((note.learner, note.delivery));
+            }
+        }
+        for &(learner, seq) in &expired {
+            self.with_learner(learner, |tx| tx.remove_note(seq))?;
+        }
+        Ok(expired.len())
     }
 }
 

@@ -10,7 +10,9 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 
 use super::{BackupError, Exchange, LearnerExport, Pruned, StoreError};
-use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge, Status};
+use crate::domain::{
+    Answer, CohortState, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note, Status,
+};
 
 /// Why a step of a learner transaction failed; pass it on with `?`.
 #[derive(Debug)]
@@ -36,6 +38,24 @@ pub trait LearnerTx {
 
     /// The learner record, if enrolled.
     fn learner(&self) -> Result<Option<Learner>, TxError>;
+
+    /// The lead record, if this person is a team lead (then they have no learner record).
+    fn lead(&self) -> Result<Option<Lead>, TxError>;
+
+    /// Writes the lead record.
+    fn put_lead(&self, lead: &Lead) -> Result<(), TxError>;
+
+    /// Removes the lead record (the person is no lead any more).
+    fn remove_lead(&self) -> Result<(), TxError>;
+
+    /// The note (idea or team answer) that belongs to delivery `seq`.
+    fn note(&self, seq: DeliverySeq) -> Result<Option<Note>, TxError>;
+
+    /// Writes a note, keyed by its delivery.
+    fn put_note(&self, note: &Note) -> Result<(), TxError>;
+
+    /// Removes the note of delivery `seq` (retention).
+    fn remove_note(&self, seq: DeliverySeq) -> Result<(), TxError>;
 
     /// True when the learner is marked for erasure: no use case may write for them.
     fn is_being_erased(&self) -> Result<bool, TxError> {
@@ -104,6 +124,22 @@ pub trait Storage: Send + Sync {
 
     /// Every learner, in id order.
     fn learners(&self) -> Box<dyn Iterator<Item = Result<Learner, StoreError>> + '_>;
+
+    /// The lead with id `id`.
+    fn lead(&self, id: LearnerId) -> Result<Option<Lead>, StoreError>;
+
+    /// Every lead, in id order.
+    fn leads(&self) -> Box<dyn Iterator<Item = Result<Lead, StoreError>> + '_>;
+
+    /// Every note (ideas and team answers), grouped by learner: read weekly for the digests.
+    fn notes(&self) -> Box<dyn Iterator<Item = Result<Note, StoreError>> + '_>;
+
+    /// What the team loop remembers about `cohort` (the default for a cohort never seen).
+    fn cohort_state(&self, cohort: &str) -> Result<CohortState, StoreError>;
+
+    /// Replaces what the team loop remembers about `cohort`. Only the scheduler's cohort task
+    /// writes it, one cohort at a time.
+    fn put_cohort_state(&self, cohort: &str, state: &CohortState) -> Result<(), StoreError>;
 
     /// Number of learners (cheap: the probes ask for it).
     fn n_learners(&self) -> usize;

@@ -183,7 +183,7 @@ fn a_nudge_landing_in_the_middle_of_an_erasure_writes_nothing() {
     let store = Store::temporary().unwrap();
     let next = busy_learner(&store, 1);
     busy_learner(&store, 2);
-    assert_eq!(keys_of(&store, 1).len(), 7, "{:?}", keys_of(&store, 1));
+    assert_eq!(keys_of(&store, 1).len(), 8, "{:?}", keys_of(&store, 1));
 
     store
         .erase_with(1, || {
@@ -200,7 +200,7 @@ fn a_nudge_landing_in_the_middle_of_an_erasure_writes_nothing() {
         .unwrap();
 
     assert_eq!(keys_of(&store, 1), Vec::new(), "nothing of learner 1 is left");
-    assert_eq!(keys_of(&store, 2).len(), 7, "the other learner is untouched");
+    assert_eq!(keys_of(&store, 2).len(), 8, "the other learner is untouched");
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn an_answer_written_while_retention_runs_is_kept() {
             }
         })
         .unwrap();
-    assert_eq!(pruned, Pruned { answers: 1, deliveries: 1 }, "the old answer and the sent delivery");
+    assert_eq!(pruned, Pruned { answers: 1, deliveries: 1, notes: 1 }, "the old answer, the sent delivery, the note");
     let kept: Vec<Answer> = store.answers().collect::<Result<_, _>>().unwrap();
     assert_eq!(kept, vec![reflect], "the answer written meanwhile survives");
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::counts::Delta;
 use super::{Exchange, LearnerTx, StoreError, TxError, decode_opt, encode, keys, records};
-use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, NextNudge};
+use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note};
 
 impl From<UnabortableTransactionError> for TxError {
     fn from(error: UnabortableTransactionError) -> Self {
@@ -49,13 +49,16 @@ pub(super) struct SledTx<'a> {
     outbox: &'a TransactionalTree,
     agenda: &'a TransactionalTree,
     messages: &'a TransactionalTree,
+    leads: &'a TransactionalTree,
+    notes: &'a TransactionalTree,
 }
 
 impl<'a> SledTx<'a> {
-    /// `trees`: learners, deliveries, slots, outbox, agenda, messages.
-    pub(super) fn new(id: LearnerId, trees: [&'a TransactionalTree; 6]) -> Self {
-        let [learners, deliveries, slots, outbox, agenda, messages] = trees;
-        Self { id, delta: Cell::new(Delta::default()), learners, deliveries, slots, outbox, agenda, messages }
+    /// `trees`: learners, deliveries, slots, outbox, agenda, messages, leads, notes.
+    pub(super) fn new(id: LearnerId, trees: [&'a TransactionalTree; 8]) -> Self {
+        let [learners, deliveries, slots, outbox, agenda, messages, leads, notes] = trees;
+        let delta = Cell::new(Delta::default());
+        Self { id, delta, learners, deliveries, slots, outbox, agenda, messages, leads, notes }
     }
 
     /// What this transaction changed in the counted trees.
@@ -96,6 +99,34 @@ impl LearnerTx for SledTx<'_> {
 
     fn learner(&self) -> Result<Option<Learner>, TxError> {
         Ok(decode_opt("learners", self.learners.get(keys::learner(self.id))?)?)
+    }
+
+    fn lead(&self) -> Result<Option<Lead>, TxError> {
+        Ok(decode_opt("leads", self.leads.get(keys::lead(self.id))?)?)
+    }
+
+    fn put_lead(&self, lead: &Lead) -> Result<(), TxError> {
+        self.leads.insert(&keys::lead(self.id), encode(lead)?)?;
+        Ok(())
+    }
+
+    fn remove_lead(&self) -> Result<(), TxError> {
+        self.leads.remove(&keys::lead(self.id))?;
+        Ok(())
+    }
+
+    fn note(&self, seq: DeliverySeq) -> Result<Option<Note>, TxError> {
+        Ok(decode_opt("notes", self.notes.get(keys::note(self.id, seq))?)?)
+    }
+
+    fn put_note(&self, note: &Note) -> Result<(), TxError> {
+        self.notes.insert(&keys::note(self.id, note.delivery), encode(note)?)?;
+        Ok(())
+    }
+
+    fn remove_note(&self, seq: DeliverySeq) -> Result<(), TxError> {
+        self.notes.remove(&keys::note(self.id, seq))?;
+        Ok(())
     }
 
     fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
