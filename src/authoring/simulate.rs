@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::config::Cohort;
 use crate::content::Pack;
-use crate::domain::{Learner, OpenKind, OpenQuestion, Progress, Status};
-use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
+use crate::domain::{Learner, OpenKind, OpenQuestion, Progress, Purpose, Status};
+use crate::engine::{Draft, Extra, Outcome, SlotContext, answers, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::schedule::agenda::resolve;
 use crate::schedule::cron::CronSpec;
@@ -191,7 +191,7 @@ impl Run<'_> {
             }
             tally.messages[idx] += outcome.drafts.len() as u32;
             for (draft, delivery) in outcome.drafts.iter().zip(seqs) {
-                if let Some(next) = self.answer(learner, &draft.body, delivery, rng, tally) {
+                if let Some(next) = self.answer(learner, draft, delivery, rng, tally) {
                     pending.push(next);
                 }
             }
@@ -201,13 +201,13 @@ impl Run<'_> {
     fn answer(
         &mut self,
         learner: &mut Learner,
-        body: &DraftBody,
+        draft: &Draft,
         delivery: u64,
         rng: &mut fastrand::Rng,
         tally: &mut Tally,
     ) -> Option<Outcome> {
-        match body {
-            DraftBody::Quiz { item, review } => {
+        match &draft.purpose {
+            Purpose::Quiz { item, review, .. } => {
                 let chance = match (review, learner.progress.memory.get(item)) {
                     (true, Some(memory)) => srs::retrievability(memory, self.now),
                     _ => self.accuracy,
@@ -231,8 +231,8 @@ impl Run<'_> {
                 }
                 Some(next)
             }
-            DraftBody::Reflect { item, question, reminder } => {
-                if *question == 0 && !reminder {
+            Purpose::Reflect { item, question } => {
+                if *question == 0 && draft.extra != Extra::Reminder {
                     tally.new_items += 1;
                 }
                 let kind = OpenKind::Reflect { question: *question };
@@ -240,7 +240,7 @@ impl Run<'_> {
                 let open = OpenQuestion { delivery, item: item.clone(), kind, asked_at: self.now };
                 Some(answers::question_answered(learner, Some(self.pack), &open, self.now))
             }
-            DraftBody::Practice { .. } => {
+            Purpose::Practice { .. } => {
                 tally.new_items += 1;
                 None
             }

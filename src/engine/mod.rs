@@ -14,52 +14,35 @@ use crate::domain::{OutMessage, Purpose};
 pub use planner::{SlotContext, plan_slot};
 pub use session::{advance, after_quiz, after_reflection};
 
-/// Something to send, before it has a delivery number.
+/// Something to send, before it has a delivery number: what it is for, and what rendering needs
+/// beyond that.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
-    /// What it is for (stored with the delivery).
+    /// What it is for: stored with the delivery, and for pack content all the renderer needs.
     pub purpose: Purpose,
-    /// What to render.
-    pub body: DraftBody,
+    /// What rendering needs beyond the purpose; never stored.
+    pub extra: Extra,
 }
 
-/// What a draft renders to.
+/// What a draft's rendering needs beyond its purpose.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DraftBody {
-    /// A lesson text.
-    Lesson {
-        /// Lesson id.
-        lesson: String,
-    },
-    /// A quiz question (with buttons that carry the delivery number).
-    Quiz {
-        /// Item id.
-        item: String,
-        /// Asked again for spaced repetition.
-        review: bool,
-    },
-    /// Question `question` of a reflection.
-    Reflect {
-        /// Item id.
-        item: String,
-        /// 0-based question in the chain.
-        question: usize,
-        /// Asked again at a later slot because it was not answered.
-        reminder: bool,
-    },
-    /// A practice assignment.
-    Practice {
-        /// Item id.
-        item: String,
-    },
-    /// "How did it go?" for a practice assignment.
-    PracticeCheck {
-        /// Item id.
-        item: String,
-    },
-    /// A note about the learner's progress through the pack.
+pub enum Extra {
+    /// Nothing: the purpose names the pack content to render.
+    None,
+    /// A reflection question asked again at a later slot because it was not answered.
+    Reminder,
+    /// Which note about the learner's progress (`Purpose::Milestone`).
     Milestone(Milestone),
-    /// A text file (a data export, a report).
+    /// A finished message (a reply).
+    Message(OutMessage),
+    /// New content for a message sent before (a reply).
+    Edit {
+        /// Telegram's id of the message.
+        message_id: i64,
+        /// The new content.
+        message: OutMessage,
+    },
+    /// A text file (a data export; a reply).
     Document {
         /// The name the learner sees.
         file_name: String,
@@ -68,15 +51,33 @@ pub enum DraftBody {
         /// The file's content.
         content: String,
     },
-    /// A finished message (replies).
-    Message(OutMessage),
-    /// New content for a message sent before.
-    Edit {
-        /// Telegram's id of the message.
-        message_id: i64,
-        /// The new content.
-        message: OutMessage,
-    },
+}
+
+impl Draft {
+    /// Pack content (a lesson, quiz, reflection, practice or its check-in), named by `purpose`.
+    pub fn content(purpose: Purpose) -> Self {
+        Self { purpose, extra: Extra::None }
+    }
+
+    /// A note about the learner's progress through the pack.
+    pub fn milestone(milestone: Milestone) -> Self {
+        Self { purpose: Purpose::Milestone, extra: Extra::Milestone(milestone) }
+    }
+
+    /// A finished reply message.
+    pub fn message(message: OutMessage) -> Self {
+        Self { purpose: Purpose::Reply, extra: Extra::Message(message) }
+    }
+
+    /// New content for message `message_id`, sent before.
+    pub fn edit(message_id: i64, message: OutMessage) -> Self {
+        Self { purpose: Purpose::Reply, extra: Extra::Edit { message_id, message } }
+    }
+
+    /// A text file sent as a reply.
+    pub fn document(file_name: String, caption: String, content: String) -> Self {
+        Self { purpose: Purpose::Reply, extra: Extra::Document { file_name, caption, content } }
+    }
 }
 
 /// Progress worth telling the learner about.
@@ -101,7 +102,7 @@ pub struct Outcome {
 impl Outcome {
     /// Adds a reply message.
     pub fn reply(&mut self, message: OutMessage) {
-        self.drafts.push(Draft { purpose: Purpose::Reply, body: DraftBody::Message(message) });
+        self.drafts.push(Draft::message(message));
     }
 }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::session::{advance, next_lesson, quiz_draft, reflect_draft, start_next_lesson};
-use super::{Draft, DraftBody, Milestone, Outcome, srs};
+use super::{Draft, Milestone, Outcome, srs};
 use crate::content::Pack;
 use crate::domain::{DayCount, Learner, Purpose, WaitKind};
 use crate::schedule::policy::Policy;
@@ -106,10 +106,7 @@ fn add_follow_ups(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, o
             continue;
         }
         if follow_up.due <= ctx.now && outcome.drafts.len() < budget {
-            outcome.drafts.push(Draft {
-                purpose: Purpose::PracticeCheck { item: follow_up.item.clone() },
-                body: DraftBody::PracticeCheck { item: follow_up.item },
-            });
+            outcome.drafts.push(Draft::content(Purpose::PracticeCheck { item: follow_up.item }));
         } else {
             learner.progress.follow_ups.push(follow_up);
         }
@@ -142,7 +139,7 @@ fn add_lesson(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outco
         None => {
             if learner.progress.finished_at.is_none() && !learner.progress.lessons_started.is_empty() {
                 learner.progress.finished_at = Some(ctx.now);
-                outcome.drafts.push(milestone(Milestone::PackFinished));
+                outcome.drafts.push(Draft::milestone(Milestone::PackFinished));
             }
         }
     }
@@ -177,12 +174,8 @@ fn add_mastery(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outc
         !quizzes.is_empty() && quizzes.iter().all(|item| progress.memory.get(*item).is_some_and(srs::is_mastered));
     if all_mastered {
         learner.progress.mastered_at = Some(ctx.now);
-        outcome.drafts.push(milestone(Milestone::AllMastered));
+        outcome.drafts.push(Draft::milestone(Milestone::AllMastered));
     }
-}
-
-fn milestone(kind: Milestone) -> Draft {
-    Draft { purpose: Purpose::Milestone, body: DraftBody::Milestone(kind) }
 }
 
 /// Appends `next`'s drafts to `outcome`, keeping its waiting index right.

@@ -8,9 +8,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
-use super::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
+use super::{Outcome, SlotContext, answers, plan_slot, session, srs};
 use crate::content::Pack;
-use crate::domain::{Learner, OpenKind, OpenQuestion};
+use crate::domain::{Learner, OpenKind, OpenQuestion, Purpose};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours};
@@ -108,7 +108,7 @@ impl Run<'_> {
         assert!(*sent <= self.scenario.policy.max_messages_per_day, "{sent} scheduled messages on {}", local.date());
         let mut seen = HashSet::new();
         for draft in &outcome.drafts {
-            assert!(seen.insert(format!("{:?}", draft.body)), "the same prompt twice in one slot: {:?}", draft.body);
+            assert!(seen.insert(format!("{draft:?}")), "the same prompt twice in one slot: {draft:?}");
         }
         self.respond(outcome, now);
     }
@@ -121,27 +121,26 @@ impl Run<'_> {
                 waiting.delivery = seqs[idx];
             }
             for (draft, seq) in outcome.drafts.into_iter().zip(seqs) {
-                if let Some(next) = self.answer(&draft.body, seq, now) {
+                if let Some(next) = self.answer(&draft.purpose, seq, now) {
                     pending.push(next);
                 }
             }
         }
     }
 
-    fn answer(&mut self, body: &DraftBody, seq: u64, now: DateTime<Utc>) -> Option<Outcome> {
+    fn answer(&mut self, purpose: &Purpose, seq: u64, now: DateTime<Utc>) -> Option<Outcome> {
         let act = if self.engaged { Act::Right } else { self.scenario.acts[self.act % self.scenario.acts.len()] };
         self.act += 1;
-        match (body, act) {
-            (DraftBody::Quiz { review, .. }, _) if *review => self.reviews_sent += 1,
-            _ => {}
+        if matches!(purpose, Purpose::Quiz { review: true, .. }) {
+            self.reviews_sent += 1;
         }
-        match (body, act) {
+        match (purpose, act) {
             (_, Act::Ignore) => None,
-            (DraftBody::Quiz { item, .. }, act) => {
+            (Purpose::Quiz { item, .. }, act) => {
                 let right = matches!(act, Act::Right);
                 Some(answers::quiz_answered(&mut self.learner, Some(self.pack), item, seq, right, 0.9, now))
             }
-            (DraftBody::Reflect { item, question, .. }, _) => {
+            (Purpose::Reflect { item, question }, _) => {
                 let kind = OpenKind::Reflect { question: *question };
                 session::open_question(&mut self.learner, seq, item, kind, now);
                 let open = OpenQuestion { delivery: seq, item: item.clone(), kind, asked_at: now };

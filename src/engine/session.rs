@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Draft, DraftBody, Outcome};
+use super::{Draft, Extra, Outcome};
 use crate::content::{ItemKind, Pack};
 use crate::domain::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
 
@@ -39,10 +39,7 @@ pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: u
         match step {
             Step::Lesson { lesson } => {
                 if pack.lesson(&lesson).is_some() {
-                    outcome.drafts.push(Draft {
-                        purpose: Purpose::Lesson { lesson: lesson.clone() },
-                        body: DraftBody::Lesson { lesson },
-                    });
+                    outcome.drafts.push(Draft::content(Purpose::Lesson { lesson }));
                 }
             }
             Step::Item { item } => {
@@ -77,10 +74,7 @@ fn item_draft(
             Some(waiting(WaitKind::Reflect { question: 0 }))
         }
         ItemKind::Practice(practice) => {
-            outcome.drafts.push(Draft {
-                purpose: Purpose::Practice { item: item_id.to_owned() },
-                body: DraftBody::Practice { item: item_id.to_owned() },
-            });
+            outcome.drafts.push(Draft::content(Purpose::Practice { item: item_id.to_owned() }));
             learner.progress.follow_ups.retain(|follow_up| follow_up.item != item_id);
             learner.progress.follow_ups.push(FollowUp {
                 item: item_id.to_owned(),
@@ -93,18 +87,13 @@ fn item_draft(
 
 /// A quiz question (first try or review).
 pub fn quiz_draft(item: &str, correct: usize, review: bool) -> Draft {
-    Draft {
-        purpose: Purpose::Quiz { item: item.to_owned(), correct, review },
-        body: DraftBody::Quiz { item: item.to_owned(), review },
-    }
+    Draft::content(Purpose::Quiz { item: item.to_owned(), correct, review })
 }
 
 /// Question `question` of a reflection.
 pub fn reflect_draft(item: &str, question: usize, reminder: bool) -> Draft {
-    Draft {
-        purpose: Purpose::Reflect { item: item.to_owned(), question },
-        body: DraftBody::Reflect { item: item.to_owned(), question, reminder },
-    }
+    let extra = if reminder { Extra::Reminder } else { Extra::None };
+    Draft { purpose: Purpose::Reflect { item: item.to_owned(), question }, extra }
 }
 
 /// After a reflection answer: the next question of the chain, else the rest of the lesson.

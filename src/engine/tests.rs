@@ -3,7 +3,7 @@ use chrono_tz::Europe::Amsterdam;
 
 use super::*;
 use crate::content::Pack;
-use crate::domain::{Learner, Memory, Step, WaitKind};
+use crate::domain::{Learner, Memory, Purpose, Step, WaitKind};
 use crate::schedule::policy::Policy;
 use crate::testkit::{LESSON_ONE, LESSON_TWO, at, demo_pack, learner, pack};
 
@@ -14,19 +14,20 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
     outcome
         .drafts
         .iter()
-        .map(|draft| match &draft.body {
-            DraftBody::Lesson { lesson } => format!("lesson {lesson}"),
-            DraftBody::Quiz { item, review: false } => format!("quiz {item}"),
-            DraftBody::Quiz { item, review: true } => format!("review {item}"),
-            DraftBody::Reflect { item, question, reminder } => {
-                format!("reflect {item} {question}{}", if *reminder { " again" } else { "" })
+        .map(|draft| match (&draft.purpose, &draft.extra) {
+            (_, Extra::Milestone(milestone)) => format!("{milestone:?}"),
+            (_, Extra::Message(_)) => "message".to_owned(),
+            (_, Extra::Edit { .. }) => "edit".to_owned(),
+            (_, Extra::Document { file_name, .. }) => format!("file {file_name}"),
+            (Purpose::Lesson { lesson }, _) => format!("lesson {lesson}"),
+            (Purpose::Quiz { item, review: false, .. }, _) => format!("quiz {item}"),
+            (Purpose::Quiz { item, review: true, .. }, _) => format!("review {item}"),
+            (Purpose::Reflect { item, question }, extra) => {
+                format!("reflect {item} {question}{}", if *extra == Extra::Reminder { " again" } else { "" })
             }
-            DraftBody::Practice { item } => format!("practice {item}"),
-            DraftBody::PracticeCheck { item } => format!("check {item}"),
-            DraftBody::Milestone(milestone) => format!("{milestone:?}"),
-            DraftBody::Message(_) => "message".to_owned(),
-            DraftBody::Edit { .. } => "edit".to_owned(),
-            DraftBody::Document { file_name, .. } => format!("file {file_name}"),
+            (Purpose::Practice { item }, _) => format!("practice {item}"),
+            (Purpose::PracticeCheck { item }, _) => format!("check {item}"),
+            (Purpose::Milestone | Purpose::Reply, _) => format!("{draft:?}"),
         })
         .collect()
 }
@@ -207,8 +208,5 @@ fn a_quiz_records_its_right_option_in_the_purpose() {
     let pack = pack(&[LESSON_ONE]);
     let mut learner = learner(1);
     let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
-    assert_eq!(
-        outcome.drafts[1].purpose,
-        crate::domain::Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false }
-    );
+    assert_eq!(outcome.drafts[1].purpose, Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false });
 }

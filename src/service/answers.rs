@@ -12,7 +12,7 @@ use crate::domain::{
     Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
 };
 use crate::engine::planner::append;
-use crate::engine::{Draft, DraftBody, Outcome, answers, session};
+use crate::engine::{Draft, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
 use crate::store::{LearnerTx, StoreError, TxError};
@@ -84,7 +84,9 @@ impl Service {
             match (quiz, message_id) {
                 (Some(mut quiz), Some(message_id)) => {
                     quiz.correct = correct.min(quiz.options.len().saturating_sub(1));
-                    outcome.drafts.push(edit(message_id, render::quiz_answered(pack_lang, &quiz, option, review)));
+                    outcome
+                        .drafts
+                        .push(Draft::edit(message_id, render::quiz_answered(pack_lang, &quiz, option, review)));
                 }
                 _ => outcome.reply(render::text(
                     tr(pack_lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
@@ -128,7 +130,9 @@ impl Service {
             let mut outcome = Outcome::default();
             if let (Some(practice), Some(message_id)) = (practice, message_id) {
                 let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
-                outcome.drafts.push(edit(message_id, render::practice_checked(pack_lang, &practice, practice_outcome)));
+                outcome
+                    .drafts
+                    .push(Draft::edit(message_id, render::practice_checked(pack_lang, &practice, practice_outcome)));
             }
             let thanks = match practice_outcome {
                 PracticeOutcome::Done => "practice_check.thanks_done",
@@ -156,7 +160,7 @@ impl Service {
             let confirmation = render::text(tr(lang, "language.set").to_owned());
             let mut outcome = Outcome::default();
             match message_id {
-                Some(message_id) => outcome.drafts.push(edit(message_id, confirmation)),
+                Some(message_id) => outcome.drafts.push(Draft::edit(message_id, confirmation)),
                 None => outcome.reply(confirmation),
             }
             Ok((self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?, menu))
@@ -305,8 +309,4 @@ fn question_asked_by(delivery: &Delivery) -> Option<OpenQuestion> {
         _ => return None,
     };
     Some(OpenQuestion { delivery: delivery.seq, item, kind, asked_at: delivery.created })
-}
-
-fn edit(message_id: i64, message: crate::domain::OutMessage) -> Draft {
-    Draft { purpose: Purpose::Reply, body: DraftBody::Edit { message_id, message } }
 }

@@ -26,7 +26,7 @@ use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};
 use crate::content::{Library, Pack};
 use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, OpenKind, Outgoing, Purpose, Status};
-use crate::engine::{DraftBody, Outcome, session};
+use crate::engine::{Draft, Extra, Outcome, session};
 use crate::i18n::{Lang, tr};
 use crate::render;
 use crate::store::{LearnerTx, Store, StoreError, TxError};
@@ -196,8 +196,8 @@ impl Service {
         let mut sent = Vec::with_capacity(outcome.drafts.len());
         for draft in outcome.drafts {
             let seq = tx.next_seq()?;
-            let content = carries_content(&draft.body);
-            let Some(outgoing) = render_draft(&draft.body, ctx.pack, seq) else {
+            let content = carries_content(&draft.extra);
+            let Some(outgoing) = render_draft(&draft, ctx.pack, seq) else {
                 seqs.push(0);
                 continue;
             };
@@ -246,39 +246,43 @@ fn put_parts(tx: &LearnerTx<'_>, delivery: Delivery, parts: Vec<Outgoing>) -> Re
 /// Turns a draft into what to send; `None` when its content left the pack. Texts come
 /// rendered in the learner's language; content, with its headers and buttons, is rendered in
 /// the pack's language, so no message mixes two.
-fn render_draft(body: &DraftBody, pack: Option<&Pack>, seq: DeliverySeq) -> Option<Outgoing> {
+fn render_draft(draft: &Draft, pack: Option<&Pack>, seq: DeliverySeq) -> Option<Outgoing> {
     let send = |message| Some(Outgoing::Send { message });
     let lang = pack.map_or(Lang::En, |pack| pack.language);
-    match body {
-        DraftBody::Message(message) => send(message.clone()),
-        DraftBody::Edit { message_id, message } => {
+    match (&draft.extra, &draft.purpose) {
+        (Extra::Message(message), _) => send(message.clone()),
+        (Extra::Edit { message_id, message }, _) => {
             Some(Outgoing::Edit { message_id: *message_id, message: message.clone() })
         }
-        DraftBody::Lesson { lesson } => {
-            let pack = pack?;
-            send(render::lesson(lang, pack, pack.lesson(lesson)?))
-        }
-        DraftBody::Quiz { item, review } => send(render::quiz(lang, pack?.item(item)?.1.as_quiz()?, seq, *review)),
-        DraftBody::Reflect { item, question, reminder } => {
-            send(render::reflect(lang, pack?.item(item)?.1.as_reflect()?, *question, *reminder))
-        }
-        DraftBody::Practice { item } => send(render::practice(lang, pack?.item(item)?.1.as_practice()?)),
-        DraftBody::PracticeCheck { item } => {
-            send(render::practice_check(lang, pack?.item(item)?.1.as_practice()?, seq))
-        }
-        DraftBody::Milestone(milestone) => send(render::milestone(lang, pack?, *milestone)),
-        DraftBody::Document { file_name, caption, content } => Some(Outgoing::Document {
+        (Extra::Document { file_name, caption, content }, _) => Some(Outgoing::Document {
             file_name: file_name.clone(),
             caption: caption.clone(),
             content: content.clone(),
         }),
+        (Extra::Milestone(milestone), _) => send(render::milestone(lang, pack?, *milestone)),
+        (_, Purpose::Lesson { lesson }) => {
+            let pack = pack?;
+            send(render::lesson(lang, pack, pack.lesson(lesson)?))
+        }
+        (_, Purpose::Quiz { item, review, .. }) => {
+            send(render::quiz(lang, pack?.item(item)?.1.as_quiz()?, seq, *review))
+        }
+        (extra, Purpose::Reflect { item, question }) => {
+            let reminder = *extra == Extra::Reminder;
+            send(render::reflect(lang, pack?.item(item)?.1.as_reflect()?, *question, reminder))
+        }
+        (_, Purpose::Practice { item }) => send(render::practice(lang, pack?.item(item)?.1.as_practice()?)),
+        (_, Purpose::PracticeCheck { item }) => {
+            send(render::practice_check(lang, pack?.item(item)?.1.as_practice()?, seq))
+        }
+        (Extra::None | Extra::Reminder, Purpose::Milestone | Purpose::Reply) => None,
     }
 }
 
-/// True when `body` is pack content (rendered in the pack's language), false for the bot's own
-/// texts (already in the learner's).
-fn carries_content(body: &DraftBody) -> bool {
-    !matches!(body, DraftBody::Message(_) | DraftBody::Edit { .. } | DraftBody::Document { .. })
+/// True when a draft with `extra` is pack content (rendered in the pack's language), false for
+/// the bot's own texts (already in the learner's).
+fn carries_content(extra: &Extra) -> bool {
+    !matches!(extra, Extra::Message(_) | Extra::Edit { .. } | Extra::Document { .. })
 }
 
 /// The language a message is in, for the note on a message cut to fit: the pack's for content,

@@ -208,10 +208,7 @@ fn practice_check_ins_record_the_outcome_and_a_note() {
         .with_learner(7, |tx| {
             let learner = tx.learner()?;
             let mut outcome = Outcome::default();
-            outcome.drafts.push(crate::engine::Draft {
-                purpose: Purpose::PracticeCheck { item: "one/practice".to_owned() },
-                body: DraftBody::PracticeCheck { item: "one/practice".to_owned() },
-            });
+            outcome.drafts.push(Draft::content(Purpose::PracticeCheck { item: "one/practice".to_owned() }));
             let pack = service.pack_of("desk");
             service.commit(tx, learner, outcome, Commit { pack: pack.as_deref(), slot: None, now: now() })
         })
