@@ -6,14 +6,15 @@
 //! forgetting shows. Pure apart from the caller's output: no store, no clock, a seeded RNG.
 
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::config::Cohort;
 use crate::content::Pack;
-use crate::domain::{Learner, OpenKind, OpenQuestion, Progress, Purpose, Status};
-use crate::engine::{Draft, Extra, Outcome, SlotContext, answers, plan_slot, session, srs};
+use crate::domain::{DeliverySeq, Learner, Progress, Purpose, Status};
+use crate::engine::{Draft, Extra, Outcome, SlotContext, answers, apply, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::schedule::agenda::resolve;
 use crate::schedule::cron::CronSpec;
@@ -97,7 +98,7 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
     let start = resolve(cohort.timezone, options.start.and_time(NaiveTime::MIN)).unwrap_or_default();
     let mut learners: Vec<Learner> = (0..options.learners).map(|idx| sim_learner(idx, cohort, start)).collect();
     let mut rng = fastrand::Rng::with_seed(options.seed);
-    let mut seq = 0u64;
+    let mut seq: DeliverySeq = 0;
     let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
     let mut streaks: HashMap<(i64, String), u32> = HashMap::new();
@@ -166,32 +167,27 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Answers everything in `outcome` (and what the answers bring), counting as it goes.
+    /// Applies `outcome` as the daemon does and answers everything in it (and what the answers
+    /// bring), counting as it goes.
     fn respond(
         &mut self,
         learner: &mut Learner,
         outcome: Outcome,
-        seq: &mut u64,
+        seq: &mut DeliverySeq,
         rng: &mut fastrand::Rng,
         tally: &mut Tally,
         idx: usize,
     ) {
         let mut pending = vec![outcome];
         while let Some(outcome) = pending.pop() {
-            let seqs: Vec<u64> = outcome
-                .drafts
-                .iter()
-                .map(|_| {
-                    *seq += 1;
-                    *seq
-                })
-                .collect();
-            if let (Some(at), Some(waiting)) = (outcome.waiting_on, learner.progress.waiting.as_mut()) {
-                waiting.delivery = seqs[at];
-            }
-            tally.messages[idx] += outcome.drafts.len() as u32;
-            for (draft, delivery) in outcome.drafts.iter().zip(seqs) {
-                if let Some(next) = self.answer(learner, draft, delivery, rng, tally) {
+            let fresh = |_: &Draft| {
+                *seq += 1;
+                Ok::<_, Infallible>(*seq)
+            };
+            let Ok(numbered) = apply(learner, outcome, self.now, fresh);
+            tally.messages[idx] += numbered.len() as u32;
+            for numbered in &numbered {
+                if let Some(next) = self.answer(learner, &numbered.draft, numbered.seq, rng, tally) {
                     pending.push(next);
                 }
             }
@@ -202,7 +198,7 @@ impl Run<'_> {
         &mut self,
         learner: &mut Learner,
         draft: &Draft,
-        delivery: u64,
+        delivery: DeliverySeq,
         rng: &mut fastrand::Rng,
         tally: &mut Tally,
     ) -> Option<Outcome> {
@@ -231,13 +227,13 @@ impl Run<'_> {
                 }
                 Some(next)
             }
-            Purpose::Reflect { item, question } => {
+            Purpose::Reflect { question, .. } => {
                 if *question == 0 && draft.extra != Extra::Reminder {
                     tally.new_items += 1;
                 }
-                let kind = OpenKind::Reflect { question: *question };
-                session::open_question(learner, delivery, item, kind, self.now);
-                let open = OpenQuestion { delivery, item: item.clone(), kind, asked_at: self.now };
+                // A reply to the question, routed as the service does: to the question open under
+                // its delivery.
+                let open = session::question_for_text(learner, Some(delivery), self.now)?;
                 Some(answers::question_answered(learner, Some(self.pack), &open, self.now))
             }
             Purpose::Practice { .. } => {

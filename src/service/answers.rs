@@ -11,7 +11,6 @@ use crate::chat::callback::Callback;
 use crate::domain::{
     Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
 };
-use crate::engine::planner::append;
 use crate::engine::{Draft, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
@@ -92,7 +91,7 @@ impl Service {
                     tr(pack_lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
                 )),
             }
-            append(&mut outcome, next);
+            outcome.drafts.extend(next.drafts);
             let toast = tr(lang, if is_correct { "quiz.toast_right" } else { "quiz.toast_wrong" });
             let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), slot: None, now })?;
             Ok(Handled { toast: Some(toast.to_owned()), to_send, recorded_answer: true, ..Handled::default() })
@@ -206,7 +205,8 @@ impl Service {
                         outcome.reply(render::text(fill(lang, "chat.answer_kept_first", &[("max", &max)])));
                     }
                     if first {
-                        append(&mut outcome, answers::question_answered(&mut learner, pack.as_deref(), &question, now));
+                        let next = answers::question_answered(&mut learner, pack.as_deref(), &question, now);
+                        outcome.drafts.extend(next.drafts);
                     }
                     true
                 }

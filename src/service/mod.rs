@@ -25,8 +25,8 @@ pub use rights::goodbye;
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};
 use crate::content::{Library, Pack};
-use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, OpenKind, Outgoing, Purpose, Status};
-use crate::engine::{Draft, Extra, Outcome, session};
+use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Outgoing, Purpose, Status};
+use crate::engine::{self, Draft, Extra, Outcome};
 use crate::i18n::{Lang, tr};
 use crate::render;
 use crate::store::{LearnerTx, Store, StoreError, TxError};
@@ -179,10 +179,11 @@ impl Service {
         Ok(Handled::sending(seqs))
     }
 
-    /// Renders `outcome`'s drafts into pending deliveries and writes the learner, all inside
-    /// the caller's transaction. Returns the new deliveries in order. A text too long for one
-    /// Telegram message becomes several deliveries (`render::fit_outgoing`): the first carries
-    /// the draft's purpose (and is what `waiting_on` points at), the rest are replies.
+    /// Applies `outcome` to the learner (`engine::apply`), rendering each draft into pending
+    /// deliveries as it is numbered, and writes the learner, all inside the caller's
+    /// transaction. Returns the new deliveries in order. A text too long for one Telegram message
+    /// becomes several deliveries (`render::fit_outgoing`): the first carries the draft's purpose
+    /// (and is what the learner waits on, if the draft holds up the lesson), the rest are replies.
     fn commit(
         &self,
         tx: &LearnerTx<'_>,
@@ -191,38 +192,37 @@ impl Service {
         ctx: Commit<'_>,
     ) -> Result<Vec<DeliverySeq>, TxError> {
         let cohort = learner.as_ref().map_or(String::new(), |l| l.cohort.clone());
-        let mut learner = learner;
-        let mut seqs = Vec::with_capacity(outcome.drafts.len());
+        let lang = learner.as_ref().map(|l| l.lang);
         let mut sent = Vec::with_capacity(outcome.drafts.len());
-        for draft in outcome.drafts {
+        let mut put = |draft: &Draft| -> Result<DeliverySeq, TxError> {
             let seq = tx.next_seq()?;
-            let content = carries_content(&draft.extra);
-            let Some(outgoing) = render_draft(&draft, ctx.pack, seq) else {
-                seqs.push(0);
-                continue;
+            let Some(outgoing) = render_draft(draft, ctx.pack, seq) else {
+                return Ok(seq);
             };
-            if let (Purpose::Reflect { item, question }, Some(learner)) = (&draft.purpose, learner.as_mut()) {
-                session::open_question(learner, seq, item, OpenKind::Reflect { question: *question }, ctx.now);
-            }
             let delivery = Delivery {
                 seq,
                 learner: tx.learner_id(),
                 cohort: cohort.clone(),
                 created: ctx.now,
                 slot: ctx.slot.map(str::to_owned),
-                purpose: draft.purpose,
+                purpose: draft.purpose.clone(),
                 state: DeliveryState::Pending,
                 outgoing: None,
             };
-            let lang = message_language(content, learner.as_ref(), ctx.pack);
+            let lang = message_language(carries_content(&draft.extra), lang, ctx.pack);
             sent.extend(put_parts(tx, delivery, render::fit_outgoing(lang, outgoing))?);
-            seqs.push(seq);
-        }
-        if let Some(mut learner) = learner {
-            if let (Some(idx), Some(waiting)) = (outcome.waiting_on, learner.progress.waiting.as_mut()) {
-                waiting.delivery = seqs.get(idx).copied().unwrap_or(0);
+            Ok(seq)
+        };
+        match learner {
+            Some(mut learner) => {
+                engine::apply(&mut learner, outcome, ctx.now, &mut put)?;
+                tx.put_learner(&learner)?;
             }
-            tx.put_learner(&learner)?;
+            None => {
+                for draft in &outcome.drafts {
+                    put(draft)?;
+                }
+            }
         }
         Ok(sent)
     }
@@ -286,11 +286,11 @@ fn carries_content(extra: &Extra) -> bool {
 }
 
 /// The language a message is in, for the note on a message cut to fit: the pack's for content,
-/// the learner's for everything else.
-fn message_language(content: bool, learner: Option<&Learner>, pack: Option<&Pack>) -> Lang {
-    match (content, pack, learner) {
+/// the learner's (`learner_lang`) for everything else.
+fn message_language(content: bool, learner_lang: Option<Lang>, pack: Option<&Pack>) -> Lang {
+    match (content, pack, learner_lang) {
         (true, Some(pack), _) => pack.language,
-        (_, _, Some(learner)) => learner.lang,
+        (_, _, Some(lang)) => lang,
         _ => Lang::En,
     }
 }
