@@ -240,6 +240,10 @@ impl Run<'_> {
                 tally.new_items += 1;
                 None
             }
+            Purpose::PracticeCheck { item } => {
+                answers::practice_checked(learner, item, delivery, self.now);
+                None
+            }
             _ => None,
         }
     }

@@ -139,7 +139,7 @@ impl Service {
                 PracticeOutcome::NotYet => "practice_check.thanks_not_yet",
             };
             outcome.reply(render::text(tr(lang, thanks).to_owned()));
-            session::open_question(&mut learner, seq, &item, OpenKind::PracticeNote, now);
+            answers::practice_checked(&mut learner, &item, seq, now);
             let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?;
             Ok(Handled { to_send, recorded_answer: true, ..Handled::default() })
         })
