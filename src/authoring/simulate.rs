@@ -1,5 +1,7 @@
-//! `nudge simulate`: the real planner and spaced repetition on a virtual clock, with simulated
-//! learners, so L&D staff see the load a pack creates before it ships.
+//! `nudge simulate`: the daemon's flow on a virtual clock, with simulated learners, so L&D staff
+//! see the load a pack creates before it ships: nudges come when the agenda would bring them
+//! (`agenda::next_due`), and the same planner, `engine::apply` and answer handling
+//! (`engine::answers`) as the service's decide what they bring and what follows.
 //!
 //! Simulated learners are engaged: they answer every prompt at once. A first try is right with
 //! the given accuracy; a review is right with the recall FSRS predicts at that moment, so
@@ -16,7 +18,7 @@ use crate::content::Pack;
 use crate::domain::{DeliverySeq, Learner, Progress, Purpose, Status};
 use crate::engine::{Draft, Extra, Outcome, SlotContext, answers, apply, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
-use crate::schedule::agenda::resolve;
+use crate::schedule::agenda::{Timing, next_due, resolve};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;
 
@@ -102,21 +104,31 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
     let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
     let mut streaks: HashMap<(i64, String), u32> = HashMap::new();
+    let timing = Timing {
+        schedule: &cohort.schedule,
+        cohort_tz: cohort.timezone,
+        policy: &cohort.policy,
+        learner_tz: cohort.timezone,
+        preferred: None,
+    };
+    // The first virtual day starts at its midnight, a slot at midnight included.
+    let mut cursor = start - Duration::seconds(1);
     for day in 0..options.days {
         let day_start = start + Duration::days(i64::from(day));
         let day_end = day_start + Duration::days(1) - Duration::seconds(1);
         let mut tally =
             Tally { nudges: vec![0; learners.len()], messages: vec![0; learners.len()], ..Tally::default() };
-        for slot in cohort.schedule.slots_between(cohort.timezone, day_start - Duration::seconds(1), day_end) {
+        while let Some(due) = next_due(&timing, cursor).filter(|due| due.at <= day_end) {
+            cursor = due.at;
             for (idx, learner) in learners.iter_mut().enumerate() {
-                let ctx = SlotContext { pack, policy: &cohort.policy, tz: cohort.timezone, now: slot.at };
+                let ctx = SlotContext { pack, policy: &cohort.policy, tz: cohort.timezone, now: due.at };
                 let outcome = plan_slot(learner, &ctx);
                 tally.nudges[idx] += outcome.drafts.len() as u32;
                 let mut run = Run {
                     pack,
                     retention: cohort.policy.target_retention,
                     accuracy: options.accuracy,
-                    now: slot.at,
+                    now: due.at,
                     streaks: &mut streaks,
                 };
                 run.respond(learner, outcome, &mut seq, &mut rng, &mut tally, idx);
@@ -460,6 +472,16 @@ mod tests {
     mean is too low. Simulate more days (--days) to see the real figure.
 "
         );
+    }
+
+    #[test]
+    fn a_dense_schedule_nudges_when_the_daemon_would_after_long_quiet_hours() {
+        let mut cohort = settings().cohorts[0].clone();
+        cohort.schedule = CronSpec::parse("*/5 * * * * *").unwrap();
+        cohort.policy.quiet_hours = crate::schedule::policy::QuietHours::parse("00:00-15:00").ok();
+        let report = simulate(&cohort, &demo_pack(), SimOptions { learners: 3, ..options(2, 0.8) });
+        // 17,280 slots a day: the first 10,000 of them all fall in the quiet morning.
+        assert!(report.days.iter().all(|day| day.nudges_max > 0 && day.new_items > 0), "{:?}", report.days);
     }
 
     #[test]
