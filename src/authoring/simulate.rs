@@ -1,21 +1,24 @@
-//! `nudge simulate`: the real planner and spaced repetition on a virtual clock, with simulated
-//! learners, so L&D staff see the load a pack creates before it ships.
+//! `nudge simulate`: the daemon's flow on a virtual clock, with simulated learners, so L&D staff
+//! see the load a pack creates before it ships: nudges come when the agenda would bring them
+//! (`agenda::next_due`), and the same planner, `engine::apply` and answer handling
+//! (`engine::answers`) as the service's decide what they bring and what follows.
 //!
 //! Simulated learners are engaged: they answer every prompt at once. A first try is right with
 //! the given accuracy; a review is right with the recall FSRS predicts at that moment, so
 //! forgetting shows. Pure apart from the caller's output: no store, no clock, a seeded RNG.
 
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::config::Cohort;
 use crate::content::Pack;
-use crate::domain::{Learner, OpenKind, OpenQuestion, Progress, Status};
-use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
+use crate::domain::{DeliverySeq, Learner, Progress, Purpose, Status};
+use crate::engine::{Draft, Extra, Outcome, SlotContext, answers, apply, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
-use crate::schedule::agenda::resolve;
+use crate::schedule::agenda::{Timing, next_due, resolve};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;
 
@@ -97,25 +100,35 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
     let start = resolve(cohort.timezone, options.start.and_time(NaiveTime::MIN)).unwrap_or_default();
     let mut learners: Vec<Learner> = (0..options.learners).map(|idx| sim_learner(idx, cohort, start)).collect();
     let mut rng = fastrand::Rng::with_seed(options.seed);
-    let mut seq = 0u64;
+    let mut seq: DeliverySeq = 0;
     let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
     let mut streaks: HashMap<(i64, String), u32> = HashMap::new();
+    let timing = Timing {
+        schedule: &cohort.schedule,
+        cohort_tz: cohort.timezone,
+        policy: &cohort.policy,
+        learner_tz: cohort.timezone,
+        preferred: None,
+    };
+    // The first virtual day starts at its midnight, a slot at midnight included.
+    let mut cursor = start - Duration::seconds(1);
     for day in 0..options.days {
         let day_start = start + Duration::days(i64::from(day));
         let day_end = day_start + Duration::days(1) - Duration::seconds(1);
         let mut tally =
             Tally { nudges: vec![0; learners.len()], messages: vec![0; learners.len()], ..Tally::default() };
-        for slot in cohort.schedule.slots_between(cohort.timezone, day_start - Duration::seconds(1), day_end) {
+        while let Some(due) = next_due(&timing, cursor).filter(|due| due.at <= day_end) {
+            cursor = due.at;
             for (idx, learner) in learners.iter_mut().enumerate() {
-                let ctx = SlotContext { pack, policy: &cohort.policy, tz: cohort.timezone, now: slot.at };
+                let ctx = SlotContext { pack, policy: &cohort.policy, tz: cohort.timezone, now: due.at };
                 let outcome = plan_slot(learner, &ctx);
                 tally.nudges[idx] += outcome.drafts.len() as u32;
                 let mut run = Run {
                     pack,
                     retention: cohort.policy.target_retention,
                     accuracy: options.accuracy,
-                    now: slot.at,
+                    now: due.at,
                     streaks: &mut streaks,
                 };
                 run.respond(learner, outcome, &mut seq, &mut rng, &mut tally, idx);
@@ -166,32 +179,27 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Answers everything in `outcome` (and what the answers bring), counting as it goes.
+    /// Applies `outcome` as the daemon does and answers everything in it (and what the answers
+    /// bring), counting as it goes.
     fn respond(
         &mut self,
         learner: &mut Learner,
         outcome: Outcome,
-        seq: &mut u64,
+        seq: &mut DeliverySeq,
         rng: &mut fastrand::Rng,
         tally: &mut Tally,
         idx: usize,
     ) {
         let mut pending = vec![outcome];
         while let Some(outcome) = pending.pop() {
-            let seqs: Vec<u64> = outcome
-                .drafts
-                .iter()
-                .map(|_| {
-                    *seq += 1;
-                    *seq
-                })
-                .collect();
-            if let (Some(at), Some(waiting)) = (outcome.waiting_on, learner.progress.waiting.as_mut()) {
-                waiting.delivery = seqs[at];
-            }
-            tally.messages[idx] += outcome.drafts.len() as u32;
-            for (draft, delivery) in outcome.drafts.iter().zip(seqs) {
-                if let Some(next) = self.answer(learner, &draft.body, delivery, rng, tally) {
+            let fresh = |_: &Draft| {
+                *seq += 1;
+                Ok::<_, Infallible>(*seq)
+            };
+            let Ok(numbered) = apply(learner, outcome, self.now, fresh);
+            tally.messages[idx] += numbered.len() as u32;
+            for numbered in &numbered {
+                if let Some(next) = self.answer(learner, &numbered.draft, numbered.seq, rng, tally) {
                     pending.push(next);
                 }
             }
@@ -201,13 +209,13 @@ impl Run<'_> {
     fn answer(
         &mut self,
         learner: &mut Learner,
-        body: &DraftBody,
-        delivery: u64,
+        draft: &Draft,
+        delivery: DeliverySeq,
         rng: &mut fastrand::Rng,
         tally: &mut Tally,
     ) -> Option<Outcome> {
-        match body {
-            DraftBody::Quiz { item, review } => {
+        match &draft.purpose {
+            Purpose::Quiz { item, review, .. } => {
                 let chance = match (review, learner.progress.memory.get(item)) {
                     (true, Some(memory)) => srs::retrievability(memory, self.now),
                     _ => self.accuracy,
@@ -231,17 +239,21 @@ impl Run<'_> {
                 }
                 Some(next)
             }
-            DraftBody::Reflect { item, question, reminder } => {
-                if *question == 0 && !reminder {
+            Purpose::Reflect { question, .. } => {
+                if *question == 0 && draft.extra != Extra::Reminder {
                     tally.new_items += 1;
                 }
-                let kind = OpenKind::Reflect { question: *question };
-                session::open_question(learner, delivery, item, kind, self.now);
-                let open = OpenQuestion { delivery, item: item.clone(), kind, asked_at: self.now };
+                // A reply to the question, routed as the service does: to the question open under
+                // its delivery.
+                let open = session::question_for_text(learner, Some(delivery), self.now)?;
                 Some(answers::question_answered(learner, Some(self.pack), &open, self.now))
             }
-            DraftBody::Practice { .. } => {
+            Purpose::Practice { .. } => {
                 tally.new_items += 1;
+                None
+            }
+            Purpose::PracticeCheck { item } => {
+                answers::practice_checked(learner, item, delivery, self.now);
                 None
             }
             _ => None,
@@ -461,6 +473,16 @@ mod tests {
     mean is too low. Simulate more days (--days) to see the real figure.
 "
         );
+    }
+
+    #[test]
+    fn a_dense_schedule_nudges_when_the_daemon_would_after_long_quiet_hours() {
+        let mut cohort = settings().cohorts[0].clone();
+        cohort.schedule = CronSpec::parse("*/5 * * * * *").unwrap();
+        cohort.policy.quiet_hours = crate::schedule::policy::QuietHours::parse("00:00-15:00").ok();
+        let report = simulate(&cohort, &demo_pack(), SimOptions { learners: 3, ..options(2, 0.8) });
+        // 17,280 slots a day: the first 10,000 of them all fall in the quiet morning.
+        assert!(report.days.iter().all(|day| day.nudges_max > 0 && day.new_items > 0), "{:?}", report.days);
     }
 
     #[test]

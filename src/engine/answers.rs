@@ -1,6 +1,7 @@
 //! What an answer changes, as pure decisions: a quiz answer updates the item's memory and lets
 //! the lesson go on if it was waiting on it; a reflection answer closes the question and moves
-//! the chain or the lesson on. Shared by the daemon and the simulator.
+//! the chain or the lesson on; a practice check-in opens a question for a note on how it went.
+//! Shared by the daemon and the simulator.
 
 use chrono::{DateTime, Utc};
 
@@ -48,4 +49,10 @@ pub fn question_answered(
         }
         _ => Outcome::default(),
     }
+}
+
+/// A practice check-in ("how did it go?") answered on delivery `seq` for `item`: the learner may
+/// add a note in free text, so that question is open now.
+pub fn practice_checked(learner: &mut Learner, item: &str, seq: DeliverySeq, now: DateTime<Utc>) {
+    session::open_question(learner, seq, item, OpenKind::PracticeNote, now);
 }

@@ -2,64 +2,74 @@
 //! policy and the time, what changes and what to send.
 //!
 //! `planner` decides a scheduled slot (reviews, follow-ups, the lesson); `session` walks a
-//! lesson's steps as the learner answers; `srs` keeps the spaced-repetition memory (FSRS). No
-//! I/O here: the service loads and stores, the renderer turns drafts into messages.
+//! lesson's steps as the learner answers; `answers` says what follows an answer; `srs` keeps the
+//! spaced-repetition memory (FSRS); `apply` numbers a decision's drafts and gives the learner the
+//! state that hangs on those numbers. No I/O here: the service loads and stores, the renderer
+//! turns drafts into messages.
 
 pub mod answers;
+mod apply;
 pub mod planner;
 pub mod session;
 pub mod srs;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{OutMessage, Purpose};
+pub use apply::{Numbered, apply};
 pub use planner::{SlotContext, plan_slot};
 pub use session::{advance, after_quiz, after_reflection};
 
-/// Something to send, before it has a delivery number.
+/// Something to send, before it has a delivery number: what it is for, and what rendering needs
+/// beyond that.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
-    /// What it is for (stored with the delivery).
+    /// What it is for: stored with the delivery, and for pack content all the renderer needs.
     pub purpose: Purpose,
-    /// What to render.
-    pub body: DraftBody,
+    /// What rendering needs beyond the purpose; never stored.
+    pub extra: Extra,
+    /// Set on a prompt that holds up the lesson until it is answered (a first quiz, a
+    /// reflection question): [`apply()`] makes it the learner's waiting state, under this draft's
+    /// delivery number.
+    pub wait: Option<Wait>,
 }
 
-/// What a draft renders to.
+/// What a prompt's waiting state holds besides its delivery number, which only [`apply()`] knows
+/// (the item and the kind of answer come from the draft's purpose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// When the learner started to owe the answer (a reminder keeps the first time).
+    pub since: DateTime<Utc>,
+    /// True for a reminder: the question is not brought up again.
+    pub reminded: bool,
+}
+
+impl Wait {
+    /// A wait that starts at `since`, not yet reminded.
+    pub fn new(since: DateTime<Utc>) -> Self {
+        Self { since, reminded: false }
+    }
+}
+
+/// What a draft's rendering needs beyond its purpose.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DraftBody {
-    /// A lesson text.
-    Lesson {
-        /// Lesson id.
-        lesson: String,
-    },
-    /// A quiz question (with buttons that carry the delivery number).
-    Quiz {
-        /// Item id.
-        item: String,
-        /// Asked again for spaced repetition.
-        review: bool,
-    },
-    /// Question `question` of a reflection.
-    Reflect {
-        /// Item id.
-        item: String,
-        /// 0-based question in the chain.
-        question: usize,
-        /// Asked again at a later slot because it was not answered.
-        reminder: bool,
-    },
-    /// A practice assignment.
-    Practice {
-        /// Item id.
-        item: String,
-    },
-    /// "How did it go?" for a practice assignment.
-    PracticeCheck {
-        /// Item id.
-        item: String,
-    },
-    /// A note about the learner's progress through the pack.
+pub enum Extra {
+    /// Nothing: the purpose names the pack content to render.
+    None,
+    /// A reflection question asked again at a later slot because it was not answered.
+    Reminder,
+    /// Which note about the learner's progress (`Purpose::Milestone`).
     Milestone(Milestone),
-    /// A text file (a data export, a report).
+    /// A finished message (a reply).
+    Message(OutMessage),
+    /// New content for a message sent before (a reply).
+    Edit {
+        /// Telegram's id of the message.
+        message_id: i64,
+        /// The new content.
+        message: OutMessage,
+    },
+    /// A text file (a data export; a reply).
     Document {
         /// The name the learner sees.
         file_name: String,
@@ -68,15 +78,33 @@ pub enum DraftBody {
         /// The file's content.
         content: String,
     },
-    /// A finished message (replies).
-    Message(OutMessage),
-    /// New content for a message sent before.
-    Edit {
-        /// Telegram's id of the message.
-        message_id: i64,
-        /// The new content.
-        message: OutMessage,
-    },
+}
+
+impl Draft {
+    /// Pack content (a lesson, quiz, reflection, practice or its check-in), named by `purpose`.
+    pub fn content(purpose: Purpose) -> Self {
+        Self { purpose, extra: Extra::None, wait: None }
+    }
+
+    /// A note about the learner's progress through the pack.
+    pub fn milestone(milestone: Milestone) -> Self {
+        Self { purpose: Purpose::Milestone, extra: Extra::Milestone(milestone), wait: None }
+    }
+
+    /// A finished reply message.
+    pub fn message(message: OutMessage) -> Self {
+        Self { purpose: Purpose::Reply, extra: Extra::Message(message), wait: None }
+    }
+
+    /// New content for message `message_id`, sent before.
+    pub fn edit(message_id: i64, message: OutMessage) -> Self {
+        Self { purpose: Purpose::Reply, extra: Extra::Edit { message_id, message }, wait: None }
+    }
+
+    /// A text file sent as a reply.
+    pub fn document(file_name: String, caption: String, content: String) -> Self {
+        Self { purpose: Purpose::Reply, extra: Extra::Document { file_name, caption, content }, wait: None }
+    }
 }
 
 /// Progress worth telling the learner about.
@@ -88,20 +116,22 @@ pub enum Milestone {
     AllMastered,
 }
 
-/// The drafts one decision produced.
+/// The drafts one decision produced, for [`apply()`] to number.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Outcome {
     /// To send, in order.
     pub drafts: Vec<Draft>,
-    /// Index in `drafts` of the prompt the learner's state now waits on; the service puts its
-    /// delivery number into `progress.waiting`.
-    pub waiting_on: Option<usize>,
 }
 
 impl Outcome {
     /// Adds a reply message.
     pub fn reply(&mut self, message: OutMessage) {
-        self.drafts.push(Draft { purpose: Purpose::Reply, body: DraftBody::Message(message) });
+        self.drafts.push(Draft::message(message));
+    }
+
+    /// True when a prompt in it holds up the lesson.
+    pub fn waits(&self) -> bool {
+        self.drafts.iter().any(|draft| draft.wait.is_some())
     }
 }
 

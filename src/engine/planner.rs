@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::session::{advance, next_lesson, quiz_draft, reflect_draft, start_next_lesson};
-use super::{Draft, DraftBody, Milestone, Outcome, srs};
+use super::{Draft, Milestone, Outcome, Wait, srs};
 use crate::content::Pack;
 use crate::domain::{DayCount, Learner, Purpose, WaitKind};
 use crate::schedule::policy::Policy;
@@ -106,10 +106,7 @@ fn add_follow_ups(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, o
             continue;
         }
         if follow_up.due <= ctx.now && outcome.drafts.len() < budget {
-            outcome.drafts.push(Draft {
-                purpose: Purpose::PracticeCheck { item: follow_up.item.clone() },
-                body: DraftBody::PracticeCheck { item: follow_up.item },
-            });
+            outcome.drafts.push(Draft::content(Purpose::PracticeCheck { item: follow_up.item }));
         } else {
             learner.progress.follow_ups.push(follow_up);
         }
@@ -122,12 +119,14 @@ fn add_lesson(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outco
         return;
     }
     learner.progress.waiting = None;
+    let mut waits = false;
     if !learner.progress.queue.is_empty() {
         let rest = advance(learner, ctx.pack, ctx.now, remaining);
-        append(outcome, rest);
+        waits = rest.waits();
+        outcome.drafts.extend(rest.drafts);
     }
     let remaining = budget.saturating_sub(outcome.drafts.len());
-    if learner.progress.waiting.is_some() || !learner.progress.queue.is_empty() || remaining == 0 {
+    if waits || !learner.progress.queue.is_empty() || remaining == 0 {
         return;
     }
     match next_lesson(learner, ctx.pack) {
@@ -136,21 +135,22 @@ fn add_lesson(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outco
             if remaining >= needed {
                 start_next_lesson(learner, ctx.pack);
                 let next = advance(learner, ctx.pack, ctx.now, remaining);
-                append(outcome, next);
+                outcome.drafts.extend(next.drafts);
             }
         }
         None => {
             if learner.progress.finished_at.is_none() && !learner.progress.lessons_started.is_empty() {
                 learner.progress.finished_at = Some(ctx.now);
-                outcome.drafts.push(milestone(Milestone::PackFinished));
+                outcome.drafts.push(Draft::milestone(Milestone::PackFinished));
             }
         }
     }
 }
 
-/// Asks an unanswered reflection question once more; true if it did (the lesson waits).
-fn remind_reflection(learner: &mut Learner, ctx: &SlotContext<'_>, outcome: &mut Outcome) -> bool {
-    let Some(waiting) = learner.progress.waiting.as_mut() else {
+/// Asks an unanswered reflection question once more; true if it did (the lesson waits, now on
+/// the reminder).
+fn remind_reflection(learner: &Learner, ctx: &SlotContext<'_>, outcome: &mut Outcome) -> bool {
+    let Some(waiting) = learner.progress.waiting.as_ref() else {
         return false;
     };
     let WaitKind::Reflect { question } = waiting.kind else {
@@ -159,9 +159,7 @@ fn remind_reflection(learner: &mut Learner, ctx: &SlotContext<'_>, outcome: &mut
     if waiting.reminded || ctx.now - waiting.since < REMIND_AFTER {
         return false;
     }
-    waiting.reminded = true;
-    outcome.drafts.push(reflect_draft(&waiting.item, question, true));
-    outcome.waiting_on = Some(outcome.drafts.len() - 1);
+    outcome.drafts.push(reflect_draft(&waiting.item, question, Wait { since: waiting.since, reminded: true }));
     true
 }
 
@@ -177,17 +175,6 @@ fn add_mastery(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outc
         !quizzes.is_empty() && quizzes.iter().all(|item| progress.memory.get(*item).is_some_and(srs::is_mastered));
     if all_mastered {
         learner.progress.mastered_at = Some(ctx.now);
-        outcome.drafts.push(milestone(Milestone::AllMastered));
+        outcome.drafts.push(Draft::milestone(Milestone::AllMastered));
     }
-}
-
-fn milestone(kind: Milestone) -> Draft {
-    Draft { purpose: Purpose::Milestone, body: DraftBody::Milestone(kind) }
-}
-
-/// Appends `next`'s drafts to `outcome`, keeping its waiting index right.
-pub fn append(outcome: &mut Outcome, next: Outcome) {
-    let offset = outcome.drafts.len();
-    outcome.waiting_on = next.waiting_on.map(|idx| idx + offset).or(outcome.waiting_on);
-    outcome.drafts.extend(next.drafts);
 }

@@ -3,14 +3,15 @@
 //! no slot is proposed twice, and every due review is eventually sent.
 
 use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use proptest::prelude::*;
 
-use super::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
+use super::{Outcome, SlotContext, answers, apply, plan_slot, session, srs};
 use crate::content::Pack;
-use crate::domain::{Learner, OpenKind, OpenQuestion};
+use crate::domain::{DeliverySeq, Learner, Purpose};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours};
@@ -85,7 +86,7 @@ struct Run<'a> {
     scenario: &'a Scenario,
     pack: &'a Pack,
     learner: Learner,
-    seq: u64,
+    seq: DeliverySeq,
     act: usize,
     per_day: HashMap<NaiveDate, u32>,
     slots_seen: HashSet<String>,
@@ -108,7 +109,7 @@ impl Run<'_> {
         assert!(*sent <= self.scenario.policy.max_messages_per_day, "{sent} scheduled messages on {}", local.date());
         let mut seen = HashSet::new();
         for draft in &outcome.drafts {
-            assert!(seen.insert(format!("{:?}", draft.body)), "the same prompt twice in one slot: {:?}", draft.body);
+            assert!(seen.insert(format!("{draft:?}")), "the same prompt twice in one slot: {draft:?}");
         }
         self.respond(outcome, now);
     }
@@ -116,45 +117,42 @@ impl Run<'_> {
     fn respond(&mut self, outcome: Outcome, now: DateTime<Utc>) {
         let mut pending = vec![outcome];
         while let Some(outcome) = pending.pop() {
-            let seqs: Vec<u64> = outcome.drafts.iter().map(|_| self.next_seq()).collect();
-            if let (Some(idx), Some(waiting)) = (outcome.waiting_on, self.learner.progress.waiting.as_mut()) {
-                waiting.delivery = seqs[idx];
-            }
-            for (draft, seq) in outcome.drafts.into_iter().zip(seqs) {
-                if let Some(next) = self.answer(&draft.body, seq, now) {
+            let seq = &mut self.seq;
+            let Ok(numbered) = apply(&mut self.learner, outcome, now, |_| Ok::<_, Infallible>(next_seq(seq)));
+            for numbered in numbered {
+                if let Some(next) = self.answer(&numbered.draft.purpose, numbered.seq, now) {
                     pending.push(next);
                 }
             }
         }
     }
 
-    fn answer(&mut self, body: &DraftBody, seq: u64, now: DateTime<Utc>) -> Option<Outcome> {
+    fn answer(&mut self, purpose: &Purpose, seq: DeliverySeq, now: DateTime<Utc>) -> Option<Outcome> {
         let act = if self.engaged { Act::Right } else { self.scenario.acts[self.act % self.scenario.acts.len()] };
         self.act += 1;
-        match (body, act) {
-            (DraftBody::Quiz { review, .. }, _) if *review => self.reviews_sent += 1,
-            _ => {}
+        if matches!(purpose, Purpose::Quiz { review: true, .. }) {
+            self.reviews_sent += 1;
         }
-        match (body, act) {
+        match (purpose, act) {
             (_, Act::Ignore) => None,
-            (DraftBody::Quiz { item, .. }, act) => {
+            (Purpose::Quiz { item, .. }, act) => {
                 let right = matches!(act, Act::Right);
                 Some(answers::quiz_answered(&mut self.learner, Some(self.pack), item, seq, right, 0.9, now))
             }
-            (DraftBody::Reflect { item, question, .. }, _) => {
-                let kind = OpenKind::Reflect { question: *question };
-                session::open_question(&mut self.learner, seq, item, kind, now);
-                let open = OpenQuestion { delivery: seq, item: item.clone(), kind, asked_at: now };
+            (Purpose::Reflect { .. }, _) => {
+                // A reply to the question, as the service routes it: to the question open under
+                // this delivery.
+                let open = session::question_for_text(&self.learner, Some(seq), now)?;
                 Some(answers::question_answered(&mut self.learner, Some(self.pack), &open, now))
             }
             _ => None,
         }
     }
+}
 
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
+fn next_seq(seq: &mut DeliverySeq) -> DeliverySeq {
+    *seq += 1;
+    *seq
 }
 
 fn run<'a>(scenario: &'a Scenario, pack: &'a Pack, days: i64, engaged_days: i64) -> (Run<'a>, bool) {

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Draft, DraftBody, Outcome};
+use super::{Draft, Extra, Outcome, Wait};
 use crate::content::{ItemKind, Pack};
-use crate::domain::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
+use crate::domain::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step};
 
 /// How long a free-text question stays open for answers that do not reply to it explicitly.
 pub const OPEN_FOR: Duration = Duration::hours(36);
@@ -30,8 +30,8 @@ pub fn start_next_lesson(learner: &mut Learner, pack: &Pack) -> bool {
     true
 }
 
-/// Sends queued steps until one needs an answer or `budget` messages went out. Steps whose
-/// content left the pack are skipped (retired), never an error.
+/// Sends queued steps until one needs an answer (its draft waits) or `budget` messages went out.
+/// Steps whose content left the pack are skipped (retired), never an error.
 pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: usize) -> Outcome {
     let mut outcome = Outcome::default();
     while outcome.drafts.len() < budget && !learner.progress.queue.is_empty() {
@@ -39,16 +39,12 @@ pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: u
         match step {
             Step::Lesson { lesson } => {
                 if pack.lesson(&lesson).is_some() {
-                    outcome.drafts.push(Draft {
-                        purpose: Purpose::Lesson { lesson: lesson.clone() },
-                        body: DraftBody::Lesson { lesson },
-                    });
+                    outcome.drafts.push(Draft::content(Purpose::Lesson { lesson }));
                 }
             }
             Step::Item { item } => {
-                if let Some(waiting) = item_draft(learner, pack, &item, now, &mut outcome) {
-                    learner.progress.waiting = Some(waiting);
-                    outcome.waiting_on = Some(outcome.drafts.len() - 1);
+                item_draft(learner, pack, &item, now, &mut outcome);
+                if outcome.waits() {
                     return outcome;
                 }
             }
@@ -57,54 +53,38 @@ pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: u
     outcome
 }
 
-/// Adds the draft for item `item_id`; returns what the learner then owes, if anything.
-fn item_draft(
-    learner: &mut Learner,
-    pack: &Pack,
-    item_id: &str,
-    now: DateTime<Utc>,
-    outcome: &mut Outcome,
-) -> Option<Waiting> {
-    let (_, item) = pack.item(item_id)?;
-    let waiting = |kind| Waiting { delivery: 0, item: item_id.to_owned(), kind, since: now, reminded: false };
+/// Adds the draft for item `item_id`, if it is still in the pack; a quiz or a reflection waits
+/// for its answer.
+fn item_draft(learner: &mut Learner, pack: &Pack, item_id: &str, now: DateTime<Utc>, outcome: &mut Outcome) {
+    let Some((_, item)) = pack.item(item_id) else {
+        return;
+    };
     match &item.kind {
         ItemKind::Quiz(quiz) => {
-            outcome.drafts.push(quiz_draft(item_id, quiz.correct, false));
-            Some(waiting(WaitKind::Quiz))
+            let first_try = quiz_draft(item_id, quiz.correct, false);
+            outcome.drafts.push(Draft { wait: Some(Wait::new(now)), ..first_try });
         }
-        ItemKind::Reflect(_) => {
-            outcome.drafts.push(reflect_draft(item_id, 0, false));
-            Some(waiting(WaitKind::Reflect { question: 0 }))
-        }
+        ItemKind::Reflect(_) => outcome.drafts.push(reflect_draft(item_id, 0, Wait::new(now))),
         ItemKind::Practice(practice) => {
-            outcome.drafts.push(Draft {
-                purpose: Purpose::Practice { item: item_id.to_owned() },
-                body: DraftBody::Practice { item: item_id.to_owned() },
-            });
+            outcome.drafts.push(Draft::content(Purpose::Practice { item: item_id.to_owned() }));
             learner.progress.follow_ups.retain(|follow_up| follow_up.item != item_id);
             learner.progress.follow_ups.push(FollowUp {
                 item: item_id.to_owned(),
                 due: now + Duration::days(i64::from(practice.follow_up_days)),
             });
-            None
         }
     }
 }
 
 /// A quiz question (first try or review).
 pub fn quiz_draft(item: &str, correct: usize, review: bool) -> Draft {
-    Draft {
-        purpose: Purpose::Quiz { item: item.to_owned(), correct, review },
-        body: DraftBody::Quiz { item: item.to_owned(), review },
-    }
+    Draft::content(Purpose::Quiz { item: item.to_owned(), correct, review })
 }
 
-/// Question `question` of a reflection.
-pub fn reflect_draft(item: &str, question: usize, reminder: bool) -> Draft {
-    Draft {
-        purpose: Purpose::Reflect { item: item.to_owned(), question },
-        body: DraftBody::Reflect { item: item.to_owned(), question, reminder },
-    }
+/// Question `question` of a reflection, which waits for its answer (`wait`; a reminder says so).
+pub fn reflect_draft(item: &str, question: usize, wait: Wait) -> Draft {
+    let extra = if wait.reminded { Extra::Reminder } else { Extra::None };
+    Draft { purpose: Purpose::Reflect { item: item.to_owned(), question }, extra, wait: Some(wait) }
 }
 
 /// After a reflection answer: the next question of the chain, else the rest of the lesson.
@@ -117,17 +97,10 @@ pub fn after_reflection(
 ) -> Outcome {
     let n_questions =
         pack.item(item_id).and_then(|(_, item)| item.as_reflect()).map_or(0, |reflect| reflect.questions.len());
-    if question + 1 < n_questions {
-        learner.progress.waiting = Some(Waiting {
-            delivery: 0,
-            item: item_id.to_owned(),
-            kind: WaitKind::Reflect { question: question + 1 },
-            since: now,
-            reminded: false,
-        });
-        return Outcome { drafts: vec![reflect_draft(item_id, question + 1, false)], waiting_on: Some(0) };
-    }
     learner.progress.waiting = None;
+    if question + 1 < n_questions {
+        return Outcome { drafts: vec![reflect_draft(item_id, question + 1, Wait::new(now))] };
+    }
     advance(learner, pack, now, usize::MAX)
 }
 

@@ -1,9 +1,12 @@
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Amsterdam;
 
 use super::*;
 use crate::content::Pack;
-use crate::domain::{Learner, Memory, Step, WaitKind};
+use crate::domain::{DeliverySeq, Learner, Memory, Purpose, Step, WaitKind};
 use crate::schedule::policy::Policy;
 use crate::testkit::{LESSON_ONE, LESSON_TWO, at, demo_pack, learner, pack};
 
@@ -14,25 +17,39 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
     outcome
         .drafts
         .iter()
-        .map(|draft| match &draft.body {
-            DraftBody::Lesson { lesson } => format!("lesson {lesson}"),
-            DraftBody::Quiz { item, review: false } => format!("quiz {item}"),
-            DraftBody::Quiz { item, review: true } => format!("review {item}"),
-            DraftBody::Reflect { item, question, reminder } => {
-                format!("reflect {item} {question}{}", if *reminder { " again" } else { "" })
+        .map(|draft| match (&draft.purpose, &draft.extra) {
+            (_, Extra::Milestone(milestone)) => format!("{milestone:?}"),
+            (_, Extra::Message(_)) => "message".to_owned(),
+            (_, Extra::Edit { .. }) => "edit".to_owned(),
+            (_, Extra::Document { file_name, .. }) => format!("file {file_name}"),
+            (Purpose::Lesson { lesson }, _) => format!("lesson {lesson}"),
+            (Purpose::Quiz { item, review: false, .. }, _) => format!("quiz {item}"),
+            (Purpose::Quiz { item, review: true, .. }, _) => format!("review {item}"),
+            (Purpose::Reflect { item, question }, extra) => {
+                format!("reflect {item} {question}{}", if *extra == Extra::Reminder { " again" } else { "" })
             }
-            DraftBody::Practice { item } => format!("practice {item}"),
-            DraftBody::PracticeCheck { item } => format!("check {item}"),
-            DraftBody::Milestone(milestone) => format!("{milestone:?}"),
-            DraftBody::Message(_) => "message".to_owned(),
-            DraftBody::Edit { .. } => "edit".to_owned(),
-            DraftBody::Document { file_name, .. } => format!("file {file_name}"),
+            (Purpose::Practice { item }, _) => format!("practice {item}"),
+            (Purpose::PracticeCheck { item }, _) => format!("check {item}"),
+            (Purpose::Milestone | Purpose::Reply, _) => format!("{draft:?}"),
         })
         .collect()
 }
 
+/// Fresh delivery numbers, as the store hands them out.
+fn fresh(_: &Draft) -> Result<DeliverySeq, Infallible> {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    Ok(NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Applies `outcome` to `learner` as the daemon does, and returns it.
+fn applied(learner: &mut Learner, outcome: Outcome, now: DateTime<Utc>) -> Outcome {
+    let Ok(_) = apply(learner, outcome.clone(), now, fresh);
+    outcome
+}
+
 fn plan(learner: &mut Learner, pack: &Pack, policy: &Policy, now: DateTime<Utc>) -> Outcome {
-    plan_slot(learner, &SlotContext { pack, policy, tz: Amsterdam, now })
+    let outcome = plan_slot(learner, &SlotContext { pack, policy, tz: Amsterdam, now });
+    applied(learner, outcome, now)
 }
 
 fn slot(learner: &mut Learner, pack: &Pack, now: &str) -> Vec<String> {
@@ -49,9 +66,11 @@ fn due_memory(due: DateTime<Utc>) -> Memory {
 fn a_slot_sends_the_next_lesson_and_its_first_question() {
     let pack = demo_pack();
     let mut learner = learner(1);
-    let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
+    let now = at(TUESDAY_9);
+    let outcome = plan_slot(&mut learner, &SlotContext { pack: &pack, policy: &Policy::default(), tz: Amsterdam, now });
+    let Ok(numbered) = apply(&mut learner, outcome.clone(), now, fresh);
     assert_eq!(bodies(&outcome), ["lesson one", "quiz one/quiz"]);
-    assert_eq!(outcome.waiting_on, Some(1));
+    assert_eq!(learner.progress.waiting.as_ref().unwrap().delivery, numbered[1].seq);
     assert_eq!(learner.progress.waiting.as_ref().unwrap().kind, WaitKind::Quiz);
     assert_eq!(learner.progress.lessons_started, ["one"]);
 }
@@ -62,10 +81,13 @@ fn answers_move_through_the_lesson_at_the_learners_pace() {
     let now = at(TUESDAY_9);
     let mut learner = learner(1);
     plan(&mut learner, &pack, &Policy::default(), now);
-    assert_eq!(bodies(&after_quiz(&mut learner, &pack, now)), ["reflect one/reflect 0"]);
-    assert_eq!(bodies(&after_reflection(&mut learner, &pack, "one/reflect", 0, now)), ["reflect one/reflect 1"]);
+    let next = after_quiz(&mut learner, &pack, now);
+    assert_eq!(bodies(&applied(&mut learner, next, now)), ["reflect one/reflect 0"]);
+    let next = after_reflection(&mut learner, &pack, "one/reflect", 0, now);
+    assert_eq!(bodies(&applied(&mut learner, next, now)), ["reflect one/reflect 1"]);
     assert_eq!(learner.progress.waiting.as_ref().unwrap().kind, WaitKind::Reflect { question: 1 });
-    assert_eq!(bodies(&after_reflection(&mut learner, &pack, "one/reflect", 1, now)), ["practice one/practice"]);
+    let next = after_reflection(&mut learner, &pack, "one/reflect", 1, now);
+    assert_eq!(bodies(&applied(&mut learner, next, now)), ["practice one/practice"]);
     assert!(learner.progress.waiting.is_none(), "practice needs no immediate answer");
     assert_eq!(learner.progress.follow_ups[0].due, now + Duration::days(2));
 }
@@ -207,8 +229,5 @@ fn a_quiz_records_its_right_option_in_the_purpose() {
     let pack = pack(&[LESSON_ONE]);
     let mut learner = learner(1);
     let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
-    assert_eq!(
-        outcome.drafts[1].purpose,
-        crate::domain::Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false }
-    );
+    assert_eq!(outcome.drafts[1].purpose, Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false });
 }

@@ -11,8 +11,7 @@ use crate::chat::callback::Callback;
 use crate::domain::{
     Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
 };
-use crate::engine::planner::append;
-use crate::engine::{Draft, DraftBody, Outcome, answers, session};
+use crate::engine::{Draft, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
 use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
@@ -84,13 +83,15 @@ impl Service {
             match (quiz, message_id) {
                 (Some(mut quiz), Some(message_id)) => {
                     quiz.correct = correct.min(quiz.options.len().saturating_sub(1));
-                    outcome.drafts.push(edit(message_id, render::quiz_answered(pack_lang, &quiz, option, review)));
+                    outcome
+                        .drafts
+                        .push(Draft::edit(message_id, render::quiz_answered(pack_lang, &quiz, option, review)));
                 }
                 _ => outcome.reply(render::text(
                     tr(pack_lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
                 )),
             }
-            append(&mut outcome, next);
+            outcome.drafts.extend(next.drafts);
             let toast = tr(lang, if is_correct { "quiz.toast_right" } else { "quiz.toast_wrong" });
             let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), slot: None, now })?;
             Ok(Handled { toast: Some(toast.to_owned()), to_send, recorded_answer: true, ..Handled::default() })
@@ -128,7 +129,9 @@ impl Service {
             let mut outcome = Outcome::default();
             if let (Some(practice), Some(message_id)) = (practice, message_id) {
                 let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
-                outcome.drafts.push(edit(message_id, render::practice_checked(pack_lang, &practice, practice_outcome)));
+                outcome
+                    .drafts
+                    .push(Draft::edit(message_id, render::practice_checked(pack_lang, &practice, practice_outcome)));
             }
             let thanks = match practice_outcome {
                 PracticeOutcome::Done => "practice_check.thanks_done",
@@ -136,7 +139,7 @@ impl Service {
                 PracticeOutcome::NotYet => "practice_check.thanks_not_yet",
             };
             outcome.reply(render::text(tr(lang, thanks).to_owned()));
-            session::open_question(&mut learner, seq, &item, OpenKind::PracticeNote, now);
+            answers::practice_checked(&mut learner, &item, seq, now);
             let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?;
             Ok(Handled { to_send, recorded_answer: true, ..Handled::default() })
         })
@@ -156,7 +159,7 @@ impl Service {
             let confirmation = render::text(tr(lang, "language.set").to_owned());
             let mut outcome = Outcome::default();
             match message_id {
-                Some(message_id) => outcome.drafts.push(edit(message_id, confirmation)),
+                Some(message_id) => outcome.drafts.push(Draft::edit(message_id, confirmation)),
                 None => outcome.reply(confirmation),
             }
             Ok((self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?, menu))
@@ -202,7 +205,8 @@ impl Service {
                         outcome.reply(render::text(fill(lang, "chat.answer_kept_first", &[("max", &max)])));
                     }
                     if first {
-                        append(&mut outcome, answers::question_answered(&mut learner, pack.as_deref(), &question, now));
+                        let next = answers::question_answered(&mut learner, pack.as_deref(), &question, now);
+                        outcome.drafts.extend(next.drafts);
                     }
                     true
                 }
@@ -305,8 +309,4 @@ fn question_asked_by(delivery: &Delivery) -> Option<OpenQuestion> {
         _ => return None,
     };
     Some(OpenQuestion { delivery: delivery.seq, item, kind, asked_at: delivery.created })
-}
-
-fn edit(message_id: i64, message: crate::domain::OutMessage) -> Draft {
-    Draft { purpose: Purpose::Reply, body: DraftBody::Edit { message_id, message } }
 }

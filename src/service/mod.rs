@@ -26,8 +26,8 @@ pub use rights::goodbye;
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};
 use crate::content::{Library, Pack};
-use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, OpenKind, Outgoing, Purpose, Status};
-use crate::engine::{DraftBody, Outcome, session};
+use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Outgoing, Purpose, Status};
+use crate::engine::{self, Draft, Extra, Outcome};
 use crate::i18n::{Lang, tr};
 use crate::render;
 use crate::store::{LearnerTx, Storage, StorageExt, StoreError, TxError};
@@ -180,10 +180,11 @@ impl Service {
         Ok(Handled::sending(seqs))
     }
 
-    /// Renders `outcome`'s drafts into pending deliveries and writes the learner, all inside
-    /// the caller's transaction. Returns the new deliveries in order. A text too long for one
-    /// Telegram message becomes several deliveries (`render::fit_outgoing`): the first carries
-    /// the draft's purpose (and is what `waiting_on` points at), the rest are replies.
+    /// Applies `outcome` to the learner (`engine::apply`), rendering each draft into pending
+    /// deliveries as it is numbered, and writes the learner, all inside the caller's
+    /// transaction. Returns the new deliveries in order. A text too long for one Telegram message
+    /// becomes several deliveries (`render::fit_outgoing`): the first carries the draft's purpose
+    /// (and is what the learner waits on, if the draft holds up the lesson), the rest are replies.
     fn commit(
         &self,
         tx: &dyn LearnerTx,
@@ -192,38 +193,37 @@ impl Service {
         ctx: Commit<'_>,
     ) -> Result<Vec<DeliverySeq>, TxError> {
         let cohort = learner.as_ref().map_or(String::new(), |l| l.cohort.clone());
-        let mut learner = learner;
-        let mut seqs = Vec::with_capacity(outcome.drafts.len());
+        let lang = learner.as_ref().map(|l| l.lang);
         let mut sent = Vec::with_capacity(outcome.drafts.len());
-        for draft in outcome.drafts {
+        let mut put = |draft: &Draft| -> Result<DeliverySeq, TxError> {
             let seq = tx.next_seq()?;
-            let content = carries_content(&draft.body);
-            let Some(outgoing) = render_draft(&draft.body, ctx.pack, seq) else {
-                seqs.push(0);
-                continue;
+            let Some(outgoing) = render_draft(draft, ctx.pack, seq) else {
+                return Ok(seq);
             };
-            if let (Purpose::Reflect { item, question }, Some(learner)) = (&draft.purpose, learner.as_mut()) {
-                session::open_question(learner, seq, item, OpenKind::Reflect { question: *question }, ctx.now);
-            }
             let delivery = Delivery {
                 seq,
                 learner: tx.learner_id(),
                 cohort: cohort.clone(),
                 created: ctx.now,
                 slot: ctx.slot.map(str::to_owned),
-                purpose: draft.purpose,
+                purpose: draft.purpose.clone(),
                 state: DeliveryState::Pending,
                 outgoing: None,
             };
-            let lang = message_language(content, learner.as_ref(), ctx.pack);
+            let lang = message_language(carries_content(&draft.extra), lang, ctx.pack);
             sent.extend(put_parts(tx, delivery, render::fit_outgoing(lang, outgoing))?);
-            seqs.push(seq);
-        }
-        if let Some(mut learner) = learner {
-            if let (Some(idx), Some(waiting)) = (outcome.waiting_on, learner.progress.waiting.as_mut()) {
-                waiting.delivery = seqs.get(idx).copied().unwrap_or(0);
+            Ok(seq)
+        };
+        match learner {
+            Some(mut learner) => {
+                engine::apply(&mut learner, outcome, ctx.now, &mut put)?;
+                tx.put_learner(&learner)?;
             }
-            tx.put_learner(&learner)?;
+            None => {
+                for draft in &outcome.drafts {
+                    put(draft)?;
+                }
+            }
         }
         Ok(sent)
     }
@@ -247,47 +247,51 @@ fn put_parts(tx: &dyn LearnerTx, delivery: Delivery, parts: Vec<Outgoing>) -> Re
 /// Turns a draft into what to send; `None` when its content left the pack. Texts come
 /// rendered in the learner's language; content, with its headers and buttons, is rendered in
 /// the pack's language, so no message mixes two.
-fn render_draft(body: &DraftBody, pack: Option<&Pack>, seq: DeliverySeq) -> Option<Outgoing> {
+fn render_draft(draft: &Draft, pack: Option<&Pack>, seq: DeliverySeq) -> Option<Outgoing> {
     let send = |message| Some(Outgoing::Send { message });
     let lang = pack.map_or(Lang::En, |pack| pack.language);
-    match body {
-        DraftBody::Message(message) => send(message.clone()),
-        DraftBody::Edit { message_id, message } => {
+    match (&draft.extra, &draft.purpose) {
+        (Extra::Message(message), _) => send(message.clone()),
+        (Extra::Edit { message_id, message }, _) => {
             Some(Outgoing::Edit { message_id: *message_id, message: message.clone() })
         }
-        DraftBody::Lesson { lesson } => {
-            let pack = pack?;
-            send(render::lesson(lang, pack, pack.lesson(lesson)?))
-        }
-        DraftBody::Quiz { item, review } => send(render::quiz(lang, pack?.item(item)?.1.as_quiz()?, seq, *review)),
-        DraftBody::Reflect { item, question, reminder } => {
-            send(render::reflect(lang, pack?.item(item)?.1.as_reflect()?, *question, *reminder))
-        }
-        DraftBody::Practice { item } => send(render::practice(lang, pack?.item(item)?.1.as_practice()?)),
-        DraftBody::PracticeCheck { item } => {
-            send(render::practice_check(lang, pack?.item(item)?.1.as_practice()?, seq))
-        }
-        DraftBody::Milestone(milestone) => send(render::milestone(lang, pack?, *milestone)),
-        DraftBody::Document { file_name, caption, content } => Some(Outgoing::Document {
+        (Extra::Document { file_name, caption, content }, _) => Some(Outgoing::Document {
             file_name: file_name.clone(),
             caption: caption.clone(),
             content: content.clone(),
         }),
+        (Extra::Milestone(milestone), _) => send(render::milestone(lang, pack?, *milestone)),
+        (_, Purpose::Lesson { lesson }) => {
+            let pack = pack?;
+            send(render::lesson(lang, pack, pack.lesson(lesson)?))
+        }
+        (_, Purpose::Quiz { item, review, .. }) => {
+            send(render::quiz(lang, pack?.item(item)?.1.as_quiz()?, seq, *review))
+        }
+        (extra, Purpose::Reflect { item, question }) => {
+            let reminder = *extra == Extra::Reminder;
+            send(render::reflect(lang, pack?.item(item)?.1.as_reflect()?, *question, reminder))
+        }
+        (_, Purpose::Practice { item }) => send(render::practice(lang, pack?.item(item)?.1.as_practice()?)),
+        (_, Purpose::PracticeCheck { item }) => {
+            send(render::practice_check(lang, pack?.item(item)?.1.as_practice()?, seq))
+        }
+        (Extra::None | Extra::Reminder, Purpose::Milestone | Purpose::Reply) => None,
     }
 }
 
-/// True when `body` is pack content (rendered in the pack's language), false for the bot's own
-/// texts (already in the learner's).
-fn carries_content(body: &DraftBody) -> bool {
-    !matches!(body, DraftBody::Message(_) | DraftBody::Edit { .. } | DraftBody::Document { .. })
+/// True when a draft with `extra` is pack content (rendered in the pack's language), false for
+/// the bot's own texts (already in the learner's).
+fn carries_content(extra: &Extra) -> bool {
+    !matches!(extra, Extra::Message(_) | Extra::Edit { .. } | Extra::Document { .. })
 }
 
 /// The language a message is in, for the note on a message cut to fit: the pack's for content,
-/// the learner's for everything else.
-fn message_language(content: bool, learner: Option<&Learner>, pack: Option<&Pack>) -> Lang {
-    match (content, pack, learner) {
+/// the learner's (`learner_lang`) for everything else.
+fn message_language(content: bool, learner_lang: Option<Lang>, pack: Option<&Pack>) -> Lang {
+    match (content, pack, learner_lang) {
         (true, Some(pack), _) => pack.language,
-        (_, _, Some(learner)) => learner.lang,
+        (_, _, Some(lang)) => lang,
         _ => Lang::En,
     }
 }

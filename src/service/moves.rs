@@ -9,8 +9,8 @@ use super::{Commit, Handled, Service};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
 use crate::config::Cohort;
-use crate::domain::{Button, Learner, OutMessage, PendingMove, Purpose};
-use crate::engine::{Draft, DraftBody, Outcome};
+use crate::domain::{Button, Learner, OutMessage, PendingMove};
+use crate::engine::{Draft, Outcome};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
 use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
@@ -100,9 +100,7 @@ impl Service {
 /// Replaces the question's message with `message`, or sends it when the message is unknown.
 fn replace(outcome: &mut Outcome, message_id: Option<i64>, message: OutMessage) {
     match message_id {
-        Some(message_id) => {
-            outcome.drafts.push(Draft { purpose: Purpose::Reply, body: DraftBody::Edit { message_id, message } })
-        }
+        Some(message_id) => outcome.drafts.push(Draft::edit(message_id, message)),
         None => outcome.reply(message),
     }
 }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{Commit, Handled, Service};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
-use crate::domain::{AnswerKind, Button, DeliverySeq, LearnerId, OutMessage, Outgoing, Purpose};
-use crate::engine::{Draft, DraftBody, Outcome};
+use crate::domain::{AnswerKind, Button, DeliverySeq, LearnerId, OutMessage, Outgoing};
+use crate::engine::{Draft, Outcome};
 use crate::i18n::{Lang, tr};
 use crate::render;
 use crate::store::{StorageExt, StoreError};
@@ -22,14 +22,11 @@ impl Service {
             let learner = tx.learner()?;
             let lang = learner.as_ref().map_or(from.language.unwrap_or(Lang::En), |l| l.lang);
             let mut outcome = Outcome::default();
-            outcome.drafts.push(Draft {
-                purpose: Purpose::Reply,
-                body: DraftBody::Document {
-                    file_name: tr(lang, "mydata.file_name").to_owned(),
-                    caption: tr(lang, "mydata.caption").to_owned(),
-                    content: content.clone(),
-                },
-            });
+            outcome.drafts.push(Draft::document(
+                tr(lang, "mydata.file_name").to_owned(),
+                tr(lang, "mydata.caption").to_owned(),
+                content.clone(),
+            ));
             self.commit(tx, learner, outcome, Commit { pack: None, slot: None, now })
         })?;
         Ok(Handled::sending(seqs))
@@ -115,10 +112,7 @@ impl Service {
             let learner = tx.learner()?;
             let mut outcome = Outcome::default();
             match message_id {
-                Some(message_id) => outcome.drafts.push(Draft {
-                    purpose: Purpose::Reply,
-                    body: DraftBody::Edit { message_id, message: message.clone() },
-                }),
+                Some(message_id) => outcome.drafts.push(Draft::edit(message_id, message.clone())),
                 None => outcome.reply(message.clone()),
             }
             self.commit(tx, learner, outcome, Commit { pack: None, slot: None, now })

@@ -209,10 +209,7 @@ fn practice_check_ins_record_the_outcome_and_a_note() {
         .with_learner(7, |tx| {
             let learner = tx.learner()?;
             let mut outcome = Outcome::default();
-            outcome.drafts.push(crate::engine::Draft {
-                purpose: Purpose::PracticeCheck { item: "one/practice".to_owned() },
-                body: DraftBody::PracticeCheck { item: "one/practice".to_owned() },
-            });
+            outcome.drafts.push(Draft::content(Purpose::PracticeCheck { item: "one/practice".to_owned() }));
             let pack = service.pack_of("desk");
             service.commit(tx, learner, outcome, Commit { pack: pack.as_deref(), slot: None, now: now() })
         })
@@ -464,4 +461,21 @@ fn an_admins_report_just_after_midnight_is_dated_in_the_cohorts_zone_and_languag
     assert!(content.contains("<title>Betrokkenheidsrapport, 2026-03-11</title>"), "{content}");
     assert!(content.contains("Gemaakt 11 maart 2026, 00:30 Europe/Amsterdam"), "{content}");
     assert!(!content.contains("Engagement report"), "{content}");
+}
+
+#[test]
+fn a_lesson_too_long_for_one_message_keeps_its_parts_in_order_and_the_learner_waits_on_its_quiz() {
+    let body: String = (1..=300).map(|n| format!("Paragraph {n} of a long lesson.\n\n")).collect();
+    let long = crate::testkit::LESSON_ONE.replace("Body of <one>.\n", &body);
+    let pack = crate::testkit::pack(&[&long, crate::testkit::LESSON_TWO]);
+    let service = Service::new(Store::temporary().unwrap(), Arc::new(settings()), library(pack));
+    let sent = enrolled_and_nudged(&service, 7);
+    assert!(sent.len() > 2, "the lesson comes in parts, then its quiz: {sent:?}");
+    assert!(sent.windows(2).all(|pair| pair[1] == pair[0] + 1), "numbered in sending order: {sent:?}");
+    let quiz = *sent.last().unwrap();
+    let purpose = service.store().delivery(7, quiz).unwrap().unwrap().purpose;
+    assert!(matches!(purpose, Purpose::Quiz { .. }), "{purpose:?}");
+    assert_eq!(learner(&service, 7).progress.waiting.unwrap().delivery, quiz);
+    let answered = press(&service, 7, &data_of(&service, 7, quiz, 1), 10);
+    assert!(html(&service, 7, answered.to_send[1]).contains("First?"), "the lesson goes on");
 }
