@@ -468,7 +468,7 @@ fn a_lesson_too_long_for_one_message_keeps_its_parts_in_order_and_the_learner_wa
     let body: String = (1..=300).map(|n| format!("Paragraph {n} of a long lesson.\n\n")).collect();
     let long = crate::testkit::LESSON_ONE.replace("Body of <one>.\n", &body);
     let pack = crate::testkit::pack(&[&long, crate::testkit::LESSON_TWO]);
-    let service = Service::new(Store::temporary().unwrap(), Arc::new(settings()), library(pack));
+    let service = Service::new(Arc::new(Store::temporary().unwrap()), Arc::new(settings()), library(pack));
     let sent = enrolled_and_nudged(&service, 7);
     assert!(sent.len() > 2, "the lesson comes in parts, then its quiz: {sent:?}");
     assert!(sent.windows(2).all(|pair| pair[1] == pair[0] + 1), "numbered in sending order: {sent:?}");
