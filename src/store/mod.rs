@@ -549,4 +549,6 @@ impl Store {
 }
 
 #[cfg(test)]
+mod pinned;
+#[cfg(test)]
 mod tests;
