@@ -12,6 +12,6 @@ pub use answer::{Answer, AnswerKind, PracticeOutcome};
 pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
 pub use ids::{DeliverySeq, LearnerId};
 pub use learner::{
-    DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress, Status, Step,
-    WaitKind, Waiting,
+    CardState, DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress,
+    Status, Step, WaitKind, Waiting,
 };

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use super::records::{decode_exchange, encode_exchange};
 use super::*;
 use crate::domain::{
-    AnswerKind, DayCount, FollowUp, Memory, OpenKind, OpenQuestion, OutMessage, Outgoing, Progress, Step, WaitKind,
-    Waiting,
+    AnswerKind, CardState, DayCount, FollowUp, Memory, OpenKind, OpenQuestion, OutMessage, Outgoing, Progress, Step,
+    WaitKind, Waiting,
 };
 use crate::testkit::{at, learner};
 
-fn memory(state: u8, asked: Option<&str>) -> Memory {
+fn memory(state: CardState, asked: Option<&str>) -> Memory {
     Memory {
         due: at("2026-11-30T09:00:00Z"),
         stability: 4.5,
@@ -46,8 +46,8 @@ fn busy_record() -> Learner {
             asked_at: at("2026-11-24T09:01:00Z"),
         }],
         memory: BTreeMap::from([
-            ("one/quiz".to_owned(), memory(2, None)),
-            ("one/quiz-2".to_owned(), memory(3, Some("2026-11-25T09:00:00Z"))),
+            ("one/quiz".to_owned(), memory(CardState::Review, None)),
+            ("one/quiz-2".to_owned(), memory(CardState::Relearning, Some("2026-11-25T09:00:00Z"))),
         ]),
         follow_ups: vec![FollowUp { item: "one/practice".to_owned(), due: at("2026-11-26T09:00:00Z") }],
         finished_at: None,
@@ -65,6 +65,12 @@ fn a_learner_record_keeps_its_exact_json() {
     let bytes = encode(&busy_record()).unwrap();
     assert_eq!(String::from_utf8(bytes).unwrap(), LEARNER_JSON);
     assert_eq!(decode::<Learner>("learners", LEARNER_JSON.as_bytes()).unwrap(), busy_record());
+}
+
+#[test]
+fn an_unknown_card_state_is_a_damaged_record_not_a_panic() {
+    let damaged = LEARNER_JSON.replace(r#""state":2"#, r#""state":7"#);
+    assert!(matches!(decode::<Learner>("learners", damaged.as_bytes()), Err(StoreError::Corrupt { .. })));
 }
 
 fn quiz_delivery() -> Delivery {
