@@ -10,7 +10,7 @@ use crate::chat::Person;
 use crate::config::Settings;
 use crate::content::parse::{LessonDefaults, parse_lesson};
 use crate::content::{Library, Pack};
-use crate::domain::{Learner, Progress, Status};
+use crate::domain::{ItemId, Learner, Progress, Status};
 use crate::i18n::Lang;
 
 /// Two lessons: the first with a quiz, a two-question reflection and a practice; the second
@@ -83,6 +83,11 @@ pub fn learner(id: i64) -> Learner {
         next_nudge: None,
         pending_move: None,
     }
+}
+
+/// An item id from `lesson/item`.
+pub fn item(text: &str) -> ItemId {
+    ItemId::parse(text).expect("test item id")
 }
 
 /// A UTC time from RFC 3339.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DeliverySeq, LearnerId};
+use super::{DeliverySeq, ItemId, LearnerId};
 use crate::i18n::Lang;
 
 /// Someone enrolled in a cohort.
@@ -113,7 +113,7 @@ pub struct Progress {
     pub open: Vec<OpenQuestion>,
     /// Spaced-repetition memory per quiz item seen.
     #[serde(default)]
-    pub memory: BTreeMap<String, Memory>,
+    pub memory: BTreeMap<ItemId, Memory>,
     /// Practice assignments waiting for their "how did it go?".
     #[serde(default)]
     pub follow_ups: Vec<FollowUp>,
@@ -146,7 +146,7 @@ pub struct OpenQuestion {
     /// The delivery that asked it.
     pub delivery: DeliverySeq,
     /// The item it belongs to.
-    pub item: String,
+    pub item: ItemId,
     /// What the answer is.
     pub kind: OpenKind,
     /// When it was asked.
@@ -240,7 +240,7 @@ impl TryFrom<u8> for CardState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUp {
     /// The practice item.
-    pub item: String,
+    pub item: ItemId,
     /// When to ask how it went.
     pub due: DateTime<Utc>,
 }
@@ -257,7 +257,7 @@ pub enum Step {
     /// A quiz, reflection or practice item of the lesson.
     Item {
         /// Item id.
-        item: String,
+        item: ItemId,
     },
 }
 
@@ -267,7 +267,7 @@ pub struct Waiting {
     /// The delivery that carried the prompt.
     pub delivery: DeliverySeq,
     /// The item it asks about.
-    pub item: String,
+    pub item: ItemId,
     /// What kind of answer it expects.
     pub kind: WaitKind,
     /// When it was created.

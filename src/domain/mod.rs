@@ -10,7 +10,7 @@ mod learner;
 
 pub use answer::{Answer, AnswerKind, PracticeOutcome};
 pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
-pub use ids::{DeliverySeq, LearnerId};
+pub use ids::{DeliverySeq, ItemId, LearnerId};
 pub use learner::{
     CardState, DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress,
     Status, Step, WaitKind, Waiting,

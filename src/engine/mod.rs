@@ -10,7 +10,7 @@ pub mod planner;
 pub mod session;
 pub mod srs;
 
-use crate::domain::{OutMessage, Purpose};
+use crate::domain::{ItemId, OutMessage, Purpose};
 pub use planner::{SlotContext, plan_slot};
 pub use session::{advance, after_quiz, after_reflection};
 
@@ -34,14 +34,14 @@ pub enum DraftBody {
     /// A quiz question (with buttons that carry the delivery number).
     Quiz {
         /// Item id.
-        item: String,
+        item: ItemId,
         /// Asked again for spaced repetition.
         review: bool,
     },
     /// Question `question` of a reflection.
     Reflect {
         /// Item id.
-        item: String,
+        item: ItemId,
         /// 0-based question in the chain.
         question: usize,
         /// Asked again at a later slot because it was not answered.
@@ -50,12 +50,12 @@ pub enum DraftBody {
     /// A practice assignment.
     Practice {
         /// Item id.
-        item: String,
+        item: ItemId,
     },
     /// "How did it go?" for a practice assignment.
     PracticeCheck {
         /// Item id.
-        item: String,
+        item: ItemId,
     },
     /// A note about the learner's progress through the pack.
     Milestone(Milestone),

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use super::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
 use crate::content::Pack;
-use crate::domain::{Learner, OpenKind, OpenQuestion};
+use crate::domain::{ItemId, Learner, OpenKind, OpenQuestion};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours};
@@ -210,7 +210,7 @@ proptest! {
         let (state, engaged_slots) = run(&scenario, &pack, 120, 60);
         let end = scenario.start + Duration::days(120);
         if engaged_slots {
-            let overdue: Vec<(&String, DateTime<Utc>)> = state
+            let overdue: Vec<(&ItemId, DateTime<Utc>)> = state
                 .learner
                 .progress
                 .memory

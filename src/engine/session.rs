@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Draft, DraftBody, Outcome};
 use crate::content::{ItemKind, Pack};
-use crate::domain::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
+use crate::domain::{FollowUp, ItemId, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
 
 /// How long a free-text question stays open for answers that do not reply to it explicitly.
 pub const OPEN_FOR: Duration = Duration::hours(36);
@@ -61,12 +61,12 @@ pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: u
 fn item_draft(
     learner: &mut Learner,
     pack: &Pack,
-    item_id: &str,
+    item_id: &ItemId,
     now: DateTime<Utc>,
     outcome: &mut Outcome,
 ) -> Option<Waiting> {
     let (_, item) = pack.item(item_id)?;
-    let waiting = |kind| Waiting { delivery: 0, item: item_id.to_owned(), kind, since: now, reminded: false };
+    let waiting = |kind| Waiting { delivery: 0, item: item_id.clone(), kind, since: now, reminded: false };
     match &item.kind {
         ItemKind::Quiz(quiz) => {
             outcome.drafts.push(quiz_draft(item_id, quiz.correct, false));
@@ -78,12 +78,12 @@ fn item_draft(
         }
         ItemKind::Practice(practice) => {
             outcome.drafts.push(Draft {
-                purpose: Purpose::Practice { item: item_id.to_owned() },
-                body: DraftBody::Practice { item: item_id.to_owned() },
+                purpose: Purpose::Practice { item: item_id.clone() },
+                body: DraftBody::Practice { item: item_id.clone() },
             });
-            learner.progress.follow_ups.retain(|follow_up| follow_up.item != item_id);
+            learner.progress.follow_ups.retain(|follow_up| follow_up.item != *item_id);
             learner.progress.follow_ups.push(FollowUp {
-                item: item_id.to_owned(),
+                item: item_id.clone(),
                 due: now + Duration::days(i64::from(practice.follow_up_days)),
             });
             None
@@ -92,18 +92,18 @@ fn item_draft(
 }
 
 /// A quiz question (first try or review).
-pub fn quiz_draft(item: &str, correct: usize, review: bool) -> Draft {
+pub fn quiz_draft(item: &ItemId, correct: usize, review: bool) -> Draft {
     Draft {
-        purpose: Purpose::Quiz { item: item.to_owned(), correct, review },
-        body: DraftBody::Quiz { item: item.to_owned(), review },
+        purpose: Purpose::Quiz { item: item.clone(), correct, review },
+        body: DraftBody::Quiz { item: item.clone(), review },
     }
 }
 
 /// Question `question` of a reflection.
-pub fn reflect_draft(item: &str, question: usize, reminder: bool) -> Draft {
+pub fn reflect_draft(item: &ItemId, question: usize, reminder: bool) -> Draft {
     Draft {
-        purpose: Purpose::Reflect { item: item.to_owned(), question },
-        body: DraftBody::Reflect { item: item.to_owned(), question, reminder },
+        purpose: Purpose::Reflect { item: item.clone(), question },
+        body: DraftBody::Reflect { item: item.clone(), question, reminder },
     }
 }
 
@@ -111,7 +111,7 @@ pub fn reflect_draft(item: &str, question: usize, reminder: bool) -> Draft {
 pub fn after_reflection(
     learner: &mut Learner,
     pack: &Pack,
-    item_id: &str,
+    item_id: &ItemId,
     question: usize,
     now: DateTime<Utc>,
 ) -> Outcome {
@@ -120,7 +120,7 @@ pub fn after_reflection(
     if question + 1 < n_questions {
         learner.progress.waiting = Some(Waiting {
             delivery: 0,
-            item: item_id.to_owned(),
+            item: item_id.clone(),
             kind: WaitKind::Reflect { question: question + 1 },
             since: now,
             reminded: false,
@@ -139,10 +139,10 @@ pub fn after_quiz(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>) -> Out
 
 /// Records that delivery `delivery` asked a free-text question, so a plain text message can be
 /// routed to it.
-pub fn open_question(learner: &mut Learner, delivery: u64, item: &str, kind: OpenKind, now: DateTime<Utc>) {
+pub fn open_question(learner: &mut Learner, delivery: u64, item: &ItemId, kind: OpenKind, now: DateTime<Utc>) {
     let open = &mut learner.progress.open;
-    open.retain(|question| now - question.asked_at < OPEN_FOR && !(question.item == item && question.kind == kind));
-    open.push(OpenQuestion { delivery, item: item.to_owned(), kind, asked_at: now });
+    open.retain(|question| now - question.asked_at < OPEN_FOR && !(question.item == *item && question.kind == kind));
+    open.push(OpenQuestion { delivery, item: item.clone(), kind, asked_at: now });
 }
 
 /// The open question a free-text message answers: the one it replies to, else the newest one

@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::{AnswerKind, NextNudge, Outgoing, PracticeOutcome};
-use crate::testkit::{at, demo_pack, library, person, settings};
+use crate::testkit::{at, demo_pack, item, library, person, settings};
 
 fn service() -> Service {
     Service::new(Store::temporary().unwrap(), Arc::new(settings()), library(demo_pack()))
@@ -143,7 +143,7 @@ fn a_quiz_press_is_recorded_once_and_gets_a_verdict() {
     let answers: Vec<_> = service.store().answers().collect::<Result<_, _>>().unwrap();
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false });
-    let memory = &learner(&service, 7).progress.memory["one/quiz"];
+    let memory = &learner(&service, 7).progress.memory[&item("one/quiz")];
     assert_eq!((memory.due - now()).num_days(), 3, "a right first answer comes back in 3 days");
 }
 
@@ -209,8 +209,8 @@ fn practice_check_ins_record_the_outcome_and_a_note() {
             let learner = tx.learner()?;
             let mut outcome = Outcome::default();
             outcome.drafts.push(crate::engine::Draft {
-                purpose: Purpose::PracticeCheck { item: "one/practice".to_owned() },
-                body: DraftBody::PracticeCheck { item: "one/practice".to_owned() },
+                purpose: Purpose::PracticeCheck { item: item("one/practice") },
+                body: DraftBody::PracticeCheck { item: item("one/practice") },
             });
             let pack = service.pack_of("desk");
             service.commit(tx, learner, outcome, Commit { pack: pack.as_deref(), slot: None, now: now() })

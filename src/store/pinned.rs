@@ -10,7 +10,7 @@ use crate::domain::{
     AnswerKind, CardState, DayCount, FollowUp, Memory, OpenKind, OpenQuestion, OutMessage, Outgoing, Progress, Step,
     WaitKind, Waiting,
 };
-use crate::testkit::{at, learner};
+use crate::testkit::{at, item, learner};
 
 fn memory(state: CardState, asked: Option<&str>) -> Memory {
     Memory {
@@ -31,25 +31,25 @@ fn memory(state: CardState, asked: Option<&str>) -> Memory {
 fn busy_record() -> Learner {
     let progress = Progress {
         lessons_started: vec!["one".to_owned(), "two".to_owned()],
-        queue: vec![Step::Item { item: "two/reflect".to_owned() }, Step::Lesson { lesson: "three".to_owned() }],
+        queue: vec![Step::Item { item: item("two/reflect") }, Step::Lesson { lesson: "three".to_owned() }],
         waiting: Some(Waiting {
             delivery: 12,
-            item: "two/quiz".to_owned(),
+            item: item("two/quiz"),
             kind: WaitKind::Quiz,
             since: at("2026-11-25T09:00:00Z"),
             reminded: true,
         }),
         open: vec![OpenQuestion {
             delivery: 9,
-            item: "one/reflect".to_owned(),
+            item: item("one/reflect"),
             kind: OpenKind::Reflect { question: 1 },
             asked_at: at("2026-11-24T09:01:00Z"),
         }],
         memory: BTreeMap::from([
-            ("one/quiz".to_owned(), memory(CardState::Review, None)),
-            ("one/quiz-2".to_owned(), memory(CardState::Relearning, Some("2026-11-25T09:00:00Z"))),
+            (item("one/quiz"), memory(CardState::Review, None)),
+            (item("one/quiz-2"), memory(CardState::Relearning, Some("2026-11-25T09:00:00Z"))),
         ]),
-        follow_ups: vec![FollowUp { item: "one/practice".to_owned(), due: at("2026-11-26T09:00:00Z") }],
+        follow_ups: vec![FollowUp { item: item("one/practice"), due: at("2026-11-26T09:00:00Z") }],
         finished_at: None,
         mastered_at: None,
         today: Some(DayCount { date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), messages: 2 }),
@@ -68,9 +68,11 @@ fn a_learner_record_keeps_its_exact_json() {
 }
 
 #[test]
-fn an_unknown_card_state_is_a_damaged_record_not_a_panic() {
-    let damaged = LEARNER_JSON.replace(r#""state":2"#, r#""state":7"#);
-    assert!(matches!(decode::<Learner>("learners", damaged.as_bytes()), Err(StoreError::Corrupt { .. })));
+fn an_unknown_card_state_or_a_malformed_item_id_is_a_damaged_record_not_a_panic() {
+    for (good, bad) in [(r#""state":2"#, r#""state":7"#), (r#""one/quiz":"#, r#""one-quiz":"#)] {
+        let damaged = LEARNER_JSON.replace(good, bad);
+        assert!(matches!(decode::<Learner>("learners", damaged.as_bytes()), Err(StoreError::Corrupt { .. })), "{bad}");
+    }
 }
 
 fn quiz_delivery() -> Delivery {
@@ -80,18 +82,18 @@ fn quiz_delivery() -> Delivery {
         cohort: "desk".to_owned(),
         created: at("2026-11-25T09:00:00Z"),
         slot: Some("2026-11-25T10:00".to_owned()),
-        purpose: Purpose::Quiz { item: "two/quiz".to_owned(), correct: 1, review: true },
+        purpose: Purpose::Quiz { item: item("two/quiz"), correct: 1, review: true },
         state: DeliveryState::Sent { message_id: 77, at: at("2026-11-25T09:00:01Z") },
         outgoing: None,
     }
 }
 
 fn answers() -> Vec<Answer> {
-    let answer = |item: &str, kind| Answer {
+    let answer = |id: &str, kind| Answer {
         learner: 42,
         cohort: "desk".to_owned(),
         delivery: 12,
-        item: item.to_owned(),
+        item: item(id),
         at: at("2026-11-25T09:03:00Z"),
         prompt_sent_at: Some(at("2026-11-25T09:00:01Z")),
         kind,
@@ -106,7 +108,7 @@ fn pending_reflect() -> Delivery {
     Delivery {
         seq: 13,
         slot: None,
-        purpose: Purpose::Reflect { item: "two/reflect".to_owned(), question: 0 },
+        purpose: Purpose::Reflect { item: item("two/reflect"), question: 0 },
         state: DeliveryState::Pending,
         outgoing: Some(Outgoing::Send { message: OutMessage { html: "<b>Think</b>".to_owned(), buttons: Vec::new() } }),
         ..quiz_delivery()
@@ -115,8 +117,7 @@ fn pending_reflect() -> Delivery {
 
 fn lesson_and_practice_check() -> [Delivery; 2] {
     let lesson = Delivery { seq: 11, purpose: Purpose::Lesson { lesson: "two".to_owned() }, ..quiz_delivery() };
-    let check =
-        Delivery { seq: 14, purpose: Purpose::PracticeCheck { item: "one/practice".to_owned() }, ..quiz_delivery() };
+    let check = Delivery { seq: 14, purpose: Purpose::PracticeCheck { item: item("one/practice") }, ..quiz_delivery() };
     [lesson, check]
 }
 
@@ -126,7 +127,7 @@ fn exchanges() -> [Exchange; 4] {
     let [lesson, check] = lesson_and_practice_check();
     let outcome = Answer {
         delivery: 14,
-        item: "one/practice".to_owned(),
+        item: item("one/practice"),
         kind: AnswerKind::Practice { outcome: crate::domain::PracticeOutcome::Partly },
         ..answers()[0].clone()
     };

@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::{DeliveryState, OutMessage, Outgoing, Purpose};
-use crate::testkit::{at, learner};
+use crate::testkit::{at, item, learner};
 
 fn delivery(learner: LearnerId, seq: DeliverySeq) -> Delivery {
     Delivery {
@@ -105,7 +105,7 @@ fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
         learner,
         cohort: "desk".to_owned(),
         delivery,
-        item: "greet/quiz".to_owned(),
+        item: item("greet/quiz"),
         at: at("2026-11-24T08:03:00Z"),
         prompt_sent_at: Some(at("2026-11-24T08:00:01Z")),
         kind: crate::domain::AnswerKind::Quiz { choice: 1, correct: true, review: false },

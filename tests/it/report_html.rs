@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
+use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, ItemId, Learner, Progress, Purpose, Status};
 use nudge::i18n::Lang;
 use nudge::report::synthetic::{Workload, pack};
 use nudge::report::{CohortInfo, Guarded, PerLearner, Report, build, html};
@@ -227,7 +227,7 @@ fn pilot_learner(id: i64) -> Learner {
 
 /// A shared reflection with markup in it, which must come out as text.
 fn shared_reflection(learner: Learner) -> (Delivery, Answer) {
-    let item = "l01/reflect".to_owned();
+    let item = ItemId::parse("l01/reflect").unwrap();
     let seq = u64::MAX - 1;
     let delivery = Delivery {
         seq,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use fake_telegram::FakeTelegram;
-use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
+use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, ItemId, Learner, Progress, Purpose, Status};
 use nudge::i18n::Lang;
 use nudge::store::Store;
 
@@ -94,7 +94,8 @@ fn learner(id: i64, now: DateTime<Utc>) -> Learner {
 
 /// A prompt and its answer: four quiz answers in five, one reflection.
 fn exchange(learner: i64, seq: u64, at: DateTime<Utc>) -> (Delivery, Answer) {
-    let item = format!("lesson-{}/quiz", seq % 10);
+    let item =
+        ItemId::new(&format!("lesson-{}", seq % 10), "quiz").expect("a lesson id and a local id make an item id");
     let cohort = format!("team-{}", learner % 10);
     let reflect = seq.is_multiple_of(5);
     let purpose = if reflect {
