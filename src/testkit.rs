@@ -10,7 +10,7 @@ use crate::chat::Person;
 use crate::config::Settings;
 use crate::content::parse::{LessonDefaults, parse_lesson};
 use crate::content::{Library, Pack};
-use crate::domain::{ItemId, Learner, Progress, Status};
+use crate::domain::{ItemId, Learner, LearnerId, Progress, Status};
 use crate::i18n::Lang;
 
 /// Two lessons: the first with a quiz, a two-question reflection and a practice; the second
@@ -65,12 +65,12 @@ pub fn settings() -> Settings {
 }
 
 /// A Telegram user.
-pub fn person(id: i64) -> Person {
+pub fn person(id: LearnerId) -> Person {
     Person { id, first_name: format!("Learner{id}"), language: Some(Lang::En) }
 }
 
 /// A fresh active learner in cohort `desk`.
-pub fn learner(id: i64) -> Learner {
+pub fn learner(id: LearnerId) -> Learner {
     Learner {
         id,
         cohort: "desk".to_owned(),

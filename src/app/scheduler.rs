@@ -133,10 +133,10 @@ impl Scheduler {
         let retry_at = (tries < MAX_TRIES_PER_ENTRY).then(|| now + FIRST_RETRY * 2i32.pow(tries - 1));
         match retry_at {
             Some(at) => {
-                tracing::warn!(learner, tries, error = %error, retry_at = %at, "cannot nudge a learner; retrying later")
+                tracing::warn!(learner = learner.get(), tries, error = %error, retry_at = %at, "cannot nudge a learner; retrying later")
             }
             None => {
-                tracing::error!(learner, tries, error = %error, "a learner's nudge keeps failing; parking it until the next start");
+                tracing::error!(learner = learner.get(), tries, error = %error, "a learner's nudge keeps failing; parking it until the next start");
                 self.metrics.parked_nudges.inc();
             }
         }
@@ -184,10 +184,10 @@ mod tests {
     use crate::telegram::outbox;
     use crate::testkit::{at, demo_pack, library, person, settings};
 
-    fn enrolled(ids: &[LearnerId]) -> Arc<Service> {
+    fn enrolled(ids: &[i64]) -> Arc<Service> {
         let service = Service::new(Store::temporary().expect("a store"), Arc::new(settings()), library(demo_pack()));
         for &id in ids {
-            let start = Incoming::from_text(person(id), "/start JOIN", None);
+            let start = Incoming::from_text(person(LearnerId::new(id)), "/start JOIN", None);
             service.handle(&start, at("2026-11-23T09:00:00Z")).expect("enrolled");
         }
         Arc::new(service)
@@ -203,13 +203,13 @@ mod tests {
         let (handle, mut receiver) = outbox();
         let metrics = Arc::new(Metrics::default());
         let scheduler = Scheduler::new(service.clone(), handle, metrics.clone());
-        let stuck = due(&service, 2);
-        let now = [1, 2, 3].map(|id| due(&service, id).at).into_iter().max().expect("three learners");
-        service.store().put_raw_learner(2, b"not a learner").expect("written");
+        let stuck = due(&service, LearnerId::new(2));
+        let now = [1, 2, 3].map(|id| due(&service, LearnerId::new(id)).at).into_iter().max().expect("three learners");
+        service.store().put_raw_learner(LearnerId::new(2), b"not a learner").expect("written");
 
         assert_eq!(scheduler.tick(now).await.expect("the tick goes on past learner 2"), 2);
         let handed: Vec<LearnerId> = receiver.drain_bulk().iter().map(|batch| batch.learner).collect();
-        assert_eq!(handed, [1, 3], "both committed batches reach the sender");
+        assert_eq!(handed, [1, 3].map(LearnerId::new), "both committed batches reach the sender");
         assert_eq!(scheduler.tick(now).await.expect("tick"), 0, "learner 2 backs off");
         assert!(scheduler.next_wake(now).is_some_and(|at| at > now), "no wake-up for an entry that backs off");
 
@@ -219,7 +219,10 @@ mod tests {
         assert_eq!(metrics.parked_nudges.get(), 1, "parked after the third try");
         scheduler.tick(now + chrono::TimeDelta::hours(1)).await.expect("tick");
         assert_eq!(metrics.parked_nudges.get(), 1, "a parked entry is left alone");
-        assert!(service.store().has_agenda(&stuck, 2), "parked, not dropped: the next start tries again");
+        assert!(
+            service.store().has_agenda(&stuck, LearnerId::new(2)),
+            "parked, not dropped: the next start tries again"
+        );
         assert!(receiver.drain_bulk().is_empty());
         assert!(
             scheduler.next_wake(now + chrono::TimeDelta::hours(1)).is_some_and(|at| at > stuck.at),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::config::Cohort;
 use crate::content::Pack;
-use crate::domain::{ItemId, Learner, OpenKind, OpenQuestion, Progress, Status};
+use crate::domain::{DeliverySeq, ItemId, Learner, LearnerId, OpenKind, OpenQuestion, Progress, Status};
 use crate::engine::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::schedule::agenda::resolve;
@@ -100,7 +100,7 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
     let mut seq = 0u64;
     let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
-    let mut streaks: HashMap<(i64, ItemId), u32> = HashMap::new();
+    let mut streaks: HashMap<(LearnerId, ItemId), u32> = HashMap::new();
     for day in 0..options.days {
         let day_start = start + Duration::days(i64::from(day));
         let day_end = day_start + Duration::days(1) - Duration::seconds(1);
@@ -142,7 +142,7 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
 
 fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner {
     Learner {
-        id: i64::from(idx) + 1,
+        id: LearnerId::new(i64::from(idx) + 1),
         cohort: cohort.id.clone(),
         name: format!("sim{idx}"),
         lang: Lang::En,
@@ -162,7 +162,7 @@ struct Run<'a> {
     accuracy: f64,
     now: DateTime<Utc>,
     /// Right answers in a row, per learner and quiz.
-    streaks: &'a mut HashMap<(i64, ItemId), u32>,
+    streaks: &'a mut HashMap<(LearnerId, ItemId), u32>,
 }
 
 impl Run<'_> {
@@ -178,12 +178,12 @@ impl Run<'_> {
     ) {
         let mut pending = vec![outcome];
         while let Some(outcome) = pending.pop() {
-            let seqs: Vec<u64> = outcome
+            let seqs: Vec<DeliverySeq> = outcome
                 .drafts
                 .iter()
                 .map(|_| {
                     *seq += 1;
-                    *seq
+                    DeliverySeq::new(*seq)
                 })
                 .collect();
             if let (Some(at), Some(waiting)) = (outcome.waiting_on, learner.progress.waiting.as_mut()) {
@@ -202,7 +202,7 @@ impl Run<'_> {
         &mut self,
         learner: &mut Learner,
         body: &DraftBody,
-        delivery: u64,
+        delivery: DeliverySeq,
         rng: &mut fastrand::Rng,
         tally: &mut Tally,
     ) -> Option<Outcome> {

@@ -4,11 +4,62 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A learner's Telegram user id; in a private chat it is also the chat id.
-pub type LearnerId = i64;
+/// A learner's Telegram user id; in a private chat it is also the chat id. Its own type, so a
+/// chat, message or delivery number cannot be passed where a learner is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LearnerId(i64);
 
-/// A delivery's number, unique in the store; quiz buttons carry it.
-pub type DeliverySeq = u64;
+impl LearnerId {
+    /// The learner with Telegram user id `id` (from an update, a CLI argument or a key).
+    pub const fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    /// The Telegram user id.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for LearnerId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl std::str::FromStr for LearnerId {
+    type Err = std::num::ParseIntError;
+
+    /// A Telegram user id as written on a command line.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse().map(Self)
+    }
+}
+
+/// A delivery's number, unique in the store; quiz buttons carry it. The store hands out
+/// numbers from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeliverySeq(u64);
+
+impl DeliverySeq {
+    /// Delivery number `seq` (from the store's counter, a key or button data).
+    pub const fn new(seq: u64) -> Self {
+        Self(seq)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for DeliverySeq {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
 
 /// A quiz, reflection or practice item: its lesson's id and its own id within the lesson,
 /// written `lesson/item` in records, backups and reports. Built once, where the content is

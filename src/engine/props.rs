@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use super::{DraftBody, Outcome, SlotContext, answers, plan_slot, session, srs};
 use crate::content::Pack;
-use crate::domain::{ItemId, Learner, OpenKind, OpenQuestion};
+use crate::domain::{DeliverySeq, ItemId, Learner, LearnerId, OpenKind, OpenQuestion};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours};
@@ -85,7 +85,7 @@ struct Run<'a> {
     scenario: &'a Scenario,
     pack: &'a Pack,
     learner: Learner,
-    seq: u64,
+    seq: DeliverySeq,
     act: usize,
     per_day: HashMap<NaiveDate, u32>,
     slots_seen: HashSet<String>,
@@ -116,7 +116,7 @@ impl Run<'_> {
     fn respond(&mut self, outcome: Outcome, now: DateTime<Utc>) {
         let mut pending = vec![outcome];
         while let Some(outcome) = pending.pop() {
-            let seqs: Vec<u64> = outcome.drafts.iter().map(|_| self.next_seq()).collect();
+            let seqs: Vec<DeliverySeq> = outcome.drafts.iter().map(|_| self.next_seq()).collect();
             if let (Some(idx), Some(waiting)) = (outcome.waiting_on, self.learner.progress.waiting.as_mut()) {
                 waiting.delivery = seqs[idx];
             }
@@ -128,7 +128,7 @@ impl Run<'_> {
         }
     }
 
-    fn answer(&mut self, body: &DraftBody, seq: u64, now: DateTime<Utc>) -> Option<Outcome> {
+    fn answer(&mut self, body: &DraftBody, seq: DeliverySeq, now: DateTime<Utc>) -> Option<Outcome> {
         let act = if self.engaged { Act::Right } else { self.scenario.acts[self.act % self.scenario.acts.len()] };
         self.act += 1;
         match (body, act) {
@@ -151,8 +151,8 @@ impl Run<'_> {
         }
     }
 
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
+    fn next_seq(&mut self) -> DeliverySeq {
+        self.seq = DeliverySeq::new(self.seq.get() + 1);
         self.seq
     }
 }
@@ -169,8 +169,8 @@ fn run<'a>(scenario: &'a Scenario, pack: &'a Pack, days: i64, engaged_days: i64)
     let mut state = Run {
         scenario,
         pack,
-        learner: learner(1),
-        seq: 0,
+        learner: learner(LearnerId::new(1)),
+        seq: DeliverySeq::new(0),
         act: 0,
         per_day: HashMap::new(),
         slots_seen: HashSet::new(),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Draft, DraftBody, Outcome};
 use crate::content::{ItemKind, Pack};
-use crate::domain::{FollowUp, ItemId, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
+use crate::domain::{DeliverySeq, FollowUp, ItemId, Learner, OpenKind, OpenQuestion, Purpose, Step, WaitKind, Waiting};
 
 /// How long a free-text question stays open for answers that do not reply to it explicitly.
 pub const OPEN_FOR: Duration = Duration::hours(36);
@@ -66,7 +66,8 @@ fn item_draft(
     outcome: &mut Outcome,
 ) -> Option<Waiting> {
     let (_, item) = pack.item(item_id)?;
-    let waiting = |kind| Waiting { delivery: 0, item: item_id.clone(), kind, since: now, reminded: false };
+    let waiting =
+        |kind| Waiting { delivery: DeliverySeq::new(0), item: item_id.clone(), kind, since: now, reminded: false };
     match &item.kind {
         ItemKind::Quiz(quiz) => {
             outcome.drafts.push(quiz_draft(item_id, quiz.correct, false));
@@ -119,7 +120,7 @@ pub fn after_reflection(
         pack.item(item_id).and_then(|(_, item)| item.as_reflect()).map_or(0, |reflect| reflect.questions.len());
     if question + 1 < n_questions {
         learner.progress.waiting = Some(Waiting {
-            delivery: 0,
+            delivery: DeliverySeq::new(0),
             item: item_id.clone(),
             kind: WaitKind::Reflect { question: question + 1 },
             since: now,
@@ -139,7 +140,7 @@ pub fn after_quiz(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>) -> Out
 
 /// Records that delivery `delivery` asked a free-text question, so a plain text message can be
 /// routed to it.
-pub fn open_question(learner: &mut Learner, delivery: u64, item: &ItemId, kind: OpenKind, now: DateTime<Utc>) {
+pub fn open_question(learner: &mut Learner, delivery: DeliverySeq, item: &ItemId, kind: OpenKind, now: DateTime<Utc>) {
     let open = &mut learner.progress.open;
     open.retain(|question| now - question.asked_at < OPEN_FOR && !(question.item == *item && question.kind == kind));
     open.push(OpenQuestion { delivery, item: item.clone(), kind, asked_at: now });
@@ -147,7 +148,7 @@ pub fn open_question(learner: &mut Learner, delivery: u64, item: &ItemId, kind: 
 
 /// The open question a free-text message answers: the one it replies to, else the newest one
 /// asked within [`OPEN_FOR`].
-pub fn question_for_text(learner: &Learner, reply_to: Option<u64>, now: DateTime<Utc>) -> Option<OpenQuestion> {
+pub fn question_for_text(learner: &Learner, reply_to: Option<DeliverySeq>, now: DateTime<Utc>) -> Option<OpenQuestion> {
     let open = &learner.progress.open;
     if let Some(delivery) = reply_to
         && let Some(question) = open.iter().find(|question| question.delivery == delivery)
@@ -158,6 +159,6 @@ pub fn question_for_text(learner: &Learner, reply_to: Option<u64>, now: DateTime
 }
 
 /// Closes an answered question.
-pub fn close_question(learner: &mut Learner, delivery: u64, kind: OpenKind) {
+pub fn close_question(learner: &mut Learner, delivery: DeliverySeq, kind: OpenKind) {
     learner.progress.open.retain(|question| !(question.delivery == delivery && question.kind == kind));
 }

@@ -3,7 +3,7 @@ use chrono_tz::Europe::Amsterdam;
 
 use super::*;
 use crate::content::Pack;
-use crate::domain::{Learner, Memory, Step, WaitKind};
+use crate::domain::{Learner, LearnerId, Memory, Step, WaitKind};
 use crate::schedule::policy::Policy;
 use crate::testkit::{LESSON_ONE, LESSON_TWO, at, demo_pack, item, learner, pack};
 
@@ -48,7 +48,7 @@ fn due_memory(due: DateTime<Utc>) -> Memory {
 #[test]
 fn a_slot_sends_the_next_lesson_and_its_first_question() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
     assert_eq!(bodies(&outcome), ["lesson one", "quiz one/quiz"]);
     assert_eq!(outcome.waiting_on, Some(1));
@@ -60,7 +60,7 @@ fn a_slot_sends_the_next_lesson_and_its_first_question() {
 fn answers_move_through_the_lesson_at_the_learners_pace() {
     let pack = demo_pack();
     let now = at(TUESDAY_9);
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     plan(&mut learner, &pack, &Policy::default(), now);
     assert_eq!(bodies(&after_quiz(&mut learner, &pack, now)), ["reflect one/reflect 0"]);
     assert_eq!(bodies(&after_reflection(&mut learner, &pack, &item("one/reflect"), 0, now)), ["reflect one/reflect 1"]);
@@ -73,7 +73,7 @@ fn answers_move_through_the_lesson_at_the_learners_pace() {
 #[test]
 fn an_unanswered_lesson_continues_at_the_next_slot() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     slot(&mut learner, &pack, TUESDAY_9);
     assert_eq!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z"), ["reflect one/reflect 0"]);
 }
@@ -81,7 +81,7 @@ fn an_unanswered_lesson_continues_at_the_next_slot() {
 #[test]
 fn an_unanswered_reflection_is_asked_once_more_then_the_lesson_goes_on() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     slot(&mut learner, &pack, TUESDAY_9);
     slot(&mut learner, &pack, "2026-11-25T08:00:00Z");
     assert_eq!(slot(&mut learner, &pack, "2026-11-26T08:00:00Z"), ["reflect one/reflect 0 again"]);
@@ -94,7 +94,7 @@ fn an_unanswered_reflection_is_asked_once_more_then_the_lesson_goes_on() {
 #[test]
 fn due_reviews_come_first_and_are_capped_per_slot() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     learner.progress.lessons_started = vec!["one".to_owned()];
     for id in ["one/quiz", "two/quiz"] {
         learner.progress.memory.insert(item(id), due_memory(at("2026-11-23T08:00:00Z")));
@@ -108,7 +108,7 @@ fn due_reviews_come_first_and_are_capped_per_slot() {
 #[test]
 fn a_review_sent_and_not_answered_waits_for_its_answer_and_is_not_sent_again() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     learner.progress.memory.insert(item("one/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9)[0], "review one/quiz");
@@ -121,7 +121,7 @@ fn a_review_sent_and_not_answered_waits_for_its_answer_and_is_not_sent_again() {
 #[test]
 fn the_daily_cap_holds_across_slots() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     let policy = Policy { max_messages_per_day: 3, ..Policy::default() };
     let first = plan(&mut learner, &pack, &policy, at(TUESDAY_9));
     assert_eq!(first.drafts.len(), 2);
@@ -135,14 +135,20 @@ fn the_daily_cap_holds_across_slots() {
 fn nothing_in_quiet_hours_or_on_days_off() {
     let pack = demo_pack();
     let policy = Policy { days_off: vec![chrono::Weekday::Sat], ..Policy::default() };
-    assert!(plan(&mut learner(1), &pack, &policy, at("2026-11-24T21:30:00Z")).drafts.is_empty(), "22:30 local");
-    assert!(plan(&mut learner(1), &pack, &policy, at("2026-11-28T08:00:00Z")).drafts.is_empty(), "Saturday");
+    assert!(
+        plan(&mut learner(LearnerId::new(1)), &pack, &policy, at("2026-11-24T21:30:00Z")).drafts.is_empty(),
+        "22:30 local"
+    );
+    assert!(
+        plan(&mut learner(LearnerId::new(1)), &pack, &policy, at("2026-11-28T08:00:00Z")).drafts.is_empty(),
+        "Saturday"
+    );
 }
 
 #[test]
 fn a_new_lesson_waits_when_the_budget_cannot_fit_it() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     learner.progress.memory.insert(item("x/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
     learner.progress.memory.insert(item("one/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
     let policy = Policy { max_messages_per_day: 2, max_reviews_per_slot: 2, ..Policy::default() };
@@ -154,7 +160,7 @@ fn a_new_lesson_waits_when_the_budget_cannot_fit_it() {
 #[test]
 fn practice_follow_ups_come_when_due() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     learner.progress.finished_at = Some(at("2026-11-20T08:00:00Z"));
     learner
@@ -169,7 +175,7 @@ fn practice_follow_ups_come_when_due() {
 #[test]
 fn a_finished_pack_says_so_once_then_sends_reviews_only() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["PackFinished"]);
     assert!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z").is_empty());
@@ -180,7 +186,7 @@ fn a_finished_pack_says_so_once_then_sends_reviews_only() {
 #[test]
 fn mastering_every_quiz_is_celebrated_once() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     learner.progress.finished_at = Some(at("2026-11-01T08:00:00Z"));
     for id in ["one/quiz", "two/quiz"] {
@@ -195,7 +201,7 @@ fn mastering_every_quiz_is_celebrated_once() {
 #[test]
 fn retired_items_are_skipped_not_fatal() {
     let pack = pack(&[LESSON_TWO]);
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     learner.progress.queue = vec![Step::Item { item: item("gone/quiz") }, Step::Lesson { lesson: "gone".to_owned() }];
     learner.progress.memory.insert(item("gone/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["lesson two", "quiz two/quiz"], "gone items are skipped");
@@ -204,7 +210,7 @@ fn retired_items_are_skipped_not_fatal() {
 #[test]
 fn a_quiz_records_its_right_option_in_the_purpose() {
     let pack = pack(&[LESSON_ONE]);
-    let mut learner = learner(1);
+    let mut learner = learner(LearnerId::new(1));
     let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
     assert_eq!(
         outcome.drafts[1].purpose,

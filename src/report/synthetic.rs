@@ -14,7 +14,8 @@ use super::{CohortInfo, Report, ReportOptions, build};
 use crate::content::markup::Rich;
 use crate::content::{Item, ItemKind, Lesson, Pack, Practice, Quiz, Reflect};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliveryState, ItemId, Learner, LearnerId, PracticeOutcome, Progress, Purpose, Status,
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, PracticeOutcome, Progress,
+    Purpose, Status,
 };
 use crate::i18n::Lang;
 
@@ -162,7 +163,7 @@ impl Workload {
             created: plan.sent,
             slot: None,
             purpose,
-            state: DeliveryState::Sent { message_id: plan.seq(offset) as i64, at: plan.sent },
+            state: DeliveryState::Sent { message_id: plan.seq(offset).get() as i64, at: plan.sent },
             outgoing: None,
         }
     }
@@ -187,8 +188,8 @@ struct Plan {
 }
 
 impl Plan {
-    fn seq(&self, offset: u64) -> u64 {
-        self.learner as u64 * SEQS_PER_LEARNER + self.step as u64 * 4 + offset
+    fn seq(&self, offset: u64) -> DeliverySeq {
+        DeliverySeq::new(self.learner as u64 * SEQS_PER_LEARNER + self.step as u64 * 4 + offset)
     }
 
     fn answer(&self) -> AnswerKind {
@@ -273,7 +274,7 @@ fn cohort_id(idx: usize) -> String {
 }
 
 fn learner_id(idx: usize) -> LearnerId {
-    1_000_000 + idx as LearnerId
+    LearnerId::new(1_000_000 + idx as i64)
 }
 
 /// Seconds from prompt to answer: 20 s to a day, most within minutes.
@@ -328,8 +329,8 @@ mod tests {
     #[test]
     fn generated_records_come_in_store_order() {
         let workload = Workload::new(20, 400);
-        let deliveries: Vec<(i64, u64)> = workload.deliveries().map(|d| (d.learner, d.seq)).collect();
-        let answers: Vec<(i64, u64)> = workload.answers().map(|a| (a.learner, a.delivery)).collect();
+        let deliveries: Vec<(LearnerId, DeliverySeq)> = workload.deliveries().map(|d| (d.learner, d.seq)).collect();
+        let answers: Vec<(LearnerId, DeliverySeq)> = workload.answers().map(|a| (a.learner, a.delivery)).collect();
         assert!(deliveries.is_sorted() && answers.is_sorted());
         assert!(answers.len() > 250 && deliveries.len() > answers.len());
     }

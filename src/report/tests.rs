@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::*;
-use crate::domain::{AnswerKind, DeliveryState, LearnerId, PracticeOutcome, Purpose};
+use crate::domain::{AnswerKind, DeliverySeq, DeliveryState, LearnerId, PracticeOutcome, Purpose};
 use crate::i18n::Lang;
 use crate::testkit::{at, demo_pack, item, learner};
 
@@ -22,38 +22,39 @@ struct Records {
 
 impl Records {
     /// Learners `ids` in cohort `cohort`.
-    fn enrol(mut self, cohort: &str, ids: impl IntoIterator<Item = LearnerId>) -> Self {
+    fn enrol(mut self, cohort: &str, ids: impl IntoIterator<Item = i64>) -> Self {
         for id in ids {
-            let mut enrolled = learner(id);
+            let mut enrolled = learner(LearnerId::new(id));
             enrolled.cohort = cohort.to_owned();
             self.learners.push(enrolled);
         }
         self
     }
 
-    /// A sent delivery; returns its seq.
-    fn send(&mut self, learner: LearnerId, purpose: Purpose, when: &str) -> u64 {
-        let seq = self.deliveries.len() as u64 + 100;
+    /// A sent delivery to learner number `learner`; returns its seq.
+    fn send(&mut self, learner: i64, purpose: Purpose, when: &str) -> DeliverySeq {
+        let seq = DeliverySeq::new(self.deliveries.len() as u64 + 100);
         let cohort = self.cohort_of(learner);
-        let state = DeliveryState::Sent { message_id: seq as i64, at: at(when) };
+        let state = DeliveryState::Sent { message_id: seq.get() as i64, at: at(when) };
+        let learner = LearnerId::new(learner);
         let delivery = Delivery { seq, learner, cohort, created: at(when), slot: None, purpose, state, outgoing: None };
         self.deliveries.push(delivery);
         seq
     }
 
-    fn answer(&mut self, learner: LearnerId, delivery: u64, id: &str, when: &str, kind: AnswerKind) {
+    fn answer(&mut self, learner: i64, delivery: DeliverySeq, id: &str, when: &str, kind: AnswerKind) {
         let prompt_sent_at = self.deliveries.iter().find(|d| d.seq == delivery).and_then(|d| match d.state {
             DeliveryState::Sent { at, .. } => Some(at),
             _ => None,
         });
         let cohort = self.cohort_of(learner);
-        let item = item(id);
+        let (learner, item) = (LearnerId::new(learner), item(id));
         self.answers.push(Answer { learner, cohort, delivery, item, at: at(when), prompt_sent_at, kind });
     }
 
     /// A quiz sent at `sent` and answered at `answered` with option `choice` (`review` for a
     /// spaced repetition).
-    fn quiz(&mut self, learner: LearnerId, id: &str, sent: &str, answered: &str, choice: usize, review: bool) {
+    fn quiz(&mut self, learner: i64, id: &str, sent: &str, answered: &str, choice: usize, review: bool) {
         let correct_option = if id.starts_with("one/") { 1 } else { 0 };
         let purpose = Purpose::Quiz { item: item(id), correct: correct_option, review };
         let seq = self.send(learner, purpose, sent);
@@ -61,19 +62,19 @@ impl Records {
         self.answer(learner, seq, id, answered, kind);
     }
 
-    fn reflect(&mut self, learner: LearnerId, question: usize, when: &str, text: &str, shared: bool) {
+    fn reflect(&mut self, learner: i64, question: usize, when: &str, text: &str, shared: bool) {
         let purpose = Purpose::Reflect { item: item("one/reflect"), question };
         let seq = self.send(learner, purpose, when);
         let kind = AnswerKind::Reflect { question, text: text.to_owned(), shared };
         self.answer(learner, seq, "one/reflect", when, kind);
     }
 
-    fn lesson(&mut self, learner: LearnerId, lesson: &str, when: &str) {
+    fn lesson(&mut self, learner: i64, lesson: &str, when: &str) {
         self.send(learner, Purpose::Lesson { lesson: lesson.to_owned() }, when);
     }
 
-    fn cohort_of(&self, learner: LearnerId) -> String {
-        self.learners.iter().find(|l| l.id == learner).map_or("desk".to_owned(), |l| l.cohort.clone())
+    fn cohort_of(&self, learner: i64) -> String {
+        self.learners.iter().find(|l| l.id.get() == learner).map_or("desk".to_owned(), |l| l.cohort.clone())
     }
 
     /// The report, records fed in store key order.
@@ -371,7 +372,7 @@ fn per_learner_rows_are_absent_by_default_and_pseudonymous_when_asked() {
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted, "sorted by pseudonym, never by score");
-    let two = rows.iter().find(|row| row.learner == pseudonym(b"k1", 2)).expect("learner 2's row");
+    let two = rows.iter().find(|row| row.learner == pseudonym(b"k1", LearnerId::new(2))).expect("learner 2's row");
     assert_eq!((two.lessons_reached, two.answers, two.quiz_first_try, two.days_active), (1, 2, Rate::new(1, 2), 2));
     assert!(figures(&desk().report(options(&["desk"])), 0).learners.is_none());
 }
@@ -406,7 +407,7 @@ fn a_learner_who_moved_counts_as_active_in_the_new_cohort_only_and_never_beyond_
     for id in 1..=9 {
         records.quiz(id, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
     }
-    if let Some(mover) = records.learners.iter_mut().find(|learner| learner.id == 9) {
+    if let Some(mover) = records.learners.iter_mut().find(|learner| learner.id == LearnerId::new(9)) {
         mover.cohort = "sales".to_owned();
     }
     let report = records.report(options(&["desk", "sales"]));

@@ -198,7 +198,7 @@ impl Service {
             let seq = tx.next_seq()?;
             let content = carries_content(&draft.body);
             let Some(outgoing) = render_draft(&draft.body, ctx.pack, seq) else {
-                seqs.push(0);
+                seqs.push(DeliverySeq::new(0));
                 continue;
             };
             if let (Purpose::Reflect { item, question }, Some(learner)) = (&draft.purpose, learner.as_mut()) {
@@ -220,7 +220,7 @@ impl Service {
         }
         if let Some(mut learner) = learner {
             if let (Some(idx), Some(waiting)) = (outcome.waiting_on, learner.progress.waiting.as_mut()) {
-                waiting.delivery = seqs.get(idx).copied().unwrap_or(0);
+                waiting.delivery = seqs.get(idx).copied().unwrap_or(DeliverySeq::new(0));
             }
             tx.put_learner(&learner)?;
         }

@@ -12,17 +12,18 @@ fn now() -> DateTime<Utc> {
 }
 
 fn say(service: &Service, id: i64, text: &str) -> Handled {
-    service.handle(&Incoming::from_text(person(id), text, None), now()).unwrap()
+    service.handle(&Incoming::from_text(person(LearnerId::new(id)), text, None), now()).unwrap()
 }
 
 fn reply(service: &Service, id: i64, text: &str, to_message: i64) -> Handled {
-    let incoming = Incoming::Text { from: person(id), text: text.to_owned(), reply_to: Some(to_message) };
+    let incoming =
+        Incoming::Text { from: person(LearnerId::new(id)), text: text.to_owned(), reply_to: Some(to_message) };
     service.handle(&incoming, now()).unwrap()
 }
 
 fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
     let incoming = Incoming::Press {
-        from: person(id),
+        from: person(LearnerId::new(id)),
         query_id: "q".to_owned(),
         message_id: Some(message_id),
         data: data.to_owned(),
@@ -32,28 +33,28 @@ fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
 
 /// The text of delivery `seq` (sends and edits alike).
 fn html(service: &Service, id: i64, seq: DeliverySeq) -> String {
-    match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
+    match service.store().delivery(LearnerId::new(id), seq).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Send { message } | Outgoing::Edit { message, .. } => message.html,
         Outgoing::Document { caption, .. } => caption,
     }
 }
 
 fn data_of(service: &Service, id: i64, seq: DeliverySeq, button: usize) -> String {
-    match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
+    match service.store().delivery(LearnerId::new(id), seq).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Send { message } => message.buttons.concat()[button].data.clone(),
         Outgoing::Edit { .. } | Outgoing::Document { .. } => panic!("no buttons here"),
     }
 }
 
 fn learner(service: &Service, id: i64) -> Learner {
-    service.store().learner(id).unwrap().unwrap()
+    service.store().learner(LearnerId::new(id)).unwrap().unwrap()
 }
 
 /// Enrols learner `id` and sends them their first nudge; returns its deliveries.
 fn enrolled_and_nudged(service: &Service, id: i64) -> Vec<DeliverySeq> {
     say(service, id, "/start JOIN");
     let next = learner(service, id).next_nudge.unwrap();
-    service.nudge_due(id, &next, next.at).unwrap()
+    service.nudge_due(LearnerId::new(id), &next, next.at).unwrap()
 }
 
 #[test]
@@ -67,13 +68,13 @@ fn start_with_a_known_invite_enrols_welcomes_and_schedules() {
     assert!(html(&service, 7, handled.to_send[0]).contains("tomorrow at 09:00"));
     let next = learner.next_nudge.unwrap();
     assert_eq!(next.at, at("2026-11-24T08:00:00Z"));
-    assert!(service.store().has_agenda(&next, 7));
+    assert!(service.store().has_agenda(&next, LearnerId::new(7)));
 }
 
 #[test]
 fn a_learner_named_like_a_placeholder_is_greeted_by_that_name() {
     let service = service();
-    let from = Person { first_name: "{when} <{programme}>".to_owned(), ..person(7) };
+    let from = Person { first_name: "{when} <{programme}>".to_owned(), ..person(LearnerId::new(7)) };
     let handled = service.handle(&Incoming::from_text(from, "/start JOIN", None), now()).unwrap();
     let welcome = html(&service, 7, handled.to_send[0]);
     assert!(welcome.starts_with("Welcome, {when} &lt;{programme}&gt;!"), "{welcome}");
@@ -86,8 +87,8 @@ fn start_with_a_wrong_or_missing_invite_is_refused_kindly() {
     assert!(html(&service, 7, wrong.to_send[0]).contains("I don't know the invite code “NOPE”"));
     let missing = say(&service, 8, "/start");
     assert!(html(&service, 8, missing.to_send[0]).contains("followed by your invite code"));
-    assert!(service.store().learner(7).unwrap().is_none());
-    assert!(service.store().learner(8).unwrap().is_none());
+    assert!(service.store().learner(LearnerId::new(7)).unwrap().is_none());
+    assert!(service.store().learner(LearnerId::new(8)).unwrap().is_none());
 }
 
 #[test]
@@ -107,14 +108,17 @@ fn a_slot_is_sent_once_even_if_its_agenda_entry_comes_back() {
     let replayed = NextNudge { at: at("2026-11-24T08:00:00Z"), slot: "2026-11-24T09:00:00".to_owned() };
     service
         .store()
-        .with_learner(7, |tx| {
+        .with_learner(LearnerId::new(7), |tx| {
             let mut record = tx.learner()?.unwrap();
             tx.set_agenda(record.next_nudge.as_ref(), Some(&replayed))?;
             record.next_nudge = Some(replayed.clone());
             tx.put_learner(&record)
         })
         .unwrap();
-    assert!(service.nudge_due(7, &replayed, replayed.at).unwrap().is_empty(), "the slot is claimed already");
+    assert!(
+        service.nudge_due(LearnerId::new(7), &replayed, replayed.at).unwrap().is_empty(),
+        "the slot is claimed already"
+    );
     assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-25T08:00:00Z"));
 }
 
@@ -123,7 +127,7 @@ fn a_stale_agenda_entry_does_nothing() {
     let service = service();
     say(&service, 7, "/start JOIN");
     let stale = NextNudge { at: at("2026-11-20T08:00:00Z"), slot: "2026-11-20T09:00:00".to_owned() };
-    assert!(service.nudge_due(7, &stale, now()).unwrap().is_empty());
+    assert!(service.nudge_due(LearnerId::new(7), &stale, now()).unwrap().is_empty());
 }
 
 #[test]
@@ -188,7 +192,7 @@ fn a_reply_to_an_older_question_goes_to_that_question() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    service.store().mark_sent(LearnerId::new(7), reflect, 55, now()).unwrap();
     say(&service, 7, "first answer");
     let added = reply(&service, 7, "one more thought", 55);
     assert!(added.recorded_answer);
@@ -205,7 +209,7 @@ fn practice_check_ins_record_the_outcome_and_a_note() {
     say(&service, 7, "/start JOIN");
     let check = service
         .store()
-        .with_learner(7, |tx| {
+        .with_learner(LearnerId::new(7), |tx| {
             let learner = tx.learner()?;
             let mut outcome = Outcome::default();
             outcome.drafts.push(crate::engine::Draft {
@@ -303,7 +307,7 @@ fn progress_shows_own_figures_only() {
 fn inactive_learners_are_not_scheduled_until_they_start_again() {
     let service = service();
     say(&service, 7, "/start JOIN");
-    service.store().deactivate(7, "blocked", now()).unwrap();
+    service.store().deactivate(LearnerId::new(7), "blocked", now()).unwrap();
     assert_eq!(learner(&service, 7).next_nudge, None);
     assert_eq!(service.store().n_agenda(), 0);
     let back = say(&service, 7, "/start");
@@ -319,8 +323,8 @@ fn rebuilding_the_agenda_keeps_overdue_entries_for_catch_up() {
     let later = due.at + chrono::Duration::days(3);
     assert_eq!(service.rebuild_agenda(later).unwrap(), 0, "an overdue entry stays as it is");
     let due_now = service.store().due_agenda(later, 10).unwrap();
-    assert_eq!(due_now, vec![(7, due.clone())]);
-    assert_eq!(service.nudge_due(7, &due, later).unwrap().len(), 2, "one nudge for the missed days");
+    assert_eq!(due_now, vec![(LearnerId::new(7), due.clone())]);
+    assert_eq!(service.nudge_due(LearnerId::new(7), &due, later).unwrap().len(), 2, "one nudge for the missed days");
     assert!(service.store().due_agenda(later, 10).unwrap().is_empty());
 }
 
@@ -331,7 +335,7 @@ fn mydata_exports_everything_and_forget_erases_it_after_confirmation() {
     press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
     say(&service, 7, "a private thought");
     let export = say(&service, 7, "/mydata").to_send[0];
-    match service.store().delivery(7, export).unwrap().unwrap().outgoing.unwrap() {
+    match service.store().delivery(LearnerId::new(7), export).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Document { content, file_name, .. } => {
             assert_eq!(file_name, "my-nudge-data.json");
             assert!(content.contains("a private thought") && content.contains("\"cohort\": \"desk\""));
@@ -342,13 +346,13 @@ fn mydata_exports_everything_and_forget_erases_it_after_confirmation() {
     assert!(html(&service, 7, question).contains("cannot be undone"));
     let kept = press(&service, 7, &data_of(&service, 7, question, 1), 99);
     assert!(html(&service, 7, kept.to_send[0]).contains("Nothing was erased"));
-    assert!(service.store().learner(7).unwrap().is_some());
+    assert!(service.store().learner(LearnerId::new(7)).unwrap().is_some());
     let erased = press(&service, 7, &data_of(&service, 7, question, 0), 99);
     assert_eq!(erased.toast.as_deref(), Some("Erased"));
     assert!(erased.to_send.is_empty(), "the goodbye is not recorded");
     assert!(matches!(&erased.direct[..], [Outgoing::Edit { message_id: 99, .. }]));
-    assert!(service.store().learner(7).unwrap().is_none());
-    assert_eq!(service.store().export(7).unwrap().answers.len(), 0);
+    assert!(service.store().learner(LearnerId::new(7)).unwrap().is_none());
+    assert_eq!(service.store().export(LearnerId::new(7)).unwrap().answers.len(), 0);
 }
 
 #[test]
@@ -431,7 +435,7 @@ fn answers_past_what_nudge_keeps_are_cut_with_a_word_to_the_learner() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    service.store().mark_sent(7, reflect, 55, now()).unwrap();
+    service.store().mark_sent(LearnerId::new(7), reflect, 55, now()).unwrap();
     let long = "x".repeat(4000);
     let first = reply(&service, 7, &long, 55);
     assert_eq!(first.to_send.len(), 2, "thanks and the next question, nothing about length");
@@ -451,7 +455,11 @@ fn an_admins_report_just_after_midnight_is_dated_in_the_cohorts_zone_and_languag
     let service = service();
     // 00:30 on 11 March in Amsterdam, still 10 March in UTC.
     let just_after_midnight = at("2026-03-10T23:30:00Z");
-    let asked = AdminReport { admin: 7, lang: Lang::Nl, request: crate::report::from_store::ReportRequest::default() };
+    let asked = AdminReport {
+        admin: LearnerId::new(7),
+        lang: Lang::Nl,
+        request: crate::report::from_store::ReportRequest::default(),
+    };
     let sent = service.admin_report(&asked, just_after_midnight);
     let Some(Outgoing::Send { message }) = sent.first() else { panic!("no summary: {sent:?}") };
     let heading = crate::i18n::fill(Lang::Nl, "admin.report_heading", &[("date", "2026-03-11")]);

@@ -243,7 +243,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         self.transaction(id, |tx| {
             if tx.is_being_erased()? {
-                tracing::debug!(learner = id, "the learner is being erased; nothing done");
+                tracing::debug!(learner = id.get(), "the learner is being erased; nothing done");
                 return Ok(T::default());
             }
             work(tx)
@@ -433,7 +433,7 @@ impl Store {
         let mut due = Vec::new();
         for entry in self.agenda.range((lower, Bound::Included(upper))).take(limit) {
             let (key, value) = entry?;
-            due.push((keys::read_i64(&key[8..], "agenda")?, decode("agenda", &value)?));
+            due.push((keys::read_learner(key.get(8..).unwrap_or_default(), "agenda")?, decode("agenda", &value)?));
         }
         Ok(due)
     }

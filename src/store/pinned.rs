@@ -33,14 +33,14 @@ fn busy_record() -> Learner {
         lessons_started: vec!["one".to_owned(), "two".to_owned()],
         queue: vec![Step::Item { item: item("two/reflect") }, Step::Lesson { lesson: "three".to_owned() }],
         waiting: Some(Waiting {
-            delivery: 12,
+            delivery: DeliverySeq::new(12),
             item: item("two/quiz"),
             kind: WaitKind::Quiz,
             since: at("2026-11-25T09:00:00Z"),
             reminded: true,
         }),
         open: vec![OpenQuestion {
-            delivery: 9,
+            delivery: DeliverySeq::new(9),
             item: item("one/reflect"),
             kind: OpenKind::Reflect { question: 1 },
             asked_at: at("2026-11-24T09:01:00Z"),
@@ -55,7 +55,7 @@ fn busy_record() -> Learner {
         today: Some(DayCount { date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), messages: 2 }),
         active_days: vec![chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()],
     };
-    Learner { progress, ..learner(42) }
+    Learner { progress, ..learner(LearnerId::new(42)) }
 }
 
 const LEARNER_JSON: &str = r#"{"id":42,"cohort":"desk","name":"Learner42","lang":"en","status":{"state":"active"},"enrolled_at":"2026-11-23T08:00:00Z","progress":{"lessons_started":["one","two"],"queue":[{"step":"item","item":"two/reflect"},{"step":"lesson","lesson":"three"}],"waiting":{"delivery":12,"item":"two/quiz","kind":{"kind":"quiz"},"since":"2026-11-25T09:00:00Z","reminded":true},"open":[{"delivery":9,"item":"one/reflect","kind":{"kind":"reflect","question":1},"asked_at":"2026-11-24T09:01:00Z"}],"memory":{"one/quiz":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":2,"asked":null},"one/quiz-2":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":3,"asked":"2026-11-25T09:00:00Z"}},"follow_ups":[{"item":"one/practice","due":"2026-11-26T09:00:00Z"}],"finished_at":null,"mastered_at":null,"today":{"date":"2026-11-25","messages":2},"active_days":["2026-11-24"]},"prefs":{"time":null,"timezone":null},"next_nudge":null}"#;
@@ -77,8 +77,8 @@ fn an_unknown_card_state_or_a_malformed_item_id_is_a_damaged_record_not_a_panic(
 
 fn quiz_delivery() -> Delivery {
     Delivery {
-        seq: 12,
-        learner: 42,
+        seq: DeliverySeq::new(12),
+        learner: LearnerId::new(42),
         cohort: "desk".to_owned(),
         created: at("2026-11-25T09:00:00Z"),
         slot: Some("2026-11-25T10:00".to_owned()),
@@ -90,9 +90,9 @@ fn quiz_delivery() -> Delivery {
 
 fn answers() -> Vec<Answer> {
     let answer = |id: &str, kind| Answer {
-        learner: 42,
+        learner: LearnerId::new(42),
         cohort: "desk".to_owned(),
-        delivery: 12,
+        delivery: DeliverySeq::new(12),
         item: item(id),
         at: at("2026-11-25T09:03:00Z"),
         prompt_sent_at: Some(at("2026-11-25T09:00:01Z")),
@@ -106,7 +106,7 @@ fn answers() -> Vec<Answer> {
 
 fn pending_reflect() -> Delivery {
     Delivery {
-        seq: 13,
+        seq: DeliverySeq::new(13),
         slot: None,
         purpose: Purpose::Reflect { item: item("two/reflect"), question: 0 },
         state: DeliveryState::Pending,
@@ -116,8 +116,16 @@ fn pending_reflect() -> Delivery {
 }
 
 fn lesson_and_practice_check() -> [Delivery; 2] {
-    let lesson = Delivery { seq: 11, purpose: Purpose::Lesson { lesson: "two".to_owned() }, ..quiz_delivery() };
-    let check = Delivery { seq: 14, purpose: Purpose::PracticeCheck { item: item("one/practice") }, ..quiz_delivery() };
+    let lesson = Delivery {
+        seq: DeliverySeq::new(11),
+        purpose: Purpose::Lesson { lesson: "two".to_owned() },
+        ..quiz_delivery()
+    };
+    let check = Delivery {
+        seq: DeliverySeq::new(14),
+        purpose: Purpose::PracticeCheck { item: item("one/practice") },
+        ..quiz_delivery()
+    };
     [lesson, check]
 }
 
@@ -126,7 +134,7 @@ fn lesson_and_practice_check() -> [Delivery; 2] {
 fn exchanges() -> [Exchange; 4] {
     let [lesson, check] = lesson_and_practice_check();
     let outcome = Answer {
-        delivery: 14,
+        delivery: DeliverySeq::new(14),
         item: item("one/practice"),
         kind: AnswerKind::Practice { outcome: crate::domain::PracticeOutcome::Partly },
         ..answers()[0].clone()
@@ -154,8 +162,8 @@ const EXCHANGES: [&str; 4] = [
 fn a_delivery_and_its_answers_keep_their_exact_record() {
     for (exchange, expected) in exchanges().into_iter().zip(EXCHANGES) {
         let bytes = encode_exchange(&exchange).unwrap();
-        let seq = exchange.delivery.as_ref().map_or(0, |delivery| delivery.seq);
-        assert_eq!(decode_exchange(&keys::delivery(42, seq), &bytes).unwrap(), exchange);
+        let seq = exchange.delivery.as_ref().expect("every pinned exchange has its delivery").seq;
+        assert_eq!(decode_exchange(&keys::delivery(LearnerId::new(42), seq), &bytes).unwrap(), exchange);
         assert_eq!(hex(&bytes), expected);
     }
 }
@@ -178,7 +186,7 @@ const BACKUP_LINES: [&str; 11] = [
 fn a_backup_keeps_its_exact_lines() {
     let store = Store::temporary().unwrap();
     store
-        .with_learner(42, |tx| {
+        .with_learner(LearnerId::new(42), |tx| {
             let next = NextNudge { at: at("2026-11-26T09:00:00Z"), slot: "2026-11-26T10:00".to_owned() };
             tx.put_learner(&Learner { next_nudge: Some(next.clone()), ..busy_record() })?;
             tx.set_agenda(None, Some(&next))?;

@@ -294,8 +294,7 @@ fn kind(record: KindRecord<'_>) -> AnswerKind {
 
 /// The learner and the sequence number a delivery or answer key starts with.
 fn key_pair(key: &[u8]) -> Result<(LearnerId, DeliverySeq), StoreError> {
-    let seq = key.get(8..).ok_or_else(|| corrupt("a key shorter than 16 bytes"))?;
-    Ok((keys::read_i64(key, TREE)?, keys::read_u64(seq, TREE)?))
+    keys::read_pair(key, TREE)
 }
 
 /// Milliseconds since 1970: what the store keeps of a time.
@@ -335,8 +334,8 @@ mod tests {
 
     fn quiz_delivery() -> Delivery {
         Delivery {
-            seq: 7,
-            learner: 42,
+            seq: DeliverySeq::new(7),
+            learner: LearnerId::new(42),
             cohort: "focus-2026".to_owned(),
             created: at(1_790_000_000_123),
             slot: Some("2026-09-21T09:00".to_owned()),
@@ -348,9 +347,9 @@ mod tests {
 
     fn quiz_answer() -> Answer {
         Answer {
-            learner: 42,
+            learner: LearnerId::new(42),
             cohort: "focus-2026".to_owned(),
-            delivery: 7,
+            delivery: DeliverySeq::new(7),
             item: item("greet/quiz"),
             at: at(1_790_000_100_000),
             prompt_sent_at: Some(at(1_790_000_000_456)),
@@ -359,7 +358,8 @@ mod tests {
     }
 
     fn round_trip(exchange: &Exchange) -> Exchange {
-        decode_exchange(&keys::delivery(42, 7), &encode_exchange(exchange).unwrap()).unwrap()
+        decode_exchange(&keys::delivery(LearnerId::new(42), DeliverySeq::new(7)), &encode_exchange(exchange).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -422,7 +422,7 @@ mod tests {
     fn damaged_records_and_keys_are_reported_not_panicked_on() {
         let bytes =
             encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] }).unwrap();
-        let key = keys::delivery(42, 7);
+        let key = keys::delivery(LearnerId::new(42), DeliverySeq::new(7));
         let damaged = |key: &[u8], bytes: &[u8]| matches!(decode_exchange(key, bytes), Err(StoreError::Corrupt { .. }));
         assert!(damaged(&key, &bytes[..bytes.len() / 2]));
         assert!(damaged(&key, &[bytes.as_slice(), b"x"].concat()));

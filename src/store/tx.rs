@@ -107,7 +107,7 @@ impl<'a> LearnerTx<'a> {
 
     /// A fresh delivery number.
     pub fn next_seq(&self) -> Result<DeliverySeq, TxError> {
-        Ok(self.deliveries.generate_id().map_err(StoreError::Sled)? + 1)
+        Ok(DeliverySeq::new(self.deliveries.generate_id().map_err(StoreError::Sled)? + 1))
     }
 
     /// Delivery `seq` of this learner.
@@ -145,7 +145,7 @@ impl<'a> LearnerTx<'a> {
         };
         if let DeliveryState::Sent { message_id, .. } = state {
             delivery.outgoing = None;
-            self.messages.insert(&keys::message(self.id, message_id), &seq.to_be_bytes())?;
+            self.messages.insert(&keys::message(self.id, message_id), &seq.get().to_be_bytes())?;
         }
         let pending = state == DeliveryState::Pending;
         delivery.state = state;
@@ -199,7 +199,7 @@ impl<'a> LearnerTx<'a> {
     /// The delivery that became Telegram message `message_id` in this learner's chat.
     pub fn delivery_of_message(&self, message_id: i64) -> Result<Option<DeliverySeq>, TxError> {
         match self.messages.get(keys::message(self.id, message_id))? {
-            Some(bytes) => Ok(Some(keys::read_u64(&bytes, "messages")?)),
+            Some(bytes) => Ok(Some(keys::read_seq(&bytes, "messages")?)),
             None => Ok(None),
         }
     }

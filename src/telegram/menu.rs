@@ -5,6 +5,7 @@
 //! fatal: the commands work without a menu.
 
 use super::client::TelegramClient;
+use crate::domain::LearnerId;
 use crate::i18n::{Lang, tr};
 use crate::service::ChatMenu;
 
@@ -13,7 +14,7 @@ const LEARNER_COMMANDS: [&str; 8] = ["progress", "pause", "resume", "time", "lan
 
 /// Registers the menu in every language, the English one as the default, and each admin's
 /// menu in the language given with them.
-pub async fn register(client: &TelegramClient, admins: &[(i64, Lang)]) {
+pub async fn register(client: &TelegramClient, admins: &[(LearnerId, Lang)]) {
     for lang in Lang::ALL {
         let commands = menu(lang, false);
         if let Err(error) = client.set_commands(&commands, Some(lang.code()), None).await {
@@ -24,7 +25,7 @@ pub async fn register(client: &TelegramClient, admins: &[(i64, Lang)]) {
         tracing::warn!(error = %error, "could not register the default command menu");
     }
     for &(admin, lang) in admins {
-        set_for_chat(client, admin, ChatMenu { lang, admin: true }).await;
+        set_for_chat(client, admin.get(), ChatMenu { lang, admin: true }).await;
     }
 }
 
