@@ -82,11 +82,7 @@ impl ItemId {
 
     /// Reads `lesson/item`; `None` for anything else (no `/`, two, or an empty side).
     pub fn parse(text: &str) -> Option<Self> {
-        let (lesson, local) = text.split_once('/')?;
-        if lesson.is_empty() || local.is_empty() || local.contains('/') {
-            return None;
-        }
-        Some(Self { text: text.to_owned(), slash: lesson.len() })
+        slash_of(text).map(|slash| Self { text: text.to_owned(), slash })
     }
 
     /// The id of the lesson the item belongs to.
@@ -105,6 +101,12 @@ impl ItemId {
     }
 }
 
+/// Where the one `/` of `lesson/item` is, if `text` has that shape.
+fn slash_of(text: &str) -> Option<usize> {
+    let (lesson, local) = text.split_once('/')?;
+    (!lesson.is_empty() && !local.is_empty() && !local.contains('/')).then_some(lesson.len())
+}
+
 impl fmt::Display for ItemId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.text)
@@ -120,7 +122,10 @@ impl Serialize for ItemId {
 impl<'de> Deserialize<'de> for ItemId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an item id (lesson/item)")))
+        match slash_of(&text) {
+            Some(slash) => Ok(Self { text, slash }),
+            None => Err(serde::de::Error::custom(format!("`{text}` is not an item id (lesson/item)"))),
+        }
     }
 }
 
