@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use divan::{AllocProfiler, Bencher};
 use nudge::authoring::check::load_checked;
 use nudge::content::Pack;
-use nudge::domain::{Learner, Progress, Status, Step};
+use nudge::domain::{Learner, LearnerId, Progress, Status, Step};
 use nudge::engine::{SlotContext, plan_slot, srs};
 use nudge::i18n::Lang;
 use nudge::schedule::policy::Policy;
@@ -48,7 +48,7 @@ fn learners(pack: &Pack) -> Vec<Learner> {
                 progress.queue = lesson.items.iter().map(|item| Step::Item { item: item.id.clone() }).collect();
             }
             Learner {
-                id: idx as i64 + 1,
+                id: LearnerId::new(idx as i64 + 1),
                 cohort: "bench".to_owned(),
                 name: String::new(),
                 lang: Lang::En,

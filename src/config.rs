@@ -14,6 +14,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::content::Problem;
 use crate::content::toml_error::plain_message;
+use crate::domain::LearnerId;
 use crate::i18n::Lang;
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
@@ -66,7 +67,7 @@ pub struct TelegramSettings {
     /// Base URL of the Bot API server (`/bot<token>/<method>` is appended).
     pub api_url: reqwest::Url,
     /// Telegram user ids allowed to use admin commands such as `/report`.
-    pub admins: Vec<i64>,
+    pub admins: Vec<LearnerId>,
     /// Message pacing (raise for bots with higher limits; 0 turns a limit off).
     pub limits: Limits,
 }
@@ -319,7 +320,7 @@ struct RawHttp {
 struct RawTelegram {
     api_url: Option<Spanned<String>>,
     #[serde(default)]
-    admins: Vec<i64>,
+    admins: Vec<LearnerId>,
     messages_per_second: Option<u32>,
     messages_per_chat_per_second: Option<u32>,
 }
@@ -766,7 +767,7 @@ language = "nl"
     #[test]
     fn parses_a_complete_file() {
         let settings = parse(GOOD).unwrap();
-        assert_eq!(settings.telegram.admins, vec![42]);
+        assert_eq!(settings.telegram.admins, vec![LearnerId::new(42)]);
         assert_eq!(settings.cohorts[0].timezone, chrono_tz::Europe::Amsterdam);
         assert_eq!(settings.cohorts[0].language, Lang::Nl);
         assert_eq!(settings.store.path, PathBuf::from("/tmp/store"));

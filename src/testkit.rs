@@ -10,7 +10,7 @@ use crate::chat::Person;
 use crate::config::Settings;
 use crate::content::parse::{LessonDefaults, parse_lesson};
 use crate::content::{Library, Pack};
-use crate::domain::{Learner, Progress, Status};
+use crate::domain::{DeliverySeq, ItemId, Learner, LearnerId, Progress, Status};
 use crate::i18n::Lang;
 
 /// Two lessons: the first with a quiz, a two-question reflection, a practice and a team
@@ -64,13 +64,23 @@ pub fn settings() -> Settings {
     .expect("test settings parse")
 }
 
+/// Learner id `n` (test ids are small numbers).
+pub fn id(n: i64) -> LearnerId {
+    LearnerId::new(n)
+}
+
+/// Delivery number `n`.
+pub fn seq(n: u64) -> DeliverySeq {
+    DeliverySeq::new(n)
+}
+
 /// A Telegram user.
-pub fn person(id: i64) -> Person {
+pub fn person(id: LearnerId) -> Person {
     Person { id, first_name: format!("Learner{id}"), language: Some(Lang::En) }
 }
 
 /// A fresh active learner in cohort `desk`.
-pub fn learner(id: i64) -> Learner {
+pub fn learner(id: LearnerId) -> Learner {
     Learner {
         id,
         cohort: "desk".to_owned(),
@@ -83,6 +93,11 @@ pub fn learner(id: i64) -> Learner {
         next_nudge: None,
         pending_move: None,
     }
+}
+
+/// An item id from `lesson/item`.
+pub fn item(text: &str) -> ItemId {
+    ItemId::parse(text).expect("test item id")
 }
 
 /// A UTC time from RFC 3339.

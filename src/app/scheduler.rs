@@ -133,10 +133,10 @@ impl Scheduler {
         let retry_at = (tries < MAX_TRIES_PER_ENTRY).then(|| now + FIRST_RETRY * 2i32.pow(tries - 1));
         match retry_at {
             Some(at) => {
-                tracing::warn!(learner, tries, error = %error, retry_at = %at, "cannot nudge a learner; retrying later")
+                tracing::warn!(learner = learner.get(), tries, error = %error, retry_at = %at, "cannot nudge a learner; retrying later")
             }
             None => {
-                tracing::error!(learner, tries, error = %error, "a learner's nudge keeps failing; parking it until the next start");
+                tracing::error!(learner = learner.get(), tries, error = %error, "a learner's nudge keeps failing; parking it until the next start");
                 self.metrics.parked_nudges.inc();
             }
         }
@@ -182,7 +182,7 @@ mod tests {
     use crate::chat::Incoming;
     use crate::store::Store;
     use crate::telegram::outbox;
-    use crate::testkit::{at, demo_pack, library, person, settings};
+    use crate::testkit::{at, demo_pack, id, library, person, settings};
 
     /// A service with learners `ids` enrolled, and its sled store (for writes no use case makes).
     fn enrolled(ids: &[LearnerId]) -> (Arc<Service>, Store) {
@@ -201,17 +201,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_that_fails_to_decode_is_retried_then_parked_and_the_others_are_nudged() {
-        let (service, store) = enrolled(&[1, 2, 3]);
+        let (service, store) = enrolled(&[id(1), id(2), id(3)]);
         let (handle, mut receiver) = outbox();
         let metrics = Arc::new(Metrics::default());
         let scheduler = Scheduler::new(service.clone(), handle, metrics.clone());
-        let stuck = due(&service, 2);
-        let now = [1, 2, 3].map(|id| due(&service, id).at).into_iter().max().expect("three learners");
-        store.put_raw_learner(2, b"not a learner").expect("written");
+        let stuck = due(&service, id(2));
+        let now = [1, 2, 3].map(|n| due(&service, id(n)).at).into_iter().max().expect("three learners");
+        store.put_raw_learner(id(2), b"not a learner").expect("written");
 
         assert_eq!(scheduler.tick(now).await.expect("the tick goes on past learner 2"), 2);
         let handed: Vec<LearnerId> = receiver.drain_bulk().iter().map(|batch| batch.learner).collect();
-        assert_eq!(handed, [1, 3], "both committed batches reach the sender");
+        assert_eq!(handed, [1, 3].map(LearnerId::new), "both committed batches reach the sender");
         assert_eq!(scheduler.tick(now).await.expect("tick"), 0, "learner 2 backs off");
         assert!(scheduler.next_wake(now).is_some_and(|at| at > now), "no wake-up for an entry that backs off");
 
@@ -221,7 +221,10 @@ mod tests {
         assert_eq!(metrics.parked_nudges.get(), 1, "parked after the third try");
         scheduler.tick(now + chrono::TimeDelta::hours(1)).await.expect("tick");
         assert_eq!(metrics.parked_nudges.get(), 1, "a parked entry is left alone");
-        assert!(service.store().has_agenda(&stuck, 2), "parked, not dropped: the next start tries again");
+        assert!(
+            service.store().has_agenda(&stuck, LearnerId::new(2)),
+            "parked, not dropped: the next start tries again"
+        );
         assert!(receiver.drain_bulk().is_empty());
         assert!(
             scheduler.next_wake(now + chrono::TimeDelta::hours(1)).is_some_and(|at| at > stuck.at),

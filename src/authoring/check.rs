@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Settings;
 use crate::content::load::{lesson_files, not_a_pack, parse_lesson_file};
 use crate::content::{DEFAULT_FOLLOW_UP_DAYS, ItemKind, Loaded, Pack, Problem, load_library, load_pack};
-use crate::domain::PracticeOutcome;
+use crate::domain::{DeliverySeq, PracticeOutcome};
 use crate::i18n::Lang;
 use crate::render::{self, MAX_MESSAGE_CHARS};
 
@@ -100,7 +100,8 @@ fn check_lengths(loaded: &mut Loaded) {
 fn item_lengths(_pack: &Pack, kind: &ItemKind) -> Vec<(usize, &'static str)> {
     match kind {
         ItemKind::Quiz(quiz) => {
-            let asked = longest(|lang| render::visible_len(&render::quiz(lang, quiz, u64::MAX, true)));
+            let asked =
+                longest(|lang| render::visible_len(&render::quiz(lang, quiz, DeliverySeq::new(u64::MAX), true)));
             let answered = (0..quiz.options.len())
                 .map(|choice| longest(|lang| render::visible_len(&render::quiz_answered(lang, quiz, choice, true))))
                 .max()

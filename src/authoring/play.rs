@@ -15,7 +15,7 @@ use crate::authoring::preview::message_box;
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, ContentSettings, Limits, Settings, StoreSettings, TelegramSettings};
 use crate::content::{Library, Pack};
-use crate::domain::{Button, Outgoing};
+use crate::domain::{Button, LearnerId, Outgoing};
 use crate::i18n::{Lang, fill, tr, weekday_name};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;
@@ -23,7 +23,7 @@ use crate::service::{Handled, Service, deliveries};
 use crate::store::Store;
 
 /// The learner's id in the throw-away store.
-const ME: i64 = 1;
+const ME: LearnerId = LearnerId::new(1);
 /// The invite of the throw-away cohort.
 const INVITE: &str = "try";
 

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::content::{ItemKind, Pack};
-use crate::domain::OutMessage;
+use crate::domain::{DeliverySeq, OutMessage};
 use crate::i18n::{Lang, fill, tr};
 use crate::render::{self, plain::to_plain};
 
@@ -21,7 +21,7 @@ pub fn preview(pack: &Pack, lang: Lang) -> String {
         for item in &lesson.items {
             match &item.kind {
                 ItemKind::Quiz(quiz) => {
-                    out.push_str(&message_box(&render::quiz(lang, quiz, 0, false)));
+                    out.push_str(&message_box(&render::quiz(lang, quiz, DeliverySeq::new(0), false)));
                     let _ = writeln!(out, "  {}", tr(lang, "tools.preview_after_right"));
                     out.push_str(&message_box(&render::quiz_answered(lang, quiz, quiz.correct, false)));
                 }
@@ -37,7 +37,7 @@ pub fn preview(pack: &Pack, lang: Lang) -> String {
                         days => fill(lang, "tools.preview_later", &[("days", &days.to_string())]),
                     };
                     let _ = writeln!(out, "  {later}");
-                    out.push_str(&message_box(&render::practice_check(lang, practice, 0)));
+                    out.push_str(&message_box(&render::practice_check(lang, practice, DeliverySeq::new(0))));
                 }
             }
         }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::config::Cohort;
 use crate::content::Pack;
-use crate::domain::{DeliverySeq, Learner, Progress, Purpose, Status};
+use crate::domain::{DeliverySeq, ItemId, Learner, LearnerId, Progress, Purpose, Status};
 use crate::engine::{Draft, Extra, Outcome, SlotContext, answers, apply, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::schedule::agenda::{Timing, next_due, resolve};
@@ -100,10 +100,10 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
     let start = resolve(cohort.timezone, options.start.and_time(NaiveTime::MIN)).unwrap_or_default();
     let mut learners: Vec<Learner> = (0..options.learners).map(|idx| sim_learner(idx, cohort, start)).collect();
     let mut rng = fastrand::Rng::with_seed(options.seed);
-    let mut seq: DeliverySeq = 0;
+    let mut seq = DeliverySeq::new(0);
     let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
-    let mut streaks: HashMap<(i64, String), u32> = HashMap::new();
+    let mut streaks: HashMap<(LearnerId, ItemId), u32> = HashMap::new();
     let timing = Timing {
         schedule: &cohort.schedule,
         cohort_tz: cohort.timezone,
@@ -155,7 +155,7 @@ pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport 
 
 fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner {
     Learner {
-        id: i64::from(idx) + 1,
+        id: LearnerId::new(i64::from(idx) + 1),
         cohort: cohort.id.clone(),
         name: format!("sim{idx}"),
         lang: Lang::En,
@@ -175,7 +175,7 @@ struct Run<'a> {
     accuracy: f64,
     now: DateTime<Utc>,
     /// Right answers in a row, per learner and quiz.
-    streaks: &'a mut HashMap<(i64, String), u32>,
+    streaks: &'a mut HashMap<(LearnerId, ItemId), u32>,
 }
 
 impl Run<'_> {
@@ -193,7 +193,7 @@ impl Run<'_> {
         let mut pending = vec![outcome];
         while let Some(outcome) = pending.pop() {
             let fresh = |_: &Draft| {
-                *seq += 1;
+                *seq = DeliverySeq::new(seq.get() + 1);
                 Ok::<_, Infallible>(*seq)
             };
             let Ok(numbered) = apply(learner, outcome, self.now, fresh);

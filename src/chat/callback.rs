@@ -89,7 +89,7 @@ impl Callback {
         if let Some(rest) = data.strip_prefix("s:") {
             let (seq, question) = rest.split_once(':')?;
             let question = usize::try_from(parse_number(question)?).ok().filter(|&question| question < 64)?;
-            return Some(Self::Share { seq: parse_number(seq)?, question });
+            return Some(Self::Share { seq: DeliverySeq::new(parse_number(seq)?), question });
         }
         if let Some(code) = data.strip_prefix("l:") {
             return Lang::parse(code).filter(|lang| lang.code() == code).map(Self::Language);
@@ -102,12 +102,12 @@ impl Callback {
                 "n" => PracticeOutcome::NotYet,
                 _ => return None,
             };
-            return Some(Self::Practice { seq: parse_number(seq)?, outcome });
+            return Some(Self::Practice { seq: DeliverySeq::new(parse_number(seq)?), outcome });
         }
         let rest = data.strip_prefix("q:")?;
         let (seq, option) = rest.split_once(':')?;
         Some(Self::Quiz {
-            seq: parse_number(seq)?,
+            seq: DeliverySeq::new(parse_number(seq)?),
             option: usize::try_from(parse_number(option)?).ok().filter(|&option| option < 16)?,
         })
     }
@@ -135,14 +135,14 @@ mod tests {
 
     #[test]
     fn round_trips_and_fits_in_64_bytes() {
-        let widest = Callback::Quiz { seq: u64::MAX, option: 15 };
+        let widest = Callback::Quiz { seq: DeliverySeq::new(u64::MAX), option: 15 };
         assert!(widest.encode().len() <= MAX_CALLBACK_BYTES);
         assert_eq!(Callback::decode(&widest.encode()), Some(widest));
         assert_eq!(Callback::decode("noop"), Some(Callback::Noop));
         for callback in [
-            Callback::Practice { seq: 9, outcome: PracticeOutcome::Partly },
+            Callback::Practice { seq: DeliverySeq::new(9), outcome: PracticeOutcome::Partly },
             Callback::Language(Lang::Da),
-            Callback::Share { seq: 12, question: 2 },
+            Callback::Share { seq: DeliverySeq::new(12), question: 2 },
             Callback::Forget(true),
             Callback::Forget(false),
             Callback::Move { nonce: u64::MAX, confirm: true },

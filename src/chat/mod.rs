@@ -87,7 +87,7 @@ mod tests {
     use super::*;
 
     fn person() -> Person {
-        Person { id: 1, first_name: "Ann".to_owned(), language: None }
+        Person { id: LearnerId::new(1), first_name: "Ann".to_owned(), language: None }
     }
 
     #[test]

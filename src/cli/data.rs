@@ -13,6 +13,7 @@ use crate::authoring::check;
 use crate::config::{self, Settings};
 use crate::control::admin::{self, LearnerRow};
 use crate::control::{Op, client, socket_path};
+use crate::domain::LearnerId;
 use crate::i18n::Lang;
 use crate::report::from_store::{
     CsvRows, ReportFormat, ReportRequest, render, report_from_store, report_language, report_zone,
@@ -155,14 +156,14 @@ fn list(settings: &Settings, cohort: Option<String>, format: ListFormat) -> anyh
 }
 
 /// Everything stored about learner `id`, as JSON.
-fn export(path: &Path, id: i64) -> anyhow::Result<serde_json::Value> {
+fn export(path: &Path, id: LearnerId) -> anyhow::Result<serde_json::Value> {
     match client::connect(path)? {
         Some(daemon) => daemon.ask(Op::Export { id }),
         None => Ok(serde_json::to_value(open_store(path)?.export(id)?)?),
     }
 }
 
-fn forget(path: &Path, id: i64, yes: bool) -> anyhow::Result<ExitCode> {
+fn forget(path: &Path, id: LearnerId, yes: bool) -> anyhow::Result<ExitCode> {
     let stored = export(path, id)?;
     let has_messages = stored["messages"].as_array().is_some_and(|messages| !messages.is_empty());
     if stored["learner"].is_null() && !has_messages {

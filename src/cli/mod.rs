@@ -17,6 +17,7 @@ use crate::authoring::simulate::{SimOptions, simulate};
 use crate::config::{self, Settings};
 use crate::content::Pack;
 use crate::content::problem::Summary;
+use crate::domain::LearnerId;
 use crate::i18n::{Lang, fill, tr};
 pub use crate::report::from_store::ReportFormat;
 use crate::report::from_store::{CsvRows, ReportRequest};
@@ -164,7 +165,7 @@ pub enum LearnerAction {
     /// Print everything stored about learner ID (their Telegram user id) as JSON.
     Export {
         /// The learner's Telegram user id.
-        id: i64,
+        id: LearnerId,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -172,7 +173,7 @@ pub enum LearnerAction {
     /// Erase every record of learner ID (a running daemon sends them the goodbye of `/forget`).
     Forget {
         /// The learner's Telegram user id.
-        id: i64,
+        id: LearnerId,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,

@@ -15,6 +15,7 @@ pub mod toml_error;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::domain::ItemId;
 use crate::i18n::Lang;
 pub use load::{Library, Loaded, load_library, load_pack};
 pub use markup::Rich;
@@ -88,7 +89,7 @@ pub struct TeamQuestion {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     /// Stable id, `<lesson-id>/<local-id>`; answers refer to it.
-    pub id: String,
+    pub id: ItemId,
     /// What the item is, with its content.
     pub kind: ItemKind,
     /// 1-based line of the section heading, for messages.
@@ -149,10 +150,9 @@ impl Pack {
     }
 
     /// The item with id `item_id` and its lesson, if both are still in the pack.
-    pub fn item(&self, item_id: &str) -> Option<(&Arc<Lesson>, &Item)> {
-        let lesson_id = item_id.split('/').next()?;
-        let lesson = self.lesson(lesson_id)?;
-        let item = lesson.items.iter().find(|item| item.id == item_id)?;
+    pub fn item(&self, item_id: &ItemId) -> Option<(&Arc<Lesson>, &Item)> {
+        let lesson = self.lesson(item_id.lesson())?;
+        let item = lesson.items.iter().find(|item| item.id == *item_id)?;
         Some((lesson, item))
     }
 

@@ -15,6 +15,7 @@ use super::toml_error::plain_message;
 use super::{
     Item, ItemKind, Lesson, LessonPlaces, MAX_BODY_CHARS, MAX_OPTION_CHARS, Practice, Quiz, Reflect, TeamQuestion,
 };
+use crate::domain::ItemId;
 use crate::text::is_slug;
 use crate::text::line_col;
 
@@ -356,8 +357,9 @@ impl<'a> LessonParser<'a> {
                     self.error(head.line, head.id_col, message);
                 }
                 local_ids.push((local.clone(), head.line));
-                if let Some(kind) = self.section(&head, heading, &content, defaults) {
-                    items.push(Item { id: format!("{lesson_id}/{local}"), kind, line: head.line });
+                let section = self.section(&head, heading, &content, defaults);
+                if let (Some(kind), Some(id)) = (section, ItemId::new(lesson_id, &local)) {
+                    items.push(Item { id, kind, line: head.line });
                 }
             }
             idx = end;
@@ -841,7 +843,7 @@ mod tests {
         let text = "+++\ntitle = \"T\"\n+++\n## Quiz {#first}\nQ?\n- [x] a\n- [ ] b\n> e\n## Quiz\nQ?\n- [x] a\n- [ ] b\n> e\n## Quiz\nQ?\n- [x] a\n- [ ] b\n> e\n";
         let (lesson, problems) = parse(text);
         assert!(problems.is_empty(), "{problems:?}");
-        let ids: Vec<String> = lesson.unwrap().items.into_iter().map(|item| item.id).collect();
+        let ids: Vec<String> = lesson.unwrap().items.into_iter().map(|item| item.id.to_string()).collect();
         assert_eq!(ids, ["what-for/first", "what-for/quiz-2", "what-for/quiz-3"]);
     }
 

@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn the_table_pads_columns_and_flattens_names() {
-        let rows = [row(42, "Ann", "active"), row(1234567, "Bo\nb", "paused")];
+        let rows = [row(LearnerId::new(42), "Ann", "active"), row(LearnerId::new(1234567), "Bo\nb", "paused")];
         let expected = "\
 ID       FIRST NAME  COHORT  STATUS
 42       Ann         desk    active
@@ -101,14 +101,17 @@ ID       FIRST NAME  COHORT  STATUS
     #[test]
     fn rows_come_from_the_store_filtered_by_cohort() {
         let store = Store::temporary().expect("store");
-        for (id, cohort) in [(7, "desk"), (8, "sales")] {
+        for (id, cohort) in [(LearnerId::new(7), "desk"), (LearnerId::new(8), "sales")] {
             let mut learner = crate::testkit::learner(id);
             learner.cohort = cohort.to_owned();
             store.with_learner(id, |tx| tx.put_learner(&learner)).expect("learner");
         }
         let ids = |cohort| learner_rows(&store, cohort).expect("rows").iter().map(|row| row.id).collect::<Vec<_>>();
-        assert_eq!(ids(None), [7, 8]);
-        assert_eq!(ids(Some("sales")), [8]);
-        assert!(has_records(&store, 7).expect("store") && !has_records(&store, 9).expect("store"));
+        assert_eq!(ids(None), [7, 8].map(LearnerId::new));
+        assert_eq!(ids(Some("sales")), [LearnerId::new(8)]);
+        assert!(
+            has_records(&store, LearnerId::new(7)).expect("store")
+                && !has_records(&store, LearnerId::new(9)).expect("store")
+        );
     }
 }

@@ -163,7 +163,7 @@ mod tests {
         check(r#"{"v":1,"op":"backup"}"#, Ok(Op::Backup {}));
         check(r#"{"v":1,"op":"list"}"#, Ok(Op::List { cohort: None }));
         check(r#"{"v":1,"op":"list","cohort":"desk"}"#, Ok(Op::List { cohort: Some("desk".to_owned()) }));
-        check(r#"{"v":1,"op":"forget","id":42}"#, Ok(Op::Forget { id: 42 }));
+        check(r#"{"v":1,"op":"forget","id":42}"#, Ok(Op::Forget { id: LearnerId::new(42) }));
         check(r#"{"v":1,"op":"drop_tables"}"#, Err("unknown request `drop_tables`"));
         check(r#"{"v":1}"#, Err("unknown request ``"));
         check(r#"{"v":1,"op":"forget","id":"all"}"#, Err("the `forget` request is malformed"));

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DeliverySeq, LearnerId};
+use super::{DeliverySeq, ItemId, LearnerId};
 
 /// Something a learner answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,7 +15,7 @@ pub struct Answer {
     /// The prompt answered.
     pub delivery: DeliverySeq,
     /// The item answered.
-    pub item: String,
+    pub item: ItemId,
     /// When the answer arrived.
     pub at: DateTime<Utc>,
     /// When the prompt was sent, for time-to-answer figures.

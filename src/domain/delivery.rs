@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DeliverySeq, LearnerId};
+use super::{DeliverySeq, ItemId, LearnerId};
 
 /// One message (or edit) the bot sends: recorded as pending before it is sent, and as sent
 /// (with Telegram's message id) after.
@@ -39,7 +39,7 @@ pub enum Purpose {
     /// A quiz question with buttons.
     Quiz {
         /// Item id.
-        item: String,
+        item: ItemId,
         /// The right option when it was sent, so later edits of the content cannot change
         /// the verdict on a press.
         correct: usize,
@@ -50,19 +50,19 @@ pub enum Purpose {
     /// A reflection question.
     Reflect {
         /// Item id.
-        item: String,
+        item: ItemId,
         /// 0-based question in the chain.
         question: usize,
     },
     /// A practice assignment.
     Practice {
         /// Item id.
-        item: String,
+        item: ItemId,
     },
     /// "How did your practice go?", with buttons.
     PracticeCheck {
         /// Item id.
-        item: String,
+        item: ItemId,
     },
     /// The note at the end of a pack, or when everything is mastered.
     Milestone,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DeliverySeq, LearnerId};
+use super::{DeliverySeq, ItemId, LearnerId};
 use crate::i18n::Lang;
 
 /// Someone enrolled in a cohort.
@@ -113,7 +113,7 @@ pub struct Progress {
     pub open: Vec<OpenQuestion>,
     /// Spaced-repetition memory per quiz item seen.
     #[serde(default)]
-    pub memory: BTreeMap<String, Memory>,
+    pub memory: BTreeMap<ItemId, Memory>,
     /// Practice assignments waiting for their "how did it go?".
     #[serde(default)]
     pub follow_ups: Vec<FollowUp>,
@@ -146,7 +146,7 @@ pub struct OpenQuestion {
     /// The delivery that asked it.
     pub delivery: DeliverySeq,
     /// The item it belongs to.
-    pub item: String,
+    pub item: ItemId,
     /// What the answer is.
     pub kind: OpenKind,
     /// When it was asked.
@@ -187,19 +187,60 @@ pub struct Memory {
     /// Days the last answer scheduled.
     #[serde(default)]
     pub scheduled_days: i64,
-    /// FSRS state: 0 new, 1 learning, 2 review, 3 relearning.
+    /// Where the card is in FSRS's cycle.
     #[serde(default)]
-    pub state: u8,
+    pub state: CardState,
     /// When it was last sent as a review that is not answered yet.
     #[serde(default)]
     pub asked: Option<DateTime<Utc>>,
+}
+
+/// Where a quiz is in FSRS's cycle. Stored as its number (0 new, 1 learning, 2 review,
+/// 3 relearning), as the records always held it; another number is a decode error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum CardState {
+    /// Never answered.
+    #[default]
+    New,
+    /// Answered, still being learned.
+    Learning,
+    /// Learned: asked again at growing intervals.
+    Review,
+    /// Forgotten after it had been learned.
+    Relearning,
+}
+
+impl From<CardState> for u8 {
+    fn from(state: CardState) -> Self {
+        match state {
+            CardState::New => 0,
+            CardState::Learning => 1,
+            CardState::Review => 2,
+            CardState::Relearning => 3,
+        }
+    }
+}
+
+impl TryFrom<u8> for CardState {
+    type Error = String;
+
+    fn try_from(number: u8) -> Result<Self, Self::Error> {
+        match number {
+            0 => Ok(Self::New),
+            1 => Ok(Self::Learning),
+            2 => Ok(Self::Review),
+            3 => Ok(Self::Relearning),
+            _ => Err(format!("no card state {number} (0 to 3)")),
+        }
+    }
 }
 
 /// A practice assignment to follow up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUp {
     /// The practice item.
-    pub item: String,
+    pub item: ItemId,
     /// When to ask how it went.
     pub due: DateTime<Utc>,
 }
@@ -216,7 +257,7 @@ pub enum Step {
     /// A quiz, reflection or practice item of the lesson.
     Item {
         /// Item id.
-        item: String,
+        item: ItemId,
     },
 }
 
@@ -226,7 +267,7 @@ pub struct Waiting {
     /// The delivery that carried the prompt.
     pub delivery: DeliverySeq,
     /// The item it asks about.
-    pub item: String,
+    pub item: ItemId,
     /// What kind of answer it expects.
     pub kind: WaitKind,
     /// When it was created.

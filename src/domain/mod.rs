@@ -12,9 +12,9 @@ mod team;
 
 pub use answer::{Answer, AnswerKind, PracticeOutcome};
 pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
-pub use ids::{DeliverySeq, LearnerId};
+pub use ids::{DeliverySeq, ItemId, LearnerId};
 pub use learner::{
-    DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress, Status, Step,
-    WaitKind, Waiting,
+    CardState, DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress,
+    Status, Step, WaitKind, Waiting,
 };
 pub use team::{CohortState, ColleaguesEdition, Lead, Note, NoteKind};

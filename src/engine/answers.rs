@@ -7,21 +7,21 @@ use chrono::{DateTime, Utc};
 
 use super::{Outcome, session, srs};
 use crate::content::Pack;
-use crate::domain::{DeliverySeq, Learner, OpenKind, OpenQuestion, WaitKind};
+use crate::domain::{DeliverySeq, ItemId, Learner, OpenKind, OpenQuestion, WaitKind};
 
 /// A quiz answer on delivery `seq` for `item`: updates the memory (aiming at `retention`) and
 /// returns the rest of the lesson if the learner's state was waiting on this quiz.
 pub fn quiz_answered(
     learner: &mut Learner,
     pack: Option<&Pack>,
-    item: &str,
+    item: &ItemId,
     seq: DeliverySeq,
     correct: bool,
     retention: f64,
     now: DateTime<Utc>,
 ) -> Outcome {
     let memory = srs::review(learner.progress.memory.get(item), correct, retention, now);
-    learner.progress.memory.insert(item.to_owned(), memory);
+    learner.progress.memory.insert(item.clone(), memory);
     let waited = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq && w.kind == WaitKind::Quiz);
     match (waited, pack) {
         (true, Some(pack)) => session::after_quiz(learner, pack, now),
@@ -53,6 +53,6 @@ pub fn question_answered(
 
 /// A practice check-in ("how did it go?") answered on delivery `seq` for `item`: the learner may
 /// add a note in free text, so that question is open now.
-pub fn practice_checked(learner: &mut Learner, item: &str, seq: DeliverySeq, now: DateTime<Utc>) {
+pub fn practice_checked(learner: &mut Learner, item: &ItemId, seq: DeliverySeq, now: DateTime<Utc>) {
     session::open_question(learner, seq, item, OpenKind::PracticeNote, now);
 }

@@ -72,35 +72,35 @@ mod tests {
     use crate::engine::{SlotContext, Wait, answers, plan_slot};
     use crate::render;
     use crate::schedule::policy::Policy;
-    use crate::testkit::{at, demo_pack, learner};
+    use crate::testkit::{at, demo_pack, id, item, learner, seq};
 
     /// A source that skips numbers, so a waiting state that followed a draft's index or its
     /// neighbour would show.
     fn every_tenth(start: DeliverySeq) -> impl FnMut(&Draft) -> Result<DeliverySeq, Infallible> {
         let mut next = start;
         move |_| {
-            next += 10;
+            next = DeliverySeq::new(next.get() + 10);
             Ok(next)
         }
     }
 
     fn quiz(item: &str, since: DateTime<Utc>) -> Draft {
-        let purpose = Purpose::Quiz { item: item.to_owned(), correct: 0, review: false };
+        let purpose = Purpose::Quiz { item: crate::testkit::item(item), correct: 0, review: false };
         Draft { wait: Some(Wait::new(since)), ..Draft::content(purpose) }
     }
 
     #[test]
     fn the_learner_waits_on_the_delivery_that_carries_the_prompt() {
         let now = at("2026-11-24T08:00:00Z");
-        let mut learner = learner(1);
-        let practice = Draft::content(Purpose::Practice { item: "one/practice".to_owned() });
+        let mut learner = learner(id(1));
+        let practice = Draft::content(Purpose::Practice { item: item("one/practice") });
         let outcome =
             Outcome { drafts: vec![Draft::message(render::text("ok".to_owned())), quiz("one/quiz", now), practice] };
-        let Ok(numbered) = apply(&mut learner, outcome, now, every_tenth(100));
+        let Ok(numbered) = apply(&mut learner, outcome, now, every_tenth(seq(100)));
         let seqs: Vec<DeliverySeq> = numbered.iter().map(|numbered| numbered.seq).collect();
-        assert_eq!(seqs, [110, 120, 130]);
+        assert_eq!(seqs, [seq(110), seq(120), seq(130)]);
         let expected =
-            Waiting { delivery: 120, item: "one/quiz".to_owned(), kind: WaitKind::Quiz, since: now, reminded: false };
+            Waiting { delivery: seq(120), item: item("one/quiz"), kind: WaitKind::Quiz, since: now, reminded: false };
         assert_eq!(learner.progress.waiting, Some(expected));
     }
 
@@ -108,16 +108,16 @@ mod tests {
     fn a_reflection_question_waits_and_is_open_under_its_own_number() {
         let since = at("2026-11-23T08:00:00Z");
         let now = at("2026-11-24T08:00:00Z");
-        let mut learner = learner(1);
-        let purpose = Purpose::Reflect { item: "one/reflect".to_owned(), question: 1 };
+        let mut learner = learner(id(1));
+        let purpose = Purpose::Reflect { item: item("one/reflect"), question: 1 };
         let reminder = Draft { wait: Some(Wait { since, reminded: true }), ..Draft::content(purpose) };
         let outcome = Outcome { drafts: vec![Draft::message(render::text("ok".to_owned())), reminder] };
-        let Ok(_) = apply(&mut learner, outcome, now, every_tenth(0));
+        let Ok(_) = apply(&mut learner, outcome, now, every_tenth(seq(0)));
         let waiting = learner.progress.waiting.clone().unwrap();
-        assert_eq!((waiting.delivery, waiting.since, waiting.reminded), (20, since, true));
+        assert_eq!((waiting.delivery, waiting.since, waiting.reminded), (seq(20), since, true));
         let open = OpenQuestion {
-            delivery: 20,
-            item: "one/reflect".to_owned(),
+            delivery: seq(20),
+            item: item("one/reflect"),
             kind: OpenKind::Reflect { question: 1 },
             asked_at: now,
         };
@@ -127,17 +127,17 @@ mod tests {
     #[test]
     fn drafts_that_hold_nothing_up_leave_the_waiting_state_alone() {
         let now = at("2026-11-24T08:00:00Z");
-        let mut learner = learner(1);
-        let Ok(_) = apply(&mut learner, Outcome { drafts: vec![quiz("one/quiz", now)] }, now, every_tenth(0));
-        let review = Draft::content(Purpose::Quiz { item: "two/quiz".to_owned(), correct: 0, review: true });
-        let Ok(_) = apply(&mut learner, Outcome { drafts: vec![review] }, now, every_tenth(50));
-        assert_eq!(learner.progress.waiting.map(|waiting| waiting.delivery), Some(10));
+        let mut learner = learner(id(1));
+        let Ok(_) = apply(&mut learner, Outcome { drafts: vec![quiz("one/quiz", now)] }, now, every_tenth(seq(0)));
+        let review = Draft::content(Purpose::Quiz { item: item("two/quiz"), correct: 0, review: true });
+        let Ok(_) = apply(&mut learner, Outcome { drafts: vec![review] }, now, every_tenth(seq(50)));
+        assert_eq!(learner.progress.waiting.map(|waiting| waiting.delivery), Some(seq(10)));
     }
 
     #[test]
     fn an_error_from_the_number_source_stops_the_walk() {
         let now = at("2026-11-24T08:00:00Z");
-        let mut learner = learner(1);
+        let mut learner = learner(id(1));
         let outcome = Outcome { drafts: vec![quiz("one/quiz", now)] };
         let result = apply(&mut learner, outcome, now, |_| Err("store full"));
         assert_eq!(result, Err("store full"));
@@ -148,16 +148,16 @@ mod tests {
     fn the_answer_to_the_numbered_quiz_moves_the_lesson_on_and_another_number_does_not() {
         let pack = demo_pack();
         let now = at("2026-11-24T08:00:00Z");
-        let mut learner = learner(1);
+        let mut learner = learner(id(1));
         let ctx = SlotContext { pack: &pack, policy: &Policy::default(), tz: chrono_tz::Europe::Amsterdam, now };
         let outcome = plan_slot(&mut learner, &ctx);
-        let Ok(numbered) = apply(&mut learner, outcome, now, every_tenth(0));
+        let Ok(numbered) = apply(&mut learner, outcome, now, every_tenth(seq(0)));
         let quiz = numbered.iter().find(|numbered| numbered.draft.wait.is_some()).map(|numbered| numbered.seq);
-        assert_eq!(quiz, Some(20), "the lesson text is 10, its quiz 20");
+        assert_eq!(quiz, Some(seq(20)), "the lesson text is 10, its quiz 20");
         let mut other = learner.clone();
-        let stale = answers::quiz_answered(&mut other, Some(&pack), "one/quiz", 10, true, 0.9, now);
+        let stale = answers::quiz_answered(&mut other, Some(&pack), &item("one/quiz"), seq(10), true, 0.9, now);
         assert!(stale.drafts.is_empty(), "an answer on another delivery holds the lesson");
-        let next = answers::quiz_answered(&mut learner, Some(&pack), "one/quiz", 20, true, 0.9, now);
+        let next = answers::quiz_answered(&mut learner, Some(&pack), &item("one/quiz"), seq(20), true, 0.9, now);
         assert!(next.waits(), "the reflection comes next and waits in turn");
     }
 }

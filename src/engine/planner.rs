@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use super::session::{advance, next_lesson, quiz_draft, reflect_draft, start_next_lesson};
 use super::{Draft, Milestone, Outcome, Wait, srs};
 use crate::content::Pack;
-use crate::domain::{DayCount, Learner, Purpose, WaitKind};
+use crate::domain::{DayCount, ItemId, Learner, Purpose, WaitKind};
 use crate::schedule::policy::Policy;
 
 /// An unanswered reflection question is brought up again after this long.
@@ -61,22 +61,15 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
 /// still stands (its buttons stay live), so re-sending would only pile up copies of it. It
 /// waits for its answer; a review Telegram never delivered is opened again when the delivery
 /// fails (`service::deliveries`).
-pub fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(String, usize)> {
-    let waiting_quiz = learner
-        .progress
-        .waiting
-        .as_ref()
-        .filter(|waiting| waiting.kind == WaitKind::Quiz)
-        .map(|waiting| waiting.item.as_str());
-    let mut due: Vec<(DateTime<Utc>, String, usize)> = learner
+pub fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(ItemId, usize)> {
+    let waiting_quiz =
+        learner.progress.waiting.as_ref().filter(|waiting| waiting.kind == WaitKind::Quiz).map(|waiting| &waiting.item);
+    let mut due: Vec<(DateTime<Utc>, ItemId, usize)> = learner
         .progress
         .memory
         .iter()
         .filter(|(item, memory)| {
-            memory.due <= now
-                && !srs::is_mastered(memory)
-                && memory.asked.is_none()
-                && Some(item.as_str()) != waiting_quiz
+            memory.due <= now && !srs::is_mastered(memory) && memory.asked.is_none() && Some(*item) != waiting_quiz
         })
         .filter_map(|(item, memory)| {
             let quiz = pack.item(item)?.1.as_quiz()?;
@@ -169,10 +162,10 @@ fn add_mastery(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outc
     if progress.finished_at.is_none() || progress.mastered_at.is_some() || outcome.drafts.len() >= budget {
         return;
     }
-    let quizzes: Vec<&str> =
-        ctx.pack.items().filter(|(_, item)| item.as_quiz().is_some()).map(|(_, item)| item.id.as_str()).collect();
+    let quizzes: Vec<&ItemId> =
+        ctx.pack.items().filter(|(_, item)| item.as_quiz().is_some()).map(|(_, item)| &item.id).collect();
     let all_mastered =
-        !quizzes.is_empty() && quizzes.iter().all(|item| progress.memory.get(*item).is_some_and(srs::is_mastered));
+        !quizzes.is_empty() && quizzes.iter().all(|item| progress.memory.get(item).is_some_and(srs::is_mastered));
     if all_mastered {
         learner.progress.mastered_at = Some(ctx.now);
         outcome.drafts.push(Draft::milestone(Milestone::AllMastered));

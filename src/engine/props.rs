@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 use super::{Outcome, SlotContext, answers, apply, plan_slot, session, srs};
 use crate::content::Pack;
-use crate::domain::{DeliverySeq, Learner, Purpose};
+use crate::domain::{DeliverySeq, ItemId, Learner, Purpose};
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::{Policy, QuietHours};
@@ -151,7 +151,7 @@ impl Run<'_> {
 }
 
 fn next_seq(seq: &mut DeliverySeq) -> DeliverySeq {
-    *seq += 1;
+    *seq = DeliverySeq::new(seq.get() + 1);
     *seq
 }
 
@@ -167,8 +167,8 @@ fn run<'a>(scenario: &'a Scenario, pack: &'a Pack, days: i64, engaged_days: i64)
     let mut state = Run {
         scenario,
         pack,
-        learner: learner(1),
-        seq: 0,
+        learner: learner(crate::testkit::id(1)),
+        seq: DeliverySeq::new(0),
         act: 0,
         per_day: HashMap::new(),
         slots_seen: HashSet::new(),
@@ -208,7 +208,7 @@ proptest! {
         let (state, engaged_slots) = run(&scenario, &pack, 120, 60);
         let end = scenario.start + Duration::days(120);
         if engaged_slots {
-            let overdue: Vec<(&String, DateTime<Utc>)> = state
+            let overdue: Vec<(&ItemId, DateTime<Utc>)> = state
                 .learner
                 .progress
                 .memory

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Draft, Extra, Outcome, Wait};
 use crate::content::{ItemKind, Pack};
-use crate::domain::{FollowUp, Learner, OpenKind, OpenQuestion, Purpose, Step};
+use crate::domain::{DeliverySeq, FollowUp, ItemId, Learner, OpenKind, OpenQuestion, Purpose, Step};
 
 /// How long a free-text question stays open for answers that do not reply to it explicitly.
 pub const OPEN_FOR: Duration = Duration::hours(36);
@@ -55,7 +55,7 @@ pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: u
 
 /// Adds the draft for item `item_id`, if it is still in the pack; a quiz or a reflection waits
 /// for its answer.
-fn item_draft(learner: &mut Learner, pack: &Pack, item_id: &str, now: DateTime<Utc>, outcome: &mut Outcome) {
+fn item_draft(learner: &mut Learner, pack: &Pack, item_id: &ItemId, now: DateTime<Utc>, outcome: &mut Outcome) {
     let Some((_, item)) = pack.item(item_id) else {
         return;
     };
@@ -66,10 +66,10 @@ fn item_draft(learner: &mut Learner, pack: &Pack, item_id: &str, now: DateTime<U
         }
         ItemKind::Reflect(_) => outcome.drafts.push(reflect_draft(item_id, 0, Wait::new(now))),
         ItemKind::Practice(practice) => {
-            outcome.drafts.push(Draft::content(Purpose::Practice { item: item_id.to_owned() }));
-            learner.progress.follow_ups.retain(|follow_up| follow_up.item != item_id);
+            outcome.drafts.push(Draft::content(Purpose::Practice { item: item_id.clone() }));
+            learner.progress.follow_ups.retain(|follow_up| follow_up.item != *item_id);
             learner.progress.follow_ups.push(FollowUp {
-                item: item_id.to_owned(),
+                item: item_id.clone(),
                 due: now + Duration::days(i64::from(practice.follow_up_days)),
             });
         }
@@ -77,21 +77,21 @@ fn item_draft(learner: &mut Learner, pack: &Pack, item_id: &str, now: DateTime<U
 }
 
 /// A quiz question (first try or review).
-pub fn quiz_draft(item: &str, correct: usize, review: bool) -> Draft {
-    Draft::content(Purpose::Quiz { item: item.to_owned(), correct, review })
+pub fn quiz_draft(item: &ItemId, correct: usize, review: bool) -> Draft {
+    Draft::content(Purpose::Quiz { item: item.clone(), correct, review })
 }
 
 /// Question `question` of a reflection, which waits for its answer (`wait`; a reminder says so).
-pub fn reflect_draft(item: &str, question: usize, wait: Wait) -> Draft {
+pub fn reflect_draft(item: &ItemId, question: usize, wait: Wait) -> Draft {
     let extra = if wait.reminded { Extra::Reminder } else { Extra::None };
-    Draft { purpose: Purpose::Reflect { item: item.to_owned(), question }, extra, wait: Some(wait) }
+    Draft { purpose: Purpose::Reflect { item: item.clone(), question }, extra, wait: Some(wait) }
 }
 
 /// After a reflection answer: the next question of the chain, else the rest of the lesson.
 pub fn after_reflection(
     learner: &mut Learner,
     pack: &Pack,
-    item_id: &str,
+    item_id: &ItemId,
     question: usize,
     now: DateTime<Utc>,
 ) -> Outcome {
@@ -112,15 +112,15 @@ pub fn after_quiz(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>) -> Out
 
 /// Records that delivery `delivery` asked a free-text question, so a plain text message can be
 /// routed to it.
-pub fn open_question(learner: &mut Learner, delivery: u64, item: &str, kind: OpenKind, now: DateTime<Utc>) {
+pub fn open_question(learner: &mut Learner, delivery: DeliverySeq, item: &ItemId, kind: OpenKind, now: DateTime<Utc>) {
     let open = &mut learner.progress.open;
-    open.retain(|question| now - question.asked_at < OPEN_FOR && !(question.item == item && question.kind == kind));
-    open.push(OpenQuestion { delivery, item: item.to_owned(), kind, asked_at: now });
+    open.retain(|question| now - question.asked_at < OPEN_FOR && !(question.item == *item && question.kind == kind));
+    open.push(OpenQuestion { delivery, item: item.clone(), kind, asked_at: now });
 }
 
 /// The open question a free-text message answers: the one it replies to, else the newest one
 /// asked within [`OPEN_FOR`].
-pub fn question_for_text(learner: &Learner, reply_to: Option<u64>, now: DateTime<Utc>) -> Option<OpenQuestion> {
+pub fn question_for_text(learner: &Learner, reply_to: Option<DeliverySeq>, now: DateTime<Utc>) -> Option<OpenQuestion> {
     let open = &learner.progress.open;
     if let Some(delivery) = reply_to
         && let Some(question) = open.iter().find(|question| question.delivery == delivery)
@@ -131,6 +131,6 @@ pub fn question_for_text(learner: &Learner, reply_to: Option<u64>, now: DateTime
 }
 
 /// Closes an answered question.
-pub fn close_question(learner: &mut Learner, delivery: u64, kind: OpenKind) {
+pub fn close_question(learner: &mut Learner, delivery: DeliverySeq, kind: OpenKind) {
     learner.progress.open.retain(|question| !(question.delivery == delivery && question.kind == kind));
 }

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rs_fsrs::{Card, FSRS, Parameters, Rating, State};
 
-use crate::domain::Memory;
+use crate::domain::{CardState, Memory};
 
 /// An item counts as mastered once its memory lasts this long (days until recall drops to the
 /// target): from then on it is not asked again.
@@ -59,12 +59,7 @@ fn to_card(memory: &Memory) -> Card {
         scheduled_days: memory.scheduled_days,
         reps: i32::try_from(memory.reps).unwrap_or(i32::MAX),
         lapses: i32::try_from(memory.lapses).unwrap_or(i32::MAX),
-        state: match memory.state {
-            1 => State::Learning,
-            2 => State::Review,
-            3 => State::Relearning,
-            _ => State::New,
-        },
+        state: fsrs_state(memory.state),
         last_review: memory.last_review,
     }
 }
@@ -79,8 +74,26 @@ fn from_card(card: &Card) -> Memory {
         last_review: card.last_review,
         elapsed_days: card.elapsed_days,
         scheduled_days: card.scheduled_days,
-        state: card.state as u8,
+        state: card_state(card.state),
         asked: None,
+    }
+}
+
+fn fsrs_state(state: CardState) -> State {
+    match state {
+        CardState::New => State::New,
+        CardState::Learning => State::Learning,
+        CardState::Review => State::Review,
+        CardState::Relearning => State::Relearning,
+    }
+}
+
+fn card_state(state: State) -> CardState {
+    match state {
+        State::New => CardState::New,
+        State::Learning => CardState::Learning,
+        State::Review => CardState::Review,
+        State::Relearning => CardState::Relearning,
     }
 }
 

@@ -8,7 +8,7 @@ use super::*;
 use crate::content::Pack;
 use crate::domain::{DeliverySeq, Learner, Memory, Purpose, Step, WaitKind};
 use crate::schedule::policy::Policy;
-use crate::testkit::{LESSON_ONE, LESSON_TWO, at, demo_pack, learner, pack};
+use crate::testkit::{LESSON_ONE, LESSON_TWO, at, demo_pack, id, item, learner, pack};
 
 /// Tuesday 24 November 2026, 09:00 in Amsterdam.
 const TUESDAY_9: &str = "2026-11-24T08:00:00Z";
@@ -38,7 +38,7 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
 /// Fresh delivery numbers, as the store hands them out.
 fn fresh(_: &Draft) -> Result<DeliverySeq, Infallible> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    Ok(NEXT.fetch_add(1, Ordering::Relaxed))
+    Ok(DeliverySeq::new(NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
 /// Applies `outcome` to `learner` as the daemon does, and returns it.
@@ -65,7 +65,7 @@ fn due_memory(due: DateTime<Utc>) -> Memory {
 #[test]
 fn a_slot_sends_the_next_lesson_and_its_first_question() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     let now = at(TUESDAY_9);
     let outcome = plan_slot(&mut learner, &SlotContext { pack: &pack, policy: &Policy::default(), tz: Amsterdam, now });
     let Ok(numbered) = apply(&mut learner, outcome.clone(), now, fresh);
@@ -79,14 +79,14 @@ fn a_slot_sends_the_next_lesson_and_its_first_question() {
 fn answers_move_through_the_lesson_at_the_learners_pace() {
     let pack = demo_pack();
     let now = at(TUESDAY_9);
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     plan(&mut learner, &pack, &Policy::default(), now);
     let next = after_quiz(&mut learner, &pack, now);
     assert_eq!(bodies(&applied(&mut learner, next, now)), ["reflect one/reflect 0"]);
-    let next = after_reflection(&mut learner, &pack, "one/reflect", 0, now);
+    let next = after_reflection(&mut learner, &pack, &item("one/reflect"), 0, now);
     assert_eq!(bodies(&applied(&mut learner, next, now)), ["reflect one/reflect 1"]);
     assert_eq!(learner.progress.waiting.as_ref().unwrap().kind, WaitKind::Reflect { question: 1 });
-    let next = after_reflection(&mut learner, &pack, "one/reflect", 1, now);
+    let next = after_reflection(&mut learner, &pack, &item("one/reflect"), 1, now);
     assert_eq!(bodies(&applied(&mut learner, next, now)), ["practice one/practice"]);
     assert!(learner.progress.waiting.is_none(), "practice needs no immediate answer");
     assert_eq!(learner.progress.follow_ups[0].due, now + Duration::days(2));
@@ -95,7 +95,7 @@ fn answers_move_through_the_lesson_at_the_learners_pace() {
 #[test]
 fn an_unanswered_lesson_continues_at_the_next_slot() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     slot(&mut learner, &pack, TUESDAY_9);
     assert_eq!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z"), ["reflect one/reflect 0"]);
 }
@@ -103,7 +103,7 @@ fn an_unanswered_lesson_continues_at_the_next_slot() {
 #[test]
 fn an_unanswered_reflection_is_asked_once_more_then_the_lesson_goes_on() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     slot(&mut learner, &pack, TUESDAY_9);
     slot(&mut learner, &pack, "2026-11-25T08:00:00Z");
     assert_eq!(slot(&mut learner, &pack, "2026-11-26T08:00:00Z"), ["reflect one/reflect 0 again"]);
@@ -116,34 +116,34 @@ fn an_unanswered_reflection_is_asked_once_more_then_the_lesson_goes_on() {
 #[test]
 fn due_reviews_come_first_and_are_capped_per_slot() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     learner.progress.lessons_started = vec!["one".to_owned()];
-    for item in ["one/quiz", "two/quiz"] {
-        learner.progress.memory.insert(item.to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    for id in ["one/quiz", "two/quiz"] {
+        learner.progress.memory.insert(item(id), due_memory(at("2026-11-23T08:00:00Z")));
     }
     let policy = Policy { max_reviews_per_slot: 1, ..Policy::default() };
     let outcome = plan(&mut learner, &pack, &policy, at(TUESDAY_9));
     assert_eq!(bodies(&outcome), ["review one/quiz", "lesson two", "quiz two/quiz"]);
-    assert!(learner.progress.memory["one/quiz"].asked.is_some());
+    assert!(learner.progress.memory[&item("one/quiz")].asked.is_some());
 }
 
 #[test]
 fn a_review_sent_and_not_answered_waits_for_its_answer_and_is_not_sent_again() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
-    learner.progress.memory.insert("one/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    learner.progress.memory.insert(item("one/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9)[0], "review one/quiz");
     for later in ["2026-11-24T12:00:00Z", "2026-11-25T08:00:00Z", "2026-12-08T08:00:00Z"] {
         assert!(slot(&mut learner, &pack, later).iter().all(|body| body != "review one/quiz"), "{later}");
     }
-    assert!(learner.progress.memory["one/quiz"].asked.is_some(), "still out, waiting");
+    assert!(learner.progress.memory[&item("one/quiz")].asked.is_some(), "still out, waiting");
 }
 
 #[test]
 fn the_daily_cap_holds_across_slots() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     let policy = Policy { max_messages_per_day: 3, ..Policy::default() };
     let first = plan(&mut learner, &pack, &policy, at(TUESDAY_9));
     assert_eq!(first.drafts.len(), 2);
@@ -157,16 +157,16 @@ fn the_daily_cap_holds_across_slots() {
 fn nothing_in_quiet_hours_or_on_days_off() {
     let pack = demo_pack();
     let policy = Policy { days_off: vec![chrono::Weekday::Sat], ..Policy::default() };
-    assert!(plan(&mut learner(1), &pack, &policy, at("2026-11-24T21:30:00Z")).drafts.is_empty(), "22:30 local");
-    assert!(plan(&mut learner(1), &pack, &policy, at("2026-11-28T08:00:00Z")).drafts.is_empty(), "Saturday");
+    assert!(plan(&mut learner(id(1)), &pack, &policy, at("2026-11-24T21:30:00Z")).drafts.is_empty(), "22:30 local");
+    assert!(plan(&mut learner(id(1)), &pack, &policy, at("2026-11-28T08:00:00Z")).drafts.is_empty(), "Saturday");
 }
 
 #[test]
 fn a_new_lesson_waits_when_the_budget_cannot_fit_it() {
     let pack = demo_pack();
-    let mut learner = learner(1);
-    learner.progress.memory.insert("x/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
-    learner.progress.memory.insert("one/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    let mut learner = learner(id(1));
+    learner.progress.memory.insert(item("x/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
+    learner.progress.memory.insert(item("one/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
     let policy = Policy { max_messages_per_day: 2, max_reviews_per_slot: 2, ..Policy::default() };
     let outcome = plan(&mut learner, &pack, &policy, at(TUESDAY_9));
     assert_eq!(bodies(&outcome), ["review one/quiz"], "one review left one slot, too few for a lesson");
@@ -176,13 +176,13 @@ fn a_new_lesson_waits_when_the_budget_cannot_fit_it() {
 #[test]
 fn practice_follow_ups_come_when_due() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     learner.progress.finished_at = Some(at("2026-11-20T08:00:00Z"));
     learner
         .progress
         .follow_ups
-        .push(crate::domain::FollowUp { item: "one/practice".to_owned(), due: at("2026-11-25T08:00:00Z") });
+        .push(crate::domain::FollowUp { item: item("one/practice"), due: at("2026-11-25T08:00:00Z") });
     assert!(slot(&mut learner, &pack, TUESDAY_9).is_empty());
     assert_eq!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z"), ["check one/practice"]);
     assert!(learner.progress.follow_ups.is_empty());
@@ -191,24 +191,24 @@ fn practice_follow_ups_come_when_due() {
 #[test]
 fn a_finished_pack_says_so_once_then_sends_reviews_only() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["PackFinished"]);
     assert!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z").is_empty());
-    learner.progress.memory.insert("two/quiz".to_owned(), due_memory(at("2026-11-26T07:00:00Z")));
+    learner.progress.memory.insert(item("two/quiz"), due_memory(at("2026-11-26T07:00:00Z")));
     assert_eq!(slot(&mut learner, &pack, "2026-11-26T08:00:00Z"), ["review two/quiz"]);
 }
 
 #[test]
 fn mastering_every_quiz_is_celebrated_once() {
     let pack = demo_pack();
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     learner.progress.lessons_started = vec!["one".to_owned(), "two".to_owned()];
     learner.progress.finished_at = Some(at("2026-11-01T08:00:00Z"));
-    for item in ["one/quiz", "two/quiz"] {
+    for id in ["one/quiz", "two/quiz"] {
         let mut memory = due_memory(at("2027-01-01T08:00:00Z"));
         memory.stability = srs::MASTERED_STABILITY_DAYS + 1.0;
-        learner.progress.memory.insert(item.to_owned(), memory);
+        learner.progress.memory.insert(item(id), memory);
     }
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["AllMastered"]);
     assert!(slot(&mut learner, &pack, "2026-11-25T08:00:00Z").is_empty());
@@ -217,17 +217,16 @@ fn mastering_every_quiz_is_celebrated_once() {
 #[test]
 fn retired_items_are_skipped_not_fatal() {
     let pack = pack(&[LESSON_TWO]);
-    let mut learner = learner(1);
-    learner.progress.queue =
-        vec![Step::Item { item: "gone/quiz".to_owned() }, Step::Lesson { lesson: "gone".to_owned() }];
-    learner.progress.memory.insert("gone/quiz".to_owned(), due_memory(at("2026-11-23T08:00:00Z")));
+    let mut learner = learner(id(1));
+    learner.progress.queue = vec![Step::Item { item: item("gone/quiz") }, Step::Lesson { lesson: "gone".to_owned() }];
+    learner.progress.memory.insert(item("gone/quiz"), due_memory(at("2026-11-23T08:00:00Z")));
     assert_eq!(slot(&mut learner, &pack, TUESDAY_9), ["lesson two", "quiz two/quiz"], "gone items are skipped");
 }
 
 #[test]
 fn a_quiz_records_its_right_option_in_the_purpose() {
     let pack = pack(&[LESSON_ONE]);
-    let mut learner = learner(1);
+    let mut learner = learner(id(1));
     let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
-    assert_eq!(outcome.drafts[1].purpose, Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false });
+    assert_eq!(outcome.drafts[1].purpose, Purpose::Quiz { item: item("one/quiz"), correct: 1, review: false });
 }

@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn quiz_buttons_carry_the_delivery_and_option() {
-        let message = quiz(Lang::En, &sample_quiz(), 42, false);
+        let message = quiz(Lang::En, &sample_quiz(), DeliverySeq::new(42), false);
         assert_eq!(message.buttons.len(), 2);
         assert_eq!(message.buttons[1][0].data, "q:42:1");
         assert!(message.html.contains("Best <b>first</b> step?"));

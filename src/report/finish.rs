@@ -213,7 +213,7 @@ fn hardest_items(cohort: &CohortTally, min_group: usize) -> Vec<HardItem> {
 
 fn hard_item(cohort: &CohortTally, item: &ItemTally) -> HardItem {
     let quiz = cohort.info.pack.as_ref().and_then(|pack| pack.item(&item.id)).and_then(|(_, item)| item.as_quiz());
-    let question = quiz.map_or_else(|| item.id.clone(), |quiz| quiz.question.plain.clone());
+    let question = quiz.map_or_else(|| item.id.to_string(), |quiz| quiz.question.plain.clone());
     let wrong_choice = item.most_chosen_wrong();
     let named = wrong_choice.and_then(|choice| quiz.and_then(|quiz| quiz.options.get(choice)).cloned());
     let unnamed_wrong_option = if named.is_none() { wrong_choice.map(|choice| choice + 1) } else { None };
@@ -263,7 +263,7 @@ fn shared_reflections(shared: BTreeMap<(usize, usize), Vec<String>>, cohort: &Co
                 .and_then(|pack| pack.item(&item_id))
                 .and_then(|(_, item)| item.as_reflect())
                 .and_then(|reflect| reflect.questions.get(question_index))
-                .map_or_else(|| item_id.clone(), |question| question.plain.clone());
+                .map_or_else(|| item_id.to_string(), |question| question.plain.clone());
             Some(SharedReflections { item_id, lesson, question_index, question, answers })
         })
         .collect()

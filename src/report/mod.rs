@@ -35,7 +35,7 @@ pub use html::{html, html_in};
 pub use options::{CohortInfo, PerLearner, ReportOptions};
 pub use pseudonym::pseudonym;
 
-use crate::domain::{Answer, Delivery, Learner};
+use crate::domain::{Answer, Delivery, ItemId, Learner};
 
 /// The smallest group a figure may describe unless the config says otherwise.
 pub const DEFAULT_MIN_GROUP: usize = 5;
@@ -211,7 +211,7 @@ pub struct WeekFigures {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HardItem {
     /// Item id, `<lesson>/<local id>`.
-    pub item_id: String,
+    pub item_id: ItemId,
     /// The question as plain text (the id when the item left the pack).
     pub question: String,
     /// True when the item is no longer in the pack.
@@ -246,7 +246,7 @@ pub struct DaysActiveBucket {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SharedReflections {
     /// Item id of the reflection.
-    pub item_id: String,
+    pub item_id: ItemId,
     /// Title of the reflection's lesson: context for the question.
     pub lesson: String,
     /// 0-based question in the reflection's chain.

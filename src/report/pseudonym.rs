@@ -27,10 +27,10 @@ mod tests {
 
     #[test]
     fn pseudonyms_are_stable_per_key_and_differ_between_keys() {
-        let first = pseudonym(b"team secret", 424_242);
-        assert_eq!(first, pseudonym(b"team secret", 424_242));
-        assert_ne!(first, pseudonym(b"another secret", 424_242));
-        assert_ne!(first, pseudonym(b"team secret", 424_243));
+        let first = pseudonym(b"team secret", LearnerId::new(424_242));
+        assert_eq!(first, pseudonym(b"team secret", LearnerId::new(424_242)));
+        assert_ne!(first, pseudonym(b"another secret", LearnerId::new(424_242)));
+        assert_ne!(first, pseudonym(b"team secret", LearnerId::new(424_243)));
         assert!(first.starts_with("L-") && first.len() == 10, "{first}");
         assert!(first[2..].chars().all(|ch| ch.is_ascii_hexdigit()), "{first}");
     }
@@ -38,7 +38,7 @@ mod tests {
     #[test]
     fn pseudonym_is_hmac_sha256_of_the_decimal_id() {
         // Computed independently with Python's hmac module.
-        assert_eq!(pseudonym(b"team secret", 424_242), "L-02904b05");
-        assert_eq!(pseudonym(b"team secret", -7), "L-aa672d7c");
+        assert_eq!(pseudonym(b"team secret", LearnerId::new(424_242)), "L-02904b05");
+        assert_eq!(pseudonym(b"team secret", LearnerId::new(-7)), "L-aa672d7c");
     }
 }

@@ -14,7 +14,8 @@ use super::{CohortInfo, Report, ReportOptions, build};
 use crate::content::markup::Rich;
 use crate::content::{Item, ItemKind, Lesson, Pack, Practice, Quiz, Reflect};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliveryState, Learner, LearnerId, PracticeOutcome, Progress, Purpose, Status,
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, PracticeOutcome, Progress,
+    Purpose, Status,
 };
 use crate::i18n::Lang;
 
@@ -80,7 +81,7 @@ impl Workload {
                 let plan = self.plan(learner, step);
                 let lesson = (step == 0 || self.lesson_at(step) != self.lesson_at(step - 1))
                     .then(|| self.delivery(&plan, 0, Purpose::Lesson { lesson: lesson_id(plan.lesson) }));
-                let prompt = self.delivery(&plan, 1, plan.purpose());
+                let prompt = self.delivery(&plan, 1, self.purpose(&plan));
                 let reply = plan.answered.then(|| self.delivery(&plan, 2, Purpose::Reply));
                 lesson.into_iter().chain([prompt]).chain(reply)
             })
@@ -95,7 +96,7 @@ impl Workload {
                     learner: learner_id(plan.learner),
                     cohort: cohort_id(plan.learner % COHORTS),
                     delivery: plan.seq(1),
-                    item: plan.item(),
+                    item: self.item(&plan),
                     at: plan.sent + Duration::seconds(plan.delay_seconds),
                     prompt_sent_at: Some(plan.sent),
                     kind: plan.answer(),
@@ -138,6 +139,22 @@ impl Workload {
         }
     }
 
+    fn purpose(&self, plan: &Plan) -> Purpose {
+        let item = self.item(plan);
+        match plan.step % 4 {
+            0 => Purpose::Quiz { item, correct: 0, review: false },
+            1 => Purpose::Reflect { item, question: 0 },
+            2 => Purpose::Quiz { item, correct: 0, review: true },
+            _ => Purpose::PracticeCheck { item },
+        }
+    }
+
+    /// The item a prompt asks about: the lesson's quiz, reflection, quiz again, practice.
+    fn item(&self, plan: &Plan) -> ItemId {
+        let lesson = &self.pack.lessons[plan.lesson];
+        lesson.items[[0, 1, 0, 2][plan.step % 4]].id.clone()
+    }
+
     fn delivery(&self, plan: &Plan, offset: u64, purpose: Purpose) -> Delivery {
         Delivery {
             seq: plan.seq(offset),
@@ -146,7 +163,7 @@ impl Workload {
             created: plan.sent,
             slot: None,
             purpose,
-            state: DeliveryState::Sent { message_id: plan.seq(offset) as i64, at: plan.sent },
+            state: DeliveryState::Sent { message_id: plan.seq(offset).get() as i64, at: plan.sent },
             outgoing: None,
         }
     }
@@ -171,23 +188,8 @@ struct Plan {
 }
 
 impl Plan {
-    fn seq(&self, offset: u64) -> u64 {
-        self.learner as u64 * SEQS_PER_LEARNER + self.step as u64 * 4 + offset
-    }
-
-    fn item(&self) -> String {
-        let local = ["quiz", "reflect", "quiz", "practice"][self.step % 4];
-        format!("{}/{local}", lesson_id(self.lesson))
-    }
-
-    fn purpose(&self) -> Purpose {
-        let item = self.item();
-        match self.step % 4 {
-            0 => Purpose::Quiz { item, correct: 0, review: false },
-            1 => Purpose::Reflect { item, question: 0 },
-            2 => Purpose::Quiz { item, correct: 0, review: true },
-            _ => Purpose::PracticeCheck { item },
-        }
+    fn seq(&self, offset: u64) -> DeliverySeq {
+        DeliverySeq::new(self.learner as u64 * SEQS_PER_LEARNER + self.step as u64 * 4 + offset)
     }
 
     fn answer(&self) -> AnswerKind {
@@ -245,11 +247,14 @@ fn lesson(idx: usize) -> Lesson {
     };
     let reflect = Reflect { intro: None, questions: vec![Rich::plain("When did this last happen to you?")] };
     let practice = Practice { task: Rich::plain("Try it once this week."), follow_up_days: 3 };
-    let items = vec![
-        Item { id: format!("{id}/quiz"), kind: ItemKind::Quiz(quiz), line: 5 },
-        Item { id: format!("{id}/reflect"), kind: ItemKind::Reflect(reflect), line: 12 },
-        Item { id: format!("{id}/practice"), kind: ItemKind::Practice(practice), line: 16 },
-    ];
+    let items = [
+        ("quiz", ItemKind::Quiz(quiz), 5),
+        ("reflect", ItemKind::Reflect(reflect), 12),
+        ("practice", ItemKind::Practice(practice), 16),
+    ]
+    .into_iter()
+    .filter_map(|(local, kind, line)| Some(Item { id: ItemId::new(&id, local)?, kind, line }))
+    .collect();
     Lesson {
         id,
         title: TOPICS[idx].to_owned(),
@@ -270,7 +275,7 @@ fn cohort_id(idx: usize) -> String {
 }
 
 fn learner_id(idx: usize) -> LearnerId {
-    1_000_000 + idx as LearnerId
+    LearnerId::new(1_000_000 + idx as i64)
 }
 
 /// Seconds from prompt to answer: 20 s to a day, most within minutes.
@@ -325,8 +330,8 @@ mod tests {
     #[test]
     fn generated_records_come_in_store_order() {
         let workload = Workload::new(20, 400);
-        let deliveries: Vec<(i64, u64)> = workload.deliveries().map(|d| (d.learner, d.seq)).collect();
-        let answers: Vec<(i64, u64)> = workload.answers().map(|a| (a.learner, a.delivery)).collect();
+        let deliveries: Vec<(LearnerId, DeliverySeq)> = workload.deliveries().map(|d| (d.learner, d.seq)).collect();
+        let answers: Vec<(LearnerId, DeliverySeq)> = workload.answers().map(|a| (a.learner, a.delivery)).collect();
         assert!(deliveries.is_sorted() && answers.is_sorted());
         assert!(answers.len() > 250 && deliveries.len() > answers.len());
     }

@@ -10,6 +10,7 @@ use super::median::LogHistogram;
 use super::options::CohortInfo;
 use super::{PracticeCheckIns, Rate};
 use crate::content::Pack;
+use crate::domain::ItemId;
 
 /// Right answers out of all answers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -117,7 +118,7 @@ pub struct Catalogue {
     lesson_by_id: HashMap<String, usize>,
     /// Items, pack order first.
     pub items: Vec<ItemTally>,
-    item_by_id: HashMap<String, usize>,
+    item_by_id: HashMap<ItemId, usize>,
     /// How many of `lessons` are in the pack (the rest are retired).
     pub current_lessons: usize,
     /// Whether there is a pack to compare with: without one nothing counts as retired.
@@ -149,7 +150,7 @@ pub struct LessonTally {
 #[derive(Debug)]
 pub struct ItemTally {
     /// Item id.
-    pub id: String,
+    pub id: ItemId,
     /// Index of its lesson in the catalogue.
     pub lesson: usize,
     /// Not in the pack any more.
@@ -197,12 +198,11 @@ impl Catalogue {
 
     /// The index of item `id`, adding it (and its lesson) as retired when the pack does not
     /// have it.
-    pub fn item(&mut self, id: &str) -> usize {
+    pub fn item(&mut self, id: &ItemId) -> usize {
         if let Some(&idx) = self.item_by_id.get(id) {
             return idx;
         }
-        let lesson_id = id.split('/').next().unwrap_or(id);
-        let lesson_idx = self.lesson(lesson_id);
+        let lesson_idx = self.lesson(id.lesson());
         self.add_item(id, lesson_idx, self.knows_pack)
     }
 
@@ -222,10 +222,10 @@ impl Catalogue {
         idx
     }
 
-    fn add_item(&mut self, id: &str, lesson: usize, retired: bool) -> usize {
+    fn add_item(&mut self, id: &ItemId, lesson: usize, retired: bool) -> usize {
         let idx = self.items.len();
         let item = ItemTally {
-            id: id.to_owned(),
+            id: id.clone(),
             lesson,
             retired,
             first_try: Hits::default(),
@@ -233,7 +233,7 @@ impl Catalogue {
             wrong_choices: Vec::new(),
         };
         self.items.push(item);
-        self.item_by_id.insert(id.to_owned(), idx);
+        self.item_by_id.insert(id.clone(), idx);
         idx
     }
 }

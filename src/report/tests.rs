@@ -5,9 +5,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::*;
-use crate::domain::{AnswerKind, DeliveryState, LearnerId, PracticeOutcome, Purpose};
+use crate::domain::{AnswerKind, DeliverySeq, DeliveryState, LearnerId, PracticeOutcome, Purpose};
 use crate::i18n::Lang;
-use crate::testkit::{at, demo_pack, learner};
+use crate::testkit::{at, demo_pack, item, learner};
 
 /// Thursday 10 December 2026, noon UTC: the report's `now`.
 const NOW: &str = "2026-12-10T12:00:00Z";
@@ -22,58 +22,59 @@ struct Records {
 
 impl Records {
     /// Learners `ids` in cohort `cohort`.
-    fn enrol(mut self, cohort: &str, ids: impl IntoIterator<Item = LearnerId>) -> Self {
+    fn enrol(mut self, cohort: &str, ids: impl IntoIterator<Item = i64>) -> Self {
         for id in ids {
-            let mut enrolled = learner(id);
+            let mut enrolled = learner(LearnerId::new(id));
             enrolled.cohort = cohort.to_owned();
             self.learners.push(enrolled);
         }
         self
     }
 
-    /// A sent delivery; returns its seq.
-    fn send(&mut self, learner: LearnerId, purpose: Purpose, when: &str) -> u64 {
-        let seq = self.deliveries.len() as u64 + 100;
+    /// A sent delivery to learner number `learner`; returns its seq.
+    fn send(&mut self, learner: i64, purpose: Purpose, when: &str) -> DeliverySeq {
+        let seq = DeliverySeq::new(self.deliveries.len() as u64 + 100);
         let cohort = self.cohort_of(learner);
-        let state = DeliveryState::Sent { message_id: seq as i64, at: at(when) };
+        let state = DeliveryState::Sent { message_id: seq.get() as i64, at: at(when) };
+        let learner = LearnerId::new(learner);
         let delivery = Delivery { seq, learner, cohort, created: at(when), slot: None, purpose, state, outgoing: None };
         self.deliveries.push(delivery);
         seq
     }
 
-    fn answer(&mut self, learner: LearnerId, delivery: u64, item: &str, when: &str, kind: AnswerKind) {
+    fn answer(&mut self, learner: i64, delivery: DeliverySeq, id: &str, when: &str, kind: AnswerKind) {
         let prompt_sent_at = self.deliveries.iter().find(|d| d.seq == delivery).and_then(|d| match d.state {
             DeliveryState::Sent { at, .. } => Some(at),
             _ => None,
         });
         let cohort = self.cohort_of(learner);
-        let item = item.to_owned();
+        let (learner, item) = (LearnerId::new(learner), item(id));
         self.answers.push(Answer { learner, cohort, delivery, item, at: at(when), prompt_sent_at, kind });
     }
 
     /// A quiz sent at `sent` and answered at `answered` with option `choice` (`review` for a
     /// spaced repetition).
-    fn quiz(&mut self, learner: LearnerId, item: &str, sent: &str, answered: &str, choice: usize, review: bool) {
-        let correct_option = if item.starts_with("one/") { 1 } else { 0 };
-        let purpose = Purpose::Quiz { item: item.to_owned(), correct: correct_option, review };
+    fn quiz(&mut self, learner: i64, id: &str, sent: &str, answered: &str, choice: usize, review: bool) {
+        let correct_option = if id.starts_with("one/") { 1 } else { 0 };
+        let purpose = Purpose::Quiz { item: item(id), correct: correct_option, review };
         let seq = self.send(learner, purpose, sent);
         let kind = AnswerKind::Quiz { choice, correct: choice == correct_option, review };
-        self.answer(learner, seq, item, answered, kind);
+        self.answer(learner, seq, id, answered, kind);
     }
 
-    fn reflect(&mut self, learner: LearnerId, question: usize, when: &str, text: &str, shared: bool) {
-        let purpose = Purpose::Reflect { item: "one/reflect".to_owned(), question };
+    fn reflect(&mut self, learner: i64, question: usize, when: &str, text: &str, shared: bool) {
+        let purpose = Purpose::Reflect { item: item("one/reflect"), question };
         let seq = self.send(learner, purpose, when);
         let kind = AnswerKind::Reflect { question, text: text.to_owned(), shared };
         self.answer(learner, seq, "one/reflect", when, kind);
     }
 
-    fn lesson(&mut self, learner: LearnerId, lesson: &str, when: &str) {
+    fn lesson(&mut self, learner: i64, lesson: &str, when: &str) {
         self.send(learner, Purpose::Lesson { lesson: lesson.to_owned() }, when);
     }
 
-    fn cohort_of(&self, learner: LearnerId) -> String {
-        self.learners.iter().find(|l| l.id == learner).map_or("desk".to_owned(), |l| l.cohort.clone())
+    fn cohort_of(&self, learner: i64) -> String {
+        self.learners.iter().find(|l| l.id.get() == learner).map_or("desk".to_owned(), |l| l.cohort.clone())
     }
 
     /// The report, records fed in store key order.
@@ -132,14 +133,14 @@ fn a_cohort_nobody_joined_yet_shows_zeros_rather_than_a_privacy_note() {
 fn totals_count_prompts_responses_accuracy_and_time_to_answer() {
     let mut records = desk();
     records.lesson(1, "one", "2026-12-07T08:00:00Z");
-    records.send(1, Purpose::Practice { item: "one/practice".to_owned() }, "2026-12-07T08:00:00Z");
+    records.send(1, Purpose::Practice { item: item("one/practice") }, "2026-12-07T08:00:00Z");
     records.send(1, Purpose::Reply, "2026-12-07T08:00:00Z");
     records.send(1, Purpose::Milestone, "2026-12-07T08:00:00Z");
     records.quiz(1, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
     records.quiz(2, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:03:00Z", 0, false);
     records.quiz(3, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:02:00Z", 1, true);
-    records.send(4, Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false }, "2026-12-07T08:00:00Z");
-    let check = records.send(5, Purpose::PracticeCheck { item: "one/practice".to_owned() }, "2026-12-01T08:00:00Z");
+    records.send(4, Purpose::Quiz { item: item("one/quiz"), correct: 1, review: false }, "2026-12-07T08:00:00Z");
+    let check = records.send(5, Purpose::PracticeCheck { item: item("one/practice") }, "2026-12-01T08:00:00Z");
     let outcome = AnswerKind::Practice { outcome: PracticeOutcome::Partly };
     records.answer(5, check, "one/practice", "2026-12-01T09:00:00Z", outcome);
     let note = AnswerKind::PracticeNote { text: "went ok".to_owned() };
@@ -168,7 +169,7 @@ fn reflections_count_each_question_once_and_pending_or_failed_prompts_are_not_se
     let repeated = records.answers[1].clone();
     records.answers.push(repeated);
     for state in [DeliveryState::Pending, DeliveryState::Failed { reason: "gone".to_owned(), at: at(NOW) }] {
-        records.send(2, Purpose::Quiz { item: "one/quiz".to_owned(), correct: 1, review: false }, NOW);
+        records.send(2, Purpose::Quiz { item: item("one/quiz"), correct: 1, review: false }, NOW);
         records.deliveries.last_mut().expect("just sent").state = state;
     }
     let report = records.report(options(&["desk"]));
@@ -335,7 +336,7 @@ fn unshared_reflection_texts_never_appear_and_shared_ones_appear_without_names()
     records.reflect(2, 0, "2026-12-08T08:00:00Z", "Zebra: we <b>share</b> & learn", true);
     records.reflect(1, 1, "2026-12-08T08:00:00Z", "Apples, shared by one", true);
     let note = AnswerKind::PracticeNote { text: "SECRET-practice note".to_owned() };
-    let check = records.send(3, Purpose::PracticeCheck { item: "one/practice".to_owned() }, NOW);
+    let check = records.send(3, Purpose::PracticeCheck { item: item("one/practice") }, NOW);
     records.answer(3, check, "one/practice", NOW, note);
     let report = records.report(options(&["desk"]));
     let shared: Vec<_> = figures(&report, 0)
@@ -371,7 +372,7 @@ fn per_learner_rows_are_absent_by_default_and_pseudonymous_when_asked() {
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted, "sorted by pseudonym, never by score");
-    let two = rows.iter().find(|row| row.learner == pseudonym(b"k1", 2)).expect("learner 2's row");
+    let two = rows.iter().find(|row| row.learner == pseudonym(b"k1", LearnerId::new(2))).expect("learner 2's row");
     assert_eq!((two.lessons_reached, two.answers, two.quiz_first_try, two.days_active), (1, 2, Rate::new(1, 2), 2));
     assert!(figures(&desk().report(options(&["desk"])), 0).learners.is_none());
 }
@@ -406,7 +407,7 @@ fn a_learner_who_moved_counts_as_active_in_the_new_cohort_only_and_never_beyond_
     for id in 1..=9 {
         records.quiz(id, "one/quiz", "2026-12-07T08:00:00Z", "2026-12-07T08:01:00Z", 1, false);
     }
-    if let Some(mover) = records.learners.iter_mut().find(|learner| learner.id == 9) {
+    if let Some(mover) = records.learners.iter_mut().find(|learner| learner.id == LearnerId::new(9)) {
         mover.cohort = "sales".to_owned();
     }
     let report = records.report(options(&["desk", "sales"]));

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 
 use super::{Handled, Service};
 use crate::chat::Person;
-use crate::domain::Outgoing;
+use crate::domain::{LearnerId, Outgoing};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
 use crate::report::from_store::{ReportError, ReportRequest, report_from_store, report_zone};
@@ -18,7 +18,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminReport {
     /// The admin's Telegram id.
-    pub admin: i64,
+    pub admin: LearnerId,
     /// The language of the admin's texts and of the report: their learner language if they
     /// are enrolled, else their Telegram app's, else English.
     pub lang: Lang,
@@ -43,7 +43,7 @@ impl Service {
     }
 
     /// Whether `id` is one of the configured admins.
-    pub fn is_admin(&self, id: i64) -> bool {
+    pub fn is_admin(&self, id: LearnerId) -> bool {
         self.settings.telegram.admins.contains(&id)
     }
 

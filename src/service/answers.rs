@@ -9,7 +9,8 @@ use super::{Commit, Handled, Service, cohort_of};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose, WaitKind,
+    Answer, AnswerKind, Delivery, DeliverySeq, ItemId, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose,
+    WaitKind,
 };
 use crate::engine::{Draft, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};
@@ -265,7 +266,7 @@ impl Service {
         tx: &dyn LearnerTx,
         learner: &Learner,
         delivery: DeliverySeq,
-        item: &str,
+        item: &ItemId,
         prompt_sent_at: Option<DateTime<Utc>>,
         kind: AnswerKind,
         now: DateTime<Utc>,
@@ -274,7 +275,7 @@ impl Service {
             learner: learner.id,
             cohort: learner.cohort.clone(),
             delivery,
-            item: item.to_owned(),
+            item: item.clone(),
             at: now,
             prompt_sent_at,
             kind,
@@ -297,7 +298,7 @@ impl Service {
 /// and was not answered since the copy was sent. Stores from before reviews stopped being
 /// re-sent can hold several copies of one review; the first press on any of them counts and
 /// the others say it is answered, so a press is never counted twice.
-fn review_is_open(learner: &Learner, item: &str, created: DateTime<Utc>) -> bool {
+fn review_is_open(learner: &Learner, item: &ItemId, created: DateTime<Utc>) -> bool {
     learner.progress.memory.get(item).is_some_and(|memory| memory.asked.is_some() && created >= memory.last_review)
 }
 

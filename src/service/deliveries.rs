@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{DeliverySeq, DeliveryState, Learner, LearnerId, Purpose, Status};
+use crate::domain::{DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Purpose, Status};
 use crate::store::{Storage, StorageExt, StoreError};
 
 /// Records that Telegram accepted delivery `seq` as message `message_id`.
@@ -44,7 +44,7 @@ pub fn mark_failed(
 }
 
 /// Marks review `item` as not out (its delivery failed); false if it was not out anyway.
-fn reopen_review(learner: &mut Learner, item: &str) -> bool {
+fn reopen_review(learner: &mut Learner, item: &ItemId) -> bool {
     learner.progress.memory.get_mut(item).is_some_and(|memory| memory.asked.take().is_some())
 }
 
@@ -76,7 +76,7 @@ mod tests {
     use super::*;
     use crate::domain::{Delivery, Memory};
     use crate::store::Store;
-    use crate::testkit::{at, learner};
+    use crate::testkit::{at, id, item, learner, seq};
 
     fn quiz(learner: LearnerId, seq: DeliverySeq, review: bool) -> Delivery {
         Delivery {
@@ -85,7 +85,7 @@ mod tests {
             cohort: "desk".to_owned(),
             created: at("2026-11-24T08:00:00Z"),
             slot: None,
-            purpose: Purpose::Quiz { item: "greet/quiz".to_owned(), correct: 1, review },
+            purpose: Purpose::Quiz { item: item("greet/quiz"), correct: 1, review },
             state: DeliveryState::Pending,
             outgoing: None,
         }
@@ -102,11 +102,11 @@ mod tests {
             last_review: at("2026-11-20T08:00:00Z"),
             elapsed_days: 4,
             scheduled_days: 4,
-            state: 2,
+            state: crate::domain::CardState::Review,
             asked: Some(at("2026-11-24T08:00:00Z")),
         };
         let mut record = learner(id);
-        record.progress.memory.insert("greet/quiz".to_owned(), memory);
+        record.progress.memory.insert(item("greet/quiz"), memory);
         store
             .with_learner(id, |tx| {
                 tx.put_learner(&record)?;
@@ -116,40 +116,40 @@ mod tests {
     }
 
     fn asked(store: &dyn Storage, id: LearnerId) -> Option<DateTime<Utc>> {
-        store.learner(id).expect("read").expect("enrolled").progress.memory["greet/quiz"].asked
+        store.learner(id).expect("read").expect("enrolled").progress.memory[&item("greet/quiz")].asked
     }
 
     #[test]
     fn a_review_whose_delivery_failed_is_no_longer_out() {
         let store = Store::temporary().expect("store");
-        asked_learner(&store, 1, quiz(1, 4, true));
-        mark_failed(&store, 1, 4, "retries ran out", at("2026-11-24T08:01:00Z")).expect("recorded");
-        assert_eq!(asked(&store, 1), None, "the review can be sent again");
+        asked_learner(&store, id(1), quiz(id(1), seq(4), true));
+        mark_failed(&store, id(1), seq(4), "retries ran out", at("2026-11-24T08:01:00Z")).expect("recorded");
+        assert_eq!(asked(&store, id(1)), None, "the review can be sent again");
         let failed = DeliveryState::Failed { reason: "retries ran out".to_owned(), at: at("2026-11-24T08:01:00Z") };
-        assert_eq!(store.delivery(1, 4).expect("read").map(|d| d.state), Some(failed));
+        assert_eq!(store.delivery(id(1), seq(4)).expect("read").map(|d| d.state), Some(failed));
         assert_eq!(store.pending().expect("pending"), Vec::new());
     }
 
     #[test]
     fn a_failed_first_quiz_or_a_sent_review_leaves_the_review_out() {
         let store = Store::temporary().expect("store");
-        asked_learner(&store, 1, quiz(1, 4, false));
-        mark_failed(&store, 1, 4, "retries ran out", at("2026-11-24T08:01:00Z")).expect("recorded");
-        assert_eq!(asked(&store, 1), Some(at("2026-11-24T08:00:00Z")));
-        asked_learner(&store, 2, quiz(2, 5, true));
-        mark_sent(&store, 2, 5, 77, at("2026-11-24T08:01:00Z")).expect("recorded");
-        assert_eq!(asked(&store, 2), Some(at("2026-11-24T08:00:00Z")));
+        asked_learner(&store, id(1), quiz(id(1), seq(4), false));
+        mark_failed(&store, id(1), seq(4), "retries ran out", at("2026-11-24T08:01:00Z")).expect("recorded");
+        assert_eq!(asked(&store, id(1)), Some(at("2026-11-24T08:00:00Z")));
+        asked_learner(&store, id(2), quiz(id(2), seq(5), true));
+        mark_sent(&store, id(2), seq(5), 77, at("2026-11-24T08:01:00Z")).expect("recorded");
+        assert_eq!(asked(&store, id(2)), Some(at("2026-11-24T08:00:00Z")));
     }
 
     #[test]
     fn deactivating_fails_what_is_pending_for_that_learner_only() {
         let store = Store::temporary().expect("store");
-        asked_learner(&store, 1, quiz(1, 4, false));
-        asked_learner(&store, 2, quiz(2, 5, false));
-        let failed = deactivate(&store, 1, "blocked", at("2026-11-24T08:00:00Z")).expect("deactivated");
-        assert_eq!(failed, vec![4]);
-        assert_eq!(store.pending().expect("pending"), vec![(2, 5)]);
-        let status = store.learner(1).expect("read").map(|learner| learner.status);
+        asked_learner(&store, id(1), quiz(id(1), seq(4), false));
+        asked_learner(&store, id(2), quiz(id(2), seq(5), false));
+        let failed = deactivate(&store, id(1), "blocked", at("2026-11-24T08:00:00Z")).expect("deactivated");
+        assert_eq!(failed, vec![seq(4)]);
+        assert_eq!(store.pending().expect("pending"), vec![(id(2), seq(5))]);
+        let status = store.learner(id(1)).expect("read").map(|learner| learner.status);
         assert_eq!(status, Some(Status::Inactive { reason: "blocked".to_owned(), since: at("2026-11-24T08:00:00Z") }));
     }
 }

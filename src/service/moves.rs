@@ -25,7 +25,7 @@ impl Service {
         cohort: &Cohort,
         outcome: &mut Outcome,
     ) -> Result<Learner, TxError> {
-        let nonce = tx.next_seq()?;
+        let nonce = tx.next_seq()?.get();
         let lang = learner.lang;
         let (old, new) = (self.programme_title(&learner), self.cohort_programme(cohort));
         let button = |key: &str, confirm| Button {

@@ -1,7 +1,7 @@
 use super::*;
 use crate::domain::{AnswerKind, NextNudge, Outgoing, PracticeOutcome};
 use crate::store::Store;
-use crate::testkit::{at, demo_pack, library, person, settings};
+use crate::testkit::{at, demo_pack, id, item, library, person, settings};
 
 fn service() -> Service {
     Service::new(Arc::new(Store::temporary().unwrap()), Arc::new(settings()), library(demo_pack()))
@@ -13,17 +13,18 @@ fn now() -> DateTime<Utc> {
 }
 
 fn say(service: &Service, id: i64, text: &str) -> Handled {
-    service.handle(&Incoming::from_text(person(id), text, None), now()).unwrap()
+    service.handle(&Incoming::from_text(person(LearnerId::new(id)), text, None), now()).unwrap()
 }
 
 fn reply(service: &Service, id: i64, text: &str, to_message: i64) -> Handled {
-    let incoming = Incoming::Text { from: person(id), text: text.to_owned(), reply_to: Some(to_message) };
+    let incoming =
+        Incoming::Text { from: person(LearnerId::new(id)), text: text.to_owned(), reply_to: Some(to_message) };
     service.handle(&incoming, now()).unwrap()
 }
 
 fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
     let incoming = Incoming::Press {
-        from: person(id),
+        from: person(LearnerId::new(id)),
         query_id: "q".to_owned(),
         message_id: Some(message_id),
         data: data.to_owned(),
@@ -33,28 +34,28 @@ fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
 
 /// The text of delivery `seq` (sends and edits alike).
 fn html(service: &Service, id: i64, seq: DeliverySeq) -> String {
-    match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
+    match service.store().delivery(LearnerId::new(id), seq).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Send { message } | Outgoing::Edit { message, .. } => message.html,
         Outgoing::Document { caption, .. } => caption,
     }
 }
 
 fn data_of(service: &Service, id: i64, seq: DeliverySeq, button: usize) -> String {
-    match service.store().delivery(id, seq).unwrap().unwrap().outgoing.unwrap() {
+    match service.store().delivery(LearnerId::new(id), seq).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Send { message } => message.buttons.concat()[button].data.clone(),
         Outgoing::Edit { .. } | Outgoing::Document { .. } => panic!("no buttons here"),
     }
 }
 
 fn learner(service: &Service, id: i64) -> Learner {
-    service.store().learner(id).unwrap().unwrap()
+    service.store().learner(LearnerId::new(id)).unwrap().unwrap()
 }
 
 /// Enrols learner `id` and sends them their first nudge; returns its deliveries.
 fn enrolled_and_nudged(service: &Service, id: i64) -> Vec<DeliverySeq> {
     say(service, id, "/start JOIN");
     let next = learner(service, id).next_nudge.unwrap();
-    service.nudge_due(id, &next, next.at).unwrap()
+    service.nudge_due(LearnerId::new(id), &next, next.at).unwrap()
 }
 
 #[test]
@@ -68,13 +69,13 @@ fn start_with_a_known_invite_enrols_welcomes_and_schedules() {
     assert!(html(&service, 7, handled.to_send[0]).contains("tomorrow at 09:00"));
     let next = learner.next_nudge.unwrap();
     assert_eq!(next.at, at("2026-11-24T08:00:00Z"));
-    assert!(service.store().has_agenda(&next, 7));
+    assert!(service.store().has_agenda(&next, LearnerId::new(7)));
 }
 
 #[test]
 fn a_learner_named_like_a_placeholder_is_greeted_by_that_name() {
     let service = service();
-    let from = Person { first_name: "{when} <{programme}>".to_owned(), ..person(7) };
+    let from = Person { first_name: "{when} <{programme}>".to_owned(), ..person(LearnerId::new(7)) };
     let handled = service.handle(&Incoming::from_text(from, "/start JOIN", None), now()).unwrap();
     let welcome = html(&service, 7, handled.to_send[0]);
     assert!(welcome.starts_with("Welcome, {when} &lt;{programme}&gt;!"), "{welcome}");
@@ -87,8 +88,8 @@ fn start_with_a_wrong_or_missing_invite_is_refused_kindly() {
     assert!(html(&service, 7, wrong.to_send[0]).contains("I don't know the invite code “NOPE”"));
     let missing = say(&service, 8, "/start");
     assert!(html(&service, 8, missing.to_send[0]).contains("followed by your invite code"));
-    assert!(service.store().learner(7).unwrap().is_none());
-    assert!(service.store().learner(8).unwrap().is_none());
+    assert!(service.store().learner(LearnerId::new(7)).unwrap().is_none());
+    assert!(service.store().learner(LearnerId::new(8)).unwrap().is_none());
 }
 
 #[test]
@@ -108,14 +109,17 @@ fn a_slot_is_sent_once_even_if_its_agenda_entry_comes_back() {
     let replayed = NextNudge { at: at("2026-11-24T08:00:00Z"), slot: "2026-11-24T09:00:00".to_owned() };
     service
         .store()
-        .with_learner(7, |tx| {
+        .with_learner(LearnerId::new(7), |tx| {
             let mut record = tx.learner()?.unwrap();
             tx.set_agenda(record.next_nudge.as_ref(), Some(&replayed))?;
             record.next_nudge = Some(replayed.clone());
             tx.put_learner(&record)
         })
         .unwrap();
-    assert!(service.nudge_due(7, &replayed, replayed.at).unwrap().is_empty(), "the slot is claimed already");
+    assert!(
+        service.nudge_due(LearnerId::new(7), &replayed, replayed.at).unwrap().is_empty(),
+        "the slot is claimed already"
+    );
     assert_eq!(learner(&service, 7).next_nudge.unwrap().at, at("2026-11-25T08:00:00Z"));
 }
 
@@ -124,7 +128,7 @@ fn a_stale_agenda_entry_does_nothing() {
     let service = service();
     say(&service, 7, "/start JOIN");
     let stale = NextNudge { at: at("2026-11-20T08:00:00Z"), slot: "2026-11-20T09:00:00".to_owned() };
-    assert!(service.nudge_due(7, &stale, now()).unwrap().is_empty());
+    assert!(service.nudge_due(LearnerId::new(7), &stale, now()).unwrap().is_empty());
 }
 
 #[test]
@@ -144,7 +148,7 @@ fn a_quiz_press_is_recorded_once_and_gets_a_verdict() {
     let answers: Vec<_> = service.store().answers().collect::<Result<_, _>>().unwrap();
     assert_eq!(answers.len(), 1);
     assert_eq!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false });
-    let memory = &learner(&service, 7).progress.memory["one/quiz"];
+    let memory = &learner(&service, 7).progress.memory[&item("one/quiz")];
     assert_eq!((memory.due - now()).num_days(), 3, "a right first answer comes back in 3 days");
 }
 
@@ -189,7 +193,7 @@ fn a_reply_to_an_older_question_goes_to_that_question() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    deliveries::mark_sent(&**service.store(), 7, reflect, 55, now()).unwrap();
+    deliveries::mark_sent(&**service.store(), id(7), reflect, 55, now()).unwrap();
     say(&service, 7, "first answer");
     let added = reply(&service, 7, "one more thought", 55);
     assert!(added.recorded_answer);
@@ -206,10 +210,10 @@ fn practice_check_ins_record_the_outcome_and_a_note() {
     say(&service, 7, "/start JOIN");
     let check = service
         .store()
-        .with_learner(7, |tx| {
+        .with_learner(LearnerId::new(7), |tx| {
             let learner = tx.learner()?;
             let mut outcome = Outcome::default();
-            outcome.drafts.push(Draft::content(Purpose::PracticeCheck { item: "one/practice".to_owned() }));
+            outcome.drafts.push(Draft::content(Purpose::PracticeCheck { item: item("one/practice") }));
             let pack = service.pack_of("desk");
             service.commit(tx, learner, outcome, Commit { pack: pack.as_deref(), slot: None, now: now() })
         })
@@ -301,7 +305,7 @@ fn progress_shows_own_figures_only() {
 fn inactive_learners_are_not_scheduled_until_they_start_again() {
     let service = service();
     say(&service, 7, "/start JOIN");
-    deliveries::deactivate(&**service.store(), 7, "blocked", now()).unwrap();
+    deliveries::deactivate(&**service.store(), id(7), "blocked", now()).unwrap();
     assert_eq!(learner(&service, 7).next_nudge, None);
     assert_eq!(service.store().n_agenda(), 0);
     let back = say(&service, 7, "/start");
@@ -317,8 +321,8 @@ fn rebuilding_the_agenda_keeps_overdue_entries_for_catch_up() {
     let later = due.at + chrono::Duration::days(3);
     assert_eq!(service.rebuild_agenda(later).unwrap(), 0, "an overdue entry stays as it is");
     let due_now = service.store().due_agenda(later, 10).unwrap();
-    assert_eq!(due_now, vec![(7, due.clone())]);
-    assert_eq!(service.nudge_due(7, &due, later).unwrap().len(), 2, "one nudge for the missed days");
+    assert_eq!(due_now, vec![(LearnerId::new(7), due.clone())]);
+    assert_eq!(service.nudge_due(LearnerId::new(7), &due, later).unwrap().len(), 2, "one nudge for the missed days");
     assert!(service.store().due_agenda(later, 10).unwrap().is_empty());
 }
 
@@ -329,7 +333,7 @@ fn mydata_exports_everything_and_forget_erases_it_after_confirmation() {
     press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
     say(&service, 7, "a private thought");
     let export = say(&service, 7, "/mydata").to_send[0];
-    match service.store().delivery(7, export).unwrap().unwrap().outgoing.unwrap() {
+    match service.store().delivery(LearnerId::new(7), export).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Document { content, file_name, .. } => {
             assert_eq!(file_name, "my-nudge-data.json");
             assert!(content.contains("a private thought") && content.contains("\"cohort\": \"desk\""));
@@ -340,13 +344,13 @@ fn mydata_exports_everything_and_forget_erases_it_after_confirmation() {
     assert!(html(&service, 7, question).contains("cannot be undone"));
     let kept = press(&service, 7, &data_of(&service, 7, question, 1), 99);
     assert!(html(&service, 7, kept.to_send[0]).contains("Nothing was erased"));
-    assert!(service.store().learner(7).unwrap().is_some());
+    assert!(service.store().learner(LearnerId::new(7)).unwrap().is_some());
     let erased = press(&service, 7, &data_of(&service, 7, question, 0), 99);
     assert_eq!(erased.toast.as_deref(), Some("Erased"));
     assert!(erased.to_send.is_empty(), "the goodbye is not recorded");
     assert!(matches!(&erased.direct[..], [Outgoing::Edit { message_id: 99, .. }]));
-    assert!(service.store().learner(7).unwrap().is_none());
-    assert_eq!(service.store().export(7).unwrap().answers.len(), 0);
+    assert!(service.store().learner(LearnerId::new(7)).unwrap().is_none());
+    assert_eq!(service.store().export(LearnerId::new(7)).unwrap().answers.len(), 0);
 }
 
 #[test]
@@ -429,7 +433,7 @@ fn answers_past_what_nudge_keeps_are_cut_with_a_word_to_the_learner() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
-    deliveries::mark_sent(&**service.store(), 7, reflect, 55, now()).unwrap();
+    deliveries::mark_sent(&**service.store(), id(7), reflect, 55, now()).unwrap();
     let long = "x".repeat(4000);
     let first = reply(&service, 7, &long, 55);
     assert_eq!(first.to_send.len(), 2, "thanks and the next question, nothing about length");
@@ -449,7 +453,11 @@ fn an_admins_report_just_after_midnight_is_dated_in_the_cohorts_zone_and_languag
     let service = service();
     // 00:30 on 11 March in Amsterdam, still 10 March in UTC.
     let just_after_midnight = at("2026-03-10T23:30:00Z");
-    let asked = AdminReport { admin: 7, lang: Lang::Nl, request: crate::report::from_store::ReportRequest::default() };
+    let asked = AdminReport {
+        admin: LearnerId::new(7),
+        lang: Lang::Nl,
+        request: crate::report::from_store::ReportRequest::default(),
+    };
     let sent = service.admin_report(&asked, just_after_midnight);
     let Some(Outgoing::Send { message }) = sent.first() else { panic!("no summary: {sent:?}") };
     let heading = crate::i18n::fill(Lang::Nl, "admin.report_heading", &[("date", "2026-03-11")]);
@@ -471,9 +479,9 @@ fn a_lesson_too_long_for_one_message_keeps_its_parts_in_order_and_the_learner_wa
     let service = Service::new(Arc::new(Store::temporary().unwrap()), Arc::new(settings()), library(pack));
     let sent = enrolled_and_nudged(&service, 7);
     assert!(sent.len() > 2, "the lesson comes in parts, then its quiz: {sent:?}");
-    assert!(sent.windows(2).all(|pair| pair[1] == pair[0] + 1), "numbered in sending order: {sent:?}");
+    assert!(sent.windows(2).all(|pair| pair[1].get() == pair[0].get() + 1), "numbered in sending order: {sent:?}");
     let quiz = *sent.last().unwrap();
-    let purpose = service.store().delivery(7, quiz).unwrap().unwrap().purpose;
+    let purpose = service.store().delivery(id(7), quiz).unwrap().unwrap().purpose;
     assert!(matches!(purpose, Purpose::Quiz { .. }), "{purpose:?}");
     assert_eq!(learner(&service, 7).progress.waiting.unwrap().delivery, quiz);
     let answered = press(&service, 7, &data_of(&service, 7, quiz, 1), 10);

@@ -104,15 +104,15 @@ impl Store {
     fn backup_ids(&self) -> Result<Vec<LearnerId>, StoreError> {
         let mut ids = std::collections::BTreeSet::new();
         for key in self.learners.iter().keys() {
-            ids.insert(keys::read_i64(&key?, "learners")?);
+            ids.insert(keys::read_learner(&key?, "learners")?);
         }
         for key in self.leads.iter().keys() {
-            ids.insert(keys::read_i64(&key?, "leads")?);
+            ids.insert(keys::read_learner(&key?, "leads")?);
         }
         let mut from = 0u64;
         while let Some(entry) = self.deliveries.range(from.to_be_bytes()..).next() {
             let owner = keys::read_u64(&entry?.0, "deliveries")?;
-            ids.insert(owner as LearnerId);
+            ids.insert(LearnerId::new(owner as i64));
             let Some(next) = owner.checked_add(1) else { break };
             from = next;
         }

@@ -13,7 +13,7 @@ use crate::domain::{
     Answer, AnswerKind, CohortState, ColleaguesEdition, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId,
     NextNudge, Note, NoteKind, OutMessage, Outgoing, Purpose, Status,
 };
-use crate::testkit::{at, learner};
+use crate::testkit::{at, id, item, learner, seq};
 
 /// Opens one store, again and again: what a restart of the daemon sees.
 pub(crate) trait Opener {
@@ -78,7 +78,7 @@ pub(crate) fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
         learner,
         cohort: "desk".to_owned(),
         delivery,
-        item: "greet/quiz".to_owned(),
+        item: item("greet/quiz"),
         at: at("2026-11-24T08:03:00Z"),
         prompt_sent_at: Some(at("2026-11-24T08:00:01Z")),
         kind: AnswerKind::Quiz { choice: 1, correct: true, review: false },
@@ -98,11 +98,11 @@ pub(crate) fn busy_learner(store: &dyn Storage, id: LearnerId) -> NextNudge {
             tx.put_learner(&Learner { next_nudge: Some(next.clone()), ..learner(id) })?;
             tx.set_agenda(None, Some(&next))?;
             tx.claim_slot("desk", SLOT, at("2026-11-24T08:00:00Z"))?;
-            tx.put_delivery(&delivery(id, 4))?;
-            tx.put_answer(&answer(id, 4))?;
-            tx.put_delivery(&delivery(id, 5))?;
-            tx.finish_delivery(5, sent(MESSAGE, "2026-11-24T08:00:01Z"))?;
-            tx.put_note(&note(id, 5, "2026-11-24T09:00:00Z"))
+            tx.put_delivery(&delivery(id, seq(4)))?;
+            tx.put_answer(&answer(id, seq(4)))?;
+            tx.put_delivery(&delivery(id, seq(5)))?;
+            tx.finish_delivery(seq(5), sent(MESSAGE, "2026-11-24T08:00:01Z"))?;
+            tx.put_note(&note(id, seq(5), "2026-11-24T09:00:00Z"))
         })
         .expect("a busy learner");
     next
@@ -134,7 +134,7 @@ pub(crate) fn busy_lead(store: &dyn Storage, id: LearnerId) {
         .with_learner(id, |tx| {
             tx.put_lead(&lead)?;
             tx.claim_slot("desk", "digest@2026-11-30T08:00:00", at("2026-11-30T07:00:00Z"))?;
-            tx.put_delivery(&delivery(id, 7))
+            tx.put_delivery(&delivery(id, seq(7)))
         })
         .expect("a busy lead");
 }
@@ -205,14 +205,14 @@ pub(crate) fn a_slot_is_claimed_once_per_learner_also_after_reopening(new_store:
         store.with_learner(id, |tx| tx.claim_slot(cohort, SLOT, at("2026-11-24T08:00:00Z"))).expect("claim")
     };
     let store = opener.open();
-    assert!(claim(&*store, 1, "desk"));
-    assert!(!claim(&*store, 1, "desk"), "a second claim fails");
-    assert!(claim(&*store, 2, "desk"), "another learner has their own claim");
-    assert!(claim(&*store, 1, "sales"), "and so has another cohort");
+    assert!(claim(&*store, id(1), "desk"));
+    assert!(!claim(&*store, id(1), "desk"), "a second claim fails");
+    assert!(claim(&*store, id(2), "desk"), "another learner has their own claim");
+    assert!(claim(&*store, id(1), "sales"), "and so has another cohort");
     store.flush_blocking().expect("flush");
     drop(store);
     let store = opener.open();
-    assert!(!claim(&*store, 1, "desk") && !claim(&*store, 2, "desk") && !claim(&*store, 1, "sales"));
+    assert!(!claim(&*store, id(1), "desk") && !claim(&*store, id(2), "desk") && !claim(&*store, id(1), "sales"));
 }
 
 /// What a committed transaction wrote is there after a flush and a restart, and so are the
@@ -220,19 +220,22 @@ pub(crate) fn a_slot_is_claimed_once_per_learner_also_after_reopening(new_store:
 pub(crate) fn what_a_transaction_committed_survives_a_flush_and_reopening(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    let next = busy_learner(&*store, 3);
+    let next = busy_learner(&*store, id(3));
     store.set_update_offset(42).expect("offset");
     let key = store.report_key().expect("key");
-    let before = traces_of(&*store, 3);
+    let before = traces_of(&*store, id(3));
     store.flush_blocking().expect("flush");
     drop(store);
 
     let store = opener.open();
-    assert_eq!(traces_of(&*store, 3), before);
+    assert_eq!(traces_of(&*store, id(3)), before);
     assert_eq!(before.learner.as_ref().map(|l| l.name.as_str()), Some("Learner3"));
-    assert_eq!((before.pending, before.agenda, before.message), (vec![4], vec![next], Some(5)));
-    assert_eq!(store.delivery(3, 5).expect("read").map(|d| d.state), Some(sent(MESSAGE, "2026-11-24T08:00:01Z")));
-    assert_eq!(store.answers().map(|a| a.expect("answer")).collect::<Vec<_>>(), vec![answer(3, 4)]);
+    assert_eq!((before.pending, before.agenda, before.message), (vec![seq(4)], vec![next], Some(seq(5))));
+    assert_eq!(
+        store.delivery(id(3), seq(5)).expect("read").map(|d| d.state),
+        Some(sent(MESSAGE, "2026-11-24T08:00:01Z"))
+    );
+    assert_eq!(store.answers().map(|a| a.expect("answer")).collect::<Vec<_>>(), vec![answer(id(3), seq(4))]);
     assert_eq!(counts(&*store), (1, 1, 1));
     assert_eq!(store.update_offset().expect("offset"), 42);
     assert_eq!((store.report_key().expect("key"), key.len()), (key, 32), "the same key, made once");
@@ -242,15 +245,15 @@ pub(crate) fn what_a_transaction_committed_survives_a_flush_and_reopening(new_st
 pub(crate) fn a_transaction_that_aborts_writes_nothing(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    let result = store.with_learner(1, |tx| {
-        tx.put_learner(&learner(1))?;
+    let result = store.with_learner(id(1), |tx| {
+        tx.put_learner(&learner(id(1)))?;
         tx.claim_slot("desk", SLOT, at("2026-11-24T08:00:00Z"))?;
-        tx.put_delivery(&delivery(1, 4))?;
+        tx.put_delivery(&delivery(id(1), seq(4)))?;
         tx.set_agenda(None, Some(&NextNudge { at: at("2026-11-25T08:00:00Z"), slot: "s".to_owned() }))?;
         Err::<(), _>(TxError::Abort(StoreError::Encode("stop".to_owned())))
     });
     assert!(matches!(result, Err(StoreError::Encode(ref why)) if why == "stop"), "{result:?}");
-    assert_eq!(traces_of(&*store, 1), Traces::default());
+    assert_eq!(traces_of(&*store, id(1)), Traces::default());
     assert_eq!(counts(&*store), (0, 0, 0));
 }
 
@@ -262,14 +265,14 @@ pub(crate) fn a_rerun_transaction_keeps_only_its_last_attempt(new_store: NewStor
     let first = NextNudge { at: at("2026-11-25T08:00:00Z"), slot: "first".to_owned() };
     let second = NextNudge { at: at("2026-11-26T08:00:00Z"), slot: "second".to_owned() };
     let returned = store
-        .with_learner(1, |tx| {
+        .with_learner(id(1), |tx| {
             attempts.set(attempts.get() + 1);
-            let (name, seq, slot, next) = match attempts.get() {
+            let (name, number, slot, next) = match attempts.get() {
                 1 => ("first", 4, "one", &first),
                 _ => ("second", 5, "two", &second),
             };
-            tx.put_learner(&Learner { name: name.to_owned(), ..learner(1) })?;
-            tx.put_delivery(&delivery(1, seq))?;
+            tx.put_learner(&Learner { name: name.to_owned(), ..learner(id(1)) })?;
+            tx.put_delivery(&delivery(id(1), seq(number)))?;
             tx.claim_slot("desk", slot, at("2026-11-24T08:00:00Z"))?;
             tx.set_agenda(None, Some(next))?;
             if attempts.get() == 1 {
@@ -279,11 +282,11 @@ pub(crate) fn a_rerun_transaction_keeps_only_its_last_attempt(new_store: NewStor
         })
         .expect("the second attempt commits");
     assert_eq!((attempts.get(), returned), (2, "second"));
-    assert_eq!(store.learner(1).expect("read").map(|l| l.name), Some("second".to_owned()));
-    assert_eq!(store.delivery(1, 4).expect("read"), None);
-    assert_eq!(store.pending_for(1).expect("pending"), vec![5]);
-    assert!(!is_claimed(&*store, 1, "desk", "one") && is_claimed(&*store, 1, "desk", "two"));
-    assert_eq!(store.due_agenda(DateTime::<Utc>::MAX_UTC, 10).expect("agenda"), vec![(1, second)]);
+    assert_eq!(store.learner(id(1)).expect("read").map(|l| l.name), Some("second".to_owned()));
+    assert_eq!(store.delivery(id(1), seq(4)).expect("read"), None);
+    assert_eq!(store.pending_for(id(1)).expect("pending"), vec![seq(5)]);
+    assert!(!is_claimed(&*store, id(1), "desk", "one") && is_claimed(&*store, id(1), "desk", "two"));
+    assert_eq!(store.due_agenda(DateTime::<Utc>::MAX_UTC, 10).expect("agenda"), vec![(id(1), second)]);
     assert_eq!(counts(&*store), (1, 1, 1));
 }
 
@@ -292,15 +295,15 @@ pub(crate) fn a_rerun_transaction_keeps_only_its_last_attempt(new_store: NewStor
 pub(crate) fn use_cases_on_one_learner_at_once_lose_no_update(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    store.with_learner(1, |tx| tx.put_learner(&Learner { name: String::new(), ..learner(1) })).expect("enrol");
+    store.with_learner(id(1), |tx| tx.put_learner(&Learner { name: String::new(), ..learner(id(1)) })).expect("enrol");
     let append = |store: &dyn Storage| {
         for _ in 0..25 {
             store
-                .with_learner(1, |tx| {
-                    let mut record = tx.learner()?.unwrap_or_else(|| learner(1));
+                .with_learner(id(1), |tx| {
+                    let mut record = tx.learner()?.unwrap_or_else(|| learner(id(1)));
                     record.name.push('x');
                     tx.put_learner(&record)?;
-                    tx.put_delivery(&delivery(1, tx.next_seq()?))
+                    tx.put_delivery(&delivery(id(1), tx.next_seq()?))
                 })
                 .expect("append");
         }
@@ -309,8 +312,8 @@ pub(crate) fn use_cases_on_one_learner_at_once_lose_no_update(new_store: NewStor
         scope.spawn(|| append(&*store));
         scope.spawn(|| append(&*store));
     });
-    assert_eq!(store.learner(1).expect("read").map(|l| l.name.len()), Some(50));
-    let pending = store.pending_for(1).expect("pending");
+    assert_eq!(store.learner(id(1)).expect("read").map(|l| l.name.len()), Some(50));
+    let pending = store.pending_for(id(1)).expect("pending");
     assert_eq!(pending.len(), 50, "{pending:?}");
     assert!(pending.windows(2).all(|pair| pair[0] < pair[1]), "distinct numbers, oldest first: {pending:?}");
 }
@@ -325,30 +328,34 @@ pub(crate) fn pending_deliveries_come_back_in_creation_order_and_leave_when_fini
             .with_learner(id, |tx| {
                 let seq = tx.next_seq()?;
                 tx.put_delivery(&delivery(id, seq))?;
-                Ok(seq)
+                Ok(Some(seq))
             })
             .expect("a delivery")
+            .expect("a number")
     };
-    let (a1, b2, a3, b4, a5) = (add(1), add(2), add(1), add(2), add(1));
-    assert_eq!(store.pending().expect("pending"), vec![(1, a1), (1, a3), (1, a5), (2, b2), (2, b4)]);
+    let (a1, b2, a3, b4, a5) = (add(id(1)), add(id(2)), add(id(1)), add(id(2)), add(id(1)));
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![(id(1), a1), (id(1), a3), (id(1), a5), (id(2), b2), (id(2), b4)]
+    );
     assert_eq!(store.n_pending(), 5);
     store.flush_blocking().expect("flush");
     drop(store);
 
     let store = opener.open();
-    assert_eq!(store.pending_for(1).expect("pending"), vec![a1, a3, a5], "the outbox is durable");
+    assert_eq!(store.pending_for(id(1)).expect("pending"), vec![a1, a3, a5], "the outbox is durable");
     store
-        .with_learner(1, |tx| {
+        .with_learner(id(1), |tx| {
             tx.finish_delivery(a3, sent(77, "2026-11-24T08:00:01Z"))?;
             tx.finish_delivery(a5, DeliveryState::Failed { reason: "gone".to_owned(), at: at("2026-11-24T08:00:02Z") })
         })
         .expect("finished");
-    assert_eq!(store.pending().expect("pending"), vec![(1, a1), (2, b2), (2, b4)]);
+    assert_eq!(store.pending().expect("pending"), vec![(id(1), a1), (id(2), b2), (id(2), b4)]);
     assert_eq!(store.n_pending(), 3);
-    let done = store.delivery(1, a3).expect("read").expect("kept");
+    let done = store.delivery(id(1), a3).expect("read").expect("kept");
     assert_eq!((done.state, done.outgoing), (sent(77, "2026-11-24T08:00:01Z"), None), "the payload goes once sent");
-    assert_eq!(probe(&*store, 1, |tx| tx.delivery_of_message(77)), Some(a3));
-    assert_eq!(probe(&*store, 2, |tx| tx.delivery_of_message(77)), None, "message ids are per chat");
+    assert_eq!(probe(&*store, id(1), |tx| tx.delivery_of_message(77)), Some(a3));
+    assert_eq!(probe(&*store, id(2), |tx| tx.delivery_of_message(77)), None, "message ids are per chat");
 }
 
 /// An erased learner is gone from every record, the export and a backup (restored elsewhere);
@@ -356,20 +363,20 @@ pub(crate) fn pending_deliveries_come_back_in_creation_order_and_leave_when_fini
 pub(crate) fn erasure_leaves_nothing_of_the_learner_and_touches_no_one_else(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    busy_learner(&*store, 1);
-    busy_learner(&*store, 2);
-    busy_lead(&*store, 3);
-    let other = traces_of(&*store, 2);
-    assert_ne!(traces_of(&*store, 1), Traces::default());
-    assert_eq!(traces_of(&*store, 1).exported_team.1.len(), 1, "the note is exported");
-    assert!(traces_of(&*store, 3).exported_team.0.is_some(), "the lead record is exported");
+    busy_learner(&*store, id(1));
+    busy_learner(&*store, id(2));
+    busy_lead(&*store, id(3));
+    let other = traces_of(&*store, id(2));
+    assert_ne!(traces_of(&*store, id(1)), Traces::default());
+    assert_eq!(traces_of(&*store, id(1)).exported_team.1.len(), 1, "the note is exported");
+    assert!(traces_of(&*store, id(3)).exported_team.0.is_some(), "the lead record is exported");
 
-    store.erase(1).expect("erased");
-    store.erase(3).expect("lead erased");
-    assert_eq!(traces_of(&*store, 1), Traces::default());
-    assert_eq!(traces_of(&*store, 3), Traces::default());
-    assert!(!is_claimed(&*store, 3, "desk", "digest@2026-11-30T08:00:00"), "a lead's claims go too");
-    assert_eq!(traces_of(&*store, 2), other);
+    store.erase(id(1)).expect("erased");
+    store.erase(id(3)).expect("lead erased");
+    assert_eq!(traces_of(&*store, id(1)), Traces::default());
+    assert_eq!(traces_of(&*store, id(3)), Traces::default());
+    assert!(!is_claimed(&*store, id(3), "desk", "digest@2026-11-30T08:00:00"), "a lead's claims go too");
+    assert_eq!(traces_of(&*store, id(2)), other);
     assert_eq!(counts(&*store), (1, 1, 1));
 
     let mut backup = Vec::new();
@@ -377,14 +384,14 @@ pub(crate) fn erasure_leaves_nothing_of_the_learner_and_touches_no_one_else(new_
     let restored_opener = new_store();
     let restored = restored_opener.open();
     restored.restore(&mut backup.as_slice()).expect("restore");
-    assert_eq!(traces_of(&*restored, 1), Traces::default(), "nothing of them in a backup");
-    assert_eq!(traces_of(&*restored, 2), other);
+    assert_eq!(traces_of(&*restored, id(1)), Traces::default(), "nothing of them in a backup");
+    assert_eq!(traces_of(&*restored, id(2)), other);
 
     store.flush_blocking().expect("flush");
     drop(store);
     let store = opener.open();
-    assert_eq!(traces_of(&*store, 1), Traces::default());
-    assert_eq!(traces_of(&*store, 2), other);
+    assert_eq!(traces_of(&*store, id(1)), Traces::default());
+    assert_eq!(traces_of(&*store, id(2)), other);
 }
 
 /// Marks learner `id` `Erasing` and takes them off the agenda, as an erasure begins.
@@ -403,39 +410,39 @@ fn mark_erasing(store: &dyn Storage, id: LearnerId) {
 pub(crate) fn a_use_case_on_a_learner_being_erased_does_nothing(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    let next = busy_learner(&*store, 1);
-    mark_erasing(&*store, 1);
-    let marked = traces_of(&*store, 1);
+    let next = busy_learner(&*store, id(1));
+    mark_erasing(&*store, id(1));
+    let marked = traces_of(&*store, id(1));
 
     let sent = store
-        .with_learner(1, |tx| {
-            tx.put_delivery(&delivery(1, 6))?;
+        .with_learner(id(1), |tx| {
+            tx.put_delivery(&delivery(id(1), seq(6)))?;
             tx.set_agenda(None, Some(&NextNudge { at: next.at + chrono::Duration::days(1), ..next.clone() }))?;
-            Ok(vec![6])
+            Ok(vec![seq(6)])
         })
         .expect("nothing done");
     assert_eq!(sent, Vec::<DeliverySeq>::new(), "a learner being erased gets nothing");
-    assert_eq!(traces_of(&*store, 1), marked, "and nothing is written for them");
-    assert_eq!(marked.pending, vec![4]);
+    assert_eq!(traces_of(&*store, id(1)), marked, "and nothing is written for them");
+    assert_eq!(marked.pending, vec![seq(4)]);
 
-    store.erase(1).expect("erased");
-    assert_eq!(traces_of(&*store, 1), Traces::default());
+    store.erase(id(1)).expect("erased");
+    assert_eq!(traces_of(&*store, id(1)), Traces::default());
 }
 
 /// A learner found marked `Erasing` when the store opens is erased then.
 pub(crate) fn an_erasure_a_crash_interrupted_is_finished_at_the_next_open(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    busy_learner(&*store, 1);
-    busy_learner(&*store, 2);
-    let other = traces_of(&*store, 2);
-    mark_erasing(&*store, 1);
+    busy_learner(&*store, id(1));
+    busy_learner(&*store, id(2));
+    let other = traces_of(&*store, id(2));
+    mark_erasing(&*store, id(1));
     store.flush_blocking().expect("flush");
     drop(store);
 
     let store = opener.open();
-    assert_eq!(traces_of(&*store, 1), Traces::default());
-    assert_eq!(traces_of(&*store, 2), other);
+    assert_eq!(traces_of(&*store, id(1)), Traces::default());
+    assert_eq!(traces_of(&*store, id(2)), other);
     assert_eq!(counts(&*store), (1, 1, 1));
 }
 
@@ -444,43 +451,43 @@ pub(crate) fn an_erasure_a_crash_interrupted_is_finished_at_the_next_open(new_st
 pub(crate) fn retention_drops_what_finished_before_the_cut_and_keeps_the_rest(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    let late = |seq, at_text| Answer { at: at(at_text), ..answer(1, seq) };
+    let late = |seq, at_text| Answer { at: at(at_text), ..answer(id(1), seq) };
     let failed = DeliveryState::Failed { reason: "gone".to_owned(), at: at("2026-11-26T08:00:00Z") };
     store
-        .with_learner(1, |tx| {
-            tx.put_learner(&learner(1))?;
-            for seq in 1..=5 {
-                tx.put_delivery(&delivery(1, seq))?;
+        .with_learner(id(1), |tx| {
+            tx.put_learner(&learner(id(1)))?;
+            for number in 1..=5 {
+                tx.put_delivery(&delivery(id(1), seq(number)))?;
             }
-            tx.finish_delivery(1, sent(11, "2026-11-24T08:00:01Z"))?;
-            tx.put_answer(&answer(1, 1))?;
-            tx.finish_delivery(2, sent(12, "2026-11-25T08:00:00Z"))?;
-            tx.put_answer(&late(2, "2026-12-05T08:00:00Z"))?;
-            tx.finish_delivery(3, sent(13, "2026-12-02T08:00:00Z"))?;
-            tx.put_answer(&late(3, "2026-12-02T08:05:00Z"))?;
-            tx.finish_delivery(5, failed.clone())?;
+            tx.finish_delivery(seq(1), sent(11, "2026-11-24T08:00:01Z"))?;
+            tx.put_answer(&answer(id(1), seq(1)))?;
+            tx.finish_delivery(seq(2), sent(12, "2026-11-25T08:00:00Z"))?;
+            tx.put_answer(&late(seq(2), "2026-12-05T08:00:00Z"))?;
+            tx.finish_delivery(seq(3), sent(13, "2026-12-02T08:00:00Z"))?;
+            tx.put_answer(&late(seq(3), "2026-12-02T08:05:00Z"))?;
+            tx.finish_delivery(seq(5), failed.clone())?;
             tx.claim_slot("desk", SLOT, at("2026-11-24T08:00:00Z"))?;
             tx.claim_slot("desk", "2026-12-02T09:00:00", at("2026-12-02T08:00:00Z"))?;
-            tx.put_note(&note(1, 2, "2026-11-25T09:00:00Z"))?;
-            tx.put_note(&note(1, 3, "2026-12-02T09:00:00Z"))
+            tx.put_note(&note(id(1), seq(2), "2026-11-25T09:00:00Z"))?;
+            tx.put_note(&note(id(1), seq(3), "2026-12-02T09:00:00Z"))
         })
         .expect("written");
 
     let cut = at("2026-12-01T00:00:00Z");
     assert_eq!(store.prune(cut).expect("pruned"), Pruned { answers: 1, deliveries: 3, notes: 1 });
     let notes: Vec<Note> = store.notes().collect::<Result<_, _>>().expect("notes");
-    assert_eq!(notes, vec![note(1, 3, "2026-12-02T09:00:00Z")], "the note from after the cut stays");
+    assert_eq!(notes, vec![note(id(1), seq(3), "2026-12-02T09:00:00Z")], "the note from after the cut stays");
     let seqs: Vec<DeliverySeq> = store.deliveries().map(|d| d.expect("delivery").seq).collect();
-    assert_eq!(seqs, vec![3, 4], "the one sent after the cut and the pending one");
+    assert_eq!(seqs, vec![seq(3), seq(4)], "the one sent after the cut and the pending one");
     let answers: Vec<Answer> = store.answers().collect::<Result<_, _>>().expect("answers");
-    assert_eq!(answers, vec![late(2, "2026-12-05T08:00:00Z"), late(3, "2026-12-02T08:05:00Z")]);
-    assert_eq!(store.pending_for(1).expect("pending"), vec![4]);
+    assert_eq!(answers, vec![late(seq(2), "2026-12-05T08:00:00Z"), late(seq(3), "2026-12-02T08:05:00Z")]);
+    assert_eq!(store.pending_for(id(1)).expect("pending"), vec![seq(4)]);
     let messages: Vec<Option<DeliverySeq>> =
-        probe(&*store, 1, |tx| [11, 12, 13].map(|id| tx.delivery_of_message(id)).into_iter().collect());
-    assert_eq!(messages, vec![None, None, Some(3)]);
-    assert!(!is_claimed(&*store, 1, "desk", SLOT), "the claim from before the cut went");
-    assert!(is_claimed(&*store, 1, "desk", "2026-12-02T09:00:00"));
-    assert!(store.learner(1).expect("read").is_some(), "the learner stays");
+        probe(&*store, id(1), |tx| [11, 12, 13].map(|id| tx.delivery_of_message(id)).into_iter().collect());
+    assert_eq!(messages, vec![None, None, Some(seq(3))]);
+    assert!(!is_claimed(&*store, id(1), "desk", SLOT), "the claim from before the cut went");
+    assert!(is_claimed(&*store, id(1), "desk", "2026-12-02T09:00:00"));
+    assert!(store.learner(id(1)).expect("read").is_some(), "the learner stays");
     assert_eq!(store.prune(cut).expect("pruned again"), Pruned::default(), "nothing more to drop");
 }
 
@@ -489,30 +496,30 @@ pub(crate) fn retention_drops_what_finished_before_the_cut_and_keeps_the_rest(ne
 pub(crate) fn the_team_loops_records_survive_reopening_and_a_backup(new_store: NewStore<'_>) {
     let opener = new_store();
     let store = opener.open();
-    busy_learner(&*store, 1);
-    busy_lead(&*store, 3);
+    busy_learner(&*store, id(1));
+    busy_lead(&*store, id(3));
     let state = CohortState {
         last_digest: Some(at("2026-11-30T07:00:00Z")),
         standups_offered: vec!["third-call".to_owned()],
-        colleagues: Some(ColleaguesEdition { made_at: at("2026-11-30T07:00:00Z"), answers: vec![(1, 5)] }),
+        colleagues: Some(ColleaguesEdition { made_at: at("2026-11-30T07:00:00Z"), answers: vec![(id(1), seq(5))] }),
     };
     store.put_cohort_state("desk", &state).expect("cohort state");
     assert_eq!(store.cohort_state("other").expect("read"), CohortState::default(), "a cohort never seen");
-    let (learner, lead) = (traces_of(&*store, 1), traces_of(&*store, 3));
+    let (learner, lead) = (traces_of(&*store, id(1)), traces_of(&*store, id(3)));
     store.flush_blocking().expect("flush");
     drop(store);
 
     let store = opener.open();
-    assert_eq!((traces_of(&*store, 1), traces_of(&*store, 3)), (learner.clone(), lead.clone()));
+    assert_eq!((traces_of(&*store, id(1)), traces_of(&*store, id(3))), (learner.clone(), lead.clone()));
     assert_eq!(store.cohort_state("desk").expect("read"), state);
     let leads: Vec<Lead> = store.leads().collect::<Result<_, _>>().expect("leads");
-    assert_eq!(leads.iter().map(|lead| lead.id).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(leads.iter().map(|lead| lead.id).collect::<Vec<_>>(), vec![id(3)]);
 
     let mut backup = Vec::new();
     store.backup(&mut backup).expect("backup");
     let restored_opener = new_store();
     let restored = restored_opener.open();
     restored.restore(&mut backup.as_slice()).expect("restore");
-    assert_eq!((traces_of(&*restored, 1), traces_of(&*restored, 3)), (learner, lead));
+    assert_eq!((traces_of(&*restored, id(1)), traces_of(&*restored, id(3))), (learner, lead));
     assert_eq!(restored.cohort_state("desk").expect("read"), state);
 }

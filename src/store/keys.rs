@@ -7,14 +7,14 @@ use crate::domain::{DeliverySeq, LearnerId};
 
 /// `learners` key.
 pub fn learner(id: LearnerId) -> [u8; 8] {
-    (id as u64).to_be_bytes()
+    (id.get() as u64).to_be_bytes()
 }
 
 /// `deliveries` key: learner ‖ seq.
 pub fn delivery(learner_id: LearnerId, seq: DeliverySeq) -> [u8; 16] {
     let mut key = [0; 16];
     key[..8].copy_from_slice(&learner(learner_id));
-    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key[8..].copy_from_slice(&seq.get().to_be_bytes());
     key
 }
 
@@ -91,11 +91,23 @@ pub fn read_u64(bytes: &[u8], tree: &'static str) -> Result<u64, StoreError> {
 }
 
 /// Reads a learner id written by [`learner`].
-pub fn read_i64(bytes: &[u8], tree: &'static str) -> Result<i64, StoreError> {
-    read_u64(bytes, tree).map(|value| value as i64)
+pub fn read_learner(bytes: &[u8], tree: &'static str) -> Result<LearnerId, StoreError> {
+    read_u64(bytes, tree).map(|value| LearnerId::new(value as i64))
+}
+
+/// Reads a delivery number (a key's second half, or a `slots` or `messages` value).
+pub fn read_seq(bytes: &[u8], tree: &'static str) -> Result<DeliverySeq, StoreError> {
+    read_u64(bytes, tree).map(DeliverySeq::new)
+}
+
+/// The learner and delivery of a `deliveries` or `outbox` key.
+pub fn read_pair(key: &[u8], tree: &'static str) -> Result<(LearnerId, DeliverySeq), StoreError> {
+    let seq =
+        key.get(8..).ok_or_else(|| StoreError::Corrupt { tree, reason: "a key shorter than 16 bytes".to_owned() })?;
+    Ok((read_learner(key, tree)?, read_seq(seq, tree)?))
 }
 
 /// The learner and delivery of an `outbox` key.
 pub fn read_outbox(key: &[u8]) -> Result<(LearnerId, DeliverySeq), StoreError> {
-    Ok((read_i64(key, "outbox")?, read_u64(key.get(8..).unwrap_or_default(), "outbox")?))
+    read_pair(key, "outbox")
 }

@@ -24,8 +24,8 @@ impl Store {
             if key.len() == 16 {
                 continue;
             }
-            let seq = keys::read_u64(&key, "outbox")?;
-            let learner = keys::read_i64(&value, "outbox")?;
+            let seq = keys::read_seq(&key, "outbox")?;
+            let learner = keys::read_learner(&value, "outbox")?;
             self.outbox.insert(keys::outbox(learner, seq), &[])?;
             self.outbox.remove(key)?;
         }

@@ -395,7 +395,7 @@ impl Storage for Store {
         let mut due = Vec::new();
         for entry in self.agenda.range((lower, Bound::Included(upper))).take(limit) {
             let (key, value) = entry?;
-            due.push((keys::read_i64(&key[8..], "agenda")?, decode("agenda", &value)?));
+            due.push((keys::read_learner(key.get(8..).unwrap_or_default(), "agenda")?, decode("agenda", &value)?));
         }
         Ok(due)
     }
@@ -492,5 +492,7 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+mod pinned;
 #[cfg(test)]
 mod tests;

@@ -104,7 +104,7 @@ impl Store {
             .map(|learner| learner.id)
             .collect();
         for &id in &erasing {
-            tracing::info!(learner = id, "finishing an erasure that was interrupted");
+            tracing::info!(learner = id.get(), "finishing an erasure that was interrupted");
             self.erase(id)?;
         }
         Ok(erasing.len())

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{StoreError, keys};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, LearnerId, Outgoing, PracticeOutcome, Purpose,
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, LearnerId, Outgoing, PracticeOutcome, Purpose,
 };
 
 /// Everything stored under one delivery key: the delivery (gone once the retention period
@@ -155,7 +155,7 @@ fn delivery_from(record: DeliveryRecord<'_>, learner: LearnerId, seq: DeliverySe
         cohort: record.cohort.into_owned(),
         created: time(record.created)?,
         slot: record.slot.map(Cow::into_owned),
-        purpose: purpose(record.purpose),
+        purpose: purpose(record.purpose)?,
         state: state(record.state)?,
         outgoing,
     })
@@ -164,13 +164,14 @@ fn delivery_from(record: DeliveryRecord<'_>, learner: LearnerId, seq: DeliverySe
 fn answer_record<'a>(answer: &'a Answer, delivery: Option<&Delivery>) -> AnswerRecord<'a> {
     let unless_derived =
         |derived: Option<&str>, value: &'a str| (derived != Some(value)).then_some(Cow::Borrowed(value));
+    let derived_item = delivery.and_then(|delivery| item_of(&delivery.purpose)).map(ItemId::as_str);
     let sent_at = delivery.map(|delivery| delivery.state.sent_at().map(millis));
     let prompt_sent_at = answer.prompt_sent_at.map(millis);
     AnswerRecord {
         at: millis(answer.at),
         kind: kind_record(&answer.kind),
         cohort: unless_derived(delivery.map(|delivery| delivery.cohort.as_str()), &answer.cohort),
-        item: unless_derived(delivery.and_then(|delivery| item_of(&delivery.purpose)), &answer.item),
+        item: unless_derived(derived_item, answer.item.as_str()),
         prompt_sent_at: (sent_at != Some(prompt_sent_at)).then_some(prompt_sent_at),
     }
 }
@@ -187,11 +188,8 @@ fn answer_from(
         None => delivery.map(|delivery| delivery.cohort.clone()).ok_or_else(|| missing("cohort"))?,
     };
     let item = match record.item {
-        Some(item) => item.into_owned(),
-        None => delivery
-            .and_then(|delivery| item_of(&delivery.purpose))
-            .map(str::to_owned)
-            .ok_or_else(|| missing("item"))?,
+        Some(item) => item_id(&item)?,
+        None => delivery.and_then(|delivery| item_of(&delivery.purpose)).cloned().ok_or_else(|| missing("item"))?,
     };
     let prompt_sent_at = match record.prompt_sent_at {
         Some(at) => at.map(time).transpose()?,
@@ -200,44 +198,48 @@ fn answer_from(
     Ok(Answer { learner, cohort, delivery: seq, item, at: time(record.at)?, prompt_sent_at, kind: kind(record.kind) })
 }
 
-/// The item a delivery is about, if any.
-fn item_of(purpose: &Purpose) -> Option<&str> {
+/// The item a delivery asks about, if any (a lesson text is about no item: no answer to one
+/// takes its item from it).
+fn item_of(purpose: &Purpose) -> Option<&ItemId> {
     match purpose {
-        Purpose::Lesson { lesson } => Some(lesson),
         Purpose::Quiz { item, .. }
         | Purpose::Reflect { item, .. }
         | Purpose::Practice { item }
         | Purpose::PracticeCheck { item } => Some(item),
-        Purpose::Milestone | Purpose::Reply => None,
+        Purpose::Lesson { .. } | Purpose::Milestone | Purpose::Reply => None,
     }
+}
+
+fn item_id(text: &str) -> Result<ItemId, StoreError> {
+    ItemId::parse(text).ok_or_else(|| corrupt(format!("`{text}` is not an item id")))
 }
 
 fn purpose_record(purpose: &Purpose) -> PurposeRecord<'_> {
     match purpose {
         Purpose::Lesson { lesson } => PurposeRecord::Lesson(Cow::Borrowed(lesson)),
         Purpose::Quiz { item, correct, review } => {
-            PurposeRecord::Quiz { item: Cow::Borrowed(item), correct: *correct, review: *review }
+            PurposeRecord::Quiz { item: Cow::Borrowed(item.as_str()), correct: *correct, review: *review }
         }
         Purpose::Reflect { item, question } => {
-            PurposeRecord::Reflect { item: Cow::Borrowed(item), question: *question }
+            PurposeRecord::Reflect { item: Cow::Borrowed(item.as_str()), question: *question }
         }
-        Purpose::Practice { item } => PurposeRecord::Practice(Cow::Borrowed(item)),
-        Purpose::PracticeCheck { item } => PurposeRecord::PracticeCheck(Cow::Borrowed(item)),
+        Purpose::Practice { item } => PurposeRecord::Practice(Cow::Borrowed(item.as_str())),
+        Purpose::PracticeCheck { item } => PurposeRecord::PracticeCheck(Cow::Borrowed(item.as_str())),
         Purpose::Milestone => PurposeRecord::Milestone,
         Purpose::Reply => PurposeRecord::Reply,
     }
 }
 
-fn purpose(record: PurposeRecord<'_>) -> Purpose {
-    match record {
+fn purpose(record: PurposeRecord<'_>) -> Result<Purpose, StoreError> {
+    Ok(match record {
         PurposeRecord::Lesson(lesson) => Purpose::Lesson { lesson: lesson.into_owned() },
-        PurposeRecord::Quiz { item, correct, review } => Purpose::Quiz { item: item.into_owned(), correct, review },
-        PurposeRecord::Reflect { item, question } => Purpose::Reflect { item: item.into_owned(), question },
-        PurposeRecord::Practice(item) => Purpose::Practice { item: item.into_owned() },
-        PurposeRecord::PracticeCheck(item) => Purpose::PracticeCheck { item: item.into_owned() },
+        PurposeRecord::Quiz { item, correct, review } => Purpose::Quiz { item: item_id(&item)?, correct, review },
+        PurposeRecord::Reflect { item, question } => Purpose::Reflect { item: item_id(&item)?, question },
+        PurposeRecord::Practice(item) => Purpose::Practice { item: item_id(&item)? },
+        PurposeRecord::PracticeCheck(item) => Purpose::PracticeCheck { item: item_id(&item)? },
         PurposeRecord::Milestone => Purpose::Milestone,
         PurposeRecord::Reply => Purpose::Reply,
-    }
+    })
 }
 
 fn state_record(state: &DeliveryState) -> StateRecord<'_> {
@@ -292,8 +294,7 @@ fn kind(record: KindRecord<'_>) -> AnswerKind {
 
 /// The learner and the sequence number a delivery or answer key starts with.
 fn key_pair(key: &[u8]) -> Result<(LearnerId, DeliverySeq), StoreError> {
-    let seq = key.get(8..).ok_or_else(|| corrupt("a key shorter than 16 bytes"))?;
-    Ok((keys::read_i64(key, TREE)?, keys::read_u64(seq, TREE)?))
+    keys::read_pair(key, TREE)
 }
 
 /// Milliseconds since 1970: what the store keeps of a time.
@@ -325,6 +326,7 @@ fn corrupt(reason: impl ToString) -> StoreError {
 mod tests {
     use super::*;
     use crate::domain::OutMessage;
+    use crate::testkit::item;
 
     fn at(millis: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(millis).unwrap()
@@ -332,12 +334,12 @@ mod tests {
 
     fn quiz_delivery() -> Delivery {
         Delivery {
-            seq: 7,
-            learner: 42,
+            seq: DeliverySeq::new(7),
+            learner: LearnerId::new(42),
             cohort: "focus-2026".to_owned(),
             created: at(1_790_000_000_123),
             slot: Some("2026-09-21T09:00".to_owned()),
-            purpose: Purpose::Quiz { item: "greet/quiz".to_owned(), correct: 2, review: true },
+            purpose: Purpose::Quiz { item: item("greet/quiz"), correct: 2, review: true },
             state: DeliveryState::Sent { message_id: 991, at: at(1_790_000_000_456) },
             outgoing: None,
         }
@@ -345,10 +347,10 @@ mod tests {
 
     fn quiz_answer() -> Answer {
         Answer {
-            learner: 42,
+            learner: LearnerId::new(42),
             cohort: "focus-2026".to_owned(),
-            delivery: 7,
-            item: "greet/quiz".to_owned(),
+            delivery: DeliverySeq::new(7),
+            item: item("greet/quiz"),
             at: at(1_790_000_100_000),
             prompt_sent_at: Some(at(1_790_000_000_456)),
             kind: AnswerKind::Quiz { choice: 1, correct: false, review: true },
@@ -356,7 +358,8 @@ mod tests {
     }
 
     fn round_trip(exchange: &Exchange) -> Exchange {
-        decode_exchange(&keys::delivery(42, 7), &encode_exchange(exchange).unwrap()).unwrap()
+        decode_exchange(&keys::delivery(LearnerId::new(42), DeliverySeq::new(7)), &encode_exchange(exchange).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -382,7 +385,7 @@ mod tests {
             ..quiz_delivery()
         };
         let failed = Delivery {
-            purpose: Purpose::Reflect { item: "greet/reflect".to_owned(), question: 1 },
+            purpose: Purpose::Reflect { item: item("greet/reflect"), question: 1 },
             state: DeliveryState::Failed { reason: "blocked by the user".to_owned(), at: at(5) },
             ..quiz_delivery()
         };
@@ -397,7 +400,7 @@ mod tests {
     fn answers_that_differ_from_their_delivery_or_outlive_it_keep_their_own_fields() {
         let moved = Answer { cohort: "other-team".to_owned(), prompt_sent_at: None, ..quiz_answer() };
         let practice = Answer {
-            item: "greet/practice".to_owned(),
+            item: item("greet/practice"),
             kind: AnswerKind::PracticeNote { text: "Called back ✓".to_owned() },
             ..quiz_answer()
         };
@@ -419,7 +422,7 @@ mod tests {
     fn damaged_records_and_keys_are_reported_not_panicked_on() {
         let bytes =
             encode_exchange(&Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] }).unwrap();
-        let key = keys::delivery(42, 7);
+        let key = keys::delivery(LearnerId::new(42), DeliverySeq::new(7));
         let damaged = |key: &[u8], bytes: &[u8]| matches!(decode_exchange(key, bytes), Err(StoreError::Corrupt { .. }));
         assert!(damaged(&key, &bytes[..bytes.len() / 2]));
         assert!(damaged(&key, &[bytes.as_slice(), b"x"].concat()));

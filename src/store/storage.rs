@@ -251,7 +251,7 @@ pub trait StorageExt: Storage {
         self.transact(id, &mut |tx| {
             value = None;
             if tx.is_being_erased()? {
-                tracing::debug!(learner = id, "the learner is being erased; nothing done");
+                tracing::debug!(learner = id.get(), "the learner is being erased; nothing done");
                 return Ok(());
             }
             value = Some(work(tx)?);

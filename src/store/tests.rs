@@ -5,7 +5,7 @@
 use super::contract::{answer, busy_learner, delivery};
 use super::*;
 use crate::domain::{Answer, DeliveryState, Status};
-use crate::testkit::{at, learner};
+use crate::testkit::{at, id, learner, seq};
 
 /// A sled store in a temporary directory, opened again and again.
 struct SledOpener(tempfile::TempDir);
@@ -31,9 +31,10 @@ fn add_delivery(store: &Store, learner: LearnerId) -> DeliverySeq {
         .with_learner(learner, |tx| {
             let seq = tx.next_seq()?;
             tx.put_delivery(&delivery(learner, seq))?;
-            Ok(seq)
+            Ok(Some(seq))
         })
         .unwrap()
+        .expect("the learner is not being erased")
 }
 
 #[test]
@@ -55,8 +56,8 @@ fn a_store_from_another_schema_version_is_refused() {
 #[test]
 fn an_unreadable_record_is_reported_not_swallowed() {
     let store = Store::temporary().unwrap();
-    store.learners.insert(keys::learner(5), &b"not json"[..]).unwrap();
-    assert!(matches!(store.learner(5), Err(StoreError::Corrupt { tree: "learners", .. })));
+    store.learners.insert(keys::learner(LearnerId::new(5)), &b"not json"[..]).unwrap();
+    assert!(matches!(store.learner(LearnerId::new(5)), Err(StoreError::Corrupt { tree: "learners", .. })));
     assert!(store.learners().any(|learner| learner.is_err()));
 }
 
@@ -66,14 +67,30 @@ fn schema_1_store(path: &Path) {
     let store = Store::open(path).unwrap();
     store.set_meta(SCHEMA_KEY, &1u32).unwrap();
     let v1_answers = store.db.open_tree("answers").unwrap();
-    for learner in [1, 2] {
+    for learner in [1, 2].map(LearnerId::new) {
         let sent = DeliveryState::Sent { message_id: 9, at: at("2026-11-24T08:00:01Z") };
-        let record = Delivery { state: sent, outgoing: None, ..delivery(learner, 4) };
-        store.deliveries.insert(keys::delivery(learner, 4), encode(&record).unwrap()).unwrap();
-        v1_answers.insert(keys::answer(learner, 4, 0), encode(&answer(learner, 4)).unwrap()).unwrap();
+        let record = Delivery { state: sent, outgoing: None, ..delivery(learner, DeliverySeq::new(4)) };
+        store.deliveries.insert(keys::delivery(learner, DeliverySeq::new(4)), encode(&record).unwrap()).unwrap();
+        v1_answers
+            .insert(
+                keys::answer(learner, DeliverySeq::new(4), 0),
+                encode(&answer(learner, DeliverySeq::new(4))).unwrap(),
+            )
+            .unwrap();
     }
-    v1_answers.insert(keys::answer(2, 3, 0), encode(&answer(2, 3)).unwrap()).unwrap();
-    store.deliveries.insert(keys::delivery(3, 5), encode(&delivery(3, 5)).unwrap()).unwrap();
+    v1_answers
+        .insert(
+            keys::answer(LearnerId::new(2), DeliverySeq::new(3), 0),
+            encode(&answer(LearnerId::new(2), DeliverySeq::new(3))).unwrap(),
+        )
+        .unwrap();
+    store
+        .deliveries
+        .insert(
+            keys::delivery(LearnerId::new(3), DeliverySeq::new(5)),
+            encode(&delivery(LearnerId::new(3), DeliverySeq::new(5))).unwrap(),
+        )
+        .unwrap();
     store.flush_blocking().unwrap();
 }
 
@@ -86,7 +103,11 @@ fn schema_1_store_dir() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn migrated_answers() -> Vec<Answer> {
-    vec![answer(1, 4), answer(2, 3), answer(2, 4)]
+    vec![
+        answer(LearnerId::new(1), DeliverySeq::new(4)),
+        answer(LearnerId::new(2), DeliverySeq::new(3)),
+        answer(LearnerId::new(2), DeliverySeq::new(4)),
+    ]
 }
 
 #[test]
@@ -95,10 +116,18 @@ fn a_schema_1_store_is_migrated_to_compact_records_when_opened() {
     let store = Store::open_when_free(&path).unwrap();
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
     assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
-    assert_eq!(store.delivery(3, 5).unwrap(), Some(delivery(3, 5)), "a pending delivery keeps its payload");
+    assert_eq!(
+        store.delivery(LearnerId::new(3), DeliverySeq::new(5)).unwrap(),
+        Some(delivery(LearnerId::new(3), DeliverySeq::new(5))),
+        "a pending delivery keeps its payload"
+    );
     assert_eq!(store.deliveries().count(), 3);
-    assert_eq!(store.delivery(2, 3).unwrap(), None, "an answer that outlived its delivery stays alone");
-    let compact = store.deliveries.get(keys::delivery(1, 4)).unwrap().unwrap();
+    assert_eq!(
+        store.delivery(LearnerId::new(2), DeliverySeq::new(3)).unwrap(),
+        None,
+        "an answer that outlived its delivery stays alone"
+    );
+    let compact = store.deliveries.get(keys::delivery(LearnerId::new(1), DeliverySeq::new(4))).unwrap().unwrap();
     assert!(compact.len() < 60 && compact[0] != b'{', "{} bytes", compact.len());
     assert!(!store.db.tree_names().contains(&sled::IVec::from("answers")), "the old tree is gone");
 }
@@ -109,7 +138,15 @@ fn an_interrupted_migration_runs_again_over_records_already_rewritten() {
     let store = Store::open_when_free(&path).unwrap();
     // As if the migration died after moving an answer but before removing it from the old tree.
     store.set_meta(SCHEMA_KEY, &1u32).unwrap();
-    store.db.open_tree("answers").unwrap().insert(keys::answer(2, 4, 0), encode(&answer(2, 4)).unwrap()).unwrap();
+    store
+        .db
+        .open_tree("answers")
+        .unwrap()
+        .insert(
+            keys::answer(LearnerId::new(2), DeliverySeq::new(4), 0),
+            encode(&answer(LearnerId::new(2), DeliverySeq::new(4))).unwrap(),
+        )
+        .unwrap();
     store.check_schema().unwrap();
     assert_eq!(store.answers().collect::<Result<Vec<_>, _>>().unwrap(), migrated_answers());
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
@@ -121,7 +158,12 @@ fn a_damaged_record_stops_a_migration_and_leaves_the_version_alone() {
     {
         let store = Store::open(&path).unwrap();
         store.set_meta(SCHEMA_KEY, &1u32).unwrap();
-        store.db.open_tree("answers").unwrap().insert(keys::answer(9, 1, 0), &b"{\"learner\": 9, \"coh"[..]).unwrap();
+        store
+            .db
+            .open_tree("answers")
+            .unwrap()
+            .insert(keys::answer(LearnerId::new(9), DeliverySeq::new(1), 0), &b"{\"learner\": 9, \"coh"[..])
+            .unwrap();
         store.flush_blocking().unwrap();
     }
     assert!(matches!(Store::open_when_free(&path), Err(StoreError::Corrupt { tree: "answers", .. })));
@@ -150,9 +192,9 @@ fn a_schema_1_backup_restores_into_compact_records() {
 #[test]
 fn a_damaged_compact_record_is_found_by_verify() {
     let store = Store::temporary().unwrap();
-    let seq = add_delivery(&store, 1);
+    let seq = add_delivery(&store, LearnerId::new(1));
     assert_eq!(store.verify().unwrap(), 1);
-    store.deliveries.insert(keys::delivery(1, seq), &[3, b'd', b'e'][..]).unwrap();
+    store.deliveries.insert(keys::delivery(LearnerId::new(1), seq), &[3, b'd', b'e'][..]).unwrap();
     assert!(matches!(store.verify(), Err(StoreError::Corrupt { tree: "deliveries", .. })));
 }
 
@@ -181,33 +223,33 @@ fn keys_of(store: &Store, id: LearnerId) -> Vec<(&'static str, Vec<u8>)> {
 #[test]
 fn a_nudge_landing_in_the_middle_of_an_erasure_writes_nothing() {
     let store = Store::temporary().unwrap();
-    let next = busy_learner(&store, 1);
-    busy_learner(&store, 2);
-    assert_eq!(keys_of(&store, 1).len(), 8, "{:?}", keys_of(&store, 1));
+    let next = busy_learner(&store, id(1));
+    busy_learner(&store, id(2));
+    assert_eq!(keys_of(&store, id(1)).len(), 8, "{:?}", keys_of(&store, id(1)));
 
     store
-        .erase_with(1, || {
+        .erase_with(LearnerId::new(1), || {
             // What `nudge_due` does for a learner: a new pending prompt, the next agenda entry.
             let sent = store
-                .with_learner(1, |tx| {
-                    tx.put_delivery(&delivery(1, 6))?;
+                .with_learner(LearnerId::new(1), |tx| {
+                    tx.put_delivery(&delivery(LearnerId::new(1), DeliverySeq::new(6)))?;
                     tx.set_agenda(None, Some(&NextNudge { at: next.at + chrono::Duration::days(1), ..next.clone() }))?;
-                    Ok(vec![6])
+                    Ok(vec![DeliverySeq::new(6)])
                 })
                 .unwrap();
             assert_eq!(sent, Vec::<DeliverySeq>::new(), "a learner being erased gets nothing");
         })
         .unwrap();
 
-    assert_eq!(keys_of(&store, 1), Vec::new(), "nothing of learner 1 is left");
-    assert_eq!(keys_of(&store, 2).len(), 8, "the other learner is untouched");
+    assert_eq!(keys_of(&store, id(1)), Vec::new(), "nothing of learner 1 is left");
+    assert_eq!(keys_of(&store, id(2)).len(), 8, "the other learner is untouched");
 }
 
 #[test]
 fn an_answer_written_while_retention_runs_is_kept() {
     let store = Store::temporary().unwrap();
-    busy_learner(&store, 1);
-    let fresh = Answer { at: at("2026-12-30T10:00:00Z"), ..answer(1, 4) };
+    busy_learner(&store, LearnerId::new(1));
+    let fresh = Answer { at: at("2026-12-30T10:00:00Z"), ..answer(LearnerId::new(1), DeliverySeq::new(4)) };
     let fresh = Answer { kind: crate::domain::AnswerKind::Quiz { choice: 0, correct: false, review: true }, ..fresh };
     let reflect = Answer {
         kind: crate::domain::AnswerKind::Reflect { question: 1, text: "late".to_owned(), shared: false },
@@ -215,8 +257,8 @@ fn an_answer_written_while_retention_runs_is_kept() {
     };
     let pruned = store
         .prune_with(at("2026-12-01T00:00:00Z"), |learner, seq| {
-            if (learner, seq) == (1, 4) {
-                store.with_learner(1, |tx| tx.put_answer(&reflect)).unwrap();
+            if (learner, seq) == (LearnerId::new(1), DeliverySeq::new(4)) {
+                store.with_learner(LearnerId::new(1), |tx| tx.put_answer(&reflect)).unwrap();
             }
         })
         .unwrap();
@@ -231,18 +273,22 @@ fn a_schema_2_outbox_is_keyed_by_learner_when_opened() {
     let path = dir.path().join("store");
     {
         let store = Store::open(&path).unwrap();
-        add_delivery(&store, 7);
+        add_delivery(&store, LearnerId::new(7));
         store.outbox.clear().unwrap();
-        store.outbox.insert(3u64.to_be_bytes(), &keys::learner(7)).unwrap();
+        store.outbox.insert(3u64.to_be_bytes(), &keys::learner(LearnerId::new(7))).unwrap();
         store.set_meta(SCHEMA_KEY, &2u32).unwrap();
         store.flush_blocking().unwrap();
     }
     let store = Store::open_when_free(&path).unwrap();
-    assert_eq!(store.pending().unwrap(), vec![(7, 3)]);
-    assert_eq!(store.pending_for(7).unwrap(), vec![3]);
+    assert_eq!(store.pending().unwrap(), vec![(LearnerId::new(7), DeliverySeq::new(3))]);
+    assert_eq!(store.pending_for(LearnerId::new(7)).unwrap(), vec![DeliverySeq::new(3)]);
     assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
     store.migrate_from_v2().unwrap();
-    assert_eq!(store.pending().unwrap(), vec![(7, 3)], "running it again changes nothing");
+    assert_eq!(
+        store.pending().unwrap(),
+        vec![(LearnerId::new(7), DeliverySeq::new(3))],
+        "running it again changes nothing"
+    );
 }
 
 #[test]
@@ -252,38 +298,42 @@ fn the_running_counts_agree_with_the_trees() {
         assert_eq!(counted, (store.learners.len(), store.outbox.len(), store.agenda.len()), "after {what}");
     };
     let store = Store::temporary().unwrap();
-    busy_learner(&store, 1);
-    busy_learner(&store, 2);
+    busy_learner(&store, LearnerId::new(1));
+    busy_learner(&store, LearnerId::new(2));
     check(&store, "two learners");
     assert_eq!((store.n_learners(), store.n_pending(), store.n_agenda()), (2, 2, 2));
-    add_delivery(&store, 3);
+    add_delivery(&store, LearnerId::new(3));
     check(&store, "a delivery without a learner");
     let sent = DeliveryState::Sent { message_id: 10, at: at("2026-11-24T08:00:02Z") };
-    store.with_learner(1, |tx| tx.finish_delivery(4, sent.clone())).unwrap();
+    store.with_learner(id(1), |tx| tx.finish_delivery(seq(4), sent.clone())).unwrap();
     check(&store, "a send");
     store
-        .with_learner(2, |tx| {
-            let record = tx.learner()?.unwrap_or_else(|| learner(2));
+        .with_learner(id(2), |tx| {
+            let record = tx.learner()?.unwrap_or_else(|| learner(id(2)));
             tx.set_agenda(record.next_nudge.as_ref(), None)?;
             let status = Status::Inactive { reason: "blocked".to_owned(), since: at("2026-11-24T08:00:03Z") };
             tx.put_learner(&Learner { status, next_nudge: None, ..record })?;
             tx.finish_delivery(
-                4,
+                seq(4),
                 DeliveryState::Failed { reason: "blocked".to_owned(), at: at("2026-11-24T08:00:03Z") },
             )
         })
         .unwrap();
     check(&store, "a deactivation");
-    store.erase(1).unwrap();
-    store.erase(3).unwrap();
+    store.erase(LearnerId::new(1)).unwrap();
+    store.erase(LearnerId::new(3)).unwrap();
     check(&store, "two erasures");
     let mut backup = Vec::new();
-    busy_learner(&store, 4);
+    busy_learner(&store, LearnerId::new(4));
     store.backup(&mut backup).unwrap();
     let restored = Store::temporary().unwrap();
     restored.restore(&mut backup.as_slice()).unwrap();
     check(&restored, "a restore");
-    assert_eq!(restored.pending().unwrap(), vec![(4, 4)], "the outbox is rebuilt from the pending delivery");
+    assert_eq!(
+        restored.pending().unwrap(),
+        vec![(LearnerId::new(4), DeliverySeq::new(4))],
+        "the outbox is rebuilt from the pending delivery"
+    );
 }
 
 /// A backup's output that stops at its first write until told to go on.
@@ -313,7 +363,7 @@ impl std::io::Write for Gate {
 #[test]
 fn a_backup_reads_each_learner_at_one_moment() {
     let store = Store::temporary().unwrap();
-    busy_learner(&store, 1);
+    busy_learner(&store, LearnerId::new(1));
     let writer = std::sync::Mutex::new(None);
     let mut out = Vec::new();
     store
@@ -326,7 +376,7 @@ fn a_backup_reads_each_learner_at_one_moment() {
                         let mut record = tx.learner()?.unwrap_or_else(|| learner(id));
                         record.name = "Changed".to_owned();
                         tx.put_learner(&record)?;
-                        tx.put_delivery(&delivery(id, 6))
+                        tx.put_delivery(&delivery(id, DeliverySeq::new(6)))
                     })
                     .unwrap()
             });
@@ -341,15 +391,15 @@ fn a_backup_reads_each_learner_at_one_moment() {
     writer.lock().unwrap().take().unwrap().join().unwrap();
     let restored = Store::temporary().unwrap();
     restored.restore(&mut out.as_slice()).unwrap();
-    assert_eq!(restored.learner(1).unwrap().unwrap().name, learner(1).name, "the record as it was");
-    assert_eq!(restored.delivery(1, 6).unwrap(), None, "and the deliveries as they were with it");
-    assert_eq!(store.delivery(1, 6).unwrap().map(|d| d.seq), Some(6), "the write happened after");
+    assert_eq!(restored.learner(id(1)).unwrap().unwrap().name, learner(id(1)).name, "the record as it was");
+    assert_eq!(restored.delivery(id(1), seq(6)).unwrap(), None, "and the deliveries as they were with it");
+    assert_eq!(store.delivery(id(1), seq(6)).unwrap().map(|d| d.seq), Some(seq(6)), "the write happened after");
 }
 
 #[test]
 fn writes_go_on_while_a_backup_runs() {
     let store = Store::temporary().unwrap();
-    busy_learner(&store, 1);
+    busy_learner(&store, LearnerId::new(1));
     let (started, backup_started) = std::sync::mpsc::channel();
     let (go, gate_go) = std::sync::mpsc::channel();
     let backing_up = store.clone();
@@ -361,7 +411,7 @@ fn writes_go_on_while_a_backup_runs() {
     let (done, written) = std::sync::mpsc::channel();
     let writing = store.clone();
     std::thread::spawn(move || {
-        writing.with_learner(2, |tx| tx.put_learner(&learner(2))).unwrap();
+        writing.with_learner(LearnerId::new(2), |tx| tx.put_learner(&learner(LearnerId::new(2)))).unwrap();
         let _ = done.send(());
     });
     let went_through = written.recv_timeout(std::time::Duration::from_secs(10));

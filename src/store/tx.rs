@@ -145,7 +145,7 @@ impl LearnerTx for SledTx<'_> {
     }
 
     fn next_seq(&self) -> Result<DeliverySeq, TxError> {
-        Ok(self.deliveries.generate_id().map_err(StoreError::Sled)? + 1)
+        Ok(DeliverySeq::new(self.deliveries.generate_id().map_err(StoreError::Sled)? + 1))
     }
 
     fn delivery(&self, seq: DeliverySeq) -> Result<Option<Delivery>, TxError> {
@@ -169,7 +169,7 @@ impl LearnerTx for SledTx<'_> {
         };
         if let DeliveryState::Sent { message_id, .. } = state {
             delivery.outgoing = None;
-            self.messages.insert(&keys::message(self.id, message_id), &seq.to_be_bytes())?;
+            self.messages.insert(&keys::message(self.id, message_id), &seq.get().to_be_bytes())?;
         }
         let pending = state == DeliveryState::Pending;
         delivery.state = state;
@@ -209,7 +209,7 @@ impl LearnerTx for SledTx<'_> {
 
     fn delivery_of_message(&self, message_id: i64) -> Result<Option<DeliverySeq>, TxError> {
         match self.messages.get(keys::message(self.id, message_id))? {
-            Some(bytes) => Ok(Some(keys::read_u64(&bytes, "messages")?)),
+            Some(bytes) => Ok(Some(keys::read_seq(&bytes, "messages")?)),
             None => Ok(None),
         }
     }

@@ -31,12 +31,12 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::testkit::at;
+    use crate::testkit::{at, id, seq};
 
     fn note(learner: LearnerId, minutes: i64, shared: bool) -> Note {
         Note {
             learner,
-            delivery: (learner * 100 + minutes) as u64,
+            delivery: seq((learner.get() * 100 + minutes) as u64),
             cohort: "desk".to_owned(),
             at: at("2026-11-27T14:00:00Z") + Duration::minutes(minutes),
             kind: NoteKind::TeamAnswer,
@@ -51,16 +51,22 @@ mod tests {
 
     #[test]
     fn at_most_three_answers_the_newest_of_each_learner() {
-        let notes = [note(1, 1, true), note(1, 9, true), note(2, 2, true), note(3, 3, true), note(4, 4, true)];
+        let notes = [
+            note(id(1), 1, true),
+            note(id(1), 9, true),
+            note(id(2), 2, true),
+            note(id(3), 3, true),
+            note(id(4), 4, true),
+        ];
         assert_eq!(texts(&notes), Some(vec!["1 at 9".to_owned(), "4 at 4".to_owned(), "3 at 3".to_owned()]));
     }
 
     #[test]
     fn one_learner_sharing_is_not_enough_and_private_answers_and_ideas_never_count() {
-        assert_eq!(texts(&[note(1, 1, true), note(1, 2, true), note(2, 3, false)]), None);
-        let mut idea = note(3, 4, true);
+        assert_eq!(texts(&[note(id(1), 1, true), note(id(1), 2, true), note(id(2), 3, false)]), None);
+        let mut idea = note(id(3), 4, true);
         idea.kind = NoteKind::Idea;
-        assert_eq!(texts(&[note(1, 1, true), idea.clone()]), None);
-        assert_eq!(texts(&[note(1, 1, true), idea, note(2, 2, true)]).map(|t| t.len()), Some(2));
+        assert_eq!(texts(&[note(id(1), 1, true), idea.clone()]), None);
+        assert_eq!(texts(&[note(id(1), 1, true), idea, note(id(2), 2, true)]).map(|t| t.len()), Some(2));
     }
 }

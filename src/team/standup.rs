@@ -37,7 +37,7 @@ mod tests {
     ];
 
     fn reached(id: i64, lessons: &[&str]) -> Learner {
-        let mut learner = learner(id);
+        let mut learner = learner(crate::testkit::id(id));
         learner.progress.lessons_started = lessons.iter().map(|id| (*id).to_owned()).collect();
         learner
     }

@@ -3,6 +3,7 @@
 use teloxide::types::{Update, UpdateKind, User};
 
 use crate::chat::{Incoming, Person};
+use crate::domain::LearnerId;
 use crate::i18n::Lang;
 
 /// The learner's action in `update`, if it is one nudge handles (private chats only).
@@ -31,7 +32,7 @@ pub fn incoming(update: &Update) -> Option<Incoming> {
 
 fn person(user: &User) -> Person {
     Person {
-        id: i64::try_from(user.id.0).unwrap_or(i64::MAX),
+        id: LearnerId::new(i64::try_from(user.id.0).unwrap_or(i64::MAX)),
         first_name: user.first_name.chars().take(64).collect(),
         language: user.language_code.as_deref().and_then(Lang::parse),
     }

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::domain::LearnerId;
+
 /// Messages one user may send in a burst.
 const BURST: f64 = 20.0;
 /// How fast the allowance refills, per second.
@@ -23,7 +25,7 @@ pub enum Admission {
 /// Token buckets per user.
 #[derive(Default)]
 pub struct InboundLimiter {
-    buckets: HashMap<i64, Bucket>,
+    buckets: HashMap<LearnerId, Bucket>,
 }
 
 struct Bucket {
@@ -34,7 +36,7 @@ struct Bucket {
 
 impl InboundLimiter {
     /// Decides about one message from `user` arriving at `now`.
-    pub fn admit(&mut self, user: i64, now: Instant) -> Admission {
+    pub fn admit(&mut self, user: LearnerId, now: Instant) -> Admission {
         if self.buckets.len() > 100_000 {
             self.buckets.retain(|_, bucket| now.duration_since(bucket.updated) < Duration::from_secs(60));
         }
@@ -66,10 +68,10 @@ mod tests {
     fn a_burst_is_accepted_then_dropped_with_one_notice() {
         let mut limiter = InboundLimiter::default();
         let now = Instant::now();
-        let verdicts: Vec<Admission> = (0..100).map(|_| limiter.admit(7, now)).collect();
+        let verdicts: Vec<Admission> = (0..100).map(|_| limiter.admit(LearnerId::new(7), now)).collect();
         assert_eq!(verdicts.iter().filter(|v| **v == Admission::Accept).count(), 20);
         assert_eq!(verdicts.iter().filter(|v| **v == Admission::DropWithNotice).count(), 1);
-        assert_eq!(limiter.admit(8, now), Admission::Accept, "other users are not affected");
+        assert_eq!(limiter.admit(LearnerId::new(8), now), Admission::Accept, "other users are not affected");
     }
 
     #[test]
@@ -77,8 +79,8 @@ mod tests {
         let mut limiter = InboundLimiter::default();
         let start = Instant::now();
         for _ in 0..25 {
-            limiter.admit(7, start);
+            limiter.admit(LearnerId::new(7), start);
         }
-        assert_eq!(limiter.admit(7, start + Duration::from_secs(5)), Admission::Accept);
+        assert_eq!(limiter.admit(LearnerId::new(7), start + Duration::from_secs(5)), Admission::Accept);
     }
 }

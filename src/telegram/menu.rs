@@ -6,12 +6,13 @@
 
 use super::client::TelegramClient;
 use crate::chat::command::{ADMIN_MENU, LEARNER_MENU};
+use crate::domain::LearnerId;
 use crate::i18n::{Lang, tr};
 use crate::service::ChatMenu;
 
 /// Registers the menu in every language, the English one as the default, and each admin's
 /// menu in the language given with them.
-pub async fn register(client: &TelegramClient, admins: &[(i64, Lang)]) {
+pub async fn register(client: &TelegramClient, admins: &[(LearnerId, Lang)]) {
     for lang in Lang::ALL {
         let commands = menu(lang, false);
         if let Err(error) = client.set_commands(&commands, Some(lang.code()), None).await {
@@ -22,7 +23,7 @@ pub async fn register(client: &TelegramClient, admins: &[(i64, Lang)]) {
         tracing::warn!(error = %error, "could not register the default command menu");
     }
     for &(admin, lang) in admins {
-        set_for_chat(client, admin, ChatMenu { lang, admin: true }).await;
+        set_for_chat(client, admin.get(), ChatMenu { lang, admin: true }).await;
     }
 }
 

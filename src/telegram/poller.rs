@@ -20,7 +20,7 @@ use super::convert;
 use super::inbound::{Admission, InboundLimiter};
 use super::sender::OutboxHandle;
 use crate::chat::Incoming;
-use crate::domain::Outgoing;
+use crate::domain::{LearnerId, Outgoing};
 use crate::service::{AdminReport, Batch, ChatMenu, Handled, Service};
 use crate::telemetry::metrics::Metrics;
 
@@ -48,7 +48,7 @@ pub struct Poller {
 
 /// A reply to send once the batch is durable.
 struct Effect {
-    learner: i64,
+    learner: LearnerId,
     toast: Option<(String, Option<String>)>,
     batch: Batch,
     direct: Vec<Outgoing>,
@@ -162,7 +162,7 @@ impl Poller {
                 let learner = effect.learner;
                 self.tracker.spawn(async move {
                     if let Err(error) = client.answer_press(&query_id, toast.as_deref()).await {
-                        tracing::debug!(learner, error = %error, "could not answer a button press");
+                        tracing::debug!(learner = learner.get(), error = %error, "could not answer a button press");
                     }
                 });
             }
@@ -172,7 +172,7 @@ impl Poller {
             }
             if let Some(chat_menu) = effect.menu {
                 let (client, learner) = (self.client.clone(), effect.learner);
-                self.tracker.spawn(async move { super::menu::set_for_chat(&client, learner, chat_menu).await });
+                self.tracker.spawn(async move { super::menu::set_for_chat(&client, learner.get(), chat_menu).await });
             }
             if let Some(asked) = effect.admin_report {
                 self.tracker.spawn(send_report(self.service.clone(), self.client.clone(), asked));
@@ -193,13 +193,13 @@ async fn send_report(service: Arc<Service>, client: Arc<TelegramClient>, asked: 
 }
 
 /// Sends messages that must not be recorded (the goodbye after an erasure).
-pub(crate) async fn send_direct(client: Arc<TelegramClient>, learner: i64, direct: Vec<Outgoing>) {
+pub(crate) async fn send_direct(client: Arc<TelegramClient>, learner: LearnerId, direct: Vec<Outgoing>) {
     for outgoing in direct {
         let result = match &outgoing {
-            Outgoing::Send { message } => client.send(learner, message).await.map(drop),
-            Outgoing::Edit { message_id, message } => client.edit(learner, *message_id, message).await,
+            Outgoing::Send { message } => client.send(learner.get(), message).await.map(drop),
+            Outgoing::Edit { message_id, message } => client.edit(learner.get(), *message_id, message).await,
             Outgoing::Document { file_name, caption, content } => {
-                client.send_document(learner, file_name, content.as_bytes().to_vec(), caption).await.map(drop)
+                client.send_document(learner.get(), file_name, content.as_bytes().to_vec(), caption).await.map(drop)
             }
         };
         if let Err(error) = result {

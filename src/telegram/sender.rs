@@ -254,12 +254,12 @@ impl Dispatcher {
         let tries = self.panics.get(&learner).copied().unwrap_or(0) + 1;
         if tries < MAX_TRIES_PER_BATCH {
             let backoff = FIRST_RETRY_AFTER_PANIC * 2u32.pow(tries - 1);
-            tracing::warn!(learner, tries, error = %error, backoff_ms = backoff.as_millis() as u64, "a delivery task panicked; retrying");
+            tracing::warn!(learner = learner.get(), tries, error = %error, backoff_ms = backoff.as_millis() as u64, "a delivery task panicked; retrying");
             self.panics.insert(learner, tries);
             self.release(was_bulk);
             return self.start(batch, urgent, backoff, tasks);
         }
-        tracing::error!(learner, tries, error = %error, "a delivery keeps panicking; parking it until the next start");
+        tracing::error!(learner = learner.get(), tries, error = %error, "a delivery keeps panicking; parking it until the next start");
         self.metrics.parked_deliveries.inc();
         self.panics.remove(&learner);
         self.finished(learner, was_bulk, tasks);
@@ -298,7 +298,7 @@ async fn deliver_batch(ctx: &Ctx, batch: &Batch) {
             _ = give_up => return,
         };
         if let Err(error) = result {
-            tracing::error!(learner = batch.learner, seq, error = %error, "cannot record a delivery");
+            tracing::error!(learner = batch.learner.get(), seq = seq.get(), error = %error, "cannot record a delivery");
         }
         ctx.recorded.notify_one();
     }
@@ -325,12 +325,12 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
         (Some(outgoing), false) => outgoing,
     };
     let result = match outgoing {
-        Outgoing::Send { message } => ctx.client.send(learner, message).await,
+        Outgoing::Send { message } => ctx.client.send(learner.get(), message).await,
         Outgoing::Edit { message_id, message } => {
-            ctx.client.edit(learner, *message_id, message).await.map(|()| *message_id)
+            ctx.client.edit(learner.get(), *message_id, message).await.map(|()| *message_id)
         }
         Outgoing::Document { file_name, caption, content } => {
-            ctx.client.send_document(learner, file_name, content.as_bytes().to_vec(), caption).await
+            ctx.client.send_document(learner.get(), file_name, content.as_bytes().to_vec(), caption).await
         }
     };
     let now = Utc::now();
@@ -342,7 +342,7 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
             deliveries::mark_sent(&*ctx.store, learner, seq, message_id, now)
         }
         Err(SendError::ChatGone(why)) => {
-            tracing::info!(learner, reason = %why, "Telegram refuses this chat; the learner is now inactive");
+            tracing::info!(learner = learner.get(), reason = %why, "Telegram refuses this chat; the learner is now inactive");
             let failed = deliveries::deactivate(&*ctx.store, learner, &why, now)?;
             ctx.metrics.send_failures.add(failed.len() as u64);
             Ok(())
@@ -351,9 +351,9 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
             ctx.metrics.send_failures.inc();
             match &error {
                 SendError::Rejected(_) => {
-                    tracing::error!(learner, seq, error = %error, "Telegram rejected a message")
+                    tracing::error!(learner = learner.get(), seq = seq.get(), error = %error, "Telegram rejected a message")
                 }
-                _ => tracing::warn!(learner, seq, error = %error, "giving up on a message"),
+                _ => tracing::warn!(learner = learner.get(), seq = seq.get(), error = %error, "giving up on a message"),
             }
             deliveries::mark_failed(&*ctx.store, learner, seq, &error.to_string(), now)
         }
@@ -378,7 +378,7 @@ mod tests {
         let job: Job = Arc::new(move |batch: Batch| {
             let (delivered_tx, tries) = (delivered_tx.clone(), tries.clone());
             Box::pin(async move {
-                if batch.seqs == [1] {
+                if batch.seqs == [DeliverySeq::new(1)] {
                     tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     panic!("a record this build cannot send");
                 }
@@ -390,17 +390,21 @@ mod tests {
         let (handle, receiver) = outbox();
         let (metrics, cancel) = (Arc::new(Metrics::default()), CancellationToken::new());
         let sender = tokio::spawn(dispatch(receiver, Dispatcher::new(job, metrics.clone(), cancel.clone())));
-        handle.urgent(Batch { learner: 7, seqs: vec![1] });
-        handle.urgent(Batch { learner: 7, seqs: vec![2] });
-        handle.bulk(Batch { learner: 8, seqs: vec![3] });
+        handle.urgent(Batch { learner: LearnerId::new(7), seqs: vec![DeliverySeq::new(1)] });
+        handle.urgent(Batch { learner: LearnerId::new(7), seqs: vec![DeliverySeq::new(2)] });
+        handle.bulk(Batch { learner: LearnerId::new(8), seqs: vec![DeliverySeq::new(3)] });
 
         let mut seen = vec![next(&mut delivered).await, next(&mut delivered).await];
         seen.sort();
-        assert_eq!(seen, [Some(2), Some(3)], "learner 7's next batch and learner 8's go out");
+        assert_eq!(
+            seen,
+            [Some(DeliverySeq::new(2)), Some(DeliverySeq::new(3))],
+            "learner 7's next batch and learner 8's go out"
+        );
         assert_eq!(tries_of_bad.load(std::sync::atomic::Ordering::Relaxed), MAX_TRIES_PER_BATCH);
         assert_eq!(metrics.parked_deliveries.get(), 1);
-        handle.urgent(Batch { learner: 7, seqs: vec![4] });
-        assert_eq!(next(&mut delivered).await, Some(4), "learner 7 is not left busy");
+        handle.urgent(Batch { learner: LearnerId::new(7), seqs: vec![DeliverySeq::new(4)] });
+        assert_eq!(next(&mut delivered).await, Some(DeliverySeq::new(4)), "learner 7 is not left busy");
         cancel.cancel();
         sender.await.expect("the sender stops");
         assert!(delivered.try_recv().is_err(), "nothing else was delivered");

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_telegram::TgUser;
-use nudge::domain::AnswerKind;
+use nudge::domain::{AnswerKind, LearnerId};
 use nudge::store::{Storage, Store};
 
 use crate::helpers::{TestOptions, WAIT, open_sled_when_free, spawn_app, spawn_app_with};
@@ -67,7 +67,7 @@ fn quiz_answers_in(backup: &Path, restored: &Path, config: &Path) -> Vec<i64> {
         .answers()
         .map(|answer| answer.expect("an answer"))
         .filter(|answer| matches!(answer.kind, AnswerKind::Quiz { .. }))
-        .map(|answer| answer.learner)
+        .map(|answer| answer.learner.get())
         .collect()
 }
 
@@ -160,8 +160,8 @@ async fn learner_list_export_and_forget_work_through_the_socket_while_the_daemon
     let forgot = nudge_async(&["learner", "forget", &ANN.to_string(), "--yes"], &config).await;
     assert!(forgot.status.success(), "{}", stderr(&forgot));
     let store = app.service.store();
-    assert!(store.learner(ANN).expect("store").is_none());
-    assert!(store.export(ANN).expect("store").messages.is_empty());
+    assert!(store.learner(LearnerId::new(ANN)).expect("store").is_none());
+    assert!(store.export(LearnerId::new(ANN)).expect("store").messages.is_empty());
     assert_eq!(store.n_agenda(), 1, "only Bob's next nudge is left");
     let goodbye = app.fake.wait_until(WAIT, |fake| {
         fake.sent_to(ANN).iter().any(|message| message.plain_text.contains("everything I kept about you is erased"))
@@ -170,7 +170,7 @@ async fn learner_list_export_and_forget_work_through_the_socket_while_the_daemon
     let again = nudge_async(&["learner", "forget", &ANN.to_string(), "--yes"], &config).await;
     assert!(!again.status.success());
     assert_eq!(stderr(&again).trim(), format!("error: there is nothing stored about learner {ANN}"));
-    assert!(store.learner(BOB).expect("store").is_some(), "Bob is untouched");
+    assert!(store.learner(LearnerId::new(BOB)).expect("store").is_some(), "Bob is untouched");
 
     let socket = app.socket();
     app.stop().await;

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use fake_telegram::TgUser;
-use nudge::domain::{AnswerKind, Delivery, DeliveryState, OutMessage, Outgoing, Purpose, Status};
+use nudge::domain::{AnswerKind, Delivery, DeliveryState, LearnerId, OutMessage, Outgoing, Purpose, Status};
 use nudge::store::{Storage, StorageExt, Store};
 
 use crate::helpers::{TestOptions, WAIT, spawn_app, spawn_app_with};
@@ -32,11 +32,11 @@ async fn messages_left_pending_by_a_crash_are_sent_at_the_next_start() {
     {
         let store = Store::open(&dir.path().join("store")).unwrap();
         store
-            .with_learner(42, |tx| {
+            .with_learner(LearnerId::new(42), |tx| {
                 let seq = tx.next_seq()?;
                 tx.put_delivery(&Delivery {
                     seq,
-                    learner: 42,
+                    learner: LearnerId::new(42),
                     cohort: "desk".to_owned(),
                     created: Utc::now(),
                     slot: None,
@@ -94,7 +94,7 @@ async fn a_learner_who_blocks_the_bot_is_never_messaged_again_until_they_return(
     app.tick_at(due).await;
     app.messages(43, 4).await;
     app.eventually("Ann is inactive", |service| {
-        matches!(service.store().learner(42).unwrap().unwrap().status, Status::Inactive { .. })
+        matches!(service.store().learner(LearnerId::new(42)).unwrap().unwrap().status, Status::Inactive { .. })
     })
     .await;
     let calls_to_ann = || app.fake.requests().iter().filter(|r| r.params["chat_id"] == 42).count();
@@ -108,6 +108,6 @@ async fn a_learner_who_blocks_the_bot_is_never_messaged_again_until_they_return(
     app.learner_says(&ann, "/start");
     let back = app.messages(42, 3).await;
     assert!(back[2].plain_text.contains("Welcome back"), "{}", back[2].plain_text);
-    assert!(app.service.store().learner(42).unwrap().unwrap().next_nudge.is_some());
+    assert!(app.service.store().learner(LearnerId::new(42)).unwrap().unwrap().next_nudge.is_some());
     app.stop().await;
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use fake_telegram::{BotMessage, FakeTelegram, TgUser};
 use nudge::app::{App, AppOptions, ConnectBackoff, Scheduler};
 use nudge::config::{Limits, Settings};
+use nudge::domain::LearnerId;
 use nudge::service::Service;
 use nudge::telegram::RetryPolicy;
 use nudge::telemetry::metrics::Metrics;
@@ -172,7 +173,7 @@ impl TestApp {
     pub async fn messages(&self, id: i64, count: usize) -> Vec<BotMessage> {
         let messages = self.at_least(id, count).await;
         self.eventually("nothing more waits in the outbox", |service| {
-            service.store().pending_for(id).is_ok_and(|pending| pending.is_empty())
+            service.store().pending_for(LearnerId::new(id)).is_ok_and(|pending| pending.is_empty())
         })
         .await;
         let messages = if messages.len() == count { self.fake.sent_to(id) } else { messages };
@@ -202,7 +203,7 @@ impl TestApp {
 
     /// When learner `id`'s next nudge is due.
     pub fn next_nudge(&self, id: i64) -> DateTime<Utc> {
-        let learner = self.service.store().learner(id).expect("store").expect("enrolled");
+        let learner = self.service.store().learner(LearnerId::new(id)).expect("store").expect("enrolled");
         learner.next_nudge.expect("a nudge is scheduled").at
     }
 

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use fake_telegram::TgUser;
+use nudge::domain::LearnerId;
 use nudge::report::from_store::{ReportRequest, report_from_store};
 use nudge::report::{self, Report};
 
@@ -48,10 +49,15 @@ async fn a_learner_who_moves_is_asked_first_and_no_report_shows_more_active_than
     let asked =
         app.fake.wait_until(WAIT, |fake| fake.sent_to(mover.id).iter().any(|m| m.button("Yes").is_some())).await;
     assert!(asked, "{:?}", texts(&app.fake.sent_to(mover.id)));
-    assert_eq!(app.service.store().learner(mover.id).expect("store").expect("learner").cohort, "desk");
+    assert_eq!(app.service.store().learner(LearnerId::new(mover.id)).expect("store").expect("learner").cohort, "desk");
     app.press(mover, "Yes, switch");
     app.eventually("the move", |service| {
-        service.store().learner(mover.id).ok().flatten().is_some_and(|learner| learner.cohort == "sales")
+        service
+            .store()
+            .learner(LearnerId::new(mover.id))
+            .ok()
+            .flatten()
+            .is_some_and(|learner| learner.cohort == "sales")
     })
     .await;
     let switched = app.fake.wait_until(WAIT, |fake| {

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
+use nudge::domain::{
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Progress, Purpose, Status,
+};
 use nudge::i18n::Lang;
 use nudge::report::synthetic::{Workload, pack};
 use nudge::report::{CohortInfo, Guarded, PerLearner, Report, build, html};
@@ -217,7 +219,7 @@ fn start() -> DateTime<Utc> {
 
 fn pilot_learner(id: i64) -> Learner {
     Learner {
-        id,
+        id: LearnerId::new(id),
         cohort: "pilot".to_owned(),
         name: format!("Pilot {id}"),
         lang: Lang::En,
@@ -232,8 +234,8 @@ fn pilot_learner(id: i64) -> Learner {
 
 /// A shared reflection with markup in it, which must come out as text.
 fn shared_reflection(learner: Learner) -> (Delivery, Answer) {
-    let item = "l01/reflect".to_owned();
-    let seq = u64::MAX - 1;
+    let item = ItemId::parse("l01/reflect").unwrap();
+    let seq = DeliverySeq::new(u64::MAX - 1);
     let delivery = Delivery {
         seq,
         learner: learner.id,

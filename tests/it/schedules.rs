@@ -3,6 +3,7 @@
 
 use chrono::{Duration, Utc};
 use fake_telegram::TgUser;
+use nudge::domain::LearnerId;
 
 use crate::helpers::{TestApp, TestOptions, spawn_app_with, texts};
 
@@ -83,7 +84,7 @@ async fn pause_and_resume_in_the_middle_of_a_programme_say_the_real_next_time() 
     app.learner_says(&ann, "/pause");
     app.messages(42, 5).await;
     app.eventually("no nudge while paused", |service| {
-        service.store().learner(42).ok().flatten().is_some_and(|learner| learner.next_nudge.is_none())
+        service.store().learner(LearnerId::new(42)).ok().flatten().is_some_and(|learner| learner.next_nudge.is_none())
     })
     .await;
 

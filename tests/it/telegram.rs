@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fake_telegram::{Fault, Limits as FakeLimits, TgUser};
 use nudge::config::Limits;
-use nudge::domain::{DeliveryState, Status};
+use nudge::domain::{DeliveryState, LearnerId, Status};
 use nudge::telegram::RetryPolicy;
 use serde_json::json;
 
@@ -132,7 +132,7 @@ async fn a_chat_not_found_makes_the_learner_inactive_at_once() {
     app.fake.fail_next("sendMessage", Fault::ChatNotFound);
     app.tick_at(app.next_nudge(42)).await;
     app.eventually("Ann is inactive", |service| {
-        matches!(service.store().learner(42).unwrap().unwrap().status, Status::Inactive { .. })
+        matches!(service.store().learner(LearnerId::new(42)).unwrap().unwrap().status, Status::Inactive { .. })
     })
     .await;
     assert_eq!(

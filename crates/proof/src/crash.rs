@@ -180,7 +180,7 @@ fn check(
         .deliveries()
         .filter_map(Result::ok)
         .filter(|d| matches!(d.purpose, Purpose::Lesson { .. }) && matches!(d.state, DeliveryState::Failed { .. }))
-        .map(|d| d.learner)
+        .map(|d| d.learner.get())
         .collect();
     for id in ids {
         match lessons.get(&id) {
@@ -196,7 +196,7 @@ fn check(
         .answers()
         .filter_map(Result::ok)
         .filter(|answer| matches!(answer.kind, AnswerKind::Quiz { .. }))
-        .map(|answer| (answer.learner, answer.delivery))
+        .map(|answer| (answer.learner.get(), answer.delivery.get()))
         .collect();
     let confirmed_up_to = fake.confirmed_update_id().unwrap_or(0);
     round.presses = presser.pressed.len();

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use fake_telegram::FakeTelegram;
-use nudge::domain::{Answer, AnswerKind, Delivery, DeliveryState, Learner, Progress, Purpose, Status};
+use nudge::domain::{
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Progress, Purpose, Status,
+};
 use nudge::i18n::Lang;
 use nudge::store::{Storage, StorageExt, Store};
 
@@ -59,7 +61,7 @@ pub fn populate(path: &Path, learners: usize, answers: usize) -> anyhow::Result<
     let store = Store::open(path)?;
     let per_learner = answers / learners.max(1);
     let now = Utc::now();
-    for id in 1..=learners as i64 {
+    for id in (1..=learners as i64).map(LearnerId::new) {
         store.with_learner(id, |tx| {
             tx.put_learner(&learner(id, now))?;
             for idx in 0..per_learner as u64 {
@@ -77,10 +79,10 @@ pub fn populate(path: &Path, learners: usize, answers: usize) -> anyhow::Result<
     Ok(StoreSize { answers: learners * per_learner, bytes: dir_size(path), live, written_in: started.elapsed() })
 }
 
-fn learner(id: i64, now: DateTime<Utc>) -> Learner {
+fn learner(id: LearnerId, now: DateTime<Utc>) -> Learner {
     Learner {
         id,
-        cohort: format!("team-{}", id % 10),
+        cohort: format!("team-{}", id.get() % 10),
         name: format!("Learner {id}"),
         lang: Lang::Nl,
         status: Status::Active,
@@ -93,9 +95,10 @@ fn learner(id: i64, now: DateTime<Utc>) -> Learner {
 }
 
 /// A prompt and its answer: four quiz answers in five, one reflection.
-fn exchange(learner: i64, seq: u64, at: DateTime<Utc>) -> (Delivery, Answer) {
-    let item = format!("lesson-{}/quiz", seq % 10);
-    let cohort = format!("team-{}", learner % 10);
+fn exchange(learner: LearnerId, seq: u64, at: DateTime<Utc>) -> (Delivery, Answer) {
+    let item =
+        ItemId::new(&format!("lesson-{}", seq % 10), "quiz").expect("a lesson id and a local id make an item id");
+    let cohort = format!("team-{}", learner.get() % 10);
     let reflect = seq.is_multiple_of(5);
     let purpose = if reflect {
         Purpose::Reflect { item: item.clone(), question: 0 }
@@ -103,7 +106,7 @@ fn exchange(learner: i64, seq: u64, at: DateTime<Utc>) -> (Delivery, Answer) {
         Purpose::Quiz { item: item.clone(), correct: 1, review: seq > 10 }
     };
     let delivery = Delivery {
-        seq,
+        seq: DeliverySeq::new(seq),
         learner,
         cohort: cohort.clone(),
         created: at,
@@ -124,7 +127,7 @@ fn exchange(learner: i64, seq: u64, at: DateTime<Utc>) -> (Delivery, Answer) {
     let answer = Answer {
         learner,
         cohort,
-        delivery: seq,
+        delivery: DeliverySeq::new(seq),
         item,
         at: at + chrono::Duration::minutes(4),
         prompt_sent_at: Some(at),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use nudge::domain::{Learner, NextNudge, Progress, Status};
+use nudge::domain::{Learner, LearnerId, NextNudge, Progress, Status};
 use nudge::i18n::Lang;
 use nudge::store::{Storage, StorageExt, Store};
 
@@ -63,7 +63,7 @@ pub fn install(api_url: &str, cohort: &Cohort<'_>) -> anyhow::Result<Install> {
 pub fn enrol(store_path: &Path, ids: std::ops::Range<i64>, due: DateTime<Utc>) -> anyhow::Result<()> {
     let store = Store::open(store_path)?;
     let next = NextNudge { at: due, slot: due.format("%Y-%m-%dT%H:%M:%S").to_string() };
-    for id in ids {
+    for id in ids.map(LearnerId::new) {
         store.with_learner(id, |tx| {
             tx.set_agenda(None, Some(&next))?;
             tx.put_learner(&learner(id, &next, due))
@@ -73,7 +73,7 @@ pub fn enrol(store_path: &Path, ids: std::ops::Range<i64>, due: DateTime<Utc>) -
     Ok(())
 }
 
-fn learner(id: i64, next: &NextNudge, now: DateTime<Utc>) -> Learner {
+fn learner(id: LearnerId, next: &NextNudge, now: DateTime<Utc>) -> Learner {
     Learner {
         id,
         cohort: "proof".to_owned(),
