@@ -51,7 +51,7 @@ async fn a_danish_cohort_speaks_danish_whatever_the_phone_says_until_the_learner
     assert_eq!(app.fake.callback_answers()[0].text.as_deref(), Some("✅ Rigtigt!"));
     assert!(after[4].plain_text.starts_with("💭 Refleksion\n\nTænk på din uge."), "{:?}", texts(&after));
     assert!(after[4].plain_text.ends_with(
-        "Svar blot med en besked. Dine svar er dine egne: din teamleder ser kun, hvor mange der har svaret."
+        "Svar blot med en besked. Dine svar er dine egne: din teamleder ser, hvor mange der har svaret, og dine ord kun hvis du deler dem, uden dit navn."
     ));
 
     // After `/language en`: confirmations, help and progress in English, the menu too.
