@@ -22,11 +22,11 @@ use crate::schedule::policy::{Policy, QuietHours, parse_weekday};
 use crate::text::{is_slug, line_col};
 
 /// Where the configuration lives unless `--config` or `NUDGE_CONFIG` says otherwise.
-pub const DEFAULT_CONFIG_PATH: &str = "config/nudge.toml";
+pub(crate) const DEFAULT_CONFIG_PATH: &str = "config/nudge.toml";
 /// How long answers are kept unless `[store] retention_days` says otherwise: a year of coaching.
-pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+pub(crate) const DEFAULT_RETENTION_DAYS: u32 = 365;
 /// The public Bot API; tests and self-hosted Bot API servers override it.
-pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
 /// The whole validated configuration, handed out piece by piece to the components.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ pub struct Limits {
 
 impl Limits {
     /// Telegram's documented limits for bots.
-    pub const TELEGRAM: Limits = Limits { global_per_second: 30, per_chat_per_second: 1 };
+    pub(crate) const TELEGRAM: Limits = Limits { global_per_second: 30, per_chat_per_second: 1 };
     /// No pacing at all (tests and benchmarks against a fake server).
     pub const NONE: Limits = Limits { global_per_second: 0, per_chat_per_second: 0 };
 }
@@ -157,9 +157,9 @@ impl Default for TeamSettings {
 }
 
 /// The digest's default slot: Monday 08:00.
-pub const DEFAULT_DIGEST: &str = "0 8 * * Mon";
+pub(crate) const DEFAULT_DIGEST: &str = "0 8 * * Mon";
 /// The team question's default slot: Friday 14:00.
-pub const DEFAULT_TEAM_QUESTION_SCHEDULE: &str = "0 14 * * Fri";
+pub(crate) const DEFAULT_TEAM_QUESTION_SCHEDULE: &str = "0 14 * * Fri";
 /// Longest `goal` or `team_question`, in characters: both are one sentence on a phone.
 const MAX_TEAM_TEXT_CHARS: usize = 300;
 
@@ -207,7 +207,7 @@ impl Settings {
     }
 
     /// Applies `NUDGE_TELEGRAM_API_URL` and `NUDGE_STORE_PATH` from `env`.
-    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+    pub(crate) fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(url) = env("NUDGE_TELEGRAM_API_URL") {
             self.telegram.api_url = parse_api_url(&url)
                 .map_err(|why| anyhow::anyhow!("environment variable NUDGE_TELEGRAM_API_URL: {why}"))?;
@@ -227,7 +227,7 @@ impl Settings {
     }
 
     /// The cohort whose invite code is `invite`, if any.
-    pub fn cohort_by_invite(&self, invite: &str) -> Option<&Cohort> {
+    pub(crate) fn cohort_by_invite(&self, invite: &str) -> Option<&Cohort> {
         self.cohorts.iter().find(|cohort| cohort.invite == invite)
     }
 
@@ -237,7 +237,7 @@ impl Settings {
     }
 
     /// The cohort with id `id`, if any.
-    pub fn cohort(&self, id: &str) -> Option<&Cohort> {
+    pub(crate) fn cohort(&self, id: &str) -> Option<&Cohort> {
         self.cohorts.iter().find(|cohort| cohort.id == id)
     }
 }
@@ -272,13 +272,13 @@ impl std::fmt::Display for ConfigError {
 }
 
 /// The configuration path: `--config`, else `NUDGE_CONFIG`, else the default.
-pub fn config_path(flag: Option<PathBuf>) -> PathBuf {
+pub(crate) fn config_path(flag: Option<PathBuf>) -> PathBuf {
     flag.or_else(|| std::env::var_os("NUDGE_CONFIG").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH))
 }
 
 /// Reads the bot token from `NUDGE_TELEGRAM_TOKEN`; the only place a token may come from.
-pub fn token_from_env() -> anyhow::Result<SecretString> {
+pub(crate) fn token_from_env() -> anyhow::Result<SecretString> {
     match std::env::var("NUDGE_TELEGRAM_TOKEN") {
         Ok(token) if !token.trim().is_empty() => Ok(SecretString::from(token.trim().to_owned())),
         _ => anyhow::bail!(

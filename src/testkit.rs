@@ -15,9 +15,9 @@ use crate::i18n::Lang;
 
 /// Two lessons: the first with a quiz, a two-question reflection, a practice and a team
 /// question; the second with a quiz only.
-pub const LESSON_ONE: &str = "+++\nid = \"one\"\ntitle = \"One & only\"\n+++\nBody of <one>.\n\n## Quiz\nPick?\n- [ ] wrong\n- [x] right\n> Because.\n\n## Reflect\nThink.\n1. First?\n2. Second?\n\n## Practice {days=2}\nDo it.\n\n## Team\nWhat did we learn?\n";
+pub(crate) const LESSON_ONE: &str = "+++\nid = \"one\"\ntitle = \"One & only\"\n+++\nBody of <one>.\n\n## Quiz\nPick?\n- [ ] wrong\n- [x] right\n> Because.\n\n## Reflect\nThink.\n1. First?\n2. Second?\n\n## Practice {days=2}\nDo it.\n\n## Team\nWhat did we learn?\n";
 /// See [`LESSON_ONE`].
-pub const LESSON_TWO: &str =
+pub(crate) const LESSON_TWO: &str =
     "+++\nid = \"two\"\ntitle = \"Two\"\n+++\nBody two.\n\n## Quiz\nAgain?\n- [x] yes\n- [ ] no\n> Yes.\n";
 
 /// A pack with `lessons` (markdown texts), id `demo`.
@@ -44,7 +44,7 @@ pub fn pack(lessons: &[&str]) -> Pack {
 }
 
 /// The standard two-lesson pack.
-pub fn demo_pack() -> Pack {
+pub(crate) fn demo_pack() -> Pack {
     pack(&[LESSON_ONE, LESSON_TWO])
 }
 
@@ -65,22 +65,22 @@ pub fn settings() -> Settings {
 }
 
 /// Learner id `n` (test ids are small numbers).
-pub fn id(n: i64) -> LearnerId {
+pub(crate) fn id(n: i64) -> LearnerId {
     LearnerId::new(n)
 }
 
 /// Delivery number `n`.
-pub fn seq(n: u64) -> DeliverySeq {
+pub(crate) fn seq(n: u64) -> DeliverySeq {
     DeliverySeq::new(n)
 }
 
 /// A Telegram user.
-pub fn person(id: LearnerId) -> Person {
+pub(crate) fn person(id: LearnerId) -> Person {
     Person { id, first_name: format!("Learner{id}"), language: Some(Lang::En) }
 }
 
 /// A fresh active learner in cohort `desk`.
-pub fn learner(id: LearnerId) -> Learner {
+pub(crate) fn learner(id: LearnerId) -> Learner {
     Learner {
         id,
         cohort: "desk".to_owned(),
@@ -96,17 +96,17 @@ pub fn learner(id: LearnerId) -> Learner {
 }
 
 /// An item id from `lesson/item`.
-pub fn item(text: &str) -> ItemId {
+pub(crate) fn item(text: &str) -> ItemId {
     ItemId::parse(text).expect("test item id")
 }
 
 /// A UTC time from RFC 3339.
-pub fn at(text: &str) -> DateTime<Utc> {
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("test time").with_timezone(&Utc)
 }
 
 /// Time zones for property tests: half-hour and 45-minute offsets, southern DST, none at all.
-pub const ZONES: [chrono_tz::Tz; 8] = [
+pub(crate) const ZONES: [chrono_tz::Tz; 8] = [
     chrono_tz::Europe::Amsterdam,
     chrono_tz::Europe::London,
     chrono_tz::America::New_York,
@@ -118,4 +118,4 @@ pub const ZONES: [chrono_tz::Tz; 8] = [
 ];
 
 /// Quiet hours for property tests: none, the night, a lunch break, most of the day.
-pub const QUIET_HOURS: [Option<&str>; 4] = [None, Some("21:00-07:00"), Some("12:00-13:00"), Some("18:00-09:00")];
+pub(crate) const QUIET_HOURS: [Option<&str>; 4] = [None, Some("21:00-07:00"), Some("12:00-13:00"), Some("18:00-09:00")];

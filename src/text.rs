@@ -2,14 +2,14 @@
 //! and the shape of ids (cohorts, packs, lessons, items).
 
 /// True for lowercase ids made of letters, digits and dashes.
-pub fn is_slug(text: &str) -> bool {
+pub(crate) fn is_slug(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= 64
         && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = text.floor_char_boundary(offset);
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -19,12 +19,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Length as Telegram counts it: UTF-16 code units.
-pub fn telegram_len(text: &str) -> usize {
+pub(crate) fn telegram_len(text: &str) -> usize {
     text.encode_utf16().count()
 }
 
 /// Escapes `&`, `<`, `>` and `"` for Telegram's HTML parse mode.
-pub fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {
@@ -39,7 +39,7 @@ pub fn escape_html(text: &str) -> String {
 }
 
 /// Shortens `text` to at most `max` characters, ending in `…` when cut.
-pub fn truncate_chars(text: &str, max: usize) -> String {
+pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

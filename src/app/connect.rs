@@ -25,7 +25,7 @@ impl Default for ConnectBackoff {
 
 impl ConnectBackoff {
     /// The wait after failure number `attempt` (1 for the first).
-    pub fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
         self.first.saturating_mul(factor).min(self.max)
     }
@@ -34,7 +34,7 @@ impl ConnectBackoff {
 /// The bot's username once Telegram answers `getMe`; retries passing failures for as long as
 /// it takes, logging each retry. Fails at once when the token is refused or Telegram rejects
 /// the call; the error never contains the token.
-pub async fn bot_username(
+pub(crate) async fn bot_username(
     client: &TelegramClient,
     api_url: &reqwest::Url,
     backoff: ConnectBackoff,

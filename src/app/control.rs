@@ -32,7 +32,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A bound control socket, ready to serve.
-pub struct ControlSocket {
+pub(crate) struct ControlSocket {
     listener: tokio::net::UnixListener,
     path: PathBuf,
     /// The daemon's user (the socket's owner): the only one allowed in, besides root.
@@ -44,7 +44,7 @@ pub struct ControlSocket {
 /// Binds the socket at `path`, mode 0600 before it appears there: bound under a temporary
 /// name, restricted, then renamed into place. A stale socket (connect fails: its daemon is
 /// gone) is replaced; a live one or another kind of file is left alone and refused.
-pub fn bind(path: &Path) -> anyhow::Result<ControlSocket> {
+pub(crate) fn bind(path: &Path) -> anyhow::Result<ControlSocket> {
     clear_stale(path)?;
     let mut partial = path.as_os_str().to_owned();
     partial.push(format!(".{}.new", std::process::id()));
@@ -99,7 +99,7 @@ struct Control {
 }
 
 /// Answers requests until `cancel` fires, then removes the socket.
-pub async fn serve(
+pub(crate) async fn serve(
     socket: ControlSocket,
     service: Arc<Service>,
     client: Arc<TelegramClient>,

@@ -3,11 +3,11 @@
 //! lets them finish the write they are in and flushes the store. The control socket
 //! (`control.rs`) answers the admin commands while it runs.
 
-pub mod connect;
-pub mod control;
-pub mod ops;
-pub mod reload;
-pub mod retention;
+pub(crate) mod connect;
+pub(crate) mod control;
+pub(crate) mod ops;
+pub(crate) mod reload;
+pub(crate) mod retention;
 pub mod scheduler;
 
 use std::future::Future;
@@ -221,7 +221,7 @@ fn bind_control(store: &std::path::Path) -> Option<control::ControlSocket> {
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called, so
 /// a signal during start-up is not lost: the daemon then stops as soon as it is built.
-pub fn shutdown_signal() -> impl Future<Output = ()> {
+pub(crate) fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

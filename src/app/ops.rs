@@ -22,7 +22,7 @@ struct Ops {
 }
 
 /// Serves the endpoints on `listen` until `cancel` fires.
-pub async fn serve(listen: SocketAddr, service: Arc<Service>, metrics: Arc<Metrics>, cancel: CancellationToken) {
+pub(crate) async fn serve(listen: SocketAddr, service: Arc<Service>, metrics: Arc<Metrics>, cancel: CancellationToken) {
     if !listen.ip().is_loopback() {
         tracing::warn!(%listen, "the operations endpoints listen beyond this machine; keep them on a private network");
     }

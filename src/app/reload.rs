@@ -19,7 +19,7 @@ use crate::content::{Library, Loaded, Pack};
 use crate::service::Service;
 
 /// A summary of the content directory that changes whenever a file does.
-pub type Fingerprint = BTreeMap<PathBuf, (u64, Option<SystemTime>)>;
+pub(crate) type Fingerprint = BTreeMap<PathBuf, (u64, Option<SystemTime>)>;
 
 /// Watches the content directory and reloads changed packs until `cancel` fires. `seen` is the
 /// state the running packs were loaded from, taken before loading them, so no change slips by.
@@ -48,7 +48,7 @@ pub async fn run(service: Arc<Service>, mut seen: Fingerprint, every: Duration, 
 
 /// What one reload did, pack by pack (what the log says, for tests).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Reloaded {
+pub(crate) struct Reloaded {
     /// Packs whose content changed and that now serve in the new version.
     pub changed: Vec<String>,
     /// Packs whose changed version has errors; the last good version keeps serving.
@@ -58,7 +58,7 @@ pub struct Reloaded {
 /// Reloads packs and remembers what it last said about broken ones, so that a pack with
 /// errors is reported once per change rather than at every reload.
 #[derive(Debug, Default)]
-pub struct Reloader {
+pub(crate) struct Reloader {
     /// Per pack with errors: the version that was refused and its problems.
     refused: HashMap<String, (Pack, Vec<String>)>,
     /// The problems of packs that could not be read at all, as last logged.
@@ -67,7 +67,7 @@ pub struct Reloader {
 
 impl Reloader {
     /// Loads the packs again, swaps in those without errors and logs what changed.
-    pub fn reload(&mut self, service: &Service, dir: &Path) -> Reloaded {
+    pub(crate) fn reload(&mut self, service: &Service, dir: &Path) -> Reloaded {
         let loaded = load_checked(dir);
         let fresh = loaded.library();
         let current = service.library();
@@ -137,7 +137,7 @@ impl Reloader {
 }
 
 /// The fingerprint of `dir` now.
-pub fn fingerprint(dir: &Path) -> Fingerprint {
+pub(crate) fn fingerprint(dir: &Path) -> Fingerprint {
     let mut files = Fingerprint::new();
     collect(dir, 0, &mut files);
     files

@@ -141,7 +141,7 @@ fn too_long(path: &Path, line: usize, len: usize, what: &str) -> Problem {
 
 /// Problems between the config and the packs: a cohort naming a pack that is missing, or one in
 /// another language than the cohort's.
-pub fn check_cohorts(settings: &Settings, loaded: &Loaded) -> Vec<Problem> {
+pub(crate) fn check_cohorts(settings: &Settings, loaded: &Loaded) -> Vec<Problem> {
     let mut problems = Vec::new();
     for cohort in &settings.cohorts {
         match loaded.packs.iter().find(|pack| pack.id == cohort.pack) {

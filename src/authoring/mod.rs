@@ -3,6 +3,6 @@
 //! the terminal) and `simulate` (the load a pack puts on learners, on a virtual clock).
 
 pub mod check;
-pub mod play;
-pub mod preview;
-pub mod simulate;
+pub(crate) mod play;
+pub(crate) mod preview;
+pub(crate) mod simulate;

@@ -40,7 +40,7 @@ struct Session<'a, W: Write> {
 
 /// Who plays: the language of the bot's own texts and the learner's first name.
 #[derive(Debug, Clone, Default)]
-pub struct Player {
+pub(crate) struct Player {
     /// The learner's language, and the tool's [default: the pack's language].
     pub lang: Option<Lang>,
     /// The name the bot greets [default: a neutral word for "colleague" in that language].
@@ -50,7 +50,7 @@ pub struct Player {
 /// Plays `pack` reading `input` and writing to `out`, starting the virtual clock at `start`.
 /// The tool's own texts and the bot's are in the player's language; the pack's content stays
 /// in its own, as in Telegram.
-pub fn play(
+pub(crate) fn play(
     pack: Arc<Pack>,
     player: Player,
     input: impl BufRead,

@@ -9,7 +9,7 @@ use crate::i18n::{Lang, fill, tr};
 use crate::render::{self, plain::to_plain};
 
 /// The pack's messages as plain text, with the bot's own texts in `lang`.
-pub fn preview(pack: &Pack, lang: Lang) -> String {
+pub(crate) fn preview(pack: &Pack, lang: Lang) -> String {
     let lessons = match pack.lessons.len() {
         1 => tr(lang, "tools.preview_lessons_one").to_owned(),
         n => fill(lang, "tools.preview_lessons", &[("n", &n.to_string())]),
@@ -50,7 +50,7 @@ pub fn preview(pack: &Pack, lang: Lang) -> String {
 }
 
 /// One message framed for the terminal, buttons numbered.
-pub fn message_box(message: &OutMessage) -> String {
+pub(crate) fn message_box(message: &OutMessage) -> String {
     let mut out = String::from("┌─\n");
     for line in to_plain(&message.html).lines() {
         let _ = writeln!(out, "│ {line}");

@@ -24,7 +24,7 @@ use crate::schedule::policy::Policy;
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy)]
-pub struct SimOptions {
+pub(crate) struct SimOptions {
     /// Number of virtual days.
     pub days: u32,
     /// Number of simulated learners.
@@ -39,7 +39,7 @@ pub struct SimOptions {
 
 /// Figures of one virtual day.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DayStats {
+pub(crate) struct DayStats {
     /// The date (cohort time zone).
     pub date: Option<NaiveDate>,
     /// Scheduled messages per learner (what the daily cap limits): mean.
@@ -62,7 +62,7 @@ pub struct DayStats {
 
 /// The whole run.
 #[derive(Debug, Clone, Default)]
-pub struct SimReport {
+pub(crate) struct SimReport {
     /// One entry per day.
     pub days: Vec<DayStats>,
     /// Days until the next review after n right answers in a row (n from 1).
@@ -75,7 +75,7 @@ pub struct SimReport {
 
 /// Days until a quiz comes back, over the answers of one kind.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Spacing {
+pub(crate) struct Spacing {
     /// Mean days until the next review.
     pub mean_days: f64,
     /// Answers behind the mean: a mean over a handful says little.
@@ -96,7 +96,7 @@ struct Tally {
 }
 
 /// Runs the simulation of `cohort` following `pack`.
-pub fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport {
+pub(crate) fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport {
     let start = resolve(cohort.timezone, options.start.and_time(NaiveTime::MIN)).unwrap_or_default();
     let mut learners: Vec<Learner> = (0..options.learners).map(|idx| sim_learner(idx, cohort, start)).collect();
     let mut rng = fastrand::Rng::with_seed(options.seed);
@@ -281,13 +281,13 @@ fn day_stats(tally: &Tally, learners: &[Learner], date: NaiveDate, end: DateTime
 }
 
 /// The schedule `nudge simulate PACK_DIR` uses without a config: 09:00 on weekdays.
-pub const DEFAULT_SCHEDULE: &str = "0 9 * * Mon-Fri";
+pub(crate) const DEFAULT_SCHEDULE: &str = "0 9 * * Mon-Fri";
 /// The time zone of that schedule.
-pub const DEFAULT_TIMEZONE: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
+pub(crate) const DEFAULT_TIMEZONE: chrono_tz::Tz = chrono_tz::Europe::Amsterdam;
 
 /// The cohort an author's pack is simulated with when there is no config: the default
 /// schedule and the default policy (the ones a cohort gets without pacing keys).
-pub fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
+pub(crate) fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
     Ok(Cohort {
         team: crate::config::TeamSettings::default(),
         id: "default".to_owned(),
@@ -303,7 +303,7 @@ pub fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
 /// The top of the output, in `lang` (the pack's unless asked otherwise): what was simulated,
 /// and the schedule and policy it used. `origin` says where the cohort came from (a config
 /// file, or the defaults).
-pub fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOptions, lang: Lang) -> String {
+pub(crate) fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOptions, lang: Lang) -> String {
     let policy = &cohort.policy;
     let none = tr(lang, "tools.simulate_none");
     let quiet = policy.quiet_hours.map_or_else(|| none.to_owned(), |quiet| quiet.to_string());

@@ -9,11 +9,11 @@ use crate::domain::{DeliverySeq, PracticeOutcome};
 use crate::i18n::Lang;
 
 /// Telegram's limit on callback data.
-pub const MAX_CALLBACK_BYTES: usize = 64;
+pub(crate) const MAX_CALLBACK_BYTES: usize = 64;
 
 /// What a button means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Callback {
+pub(crate) enum Callback {
     /// Option `option` of the quiz sent as delivery `seq`.
     Quiz {
         /// The delivery that carried the quiz.
@@ -52,7 +52,7 @@ pub enum Callback {
 
 impl Callback {
     /// The data to put on the button.
-    pub fn encode(self) -> String {
+    pub(crate) fn encode(self) -> String {
         match self {
             Self::Quiz { seq, option } => format!("q:{seq}:{option}"),
             Self::Practice { seq, outcome } => format!("p:{seq}:{}", outcome_code(outcome)),
@@ -65,7 +65,7 @@ impl Callback {
     }
 
     /// Parses button data; `None` for anything nudge did not make.
-    pub fn decode(data: &str) -> Option<Self> {
+    pub(crate) fn decode(data: &str) -> Option<Self> {
         if data.len() > MAX_CALLBACK_BYTES {
             return None;
         }

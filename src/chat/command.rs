@@ -8,14 +8,15 @@ use chrono_tz::Tz;
 use crate::i18n::Lang;
 
 /// Longest pause `/pause N` accepts, in days.
-pub const MAX_PAUSE_DAYS: u32 = 90;
+pub(crate) const MAX_PAUSE_DAYS: u32 = 90;
 
 /// The learners' commands in the order Telegram's menu shows them (`/start` is not listed: the
 /// invite link sends it).
-pub const LEARNER_MENU: [&str; 8] = ["progress", "pause", "resume", "time", "language", "mydata", "forget", "help"];
+pub(crate) const LEARNER_MENU: [&str; 8] =
+    ["progress", "pause", "resume", "time", "language", "mydata", "forget", "help"];
 
 /// The commands only admins see in their menu.
-pub const ADMIN_MENU: [&str; 1] = ["report"];
+pub(crate) const ADMIN_MENU: [&str; 1] = ["report"];
 
 /// What a learner's command asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub enum Command {
 
 /// How long `/pause` should last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PauseFor {
+pub(crate) enum PauseFor {
     /// Until `/resume`.
     Indefinitely,
     /// This many days (1 to [`MAX_PAUSE_DAYS`]).
@@ -63,7 +64,7 @@ pub enum PauseFor {
 
 /// What `/time` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TimeChoice {
+pub(crate) enum TimeChoice {
     /// No argument: show the current choice.
     Show,
     /// Back to the team's schedule.

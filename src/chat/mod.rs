@@ -2,17 +2,17 @@
 //! button presses. The Telegram edge converts updates into these; `nudge try` makes them from
 //! terminal input.
 
-pub mod callback;
-pub mod command;
+pub(crate) mod callback;
+pub(crate) mod command;
 
-pub use command::Command;
+pub(crate) use command::Command;
 
 use crate::domain::LearnerId;
 use crate::i18n::Lang;
 
 /// The person behind an incoming message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Person {
+pub(crate) struct Person {
     /// Telegram user id (= private chat id).
     pub id: LearnerId,
     /// First name, for greetings.
@@ -23,7 +23,7 @@ pub struct Person {
 
 /// One thing a learner did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming {
+pub(crate) enum Incoming {
     /// A `/command`, parsed with its arguments (`/name@botname` works too).
     Command {
         /// Who.
@@ -60,7 +60,7 @@ pub enum Incoming {
 
 impl Incoming {
     /// Who did it.
-    pub fn from(&self) -> &Person {
+    pub(crate) fn from(&self) -> &Person {
         match self {
             Self::Command { from, .. } | Self::Text { from, .. } | Self::Press { from, .. } | Self::Other { from } => {
                 from
@@ -69,7 +69,7 @@ impl Incoming {
     }
 
     /// Reads a chat message: a `/command` (optionally `/command@bot args`) or free text.
-    pub fn from_text(from: Person, text: &str, reply_to: Option<i64>) -> Self {
+    pub(crate) fn from_text(from: Person, text: &str, reply_to: Option<i64>) -> Self {
         let trimmed = text.trim();
         if let Some(rest) = trimmed.strip_prefix('/') {
             let (head, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));

@@ -19,7 +19,7 @@ use crate::content::Pack;
 use crate::content::problem::Summary;
 use crate::domain::LearnerId;
 use crate::i18n::{Lang, fill, tr};
-pub use crate::report::from_store::ReportFormat;
+pub(crate) use crate::report::from_store::ReportFormat;
 use crate::report::from_store::{CsvRows, ReportRequest};
 use crate::telemetry::{self, LogFormat};
 use std::sync::Arc;

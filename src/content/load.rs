@@ -81,7 +81,7 @@ pub fn load_library(dir: &Path) -> Loaded {
 /// The error for a folder that holds lessons (or a `pack.toml.txt`) but no `pack.toml`: most
 /// likely a pack whose cover page is missing or was saved under another name. A folder with
 /// neither (images, notes) is not a pack and not a problem.
-pub fn not_a_pack(dir: &Path) -> Option<Problem> {
+pub(crate) fn not_a_pack(dir: &Path) -> Option<Problem> {
     if dir.join("pack.toml").is_file() {
         return None;
     }
@@ -104,7 +104,7 @@ const MISNAMED_PACK_TOML: [&str; 4] = ["pack.toml.txt", "pack.txt", "Pack.toml",
 
 impl Loaded {
     /// Adds another load result (one pack, or one lesson checked alone).
-    pub fn absorb(&mut self, other: Loaded) {
+    pub(crate) fn absorb(&mut self, other: Loaded) {
         self.packs.extend(other.packs);
         self.problems.extend(other.problems);
         self.n_lessons += other.n_lessons;
@@ -224,7 +224,7 @@ fn read_pack_toml(path: &Path, problems: &mut Vec<Problem>) -> PackMeta {
 }
 
 /// The lesson files of a pack: `*.md` except `README.md` and names starting with `_` or `.`.
-pub fn lesson_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn lesson_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -253,7 +253,7 @@ fn read_lessons(dir: &Path, follow_up_days: u32, loaded: &mut Loaded) -> Vec<Les
 }
 
 /// Reads and parses one lesson file.
-pub fn parse_lesson_file(path: &Path, follow_up_days: u32) -> (Option<Lesson>, Vec<Problem>) {
+pub(crate) fn parse_lesson_file(path: &Path, follow_up_days: u32) -> (Option<Lesson>, Vec<Problem>) {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) => {

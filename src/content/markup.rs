@@ -7,7 +7,7 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use crate::text::{escape_html, telegram_len};
+use crate::text::escape_html;
 
 /// Text ready for Telegram: `html` for the HTML parse mode, `plain` as the learner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -20,7 +20,7 @@ pub struct Rich {
 
 impl Rich {
     /// Renders author markdown.
-    pub fn from_markdown(markdown: &str) -> Self {
+    pub(crate) fn from_markdown(markdown: &str) -> Self {
         let mut renderer = Renderer::default();
         let parser = Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH);
         for event in parser {
@@ -30,39 +30,28 @@ impl Rich {
     }
 
     /// Plain text taken literally (escaped for HTML).
-    pub fn plain(text: &str) -> Self {
+    pub(crate) fn plain(text: &str) -> Self {
         Self { html: escape_html(text), plain: text.to_owned() }
     }
 
     /// Text that is already Telegram HTML together with its visible text.
-    pub fn from_parts(html: String, plain: String) -> Self {
+    pub(crate) fn from_parts(html: String, plain: String) -> Self {
         Self { html, plain }
     }
 
-    /// Length as Telegram counts it (UTF-16 units of the visible text).
-    pub fn len(&self) -> usize {
-        telegram_len(&self.plain)
-    }
-
     /// True when there is no visible text.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.plain.trim().is_empty()
     }
 
     /// Appends `other`, separated by `separator` (plain text, e.g. a blank line).
-    pub fn push(&mut self, separator: &str, other: &Rich) {
+    pub(crate) fn push(&mut self, separator: &str, other: &Rich) {
         if !self.plain.is_empty() && !other.plain.is_empty() {
             self.html.push_str(&escape_html(separator));
             self.plain.push_str(separator);
         }
         self.html.push_str(&other.html);
         self.plain.push_str(&other.plain);
-    }
-
-    /// `self` followed by `other` with `separator` between them.
-    pub fn joined(mut self, separator: &str, other: &Rich) -> Self {
-        self.push(separator, other);
-        self
     }
 }
 

@@ -5,12 +5,12 @@
 //! knows nothing of learners, schedules or Telegram's API.
 
 pub mod load;
-pub mod markup;
+pub(crate) mod markup;
 pub mod parse;
-pub mod problem;
+pub(crate) mod problem;
 #[cfg(test)]
 mod props;
-pub mod toml_error;
+pub(crate) mod toml_error;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,16 +18,16 @@ use std::sync::Arc;
 use crate::domain::ItemId;
 use crate::i18n::Lang;
 pub use load::{Library, Loaded, load_library, load_pack};
-pub use markup::Rich;
-pub use problem::{Problem, Severity};
+pub(crate) use markup::Rich;
+pub(crate) use problem::Problem;
 
 /// The most characters a quiz option may have: it is shown on a button, and phones cut longer
 /// labels.
-pub const MAX_OPTION_CHARS: usize = 40;
+pub(crate) const MAX_OPTION_CHARS: usize = 40;
 /// Lessons longer than this are not bite-sized any more (a warning, not an error).
-pub const MAX_BODY_CHARS: usize = 1000;
+pub(crate) const MAX_BODY_CHARS: usize = 1000;
 /// Days before a practice assignment's follow-up when neither pack nor section says otherwise.
-pub const DEFAULT_FOLLOW_UP_DAYS: u32 = 3;
+pub(crate) const DEFAULT_FOLLOW_UP_DAYS: u32 = 3;
 
 /// One content pack: a directory with `pack.toml` and lessons in file-name order.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,29 +140,29 @@ pub struct Practice {
 
 impl Pack {
     /// The lesson with id `lesson_id`, if it is still in the pack.
-    pub fn lesson(&self, lesson_id: &str) -> Option<&Arc<Lesson>> {
+    pub(crate) fn lesson(&self, lesson_id: &str) -> Option<&Arc<Lesson>> {
         self.lessons.iter().find(|lesson| lesson.id == lesson_id)
     }
 
     /// The position (0-based) of a lesson in the pack.
-    pub fn lesson_index(&self, lesson_id: &str) -> Option<usize> {
+    pub(crate) fn lesson_index(&self, lesson_id: &str) -> Option<usize> {
         self.lessons.iter().position(|lesson| lesson.id == lesson_id)
     }
 
     /// The item with id `item_id` and its lesson, if both are still in the pack.
-    pub fn item(&self, item_id: &ItemId) -> Option<(&Arc<Lesson>, &Item)> {
+    pub(crate) fn item(&self, item_id: &ItemId) -> Option<(&Arc<Lesson>, &Item)> {
         let lesson = self.lesson(item_id.lesson())?;
         let item = lesson.items.iter().find(|item| item.id == *item_id)?;
         Some((lesson, item))
     }
 
     /// Every item of the pack, in order.
-    pub fn items(&self) -> impl Iterator<Item = (&Arc<Lesson>, &Item)> {
+    pub(crate) fn items(&self) -> impl Iterator<Item = (&Arc<Lesson>, &Item)> {
         self.lessons.iter().flat_map(|lesson| lesson.items.iter().map(move |item| (lesson, item)))
     }
 
     /// Number of quizzes in the pack.
-    pub fn n_quizzes(&self) -> usize {
+    pub(crate) fn n_quizzes(&self) -> usize {
         self.items().filter(|(_, item)| matches!(item.kind, ItemKind::Quiz(_))).count()
     }
 }
@@ -177,7 +177,7 @@ impl Item {
     }
 
     /// The reflection, if this item is one.
-    pub fn as_reflect(&self) -> Option<&Reflect> {
+    pub(crate) fn as_reflect(&self) -> Option<&Reflect> {
         match &self.kind {
             ItemKind::Reflect(reflect) => Some(reflect),
             _ => None,
@@ -185,7 +185,7 @@ impl Item {
     }
 
     /// The practice assignment, if this item is one.
-    pub fn as_practice(&self) -> Option<&Practice> {
+    pub(crate) fn as_practice(&self) -> Option<&Practice> {
         match &self.kind {
             ItemKind::Practice(practice) => Some(practice),
             _ => None,

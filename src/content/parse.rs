@@ -21,7 +21,7 @@ use crate::text::line_col;
 
 /// What a lesson inherits from its file name and pack.
 #[derive(Debug, Clone, Copy)]
-pub struct LessonDefaults<'a> {
+pub(crate) struct LessonDefaults<'a> {
     /// The file name without `.md`, for the default lesson id.
     pub file_stem: &'a str,
     /// Days before a practice follow-up when the section does not say.
@@ -30,7 +30,7 @@ pub struct LessonDefaults<'a> {
 
 /// Parses one lesson file. Returns the lesson when it could be built (even with warnings or
 /// some errors) and every problem, in file order.
-pub fn parse_lesson(path: &Path, text: &str, defaults: LessonDefaults<'_>) -> (Option<Lesson>, Vec<Problem>) {
+pub(crate) fn parse_lesson(path: &Path, text: &str, defaults: LessonDefaults<'_>) -> (Option<Lesson>, Vec<Problem>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser =
         LessonParser { path, text, lines: split_lines(text), problems: Vec::new(), front_matter_failed: false };

@@ -38,12 +38,12 @@ pub struct Problem {
 
 impl Problem {
     /// An error at `line:col` of `path`.
-    pub fn error(path: &Path, line: usize, col: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn error(path: &Path, line: usize, col: usize, message: impl Into<String>) -> Self {
         Self::new(path, line, col, Severity::Error, message.into())
     }
 
     /// A warning at `line:col` of `path`.
-    pub fn warning(path: &Path, line: usize, col: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(path: &Path, line: usize, col: usize, message: impl Into<String>) -> Self {
         Self::new(path, line, col, Severity::Warning, message.into())
     }
 
@@ -52,13 +52,13 @@ impl Problem {
     }
 
     /// Attaches the source line from `text`, so the problem can show it with a caret.
-    pub fn with_source(mut self, text: &str) -> Self {
+    pub(crate) fn with_source(mut self, text: &str) -> Self {
         self.source_line = text.lines().nth(self.line - 1).map(str::to_owned);
         self
     }
 
     /// True for errors.
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
@@ -90,7 +90,7 @@ impl fmt::Display for Problem {
 }
 
 /// The most characters of a source line shown under a problem: one line of a terminal.
-pub const SNIPPET_CHARS: usize = 72;
+pub(crate) const SNIPPET_CHARS: usize = 72;
 
 /// The part of a source line to show, cut to [`SNIPPET_CHARS`] around the caret with `…` where
 /// it was cut, and the caret's position in it (0-based).
@@ -115,7 +115,7 @@ fn snippet(chars: &[char], caret: usize) -> (String, usize) {
 
 /// Counts for the closing summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Number of errors.
     pub errors: usize,
     /// Number of warnings.
@@ -126,7 +126,7 @@ pub struct Summary {
 
 impl Summary {
     /// Counts `problems` over `lessons` lesson files.
-    pub fn of(problems: &[Problem], lessons: usize) -> Self {
+    pub(crate) fn of(problems: &[Problem], lessons: usize) -> Self {
         let errors = problems.iter().filter(|p| p.is_error()).count();
         Self { errors, warnings: problems.len() - errors, lessons }
     }

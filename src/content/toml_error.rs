@@ -6,7 +6,7 @@
 
 /// The first line of `error`'s message, said in plain words. `source` is the text that was
 /// parsed (the error's span points into it), used to spot curly quotes from a word processor.
-pub fn plain_message(error: &toml::de::Error, source: &str) -> String {
+pub(crate) fn plain_message(error: &toml::de::Error, source: &str) -> String {
     let raw = error.message().trim().lines().next().unwrap_or("").trim().to_owned();
     let at = error.span().map_or(0, |span| span.start);
     let rest = source.get(at..).unwrap_or("");

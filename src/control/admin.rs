@@ -33,7 +33,7 @@ impl LearnerRow {
 }
 
 /// The learners in `store` (of `cohort` only, if given), in id order.
-pub fn learner_rows(store: &dyn Storage, cohort: Option<&str>) -> Result<Vec<LearnerRow>, StoreError> {
+pub(crate) fn learner_rows(store: &dyn Storage, cohort: Option<&str>) -> Result<Vec<LearnerRow>, StoreError> {
     let mut rows = Vec::new();
     for learner in store.learners() {
         let learner = learner?;
@@ -45,7 +45,7 @@ pub fn learner_rows(store: &dyn Storage, cohort: Option<&str>) -> Result<Vec<Lea
 }
 
 /// True when `store` holds anything about learner `id` (a record or messages).
-pub fn has_records(store: &dyn Storage, id: LearnerId) -> Result<bool, StoreError> {
+pub(crate) fn has_records(store: &dyn Storage, id: LearnerId) -> Result<bool, StoreError> {
     Ok(store.learner(id)?.is_some() || !store.export(id)?.messages.is_empty())
 }
 

@@ -14,14 +14,14 @@ use super::{BackupEnd, Op, Outcome, Reply, Request, VERSION, socket_path};
 const READ_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A connection to the running daemon.
-pub struct Daemon {
+pub(crate) struct Daemon {
     stream: UnixStream,
     path: PathBuf,
 }
 
 /// The daemon that holds the store at `store`, or `None` when none runs: no socket, or one
 /// nobody answers on (a daemon that crashed leaves its socket behind).
-pub fn connect(store: &Path) -> anyhow::Result<Option<Daemon>> {
+pub(crate) fn connect(store: &Path) -> anyhow::Result<Option<Daemon>> {
     let path = socket_path(store);
     match UnixStream::connect(&path) {
         Ok(stream) => {
@@ -41,14 +41,14 @@ pub fn connect(store: &Path) -> anyhow::Result<Option<Daemon>> {
 
 impl Daemon {
     /// Asks for `op` and returns the reply's data, or the daemon's refusal as the error.
-    pub fn ask(self, op: Op) -> anyhow::Result<serde_json::Value> {
+    pub(crate) fn ask(self, op: Op) -> anyhow::Result<serde_json::Value> {
         let (data, _) = self.request(op)?;
         Ok(data)
     }
 
     /// Streams a backup into `out`; returns the number of records. Fails unless the daemon's
     /// last line says the backup is complete.
-    pub fn backup(self, out: &mut impl Write) -> anyhow::Result<usize> {
+    pub(crate) fn backup(self, out: &mut impl Write) -> anyhow::Result<usize> {
         let (_, mut reader) = self.request(Op::Backup {})?;
         let mut held: Option<Vec<u8>> = None;
         let mut lines = 0;

@@ -6,8 +6,8 @@
 //! client `client.rs`. Knows nothing of sled: the admin commands themselves live in `admin.rs`,
 //! over the `Storage` interface, and run in the daemon or (daemon stopped) in the CLI alike.
 
-pub mod admin;
-pub mod client;
+pub(crate) mod admin;
+pub(crate) mod client;
 
 use std::path::{Path, PathBuf};
 
@@ -17,13 +17,13 @@ use crate::domain::LearnerId;
 use crate::report::from_store::{CsvRows, ReportFormat, ReportRequest};
 
 /// The protocol version; a request with another one is refused by name.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// Longest request line the daemon reads.
-pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 
 /// The socket of the daemon that holds the store at `store`: beside it, `<store path>.sock`.
-pub fn socket_path(store: &Path) -> PathBuf {
+pub(crate) fn socket_path(store: &Path) -> PathBuf {
     let mut name = store.as_os_str().to_owned();
     name.push(".sock");
     PathBuf::from(name)
@@ -31,7 +31,7 @@ pub fn socket_path(store: &Path) -> PathBuf {
 
 /// One request line: `{"v":1,"op":"…", …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Request {
+pub(crate) struct Request {
     /// Protocol version, [`VERSION`].
     pub v: u32,
     /// What to do.
@@ -42,7 +42,7 @@ pub struct Request {
 /// What an admin asks the daemon for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
+pub(crate) enum Op {
     /// The whole store as backup lines (`Storage::backup`), streamed after the reply.
     Backup {},
     /// A report rendered in `format` from the daemon's store, settings and packs.
@@ -108,7 +108,7 @@ const KNOWN_OPS: [&str; 5] = ["backup", "report", "list", "export", "forget"];
 
 /// The reply line to every request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// Protocol version, [`VERSION`].
     pub v: u32,
     /// The answer, or why there is none.
@@ -128,19 +128,19 @@ pub enum Outcome {
 
 impl Reply {
     /// A successful reply carrying `data`.
-    pub fn ok(data: serde_json::Value) -> Self {
+    pub(crate) fn ok(data: serde_json::Value) -> Self {
         Self { v: VERSION, outcome: Outcome::Ok(data) }
     }
 
     /// A refusal or failure.
-    pub fn error(message: impl Into<String>) -> Self {
+    pub(crate) fn error(message: impl Into<String>) -> Self {
         Self { v: VERSION, outcome: Outcome::Error(message.into()) }
     }
 }
 
 /// The last line of a backup stream: without it the backup is incomplete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BackupEnd {
+pub(crate) struct BackupEnd {
     /// Records written, or why the backup stopped.
     pub end: Outcome,
 }

@@ -74,7 +74,7 @@ pub enum PracticeOutcome {
 
 impl Answer {
     /// The sub-key that makes an answer unique within its delivery (reflection question).
-    pub fn part(&self) -> u32 {
+    pub(crate) fn part(&self) -> u32 {
         match &self.kind {
             AnswerKind::Quiz { .. } | AnswerKind::Practice { .. } => 0,
             AnswerKind::PracticeNote { .. } => 1,

@@ -101,7 +101,7 @@ pub enum DeliveryState {
 
 impl DeliveryState {
     /// When Telegram accepted the message, if it did.
-    pub fn sent_at(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn sent_at(&self) -> Option<DateTime<Utc>> {
         match self {
             Self::Sent { at, .. } => Some(*at),
             Self::Pending | Self::Failed { .. } => None,

@@ -86,17 +86,12 @@ impl ItemId {
     }
 
     /// The id of the lesson the item belongs to.
-    pub fn lesson(&self) -> &str {
+    pub(crate) fn lesson(&self) -> &str {
         &self.text[..self.slash]
     }
 
-    /// The item's own id within its lesson (`quiz`, `reflect-2`, …).
-    pub fn local(&self) -> &str {
-        &self.text[self.slash + 1..]
-    }
-
     /// `lesson/item`.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 }
@@ -136,7 +131,7 @@ mod tests {
     #[test]
     fn an_item_id_is_its_lesson_and_its_own_id() {
         let id = ItemId::parse("what-for/quiz-2").unwrap();
-        assert_eq!((id.lesson(), id.local(), id.to_string().as_str()), ("what-for", "quiz-2", "what-for/quiz-2"));
+        assert_eq!((id.lesson(), id.to_string().as_str()), ("what-for", "what-for/quiz-2"));
         assert_eq!(ItemId::new("what-for", "quiz-2"), Some(id));
     }
 

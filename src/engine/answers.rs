@@ -11,7 +11,7 @@ use crate::domain::{DeliverySeq, ItemId, Learner, OpenKind, OpenQuestion, WaitKi
 
 /// A quiz answer on delivery `seq` for `item`: updates the memory (aiming at `retention`) and
 /// returns the rest of the lesson if the learner's state was waiting on this quiz.
-pub fn quiz_answered(
+pub(crate) fn quiz_answered(
     learner: &mut Learner,
     pack: Option<&Pack>,
     item: &ItemId,
@@ -31,7 +31,7 @@ pub fn quiz_answered(
 
 /// A first free-text answer to `question`: closes it and returns what follows (the next
 /// question of the chain, or the rest of the lesson) if the lesson was waiting on it.
-pub fn question_answered(
+pub(crate) fn question_answered(
     learner: &mut Learner,
     pack: Option<&Pack>,
     question: &OpenQuestion,
@@ -53,6 +53,6 @@ pub fn question_answered(
 
 /// A practice check-in ("how did it go?") answered on delivery `seq` for `item`: the learner may
 /// add a note in free text, so that question is open now.
-pub fn practice_checked(learner: &mut Learner, item: &ItemId, seq: DeliverySeq, now: DateTime<Utc>) {
+pub(crate) fn practice_checked(learner: &mut Learner, item: &ItemId, seq: DeliverySeq, now: DateTime<Utc>) {
     session::open_question(learner, seq, item, OpenKind::PracticeNote, now);
 }

@@ -12,7 +12,7 @@ use crate::domain::{DeliverySeq, Learner, OpenKind, Purpose, WaitKind, Waiting};
 
 /// A draft with its delivery number.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Numbered {
+pub(crate) struct Numbered {
     /// The delivery that carries it (quiz buttons carry it too).
     pub seq: DeliverySeq,
     /// What to render and record.
@@ -27,7 +27,7 @@ pub struct Numbered {
 /// there: the daemon does, so the further parts of a long text get the numbers right after their
 /// first and a restart sends them in order. Its first error stops the walk and is returned; the
 /// drafts before it are applied.
-pub fn apply<E>(
+pub(crate) fn apply<E>(
     learner: &mut Learner,
     outcome: Outcome,
     now: DateTime<Utc>,

@@ -9,16 +9,15 @@
 
 pub mod answers;
 mod apply;
-pub mod planner;
-pub mod session;
+pub(crate) mod planner;
+pub(crate) mod session;
 pub mod srs;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{OutMessage, Purpose};
-pub use apply::{Numbered, apply};
+pub(crate) use apply::apply;
 pub use planner::{SlotContext, plan_slot};
-pub use session::{advance, after_quiz, after_reflection};
 
 /// Something to send, before it has a delivery number: what it is for, and what rendering needs
 /// beyond that.
@@ -82,27 +81,27 @@ pub enum Extra {
 
 impl Draft {
     /// Pack content (a lesson, quiz, reflection, practice or its check-in), named by `purpose`.
-    pub fn content(purpose: Purpose) -> Self {
+    pub(crate) fn content(purpose: Purpose) -> Self {
         Self { purpose, extra: Extra::None, wait: None }
     }
 
     /// A note about the learner's progress through the pack.
-    pub fn milestone(milestone: Milestone) -> Self {
+    pub(crate) fn milestone(milestone: Milestone) -> Self {
         Self { purpose: Purpose::Milestone, extra: Extra::Milestone(milestone), wait: None }
     }
 
     /// A finished reply message.
-    pub fn message(message: OutMessage) -> Self {
+    pub(crate) fn message(message: OutMessage) -> Self {
         Self { purpose: Purpose::Reply, extra: Extra::Message(message), wait: None }
     }
 
     /// New content for message `message_id`, sent before.
-    pub fn edit(message_id: i64, message: OutMessage) -> Self {
+    pub(crate) fn edit(message_id: i64, message: OutMessage) -> Self {
         Self { purpose: Purpose::Reply, extra: Extra::Edit { message_id, message }, wait: None }
     }
 
     /// A text file sent as a reply.
-    pub fn document(file_name: String, caption: String, content: String) -> Self {
+    pub(crate) fn document(file_name: String, caption: String, content: String) -> Self {
         Self { purpose: Purpose::Reply, extra: Extra::Document { file_name, caption, content }, wait: None }
     }
 }
@@ -125,12 +124,12 @@ pub struct Outcome {
 
 impl Outcome {
     /// Adds a reply message.
-    pub fn reply(&mut self, message: OutMessage) {
+    pub(crate) fn reply(&mut self, message: OutMessage) {
         self.drafts.push(Draft::message(message));
     }
 
     /// True when a prompt in it holds up the lesson.
-    pub fn waits(&self) -> bool {
+    pub(crate) fn waits(&self) -> bool {
         self.drafts.iter().any(|draft| draft.wait.is_some())
     }
 }

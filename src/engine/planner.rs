@@ -61,7 +61,7 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
 /// still stands (its buttons stay live), so re-sending would only pile up copies of it. It
 /// waits for its answer; a review Telegram never delivered is opened again when the delivery
 /// fails (`service::deliveries`).
-pub fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(ItemId, usize)> {
+pub(crate) fn due_reviews(learner: &Learner, pack: &Pack, now: DateTime<Utc>) -> Vec<(ItemId, usize)> {
     let waiting_quiz =
         learner.progress.waiting.as_ref().filter(|waiting| waiting.kind == WaitKind::Quiz).map(|waiting| &waiting.item);
     let mut due: Vec<(DateTime<Utc>, ItemId, usize)> = learner

@@ -9,16 +9,16 @@ use crate::content::{ItemKind, Pack};
 use crate::domain::{DeliverySeq, FollowUp, ItemId, Learner, OpenKind, OpenQuestion, Purpose, Step};
 
 /// How long a free-text question stays open for answers that do not reply to it explicitly.
-pub const OPEN_FOR: Duration = Duration::hours(36);
+pub(crate) const OPEN_FOR: Duration = Duration::hours(36);
 
 /// The first lesson the learner has not started, if any.
-pub fn next_lesson<'a>(learner: &Learner, pack: &'a Pack) -> Option<&'a crate::content::Lesson> {
+pub(crate) fn next_lesson<'a>(learner: &Learner, pack: &'a Pack) -> Option<&'a crate::content::Lesson> {
     let started = &learner.progress.lessons_started;
     pack.lessons.iter().find(|lesson| !started.contains(&lesson.id)).map(|lesson| lesson.as_ref())
 }
 
 /// Queues the steps of the first lesson the learner has not started; false if none is left.
-pub fn start_next_lesson(learner: &mut Learner, pack: &Pack) -> bool {
+pub(crate) fn start_next_lesson(learner: &mut Learner, pack: &Pack) -> bool {
     let Some(lesson) = next_lesson(learner, pack) else {
         return false;
     };
@@ -32,7 +32,7 @@ pub fn start_next_lesson(learner: &mut Learner, pack: &Pack) -> bool {
 
 /// Sends queued steps until one needs an answer (its draft waits) or `budget` messages went out.
 /// Steps whose content left the pack are skipped (retired), never an error.
-pub fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: usize) -> Outcome {
+pub(crate) fn advance(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>, budget: usize) -> Outcome {
     let mut outcome = Outcome::default();
     while outcome.drafts.len() < budget && !learner.progress.queue.is_empty() {
         let step = learner.progress.queue.remove(0);
@@ -77,18 +77,18 @@ fn item_draft(learner: &mut Learner, pack: &Pack, item_id: &ItemId, now: DateTim
 }
 
 /// A quiz question (first try or review).
-pub fn quiz_draft(item: &ItemId, correct: usize, review: bool) -> Draft {
+pub(crate) fn quiz_draft(item: &ItemId, correct: usize, review: bool) -> Draft {
     Draft::content(Purpose::Quiz { item: item.clone(), correct, review })
 }
 
 /// Question `question` of a reflection, which waits for its answer (`wait`; a reminder says so).
-pub fn reflect_draft(item: &ItemId, question: usize, wait: Wait) -> Draft {
+pub(crate) fn reflect_draft(item: &ItemId, question: usize, wait: Wait) -> Draft {
     let extra = if wait.reminded { Extra::Reminder } else { Extra::None };
     Draft { purpose: Purpose::Reflect { item: item.clone(), question }, extra, wait: Some(wait) }
 }
 
 /// After a reflection answer: the next question of the chain, else the rest of the lesson.
-pub fn after_reflection(
+pub(crate) fn after_reflection(
     learner: &mut Learner,
     pack: &Pack,
     item_id: &ItemId,
@@ -105,14 +105,20 @@ pub fn after_reflection(
 }
 
 /// After the quiz the learner was waiting on is answered: the rest of the lesson.
-pub fn after_quiz(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>) -> Outcome {
+pub(crate) fn after_quiz(learner: &mut Learner, pack: &Pack, now: DateTime<Utc>) -> Outcome {
     learner.progress.waiting = None;
     advance(learner, pack, now, usize::MAX)
 }
 
 /// Records that delivery `delivery` asked a free-text question, so a plain text message can be
 /// routed to it.
-pub fn open_question(learner: &mut Learner, delivery: DeliverySeq, item: &ItemId, kind: OpenKind, now: DateTime<Utc>) {
+pub(crate) fn open_question(
+    learner: &mut Learner,
+    delivery: DeliverySeq,
+    item: &ItemId,
+    kind: OpenKind,
+    now: DateTime<Utc>,
+) {
     let open = &mut learner.progress.open;
     open.retain(|question| now - question.asked_at < OPEN_FOR && !(question.item == *item && question.kind == kind));
     open.push(OpenQuestion { delivery, item: item.clone(), kind, asked_at: now });
@@ -120,7 +126,11 @@ pub fn open_question(learner: &mut Learner, delivery: DeliverySeq, item: &ItemId
 
 /// The open question a free-text message answers: the one it replies to, else the newest one
 /// asked within [`OPEN_FOR`].
-pub fn question_for_text(learner: &Learner, reply_to: Option<DeliverySeq>, now: DateTime<Utc>) -> Option<OpenQuestion> {
+pub(crate) fn question_for_text(
+    learner: &Learner,
+    reply_to: Option<DeliverySeq>,
+    now: DateTime<Utc>,
+) -> Option<OpenQuestion> {
     let open = &learner.progress.open;
     if let Some(delivery) = reply_to
         && let Some(question) = open.iter().find(|question| question.delivery == delivery)
@@ -131,6 +141,6 @@ pub fn question_for_text(learner: &Learner, reply_to: Option<DeliverySeq>, now: 
 }
 
 /// Closes an answered question.
-pub fn close_question(learner: &mut Learner, delivery: DeliverySeq, kind: OpenKind) {
+pub(crate) fn close_question(learner: &mut Learner, delivery: DeliverySeq, kind: OpenKind) {
     learner.progress.open.retain(|question| !(question.delivery == delivery && question.kind == kind));
 }

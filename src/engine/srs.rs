@@ -12,7 +12,7 @@ use crate::domain::{CardState, Memory};
 
 /// An item counts as mastered once its memory lasts this long (days until recall drops to the
 /// target): from then on it is not asked again.
-pub const MASTERED_STABILITY_DAYS: f64 = 30.0;
+pub(crate) const MASTERED_STABILITY_DAYS: f64 = 30.0;
 /// The longest interval between two reviews.
 const MAX_INTERVAL_DAYS: i32 = 365;
 
@@ -36,13 +36,13 @@ pub fn review(memory: Option<&Memory>, correct: bool, retention: f64, now: DateT
 }
 
 /// The chance the learner recalls the item at `now`, by the FSRS forgetting curve.
-pub fn retrievability(memory: &Memory, now: DateTime<Utc>) -> f64 {
+pub(crate) fn retrievability(memory: &Memory, now: DateTime<Utc>) -> f64 {
     let elapsed_days = (now - memory.last_review).num_seconds().max(0) as f64 / 86_400.0;
     Parameters::forgetting_curve(elapsed_days, memory.stability.max(0.01))
 }
 
 /// True once the item is learned well enough to stop asking.
-pub fn is_mastered(memory: &Memory) -> bool {
+pub(crate) fn is_mastered(memory: &Memory) -> bool {
     memory.stability >= MASTERED_STABILITY_DAYS
 }
 

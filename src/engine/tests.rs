@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Amsterdam;
 
+use super::session::{after_quiz, after_reflection};
 use super::*;
 use crate::content::Pack;
 use crate::domain::{DeliverySeq, Learner, Memory, Purpose, Step, WaitKind};

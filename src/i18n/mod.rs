@@ -27,7 +27,7 @@ pub enum Lang {
 
 impl Lang {
     /// Every supported language.
-    pub const ALL: [Lang; 3] = [Lang::Nl, Lang::En, Lang::Da];
+    pub(crate) const ALL: [Lang; 3] = [Lang::Nl, Lang::En, Lang::Da];
 
     /// Parses `en`, `nl`, `da`, also with a region (`nl-BE`) or in capitals.
     pub fn parse(code: &str) -> Option<Self> {
@@ -41,7 +41,7 @@ impl Lang {
     }
 
     /// The two-letter code.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Self::En => "en",
             Self::Nl => "nl",
@@ -106,12 +106,12 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
 }
 
 /// `tr` with `{name}` placeholders filled by HTML-escaped `args`.
-pub fn fill(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+pub(crate) fn fill(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     fill_template(tr(lang, key), args, true)
 }
 
 /// `tr` with placeholders filled by `args` that are already HTML (not escaped again).
-pub fn fill_html(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+pub(crate) fn fill_html(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     fill_template(tr(lang, key), args, false)
 }
 
@@ -148,13 +148,13 @@ fn fill_template(template: &str, args: &[(&str, &str)], escape: bool) -> String 
 }
 
 /// The name of weekday `idx` (0 = Monday) in `lang`.
-pub fn weekday_name(lang: Lang, idx: usize) -> String {
+pub(crate) fn weekday_name(lang: Lang, idx: usize) -> String {
     tr(lang, "time.weekdays").split(',').nth(idx).unwrap_or_default().trim().to_owned()
 }
 
 /// "today at 09:00", "tomorrow at 09:00", "on Monday at 09:00" or "on 01-12 at 09:00": when
 /// `next` comes, seen from `now` (both wall-clock times in the same zone).
-pub fn describe_when(lang: Lang, next: Option<NaiveDateTime>, now: NaiveDateTime) -> String {
+pub(crate) fn describe_when(lang: Lang, next: Option<NaiveDateTime>, now: NaiveDateTime) -> String {
     let Some(next) = next else {
         return tr(lang, "time.unknown").to_owned();
     };

@@ -18,7 +18,7 @@ fn visible(html: &str) -> usize {
 }
 
 /// `html` in parts of at most `limit` visible characters each (one part if it fits).
-pub fn split_html(html: &str, limit: usize) -> Vec<String> {
+pub(crate) fn split_html(html: &str, limit: usize) -> Vec<String> {
     if visible(html) <= limit {
         return vec![html.to_owned()];
     }
@@ -57,7 +57,7 @@ pub fn split_html(html: &str, limit: usize) -> Vec<String> {
 }
 
 /// `html` cut to fit one message of at most `limit` visible characters: `…`, then `note`.
-pub fn cut_html(html: &str, limit: usize, note: &str) -> String {
+pub(crate) fn cut_html(html: &str, limit: usize, note: &str) -> String {
     let room = limit.saturating_sub(visible(note) + 3);
     let mut parts = split_html(html, room).into_iter();
     let first = parts.next().unwrap_or_default();

@@ -3,8 +3,8 @@
 //! Pure: content and language in, Telegram HTML and buttons out. The same functions serve the
 //! daemon, `nudge preview` and `nudge try`, so authors see exactly what learners get.
 
-pub mod fit;
-pub mod plain;
+pub(crate) mod fit;
+pub(crate) mod plain;
 
 use crate::chat::callback::Callback;
 use crate::content::{Lesson, Pack, Practice, Quiz, Reflect, Rich};
@@ -13,15 +13,15 @@ use crate::engine::Milestone;
 use crate::i18n::{Lang, fill, fill_html, tr};
 
 /// Telegram's limit on a message's visible text.
-pub const MAX_MESSAGE_CHARS: usize = 4096;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 4096;
 
 /// A message with text only.
-pub fn text(html: String) -> OutMessage {
+pub(crate) fn text(html: String) -> OutMessage {
     OutMessage { html, buttons: Vec::new() }
 }
 
 /// The lesson text with its title and place in the pack.
-pub fn lesson(lang: Lang, pack: &Pack, lesson: &Lesson) -> OutMessage {
+pub(crate) fn lesson(lang: Lang, pack: &Pack, lesson: &Lesson) -> OutMessage {
     let n = pack.lesson_index(&lesson.id).map_or(0, |idx| idx + 1);
     let header = fill(
         lang,
@@ -32,7 +32,7 @@ pub fn lesson(lang: Lang, pack: &Pack, lesson: &Lesson) -> OutMessage {
 }
 
 /// A quiz question with one button per option, carrying delivery `seq`.
-pub fn quiz(lang: Lang, quiz: &Quiz, seq: DeliverySeq, review: bool) -> OutMessage {
+pub(crate) fn quiz(lang: Lang, quiz: &Quiz, seq: DeliverySeq, review: bool) -> OutMessage {
     let buttons = quiz
         .options
         .iter()
@@ -44,7 +44,7 @@ pub fn quiz(lang: Lang, quiz: &Quiz, seq: DeliverySeq, review: bool) -> OutMessa
 
 /// The quiz after the learner answered: the question, their answer, the verdict and the
 /// explanation; no buttons left to press.
-pub fn quiz_answered(lang: Lang, quiz: &Quiz, choice: usize, review: bool) -> OutMessage {
+pub(crate) fn quiz_answered(lang: Lang, quiz: &Quiz, choice: usize, review: bool) -> OutMessage {
     let chosen = quiz.options.get(choice).map_or("?", String::as_str);
     let mut html = join_html(quiz_header(lang, review), &quiz.question);
     html.push_str("\n\n");
@@ -59,7 +59,7 @@ pub fn quiz_answered(lang: Lang, quiz: &Quiz, choice: usize, review: bool) -> Ou
 }
 
 /// `✅ Right!` or `❌ Not quite. The right answer is: …`.
-pub fn verdict(lang: Lang, quiz: &Quiz, correct: bool) -> String {
+pub(crate) fn verdict(lang: Lang, quiz: &Quiz, correct: bool) -> String {
     if correct {
         return tr(lang, "quiz.right").to_owned();
     }
@@ -73,7 +73,7 @@ fn quiz_header(lang: Lang, review: bool) -> &'static str {
 
 /// Question `question` of a reflection (the first comes with the intro); a reminder says it is
 /// asked again.
-pub fn reflect(lang: Lang, reflect: &Reflect, question: usize, reminder: bool) -> OutMessage {
+pub(crate) fn reflect(lang: Lang, reflect: &Reflect, question: usize, reminder: bool) -> OutMessage {
     let mut body = Rich::default();
     if reminder {
         body.push("", &Rich::from_parts(tr(lang, "reminder.reflect").to_owned(), String::new()));
@@ -93,7 +93,7 @@ pub fn reflect(lang: Lang, reflect: &Reflect, question: usize, reminder: bool) -
 }
 
 /// A practice assignment, saying when the follow-up comes.
-pub fn practice(lang: Lang, practice: &Practice) -> OutMessage {
+pub(crate) fn practice(lang: Lang, practice: &Practice) -> OutMessage {
     let mut html = join_html(tr(lang, "practice.header"), &practice.task);
     html.push_str("\n\n");
     let hint = match practice.follow_up_days {
@@ -105,7 +105,7 @@ pub fn practice(lang: Lang, practice: &Practice) -> OutMessage {
 }
 
 /// "How did your practice go?" with done / partly / not yet buttons carrying delivery `seq`.
-pub fn practice_check(lang: Lang, practice: &Practice, seq: DeliverySeq) -> OutMessage {
+pub(crate) fn practice_check(lang: Lang, practice: &Practice, seq: DeliverySeq) -> OutMessage {
     let buttons = PRACTICE_OUTCOMES
         .iter()
         .map(|(outcome, key)| Button {
@@ -120,7 +120,7 @@ pub fn practice_check(lang: Lang, practice: &Practice, seq: DeliverySeq) -> OutM
 }
 
 /// The practice check after the learner answered it: their answer instead of the buttons.
-pub fn practice_checked(lang: Lang, practice: &Practice, outcome: PracticeOutcome) -> OutMessage {
+pub(crate) fn practice_checked(lang: Lang, practice: &Practice, outcome: PracticeOutcome) -> OutMessage {
     let key = PRACTICE_OUTCOMES.iter().find(|(known, _)| *known == outcome).map_or("", |(_, key)| key);
     let mut html = fill_html(lang, "practice_check.text", &[("task", &practice.task.html)]);
     html.push_str("\n\n");
@@ -135,7 +135,7 @@ const PRACTICE_OUTCOMES: [(PracticeOutcome, &str); 3] = [
 ];
 
 /// The note at the end of the pack, or when every quiz is mastered.
-pub fn milestone(lang: Lang, pack: &Pack, milestone: Milestone) -> OutMessage {
+pub(crate) fn milestone(lang: Lang, pack: &Pack, milestone: Milestone) -> OutMessage {
     let lessons = pack.lessons.len().to_string();
     let args = [("programme", pack.title.as_str()), ("lessons", lessons.as_str())];
     match milestone {
@@ -145,7 +145,7 @@ pub fn milestone(lang: Lang, pack: &Pack, milestone: Milestone) -> OutMessage {
 }
 
 /// The language choice, one button per language (named in itself).
-pub fn language_choice(lang: Lang) -> OutMessage {
+pub(crate) fn language_choice(lang: Lang) -> OutMessage {
     let buttons = Lang::ALL
         .into_iter()
         .map(|option| Button {
@@ -154,11 +154,6 @@ pub fn language_choice(lang: Lang) -> OutMessage {
         })
         .collect();
     OutMessage { html: tr(lang, "language.choose").to_owned(), buttons: vec![buttons] }
-}
-
-/// A catalogue text whose placeholders take HTML built by the caller.
-pub fn catalogue_html(lang: Lang, key: &str, args: &[(&str, &str)]) -> OutMessage {
-    text(fill_html(lang, key, args))
 }
 
 fn join_html(header: &str, body: &Rich) -> String {
@@ -171,7 +166,7 @@ fn join_html(header: &str, body: &Rich) -> String {
 /// `outgoing` as messages that each fit Telegram's limit: a text message that is too long
 /// becomes several (paragraph by paragraph), one with buttons or an edit is cut with `…` and
 /// a note in `lang`; see [`fit`]. Buttons stay on the one message that has them.
-pub fn fit_outgoing(lang: Lang, outgoing: Outgoing) -> Vec<Outgoing> {
+pub(crate) fn fit_outgoing(lang: Lang, outgoing: Outgoing) -> Vec<Outgoing> {
     match outgoing {
         Outgoing::Send { message } if message.buttons.is_empty() => fit::split_html(&message.html, MAX_MESSAGE_CHARS)
             .into_iter()
@@ -189,7 +184,7 @@ fn cut(lang: Lang, message: OutMessage) -> OutMessage {
 }
 
 /// The visible length of a message, as Telegram counts it.
-pub fn visible_len(message: &OutMessage) -> usize {
+pub(crate) fn visible_len(message: &OutMessage) -> usize {
     crate::text::telegram_len(&plain::to_plain(&message.html))
 }
 

@@ -1,7 +1,7 @@
 //! Telegram HTML to the plain text Telegram shows: for lengths, the terminal and tests.
 
 /// Strips tags and decodes the entities Telegram knows.
-pub fn to_plain(html: &str) -> String {
+pub(crate) fn to_plain(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(idx) = rest.find(['<', '&']) {

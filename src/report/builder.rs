@@ -19,7 +19,7 @@ use crate::domain::{
 /// Feed all learners first, then deliveries, then answers. Records of cohorts not asked for,
 /// and learners without a cohort, are ignored.
 #[derive(Debug)]
-pub struct ReportBuilder {
+pub(crate) struct ReportBuilder {
     pub(super) options: ReportOptions,
     pub(super) period: Period,
     /// The moment "active in the last 7 days" counts back from.
@@ -63,7 +63,7 @@ impl ReportBuilder {
     }
 
     /// Counts a learner on their cohort's roster (when enrolled by the end of the period).
-    pub fn learner(&mut self, learner: &Learner) {
+    pub(crate) fn learner(&mut self, learner: &Learner) {
         let Some(cohort_idx) = self.cohort_idx(&learner.cohort) else { return };
         if !self.period.enrolled_by_end(learner.enrolled_at) {
             return;
@@ -81,7 +81,7 @@ impl ReportBuilder {
     }
 
     /// Counts a delivery: prompts Telegram accepted in the period, lessons learners got.
-    pub fn delivery(&mut self, delivery: &Delivery) {
+    pub(crate) fn delivery(&mut self, delivery: &Delivery) {
         let DeliveryState::Sent { at, .. } = delivery.state else { return };
         let Some(cohort_idx) = self.cohort_idx(&delivery.cohort) else { return };
         let Some(prompt) = prompt_of(&delivery.purpose) else { return };
@@ -111,7 +111,7 @@ impl ReportBuilder {
 
     /// Counts an answer in the period: response, time to answer, accuracy, reflections,
     /// practice, the learner's activity.
-    pub fn answer(&mut self, answer: &Answer) {
+    pub(crate) fn answer(&mut self, answer: &Answer) {
         let Some(cohort_idx) = self.cohort_idx(&answer.cohort) else { return };
         if !self.period.contains(answer.at) {
             return;

@@ -15,7 +15,7 @@ use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
 use crate::i18n::{Lang, fill_html, tr};
 
 /// The byte order mark that starts the file: Excel's sign that the file is UTF-8.
-pub const BOM: &str = "\u{feff}";
+pub(crate) const BOM: &str = "\u{feff}";
 
 /// One row per cohort and ISO week, oldest week first; headers and words in `lang`.
 pub fn csv(report: &Report, lang: Lang) -> String {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 /// Which records count: UTC dates from `since` to `until`, both included.
 #[derive(Debug, Clone, Copy)]
-pub struct Period {
+pub(crate) struct Period {
     since: Option<NaiveDate>,
     until: Option<NaiveDate>,
 }
@@ -19,18 +19,18 @@ impl Period {
     }
 
     /// True when `at` falls on a day inside the period.
-    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+    pub(crate) fn contains(&self, at: DateTime<Utc>) -> bool {
         let date = at.date_naive();
         self.since.is_none_or(|since| date >= since) && self.until.is_none_or(|until| date <= until)
     }
 
     /// True when someone enrolled at `at` belongs to the period's roster (joined by its end).
-    pub fn enrolled_by_end(&self, at: DateTime<Utc>) -> bool {
+    pub(crate) fn enrolled_by_end(&self, at: DateTime<Utc>) -> bool {
         self.until.is_none_or(|until| at.date_naive() <= until)
     }
 
     /// The moment "the last 7 days" counts back from: `now`, or the end of `until` if earlier.
-    pub fn reference(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) fn reference(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let end_of_until = self.until.and_then(|until| until.succ_opt()).map(|next| next.and_time(Default::default()));
         match end_of_until {
             Some(end) => now.min(end.and_utc()),
@@ -40,28 +40,28 @@ impl Period {
 }
 
 /// The day number of `at`'s UTC date.
-pub fn day_number(at: DateTime<Utc>) -> i32 {
+pub(crate) fn day_number(at: DateTime<Utc>) -> i32 {
     at.date_naive().num_days_from_ce()
 }
 
 /// The day number of the Monday of the ISO week holding day `day`.
-pub fn monday_of(day: i32) -> i32 {
+pub(crate) fn monday_of(day: i32) -> i32 {
     day - (day - 1).rem_euclid(7)
 }
 
 /// The date of day number `day` (a far past date for numbers chrono cannot represent).
-pub fn date_of(day: i32) -> NaiveDate {
+pub(crate) fn date_of(day: i32) -> NaiveDate {
     NaiveDate::from_num_days_from_ce_opt(day).unwrap_or(NaiveDate::MIN)
 }
 
 /// ISO week label such as `2026-W53` for the week starting on Monday `monday`.
-pub fn week_label(monday: i32) -> String {
+pub(crate) fn week_label(monday: i32) -> String {
     let week = date_of(monday).iso_week();
     format!("{}-W{:02}", week.year(), week.week())
 }
 
 /// True when `at` lies in the 7 days up to and including `reference`.
-pub fn within_last_week(at: DateTime<Utc>, reference: DateTime<Utc>) -> bool {
+pub(crate) fn within_last_week(at: DateTime<Utc>, reference: DateTime<Utc>) -> bool {
     at <= reference && at > reference - Duration::days(7)
 }
 

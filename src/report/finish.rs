@@ -43,13 +43,13 @@ struct LearnerSums {
 
 impl ReportBuilder {
     /// Turns the counts into the report.
-    pub fn finish(self) -> Report {
+    pub(crate) fn finish(self) -> Report {
         report(self)
     }
 }
 
 /// The finished report.
-pub fn report(builder: ReportBuilder) -> Report {
+pub(crate) fn report(builder: ReportBuilder) -> Report {
     let ReportBuilder { options, period: _, reference, mut cohorts, learners, .. } = builder;
     let mut sums: Vec<LearnerSums> = cohorts.iter().map(|_| LearnerSums::default()).collect();
     for (&(cohort_idx, learner_id), learner) in &learners {
@@ -230,7 +230,7 @@ fn hard_item(cohort: &CohortTally, item: &ItemTally) -> HardItem {
 }
 
 /// `option 2`: a quiz option the pack no longer names, in `lang` (not yet escaped).
-pub fn option_words(lang: Lang, number: usize) -> String {
+pub(crate) fn option_words(lang: Lang, number: usize) -> String {
     fill_html(lang, "report_charts.option", &[("number", &number.to_string())])
 }
 

@@ -12,7 +12,7 @@ use crate::i18n::{Lang, fill_html, tr};
 pub use super::csv::{csv, csv_by_learner, csv_by_lesson};
 
 /// Shown where there is nothing to divide or no data.
-pub const NO_DATA: &str = "–";
+pub(crate) const NO_DATA: &str = "–";
 
 /// The figures as plain-text tables in English: totals per cohort, then each cohort's breakdowns.
 pub fn table(report: &Report) -> String {
@@ -38,12 +38,12 @@ pub fn json(report: &Report) -> String {
 }
 
 /// `83 %`, or `–` without data.
-pub fn percent(rate: &Rate) -> String {
+pub(crate) fn percent(rate: &Rate) -> String {
     rate.ratio.map_or_else(|| NO_DATA.to_owned(), |ratio| format!("{:.0} %", ratio * 100.0))
 }
 
 /// `42 s`, `12 min`, `3.5 h`, `2.1 d`, or `–`.
-pub fn duration(seconds: Option<u64>) -> String {
+pub(crate) fn duration(seconds: Option<u64>) -> String {
     let Some(seconds) = seconds else { return NO_DATA.to_owned() };
     match seconds {
         0..120 => format!("{seconds} s"),
@@ -54,13 +54,13 @@ pub fn duration(seconds: Option<u64>) -> String {
 }
 
 /// `<5` for a group too small to show.
-pub fn hidden_mark(min_group: usize) -> String {
+pub(crate) fn hidden_mark(min_group: usize) -> String {
     format!("<{min_group}")
 }
 
 /// `2026-11-01 to 2026-11-30`, `the start to …`, `… to now` in `lang` (not yet escaped); `None`
 /// for the whole history.
-pub fn period_range(report: &Report, lang: Lang) -> Option<String> {
+pub(crate) fn period_range(report: &Report, lang: Lang) -> Option<String> {
     if report.since.is_none() && report.until.is_none() {
         return None;
     }
@@ -259,7 +259,7 @@ fn learner_table(learners: &[super::LearnerRow], lang: Lang) -> String {
 }
 
 /// `text` on one line, cut to `max` characters.
-pub fn one_line(text: &str, max: usize) -> String {
+pub(crate) fn one_line(text: &str, max: usize) -> String {
     crate::text::truncate_chars(&text.split_whitespace().collect::<Vec<_>>().join(" "), max)
 }
 

@@ -53,7 +53,7 @@ pub enum CsvRows {
 }
 
 /// `report` as text in `format` (a CSV with rows `by`; a page in `lang`, dated in `tz`).
-pub fn render(report: &Report, format: ReportFormat, by: CsvRows, lang: Lang, tz: Tz) -> String {
+pub(crate) fn render(report: &Report, format: ReportFormat, by: CsvRows, lang: Lang, tz: Tz) -> String {
     match format {
         ReportFormat::Table => crate::report::table_in(report, lang),
         ReportFormat::Json => crate::report::json(report),
@@ -100,7 +100,7 @@ pub enum ReportError {
 
 /// The time zone a report's dates are shown in: the requested cohort's; for several cohorts,
 /// the one zone they share, else UTC.
-pub fn report_zone(settings: &Settings, cohort: Option<&str>) -> Tz {
+pub(crate) fn report_zone(settings: &Settings, cohort: Option<&str>) -> Tz {
     if let Some(cohort) = cohort.and_then(|id| settings.cohort(id)) {
         return cohort.timezone;
     }
@@ -112,7 +112,7 @@ pub fn report_zone(settings: &Settings, cohort: Option<&str>) -> Tz {
 }
 
 /// The language of `nudge report` when none is asked for: the requested cohort's, else English.
-pub fn report_language(settings: &Settings, cohort: Option<&str>) -> Lang {
+pub(crate) fn report_language(settings: &Settings, cohort: Option<&str>) -> Lang {
     cohort.and_then(|id| settings.cohort(id)).map_or(Lang::En, |cohort| cohort.language)
 }
 

@@ -17,9 +17,9 @@ use crate::i18n::{Lang, fill, fill_html, tr};
 
 /// Fewest weeks with figures for the weekly charts: fewer points show no trend, so the page says
 /// the figures in words instead.
-pub const MIN_WEEKS_FOR_CHART: usize = 3;
+pub(crate) const MIN_WEEKS_FOR_CHART: usize = 3;
 /// Fewest lessons with figures for the drop-off chart.
-pub const MIN_LESSONS_FOR_CHART: usize = 3;
+pub(crate) const MIN_LESSONS_FOR_CHART: usize = 3;
 
 /// The page's stylesheet (inlined): system fonts, muted colours, print rules.
 const STYLE: &str = include_str!("style.css");

@@ -13,7 +13,7 @@ const BUCKETS: usize = 200;
 
 /// Counts of durations (in seconds) per logarithmic bucket.
 #[derive(Debug, Clone)]
-pub struct LogHistogram {
+pub(crate) struct LogHistogram {
     counts: Vec<u64>,
     total: u64,
 }
@@ -26,7 +26,7 @@ impl Default for LogHistogram {
 
 impl LogHistogram {
     /// Counts one duration; negative or not-a-number durations are ignored.
-    pub fn add(&mut self, seconds: f64) {
+    pub(crate) fn add(&mut self, seconds: f64) {
         if seconds.is_nan() || seconds < 0.0 {
             return;
         }
@@ -35,7 +35,7 @@ impl LogHistogram {
     }
 
     /// The median, within about 5 %; `None` when nothing was counted.
-    pub fn median(&self) -> Option<f64> {
+    pub(crate) fn median(&self) -> Option<f64> {
         let middle = self.total.div_ceil(2);
         let mut seen = 0;
         for (bucket, count) in self.counts.iter().enumerate() {

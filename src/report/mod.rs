@@ -11,7 +11,7 @@ mod builder;
 mod csv;
 mod dates;
 mod finish;
-pub mod format;
+pub(crate) mod format;
 pub mod from_store;
 pub mod html;
 mod median;
@@ -29,16 +29,15 @@ use std::borrow::Borrow;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-pub use builder::ReportBuilder;
+pub(crate) use builder::ReportBuilder;
 pub use format::{csv, csv_by_learner, csv_by_lesson, json, table, table_in};
 pub use html::{html, html_in};
 pub use options::{CohortInfo, PerLearner, ReportOptions};
-pub use pseudonym::pseudonym;
 
 use crate::domain::{Answer, Delivery, ItemId, Learner};
 
 /// The smallest group a figure may describe unless the config says otherwise.
-pub const DEFAULT_MIN_GROUP: usize = 5;
+pub(crate) const DEFAULT_MIN_GROUP: usize = 5;
 
 /// The whole report: what every format shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -282,7 +281,7 @@ impl Rate {
 
 impl<T> Guarded<T> {
     /// The figures when shown.
-    pub fn shown(&self) -> Option<&T> {
+    pub(crate) fn shown(&self) -> Option<&T> {
         match self {
             Self::Shown(figures) => Some(figures),
             Self::Hidden(_) => None,
@@ -292,14 +291,14 @@ impl<T> Guarded<T> {
 
 impl Suppressed {
     /// The marker for groups smaller than `min_group`.
-    pub fn fewer_than(min_group: usize) -> Self {
+    pub(crate) fn fewer_than(min_group: usize) -> Self {
         Self { suppressed: true, reason: suppression_reason(min_group) }
     }
 }
 
 /// The sentence every format shows in place of hidden figures, in English (the HTML page and the
 /// CSV say it in the reader's language).
-pub fn suppression_reason(min_group: usize) -> String {
+pub(crate) fn suppression_reason(min_group: usize) -> String {
     crate::i18n::fill_html(crate::i18n::Lang::En, "report.hidden", &[("min", &min_group.to_string())])
 }
 

@@ -13,7 +13,7 @@ use crate::domain::LearnerId;
 const HEX_DIGITS: usize = 8;
 
 /// `L-` and the first 8 hex digits of HMAC-SHA256(`key`, decimal learner id).
-pub fn pseudonym(key: &[u8], learner: LearnerId) -> String {
+pub(crate) fn pseudonym(key: &[u8], learner: LearnerId) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(learner.to_string().as_bytes());
     let digest = mac.finalize().into_bytes();

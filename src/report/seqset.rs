@@ -15,19 +15,19 @@ const BLOCK_WORDS: usize = (BLOCK_BITS / 64) as usize;
 
 /// A set of delivery numbers.
 #[derive(Debug, Default)]
-pub struct SeqSet {
+pub(crate) struct SeqSet {
     blocks: HashMap<u64, Box<[u64; BLOCK_WORDS]>>,
 }
 
 impl SeqSet {
     /// Adds `seq`.
-    pub fn insert(&mut self, seq: DeliverySeq) {
+    pub(crate) fn insert(&mut self, seq: DeliverySeq) {
         let (block, word, bit) = position(seq);
         self.blocks.entry(block).or_insert_with(|| Box::new([0; BLOCK_WORDS]))[word] |= bit;
     }
 
     /// Removes `seq`; true when it was there (so only the first answer to a prompt counts).
-    pub fn take(&mut self, seq: DeliverySeq) -> bool {
+    pub(crate) fn take(&mut self, seq: DeliverySeq) -> bool {
         let (block, word, bit) = position(seq);
         let Some(words) = self.blocks.get_mut(&block) else { return false };
         let was_there = words[word] & bit != 0;

@@ -19,7 +19,7 @@ const NARROW_RIGHT: f64 = 12.0;
 const VALUE_BAR_WIDTH: f64 = 30.0;
 
 /// One series of a chart.
-pub struct Series<'a> {
+pub(crate) struct Series<'a> {
     /// Legend text.
     pub name: &'a str,
     /// One value per x position; `None` for no data.
@@ -27,7 +27,7 @@ pub struct Series<'a> {
 }
 
 /// What every chart needs to be announced.
-pub struct Chart<'a> {
+pub(crate) struct Chart<'a> {
     /// Unique id prefix for the `<title>`/`<desc>` references.
     pub id: &'a str,
     /// Short title, read first by screen readers.
@@ -37,12 +37,18 @@ pub struct Chart<'a> {
 }
 
 /// Escapes `& < > " '` for HTML and SVG text and attributes.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     crate::text::escape_html(text).replace('\'', "&#39;")
 }
 
 /// A line chart with a count on the left axis and a percentage (0–1) on the right one.
-pub fn line_chart(chart: &Chart, x_labels: &[String], axes: (&str, &str), left: &Series, right: &Series) -> String {
+pub(crate) fn line_chart(
+    chart: &Chart,
+    x_labels: &[String],
+    axes: (&str, &str),
+    left: &Series,
+    right: &Series,
+) -> String {
     let (left_margin, right_margin, top, bottom) = MARGIN;
     let plot =
         Plot { x: left_margin, y: top, width: WIDTH - left_margin - right_margin, height: HEIGHT - top - bottom };
@@ -64,7 +70,7 @@ pub fn line_chart(chart: &Chart, x_labels: &[String], axes: (&str, &str), left: 
 }
 
 /// One bar of a horizontal bar chart.
-pub struct Bar {
+pub(crate) struct Bar {
     /// What the bar stands for (a lesson).
     pub label: String,
     /// Its length, or `None` when the figure is hidden.
@@ -74,7 +80,7 @@ pub struct Bar {
 }
 
 /// Bars side by side per group, on a 0–100 % axis; values (with `%`) above bars wide enough.
-pub fn grouped_bars(chart: &Chart, groups: &[String], y_title: &str, series: &[Series]) -> String {
+pub(crate) fn grouped_bars(chart: &Chart, groups: &[String], y_title: &str, series: &[Series]) -> String {
     let (left_margin, _, top, bottom) = MARGIN;
     let plot =
         Plot { x: left_margin, y: top, width: WIDTH - left_margin - NARROW_RIGHT, height: HEIGHT - top - bottom };
@@ -119,7 +125,7 @@ pub fn grouped_bars(chart: &Chart, groups: &[String], y_title: &str, series: &[S
 /// Horizontal bars, each under its label (so long lesson titles keep the chart narrow), scaled
 /// so that `scale` fills the width (or the largest value, if larger); a hidden bar shows only its
 /// text.
-pub fn horizontal_bars(chart: &Chart, bars: &[Bar], scale: f64) -> String {
+pub(crate) fn horizontal_bars(chart: &Chart, bars: &[Bar], scale: f64) -> String {
     let (row_height, top, text_room) = (40.0, 4.0, 92.0);
     let height = top * 2.0 + row_height * bars.len().max(1) as f64;
     let bar_space = WIDTH - text_room;

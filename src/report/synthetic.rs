@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::{CohortInfo, Report, ReportOptions, build};
+use super::{CohortInfo, ReportOptions};
+#[cfg(test)]
+use super::{Report, build};
 use crate::content::markup::Rich;
 use crate::content::{Item, ItemKind, Lesson, Pack, Practice, Quiz, Reflect};
 use crate::domain::{
@@ -54,7 +56,8 @@ impl Workload {
     }
 
     /// Builds the report from records generated on the fly.
-    pub fn report(&self) -> Report {
+    #[cfg(test)]
+    pub(crate) fn report(&self) -> Report {
         build(self.options(), self.learners(), self.deliveries(), self.answers())
     }
 

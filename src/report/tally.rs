@@ -14,7 +14,7 @@ use crate::domain::ItemId;
 
 /// Right answers out of all answers.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Hits {
+pub(crate) struct Hits {
     /// Answers that were right.
     pub right: u64,
     /// All answers.
@@ -23,20 +23,20 @@ pub struct Hits {
 
 impl Hits {
     /// Counts one answer.
-    pub fn add(&mut self, right: bool) {
+    pub(crate) fn add(&mut self, right: bool) {
         self.right += u64::from(right);
         self.total += 1;
     }
 
     /// The share of right answers.
-    pub fn rate(&self) -> Rate {
+    pub(crate) fn rate(&self) -> Rate {
         Rate::new(self.right, self.total)
     }
 }
 
 /// Everything counted for one cohort.
 #[derive(Debug)]
-pub struct CohortTally {
+pub(crate) struct CohortTally {
     /// The cohort as configured.
     pub info: CohortInfo,
     /// Learners enrolled by the end of the period.
@@ -87,14 +87,14 @@ impl CohortTally {
     }
 
     /// The counts of the week starting on Monday `monday`.
-    pub fn week(&mut self, monday: i32) -> &mut WeekTally {
+    pub(crate) fn week(&mut self, monday: i32) -> &mut WeekTally {
         self.weeks.entry(monday).or_default()
     }
 }
 
 /// Counts of one ISO week.
 #[derive(Debug, Default)]
-pub struct WeekTally {
+pub(crate) struct WeekTally {
     /// Prompts sent.
     pub prompts_sent: u64,
     /// Answerable prompts sent.
@@ -112,7 +112,7 @@ pub struct WeekTally {
 /// The lessons and items of a cohort: the pack's in pack order, then retired ones as records
 /// name them.
 #[derive(Debug, Default)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     /// Lessons, pack order first.
     pub lessons: Vec<LessonTally>,
     lesson_by_id: HashMap<String, usize>,
@@ -127,7 +127,7 @@ pub struct Catalogue {
 
 /// Counts of one lesson.
 #[derive(Debug)]
-pub struct LessonTally {
+pub(crate) struct LessonTally {
     /// Lesson id.
     pub id: String,
     /// Title from the pack, or the id.
@@ -148,7 +148,7 @@ pub struct LessonTally {
 
 /// Counts of one item.
 #[derive(Debug)]
-pub struct ItemTally {
+pub(crate) struct ItemTally {
     /// Item id.
     pub id: ItemId,
     /// Index of its lesson in the catalogue.
@@ -182,14 +182,14 @@ impl Catalogue {
     }
 
     /// Where lesson `lesson`, sent at `sent_at`, ranks among the lessons a learner got.
-    pub fn furthest(&self, lesson: usize, sent_at: DateTime<Utc>) -> Furthest {
+    pub(crate) fn furthest(&self, lesson: usize, sent_at: DateTime<Utc>) -> Furthest {
         let in_pack = lesson < self.current_lessons;
         let position = if in_pack { lesson as i64 } else { sent_at.timestamp() };
         Furthest { rank: (in_pack, position), lesson, sent_at }
     }
 
     /// The index of lesson `id`, adding it as retired when the pack does not have it.
-    pub fn lesson(&mut self, id: &str) -> usize {
+    pub(crate) fn lesson(&mut self, id: &str) -> usize {
         match self.lesson_by_id.get(id) {
             Some(&idx) => idx,
             None => self.add_lesson(id, id, self.knows_pack),
@@ -198,7 +198,7 @@ impl Catalogue {
 
     /// The index of item `id`, adding it (and its lesson) as retired when the pack does not
     /// have it.
-    pub fn item(&mut self, id: &ItemId) -> usize {
+    pub(crate) fn item(&mut self, id: &ItemId) -> usize {
         if let Some(&idx) = self.item_by_id.get(id) {
             return idx;
         }
@@ -240,7 +240,7 @@ impl Catalogue {
 
 impl ItemTally {
     /// Counts a wrong first-try choice.
-    pub fn wrong_choice(&mut self, choice: usize) {
+    pub(crate) fn wrong_choice(&mut self, choice: usize) {
         if choice >= MAX_OPTIONS {
             return;
         }
@@ -251,7 +251,7 @@ impl ItemTally {
     }
 
     /// The wrong option chosen most (the lowest index among equals).
-    pub fn most_chosen_wrong(&self) -> Option<usize> {
+    pub(crate) fn most_chosen_wrong(&self) -> Option<usize> {
         let most = self.wrong_choices.iter().copied().max().filter(|&count| count > 0)?;
         self.wrong_choices.iter().position(|&count| count == most)
     }
@@ -259,7 +259,7 @@ impl ItemTally {
 
 /// What is known of one learner in one cohort.
 #[derive(Debug, Default)]
-pub struct LearnerTally {
+pub(crate) struct LearnerTally {
     /// Enrolled in the cohort by the end of the period (not someone who moved on).
     pub on_roster: bool,
     /// First name, kept only when the report shows names.
@@ -284,7 +284,7 @@ pub struct LearnerTally {
 
 /// The furthest lesson a learner got.
 #[derive(Debug, Clone, Copy)]
-pub struct Furthest {
+pub(crate) struct Furthest {
     /// Pack lessons rank by position and above retired ones; retired ones rank by time sent.
     pub rank: (bool, i64),
     /// Lesson index in the catalogue.
@@ -294,20 +294,20 @@ pub struct Furthest {
 }
 
 /// Lesson flag: the learner got the lesson text.
-pub const REACHED: u8 = 1;
+pub(crate) const REACHED: u8 = 1;
 /// Lesson flag: the learner has some record of the lesson.
-pub const COVERED: u8 = 2;
+pub(crate) const COVERED: u8 = 2;
 
 impl LearnerTally {
     /// Keeps `lesson` as the furthest if it ranks above the one kept.
-    pub fn reached(&mut self, lesson: Furthest) {
+    pub(crate) fn reached(&mut self, lesson: Furthest) {
         if self.furthest.is_none_or(|best| lesson.rank > best.rank) {
             self.furthest = Some(lesson);
         }
     }
 
     /// Sets `flags` on lesson `lesson`; returns the flags that were not set before.
-    pub fn flag_lesson(&mut self, lesson: usize, flags: u8) -> u8 {
+    pub(crate) fn flag_lesson(&mut self, lesson: usize, flags: u8) -> u8 {
         let key = u32::try_from(lesson).unwrap_or(u32::MAX);
         match self.lessons.binary_search_by_key(&key, |&(idx, _)| idx) {
             Ok(pos) => {
@@ -323,19 +323,19 @@ impl LearnerTally {
     }
 
     /// Counts an answer on day `day` at `at`.
-    pub fn answered(&mut self, at: DateTime<Utc>, day: i32) {
+    pub(crate) fn answered(&mut self, at: DateTime<Utc>, day: i32) {
         self.answers += 1;
         self.last_answer = self.last_answer.max(Some(at));
         insert_sorted(&mut self.answer_days, day);
     }
 
     /// Notes a first-try answer on item `item`; true when it is the learner's first on it.
-    pub fn first_try_on(&mut self, item: usize) -> bool {
+    pub(crate) fn first_try_on(&mut self, item: usize) -> bool {
         insert_sorted(&mut self.quiz_items, u32::try_from(item).unwrap_or(u32::MAX))
     }
 
     /// Lessons whose text the learner got.
-    pub fn lessons_reached(&self) -> u64 {
+    pub(crate) fn lessons_reached(&self) -> u64 {
         self.lessons.iter().filter(|(_, flags)| flags & REACHED != 0).count() as u64
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::pseudonym::pseudonym;
 use super::*;
 use crate::domain::{AnswerKind, DeliverySeq, DeliveryState, LearnerId, PracticeOutcome, Purpose};
 use crate::i18n::Lang;

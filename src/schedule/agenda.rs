@@ -17,7 +17,7 @@ use super::policy::Policy;
 
 /// How far ahead a learner's next nudge is looked for: past every cycle a 5- or 6-field cron
 /// expression has (the longest is a yearly date such as 29 February, every four years).
-pub const HORIZON_DAYS: i64 = 4 * 366 + 7;
+pub(crate) const HORIZON_DAYS: i64 = 4 * 366 + 7;
 
 /// How far before `after` a cohort slot may lie and still reach the learner after it: a
 /// preferred time moves a slot by less than a day, a learner's time zone by at most 26 hours.
@@ -119,7 +119,8 @@ fn not_after(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
 /// When `slot` reaches this learner: at their preferred time on the slot's date (later slots
 /// of that day keep their distance from the first), else at the slot's wall-clock time, in the
 /// learner's time zone.
-pub fn personal_time(timing: &Timing<'_>, slot: &Slot) -> Option<DateTime<Utc>> {
+#[cfg(test)]
+pub(crate) fn personal_time(timing: &Timing<'_>, slot: &Slot) -> Option<DateTime<Utc>> {
     resolve(timing.learner_tz, slot.local + shift_on(timing, slot))
 }
 
@@ -140,14 +141,14 @@ fn first_slot_of_day(timing: &Timing<'_>, date: NaiveDate) -> Option<NaiveDateTi
 
 /// True when the schedule's next day with a slot has more than one: then `/time` moves the
 /// start of the learner's day of nudges, not a single nudge.
-pub fn several_slots_a_day(schedule: &CronSpec, tz: Tz, after: DateTime<Utc>) -> bool {
+pub(crate) fn several_slots_a_day(schedule: &CronSpec, tz: Tz, after: DateTime<Utc>) -> bool {
     let Some(first) = schedule.next_after(tz, after) else { return false };
     schedule.next_after(tz, first.at).is_some_and(|second| second.local.date() == first.local.date())
 }
 
 /// A wall-clock time in `tz` as an instant: the earlier one in an autumn overlap, the first
 /// minute after a spring gap.
-pub fn resolve(tz: Tz, wall_clock: NaiveDateTime) -> Option<DateTime<Utc>> {
+pub(crate) fn resolve(tz: Tz, wall_clock: NaiveDateTime) -> Option<DateTime<Utc>> {
     for shift in [0, 30, 60, 90, 120] {
         match tz.from_local_datetime(&(wall_clock + Duration::minutes(shift))) {
             LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => return Some(at.with_timezone(&Utc)),

@@ -11,10 +11,6 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 
-/// The most slots `slots_between` returns: a schedule firing every second over a long outage
-/// must not build a huge list.
-const MAX_SLOTS: usize = 10_000;
-
 /// A parsed cron schedule.
 #[derive(Debug, Clone)]
 pub struct CronSpec {
@@ -34,7 +30,7 @@ pub struct Slot {
 impl Slot {
     /// A stable key for this slot: its wall-clock time, so the two passes through an autumn
     /// overlap share one key.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         self.local.format("%Y-%m-%dT%H:%M:%S").to_string()
     }
 }
@@ -61,12 +57,12 @@ impl CronSpec {
     }
 
     /// The expression as written.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
     /// The first slot strictly after `after`.
-    pub fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<Slot> {
+    pub(crate) fn next_after(&self, tz: Tz, after: DateTime<Utc>) -> Option<Slot> {
         // Slots fall on whole seconds, so the first one after `after` is the first one after
         // its whole second; flooring keeps a fraction from being rounded past a slot.
         let whole = after.with_nanosecond(0).unwrap_or(after);
@@ -75,12 +71,14 @@ impl CronSpec {
         Some(Slot { at: next.with_timezone(&Utc), local: next.naive_local() })
     }
 
-    /// Every slot in `(after, until]`, oldest first, each wall-clock time once.
-    pub fn slots_between(&self, tz: Tz, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Slot> {
+    /// Every slot in `(after, until]`, oldest first, each wall-clock time once (for tests of
+    /// what a schedule means; the daemon asks for one next slot at a time).
+    #[cfg(test)]
+    pub(crate) fn slots_between(&self, tz: Tz, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Slot> {
         let mut slots: Vec<Slot> = Vec::new();
         let mut cursor = after;
         while let Some(slot) = self.next_after(tz, cursor) {
-            if slot.at > until || slots.len() >= MAX_SLOTS {
+            if slot.at > until {
                 break;
             }
             cursor = slot.at;

@@ -26,7 +26,7 @@ impl QuietHours {
     }
 
     /// True when `time` falls in the quiet period (start included, end excluded).
-    pub fn contains(&self, time: NaiveTime) -> bool {
+    pub(crate) fn contains(&self, time: NaiveTime) -> bool {
         if self.start < self.end {
             self.start <= time && time < self.end
         } else {
@@ -78,14 +78,14 @@ impl Default for Policy {
 
 impl Policy {
     /// True when a nudge may arrive at local time `local`.
-    pub fn allows(&self, local: NaiveDateTime) -> bool {
+    pub(crate) fn allows(&self, local: NaiveDateTime) -> bool {
         let quiet = self.quiet_hours.is_some_and(|quiet| quiet.contains(local.time()));
         !quiet && !self.days_off.contains(&local.weekday())
     }
 
     /// The first local time at or after `local` at which a nudge may arrive: past the quiet
     /// hours and the days off. `None` when no time ever is (every day is a day off).
-    pub fn next_allowed(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
+    pub(crate) fn next_allowed(&self, local: NaiveDateTime) -> Option<NaiveDateTime> {
         let mut at = local;
         // Each step ends a quiet period or a day off; a week of both is fourteen steps.
         for _ in 0..16 {
@@ -102,7 +102,7 @@ impl Policy {
 }
 
 /// Parses a day name (`mon`, `Monday`, `ma`, `man`, …) into a weekday.
-pub fn parse_weekday(text: &str) -> Option<Weekday> {
+pub(crate) fn parse_weekday(text: &str) -> Option<Weekday> {
     let lower = text.trim().to_lowercase();
     let prefix: String = lower.chars().take(2).collect();
     let english = lower.parse::<Weekday>().ok();

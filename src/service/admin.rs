@@ -16,7 +16,7 @@ use crate::store::StoreError;
 
 /// An admin's request for a report, to build off the update loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminReport {
+pub(crate) struct AdminReport {
     /// The admin's Telegram id.
     pub admin: LearnerId,
     /// The language of the admin's texts and of the report: their learner language if they
@@ -43,14 +43,14 @@ impl Service {
     }
 
     /// Whether `id` is one of the configured admins.
-    pub fn is_admin(&self, id: LearnerId) -> bool {
+    pub(crate) fn is_admin(&self, id: LearnerId) -> bool {
         self.settings.telegram.admins.contains(&id)
     }
 
     /// Builds the report an admin asked for: a summary message and the HTML report as a file,
     /// or one message saying why there is none. Reads the whole store: call it off the update
     /// loop. Nothing is recorded: the report is made fresh each time and not kept.
-    pub fn admin_report(&self, asked: &AdminReport, now: DateTime<Utc>) -> Vec<Outgoing> {
+    pub(crate) fn admin_report(&self, asked: &AdminReport, now: DateTime<Utc>) -> Vec<Outgoing> {
         let library = self.library();
         let report =
             report_from_store(&*self.store, &self.settings, &library, &asked.request, || self.store.report_key(), now);

@@ -20,7 +20,7 @@ use crate::store::{LearnerTx, StorageExt, StoreError, TxError};
 /// The longest free-text answer kept per question: four full Telegram messages (one message
 /// always fits whole). A learner whose messages to one question add up to more is told what
 /// was kept, never cut silently.
-pub const MAX_ANSWER_CHARS: usize = 16_384;
+pub(crate) const MAX_ANSWER_CHARS: usize = 16_384;
 /// Local dates kept for `/progress`'s "days active".
 const MAX_ACTIVE_DAYS: usize = 400;
 

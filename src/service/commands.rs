@@ -32,7 +32,7 @@ impl Service {
     }
 
     /// Tells someone who floods the bot that they go too fast (once per flood).
-    pub fn slow_down(&self, from: &Person, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+    pub(crate) fn slow_down(&self, from: &Person, now: DateTime<Utc>) -> Result<Handled, StoreError> {
         self.reply_only(from, now, |lang, _| tr(lang, "chat.slow_down").to_owned())
     }
 
@@ -285,7 +285,7 @@ impl Service {
     }
 
     /// The learner's own progress: lessons, mastered quizzes, days active, next review.
-    pub fn progress_text(&self, learner: &Learner, now: DateTime<Utc>) -> String {
+    pub(crate) fn progress_text(&self, learner: &Learner, now: DateTime<Utc>) -> String {
         let lang = learner.lang;
         let pack = self.pack_of(&learner.cohort);
         let total = pack.as_ref().map_or(0, |pack| pack.lessons.len());

@@ -7,7 +7,7 @@ use crate::domain::{DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Purp
 use crate::store::{Storage, StorageExt, StoreError};
 
 /// Records that Telegram accepted delivery `seq` as message `message_id`.
-pub fn mark_sent(
+pub(crate) fn mark_sent(
     store: &dyn Storage,
     learner: LearnerId,
     seq: DeliverySeq,
@@ -20,7 +20,7 @@ pub fn mark_sent(
 /// Records that delivery `seq` was given up on. A spaced review that never reached the learner
 /// is opened again in the same transaction: an unanswered review is not re-sent while it is
 /// out, so one that is not out must not count as out.
-pub fn mark_failed(
+pub(crate) fn mark_failed(
     store: &dyn Storage,
     learner: LearnerId,
     seq: DeliverySeq,
@@ -50,7 +50,7 @@ fn reopen_review(learner: &mut Learner, item: &ItemId) -> bool {
 
 /// Marks the learner inactive (Telegram refuses their chat) and fails what is pending for them,
 /// in one transaction. Returns the deliveries failed.
-pub fn deactivate(
+pub(crate) fn deactivate(
     store: &dyn Storage,
     learner: LearnerId,
     reason: &str,

@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use tokio::sync::Notify;
 
-pub use admin::AdminReport;
-pub use rights::goodbye;
+pub(crate) use admin::AdminReport;
+pub(crate) use rights::goodbye;
 
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};
@@ -42,7 +42,7 @@ pub struct Service {
 
 /// What handling one incoming event produced.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Handled {
+pub(crate) struct Handled {
     /// Text for the answer to a button press (Telegram shows it as a toast).
     pub toast: Option<String>,
     /// Deliveries recorded for sending, in order.
@@ -62,7 +62,7 @@ pub struct Handled {
 
 /// The command menu one chat should show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChatMenu {
+pub(crate) struct ChatMenu {
     /// The learner's language.
     pub lang: Lang,
     /// Whether the chat is an admin's, whose menu adds `/report`.
@@ -81,7 +81,7 @@ impl Handled {
 
 /// One learner's deliveries, to send in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// Who.
     pub learner: LearnerId,
     /// What to send, in order.
@@ -118,14 +118,14 @@ impl Service {
     }
 
     /// Replaces the packs in use (hot reload); learners' next nudges use the new content.
-    pub fn set_library(&self, library: Library) {
+    pub(crate) fn set_library(&self, library: Library) {
         if let Ok(mut guard) = self.library.write() {
             *guard = Arc::new(library);
         }
     }
 
     /// Fires when a learner's next nudge moved, so the scheduler can wake earlier.
-    pub fn agenda_changed(&self) -> &Notify {
+    pub(crate) fn agenda_changed(&self) -> &Notify {
         &self.agenda_changed
     }
 
@@ -141,7 +141,7 @@ impl Service {
 
     /// Each admin with the language of their menu: their learner language if they are
     /// enrolled, else English (Telegram's language is not known before they write).
-    pub fn admin_menus(&self) -> Vec<(LearnerId, Lang)> {
+    pub(crate) fn admin_menus(&self) -> Vec<(LearnerId, Lang)> {
         let lang_of = |id| self.store.learner(id).ok().flatten().map_or(Lang::En, |learner| learner.lang);
         self.settings.telegram.admins.iter().map(|&id| (id, lang_of(id))).collect()
     }
@@ -153,7 +153,7 @@ impl Service {
     }
 
     /// Handles one thing a learner did.
-    pub fn handle(&self, incoming: &Incoming, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+    pub(crate) fn handle(&self, incoming: &Incoming, now: DateTime<Utc>) -> Result<Handled, StoreError> {
         match incoming {
             Incoming::Command { from, command } => self.command(from, command, now),
             Incoming::Text { from, text, reply_to } => self.text(from, text, *reply_to, now),

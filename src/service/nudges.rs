@@ -18,7 +18,7 @@ const REBUILD_FLUSH_EVERY: usize = 2_000;
 impl Service {
     /// The learner's next nudge after `after`, by their cohort's schedule and their own
     /// preferences; `None` when they are inactive, paused without an end, or the cohort is gone.
-    pub fn next_nudge_for(&self, learner: &Learner, after: DateTime<Utc>) -> Option<NextNudge> {
+    pub(crate) fn next_nudge_for(&self, learner: &Learner, after: DateTime<Utc>) -> Option<NextNudge> {
         let cohort = cohort_of(&self.settings, learner)?;
         let after = match &learner.status {
             Status::Active => after,
@@ -75,7 +75,7 @@ impl Service {
     }
 
     /// "tomorrow at 09:00": when the learner's next nudge comes, in their language and zone.
-    pub fn next_nudge_text(&self, learner: &Learner, now: DateTime<Utc>) -> String {
+    pub(crate) fn next_nudge_text(&self, learner: &Learner, now: DateTime<Utc>) -> String {
         if learner.next_nudge.is_none() && learner.status == (Status::Paused { until: None }) {
             return tr(learner.lang, "time.after_resume").to_owned();
         }
@@ -86,7 +86,7 @@ impl Service {
 
     /// Sends learner `id` the nudge of agenda entry `due`, if it is still theirs and the slot
     /// is not claimed yet, and schedules their next one. Returns what to send.
-    pub fn nudge_due(
+    pub(crate) fn nudge_due(
         &self,
         id: LearnerId,
         due: &NextNudge,
@@ -125,7 +125,7 @@ impl Service {
     /// Makes every learner's agenda entry agree with the current config: entries already due
     /// stay (they are the catch-up for time the daemon was down, one nudge each), the others
     /// are recomputed. Returns the number of entries changed.
-    pub fn rebuild_agenda(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    pub(crate) fn rebuild_agenda(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut stale = Vec::new();
         for learner in self.store.learners() {
             let learner = learner?;

@@ -69,7 +69,7 @@ impl Service {
     /// Erases every record of learner `id`: `/forget` in the chat and an admin's `nudge learner
     /// forget` alike. Returns the learner's language (`fallback` if they had no record) for the
     /// [`goodbye`], which the caller sends without recording it, so nothing of them is left.
-    pub fn erase_learner(&self, id: LearnerId, fallback: Lang) -> Result<Lang, StoreError> {
+    pub(crate) fn erase_learner(&self, id: LearnerId, fallback: Lang) -> Result<Lang, StoreError> {
         let lang = self.store.learner(id)?.map_or(fallback, |learner| learner.lang);
         self.store.erase(id)?;
         self.agenda_changed.notify_one();
@@ -139,7 +139,7 @@ impl Service {
 }
 
 /// The last message to an erased learner, in their language.
-pub fn goodbye(lang: Lang) -> OutMessage {
+pub(crate) fn goodbye(lang: Lang) -> OutMessage {
     render::text(tr(lang, "forget.done").to_owned())
 }
 

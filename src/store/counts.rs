@@ -17,7 +17,7 @@ pub(super) struct Delta {
 
 impl Delta {
     /// `+1`, `-1` or `0` for a write that found `before` and left `after` present.
-    pub fn change(before: bool, after: bool) -> i64 {
+    pub(crate) fn change(before: bool, after: bool) -> i64 {
         i64::from(after) - i64::from(before)
     }
 }
@@ -32,14 +32,14 @@ pub(super) struct Counts {
 
 impl Counts {
     /// Sets every count (at open, after a restore).
-    pub fn set(&self, learners: usize, pending: usize, agenda: usize) {
+    pub(crate) fn set(&self, learners: usize, pending: usize, agenda: usize) {
         self.learners.store(learners as i64, Ordering::Relaxed);
         self.pending.store(pending as i64, Ordering::Relaxed);
         self.agenda.store(agenda as i64, Ordering::Relaxed);
     }
 
     /// Adds what a committed write changed.
-    pub fn apply(&self, delta: Delta) {
+    pub(crate) fn apply(&self, delta: Delta) {
         self.learners.fetch_add(delta.learners, Ordering::Relaxed);
         self.pending.fetch_add(delta.pending, Ordering::Relaxed);
         self.agenda.fetch_add(delta.agenda, Ordering::Relaxed);
@@ -51,7 +51,7 @@ impl Counts {
     }
 
     /// Deliveries waiting to be sent.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.pending.load(Ordering::Relaxed).max(0) as usize
     }
 

@@ -30,7 +30,7 @@ mod records;
 mod storage;
 mod tx;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -52,7 +52,7 @@ const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// The layout version this build reads and writes. Version 1 kept deliveries and answers as
 /// JSON; version 2 keyed the outbox by delivery number alone. Older stores are migrated when
 /// opened.
-pub const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const OFFSET_KEY: &[u8] = b"update_offset";
@@ -106,7 +106,7 @@ impl From<sled::Error> for StoreError {
 
 impl StoreError {
     /// True when another process (or another handle in this one) holds the store.
-    pub fn is_locked(&self) -> bool {
+    pub(crate) fn is_locked(&self) -> bool {
         matches!(self, Self::Locked)
     }
 }
@@ -128,7 +128,6 @@ fn held_elsewhere(path: &Path) -> bool {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    path: PathBuf,
     meta: sled::Tree,
     learners: sled::Tree,
     deliveries: sled::Tree,
@@ -151,7 +150,7 @@ impl Store {
             return Err(StoreError::Locked);
         }
         let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).open()?;
-        Self::from_db(db, path)
+        Self::from_db(db)
     }
 
     /// Opens the store like [`Store::open`], but waits up to two seconds while it is locked: a
@@ -168,12 +167,12 @@ impl Store {
     }
 
     /// A throw-away store in memory (tests, `nudge try`).
-    pub fn temporary() -> Result<Self, StoreError> {
+    pub(crate) fn temporary() -> Result<Self, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
-        Self::from_db(db, Path::new(":memory:"))
+        Self::from_db(db)
     }
 
-    fn from_db(db: sled::Db, path: &Path) -> Result<Self, StoreError> {
+    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
         let store = Self {
             meta: db.open_tree("meta")?,
             learners: db.open_tree("learners")?,
@@ -187,7 +186,6 @@ impl Store {
             cohorts: db.open_tree("cohorts")?,
             counts: Default::default(),
             barrier: Default::default(),
-            path: path.to_owned(),
             db,
         };
         store.check_schema()?;
@@ -218,11 +216,6 @@ impl Store {
         self.counts.set(self.learners.len(), self.outbox.len(), self.agenda.len());
     }
 
-    /// Where the store lives.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Held while learners' records change (shared by every writer).
     fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.barrier.read().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -236,24 +229,6 @@ impl Store {
     /// The exchange stored under a `deliveries` key, if any.
     fn stored_exchange(&self, key: &[u8]) -> Result<Option<Exchange>, StoreError> {
         self.deliveries.get(key)?.map(|bytes| records::decode_exchange(key, &bytes)).transpose()
-    }
-
-    /// When the earliest agenda entry is due.
-    pub fn first_agenda(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        match self.agenda.first()? {
-            Some((_, value)) => Ok(Some(decode::<NextNudge>("agenda", &value)?.at)),
-            None => Ok(None),
-        }
-    }
-
-    /// The last instant the scheduler finished for `cohort`.
-    pub fn cursor(&self, cohort: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.get_meta(&keys::cursor(cohort))
-    }
-
-    /// Records that the scheduler finished `cohort` up to `at`.
-    pub fn set_cursor(&self, cohort: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.set_meta(&keys::cursor(cohort), &at)
     }
 
     fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -284,11 +259,6 @@ impl Store {
             }
         }
         Ok(total)
-    }
-
-    /// Bytes on disk, for figures.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
     }
 }
 

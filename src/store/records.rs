@@ -33,7 +33,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// Records `answer`, replacing an earlier one to the same part.
-    pub fn put_answer(&mut self, answer: Answer) {
+    pub(crate) fn put_answer(&mut self, answer: Answer) {
         match self.answers.binary_search_by_key(&answer.part(), Answer::part) {
             Ok(idx) => self.answers[idx] = answer,
             Err(idx) => self.answers.insert(idx, answer),
@@ -41,7 +41,7 @@ impl Exchange {
     }
 
     /// The answer to `part`, if any.
-    pub fn answer(&self, part: u32) -> Option<&Answer> {
+    pub(crate) fn answer(&self, part: u32) -> Option<&Answer> {
         self.answers.iter().find(|answer| answer.part() == part)
     }
 }
@@ -111,7 +111,7 @@ enum OutcomeRecord {
 const TREE: &str = "deliveries";
 
 /// The stored bytes of `exchange`.
-pub fn encode_exchange(exchange: &Exchange) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode_exchange(exchange: &Exchange) -> Result<Vec<u8>, StoreError> {
     let delivery = exchange.delivery.as_ref();
     let record = ExchangeRecord {
         delivery: delivery.map(delivery_record),
@@ -121,7 +121,7 @@ pub fn encode_exchange(exchange: &Exchange) -> Result<Vec<u8>, StoreError> {
 }
 
 /// The exchange stored under `key` (learner ‖ seq) as `bytes`.
-pub fn decode_exchange(key: &[u8], bytes: &[u8]) -> Result<Exchange, StoreError> {
+pub(crate) fn decode_exchange(key: &[u8], bytes: &[u8]) -> Result<Exchange, StoreError> {
     let (learner, seq) = key_pair(key)?;
     let record: ExchangeRecord<'_> = from_bytes(bytes)?;
     let delivery = record.delivery.map(|delivery| delivery_from(delivery, learner, seq)).transpose()?;
@@ -298,7 +298,7 @@ fn key_pair(key: &[u8]) -> Result<(LearnerId, DeliverySeq), StoreError> {
 }
 
 /// Milliseconds since 1970: what the store keeps of a time.
-pub fn millis(at: DateTime<Utc>) -> i64 {
+pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 

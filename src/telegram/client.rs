@@ -114,13 +114,13 @@ impl TelegramClient {
 
     /// The bot's username, in one try (checks the token and the connection); the caller
     /// decides about retrying (`app::connect`).
-    pub async fn username(&self) -> Result<String, SendError> {
+    pub(crate) async fn username(&self) -> Result<String, SendError> {
         let me = self.call_attempts(None, 1, || self.wire.json(self.bot.get_me().payload_ref())).await?;
         Ok(me.username.clone().unwrap_or_default())
     }
 
     /// Sends `message` to `chat`; returns Telegram's message id.
-    pub async fn send(&self, chat: i64, message: &OutMessage) -> Result<i64, SendError> {
+    pub(crate) async fn send(&self, chat: i64, message: &OutMessage) -> Result<i64, SendError> {
         let sent = self
             .call(Some(chat), || {
                 let mut request = self
@@ -139,7 +139,7 @@ impl TelegramClient {
     }
 
     /// Replaces text and buttons of message `message_id` in `chat`.
-    pub async fn edit(&self, chat: i64, message_id: i64, message: &OutMessage) -> Result<(), SendError> {
+    pub(crate) async fn edit(&self, chat: i64, message_id: i64, message: &OutMessage) -> Result<(), SendError> {
         let id = MessageId(i32::try_from(message_id).unwrap_or_default());
         let result = self
             .call(Some(chat), || {
@@ -162,7 +162,7 @@ impl TelegramClient {
     }
 
     /// Answers a button press (the toast the learner sees).
-    pub async fn answer_press(&self, query_id: &str, text: Option<&str>) -> Result<(), SendError> {
+    pub(crate) async fn answer_press(&self, query_id: &str, text: Option<&str>) -> Result<(), SendError> {
         self.call(None, || {
             let mut request = self.bot.answer_callback_query(teloxide::types::CallbackQueryId(query_id.to_owned()));
             if let Some(text) = text {
@@ -175,7 +175,7 @@ impl TelegramClient {
     }
 
     /// Sends a file to `chat` with a caption; returns Telegram's message id.
-    pub async fn send_document(
+    pub(crate) async fn send_document(
         &self,
         chat: i64,
         file_name: &str,
@@ -199,7 +199,7 @@ impl TelegramClient {
 
     /// Registers the command menu for users whose Telegram speaks `language` (`None`: the
     /// default), or only for chat `chat` (admins get extra commands).
-    pub async fn set_commands(
+    pub(crate) async fn set_commands(
         &self,
         commands: &[(String, String)],
         language: Option<&str>,
@@ -222,7 +222,7 @@ impl TelegramClient {
 
     /// Long-polls for updates from `offset`, waiting up to `wait` for the first one. One
     /// attempt: the poller decides about retrying.
-    pub async fn updates(&self, offset: i32, wait: Duration) -> Result<Vec<Update>, SendError> {
+    pub(crate) async fn updates(&self, offset: i32, wait: Duration) -> Result<Vec<Update>, SendError> {
         self.limiter.wait_unpaused().await;
         let payload = self
             .bot

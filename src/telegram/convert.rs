@@ -7,7 +7,7 @@ use crate::domain::LearnerId;
 use crate::i18n::Lang;
 
 /// The learner's action in `update`, if it is one nudge handles (private chats only).
-pub fn incoming(update: &Update) -> Option<Incoming> {
+pub(crate) fn incoming(update: &Update) -> Option<Incoming> {
     match &update.kind {
         UpdateKind::Message(message) => {
             if !message.chat.is_private() {

@@ -13,7 +13,7 @@ const REFILL_PER_SECOND: f64 = 1.0;
 
 /// What to do with an incoming message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// Handle it.
     Accept,
     /// Drop it, but tell the user once that they are going too fast.
@@ -24,7 +24,7 @@ pub enum Admission {
 
 /// Token buckets per user.
 #[derive(Default)]
-pub struct InboundLimiter {
+pub(crate) struct InboundLimiter {
     buckets: HashMap<LearnerId, Bucket>,
 }
 
@@ -36,7 +36,7 @@ struct Bucket {
 
 impl InboundLimiter {
     /// Decides about one message from `user` arriving at `now`.
-    pub fn admit(&mut self, user: LearnerId, now: Instant) -> Admission {
+    pub(crate) fn admit(&mut self, user: LearnerId, now: Instant) -> Admission {
         if self.buckets.len() > 100_000 {
             self.buckets.retain(|_, bucket| now.duration_since(bucket.updated) < Duration::from_secs(60));
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-pub use crate::config::Limits;
+pub(crate) use crate::config::Limits;
 
 /// Share of the configured overall rate actually used: leaves room for jitter between our clock
 /// and Telegram's counting.
@@ -22,7 +22,7 @@ const HEADROOM: f64 = 0.97;
 const CHAT_HEADROOM: f64 = 0.9;
 
 /// Shared pacing state.
-pub struct Limiter {
+pub(crate) struct Limiter {
     global_interval: Option<Duration>,
     chat_interval: Option<Duration>,
     state: Mutex<State>,
@@ -57,7 +57,7 @@ impl Limiter {
     }
 
     /// Waits until a message to `chat` may go out, and reserves its place.
-    pub async fn acquire_message(&self, chat: i64) {
+    pub(crate) async fn acquire_message(&self, chat: i64) {
         loop {
             let wait = self.try_reserve(Some(chat)).await;
             match wait {
@@ -68,7 +68,7 @@ impl Limiter {
     }
 
     /// Waits out a 429 pause (for calls that are not messages, such as callback answers).
-    pub async fn wait_unpaused(&self) {
+    pub(crate) async fn wait_unpaused(&self) {
         loop {
             let until = self.state.lock().await.paused_until;
             match until {
@@ -100,7 +100,7 @@ impl Limiter {
     }
 
     /// After a 429: nobody calls Telegram for `wait`.
-    pub async fn pause_for(&self, wait: Duration) {
+    pub(crate) async fn pause_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
         let mut state = self.state.lock().await;
         state.paused_until = Some(state.paused_until.map_or(until, |current| current.max(until)));

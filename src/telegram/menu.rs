@@ -12,7 +12,7 @@ use crate::service::ChatMenu;
 
 /// Registers the menu in every language, the English one as the default, and each admin's
 /// menu in the language given with them.
-pub async fn register(client: &TelegramClient, admins: &[(LearnerId, Lang)]) {
+pub(crate) async fn register(client: &TelegramClient, admins: &[(LearnerId, Lang)]) {
     for lang in Lang::ALL {
         let commands = menu(lang, false);
         if let Err(error) = client.set_commands(&commands, Some(lang.code()), None).await {
@@ -28,14 +28,14 @@ pub async fn register(client: &TelegramClient, admins: &[(LearnerId, Lang)]) {
 }
 
 /// Sets chat `chat`'s own menu, whatever language its Telegram app speaks.
-pub async fn set_for_chat(client: &TelegramClient, chat: i64, chat_menu: ChatMenu) {
+pub(crate) async fn set_for_chat(client: &TelegramClient, chat: i64, chat_menu: ChatMenu) {
     if let Err(error) = client.set_commands(&menu(chat_menu.lang, chat_menu.admin), None, Some(chat)).await {
         tracing::warn!(chat, error = %error, "could not set the chat's command menu");
     }
 }
 
 /// `(command, description)` pairs in `lang`.
-pub fn menu(lang: Lang, admin: bool) -> Vec<(String, String)> {
+pub(crate) fn menu(lang: Lang, admin: bool) -> Vec<(String, String)> {
     let admin_commands: &[&str] = if admin { &ADMIN_MENU } else { &[] };
     LEARNER_MENU
         .iter()

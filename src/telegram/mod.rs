@@ -2,15 +2,14 @@
 //! client and its HTTP exchange, conversion of updates, the durable update loop and the outbox
 //! sender.
 
-pub mod client;
-pub mod convert;
-pub mod inbound;
-pub mod limiter;
-pub mod menu;
-pub mod poller;
-pub mod sender;
+pub(crate) mod client;
+pub(crate) mod convert;
+pub(crate) mod inbound;
+pub(crate) mod limiter;
+pub(crate) mod menu;
+pub(crate) mod poller;
+pub(crate) mod sender;
 pub mod wire;
 
 pub use client::{RetryPolicy, SendError, TelegramClient};
-pub use limiter::Limits;
-pub use sender::{OutboxHandle, outbox};
+pub(crate) use sender::{OutboxHandle, outbox};

@@ -30,7 +30,7 @@ const LONG_POLL: Duration = Duration::from_secs(25);
 const MAX_TRIES_PER_UPDATE: u32 = 3;
 
 /// Everything the loop needs.
-pub struct Poller {
+pub(crate) struct Poller {
     /// The use cases.
     pub service: Arc<Service>,
     /// The Bot API.

@@ -48,14 +48,14 @@ pub struct OutboxHandle {
 
 impl OutboxHandle {
     /// Replies to something a learner just did.
-    pub fn urgent(&self, batch: Batch) {
+    pub(crate) fn urgent(&self, batch: Batch) {
         if !batch.seqs.is_empty() && self.urgent.send(batch).is_err() {
             tracing::debug!("the sender has stopped; the delivery stays in the outbox");
         }
     }
 
     /// Scheduled nudges and the outbox left over from a previous run.
-    pub fn bulk(&self, batch: Batch) {
+    pub(crate) fn bulk(&self, batch: Batch) {
         if !batch.seqs.is_empty() && self.bulk.send(batch).is_err() {
             tracing::debug!("the sender has stopped; the delivery stays in the outbox");
         }
@@ -63,7 +63,7 @@ impl OutboxHandle {
 }
 
 /// The receiving end, for [`run`].
-pub struct OutboxReceiver {
+pub(crate) struct OutboxReceiver {
     urgent: mpsc::UnboundedReceiver<Batch>,
     bulk: mpsc::UnboundedReceiver<Batch>,
 }
@@ -77,7 +77,7 @@ impl OutboxReceiver {
 }
 
 /// A connected handle and receiver.
-pub fn outbox() -> (OutboxHandle, OutboxReceiver) {
+pub(crate) fn outbox() -> (OutboxHandle, OutboxReceiver) {
     let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
     let (bulk_tx, bulk_rx) = mpsc::unbounded_channel();
     (OutboxHandle { urgent: urgent_tx, bulk: bulk_tx }, OutboxReceiver { urgent: urgent_rx, bulk: bulk_rx })
@@ -94,7 +94,7 @@ struct Ctx {
 }
 
 /// Hands the pending outbox of a previous run to `outbox`, replies first.
-pub fn requeue_pending(store: &dyn Storage, outbox: &OutboxHandle) -> Result<usize, StoreError> {
+pub(crate) fn requeue_pending(store: &dyn Storage, outbox: &OutboxHandle) -> Result<usize, StoreError> {
     let pending = store.pending()?;
     let mut batches: Vec<(bool, Batch)> = Vec::new();
     let mut index: HashMap<LearnerId, usize> = HashMap::new();

@@ -19,7 +19,7 @@ use teloxide::types::ResponseParameters;
 use teloxide::{ApiError, RequestError};
 
 /// Posts calls to one Bot API server with one token.
-pub struct Wire {
+pub(crate) struct Wire {
     http: reqwest::Client,
     api_url: Url,
     token: SecretString,
@@ -64,7 +64,7 @@ impl Wire {
     }
 
     /// Posts a multipart `form` (a call that uploads a file) to `method`.
-    pub async fn multipart<T>(&self, method: &str, form: Form) -> Result<T, RequestError>
+    pub(crate) async fn multipart<T>(&self, method: &str, form: Form) -> Result<T, RequestError>
     where
         T: DeserializeOwned,
     {

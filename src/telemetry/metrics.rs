@@ -9,12 +9,12 @@ pub struct Counter(AtomicU64);
 
 impl Counter {
     /// Adds one.
-    pub fn inc(&self) {
+    pub(crate) fn inc(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Adds `n`.
-    pub fn add(&self, n: u64) {
+    pub(crate) fn add(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
 
@@ -30,13 +30,8 @@ pub struct Gauge(AtomicI64);
 
 impl Gauge {
     /// Sets the value.
-    pub fn set(&self, value: i64) {
+    pub(crate) fn set(&self, value: i64) {
         self.0.store(value, Ordering::Relaxed);
-    }
-
-    /// Adds `delta` (may be negative).
-    pub fn add(&self, delta: i64) {
-        self.0.fetch_add(delta, Ordering::Relaxed);
     }
 
     /// The current value.
@@ -77,7 +72,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// The counters and the store's gauges in Prometheus text format.
-    pub fn prometheus(&self, learners: usize, pending: usize, scheduled: usize) -> String {
+    pub(crate) fn prometheus(&self, learners: usize, pending: usize, scheduled: usize) -> String {
         let samples: [Sample<'_>; 11] = [
             (
                 "nudge_messages_sent_total",
