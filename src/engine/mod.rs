@@ -15,7 +15,7 @@ pub mod srs;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{OutMessage, Purpose};
+use crate::domain::{OutMessage, Outgoing, Purpose};
 pub(crate) use apply::apply;
 pub use planner::{SlotContext, plan_slot};
 
@@ -59,24 +59,8 @@ pub enum Extra {
     Reminder,
     /// Which note about the learner's progress (`Purpose::Milestone`).
     Milestone(Milestone),
-    /// A finished message (a reply).
-    Message(OutMessage),
-    /// New content for a message sent before (a reply).
-    Edit {
-        /// Telegram's id of the message.
-        message_id: i64,
-        /// The new content.
-        message: OutMessage,
-    },
-    /// A text file (a data export; a reply).
-    Document {
-        /// The name the learner sees.
-        file_name: String,
-        /// Telegram HTML shown under the file.
-        caption: String,
-        /// The file's content.
-        content: String,
-    },
+    /// A reply the service wrote itself: a message, an edit of one sent before, or a file.
+    Ready(Outgoing),
 }
 
 impl Draft {
@@ -92,17 +76,21 @@ impl Draft {
 
     /// A finished reply message.
     pub(crate) fn message(message: OutMessage) -> Self {
-        Self { purpose: Purpose::Reply, extra: Extra::Message(message), wait: None }
+        Self { purpose: Purpose::Reply, extra: Extra::Ready(Outgoing::Send { message }), wait: None }
     }
 
     /// New content for message `message_id`, sent before.
     pub(crate) fn edit(message_id: i64, message: OutMessage) -> Self {
-        Self { purpose: Purpose::Reply, extra: Extra::Edit { message_id, message }, wait: None }
+        Self { purpose: Purpose::Reply, extra: Extra::Ready(Outgoing::Edit { message_id, message }), wait: None }
     }
 
     /// A text file sent as a reply.
     pub(crate) fn document(file_name: String, caption: String, content: String) -> Self {
-        Self { purpose: Purpose::Reply, extra: Extra::Document { file_name, caption, content }, wait: None }
+        Self {
+            purpose: Purpose::Reply,
+            extra: Extra::Ready(Outgoing::Document { file_name, caption, content }),
+            wait: None,
+        }
     }
 }
 

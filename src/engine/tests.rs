@@ -20,9 +20,9 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
         .iter()
         .map(|draft| match (&draft.purpose, &draft.extra) {
             (_, Extra::Milestone(milestone)) => format!("{milestone:?}"),
-            (_, Extra::Message(_)) => "message".to_owned(),
-            (_, Extra::Edit { .. }) => "edit".to_owned(),
-            (_, Extra::Document { file_name, .. }) => format!("file {file_name}"),
+            (_, Extra::Ready(Outgoing::Send { .. })) => "message".to_owned(),
+            (_, Extra::Ready(Outgoing::Edit { .. })) => "edit".to_owned(),
+            (_, Extra::Ready(Outgoing::Document { file_name, .. })) => format!("file {file_name}"),
             (Purpose::Lesson { lesson }, _) => format!("lesson {lesson}"),
             (Purpose::Quiz { item, review: false, .. }, _) => format!("quiz {item}"),
             (Purpose::Quiz { item, review: true, .. }, _) => format!("review {item}"),

@@ -251,15 +251,7 @@ fn render_draft(draft: &Draft, pack: Option<&Pack>, seq: DeliverySeq) -> Option<
     let send = |message| Some(Outgoing::Send { message });
     let lang = pack.map_or(Lang::En, |pack| pack.language);
     match (&draft.extra, &draft.purpose) {
-        (Extra::Message(message), _) => send(message.clone()),
-        (Extra::Edit { message_id, message }, _) => {
-            Some(Outgoing::Edit { message_id: *message_id, message: message.clone() })
-        }
-        (Extra::Document { file_name, caption, content }, _) => Some(Outgoing::Document {
-            file_name: file_name.clone(),
-            caption: caption.clone(),
-            content: content.clone(),
-        }),
+        (Extra::Ready(outgoing), _) => Some(outgoing.clone()),
         (Extra::Milestone(milestone), _) => send(render::milestone(lang, pack?, *milestone)),
         (_, Purpose::Lesson { lesson }) => {
             let pack = pack?;
@@ -283,7 +275,7 @@ fn render_draft(draft: &Draft, pack: Option<&Pack>, seq: DeliverySeq) -> Option<
 /// True when a draft with `extra` is pack content (rendered in the pack's language), false for
 /// the bot's own texts (already in the learner's).
 fn carries_content(extra: &Extra) -> bool {
-    !matches!(extra, Extra::Message(_) | Extra::Edit { .. } | Extra::Document { .. })
+    !matches!(extra, Extra::Ready(_))
 }
 
 /// The language a message is in, for the note on a message cut to fit: the pack's for content,
