@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::routes::ApiError;
+use crate::error::ApiError;
 use crate::{Fault, Limits};
 
 /// What goes wrong with calls, and the rate windows.

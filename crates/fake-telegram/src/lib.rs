@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod control;
+mod error;
 mod faults;
 pub mod html;
 mod params;

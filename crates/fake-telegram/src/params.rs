@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
 use serde_json::{Map, Value, json};
 
-use crate::routes::{ApiError, BODY_LIMIT};
+use crate::error::{ApiError, BODY_LIMIT};
 
 /// An uploaded file.
 pub struct Upload {

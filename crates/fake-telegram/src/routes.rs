@@ -9,13 +9,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::error::{ApiError, BODY_LIMIT};
 use crate::faults::fault_error;
 use crate::html::{self, Rendered, utf16_len};
 use crate::params::{Params, read_params};
 use crate::state::{Shared, State, lock, now_unix, set_opt};
 use crate::{BotMessage, Button, CallbackAnswer, Fault, SentDocument, control};
 
-pub const BODY_LIMIT: usize = 64 << 20;
 const QUERY_INVALID: &str = "query is too old and response timeout expired or query id is invalid";
 const METHODS: &[&str] = &[
     "getMe",
@@ -36,25 +36,6 @@ const METHODS: &[&str] = &[
     "logOut",
     "close",
 ];
-
-/// An error reply: `{"ok":false,"error_code":..,"description":..}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub code: u16,
-    pub description: String,
-    pub retry_after: Option<u32>,
-}
-
-impl ApiError {
-    pub fn new(code: u16, description: &str) -> ApiError {
-        ApiError { code, description: description.to_owned(), retry_after: None }
-    }
-
-    /// 400 "Bad Request: {text}".
-    pub fn bad(text: &str) -> ApiError {
-        ApiError::new(400, &format!("Bad Request: {text}"))
-    }
-}
 
 type ApiResult = Result<Value, ApiError>;
 

@@ -7,8 +7,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
+use crate::error::ApiError;
 use crate::faults::Faults;
-use crate::routes::ApiError;
 use crate::{BOT_ID, BOT_USERNAME, BotMessage, CallbackAnswer, CommandSet, RecordedRequest, Stats, TgUser, html};
 
 /// Locks, ignoring poisoning (a panicking test must not break other clones).
