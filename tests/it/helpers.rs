@@ -93,10 +93,11 @@ pub async fn spawn_app() -> TestApp {
 /// Logs to the test output when `RUST_LOG` is set (e.g. `RUST_LOG=nudge=debug`).
 fn init_logs() {
     if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .try_init();
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let filter: tracing_subscriber::filter::Targets =
+            std::env::var("RUST_LOG").ok().and_then(|text| text.parse().ok()).unwrap_or_default();
+        let _ = tracing_subscriber::fmt().with_test_writer().finish().with(filter).try_init();
     }
 }
 
