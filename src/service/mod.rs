@@ -327,4 +327,6 @@ fn cohort_of<'a>(settings: &'a Settings, learner: &Learner) -> Option<&'a Cohort
 }
 
 #[cfg(test)]
+mod team_tests;
+#[cfg(test)]
 mod tests;
