@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::Duration;
 
 use super::*;
-use crate::domain::{Answer, AnswerKind, ColleaguesEdition, Lead, NextNudge, Note, NoteKind, Outgoing};
+use crate::domain::{AnswerKind, ColleaguesEdition, Lead, NextNudge, Note, NoteKind, Outgoing};
 use crate::store::Store;
 use crate::testkit::{at, demo_pack, library, person};
 
