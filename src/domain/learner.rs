@@ -40,13 +40,17 @@ pub struct Learner {
     pub pending_move: Option<PendingMove>,
     /// The version of the privacy notice the learner has seen: 0 for records from before the
     /// team loop (they get [`PRIVACY_NOTICE`] with their next message), [`PRIVACY_NOTICE`] from
-    /// enrolment on.
-    #[serde(default)]
+    /// enrolment on. Not written while 0, so a record from before keeps its bytes.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub notice_version: u32,
     /// Where the learner is in the team loop: the team question open or waiting, the
     /// colleagues' message they had. Absent in older records.
     #[serde(default, skip_serializing_if = "LearnerTeam::is_empty")]
     pub team: LearnerTeam,
+}
+
+fn is_zero(number: &u32) -> bool {
+    *number == 0
 }
 
 /// The privacy notice in use: it says what a team lead sees (aggregates of at least five,

@@ -398,7 +398,9 @@ mod tests {
             ..quiz_delivery()
         };
         let lesson = Delivery { purpose: Purpose::Lesson { lesson: "greet".to_owned() }, ..quiz_delivery() };
-        for delivery in [pending, failed, lesson, Delivery { purpose: Purpose::Milestone, ..quiz_delivery() }] {
+        let team = [Purpose::Milestone, Purpose::TeamQuestion, Purpose::Colleagues]
+            .map(|purpose| Delivery { purpose, ..quiz_delivery() });
+        for delivery in [pending, failed, lesson].into_iter().chain(team) {
             let exchange = Exchange { delivery: Some(delivery), answers: Vec::new() };
             assert_eq!(round_trip(&exchange), exchange);
         }
