@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 
 pub use admin::AdminReport;
 pub use rights::goodbye;
-pub use team::{MAX_IDEA_CHARS, colleagues_message};
+pub use team::MAX_IDEA_CHARS;
 
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};

@@ -45,31 +45,16 @@ impl Service {
                 return self.commit(tx, None, outcome, Commit { pack: None, slot: None, now });
             };
             let lang = learner.lang;
-            let refusal = if text.is_empty() {
-                Some(tr(lang, "idea.empty").to_owned())
-            } else if text.chars().count() > MAX_IDEA_CHARS {
-                Some(fill(lang, "idea.too_long", &[("max", &MAX_IDEA_CHARS.to_string())]))
-            } else if !led.contains(&learner.cohort) {
-                Some(tr(lang, "idea.no_lead").to_owned())
-            } else {
-                None
-            };
+            let refusal = idea_refusal(lang, text, led.contains(&learner.cohort));
             let mut outcome = Outcome::default();
             outcome.reply(render::text(refusal.clone().unwrap_or_else(|| tr(lang, "idea.thanks").to_owned())));
             let cohort = learner.cohort.clone();
             let seqs = self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?;
+            // The thanks is the first delivery: a privacy notice due with it comes after it.
             if let (None, Some(&thanks)) = (refusal, seqs.first()) {
+                let text = text.to_owned();
                 let kind = NoteKind::Idea;
-                let idea = Note {
-                    learner: from.id,
-                    delivery: thanks,
-                    cohort,
-                    at: now,
-                    kind,
-                    text: text.to_owned(),
-                    shared: false,
-                };
-                tx.put_note(&idea)?;
+                tx.put_note(&Note { learner: from.id, delivery: thanks, cohort, at: now, kind, text, shared: false })?;
             }
             Ok(seqs)
         })?;
@@ -202,6 +187,20 @@ impl Service {
     }
 }
 
+/// Why idea `text` is not kept, in `lang`, if it is not: empty, too long, or for a team without
+/// a lead (`has_lead` false).
+fn idea_refusal(lang: Lang, text: &str, has_lead: bool) -> Option<String> {
+    if text.is_empty() {
+        Some(tr(lang, "idea.empty").to_owned())
+    } else if text.chars().count() > MAX_IDEA_CHARS {
+        Some(fill(lang, "idea.too_long", &[("max", &MAX_IDEA_CHARS.to_string())]))
+    } else if !has_lead {
+        Some(tr(lang, "idea.no_lead").to_owned())
+    } else {
+        None
+    }
+}
+
 /// "Share your answer?", with the two buttons, for the team question of delivery `seq`.
 fn share_question(lang: Lang, seq: DeliverySeq) -> OutMessage {
     let button = |key: &str, share: bool| Button {
@@ -216,7 +215,7 @@ fn share_question(lang: Lang, seq: DeliverySeq) -> OutMessage {
 
 /// "From your colleagues" in `lang`, quoting `quotes` (no names: the notes' authors are never
 /// shown), each quote at most [`MAX_QUOTE_CHARS`].
-pub fn colleagues_message(lang: Lang, quotes: &[&Note]) -> OutMessage {
+fn colleagues_message(lang: Lang, quotes: &[&Note]) -> OutMessage {
     let mut html = tr(lang, "team.colleagues").to_owned();
     for note in quotes {
         html.push_str("\n<blockquote>");
