@@ -58,6 +58,8 @@ fn learners(pack: &Pack) -> Vec<Learner> {
                 prefs: Default::default(),
                 next_nudge: None,
                 pending_move: None,
+                notice_version: nudge::domain::PRIVACY_NOTICE,
+                team: Default::default(),
             }
         })
         .collect()

@@ -92,6 +92,8 @@ pub(crate) fn learner(id: LearnerId) -> Learner {
         prefs: Default::default(),
         next_nudge: None,
         pending_move: None,
+        notice_version: crate::domain::PRIVACY_NOTICE,
+        team: Default::default(),
     }
 }
 

@@ -165,6 +165,8 @@ fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner
         prefs: Default::default(),
         next_nudge: None,
         pending_move: None,
+        notice_version: crate::domain::PRIVACY_NOTICE,
+        team: Default::default(),
     }
 }
 

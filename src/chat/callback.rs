@@ -46,6 +46,13 @@ pub(crate) enum Callback {
         /// Yes, switch.
         confirm: bool,
     },
+    /// Whether to share the answer to the team question sent as delivery `seq` (its note).
+    TeamShare {
+        /// The delivery that asked the team question.
+        seq: DeliverySeq,
+        /// Share with the team (without a name), or keep it to oneself.
+        share: bool,
+    },
     /// A button that does nothing (e.g. the verdict left after answering).
     Noop,
 }
@@ -60,6 +67,7 @@ impl Callback {
             Self::Share { seq, question } => format!("s:{seq}:{question}"),
             Self::Forget(sure) => if sure { "f:yes" } else { "f:no" }.to_owned(),
             Self::Move { nonce, confirm } => format!("m:{nonce}:{}", if confirm { "y" } else { "n" }),
+            Self::TeamShare { seq, share } => format!("ts:{seq}:{}", if share { "y" } else { "n" }),
             Self::Noop => "noop".to_owned(),
         }
     }
@@ -79,12 +87,11 @@ impl Callback {
         }
         if let Some(rest) = data.strip_prefix("m:") {
             let (nonce, answer) = rest.split_once(':')?;
-            let confirm = match answer {
-                "y" => true,
-                "n" => false,
-                _ => return None,
-            };
-            return Some(Self::Move { nonce: parse_number(nonce)?, confirm });
+            return Some(Self::Move { nonce: parse_number(nonce)?, confirm: parse_yes_no(answer)? });
+        }
+        if let Some(rest) = data.strip_prefix("ts:") {
+            let (seq, answer) = rest.split_once(':')?;
+            return Some(Self::TeamShare { seq: DeliverySeq::new(parse_number(seq)?), share: parse_yes_no(answer)? });
         }
         if let Some(rest) = data.strip_prefix("s:") {
             let (seq, question) = rest.split_once(':')?;
@@ -121,6 +128,15 @@ fn outcome_code(outcome: PracticeOutcome) -> &'static str {
     }
 }
 
+/// `y` or `n`, as `encode` writes them.
+fn parse_yes_no(text: &str) -> Option<bool> {
+    match text {
+        "y" => Some(true),
+        "n" => Some(false),
+        _ => None,
+    }
+}
+
 /// Digits only (no sign, no spaces), as `encode` writes them.
 fn parse_number(text: &str) -> Option<u64> {
     if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -147,6 +163,8 @@ mod tests {
             Callback::Forget(false),
             Callback::Move { nonce: u64::MAX, confirm: true },
             Callback::Move { nonce: 3, confirm: false },
+            Callback::TeamShare { seq: DeliverySeq::new(u64::MAX), share: true },
+            Callback::TeamShare { seq: DeliverySeq::new(7), share: false },
         ] {
             assert!(callback.encode().len() <= MAX_CALLBACK_BYTES);
             assert_eq!(Callback::decode(&callback.encode()), Some(callback));
@@ -175,6 +193,11 @@ mod tests {
             "m:1:x",
             "m::y",
             "m:-1:y",
+            "ts:1",
+            "ts:1:x",
+            "ts::y",
+            "ts:-1:n",
+            "ts:1:y:y",
         ] {
             assert_eq!(Callback::decode(forged), None, "{forged:?}");
         }

@@ -12,8 +12,8 @@ pub(crate) const MAX_PAUSE_DAYS: u32 = 90;
 
 /// The learners' commands in the order Telegram's menu shows them (`/start` is not listed: the
 /// invite link sends it).
-pub(crate) const LEARNER_MENU: [&str; 8] =
-    ["progress", "pause", "resume", "time", "language", "mydata", "forget", "help"];
+pub(crate) const LEARNER_MENU: [&str; 9] =
+    ["progress", "idea", "pause", "resume", "time", "language", "mydata", "forget", "help"];
 
 /// The commands only admins see in their menu.
 pub(crate) const ADMIN_MENU: [&str; 1] = ["report"];
@@ -38,6 +38,9 @@ pub enum Command {
     Language(Option<Lang>),
     /// `/progress`.
     Progress,
+    /// `/idea <text>`: an idea, a barrier or a need for the team's leads (the rest of the
+    /// line, trimmed; empty when none came).
+    Idea(String),
     /// `/mydata`: the learner's records as a file.
     MyData,
     /// `/forget`: erase me (asks first).
@@ -94,6 +97,7 @@ impl Command {
             "time" => Self::Time(TimeChoice::parse(args)),
             "language" => Self::Language(Lang::parse(args.trim())),
             "progress" => Self::Progress,
+            "idea" => Self::Idea(args.trim().to_owned()),
             "mydata" => Self::MyData,
             "forget" => Self::Forget,
             "report" => Self::Report { cohort: first_word },
@@ -170,6 +174,8 @@ mod tests {
             (("language", ""), Command::Language(None)),
             (("report", "sales north"), Command::Report { cohort: Some("sales".to_owned()) }),
             (("mydata", ""), Command::MyData),
+            (("idea", "  a shared FAQ\nfor the desk "), Command::Idea("a shared FAQ\nfor the desk".to_owned())),
+            (("idea", ""), Command::Idea(String::new())),
             (("whatever", "x"), Command::Unknown),
         ];
         for ((name, args), expected) in cases {

@@ -68,6 +68,10 @@ pub enum Purpose {
     Milestone,
     /// A reply to something the learner did (verdict, acknowledgement, help).
     Reply,
+    /// The weekly team question (answered in free text; the answer is a `Note`).
+    TeamQuestion,
+    /// "From your colleagues": answers the team shared, without names.
+    Colleagues,
 }
 
 impl Purpose {

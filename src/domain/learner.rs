@@ -1,5 +1,6 @@
 //! A learner: enrolment, status, preferences and progress through the pack (what the bot waits
-//! for, spaced-repetition memory, practice follow-ups).
+//! for, spaced-repetition memory, practice follow-ups), the privacy notice they have seen, and
+//! their part of the team loop (the weekly team question, the colleagues' message).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,65 @@ pub struct Learner {
     /// yet: nothing changes until the learner presses "yes". Absent in older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_move: Option<PendingMove>,
+    /// The version of the privacy notice the learner has seen: 0 for records from before the
+    /// team loop (they get [`PRIVACY_NOTICE`] with their next message), [`PRIVACY_NOTICE`] from
+    /// enrolment on. Not written while 0, so a record from before keeps its bytes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub notice_version: u32,
+    /// Where the learner is in the team loop: the team question open or waiting, the
+    /// colleagues' message they had. Absent in older records.
+    #[serde(default, skip_serializing_if = "LearnerTeam::is_empty")]
+    pub team: LearnerTeam,
+}
+
+fn is_zero(number: &u32) -> bool {
+    *number == 0
+}
+
+/// The privacy notice in use: it says what a team lead sees (aggregates of at least five,
+/// shared texts and ideas without names). Learners who saw an older one get it once more.
+pub const PRIVACY_NOTICE: u32 = 1;
+
+/// A learner's part of the team loop.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnerTeam {
+    /// The team question sent last and not answered yet: free text goes to it while it is the
+    /// newest open question (see `engine::session::text_target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<TeamAsked>,
+    /// A team-question slot reached while the daily cap was full: the question goes at the
+    /// learner's next regular slot with room, unless a newer slot replaces it first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<TeamSlot>,
+    /// When the newest "from your colleagues" edition this learner was dealt was made (sent,
+    /// or found with too few answers left): an edition is never sent twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colleagues: Option<DateTime<Utc>>,
+}
+
+impl LearnerTeam {
+    /// True when there is nothing to keep (older records have no team state).
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A team question that was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamAsked {
+    /// The delivery that asked it (the answer's note is keyed by it).
+    pub delivery: DeliverySeq,
+    /// When it was asked.
+    pub asked_at: DateTime<Utc>,
+}
+
+/// One slot of a cohort's team-question schedule, as it reached a learner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamSlot {
+    /// The slot's claim key (`team:` and the wall-clock key).
+    pub slot: String,
+    /// When it reached the learner.
+    pub at: DateTime<Utc>,
 }
 
 /// A cohort move waiting for the learner's confirmation.

@@ -14,7 +14,7 @@ pub use answer::{Answer, AnswerKind, PracticeOutcome};
 pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
 pub use ids::{DeliverySeq, ItemId, LearnerId};
 pub use learner::{
-    CardState, DayCount, FollowUp, Learner, Memory, NextNudge, OpenKind, OpenQuestion, PendingMove, Prefs, Progress,
-    Status, Step, WaitKind, Waiting,
+    CardState, DayCount, FollowUp, Learner, LearnerTeam, Memory, NextNudge, OpenKind, OpenQuestion, PRIVACY_NOTICE,
+    PendingMove, Prefs, Progress, Status, Step, TeamAsked, TeamSlot, WaitKind, Waiting,
 };
 pub use team::{CohortState, ColleaguesEdition, Lead, Note, NoteKind};

@@ -21,7 +21,8 @@ pub(crate) struct Numbered {
 
 /// Numbers `outcome`'s drafts in order and applies them to `learner` at `now`: a prompt that
 /// holds up the lesson becomes their waiting state (the last one, if several do), and a
-/// reflection question is opened for free-text answers, each under its own delivery number.
+/// reflection question or the team question is opened for free-text answers, each under its
+/// own delivery number.
 ///
 /// `number` is asked for each draft's number in turn and may render and record the draft right
 /// there: the daemon does, so the further parts of a long text get the numbers right after their
@@ -39,8 +40,12 @@ pub(crate) fn apply<E>(
         if let Some(waiting) = waiting_on(&draft, seq) {
             learner.progress.waiting = Some(waiting);
         }
-        if let Purpose::Reflect { item, question } = &draft.purpose {
-            session::open_question(learner, seq, item, OpenKind::Reflect { question: *question }, now);
+        match &draft.purpose {
+            Purpose::Reflect { item, question } => {
+                session::open_question(learner, seq, item, OpenKind::Reflect { question: *question }, now);
+            }
+            Purpose::TeamQuestion => session::open_team_question(learner, seq, now),
+            _ => {}
         }
         numbered.push(Numbered { seq, draft });
     }
@@ -58,7 +63,9 @@ fn waiting_on(draft: &Draft, seq: DeliverySeq) -> Option<Waiting> {
         | Purpose::Practice { .. }
         | Purpose::PracticeCheck { .. }
         | Purpose::Milestone
-        | Purpose::Reply => return None,
+        | Purpose::Reply
+        | Purpose::TeamQuestion
+        | Purpose::Colleagues => return None,
     };
     Some(Waiting { delivery: seq, item: item.clone(), kind, since: wait.since, reminded: wait.reminded })
 }

@@ -3,7 +3,8 @@
 //!
 //! `planner` decides a scheduled slot (reviews, follow-ups, the lesson); `session` walks a
 //! lesson's steps as the learner answers; `answers` says what follows an answer; `srs` keeps the
-//! spaced-repetition memory (FSRS); `apply` numbers a decision's drafts and gives the learner the
+//! spaced-repetition memory (FSRS); `team` fits the weekly team question and the colleagues'
+//! message into a learner's slots; `apply` numbers a decision's drafts and gives the learner the
 //! state that hangs on those numbers. No I/O here: the service loads and stores, the renderer
 //! turns drafts into messages.
 
@@ -12,6 +13,7 @@ mod apply;
 pub(crate) mod planner;
 pub(crate) mod session;
 pub mod srs;
+pub(crate) mod team;
 
 use chrono::{DateTime, Utc};
 

@@ -7,7 +7,7 @@
 //! on days off, all in the learner's own time zone. Messages that answer the learner (the next
 //! step after an answer) are the learner's own pace and do not count against the cap.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::session::{advance, next_lesson, quiz_draft, reflect_draft, start_next_lesson};
@@ -39,8 +39,7 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
         return Outcome::default();
     }
     let today = local.date();
-    let sent_today = learner.progress.today.filter(|day| day.date == today).map_or(0, |day| day.messages);
-    let budget = ctx.policy.max_messages_per_day.saturating_sub(sent_today) as usize;
+    let budget = room_today(learner, ctx.policy, today);
     let mut outcome = Outcome::default();
     if budget > 0 {
         add_reviews(learner, ctx, budget, &mut outcome);
@@ -48,11 +47,25 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
         add_lesson(learner, ctx, budget, &mut outcome);
         add_mastery(learner, ctx, budget, &mut outcome);
     }
-    if !outcome.drafts.is_empty() {
-        let sent = sent_today + u32::try_from(outcome.drafts.len()).unwrap_or(u32::MAX);
-        learner.progress.today = Some(DayCount { date: today, messages: sent });
-    }
+    count_today(learner, today, outcome.drafts.len());
     outcome
+}
+
+/// How many more scheduled messages the learner may get on their local date `today`: the
+/// policy's daily cap less what slots sent that day.
+pub(crate) fn room_today(learner: &Learner, policy: &Policy, today: NaiveDate) -> usize {
+    let sent_today = learner.progress.today.filter(|day| day.date == today).map_or(0, |day| day.messages);
+    policy.max_messages_per_day.saturating_sub(sent_today) as usize
+}
+
+/// Counts `n` more scheduled messages on the learner's local date `today` (the daily cap).
+pub(crate) fn count_today(learner: &mut Learner, today: NaiveDate, n: usize) {
+    if n == 0 {
+        return;
+    }
+    let sent_today = learner.progress.today.filter(|day| day.date == today).map_or(0, |day| day.messages);
+    let sent = sent_today.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+    learner.progress.today = Some(DayCount { date: today, messages: sent });
 }
 
 /// Quiz items due again, most overdue first, that are still in the pack and not mastered.

@@ -1,15 +1,21 @@
 //! Walking through a lesson: its steps (text, quizzes, reflection, practice) are queued when it
 //! starts; steps go out until one needs an answer, and the learner's answer sends the next ones,
-//! at their own pace.
+//! at their own pace. Also which open question a free-text message answers ([`text_target`]),
+//! the weekly team question included.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Draft, Extra, Outcome, Wait};
 use crate::content::{ItemKind, Pack};
-use crate::domain::{DeliverySeq, FollowUp, ItemId, Learner, OpenKind, OpenQuestion, Purpose, Step};
+use crate::domain::{DeliverySeq, FollowUp, ItemId, Learner, OpenKind, OpenQuestion, Purpose, Step, TeamAsked};
 
 /// How long a free-text question stays open for answers that do not reply to it explicitly.
 pub(crate) const OPEN_FOR: Duration = Duration::hours(36);
+
+/// How long the team question stays open for answers that do not reply to it: four days, so a
+/// question that comes on a Friday afternoon can still be answered on Monday without replying
+/// to it.
+pub(crate) const TEAM_OPEN_FOR: Duration = Duration::days(4);
 
 /// The first lesson the learner has not started, if any.
 pub(crate) fn next_lesson<'a>(learner: &Learner, pack: &'a Pack) -> Option<&'a crate::content::Lesson> {
@@ -138,6 +144,70 @@ pub(crate) fn question_for_text(
         return Some(question.clone());
     }
     open.iter().rev().find(|question| now - question.asked_at < OPEN_FOR).cloned()
+}
+
+/// What a free-text message answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TextTarget {
+    /// A question of a lesson: a reflection question, or the note on a practice check-in.
+    Item(OpenQuestion),
+    /// The weekly team question sent as delivery `delivery`.
+    Team {
+        /// The delivery that asked it.
+        delivery: DeliverySeq,
+    },
+}
+
+#[cfg(test)]
+impl TextTarget {
+    /// The delivery that asked the question.
+    pub(crate) fn delivery(&self) -> DeliverySeq {
+        match self {
+            Self::Item(question) => question.delivery,
+            Self::Team { delivery } => *delivery,
+        }
+    }
+}
+
+/// The question a free-text message answers:
+///
+/// 1. a Telegram reply to a message that asked a question answers that question (`replied`,
+///    which the service reads from the message replied to), open or not, so a learner can
+///    always pick the question;
+/// 2. otherwise the most recently asked question that is still open: a reflection question or
+///    a practice note within [`OPEN_FOR`], the team question within [`TEAM_OPEN_FOR`]; of two
+///    asked at the same moment, the later delivery;
+/// 3. otherwise none (the learner is told no question is waiting).
+///
+/// So with a reflection and the team question both open, a plain message answers whichever
+/// came last, and a reply to the other one answers that one.
+pub(crate) fn text_target(learner: &Learner, replied: Option<TextTarget>, now: DateTime<Utc>) -> Option<TextTarget> {
+    if replied.is_some() {
+        return replied;
+    }
+    let item = question_for_text(learner, None, now).map(|question| (question.asked_at, question.delivery, question));
+    let team = learner.team.open.as_ref().filter(|asked| now - asked.asked_at < TEAM_OPEN_FOR);
+    match (item, team) {
+        (Some((asked_at, delivery, _)), Some(team)) if (team.asked_at, team.delivery) > (asked_at, delivery) => {
+            Some(TextTarget::Team { delivery: team.delivery })
+        }
+        (Some((_, _, question)), _) => Some(TextTarget::Item(question)),
+        (None, Some(team)) => Some(TextTarget::Team { delivery: team.delivery }),
+        (None, None) => None,
+    }
+}
+
+/// Records that delivery `delivery` asked the team question at `now` (it replaces an earlier
+/// one: only the newest team question is open).
+pub(crate) fn open_team_question(learner: &mut Learner, delivery: DeliverySeq, now: DateTime<Utc>) {
+    learner.team.open = Some(TeamAsked { delivery, asked_at: now });
+}
+
+/// Closes the team question of delivery `delivery` once it is answered.
+pub(crate) fn close_team_question(learner: &mut Learner, delivery: DeliverySeq) {
+    if learner.team.open.as_ref().is_some_and(|asked| asked.delivery == delivery) {
+        learner.team.open = None;
+    }
 }
 
 /// Closes an answered question.

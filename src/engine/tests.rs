@@ -31,7 +31,9 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
             }
             (Purpose::Practice { item }, _) => format!("practice {item}"),
             (Purpose::PracticeCheck { item }, _) => format!("check {item}"),
-            (Purpose::Milestone | Purpose::Reply, _) => format!("{draft:?}"),
+            (Purpose::Milestone | Purpose::Reply | Purpose::TeamQuestion | Purpose::Colleagues, _) => {
+                format!("{draft:?}")
+            }
         })
         .collect()
 }
@@ -230,4 +232,45 @@ fn a_quiz_records_its_right_option_in_the_purpose() {
     let mut learner = learner(id(1));
     let outcome = plan(&mut learner, &pack, &Policy::default(), at(TUESDAY_9));
     assert_eq!(outcome.drafts[1].purpose, Purpose::Quiz { item: item("one/quiz"), correct: 1, review: false });
+}
+
+#[test]
+fn free_text_answers_the_newest_open_question_unless_it_replies_to_another() {
+    use super::session::{TextTarget, close_team_question, open_question, open_team_question, text_target};
+    use crate::domain::OpenKind;
+    let seq = crate::testkit::seq;
+    let asked = at(TUESDAY_9);
+    let hours = |n: i64| asked + Duration::hours(n);
+    let mut learner = learner(id(1));
+    open_question(&mut learner, seq(10), &item("one/reflect"), OpenKind::Reflect { question: 0 }, asked);
+    let reflection = TextTarget::Item(learner.progress.open[0].clone());
+    open_team_question(&mut learner, seq(20), hours(1));
+    let team = TextTarget::Team { delivery: seq(20) };
+    assert_eq!(text_target(&learner, None, hours(2)), Some(team.clone()), "the team question came last");
+    assert_eq!(text_target(&learner, Some(reflection.clone()), hours(2)), Some(reflection.clone()), "a reply picks");
+    open_question(&mut learner, seq(30), &item("one/reflect"), OpenKind::Reflect { question: 1 }, hours(3));
+    let later = text_target(&learner, None, hours(4));
+    assert_eq!(later.map(|target| target.delivery()), Some(seq(30)), "a reflection asked later wins");
+    assert_eq!(text_target(&learner, Some(team.clone()), hours(4)), Some(team.clone()));
+    assert_eq!(text_target(&learner, None, hours(40)), Some(team.clone()), "reflections close after 36 hours");
+    assert_eq!(text_target(&learner, None, hours(1) + session::TEAM_OPEN_FOR), None, "the team question after 4 days");
+    close_team_question(&mut learner, seq(20));
+    assert_eq!(text_target(&learner, None, hours(5)).map(|target| target.delivery()), Some(seq(30)));
+    assert_eq!(text_target(&learner, None, hours(40)), None);
+}
+
+#[test]
+fn of_a_team_question_and_a_reflection_asked_at_once_the_later_delivery_is_answered() {
+    use super::session::{TextTarget, open_question, open_team_question, text_target};
+    use crate::domain::OpenKind;
+    let seq = crate::testkit::seq;
+    let now = at(TUESDAY_9);
+    let mut learner = learner(id(1));
+    open_team_question(&mut learner, seq(5), now);
+    open_question(&mut learner, seq(6), &item("one/reflect"), OpenKind::Reflect { question: 0 }, now);
+    assert_eq!(text_target(&learner, None, now).map(|target| target.delivery()), Some(seq(6)));
+    let mut other = crate::testkit::learner(id(2));
+    open_question(&mut other, seq(5), &item("one/reflect"), OpenKind::Reflect { question: 0 }, now);
+    open_team_question(&mut other, seq(6), now);
+    assert_eq!(text_target(&other, None, now), Some(TextTarget::Team { delivery: seq(6) }));
 }

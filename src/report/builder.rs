@@ -159,13 +159,15 @@ impl ReportBuilder {
     }
 }
 
-/// What a delivery's purpose counts as; `None` for replies and milestones, which are not prompts.
+/// What a delivery's purpose counts as; `None` for replies, milestones and the colleagues'
+/// message, which are not prompts. The team question is a prompt, but its answers are notes,
+/// not answers, so it is not counted as answerable.
 fn prompt_of(purpose: &Purpose) -> Option<Prompt<'_>> {
     match purpose {
         Purpose::Lesson { lesson } => Some(Prompt::Lesson(lesson)),
         Purpose::Quiz { .. } | Purpose::Reflect { .. } | Purpose::PracticeCheck { .. } => Some(Prompt::Answerable),
-        Purpose::Practice { .. } => Some(Prompt::Other),
-        Purpose::Milestone | Purpose::Reply => None,
+        Purpose::Practice { .. } | Purpose::TeamQuestion => Some(Prompt::Other),
+        Purpose::Milestone | Purpose::Reply | Purpose::Colleagues => None,
     }
 }
 

@@ -74,6 +74,8 @@ impl Workload {
             prefs: Default::default(),
             next_nudge: None,
             pending_move: None,
+            notice_version: crate::domain::PRIVACY_NOTICE,
+            team: Default::default(),
         })
     }
 

@@ -1,5 +1,7 @@
 //! When a learner's next nudge is due: the cohort's next slot, moved to the learner's preferred
-//! time and time zone, skipping quiet hours and days off. Pure.
+//! time and time zone, skipping quiet hours and days off. Pure. The same search serves the
+//! cohort's team-question schedule, whose slots have claim keys of their own
+//! ([`team_slot_key`]).
 //!
 //! A slot keeps its identity (the cohort's wall-clock key) wherever it is moved, so the
 //! once-per-slot claim holds however a learner sets their time.
@@ -114,6 +116,26 @@ fn not_after(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => Some(at.with_timezone(&Utc)),
         LocalResult::None => None,
     })
+}
+
+/// What starts the claim key of a team-question slot, so that it never equals a regular slot's
+/// key (a team question at the same wall-clock time as a nudge is claimed on its own).
+pub(crate) const TEAM_SLOT_PREFIX: &str = "team:";
+
+/// The claim key of `slot` of the team-question schedule.
+pub(crate) fn team_slot_key(slot: &Slot) -> String {
+    format!("{TEAM_SLOT_PREFIX}{}", slot.key())
+}
+
+/// True when `key` names a slot of the team-question schedule.
+pub(crate) fn is_team_slot_key(key: &str) -> bool {
+    key.starts_with(TEAM_SLOT_PREFIX)
+}
+
+/// The learner's first slot at `at` or later (where [`next_due`] looks strictly after): what
+/// else is due at the moment an agenda entry falls due.
+pub(crate) fn due_from(timing: &Timing<'_>, at: DateTime<Utc>) -> Option<Due> {
+    next_due(timing, at - Duration::milliseconds(1))
 }
 
 /// When `slot` reaches this learner: at their preferred time on the slot's date (later slots

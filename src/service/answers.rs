@@ -1,5 +1,6 @@
 //! Answers: quiz presses (first try and reviews, which update the spaced-repetition memory),
-//! practice check-ins, language choices, and free text routed to the question it answers.
+//! practice check-ins, language choices, and free text routed to the question it answers (a
+//! lesson's, or the weekly team question, whose answer `team.rs` keeps).
 //! Every press is recorded at most once; forged or stale button data changes nothing.
 
 use chrono::{DateTime, Utc};
@@ -8,10 +9,12 @@ use super::rights::reflection_thanks;
 use super::{Commit, Handled, Service, cohort_of};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
+use crate::content::Pack;
 use crate::domain::{
     Answer, AnswerKind, Delivery, DeliverySeq, ItemId, Learner, OpenKind, OpenQuestion, PracticeOutcome, Purpose,
     WaitKind,
 };
+use crate::engine::session::TextTarget;
 use crate::engine::{Draft, Outcome, answers, session};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
@@ -37,6 +40,7 @@ impl Service {
             Some(Callback::Practice { seq, outcome }) => self.answer_practice(from, seq, outcome, message_id, now),
             Some(Callback::Language(lang)) => self.choose_language(from, lang, message_id, now),
             Some(Callback::Share { seq, question }) => self.share(from, seq, question, message_id, now),
+            Some(Callback::TeamShare { seq, share }) => self.team_share(from, seq, share, message_id, now),
             Some(Callback::Forget(sure)) => self.forget(from, sure, message_id, now),
             Some(Callback::Move { nonce, confirm }) => self.answer_move(from, nonce, confirm, message_id, now),
             Some(Callback::Noop) => Ok(Handled::default()),
@@ -168,6 +172,8 @@ impl Service {
         Ok(Handled { menu, ..Handled::sending(seqs) })
     }
 
+    /// Free text: the answer to the question [`session::text_target`] finds (the one replied
+    /// to, else the newest open one), or a hint that no question waits.
     pub(super) fn text(
         &self,
         from: &Person,
@@ -188,27 +194,18 @@ impl Service {
                 Some(message_id) => tx.delivery_of_message(message_id)?,
                 None => None,
             };
-            let replied_question = match replied {
-                Some(seq) => tx.delivery(seq)?.and_then(|delivery| question_asked_by(&delivery)),
+            let replied_target = match replied {
+                Some(seq) => tx.delivery(seq)?.and_then(|delivery| target_asked_by(&delivery)),
                 None => None,
             };
             let mut outcome = Outcome::default();
-            let question = replied_question.or_else(|| session::question_for_text(&learner, None, now));
-            let recorded = match question {
-                Some(question) => {
-                    let (first, kept_whole) = self.answer_open(tx, &mut learner, &question, text, now)?;
-                    outcome.reply(match question.kind {
-                        OpenKind::Reflect { question: number } => reflection_thanks(lang, question.delivery, number),
-                        OpenKind::PracticeNote => render::text(tr(lang, "practice_check.note_thanks").to_owned()),
-                    });
-                    if !kept_whole {
-                        let max = MAX_ANSWER_CHARS.to_string();
-                        outcome.reply(render::text(fill(lang, "chat.answer_kept_first", &[("max", &max)])));
-                    }
-                    if first {
-                        let next = answers::question_answered(&mut learner, pack.as_deref(), &question, now);
-                        outcome.drafts.extend(next.drafts);
-                    }
+            let recorded = match session::text_target(&learner, replied_target, now) {
+                Some(TextTarget::Item(question)) => {
+                    self.answer_item(tx, &mut learner, pack.as_deref(), &question, text, now, &mut outcome)?;
+                    true
+                }
+                Some(TextTarget::Team { delivery }) => {
+                    self.answer_team(tx, &mut learner, delivery, text, now, &mut outcome)?;
                     true
                 }
                 None => {
@@ -222,6 +219,36 @@ impl Service {
             Ok((seqs, recorded))
         })?;
         Ok(Handled { to_send: seqs, recorded_answer, ..Handled::default() })
+    }
+
+    /// Records `text` as the answer to a lesson's `question` (a reflection or a practice note),
+    /// thanks the learner and, after a first answer, adds what follows in the lesson.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_item(
+        &self,
+        tx: &dyn LearnerTx,
+        learner: &mut Learner,
+        pack: Option<&Pack>,
+        question: &OpenQuestion,
+        text: &str,
+        now: DateTime<Utc>,
+        outcome: &mut Outcome,
+    ) -> Result<(), TxError> {
+        let lang = learner.lang;
+        let (first, kept_whole) = self.answer_open(tx, learner, question, text, now)?;
+        outcome.reply(match question.kind {
+            OpenKind::Reflect { question: number } => reflection_thanks(lang, question.delivery, number),
+            OpenKind::PracticeNote => render::text(tr(lang, "practice_check.note_thanks").to_owned()),
+        });
+        if !kept_whole {
+            let max = MAX_ANSWER_CHARS.to_string();
+            outcome.reply(render::text(fill(lang, "chat.answer_kept_first", &[("max", &max)])));
+        }
+        if first {
+            let next = answers::question_answered(learner, pack, question, now);
+            outcome.drafts.extend(next.drafts);
+        }
+        Ok(())
     }
 
     /// Records `text` as the answer to `question` (a second message adds to the first). Returns
@@ -282,7 +309,7 @@ impl Service {
         })
     }
 
-    fn mark_active(&self, learner: &mut Learner, now: DateTime<Utc>) {
+    pub(super) fn mark_active(&self, learner: &mut Learner, now: DateTime<Utc>) {
         let today = now.with_timezone(&self.learner_tz(learner)).date_naive();
         let days = &mut learner.progress.active_days;
         if days.last() != Some(&today) {
@@ -303,11 +330,12 @@ fn review_is_open(learner: &Learner, item: &ItemId, created: DateTime<Utc>) -> b
 }
 
 /// The free-text question a delivery asked, if it asked one (a reply to it answers that).
-fn question_asked_by(delivery: &Delivery) -> Option<OpenQuestion> {
+fn target_asked_by(delivery: &Delivery) -> Option<TextTarget> {
     let (item, kind) = match &delivery.purpose {
         Purpose::Reflect { item, question } => (item.clone(), OpenKind::Reflect { question: *question }),
         Purpose::PracticeCheck { item } => (item.clone(), OpenKind::PracticeNote),
+        Purpose::TeamQuestion => return Some(TextTarget::Team { delivery: delivery.seq }),
         _ => return None,
     };
-    Some(OpenQuestion { delivery: delivery.seq, item, kind, asked_at: delivery.created })
+    Some(TextTarget::Item(OpenQuestion { delivery: delivery.seq, item, kind, asked_at: delivery.created }))
 }

@@ -1,5 +1,6 @@
 //! The learner's commands: `/start`, `/help`, `/pause`, `/resume`, `/time`, `/language`,
-//! `/progress`. The learner decides their own pace; nothing here compares them with others.
+//! `/progress` (`/idea` is with the team loop, in `team.rs`). The learner decides their own
+//! pace; nothing here compares them with others.
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -8,7 +9,7 @@ use super::{Commit, Handled, Service, cohort_of};
 use crate::chat::Person;
 use crate::chat::command::{Command, PauseFor, TimeChoice};
 use crate::config::Cohort;
-use crate::domain::{Learner, Prefs, Progress, Status, Step};
+use crate::domain::{Learner, LearnerTeam, PRIVACY_NOTICE, Prefs, Progress, Status, Step};
 use crate::engine::{Outcome, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
@@ -25,6 +26,7 @@ impl Service {
                 self.learner_command(from, command, now)
             }
             Command::MyData => self.my_data(from, now),
+            Command::Idea(text) => self.idea(from, text, now),
             Command::Forget => self.ask_forget(from, now),
             Command::Report { cohort } => self.report_command(from, cohort.clone(), now),
             Command::Unknown => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
@@ -46,15 +48,20 @@ impl Service {
                 return Ok((self.commit(tx, None, outcome, Commit { pack: None, slot: None, now })?, None));
             };
             let lang_before = learner.lang;
-            let message = match command {
-                Command::Pause(days) => self.pause(tx, &mut learner, *days, now)?,
-                Command::Resume => self.resume(tx, &mut learner, now)?,
-                Command::Time(choice) => self.set_time(tx, &mut learner, choice, now)?,
-                Command::Language(lang) => self.set_language(&mut learner, *lang),
-                _ => render::text(self.progress_text(&learner, now)),
+            let messages = match command {
+                Command::Pause(days) => vec![self.pause(tx, &mut learner, *days, now)?],
+                Command::Resume => vec![self.resume(tx, &mut learner, now)?],
+                Command::Time(choice) => vec![self.set_time(tx, &mut learner, choice, now)?],
+                Command::Language(lang) => vec![self.set_language(&mut learner, *lang)],
+                _ => {
+                    let cohort = cohort_of(&self.settings, &learner);
+                    self.with_goal(cohort, learner.lang, "progress.goal", self.progress_text(&learner, now))
+                }
             };
             let mut outcome = Outcome::default();
-            outcome.reply(message);
+            for message in messages {
+                outcome.reply(message);
+            }
             let menu = (learner.lang != lang_before).then(|| self.chat_menu(learner.id, learner.lang));
             Ok((self.commit(tx, Some(learner), outcome, Commit { pack: None, slot: None, now })?, menu))
         })?;
@@ -116,6 +123,8 @@ impl Service {
             prefs: existing.as_ref().map(|old| old.prefs.clone()).unwrap_or_default(),
             next_nudge: existing.and_then(|old| old.next_nudge),
             pending_move: None,
+            notice_version: PRIVACY_NOTICE,
+            team: LearnerTeam::default(),
         };
         self.reschedule(tx, &mut learner, now)?;
         let pack = self.library().pack(&cohort.pack).cloned();
@@ -123,15 +132,18 @@ impl Service {
         let when = self.next_nudge_text(&learner, now);
         let description = pack.as_ref().map_or("", |p| p.description.trim());
         let args = [("name", from.first_name.as_str()), ("programme", programme.as_str()), ("when", when.as_str())];
-        match pack.as_ref().map(|pack| pack.language) {
-            Some(pack_lang) if pack_lang != lang && !description.is_empty() => {
-                outcome.reply(render::text(fill(lang, "start.welcome_short", &args)));
-                outcome.reply(render::text(escape_html(description)));
-            }
-            _ => {
-                let args = [args.as_slice(), &[("description", description)]].concat();
-                outcome.reply(render::text(fill(lang, "start.welcome", &args)));
-            }
+        let separate_description = pack.as_ref().is_some_and(|p| p.language != lang) && !description.is_empty();
+        let welcome = if separate_description {
+            fill(lang, "start.welcome_short", &args)
+        } else {
+            let args = [args.as_slice(), &[("description", description)]].concat();
+            fill(lang, "start.welcome", &args)
+        };
+        for message in self.with_goal(Some(cohort), lang, "start.goal", welcome) {
+            outcome.reply(message);
+        }
+        if separate_description {
+            outcome.reply(render::text(escape_html(description)));
         }
         let min = crate::report::DEFAULT_MIN_GROUP.to_string();
         outcome.reply(render::text(fill(lang, "start.privacy", &[("min", &min)])));

@@ -13,6 +13,7 @@ pub mod deliveries;
 mod moves;
 mod nudges;
 mod rights;
+mod team;
 
 use std::sync::{Arc, RwLock};
 
@@ -26,7 +27,9 @@ pub(crate) use rights::goodbye;
 use crate::chat::{Incoming, Person};
 use crate::config::{Cohort, Settings};
 use crate::content::{Library, Pack};
-use crate::domain::{Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Outgoing, Purpose, Status};
+use crate::domain::{
+    Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Outgoing, PRIVACY_NOTICE, Purpose, Status,
+};
 use crate::engine::{self, Draft, Extra, Outcome};
 use crate::i18n::{Lang, tr};
 use crate::render;
@@ -185,13 +188,22 @@ impl Service {
     /// transaction. Returns the new deliveries in order. A text too long for one Telegram message
     /// becomes several deliveries (`render::fit_outgoing`): the first carries the draft's purpose
     /// (and is what the learner waits on, if the draft holds up the lesson), the rest are replies.
+    ///
+    /// A learner who has not seen the current privacy notice (they joined before it changed)
+    /// gets it after the first message that goes to them, once.
     fn commit(
         &self,
         tx: &dyn LearnerTx,
-        learner: Option<Learner>,
-        outcome: Outcome,
+        mut learner: Option<Learner>,
+        mut outcome: Outcome,
         ctx: Commit<'_>,
     ) -> Result<Vec<DeliverySeq>, TxError> {
+        if let Some(learner) = learner.as_mut().filter(|l| l.notice_version < PRIVACY_NOTICE)
+            && !outcome.drafts.is_empty()
+        {
+            outcome.reply(team::updated_notice(learner.lang));
+            learner.notice_version = PRIVACY_NOTICE;
+        }
         let cohort = learner.as_ref().map_or(String::new(), |l| l.cohort.clone());
         let lang = learner.as_ref().map(|l| l.lang);
         let mut sent = Vec::with_capacity(outcome.drafts.len());
@@ -268,7 +280,10 @@ fn render_draft(draft: &Draft, pack: Option<&Pack>, seq: DeliverySeq) -> Option<
         (_, Purpose::PracticeCheck { item }) => {
             send(render::practice_check(lang, pack?.item(item)?.1.as_practice()?, seq))
         }
-        (Extra::None | Extra::Reminder, Purpose::Milestone | Purpose::Reply) => None,
+        (
+            Extra::None | Extra::Reminder,
+            Purpose::Milestone | Purpose::Reply | Purpose::TeamQuestion | Purpose::Colleagues,
+        ) => None,
     }
 }
 
@@ -302,5 +317,7 @@ fn cohort_of<'a>(settings: &'a Settings, learner: &Learner) -> Option<&'a Cohort
     settings.cohort(&learner.cohort)
 }
 
+#[cfg(test)]
+mod team_tests;
 #[cfg(test)]
 mod tests;

@@ -38,9 +38,9 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 
 use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note};
-pub use backup::BackupError;
-pub use privacy::{LearnerExport, Pruned};
-pub use records::Exchange;
+pub(crate) use backup::BackupError;
+pub(crate) use privacy::{LearnerExport, Pruned};
+pub(crate) use records::Exchange;
 pub use storage::{Flushing, LearnerTx, Storage, StorageExt, TxError};
 
 /// sled's page cache: enough for the hot records, small enough for a small VM (sled's own

@@ -27,7 +27,8 @@ fn memory(state: CardState, asked: Option<&str>) -> Memory {
     }
 }
 
-/// A learner in the middle of a lesson, with every part of the progress filled in.
+/// A learner in the middle of a lesson, with every part of the progress filled in, as stored
+/// before the team loop.
 fn busy_record() -> Learner {
     let progress = Progress {
         lessons_started: vec!["one".to_owned(), "two".to_owned()],
@@ -55,7 +56,8 @@ fn busy_record() -> Learner {
         today: Some(DayCount { date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), messages: 2 }),
         active_days: vec![chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()],
     };
-    Learner { progress, ..learner(LearnerId::new(42)) }
+    // Every record from before the team loop has seen no notice that says what a lead sees.
+    Learner { progress, notice_version: 0, ..learner(LearnerId::new(42)) }
 }
 
 const LEARNER_JSON: &str = r#"{"id":42,"cohort":"desk","name":"Learner42","lang":"en","status":{"state":"active"},"enrolled_at":"2026-11-23T08:00:00Z","progress":{"lessons_started":["one","two"],"queue":[{"step":"item","item":"two/reflect"},{"step":"lesson","lesson":"three"}],"waiting":{"delivery":12,"item":"two/quiz","kind":{"kind":"quiz"},"since":"2026-11-25T09:00:00Z","reminded":true},"open":[{"delivery":9,"item":"one/reflect","kind":{"kind":"reflect","question":1},"asked_at":"2026-11-24T09:01:00Z"}],"memory":{"one/quiz":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":2,"asked":null},"one/quiz-2":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":3,"asked":"2026-11-25T09:00:00Z"}},"follow_ups":[{"item":"one/practice","due":"2026-11-26T09:00:00Z"}],"finished_at":null,"mastered_at":null,"today":{"date":"2026-11-25","messages":2},"active_days":["2026-11-24"]},"prefs":{"time":null,"timezone":null},"next_nudge":null}"#;
@@ -65,6 +67,21 @@ fn a_learner_record_keeps_its_exact_json() {
     let bytes = encode(&busy_record()).unwrap();
     assert_eq!(String::from_utf8(bytes).unwrap(), LEARNER_JSON);
     assert_eq!(decode::<Learner>("learners", LEARNER_JSON.as_bytes()).unwrap(), busy_record());
+}
+
+#[test]
+fn the_team_loop_adds_to_a_learner_record_only_what_it_has() {
+    use crate::domain::{LearnerTeam, PRIVACY_NOTICE, TeamAsked, TeamSlot};
+    let fresh = Learner { notice_version: PRIVACY_NOTICE, ..busy_record() };
+    let json = String::from_utf8(encode(&fresh).unwrap()).unwrap();
+    assert_eq!(json, LEARNER_JSON.replace(r#""next_nudge":null}"#, r#""next_nudge":null,"notice_version":1}"#));
+    let team = LearnerTeam {
+        open: Some(TeamAsked { delivery: DeliverySeq::new(20), asked_at: at("2026-11-27T13:00:00Z") }),
+        waiting: Some(TeamSlot { slot: "team:2026-11-27T14:00:00".to_owned(), at: at("2026-11-27T13:00:00Z") }),
+        colleagues: Some(at("2026-11-30T07:00:00Z")),
+    };
+    let busy = Learner { team, ..fresh };
+    assert_eq!(decode::<Learner>("learners", &encode(&busy).unwrap()).unwrap(), busy);
 }
 
 #[test]

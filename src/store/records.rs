@@ -73,6 +73,8 @@ enum PurposeRecord<'a> {
     PracticeCheck(Cow<'a, str>),
     Milestone,
     Reply,
+    TeamQuestion,
+    Colleagues,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -206,7 +208,9 @@ fn item_of(purpose: &Purpose) -> Option<&ItemId> {
         | Purpose::Reflect { item, .. }
         | Purpose::Practice { item }
         | Purpose::PracticeCheck { item } => Some(item),
-        Purpose::Lesson { .. } | Purpose::Milestone | Purpose::Reply => None,
+        Purpose::Lesson { .. } | Purpose::Milestone | Purpose::Reply | Purpose::TeamQuestion | Purpose::Colleagues => {
+            None
+        }
     }
 }
 
@@ -227,6 +231,8 @@ fn purpose_record(purpose: &Purpose) -> PurposeRecord<'_> {
         Purpose::PracticeCheck { item } => PurposeRecord::PracticeCheck(Cow::Borrowed(item.as_str())),
         Purpose::Milestone => PurposeRecord::Milestone,
         Purpose::Reply => PurposeRecord::Reply,
+        Purpose::TeamQuestion => PurposeRecord::TeamQuestion,
+        Purpose::Colleagues => PurposeRecord::Colleagues,
     }
 }
 
@@ -239,6 +245,8 @@ fn purpose(record: PurposeRecord<'_>) -> Result<Purpose, StoreError> {
         PurposeRecord::PracticeCheck(item) => Purpose::PracticeCheck { item: item_id(&item)? },
         PurposeRecord::Milestone => Purpose::Milestone,
         PurposeRecord::Reply => Purpose::Reply,
+        PurposeRecord::TeamQuestion => Purpose::TeamQuestion,
+        PurposeRecord::Colleagues => Purpose::Colleagues,
     })
 }
 
@@ -390,7 +398,9 @@ mod tests {
             ..quiz_delivery()
         };
         let lesson = Delivery { purpose: Purpose::Lesson { lesson: "greet".to_owned() }, ..quiz_delivery() };
-        for delivery in [pending, failed, lesson, Delivery { purpose: Purpose::Milestone, ..quiz_delivery() }] {
+        let team = [Purpose::Milestone, Purpose::TeamQuestion, Purpose::Colleagues]
+            .map(|purpose| Delivery { purpose, ..quiz_delivery() });
+        for delivery in [pending, failed, lesson].into_iter().chain(team) {
             let exchange = Exchange { delivery: Some(delivery), answers: Vec::new() };
             assert_eq!(round_trip(&exchange), exchange);
         }

@@ -3,7 +3,7 @@
 //! last one; it goes out only when at least two learners shared, quoting at most three answers,
 //! the most recent of each learner.
 
-use crate::domain::{LearnerId, Note, NoteKind};
+use crate::domain::{ColleaguesEdition, LearnerId, Note, NoteKind};
 
 /// Most answers one message quotes.
 pub const MAX_ANSWERS: usize = 3;
@@ -24,6 +24,24 @@ pub fn pick<'a>(notes: impl IntoIterator<Item = &'a Note>) -> Option<Vec<&'a Not
         first_of_author
     });
     (shared.len() >= MIN_AUTHORS).then(|| shared.into_iter().take(MAX_ANSWERS).collect())
+}
+
+/// The answers of `edition` that may still be quoted when it is sent: those found in `found`
+/// (the service reads each note the edition names; an answer erased since, with its author's
+/// `/forget` or by retention, is not there) that are still shared, one per learner, in the
+/// edition's order, at most [`MAX_ANSWERS`]; `None` when fewer than [`MIN_AUTHORS`] learners'
+/// answers are left.
+pub fn still_quotable<'a>(edition: &ColleaguesEdition, found: &'a [Note]) -> Option<Vec<&'a Note>> {
+    let mut quotes: Vec<&Note> = Vec::new();
+    for (author, delivery) in &edition.answers {
+        let note = found.iter().find(|note| note.learner == *author && note.delivery == *delivery);
+        let Some(note) = note.filter(|note| note.shared && note.kind == NoteKind::TeamAnswer) else { continue };
+        if !quotes.iter().any(|quoted| quoted.learner == note.learner) {
+            quotes.push(note);
+        }
+    }
+    quotes.truncate(MAX_ANSWERS);
+    (quotes.len() >= MIN_AUTHORS).then_some(quotes)
 }
 
 #[cfg(test)]
@@ -59,6 +77,29 @@ mod tests {
             note(id(4), 4, true),
         ];
         assert_eq!(texts(&notes), Some(vec!["1 at 9".to_owned(), "4 at 4".to_owned(), "3 at 3".to_owned()]));
+    }
+
+    fn edition(notes: &[&Note]) -> ColleaguesEdition {
+        ColleaguesEdition {
+            made_at: at("2026-11-30T08:00:00Z"),
+            answers: notes.iter().map(|note| (note.learner, note.delivery)).collect(),
+        }
+    }
+
+    #[test]
+    fn at_send_time_an_erased_or_unshared_answer_is_left_out() {
+        let (one, two, three) = (note(id(1), 1, true), note(id(2), 2, true), note(id(3), 3, true));
+        let edition = edition(&[&three, &two, &one]);
+        let quoted = |found: &[Note]| {
+            still_quotable(&edition, found).map(|notes| notes.iter().map(|n| n.text.clone()).collect::<Vec<_>>())
+        };
+        let all = [one.clone(), two.clone(), three.clone()];
+        assert_eq!(quoted(&all), Some(vec!["3 at 3".to_owned(), "2 at 2".to_owned(), "1 at 1".to_owned()]));
+        assert_eq!(quoted(&[one.clone(), three.clone()]), Some(vec!["3 at 3".to_owned(), "1 at 1".to_owned()]));
+        let unshared = Note { shared: false, ..three.clone() };
+        assert_eq!(quoted(&[one.clone(), unshared]), None, "one author left is not enough");
+        assert_eq!(quoted(&[two]), None);
+        assert_eq!(quoted(&[]), None);
     }
 
     #[test]

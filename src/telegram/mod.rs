@@ -9,7 +9,7 @@ pub(crate) mod limiter;
 pub(crate) mod menu;
 pub(crate) mod poller;
 pub(crate) mod sender;
-pub mod wire;
+pub(crate) mod wire;
 
 pub use client::{RetryPolicy, SendError, TelegramClient};
 pub(crate) use sender::{OutboxHandle, outbox};

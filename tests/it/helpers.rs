@@ -50,6 +50,17 @@ pub struct TestOptions {
     /// The language of the cohort and its pack: "en" (the two English lessons) or "da" (one
     /// Danish lesson).
     pub language: &'static str,
+    /// The cohort's `team_question_schedule`: by default [`distant_schedule`], so that a test
+    /// that runs on a Friday is not met by the default Friday 14:00 question.
+    pub team_question_schedule: String,
+}
+
+/// A cron schedule no test reaches by walking its learners' agenda: 12:00 on the 15th of the
+/// month half a year from now (tests move days ahead, not months).
+pub fn distant_schedule() -> String {
+    use chrono::Datelike;
+    let month = (Utc::now().month0() + 6) % 12 + 1;
+    format!("0 12 15 {month} *")
 }
 
 impl Default for TestOptions {
@@ -63,6 +74,7 @@ impl Default for TestOptions {
             config_extra: String::new(),
             schedule: "0 9 * * *".to_owned(),
             language: "en",
+            team_question_schedule: distant_schedule(),
         }
     }
 }
@@ -107,7 +119,10 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let fake = options.fake.unwrap_or_else(FakeTelegram::start);
     let dir = options.dir.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
     write_content(&dir.path().join("content/demo"), options.language);
-    let cohort_extra = format!("language = \"{}\"\n{}", options.language, options.cohort_extra);
+    let cohort_extra = format!(
+        "language = \"{}\"\nteam_question_schedule = \"{}\"\n{}",
+        options.language, options.team_question_schedule, options.cohort_extra
+    );
     let config = format!("{}\n{}", config_text(&fake, &dir, &options.schedule, &cohort_extra), options.config_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
     let app_options = AppOptions {

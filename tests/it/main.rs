@@ -18,4 +18,5 @@ mod reviews;
 mod schedules;
 mod startup;
 mod store_safety;
+mod team;
 mod telegram;

@@ -229,6 +229,8 @@ fn pilot_learner(id: i64) -> Learner {
         prefs: Default::default(),
         next_nudge: None,
         pending_move: None,
+        notice_version: nudge::domain::PRIVACY_NOTICE,
+        team: Default::default(),
     }
 }
 

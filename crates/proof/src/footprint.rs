@@ -91,6 +91,8 @@ fn learner(id: LearnerId, now: DateTime<Utc>) -> Learner {
         prefs: Default::default(),
         next_nudge: None,
         pending_move: None,
+        notice_version: nudge::domain::PRIVACY_NOTICE,
+        team: Default::default(),
     }
 }
 

@@ -85,5 +85,7 @@ fn learner(id: LearnerId, next: &NextNudge, now: DateTime<Utc>) -> Learner {
         prefs: Default::default(),
         next_nudge: Some(next.clone()),
         pending_move: None,
+        notice_version: nudge::domain::PRIVACY_NOTICE,
+        team: Default::default(),
     }
 }
