@@ -46,6 +46,14 @@ pub enum Callback {
         /// Yes, switch.
         confirm: bool,
     },
+    /// The answer to "become a lead instead?", asked as delivery `seq` (a
+    /// [`crate::domain::Purpose::LeadSwitch`]): looked up under the presser's own id.
+    LeadSwitch {
+        /// The delivery that asked.
+        seq: DeliverySeq,
+        /// Yes, become a lead.
+        confirm: bool,
+    },
     /// A button that does nothing (e.g. the verdict left after answering).
     Noop,
 }
@@ -60,6 +68,7 @@ impl Callback {
             Self::Share { seq, question } => format!("s:{seq}:{question}"),
             Self::Forget(sure) => if sure { "f:yes" } else { "f:no" }.to_owned(),
             Self::Move { nonce, confirm } => format!("m:{nonce}:{}", if confirm { "y" } else { "n" }),
+            Self::LeadSwitch { seq, confirm } => format!("k:{seq}:{}", if confirm { "y" } else { "n" }),
             Self::Noop => "noop".to_owned(),
         }
     }
@@ -79,12 +88,14 @@ impl Callback {
         }
         if let Some(rest) = data.strip_prefix("m:") {
             let (nonce, answer) = rest.split_once(':')?;
-            let confirm = match answer {
-                "y" => true,
-                "n" => false,
-                _ => return None,
-            };
-            return Some(Self::Move { nonce: parse_number(nonce)?, confirm });
+            return Some(Self::Move { nonce: parse_number(nonce)?, confirm: parse_yes_no(answer)? });
+        }
+        if let Some(rest) = data.strip_prefix("k:") {
+            let (seq, answer) = rest.split_once(':')?;
+            return Some(Self::LeadSwitch {
+                seq: DeliverySeq::new(parse_number(seq)?),
+                confirm: parse_yes_no(answer)?,
+            });
         }
         if let Some(rest) = data.strip_prefix("s:") {
             let (seq, question) = rest.split_once(':')?;
@@ -121,6 +132,15 @@ fn outcome_code(outcome: PracticeOutcome) -> &'static str {
     }
 }
 
+/// `y` or `n`, as `encode` writes them.
+fn parse_yes_no(answer: &str) -> Option<bool> {
+    match answer {
+        "y" => Some(true),
+        "n" => Some(false),
+        _ => None,
+    }
+}
+
 /// Digits only (no sign, no spaces), as `encode` writes them.
 fn parse_number(text: &str) -> Option<u64> {
     if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -147,6 +167,8 @@ mod tests {
             Callback::Forget(false),
             Callback::Move { nonce: u64::MAX, confirm: true },
             Callback::Move { nonce: 3, confirm: false },
+            Callback::LeadSwitch { seq: DeliverySeq::new(u64::MAX), confirm: true },
+            Callback::LeadSwitch { seq: DeliverySeq::new(4), confirm: false },
         ] {
             assert!(callback.encode().len() <= MAX_CALLBACK_BYTES);
             assert_eq!(Callback::decode(&callback.encode()), Some(callback));
@@ -175,6 +197,9 @@ mod tests {
             "m:1:x",
             "m::y",
             "m:-1:y",
+            "k:1",
+            "k:1:yes",
+            "k::n",
         ] {
             assert_eq!(Callback::decode(forged), None, "{forged:?}");
         }

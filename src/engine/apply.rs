@@ -58,7 +58,9 @@ fn waiting_on(draft: &Draft, seq: DeliverySeq) -> Option<Waiting> {
         | Purpose::Practice { .. }
         | Purpose::PracticeCheck { .. }
         | Purpose::Milestone
-        | Purpose::Reply => return None,
+        | Purpose::Reply
+        | Purpose::Digest { .. }
+        | Purpose::LeadSwitch { .. } => return None,
     };
     Some(Waiting { delivery: seq, item: item.clone(), kind, since: wait.since, reminded: wait.reminded })
 }

@@ -30,7 +30,9 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
             }
             (Purpose::Practice { item }, _) => format!("practice {item}"),
             (Purpose::PracticeCheck { item }, _) => format!("check {item}"),
-            (Purpose::Milestone | Purpose::Reply, _) => format!("{draft:?}"),
+            (Purpose::Milestone | Purpose::Reply | Purpose::Digest { .. } | Purpose::LeadSwitch { .. }, _) => {
+                format!("{draft:?}")
+            }
         })
         .collect()
 }

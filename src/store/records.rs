@@ -73,6 +73,9 @@ enum PurposeRecord<'a> {
     PracticeCheck(Cow<'a, str>),
     Milestone,
     Reply,
+    // New variants go last: postcard stores the variant's index.
+    Digest(Cow<'a, str>),
+    LeadSwitch(Cow<'a, str>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -206,7 +209,11 @@ fn item_of(purpose: &Purpose) -> Option<&ItemId> {
         | Purpose::Reflect { item, .. }
         | Purpose::Practice { item }
         | Purpose::PracticeCheck { item } => Some(item),
-        Purpose::Lesson { .. } | Purpose::Milestone | Purpose::Reply => None,
+        Purpose::Lesson { .. }
+        | Purpose::Milestone
+        | Purpose::Reply
+        | Purpose::Digest { .. }
+        | Purpose::LeadSwitch { .. } => None,
     }
 }
 
@@ -227,6 +234,8 @@ fn purpose_record(purpose: &Purpose) -> PurposeRecord<'_> {
         Purpose::PracticeCheck { item } => PurposeRecord::PracticeCheck(Cow::Borrowed(item.as_str())),
         Purpose::Milestone => PurposeRecord::Milestone,
         Purpose::Reply => PurposeRecord::Reply,
+        Purpose::Digest { cohort } => PurposeRecord::Digest(Cow::Borrowed(cohort)),
+        Purpose::LeadSwitch { cohort } => PurposeRecord::LeadSwitch(Cow::Borrowed(cohort)),
     }
 }
 
@@ -239,6 +248,8 @@ fn purpose(record: PurposeRecord<'_>) -> Result<Purpose, StoreError> {
         PurposeRecord::PracticeCheck(item) => Purpose::PracticeCheck { item: item_id(&item)? },
         PurposeRecord::Milestone => Purpose::Milestone,
         PurposeRecord::Reply => Purpose::Reply,
+        PurposeRecord::Digest(cohort) => Purpose::Digest { cohort: cohort.into_owned() },
+        PurposeRecord::LeadSwitch(cohort) => Purpose::LeadSwitch { cohort: cohort.into_owned() },
     })
 }
 
@@ -390,7 +401,14 @@ mod tests {
             ..quiz_delivery()
         };
         let lesson = Delivery { purpose: Purpose::Lesson { lesson: "greet".to_owned() }, ..quiz_delivery() };
-        for delivery in [pending, failed, lesson, Delivery { purpose: Purpose::Milestone, ..quiz_delivery() }] {
+        let digest = Delivery {
+            slot: Some("digest@2026-11-30T08:00:00".to_owned()),
+            purpose: Purpose::Digest { cohort: "desk".to_owned() },
+            ..quiz_delivery()
+        };
+        let switch = Delivery { purpose: Purpose::LeadSwitch { cohort: "sales".to_owned() }, ..quiz_delivery() };
+        let milestone = Delivery { purpose: Purpose::Milestone, ..quiz_delivery() };
+        for delivery in [pending, failed, lesson, milestone, digest, switch] {
             let exchange = Exchange { delivery: Some(delivery), answers: Vec::new() };
             assert_eq!(round_trip(&exchange), exchange);
         }
