@@ -51,7 +51,7 @@ fn check_reports_every_problem_with_its_position_and_fails() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for command in ["serve", "check", "report", "preview", "try", "simulate"] {
+    for command in ["serve", "check", "report", "preview", "try", "simulate", "lead"] {
         let output = nudge(&[command, "--help"], repo());
         assert!(output.status.success(), "{command}: {}", text(&output));
         assert!(text(&output).contains("Usage: nudge"), "{command}");

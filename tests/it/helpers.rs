@@ -31,7 +31,7 @@ pub const LESSON_TWO: &str = "+++\nid = \"trust\"\ntitle = \"Trust\"\n+++\nHones
 /// The `## Team` sections the English lessons get with [`TestOptions::team`]: stand-up questions
 /// for the leads' digest.
 pub const TEAM_QUESTIONS: [&str; 2] =
-    ["How did we show a customer <what for> this week?", "Where did honest advice earn trust this week?"];
+    ["How did we show a customer what it is for this week?", "Where did honest advice earn trust this week?"];
 
 /// The Danish test pack's one lesson, for tests of which language each message is in.
 pub const DANISH_LESSON: &str = "+++\nid = \"hvorfor\"\ntitle = \"Hvorfor?\"\n+++\nKunden kommer først.\n\n## Quiz {#maal}\nHvad er et mål?\n- [ ] At være sød\n- [x] Færre gentagne opkald\n> Et mål, du kan måle.\n\n## Reflect\nTænk på din uge.\n1. Hvad gik godt?\n\n## Practice {days=2}\nSpørg en kunde, hvad de har brug for.\n";
