@@ -21,7 +21,7 @@ use crate::domain::{AnswerKind, CohortState, ColleaguesEdition, Lead, Learner, N
 use crate::i18n::{Lang, fill, tr};
 use crate::render;
 use crate::report::from_store::{ReportError, ReportRequest, report_from_store};
-use crate::report::{CohortFigures, Report, html_in};
+use crate::report::{Report, html_in};
 use crate::schedule::cron::Slot;
 use crate::store::{StorageExt, StoreError};
 use crate::team::{colleagues, digest, standup};
@@ -234,7 +234,7 @@ impl Service {
             active_before: figures.map_or(0, |figures| figures.totals.learners_active_week_before),
             figures,
             practice_learners: figures.map_or(0, |figures| figures.totals.learners_checked_in),
-            furthest: figures.and_then(|figures| furthest(figures, min_group)),
+            furthest: figures.and_then(|figures| digest::furthest(&figures.lessons, min_group)),
             shared: &week.shared,
             ideas: &week.ideas,
             standup: week.standup.as_ref().map(|(lesson, question)| (lesson.as_str(), question.as_str())),
@@ -286,17 +286,6 @@ impl Service {
         }
         Ok(texts)
     }
-}
-
-/// The furthest lesson of the pack that at least `min_group` learners got: its title, its
-/// number and the pack's number of lessons.
-fn furthest(figures: &CohortFigures, min_group: usize) -> Option<(&str, usize, usize)> {
-    let in_pack: Vec<_> = figures.lessons.iter().filter(|row| !row.retired).collect();
-    let reached = |row: &&crate::report::LessonRow| {
-        row.figures.shown().is_some_and(|lesson| lesson.learners_reached >= min_group as u64)
-    };
-    let (idx, row) = in_pack.iter().enumerate().rev().find(|(_, row)| reached(row))?;
-    Some((row.title.as_str(), idx + 1, in_pack.len()))
 }
 
 /// `texts` in alphabetical order, which says nothing about who wrote which.
