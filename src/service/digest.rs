@@ -207,13 +207,17 @@ impl Service {
         offered: &[String],
         fall_back: bool,
     ) -> Result<(Option<Standup>, Option<String>), StoreError> {
-        let roster: Vec<Learner> =
-            self.store.learners().filter(|l| l.as_ref().is_ok_and(|l| l.cohort == cohort)).collect::<Result<_, _>>()?;
+        let mut roster: Vec<Learner> = Vec::new();
+        for learner in self.store.learners() {
+            roster.extend(Some(learner?).filter(|learner| learner.cohort == cohort));
+        }
         let roster: Vec<&Learner> = roster.iter().collect();
         let fresh = standup::choose(pack, &roster, offered);
-        let lesson = fresh.or_else(|| {
-            fall_back.then(|| offered.last().and_then(|id| pack.lesson(id))).flatten().map(|lesson| &**lesson)
-        });
+        let lesson = match (fresh, fall_back) {
+            (Some(lesson), _) => Some(lesson),
+            (None, true) => offered.last().and_then(|id| pack.lesson(id)).map(|lesson| lesson.as_ref()),
+            (None, false) => None,
+        };
         let question =
             lesson.and_then(|lesson| lesson.team.as_ref().map(|team| (lesson.title.clone(), team.text.html.clone())));
         Ok((question, fresh.map(|lesson| lesson.id.clone())))
