@@ -232,7 +232,7 @@ impl Settings {
     }
 
     /// The cohort whose lead invite is `code`, if any.
-    pub fn cohort_by_lead_invite(&self, code: &str) -> Option<&Cohort> {
+    pub(crate) fn cohort_by_lead_invite(&self, code: &str) -> Option<&Cohort> {
         self.cohorts.iter().find(|cohort| cohort.team.lead_invite.as_deref() == Some(code))
     }
 

@@ -1,5 +1,6 @@
 //! The control socket's server: `<store path>.sock`, mode 0600, where the daemon answers
-//! `nudge backup|report|learner …` from its own open store (see `control` for the protocol).
+//! `nudge backup|report|learner …|lead …` from its own open store (see `control` for the
+//! protocol).
 //! Local only, and only for the daemon's user (and root); never over the HTTP ops endpoint.
 //!
 //! Each connection is one request, served on a blocking thread (the store's API is blocking).
@@ -17,14 +18,15 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::control::admin::{has_records, learner_rows};
+use crate::control::admin::{has_records, lead_rows, learner_rows, remove_lead};
 use crate::control::{BackupEnd, MAX_REQUEST_BYTES, Op, Outcome, Reply, Request};
-use crate::domain::{LearnerId, Outgoing};
-use crate::i18n::Lang;
+use crate::domain::{LearnerId, OutMessage, Outgoing};
+use crate::i18n::{Lang, fill};
+use crate::render;
 use crate::report::from_store::{render, report_from_store, report_language, report_zone};
-use crate::service::{Service, goodbye};
-use crate::telegram::TelegramClient;
+use crate::service::{ChatMenu, Service, goodbye};
 use crate::telegram::poller::send_direct;
+use crate::telegram::{TelegramClient, menu};
 
 /// How long the daemon waits for a client's request line.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,6 +92,14 @@ impl ControlSocket {
     }
 }
 
+/// The last message to someone whose records an admin erased (a learner forgotten, a lead
+/// removed), sent without being recorded, and the menu their chat gets back.
+struct Farewell {
+    chat: LearnerId,
+    message: OutMessage,
+    menu: Option<ChatMenu>,
+}
+
 /// What a connection needs.
 #[derive(Clone)]
 struct Control {
@@ -134,8 +144,11 @@ async fn connection(stream: tokio::net::UnixStream, control: Control, cancel: Ca
     let service = control.service.clone();
     let served = tokio::task::spawn_blocking(move || answer(stream, allowed, &service, &cancel)).await;
     match served {
-        Ok(Ok(Some((learner, lang)))) => {
-            send_direct(control.client, learner, vec![Outgoing::Send { message: goodbye(lang) }]).await
+        Ok(Ok(Some(farewell))) => {
+            if let Some(chat_menu) = farewell.menu {
+                menu::set_for_chat(&control.client, farewell.chat.get(), chat_menu).await;
+            }
+            send_direct(control.client, farewell.chat, vec![Outgoing::Send { message: farewell.message }]).await
         }
         Ok(Ok(None)) => {}
         Ok(Err(error)) => tracing::warn!(error = %format!("{error:#}"), "control request failed"),
@@ -143,13 +156,13 @@ async fn connection(stream: tokio::net::UnixStream, control: Control, cancel: Ca
     }
 }
 
-/// Reads one request and answers it. Returns the learner to say goodbye to after an erasure.
+/// Reads one request and answers it. Returns the farewell to send after an erasure.
 fn answer(
     stream: std::os::unix::net::UnixStream,
     allowed: bool,
     service: &Service,
     cancel: &CancellationToken,
-) -> anyhow::Result<Option<(LearnerId, Lang)>> {
+) -> anyhow::Result<Option<Farewell>> {
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut out = &stream;
@@ -179,12 +192,8 @@ fn answer(
     Ok(erased)
 }
 
-/// Runs a request other than a backup: its reply data, and who was erased.
-fn run(
-    service: &Service,
-    op: &Op,
-    now: DateTime<Utc>,
-) -> anyhow::Result<(serde_json::Value, Option<(LearnerId, Lang)>)> {
+/// Runs a request other than a backup: its reply data, and the farewell to whom was erased.
+fn run(service: &Service, op: &Op, now: DateTime<Utc>) -> anyhow::Result<(serde_json::Value, Option<Farewell>)> {
     let store = &**service.store();
     let data = match op {
         Op::Backup {} => anyhow::bail!("a backup is streamed, not answered"),
@@ -203,7 +212,17 @@ fn run(
             }
             let lang = service.erase_learner(*id, Lang::En)?;
             store.flush_blocking()?;
-            return Ok((serde_json::json!({ "erased": id }), Some((*id, lang))));
+            let farewell = Farewell { chat: *id, message: goodbye(lang), menu: None };
+            return Ok((serde_json::json!({ "erased": id }), Some(farewell)));
+        }
+        Op::Leads {} => serde_json::to_value(lead_rows(store)?)?,
+        Op::RemoveLead { id } => {
+            let Some(lead) = remove_lead(store, *id)? else { anyhow::bail!("there is no team lead with id {id}") };
+            tracing::info!(lead = id.get(), "an admin removed a team lead");
+            let message = render::text(fill(lead.lang, "lead.removed", &[("cohort", &lead.cohorts.join(", "))]));
+            let menu = ChatMenu { lang: lead.lang, admin: service.is_admin(*id), lead: false };
+            let farewell = Farewell { chat: *id, message, menu: Some(menu) };
+            return Ok((serde_json::json!({ "removed": id }), Some(farewell)));
         }
     };
     Ok((data, None))

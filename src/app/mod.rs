@@ -5,6 +5,7 @@
 
 pub(crate) mod connect;
 pub(crate) mod control;
+pub mod digests;
 pub(crate) mod ops;
 pub(crate) mod reload;
 pub(crate) mod retention;
@@ -29,6 +30,7 @@ use crate::telegram::sender::{self, OutboxReceiver};
 use crate::telegram::{OutboxHandle, RetryPolicy, TelegramClient, outbox};
 use crate::telemetry::metrics::Metrics;
 pub use connect::ConnectBackoff;
+pub use digests::Digests;
 pub use scheduler::Scheduler;
 
 /// How long shutdown waits for tasks to finish what they are doing.
@@ -43,6 +45,8 @@ pub struct AppOptions {
     pub retry: RetryPolicy,
     /// Whether the clock drives the scheduler (tests tick it by hand).
     pub run_scheduler: bool,
+    /// Whether the clock drives the leads' digests (tests tick them by hand, or not).
+    pub run_digests: bool,
     /// How often the content directory is checked for changes.
     pub reload_every: Duration,
     /// Waits between tries of the start-up check while Telegram cannot be reached.
@@ -55,6 +59,7 @@ impl Default for AppOptions {
             limits: None,
             retry: RetryPolicy::default(),
             run_scheduler: true,
+            run_digests: true,
             reload_every: Duration::from_secs(2),
             connect_backoff: ConnectBackoff::default(),
         }
@@ -137,6 +142,11 @@ impl App {
         Scheduler::new(self.service.clone(), self.outbox.clone(), self.metrics.clone())
     }
 
+    /// The leads' digests, so tests can `tick` them at a time of their choosing.
+    pub fn digests(&self) -> Digests {
+        Digests::new(self.service.clone(), self.outbox.clone())
+    }
+
     /// The daemon's counters.
     pub fn metrics(&self) -> Arc<Metrics> {
         self.metrics.clone()
@@ -181,6 +191,9 @@ impl App {
         if self.options.run_scheduler {
             let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone(), self.metrics.clone());
             tracker.spawn(scheduler.run(cancel.clone()));
+        }
+        if self.options.run_digests {
+            tracker.spawn(Digests::new(self.service.clone(), self.outbox.clone()).run(cancel.clone()));
         }
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));
         if let Some(listen) = self.service.settings().http.listen {

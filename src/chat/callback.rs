@@ -53,6 +53,14 @@ pub(crate) enum Callback {
         /// Share with the team (without a name), or keep it to oneself.
         share: bool,
     },
+    /// The answer to "become a lead instead?", asked as delivery `seq` (a
+    /// [`crate::domain::Purpose::LeadSwitch`]): looked up under the presser's own id.
+    LeadSwitch {
+        /// The delivery that asked.
+        seq: DeliverySeq,
+        /// Yes, become a lead.
+        confirm: bool,
+    },
     /// A button that does nothing (e.g. the verdict left after answering).
     Noop,
 }
@@ -68,6 +76,7 @@ impl Callback {
             Self::Forget(sure) => if sure { "f:yes" } else { "f:no" }.to_owned(),
             Self::Move { nonce, confirm } => format!("m:{nonce}:{}", if confirm { "y" } else { "n" }),
             Self::TeamShare { seq, share } => format!("ts:{seq}:{}", if share { "y" } else { "n" }),
+            Self::LeadSwitch { seq, confirm } => format!("k:{seq}:{}", if confirm { "y" } else { "n" }),
             Self::Noop => "noop".to_owned(),
         }
     }
@@ -92,6 +101,13 @@ impl Callback {
         if let Some(rest) = data.strip_prefix("ts:") {
             let (seq, answer) = rest.split_once(':')?;
             return Some(Self::TeamShare { seq: DeliverySeq::new(parse_number(seq)?), share: parse_yes_no(answer)? });
+        }
+        if let Some(rest) = data.strip_prefix("k:") {
+            let (seq, answer) = rest.split_once(':')?;
+            return Some(Self::LeadSwitch {
+                seq: DeliverySeq::new(parse_number(seq)?),
+                confirm: parse_yes_no(answer)?,
+            });
         }
         if let Some(rest) = data.strip_prefix("s:") {
             let (seq, question) = rest.split_once(':')?;
@@ -165,6 +181,8 @@ mod tests {
             Callback::Move { nonce: 3, confirm: false },
             Callback::TeamShare { seq: DeliverySeq::new(u64::MAX), share: true },
             Callback::TeamShare { seq: DeliverySeq::new(7), share: false },
+            Callback::LeadSwitch { seq: DeliverySeq::new(u64::MAX), confirm: true },
+            Callback::LeadSwitch { seq: DeliverySeq::new(4), confirm: false },
         ] {
             assert!(callback.encode().len() <= MAX_CALLBACK_BYTES);
             assert_eq!(Callback::decode(&callback.encode()), Some(callback));
@@ -198,6 +216,9 @@ mod tests {
             "ts::y",
             "ts:-1:n",
             "ts:1:y:y",
+            "k:1",
+            "k:1:yes",
+            "k::n",
         ] {
             assert_eq!(Callback::decode(forged), None, "{forged:?}");
         }

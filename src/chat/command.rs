@@ -18,6 +18,10 @@ pub(crate) const LEARNER_MENU: [&str; 9] =
 /// The commands only admins see in their menu.
 pub(crate) const ADMIN_MENU: [&str; 1] = ["report"];
 
+/// A team lead's menu: a lead gets no lessons, so none of the learner's commands but the data
+/// rights and help.
+pub(crate) const LEAD_MENU: [&str; 5] = ["team", "report", "mydata", "forget", "help"];
+
 /// What a learner's command asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -45,9 +49,14 @@ pub enum Command {
     MyData,
     /// `/forget`: erase me (asks first).
     Forget,
-    /// `/report [cohort]` (admins only).
+    /// `/report [cohort]` (admins, and leads for their own cohorts).
     Report {
         /// The cohort asked for, if any.
+        cohort: Option<String>,
+    },
+    /// `/team [cohort]`: a lead's digest now.
+    Team {
+        /// The cohort asked for, if any (a lead may lead several).
         cohort: Option<String>,
     },
     /// A command nudge does not know.
@@ -101,6 +110,7 @@ impl Command {
             "mydata" => Self::MyData,
             "forget" => Self::Forget,
             "report" => Self::Report { cohort: first_word },
+            "team" => Self::Team { cohort: first_word },
             _ => Self::Unknown,
         }
     }
@@ -176,6 +186,8 @@ mod tests {
             (("mydata", ""), Command::MyData),
             (("idea", "  a shared FAQ\nfor the desk "), Command::Idea("a shared FAQ\nfor the desk".to_owned())),
             (("idea", ""), Command::Idea(String::new())),
+            (("team", "desk extra"), Command::Team { cohort: Some("desk".to_owned()) }),
+            (("team", ""), Command::Team { cohort: None }),
             (("whatever", "x"), Command::Unknown),
         ];
         for ((name, args), expected) in cases {

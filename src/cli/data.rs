@@ -1,4 +1,5 @@
-//! The commands on the store: `backup`, `restore`, `report` and `learner list|export|forget`.
+//! The commands on the store: `backup`, `restore`, `report`, `learner list|export|forget` and
+//! `lead list|remove`.
 //! While the daemon runs they ask it over its control socket (`control::client`), so they need
 //! no downtime and read the store the daemon holds; otherwise they open the store directly.
 
@@ -8,10 +9,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::Utc;
 
-use super::{LearnerAction, ListFormat};
+use super::{LeadAction, LearnerAction, ListFormat};
 use crate::authoring::check;
 use crate::config::{self, Settings};
-use crate::control::admin::{self, LearnerRow};
+use crate::control::admin::{self, LeadRow, LearnerRow};
 use crate::control::{Op, client, socket_path};
 use crate::domain::LearnerId;
 use crate::i18n::Lang;
@@ -184,6 +185,38 @@ fn forget(path: &Path, id: LearnerId, yes: bool) -> anyhow::Result<ExitCode> {
             store.flush_blocking()?;
             eprintln!("erased every record of learner {id} (the daemon is not running, so no goodbye was sent)");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn run_lead(action: LeadAction, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = settings(config)?.store.path;
+    match action {
+        LeadAction::List { format } => {
+            let rows: Vec<LeadRow> = match client::connect(&path)? {
+                Some(daemon) => serde_json::from_value(daemon.ask(Op::Leads {})?)
+                    .context("the daemon sent a list this nudge cannot read")?,
+                None => admin::lead_rows(&*open_store(&path)?)?,
+            };
+            match format {
+                ListFormat::Table => print!("{}", admin::lead_table(&rows)),
+                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+            }
+        }
+        LeadAction::Remove { id } => match client::connect(&path)? {
+            Some(daemon) => {
+                daemon.ask(Op::RemoveLead { id })?;
+                eprintln!("removed team lead {id} and erased their records; the daemon tells them");
+            }
+            None => {
+                if admin::remove_lead(&*open_store(&path)?, id)?.is_none() {
+                    anyhow::bail!("there is no team lead with id {id}");
+                }
+                eprintln!(
+                    "removed team lead {id} and erased their records (the daemon is not running, so they were not told)"
+                );
+            }
+        },
     }
     Ok(ExitCode::SUCCESS)
 }

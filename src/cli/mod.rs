@@ -73,6 +73,12 @@ pub enum Command {
         #[command(subcommand)]
         action: LearnerAction,
     },
+    /// Team leads, for admins: list them, or remove one (a leaked lead invite, a lead who left).
+    Lead {
+        /// What to do.
+        #[command(subcommand)]
+        action: LeadAction,
+    },
     /// Print every message of a pack as the learner will see it, in order.
     Preview {
         /// The pack directory.
@@ -180,6 +186,23 @@ pub enum LearnerAction {
     },
 }
 
+/// `nudge lead …`: both work while the daemon runs (through its socket) and without it.
+#[derive(Debug, Subcommand)]
+pub enum LeadAction {
+    /// List the team leads (id, first name, cohorts, when they joined).
+    List {
+        /// Output for people or for tools.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Remove lead ID (their Telegram user id): their records are erased and a running daemon
+    /// tells them. Change the cohort's `lead_invite` too if the code leaked.
+    Remove {
+        /// The lead's Telegram user id.
+        id: LearnerId,
+    },
+}
+
 /// Output of `nudge check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -214,12 +237,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(config)
         }
         Command::Check { paths, format, deny_warnings } => run_check(paths, config, format, deny_warnings),
-        Command::Report { cohort, format, by, out, since, until, names, language } => {
-            data::run_report(config, ReportRequest { cohort, since, until, names }, (format, by), out, language)
-        }
+        Command::Report { cohort, format, by, out, since, until, names, language } => data::run_report(
+            config,
+            ReportRequest { cohort, since, until, names, aggregates_only: false },
+            (format, by),
+            out,
+            language,
+        ),
         Command::Backup { file } => data::run_backup(&file, config),
         Command::Restore { file } => data::run_restore(&file, config),
         Command::Learner { action } => data::run_learner(action, config),
+        Command::Lead { action } => data::run_lead(action, config),
         Command::Preview { pack, language } => {
             let pack = load_one_pack(&pack)?;
             let lang = match language {

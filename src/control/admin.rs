@@ -1,9 +1,10 @@
 //! What the admin commands read from a store, the same whether the daemon answers them over
-//! its socket or the CLI opens a stopped daemon's store: the learner list and its table.
+//! its socket or the CLI opens a stopped daemon's store: the learner and lead lists and their
+//! tables, and removing a lead.
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Learner, LearnerId, Status};
+use crate::domain::{Lead, Learner, LearnerId, Status};
 use crate::store::{Storage, StoreError};
 
 /// One line of `nudge learner list`: enough to find the id for an export or an erasure.
@@ -49,14 +50,61 @@ pub(crate) fn has_records(store: &dyn Storage, id: LearnerId) -> Result<bool, St
     Ok(store.learner(id)?.is_some() || !store.export(id)?.messages.is_empty())
 }
 
+/// One line of `nudge lead list`: enough to recognise a lead and remove one who should not be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LeadRow {
+    /// Telegram user id, what `lead remove` takes.
+    pub id: LearnerId,
+    /// First name from Telegram.
+    pub first_name: String,
+    /// The cohorts they lead, in the order they joined them.
+    pub cohorts: Vec<String>,
+    /// When they first joined as a lead (UTC), as `YYYY-MM-DD HH:MM`.
+    pub joined: String,
+}
+
+/// The leads in `store`, in id order.
+pub(crate) fn lead_rows(store: &dyn Storage) -> Result<Vec<LeadRow>, StoreError> {
+    store
+        .leads()
+        .map(|lead| {
+            lead.map(|lead| LeadRow {
+                id: lead.id,
+                first_name: lead.name,
+                cohorts: lead.cohorts,
+                joined: lead.joined_at.format("%Y-%m-%d %H:%M").to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Removes lead `id`: every record of theirs is erased (a lead's records are about them, not
+/// about a cohort). Returns the lead they were, or `None` when `id` is no lead.
+pub(crate) fn remove_lead(store: &dyn Storage, id: LearnerId) -> Result<Option<Lead>, StoreError> {
+    let Some(lead) = store.lead(id)? else { return Ok(None) };
+    store.erase(id)?;
+    store.flush_blocking()?;
+    Ok(Some(lead))
+}
+
+/// The lead rows as a plain table, like [`table`].
+pub(crate) fn lead_table(rows: &[LeadRow]) -> String {
+    let lines = rows
+        .iter()
+        .map(|row| [row.id.to_string(), clean(&row.first_name), clean(&row.cohorts.join(", ")), row.joined.clone()]);
+    padded(["ID", "FIRST NAME", "COHORTS", "JOINED (UTC)"], lines)
+}
+
 /// The rows as a plain table with a header, columns padded to their widest cell.
 pub fn table(rows: &[LearnerRow]) -> String {
-    let header = ["ID", "FIRST NAME", "COHORT", "STATUS"].map(str::to_owned);
-    let cells: Vec<[String; 4]> = std::iter::once(header)
-        .chain(
-            rows.iter().map(|row| [row.id.to_string(), clean(&row.first_name), clean(&row.cohort), clean(&row.status)]),
-        )
-        .collect();
+    let lines =
+        rows.iter().map(|row| [row.id.to_string(), clean(&row.first_name), clean(&row.cohort), clean(&row.status)]);
+    padded(["ID", "FIRST NAME", "COHORT", "STATUS"], lines)
+}
+
+/// `header` and `lines` as a table, columns padded to their widest cell.
+fn padded(header: [&str; 4], lines: impl Iterator<Item = [String; 4]>) -> String {
+    let cells: Vec<[String; 4]> = std::iter::once(header.map(str::to_owned)).chain(lines).collect();
     let widths: Vec<usize> =
         (0..4).map(|col| cells.iter().map(|line| line[col].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
@@ -91,6 +139,24 @@ ID       FIRST NAME  COHORT  STATUS
 1234567  Bo b        desk    paused
 ";
         assert_eq!(table(&rows), expected);
+    }
+
+    #[test]
+    fn leads_are_listed_with_their_cohorts_and_removed_with_their_records() {
+        let store = Store::temporary().expect("store");
+        let lead = Lead {
+            id: LearnerId::new(5),
+            name: "Kim\t".to_owned(),
+            lang: crate::i18n::Lang::Nl,
+            cohorts: vec!["desk".to_owned(), "sales".to_owned()],
+            joined_at: crate::testkit::at("2026-11-23T08:00:00Z"),
+        };
+        store.with_learner(lead.id, |tx| tx.put_lead(&lead)).expect("lead");
+        let expected = "ID  FIRST NAME  COHORTS      JOINED (UTC)\n5   Kim         desk, sales  2026-11-23 08:00\n";
+        assert_eq!(lead_table(&lead_rows(&store).expect("rows")), expected);
+        assert_eq!(remove_lead(&store, LearnerId::new(6)).expect("store"), None, "no lead, nothing removed");
+        assert_eq!(remove_lead(&store, lead.id).expect("store"), Some(lead.clone()));
+        assert!(lead_rows(&store).expect("rows").is_empty() && store.export(lead.id).expect("export").lead.is_none());
     }
 
     #[test]

@@ -72,12 +72,25 @@ pub enum Purpose {
     TeamQuestion,
     /// "From your colleagues": answers the team shared, without names.
     Colleagues,
+    /// A lead's digest of `cohort` (the weekly one or `/team`): a lead's, never a learner's
+    /// prompt, so no report counts it.
+    Digest {
+        /// The cohort the digest is about.
+        cohort: String,
+    },
+    /// "Become a lead of `cohort` instead?", asked a learner who sent its lead invite; its
+    /// buttons carry this delivery's number, so only the learner who was asked can answer.
+    LeadSwitch {
+        /// The cohort whose lead invite the learner sent.
+        cohort: String,
+    },
 }
 
 impl Purpose {
-    /// True for prompts the learner is nudged with (as opposed to replies).
+    /// True for prompts the learner is nudged with (as opposed to replies, and to what goes to
+    /// leads).
     pub fn is_prompt(&self) -> bool {
-        !matches!(self, Self::Reply)
+        !matches!(self, Self::Reply | Self::Digest { .. } | Self::LeadSwitch { .. })
     }
 }
 

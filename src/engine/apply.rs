@@ -65,7 +65,9 @@ fn waiting_on(draft: &Draft, seq: DeliverySeq) -> Option<Waiting> {
         | Purpose::Milestone
         | Purpose::Reply
         | Purpose::TeamQuestion
-        | Purpose::Colleagues => return None,
+        | Purpose::Colleagues
+        | Purpose::Digest { .. }
+        | Purpose::LeadSwitch { .. } => return None,
     };
     Some(Waiting { delivery: seq, item: item.clone(), kind, since: wait.since, reminded: wait.reminded })
 }

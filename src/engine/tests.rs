@@ -31,7 +31,15 @@ fn bodies(outcome: &Outcome) -> Vec<String> {
             }
             (Purpose::Practice { item }, _) => format!("practice {item}"),
             (Purpose::PracticeCheck { item }, _) => format!("check {item}"),
-            (Purpose::Milestone | Purpose::Reply | Purpose::TeamQuestion | Purpose::Colleagues, _) => {
+            (
+                Purpose::Milestone
+                | Purpose::Reply
+                | Purpose::TeamQuestion
+                | Purpose::Colleagues
+                | Purpose::Digest { .. }
+                | Purpose::LeadSwitch { .. },
+                _,
+            ) => {
                 format!("{draft:?}")
             }
         })

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use super::dates::{Period, day_number, monday_of};
+use super::dates::{Period, day_number, monday_of, within_last_week};
 use super::options::ReportOptions;
 use super::seqset::SeqSet;
 use super::tally::{COVERED, CohortTally, LearnerTally, REACHED};
@@ -122,6 +122,7 @@ impl ReportBuilder {
         let learner = self.learners.entry((cohort_idx, answer.learner)).or_default();
         let day = day_number(answer.at);
         learner.answered(answer.at, day);
+        learner.active_week_before |= within_last_week(answer.at, self.reference - Duration::days(7));
         if first_answer_to_prompt {
             count_response(cohort, answer);
         }
@@ -139,7 +140,10 @@ impl ReportBuilder {
                 let shared_text = shared.then(|| text.clone());
                 count_reflection(cohort, place, *question, is_new_reflection, shared_text);
             }
-            AnswerKind::Practice { outcome } => count_practice(cohort, *outcome),
+            AnswerKind::Practice { outcome } => {
+                learner.checked_in = true;
+                count_practice(cohort, *outcome);
+            }
             AnswerKind::PracticeNote { .. } => {}
         }
     }
@@ -159,15 +163,19 @@ impl ReportBuilder {
     }
 }
 
-/// What a delivery's purpose counts as; `None` for replies, milestones and the colleagues'
-/// message, which are not prompts. The team question is a prompt, but its answers are notes,
-/// not answers, so it is not counted as answerable.
+/// What a delivery's purpose counts as; `None` for replies, milestones, the colleagues' message
+/// and what leads get (their digests) or are asked (to become one), which are not prompts. The
+/// team question is a prompt, but its answers are notes, not answers, so it is not answerable.
 fn prompt_of(purpose: &Purpose) -> Option<Prompt<'_>> {
     match purpose {
         Purpose::Lesson { lesson } => Some(Prompt::Lesson(lesson)),
         Purpose::Quiz { .. } | Purpose::Reflect { .. } | Purpose::PracticeCheck { .. } => Some(Prompt::Answerable),
         Purpose::Practice { .. } | Purpose::TeamQuestion => Some(Prompt::Other),
-        Purpose::Milestone | Purpose::Reply | Purpose::Colleagues => None,
+        Purpose::Milestone
+        | Purpose::Reply
+        | Purpose::Colleagues
+        | Purpose::Digest { .. }
+        | Purpose::LeadSwitch { .. } => None,
     }
 }
 

@@ -35,6 +35,10 @@ const DAY_BUCKETS: [(&str, u64, Option<u64>); 6] = [
 struct LearnerSums {
     /// Learners on the roster who answered in the last 7 days: never more than the roster.
     active: u64,
+    /// Learners on the roster who answered in the 7 days before those.
+    active_week_before: u64,
+    /// Learners on the roster who answered a practice check-in.
+    checked_in: u64,
     /// Roster learners per [`DAY_BUCKETS`] entry.
     day_buckets: [u64; DAY_BUCKETS.len()],
     /// Per-learner rows, when asked for.
@@ -88,6 +92,8 @@ fn fold_learner(
     }
     let recently_active = learner.last_answer.is_some_and(|at| within_last_week(at, reference));
     sum.active += u64::from(recently_active);
+    sum.active_week_before += u64::from(learner.active_week_before);
+    sum.checked_in += u64::from(learner.checked_in);
     let days = learner.answer_days.len() as u64;
     if let Some(bucket) = DAY_BUCKETS.iter().position(|&(_, _, most)| most.is_none_or(|most| days <= most)) {
         sum.day_buckets[bucket] += 1;
@@ -157,6 +163,8 @@ fn totals(cohort: &CohortTally, sum: &LearnerSums) -> Totals {
         quiz_retention: cohort.review.rate(),
         reflections_answered: cohort.reflections,
         practice: cohort.practice,
+        learners_active_week_before: sum.active_week_before,
+        learners_checked_in: sum.checked_in,
     }
 }
 

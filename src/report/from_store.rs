@@ -23,6 +23,9 @@ pub struct ReportRequest {
     pub until: Option<NaiveDate>,
     /// First names instead of pseudonyms in per-learner rows.
     pub names: bool,
+    /// No per-learner rows whatever `[reports] per_learner` says: what team leads get.
+    #[serde(default)]
+    pub aggregates_only: bool,
 }
 
 /// Output of `nudge report`.
@@ -176,7 +179,7 @@ fn options(
     if request.names && !settings.reports.per_learner {
         return Err(ReportError::NamesWithoutPerLearner { config });
     }
-    let per_learner = match settings.reports.per_learner {
+    let per_learner = match settings.reports.per_learner && !request.aggregates_only {
         true => Some(PerLearner { key: report_key()?, names: request.names }),
         false => None,
     };
@@ -220,6 +223,15 @@ mod tests {
         let on = options(&settings, &Library::default(), &request, || Ok(vec![7; 32]), Utc::now()).unwrap();
         let per_learner = on.per_learner.expect("rows asked for");
         assert_eq!((per_learner.key, per_learner.names), (vec![7; 32], false));
+    }
+
+    #[test]
+    fn a_leads_report_has_no_per_learner_rows_whatever_the_config_says() {
+        let mut settings = testkit::settings();
+        settings.reports.per_learner = true;
+        let request = ReportRequest { aggregates_only: true, ..ReportRequest::default() };
+        let options = options(&settings, &Library::default(), &request, || panic!("no key needed"), Utc::now());
+        assert!(options.unwrap().per_learner.is_none());
     }
 
     #[test]

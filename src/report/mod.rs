@@ -140,6 +140,14 @@ pub struct Totals {
     pub reflections_answered: u64,
     /// Answers to "how did your practice go?".
     pub practice: PracticeCheckIns,
+    /// Of the learners enrolled, those who answered anything in the 7 days before the last 7:
+    /// the leads' digest compares the weeks. Not in the report's formats.
+    #[serde(skip)]
+    pub learners_active_week_before: u64,
+    /// Distinct learners on the roster who answered a practice check-in: the digest shows
+    /// practice outcomes only when they are enough. Not in the report's formats.
+    #[serde(skip)]
+    pub learners_checked_in: u64,
 }
 
 /// Answers to practice check-ins, by outcome.

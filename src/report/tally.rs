@@ -280,6 +280,10 @@ pub(crate) struct LearnerTally {
     pub answers: u64,
     /// First-try quiz answers.
     pub first_try: Hits,
+    /// Answered something in the 7 days before the last 7 (before the report's reference).
+    pub active_week_before: bool,
+    /// Answered a practice check-in.
+    pub checked_in: bool,
 }
 
 /// The furthest lesson a learner got.

@@ -117,7 +117,24 @@ fn totals(learners_enrolled: u64) -> Totals {
         quiz_retention: Rate::new(0, 0),
         reflections_answered: 0,
         practice: PracticeCheckIns::default(),
+        learners_active_week_before: 0,
+        learners_checked_in: 0,
     }
+}
+
+#[test]
+fn the_week_before_and_practice_check_ins_count_distinct_learners() {
+    let mut records = desk();
+    records.quiz(1, "one/quiz", "2026-12-08T08:00:00Z", "2026-12-08T08:01:00Z", 1, true);
+    records.quiz(2, "one/quiz", "2026-12-01T08:00:00Z", "2026-12-01T08:01:00Z", 1, true);
+    records.quiz(3, "one/quiz", "2026-11-20T08:00:00Z", "2026-11-20T08:01:00Z", 1, true);
+    for (learner, when) in [(4, "2026-12-01T09:00:00Z"), (4, "2026-12-02T09:00:00Z"), (5, "2026-12-08T09:00:00Z")] {
+        let check = records.send(learner, Purpose::PracticeCheck { item: item("one/practice") }, when);
+        records.answer(learner, check, "one/practice", when, AnswerKind::Practice { outcome: PracticeOutcome::Done });
+    }
+    let report = records.report(options(&["desk"]));
+    let totals = &figures(&report, 0).totals;
+    assert_eq!((totals.learners_active, totals.learners_active_week_before, totals.learners_checked_in), (2, 2, 2));
 }
 
 #[test]
@@ -157,6 +174,8 @@ fn totals_count_prompts_responses_accuracy_and_time_to_answer() {
             quiz_first_try: Rate::new(1, 2),
             quiz_retention: Rate::new(1, 1),
             practice: PracticeCheckIns { done: 0, partly: 1, not_yet: 0 },
+            learners_active_week_before: 1,
+            learners_checked_in: 1,
             ..totals(6)
         },
     );

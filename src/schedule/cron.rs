@@ -11,6 +11,14 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 
+/// The most slots `slots_between` returns: a schedule firing every second over a long outage
+/// must not build a huge list.
+const MAX_SLOTS: usize = 10_000;
+
+/// How far back `latest_between` looks, step by step, in seconds: a minute, an hour, a day, a
+/// week and a day, a month, a year, five years.
+const LOOKBACK_SECONDS: [i64; 7] = [60, 3_600, 86_400, 8 * 86_400, 32 * 86_400, 367 * 86_400, 5 * 366 * 86_400];
+
 /// A parsed cron schedule.
 #[derive(Debug, Clone)]
 pub struct CronSpec {
@@ -71,14 +79,34 @@ impl CronSpec {
         Some(Slot { at: next.with_timezone(&Utc), local: next.naive_local() })
     }
 
-    /// Every slot in `(after, until]`, oldest first, each wall-clock time once (for tests of
-    /// what a schedule means; the daemon asks for one next slot at a time).
-    #[cfg(test)]
+    /// The latest slot in `(after, until]`, or up to `until` (at most five years back) without
+    /// `after`: the one slot a weekly job catches up after downtime, however many it missed.
+    /// Looks back in growing steps, so a dense schedule costs no more than a sparse one.
+    pub(crate) fn latest_between(&self, tz: Tz, after: Option<DateTime<Utc>>, until: DateTime<Utc>) -> Option<Slot> {
+        for seconds in LOOKBACK_SECONDS {
+            let back = until - chrono::TimeDelta::seconds(seconds);
+            let from = after.map_or(back, |after| after.max(back));
+            if let Some(mut latest) = self.slots_between(tz, from, until).pop() {
+                // More slots than `slots_between` lists: walk on to the last one.
+                while let Some(next) = self.next_after(tz, latest.at).filter(|next| next.at <= until) {
+                    latest = next;
+                }
+                return Some(latest);
+            }
+            if from > back {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Every slot in `(after, until]`, oldest first, each wall-clock time once, at most
+    /// [`MAX_SLOTS`].
     pub(crate) fn slots_between(&self, tz: Tz, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Slot> {
         let mut slots: Vec<Slot> = Vec::new();
         let mut cursor = after;
         while let Some(slot) = self.next_after(tz, cursor) {
-            if slot.at > until {
+            if slot.at > until || slots.len() >= MAX_SLOTS {
                 break;
             }
             cursor = slot.at;
@@ -154,6 +182,30 @@ mod tests {
         let n = keys.len();
         keys.dedup();
         assert_eq!(keys.len(), n, "a wall-clock slot repeated");
+    }
+
+    #[test]
+    fn the_latest_slot_is_caught_up_once_after_downtime() {
+        let weekly = spec("0 8 * * Mon");
+        let check = |after: Option<&str>, until: &str| {
+            weekly.latest_between(Amsterdam, after.map(utc), utc(until)).map(|slot| slot.key())
+        };
+        // Three Mondays missed (Nov 30, Dec 7, Dec 14): only the last one is due.
+        assert_eq!(check(Some("2026-11-23T07:00:00Z"), "2026-12-16T12:00:00Z").as_deref(), Some("2026-12-14T08:00:00"));
+        assert_eq!(check(Some("2026-12-14T07:00:00Z"), "2026-12-16T12:00:00Z"), None, "handled already");
+        assert_eq!(check(None, "2026-12-16T12:00:00Z").as_deref(), Some("2026-12-14T08:00:00"), "never handled");
+        assert_eq!(check(None, "2026-12-14T06:59:59Z").as_deref(), Some("2026-12-07T08:00:00"), "to the second");
+        assert_eq!(check(None, "2026-12-14T07:00:00Z").as_deref(), Some("2026-12-14T08:00:00"), "the slot itself");
+        let dense = spec("*/2 * * * * *");
+        let latest = dense.latest_between(Amsterdam, Some(utc("2026-12-01T00:00:00Z")), utc("2026-12-16T12:00:03Z"));
+        assert_eq!(latest.map(|slot| slot.at), Some(utc("2026-12-16T12:00:02Z")));
+    }
+
+    #[test]
+    fn more_slots_than_listed_still_find_the_latest() {
+        let busy_first = spec("* * * 1 * *");
+        let latest = busy_first.latest_between(Amsterdam, None, utc("2026-12-05T12:00:00Z"));
+        assert_eq!(latest.map(|slot| slot.key()).as_deref(), Some("2026-12-01T23:59:59"));
     }
 
     #[test]

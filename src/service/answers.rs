@@ -43,6 +43,7 @@ impl Service {
             Some(Callback::TeamShare { seq, share }) => self.team_share(from, seq, share, message_id, now),
             Some(Callback::Forget(sure)) => self.forget(from, sure, message_id, now),
             Some(Callback::Move { nonce, confirm }) => self.answer_move(from, nonce, confirm, message_id, now),
+            Some(Callback::LeadSwitch { seq, confirm }) => self.answer_switch(from, seq, confirm, message_id, now),
             Some(Callback::Noop) => Ok(Handled::default()),
             None => Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.stale_button"))),
         }

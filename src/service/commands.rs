@@ -29,6 +29,7 @@ impl Service {
             Command::Idea(text) => self.idea(from, text, now),
             Command::Forget => self.ask_forget(from, now),
             Command::Report { cohort } => self.report_command(from, cohort.clone(), now),
+            Command::Team { .. } => self.reply_only(from, now, |lang, _| tr(lang, "lead.refused").to_owned()),
             Command::Unknown => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
         }
     }
@@ -69,6 +70,9 @@ impl Service {
     }
 
     fn start(&self, from: &Person, invite: &str, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        if let Some(cohort) = self.settings.cohort_by_lead_invite(invite) {
+            return self.join_as_lead(from, cohort, now);
+        }
         let cohort = self.settings.cohort_by_invite(invite);
         let (seqs, menu) = self.store.with_learner(from.id, |tx| {
             let existing = tx.learner()?;

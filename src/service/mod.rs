@@ -10,6 +10,9 @@ mod admin;
 mod answers;
 mod commands;
 pub mod deliveries;
+mod digest;
+mod lead_chat;
+mod leads;
 mod moves;
 mod nudges;
 mod rights;
@@ -22,6 +25,7 @@ use chrono_tz::Tz;
 use tokio::sync::Notify;
 
 pub(crate) use admin::AdminReport;
+pub(crate) use lead_chat::LeadRequest;
 pub(crate) use rights::goodbye;
 
 use crate::chat::{Incoming, Person};
@@ -61,15 +65,24 @@ pub(crate) struct Handled {
     /// The learner's language is set or changed (enrolment, `/language`): set this chat's
     /// command menu to match, with the admin commands if the chat is an admin's.
     pub menu: Option<ChatMenu>,
+    /// Deliveries recorded for other chats than the sender's: the admins told that someone
+    /// joined as a lead.
+    pub others: Vec<Batch>,
+    /// A lead asked for their digest or report: build it off the update loop with
+    /// [`Service::lead_request`] and send what it records.
+    pub lead_request: Option<LeadRequest>,
 }
 
 /// The command menu one chat should show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ChatMenu {
-    /// The learner's language.
+    /// The learner's (or lead's) language.
     pub lang: Lang,
     /// Whether the chat is an admin's, whose menu adds `/report`.
     pub admin: bool,
+    /// Whether the chat is a team lead's, whose menu holds the lead's commands instead of the
+    /// learner's.
+    pub lead: bool,
 }
 
 impl Handled {
@@ -137,16 +150,22 @@ impl Service {
         self.library().pack(&cohort.pack).cloned()
     }
 
-    /// The menu for chat `id` in `lang`.
+    /// The learner's menu for chat `id` in `lang`.
     fn chat_menu(&self, id: LearnerId, lang: Lang) -> ChatMenu {
-        ChatMenu { lang, admin: self.settings.telegram.admins.contains(&id) }
+        ChatMenu { lang, admin: self.settings.telegram.admins.contains(&id), lead: false }
     }
 
-    /// Each admin with the language of their menu: their learner language if they are
-    /// enrolled, else English (Telegram's language is not known before they write).
-    pub(crate) fn admin_menus(&self) -> Vec<(LearnerId, Lang)> {
-        let lang_of = |id| self.store.learner(id).ok().flatten().map_or(Lang::En, |learner| learner.lang);
-        self.settings.telegram.admins.iter().map(|&id| (id, lang_of(id))).collect()
+    /// Each admin's menu: the lead's if they lead a cohort, in their lead or learner language,
+    /// else English (Telegram's language is not known before they write).
+    pub(crate) fn admin_menus(&self) -> Vec<(LearnerId, ChatMenu)> {
+        let menu_of = |id| match self.store.lead(id).ok().flatten() {
+            Some(lead) => ChatMenu { lang: lead.lang, admin: true, lead: true },
+            None => {
+                let lang = self.store.learner(id).ok().flatten().map_or(Lang::En, |learner| learner.lang);
+                ChatMenu { lang, admin: true, lead: false }
+            }
+        };
+        self.settings.telegram.admins.iter().map(|&id| (id, menu_of(id))).collect()
     }
 
     /// The learner's time zone: their own choice, else their cohort's.
@@ -155,8 +174,11 @@ impl Service {
         own.or_else(|| self.settings.cohort(&learner.cohort).map(|cohort| cohort.timezone)).unwrap_or(chrono_tz::UTC)
     }
 
-    /// Handles one thing a learner did.
+    /// Handles one thing a learner (or a lead, or a stranger) did.
     pub(crate) fn handle(&self, incoming: &Incoming, now: DateTime<Utc>) -> Result<Handled, StoreError> {
+        if let Some(lead) = self.store.lead(incoming.from().id)? {
+            return self.lead_handle(lead, incoming, now);
+        }
         match incoming {
             Incoming::Command { from, command } => self.command(from, command, now),
             Incoming::Text { from, text, reply_to } => self.text(from, text, *reply_to, now),
@@ -282,7 +304,12 @@ fn render_draft(draft: &Draft, pack: Option<&Pack>, seq: DeliverySeq) -> Option<
         }
         (
             Extra::None | Extra::Reminder,
-            Purpose::Milestone | Purpose::Reply | Purpose::TeamQuestion | Purpose::Colleagues,
+            Purpose::Milestone
+            | Purpose::Reply
+            | Purpose::TeamQuestion
+            | Purpose::Colleagues
+            | Purpose::Digest { .. }
+            | Purpose::LeadSwitch { .. },
         ) => None,
     }
 }
@@ -317,6 +344,8 @@ fn cohort_of<'a>(settings: &'a Settings, learner: &Learner) -> Option<&'a Cohort
     settings.cohort(&learner.cohort)
 }
 
+#[cfg(test)]
+mod lead_tests;
 #[cfg(test)]
 mod team_tests;
 #[cfg(test)]

@@ -92,7 +92,7 @@ impl Service {
     }
 
     /// The title of `cohort`'s programme (its pack), or its id when the pack is not loaded.
-    fn cohort_programme(&self, cohort: &Cohort) -> String {
+    pub(super) fn cohort_programme(&self, cohort: &Cohort) -> String {
         self.library().pack(&cohort.pack).map_or_else(|| cohort.id.clone(), |pack| pack.title.clone())
     }
 }

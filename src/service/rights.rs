@@ -101,7 +101,7 @@ impl Service {
     }
 
     /// Replaces the message with the pressed button (or sends `message` if it is unknown).
-    fn reply_edit(
+    pub(super) fn reply_edit(
         &self,
         from: &Person,
         message_id: Option<i64>,

@@ -75,6 +75,9 @@ enum PurposeRecord<'a> {
     Reply,
     TeamQuestion,
     Colleagues,
+    // New variants go last: postcard stores the variant's index.
+    Digest(Cow<'a, str>),
+    LeadSwitch(Cow<'a, str>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -208,9 +211,13 @@ fn item_of(purpose: &Purpose) -> Option<&ItemId> {
         | Purpose::Reflect { item, .. }
         | Purpose::Practice { item }
         | Purpose::PracticeCheck { item } => Some(item),
-        Purpose::Lesson { .. } | Purpose::Milestone | Purpose::Reply | Purpose::TeamQuestion | Purpose::Colleagues => {
-            None
-        }
+        Purpose::Lesson { .. }
+        | Purpose::Milestone
+        | Purpose::Reply
+        | Purpose::TeamQuestion
+        | Purpose::Colleagues
+        | Purpose::Digest { .. }
+        | Purpose::LeadSwitch { .. } => None,
     }
 }
 
@@ -233,6 +240,8 @@ fn purpose_record(purpose: &Purpose) -> PurposeRecord<'_> {
         Purpose::Reply => PurposeRecord::Reply,
         Purpose::TeamQuestion => PurposeRecord::TeamQuestion,
         Purpose::Colleagues => PurposeRecord::Colleagues,
+        Purpose::Digest { cohort } => PurposeRecord::Digest(Cow::Borrowed(cohort)),
+        Purpose::LeadSwitch { cohort } => PurposeRecord::LeadSwitch(Cow::Borrowed(cohort)),
     }
 }
 
@@ -247,6 +256,8 @@ fn purpose(record: PurposeRecord<'_>) -> Result<Purpose, StoreError> {
         PurposeRecord::Reply => Purpose::Reply,
         PurposeRecord::TeamQuestion => Purpose::TeamQuestion,
         PurposeRecord::Colleagues => Purpose::Colleagues,
+        PurposeRecord::Digest(cohort) => Purpose::Digest { cohort: cohort.into_owned() },
+        PurposeRecord::LeadSwitch(cohort) => Purpose::LeadSwitch { cohort: cohort.into_owned() },
     })
 }
 
@@ -398,9 +409,15 @@ mod tests {
             ..quiz_delivery()
         };
         let lesson = Delivery { purpose: Purpose::Lesson { lesson: "greet".to_owned() }, ..quiz_delivery() };
+        let digest = Delivery {
+            slot: Some("digest@2026-11-30T08:00:00".to_owned()),
+            purpose: Purpose::Digest { cohort: "desk".to_owned() },
+            ..quiz_delivery()
+        };
+        let switch = Delivery { purpose: Purpose::LeadSwitch { cohort: "sales".to_owned() }, ..quiz_delivery() };
         let team = [Purpose::Milestone, Purpose::TeamQuestion, Purpose::Colleagues]
             .map(|purpose| Delivery { purpose, ..quiz_delivery() });
-        for delivery in [pending, failed, lesson].into_iter().chain(team) {
+        for delivery in [pending, failed, lesson, digest, switch].into_iter().chain(team) {
             let exchange = Exchange { delivery: Some(delivery), answers: Vec::new() };
             assert_eq!(round_trip(&exchange), exchange);
         }

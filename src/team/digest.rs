@@ -6,7 +6,7 @@
 
 use crate::i18n::{Lang, fill, fill_html, tr};
 use crate::report::format::percent;
-use crate::report::{CohortFigures, PracticeCheckIns};
+use crate::report::{CohortFigures, LessonRow, PracticeCheckIns};
 use crate::text::escape_html;
 
 /// How many of the hardest quiz items the digest names.
@@ -62,6 +62,17 @@ pub fn compose(lang: Lang, facts: &DigestFacts<'_>) -> String {
     parts.push(quotes(lang, "digest.shared", "digest.none_shared", facts.shared));
     parts.push(fill(lang, "digest.footer", &[("min", &facts.min_group.to_string())]));
     parts.join("\n\n")
+}
+
+/// How far the team has come: the furthest lesson still in the pack that at least `min_group`
+/// learners got, as its title, its number and the pack's number of lessons. `lessons` are the
+/// report's rows, the pack's in order first.
+pub fn furthest(lessons: &[LessonRow], min_group: usize) -> Option<(&str, usize, usize)> {
+    let in_pack: Vec<&LessonRow> = lessons.iter().filter(|row| !row.retired).collect();
+    let reached =
+        |row: &LessonRow| row.figures.shown().is_some_and(|lesson| lesson.learners_reached >= min_group as u64);
+    let (idx, row) = in_pack.iter().enumerate().rev().find(|(_, row)| reached(row))?;
+    Some((row.title.as_str(), idx + 1, in_pack.len()))
 }
 
 /// A count, or "fewer than N" when it covers fewer than `min_group` learners.
@@ -200,6 +211,37 @@ mod tests {
             assert!(!count(lang, 4, 5).contains('4'), "{lang}");
             assert!(count(lang, 0, 5).contains('5'), "{lang}: 'fewer than 5'");
         }
+    }
+
+    fn lesson(title: &str, reached: Option<u64>, retired: bool) -> LessonRow {
+        let figures = match reached {
+            Some(learners_reached) => crate::report::Guarded::Shown(crate::report::LessonFigures {
+                learners_reached,
+                quiz_first_try: crate::report::Rate::new(0, 0),
+                reflections_answered: 0,
+                stopped_here: 0,
+            }),
+            None => crate::report::Guarded::Hidden(crate::report::Suppressed::fewer_than(5)),
+        };
+        LessonRow { lesson_id: title.to_lowercase(), title: title.to_owned(), retired, figures }
+    }
+
+    #[test]
+    fn the_team_has_come_as_far_as_the_last_lesson_five_learners_reached() {
+        let rows = [
+            lesson("One", Some(9), false),
+            lesson("Two", Some(5), false),
+            lesson("Three", None, false),
+            lesson("Four", Some(4), false),
+            lesson("Old", Some(12), true),
+        ];
+        assert_eq!(
+            furthest(&rows, 5),
+            Some(("Two", 2, 4)),
+            "hidden and smaller groups do not count, retired ones neither"
+        );
+        assert_eq!(furthest(&rows[2..4], 5), None);
+        assert_eq!(furthest(&rows, 10), None, "the retired lesson is no progress in the pack");
     }
 
     #[test]

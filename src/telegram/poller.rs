@@ -21,7 +21,7 @@ use super::inbound::{Admission, InboundLimiter};
 use super::sender::OutboxHandle;
 use crate::chat::Incoming;
 use crate::domain::{LearnerId, Outgoing};
-use crate::service::{AdminReport, Batch, ChatMenu, Handled, Service};
+use crate::service::{AdminReport, Batch, ChatMenu, Handled, LeadRequest, Service};
 use crate::telemetry::metrics::Metrics;
 
 /// How long one getUpdates call waits for news.
@@ -54,6 +54,8 @@ struct Effect {
     direct: Vec<Outgoing>,
     admin_report: Option<AdminReport>,
     menu: Option<ChatMenu>,
+    others: Vec<Batch>,
+    lead_request: Option<LeadRequest>,
 }
 
 impl Poller {
@@ -167,6 +169,9 @@ impl Poller {
                 });
             }
             self.outbox.urgent(effect.batch);
+            for batch in effect.others {
+                self.outbox.urgent(batch);
+            }
             if !effect.direct.is_empty() {
                 self.tracker.spawn(send_direct(self.client.clone(), effect.learner, effect.direct));
             }
@@ -176,6 +181,9 @@ impl Poller {
             }
             if let Some(asked) = effect.admin_report {
                 self.tracker.spawn(send_report(self.service.clone(), self.client.clone(), asked));
+            }
+            if let Some(asked) = effect.lead_request {
+                self.tracker.spawn(answer_lead(self.service.clone(), self.outbox.clone(), asked));
             }
         }
     }
@@ -189,6 +197,25 @@ async fn send_report(service: Arc<Service>, client: Arc<TelegramClient>, asked: 
     match built {
         Ok(messages) => send_direct(client, admin, messages).await,
         Err(error) => tracing::error!(error = %error, "building a report failed"),
+    }
+}
+
+/// Builds a lead's digest or report on a blocking thread (it reads the whole store), records it
+/// for them and hands it to the sender.
+async fn answer_lead(service: Arc<Service>, outbox: OutboxHandle, asked: LeadRequest) {
+    let lead = asked.lead;
+    let store = service.store().clone();
+    let built = tokio::task::spawn_blocking(move || service.lead_request(&asked, Utc::now())).await;
+    let flushed = match built {
+        Ok(Ok(batch)) => store.flush().await.map(|()| batch),
+        Ok(Err(error)) => Err(error),
+        Err(error) => {
+            return tracing::error!(lead = lead.get(), error = %error, "building a lead's digest or report failed");
+        }
+    };
+    match flushed {
+        Ok(batch) => outbox.urgent(batch),
+        Err(error) => tracing::error!(lead = lead.get(), error = %error, "cannot record a lead's digest or report"),
     }
 }
 
@@ -221,6 +248,8 @@ fn effect(incoming: &Incoming, handled: Handled) -> Effect {
         direct: handled.direct,
         admin_report: handled.admin_report,
         menu: handled.menu,
+        others: handled.others,
+        lead_request: handled.lead_request,
     }
 }
 

@@ -342,6 +342,9 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
             deliveries::mark_sent(&*ctx.store, learner, seq, message_id, now)
         }
         Err(SendError::ChatGone(why)) => {
+            if let Purpose::Digest { cohort } = &delivery.purpose {
+                tracing::error!(lead = learner.get(), cohort = %cohort, reason = %why, "a lead's digest could not be sent: Telegram refuses the chat");
+            }
             tracing::info!(learner = learner.get(), reason = %why, "Telegram refuses this chat; the learner is now inactive");
             let failed = deliveries::deactivate(&*ctx.store, learner, &why, now)?;
             ctx.metrics.send_failures.add(failed.len() as u64);
@@ -349,14 +352,23 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
         }
         Err(error) => {
             ctx.metrics.send_failures.inc();
-            match &error {
-                SendError::Rejected(_) => {
-                    tracing::error!(learner = learner.get(), seq = seq.get(), error = %error, "Telegram rejected a message")
-                }
-                _ => tracing::warn!(learner = learner.get(), seq = seq.get(), error = %error, "giving up on a message"),
-            }
+            log_give_up(learner, seq, &delivery.purpose, &error);
             deliveries::mark_failed(&*ctx.store, learner, seq, &error.to_string(), now)
         }
+    }
+}
+
+/// Logs a message given up on: a lead's digest by name, a rejected message as an error, others
+/// (retries ran out) as a warning.
+fn log_give_up(learner: LearnerId, seq: DeliverySeq, purpose: &Purpose, error: &SendError) {
+    match (purpose, error) {
+        (Purpose::Digest { cohort }, _) => {
+            tracing::error!(lead = learner.get(), cohort = %cohort, seq = seq.get(), error = %error, "a lead's digest could not be sent")
+        }
+        (_, SendError::Rejected(_)) => {
+            tracing::error!(learner = learner.get(), seq = seq.get(), error = %error, "Telegram rejected a message")
+        }
+        _ => tracing::warn!(learner = learner.get(), seq = seq.get(), error = %error, "giving up on a message"),
     }
 }
 

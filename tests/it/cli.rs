@@ -51,7 +51,7 @@ fn check_reports_every_problem_with_its_position_and_fails() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for command in ["serve", "check", "report", "preview", "try", "simulate"] {
+    for command in ["serve", "check", "report", "preview", "try", "simulate", "lead"] {
         let output = nudge(&[command, "--help"], repo());
         assert!(output.status.success(), "{command}: {}", text(&output));
         assert!(text(&output).contains("Usage: nudge"), "{command}");
@@ -186,14 +186,23 @@ fn check_reports_every_config_problem_and_still_checks_the_packs() {
         .replace("30 8 * * Mon,Wed,Fri", "30 8 * * Mon,Wed,Fry")
         .replace("Europe/Copenhagen", "Europe/Kopenhagen")
         .replace("dir = \"content\"", &format!("dir = {:?}", repo().join("content").display().to_string()));
-    std::fs::write(dir.path().join("bad.toml"), config).unwrap();
+    // The lines of the two mistakes, wherever comments above them put them.
+    let line_of = |needle: &str| config.lines().position(|line| line.contains(needle)).expect("in the config") + 1;
+    let (schedule, zone) = (line_of("Mon,Wed,Fry"), line_of("Europe/Kopenhagen"));
+    std::fs::write(dir.path().join("bad.toml"), &config).unwrap();
     let output = nudge(&["check", "--config", "bad.toml"], dir.path());
     let out = text(&output);
     assert_eq!(output.status.code(), Some(1), "{out}");
-    assert!(out.contains("bad.toml:35:12: error: `cohorts[1].schedule`: `30 8 * * Mon,Wed,Fry` is not"), "{out}");
-    assert!(out.contains("bad.toml:44:12: error: `cohorts[2].timezone`: not an IANA time zone name"), "{out}");
     assert!(
-        out.contains("44 | timezone = \"Europe/Kopenhagen\"\n   |            ^"),
+        out.contains(&format!("bad.toml:{schedule}:12: error: `cohorts[1].schedule`: `30 8 * * Mon,Wed,Fry` is not")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("bad.toml:{zone}:12: error: `cohorts[2].timezone`: not an IANA time zone name")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{zone} | timezone = \"Europe/Kopenhagen\"\n   |            ^")),
         "with the line and a caret: {out}"
     );
     assert!(out.trim_end().ends_with("2 errors, 0 warnings in 30 lessons"), "the packs are checked too: {out}");
@@ -201,10 +210,12 @@ fn check_reports_every_config_problem_and_still_checks_the_packs() {
     let out = text(&serve);
     assert_eq!(serve.status.code(), Some(1), "{out}");
     assert!(
-        out.starts_with("error: the configuration has 2 problems:\n  bad.toml:35:12: `cohorts[1].schedule`"),
+        out.starts_with(&format!(
+            "error: the configuration has 2 problems:\n  bad.toml:{schedule}:12: `cohorts[1].schedule`"
+        )),
         "{out}"
     );
-    assert!(out.contains("\n  bad.toml:44:12: `cohorts[2].timezone`"), "{out}");
+    assert!(out.contains(&format!("\n  bad.toml:{zone}:12: `cohorts[2].timezone`")), "{out}");
 }
 
 #[test]

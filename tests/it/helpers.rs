@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use fake_telegram::{BotMessage, FakeTelegram, TgUser};
-use nudge::app::{App, AppOptions, ConnectBackoff, Scheduler};
+use nudge::app::{App, AppOptions, ConnectBackoff, Digests, Scheduler};
 use nudge::config::{Limits, Settings};
 use nudge::domain::LearnerId;
 use nudge::service::Service;
@@ -27,6 +27,11 @@ pub const INVITE: &str = "JOIN";
 pub const LESSON_ONE: &str = "+++\nid = \"what-for\"\ntitle = \"What for?\"\n+++\nQ&A in <2 minutes> & more.\n\n## Quiz {#goal}\nWhich is a goal?\n- [ ] Be nice\n- [x] Fewer repeat calls\n> A goal you can measure.\n\n## Reflect\nThink of your week.\n1. What went well?\n2. What will you try?\n\n## Practice {days=2}\nAsk one customer what they need.\n";
 /// A second lesson with a quiz only.
 pub const LESSON_TWO: &str = "+++\nid = \"trust\"\ntitle = \"Trust\"\n+++\nHonest advice builds trust.\n\n## Quiz\nWhat builds trust?\n- [x] Honest advice\n- [ ] A discount\n> Honesty lasts.\n";
+
+/// The `## Team` sections the English lessons get with [`TestOptions::team`]: stand-up questions
+/// for the leads' digest.
+pub const TEAM_QUESTIONS: [&str; 2] =
+    ["How did we show a customer what it is for this week?", "Where did honest advice earn trust this week?"];
 
 /// The Danish test pack's one lesson, for tests of which language each message is in.
 pub const DANISH_LESSON: &str = "+++\nid = \"hvorfor\"\ntitle = \"Hvorfor?\"\n+++\nKunden kommer først.\n\n## Quiz {#maal}\nHvad er et mål?\n- [ ] At være sød\n- [x] Færre gentagne opkald\n> Et mål, du kan måle.\n\n## Reflect\nTænk på din uge.\n1. Hvad gik godt?\n\n## Practice {days=2}\nSpørg en kunde, hvad de har brug for.\n";
@@ -53,6 +58,10 @@ pub struct TestOptions {
     /// The cohort's `team_question_schedule`: by default [`distant_schedule`], so that a test
     /// that runs on a Friday is not met by the default Friday 14:00 question.
     pub team_question_schedule: String,
+    /// Whether the clock drives the leads' digests (else tests tick them).
+    pub run_digests: bool,
+    /// Whether the English lessons end with a `## Team` section ([`TEAM_QUESTIONS`]).
+    pub team: bool,
 }
 
 /// A cron schedule no test reaches by walking its learners' agenda: 12:00 on the 15th of the
@@ -75,6 +84,8 @@ impl Default for TestOptions {
             schedule: "0 9 * * *".to_owned(),
             language: "en",
             team_question_schedule: distant_schedule(),
+            run_digests: false,
+            team: false,
         }
     }
 }
@@ -89,6 +100,8 @@ pub struct TestApp {
     pub service: Arc<Service>,
     /// To tick at chosen times.
     pub scheduler: Scheduler,
+    /// To tick the leads' digests at chosen times.
+    pub digests: Digests,
     /// The daemon's counters.
     pub metrics: Arc<Metrics>,
     /// The daemon's configuration, as TOML.
@@ -118,7 +131,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     init_logs();
     let fake = options.fake.unwrap_or_else(FakeTelegram::start);
     let dir = options.dir.unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
-    write_content(&dir.path().join("content/demo"), options.language);
+    write_content(&dir.path().join("content/demo"), options.language, options.team);
     let cohort_extra = format!(
         "language = \"{}\"\nteam_question_schedule = \"{}\"\n{}",
         options.language, options.team_question_schedule, options.cohort_extra
@@ -128,20 +141,31 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     let app_options = AppOptions {
         limits: Some(options.limits),
         run_scheduler: false,
+        run_digests: options.run_digests,
         retry: options.retry,
         reload_every: Duration::from_millis(100),
         connect_backoff: ConnectBackoff { first: Duration::from_millis(10), max: Duration::from_millis(40) },
     };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
-    let (service, scheduler, metrics) = (app.service(), app.scheduler(), app.metrics());
+    let (service, scheduler, metrics, digests) = (app.service(), app.scheduler(), app.metrics(), app.digests());
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run(async {
         let _ = stopped.await;
     }));
-    TestApp { fake, dir: Some(dir), service, scheduler, metrics, config, shutdown: Some(shutdown), task: Some(task) }
+    TestApp {
+        fake,
+        dir: Some(dir),
+        service,
+        scheduler,
+        digests,
+        metrics,
+        config,
+        shutdown: Some(shutdown),
+        task: Some(task),
+    }
 }
 
-fn write_content(pack: &std::path::Path, language: &str) {
+fn write_content(pack: &std::path::Path, language: &str, team: bool) {
     std::fs::create_dir_all(pack).expect("pack dir");
     if language == "da" {
         let toml = "title = \"Kundeservice\"\nlanguage = \"da\"\ndescription = \"En testpakke om kunder.\"\n";
@@ -151,8 +175,12 @@ fn write_content(pack: &std::path::Path, language: &str) {
     }
     std::fs::write(pack.join("pack.toml"), "title = \"Demo\"\nlanguage = \"en\"\ndescription = \"A test pack.\"\n")
         .expect("pack.toml");
-    std::fs::write(pack.join("01-what-for.md"), LESSON_ONE).expect("lesson");
-    std::fs::write(pack.join("02-trust.md"), LESSON_TWO).expect("lesson");
+    let with_team = |lesson: &str, question: &str| match team {
+        true => format!("{lesson}\n## Team\n{question}\n"),
+        false => lesson.to_owned(),
+    };
+    std::fs::write(pack.join("01-what-for.md"), with_team(LESSON_ONE, TEAM_QUESTIONS[0])).expect("lesson");
+    std::fs::write(pack.join("02-trust.md"), with_team(LESSON_TWO, TEAM_QUESTIONS[1])).expect("lesson");
 }
 
 fn config_text(fake: &FakeTelegram, dir: &TempDir, schedule: &str, cohort_extra: &str) -> String {
@@ -221,6 +249,11 @@ impl TestApp {
     pub fn next_nudge(&self, id: i64) -> DateTime<Utc> {
         let learner = self.service.store().learner(LearnerId::new(id)).expect("store").expect("enrolled");
         learner.next_nudge.expect("a nudge is scheduled").at
+    }
+
+    /// Runs the leads' digests as if the clock said `at`; returns the leads who got one.
+    pub async fn digest_at(&self, at: DateTime<Utc>) -> usize {
+        self.digests.tick(at).await
     }
 
     /// Runs the scheduler as if the clock said `at`.

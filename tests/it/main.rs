@@ -9,6 +9,7 @@ mod durability;
 mod helpers;
 mod journey;
 mod languages;
+mod leads;
 mod moves;
 mod ops;
 mod privacy;
