@@ -20,4 +20,5 @@ mod schedules;
 mod startup;
 mod store_safety;
 mod team;
+mod team_loop;
 mod telegram;
