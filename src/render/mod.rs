@@ -76,7 +76,8 @@ fn quiz_header(lang: Lang, review: bool) -> &'static str {
 pub(crate) fn reflect(lang: Lang, reflect: &Reflect, question: usize, reminder: bool) -> OutMessage {
     let mut body = Rich::default();
     if reminder {
-        body.push("", &Rich::from_parts(tr(lang, "reminder.reflect").to_owned(), String::new()));
+        let reminder = tr(lang, "reminder.reflect");
+        body.push("", &Rich::from_parts(reminder.to_owned(), plain::to_plain(reminder)));
     }
     if question == 0
         && let Some(intro) = &reflect.intro
@@ -224,6 +225,7 @@ mod tests {
             Reflect { intro: Some(Rich::plain("Intro")), questions: vec![Rich::plain("One?"), Rich::plain("Two?")] };
         assert!(super::reflect(Lang::En, &reflect, 0, false).html.contains("Intro\n\n<b>One?</b>"));
         assert!(!super::reflect(Lang::En, &reflect, 1, false).html.contains("Intro"));
-        assert!(super::reflect(Lang::En, &reflect, 1, true).html.contains("Still on your mind?"));
+        let reminder = super::reflect(Lang::En, &reflect, 1, true).html;
+        assert!(reminder.contains("here is the question again.\n\n<b>Two?</b>"), "{reminder}");
     }
 }
