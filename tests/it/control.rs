@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,32 +16,10 @@ use fake_telegram::TgUser;
 use nudge::domain::{AnswerKind, LearnerId};
 use nudge::store::{Storage, Store};
 
-use crate::helpers::{TestOptions, WAIT, open_sled_when_free, spawn_app, spawn_app_with};
+use crate::helpers::{TestOptions, WAIT, nudge, nudge_async, open_sled_when_free, spawn_app, spawn_app_with};
 
 const ANN: i64 = 424_242;
 const BOB: i64 = 434_343;
-
-fn nudge(args: &[&str], config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nudge"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env_remove("NUDGE_CONFIG")
-        .env_remove("NUDGE_STORE_PATH")
-        .output()
-        .expect("the binary runs")
-}
-
-/// `nudge` off the async runtime's threads, so the daemon in this process keeps serving.
-async fn nudge_async(args: &[&str], config: &Path) -> Output {
-    let (args, config): (Vec<String>, PathBuf) = (args.iter().map(|&arg| arg.to_owned()).collect(), config.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        nudge(&args, &config)
-    })
-    .await
-    .expect("the command ran")
-}
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

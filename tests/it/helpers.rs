@@ -347,3 +347,24 @@ pub fn open_sled_when_free(path: &std::path::Path) -> sled::Db {
         }
     }
 }
+
+/// Runs the `nudge` binary with `args` and `--config config`, with no store or config from the
+/// environment.
+pub fn nudge(args: &[&str], config: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("NUDGE_CONFIG")
+        .env_remove("NUDGE_STORE_PATH")
+        .output()
+        .expect("the binary runs")
+}
+
+/// [`nudge`] off the async runtime's threads, so a daemon in this process keeps serving.
+pub async fn nudge_async(args: &[&str], config: &std::path::Path) -> std::process::Output {
+    let (args, config) = (args.iter().map(|&arg| arg.to_owned()).collect::<Vec<_>>(), config.to_owned());
+    tokio::task::spawn_blocking(move || nudge(&args.iter().map(String::as_str).collect::<Vec<_>>(), &config))
+        .await
+        .expect("the command ran")
+}

@@ -3,16 +3,15 @@
 //! the learners' names or ids, the figures hidden for a small team while the stand-up question
 //! still comes, lead commands refused to others, erased notes left out, and `nudge lead`.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use chrono::{DateTime, Duration, Utc};
 use fake_telegram::{BotMessage, FakeTelegram, TgUser};
 use nudge::domain::{DeliverySeq, LearnerId, Note, NoteKind};
 use nudge::i18n::{Lang, tr};
 use nudge::store::StorageExt;
 
-use crate::helpers::{TEAM_QUESTIONS, TestApp, TestOptions, WAIT, open_sled_when_free, spawn_app_with, texts};
+use crate::helpers::{
+    TEAM_QUESTIONS, TestApp, TestOptions, WAIT, nudge_async, open_sled_when_free, spawn_app_with, texts,
+};
 
 /// The admin in the test config.
 const ADMIN: i64 = 1000;
@@ -311,25 +310,6 @@ async fn the_daemon_sends_the_digest_at_its_slot_by_itself_once_across_a_restart
     app.learner_says(&TgUser::new(LEAD), "/help");
     assert!(app.messages(LEAD, 5).await[4].plain_text.contains("As a team lead you can use"));
     app.stop().await;
-}
-
-fn nudge(args: &[&str], config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nudge"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env_remove("NUDGE_CONFIG")
-        .env_remove("NUDGE_STORE_PATH")
-        .output()
-        .expect("the binary runs")
-}
-
-/// `nudge` off the async runtime's threads, so the daemon in this process keeps serving.
-async fn nudge_async(args: &[&str], config: &Path) -> Output {
-    let (args, config) = (args.iter().map(|&arg| arg.to_owned()).collect::<Vec<_>>(), config.to_owned());
-    tokio::task::spawn_blocking(move || nudge(&args.iter().map(String::as_str).collect::<Vec<_>>(), &config))
-        .await
-        .expect("the command ran")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
