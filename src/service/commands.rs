@@ -29,7 +29,10 @@ impl Service {
             Command::Idea(text) => self.idea(from, text, now),
             Command::Forget => self.ask_forget(from, now),
             Command::Report { cohort } => self.report_command(from, cohort.clone(), now),
-            Command::Team { .. } => self.reply_only(from, now, |lang, _| tr(lang, "lead.refused").to_owned()),
+            Command::Team { .. } => self.reply_only(from, now, |lang, learner| {
+                // A learner can give their lead an idea; someone not enrolled is told how to join.
+                tr(lang, if learner.is_some() { "lead.refused" } else { "lead.refused_stranger" }).to_owned()
+            }),
             Command::Unknown => self.reply_only(from, now, |lang, _| tr(lang, "chat.unknown_command").to_owned()),
         }
     }

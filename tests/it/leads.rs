@@ -225,6 +225,8 @@ async fn a_learners_team_command_is_refused_and_a_strangers_too() {
             let sent = app.messages(user.id, before + n + 1).await;
             let refusal = &sent[before + n].plain_text;
             assert!(refusal.contains("That command is for team leads."), "{command} from {}: {refusal}", user.id);
+            let hint = if before == 0 { "send /start followed by the invite code" } else { "/idea" };
+            assert!(refusal.contains(hint), "a learner hears of /idea, a stranger how to join: {refusal}");
             assert!(sent.iter().all(|message| message.document.is_none()), "no report leaks");
         }
     }
