@@ -78,17 +78,10 @@ mod tests {
     use crate::store::Store;
     use crate::testkit::{at, id, item, learner, seq};
 
+    /// The contract suite's pending delivery, as a quiz (a review when `review`).
     fn quiz(learner: LearnerId, seq: DeliverySeq, review: bool) -> Delivery {
-        Delivery {
-            seq,
-            learner,
-            cohort: "desk".to_owned(),
-            created: at("2026-11-24T08:00:00Z"),
-            slot: None,
-            purpose: Purpose::Quiz { item: item("greet/quiz"), correct: 1, review },
-            state: DeliveryState::Pending,
-            outgoing: None,
-        }
+        let purpose = Purpose::Quiz { item: item("greet/quiz"), correct: 1, review };
+        Delivery { purpose, outgoing: None, ..crate::store::contract::delivery(learner, seq) }
     }
 
     /// Learner `id` with quiz `greet/quiz` out as a review since `asked`, and delivery `seq`.
