@@ -71,7 +71,13 @@ fn plan_one_slot_for_100k_learners(bencher: Bencher) {
     let policy = Policy::default();
     let template = learners(&pack);
     bencher.with_inputs(|| template.clone()).bench_local_refs(|learners| {
-        let ctx = SlotContext { pack: &pack, policy: &policy, tz: chrono_tz::Europe::Amsterdam, now: now() };
+        let ctx = SlotContext {
+            pack: &pack,
+            policy: &policy,
+            tz: chrono_tz::Europe::Amsterdam,
+            now: now(),
+            lessons: nudge::engine::NewLessons::OnePerSlot,
+        };
         let mut drafts = 0;
         for learner in learners.iter_mut() {
             drafts += plan_slot(learner, &ctx).drafts.len();

@@ -12,6 +12,7 @@ pub mod app;
 pub mod authoring;
 pub mod chat;
 pub mod cli;
+pub(crate) mod clock;
 pub mod config;
 pub mod content;
 pub mod control;

@@ -184,7 +184,7 @@ fn answer(
         stream_backup(service, &stream, cancel)?;
         return Ok(None);
     }
-    let (reply, erased) = match run(service, &request.op, Utc::now()) {
+    let (reply, erased) = match run(service, &request.op, crate::clock::now()) {
         Ok((data, erased)) => (Reply::ok(data), erased),
         Err(error) => (Reply::error(format!("{error:#}")), None),
     };

@@ -83,12 +83,14 @@ impl Digests {
     /// Ticks at every digest slot until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
         loop {
-            let sent = self.tick(Utc::now()).await;
+            let sent = self.tick(crate::clock::now()).await;
             if sent > 0 {
                 tracing::info!(leads = sent, "digests sent");
             }
-            let now = Utc::now();
-            let wait = self.next_slot(now).map_or(MAX_SLEEP, |at| (at - now).to_std().unwrap_or_default());
+            let now = crate::clock::now();
+            let wait = self
+                .next_slot(now)
+                .map_or(MAX_SLEEP, |at| crate::clock::real_wait((at - now).to_std().unwrap_or_default()));
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(wait.min(MAX_SLEEP) + Duration::from_millis(5)) => {}

@@ -158,7 +158,7 @@ impl App {
         let tracker = TaskTracker::new();
         let store = self.service.store().clone();
         let requeued = sender::requeue_pending(&*store, &self.outbox)?;
-        let rescheduled = self.service.rebuild_agenda(chrono::Utc::now())?;
+        let rescheduled = self.service.rebuild_agenda(crate::clock::now())?;
         tracing::info!(bot = %self.bot_username, learners = store.n_learners(), requeued, rescheduled, "nudge is running");
         for cohort in &self.service.settings().cohorts {
             tracing::info!(cohort = %cohort.id, link = %format!("https://t.me/{}?start={}", self.bot_username, cohort.invite), "invite link");

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::service::Service;
@@ -16,7 +15,7 @@ const EVERY: Duration = Duration::from_secs(6 * 3600);
 pub async fn run(service: Arc<Service>, cancel: CancellationToken) {
     let Some(days) = service.settings().store.retention_days else { return };
     loop {
-        let before = Utc::now() - chrono::Duration::days(i64::from(days));
+        let before = crate::clock::now() - chrono::Duration::days(i64::from(days));
         let store = service.store().clone();
         match tokio::task::spawn_blocking(move || store.prune(before)).await {
             Ok(Ok(pruned)) if pruned.answers + pruned.deliveries > 0 => {

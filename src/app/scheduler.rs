@@ -160,13 +160,14 @@ impl Scheduler {
     /// Ticks whenever a nudge falls due until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
         loop {
-            match self.tick(Utc::now()).await {
+            match self.tick(crate::clock::now()).await {
                 Ok(0) => {}
                 Ok(nudged) => tracing::info!(learners = nudged, "nudged"),
                 Err(error) => tracing::error!(error = %error, "the scheduler could not nudge; retrying shortly"),
             }
-            let wait =
-                self.next_wake(Utc::now()).map_or(MAX_SLEEP, |at| (at - Utc::now()).to_std().unwrap_or_default());
+            let wait = self.next_wake(crate::clock::now()).map_or(MAX_SLEEP, |at| {
+                crate::clock::real_wait((at - crate::clock::now()).to_std().unwrap_or_default())
+            });
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = self.service.agenda_changed().notified() => {}

@@ -110,6 +110,7 @@ fn settings_for(pack: &Pack, lang: Lang) -> anyhow::Result<Settings> {
             pack: pack.id.clone(),
             invite: INVITE.to_owned(),
             schedule: CronSpec::parse("0 9 * * Mon-Fri").map_err(anyhow::Error::msg)?,
+            track: None,
             timezone: chrono_tz::Europe::Amsterdam,
             language: lang,
             policy: Policy::default(),

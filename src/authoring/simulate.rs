@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use crate::config::Cohort;
 use crate::content::Pack;
 use crate::domain::{DeliverySeq, ItemId, Learner, LearnerId, Progress, Purpose, Status};
-use crate::engine::{Draft, Extra, Outcome, SlotContext, answers, apply, plan_slot, session, srs};
+use crate::engine::{Draft, Extra, NewLessons, Outcome, SlotContext, answers, apply, plan_slot, session, srs};
 use crate::i18n::{Lang, fill, tr};
 use crate::schedule::agenda::{Timing, next_due, resolve};
 use crate::schedule::cron::CronSpec;
@@ -121,7 +121,13 @@ pub(crate) fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> Sim
         while let Some(due) = next_due(&timing, cursor).filter(|due| due.at <= day_end) {
             cursor = due.at;
             for (idx, learner) in learners.iter_mut().enumerate() {
-                let ctx = SlotContext { pack, policy: &cohort.policy, tz: cohort.timezone, now: due.at };
+                let ctx = SlotContext {
+                    pack,
+                    policy: &cohort.policy,
+                    tz: cohort.timezone,
+                    now: due.at,
+                    lessons: NewLessons::OnePerSlot,
+                };
                 let outcome = plan_slot(learner, &ctx);
                 tally.nudges[idx] += outcome.drafts.len() as u32;
                 let mut run = Run {
@@ -296,6 +302,7 @@ pub(crate) fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
         pack: pack.id.clone(),
         invite: "simulate".to_owned(),
         schedule: CronSpec::parse(DEFAULT_SCHEDULE)?,
+        track: None,
         timezone: DEFAULT_TIMEZONE,
         language: pack.language,
         policy: Policy::default(),

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::Utc;
 
 use super::{LeadAction, LearnerAction, ListFormat};
 use crate::authoring::check;
@@ -103,7 +102,8 @@ pub(super) fn run_report(
         None => {
             let store = open_store(&settings.store.path)?;
             let library = check::load_checked(&settings.content.dir).library();
-            let report = report_from_store(&*store, &settings, &library, &request, || store.report_key(), Utc::now())?;
+            let report =
+                report_from_store(&*store, &settings, &library, &request, || store.report_key(), crate::clock::now())?;
             let cohort = request.cohort.as_deref();
             let lang = language.unwrap_or_else(|| report_language(&settings, cohort));
             render(&report, format, by, lang, report_zone(&settings, cohort))

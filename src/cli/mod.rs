@@ -357,6 +357,9 @@ fn pick_cohort<'a>(
 fn serve(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(&config::config_path(config))?;
     let token = config::token_from_env()?;
+    if let Some(clock) = crate::clock::install_from_env()? {
+        tracing::warn!("{clock}");
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let shutdown = shutdown_signal();

@@ -14,6 +14,7 @@ use crate::domain::LearnerId;
 use crate::i18n::Lang;
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;
+use crate::schedule::track::Track;
 
 mod validate;
 
@@ -111,8 +112,11 @@ pub struct Cohort {
     pub pack: String,
     /// The code learners send with `/start` to join.
     pub invite: String,
-    /// When nudges go out, in the cohort's time zone.
+    /// When nudges go out, in the cohort's time zone; for a track, its daily slot.
     pub schedule: CronSpec,
+    /// The onboarding track, if lessons follow each learner's first day rather than
+    /// `schedule` (`track = "onboarding"`).
+    pub track: Option<Track>,
     /// The cohort's IANA time zone.
     pub timezone: chrono_tz::Tz,
     /// The language of the pack and the default language of the bot's own texts.

@@ -11,10 +11,14 @@ use super::*;
 use crate::content::toml_error::plain_message;
 use crate::schedule::agenda::{Timing, next_due};
 use crate::schedule::policy::{QuietHours, parse_weekday};
+use crate::schedule::track::{DEFAULT_DAYS as DEFAULT_TRACK_DAYS, DEFAULT_TIME as DEFAULT_TRACK_TIME};
 use crate::text::{is_slug, line_col};
+use chrono::NaiveTime;
 
 /// Longest `goal` or `team_question`, in characters: both are one sentence on a phone.
 const MAX_TEAM_TEXT_CHARS: usize = 300;
+/// The last day a track's `days` may name: ten years after joining.
+const MAX_TRACK_DAY: u32 = 3650;
 
 /// The settings in `text` (from `source`) and every problem found in them, in file order.
 pub(super) fn check(text: &str, source: &Path) -> (Settings, Vec<Problem>) {
@@ -83,7 +87,10 @@ struct RawCohort {
     id: Spanned<String>,
     pack: Spanned<String>,
     invite: Spanned<String>,
-    schedule: Spanned<String>,
+    schedule: Option<Spanned<String>>,
+    track: Option<Spanned<String>>,
+    days: Option<Spanned<Vec<Spanned<i64>>>>,
+    time: Option<Spanned<String>>,
     timezone: Spanned<String>,
     language: Spanned<String>,
     max_messages_per_day: Option<Spanned<u32>>,
@@ -251,9 +258,7 @@ impl Validator<'_> {
                 "use 1 to 64 letters, digits, `_` or `-` (what a t.me/<bot>?start= link can carry)",
             );
         }
-        let schedule = CronSpec::parse(raw.schedule.get_ref())
-            .map_err(|why| self.error(&raw.schedule, &key("schedule"), &why))
-            .ok();
+        let rhythm = self.rhythm(idx, &raw);
         let timezone = raw
             .timezone
             .get_ref()
@@ -267,10 +272,19 @@ impl Validator<'_> {
             self.error(&raw.language, &key("language"), "supported languages are `nl`, `en` and `da`");
         }
         let policy = self.policy(idx, &raw);
-        if let (Some(schedule), Some(timezone), Some(policy)) = (&schedule, timezone, &policy)
+        if let (Some((schedule, track)), Some(timezone), Some(policy)) = (&rhythm, timezone, &policy)
             && let Err(why) = reaches_learners(schedule, timezone, policy)
         {
-            self.error(&raw.schedule, &key("schedule"), &why);
+            match (&raw.schedule, track, &raw.time) {
+                (Some(spanned), _, _) => self.error(spanned, &key("schedule"), &why),
+                (None, Some(track), Some(time)) => {
+                    self.error(time, &key("time"), &track_unreachable(track, policy));
+                }
+                (None, Some(track), None) => {
+                    self.error(&raw.id, &key("time"), &track_unreachable_default(track, policy))
+                }
+                (None, None, _) => {}
+            }
         }
         let team = self.team(idx, &raw, timezone, policy.as_ref());
         if self.problems.len() > n_problems {
@@ -281,11 +295,112 @@ impl Validator<'_> {
             id: raw.id.into_inner(),
             pack: raw.pack.into_inner(),
             invite: raw.invite.into_inner(),
-            schedule: schedule?,
+            schedule: rhythm.as_ref()?.0.clone(),
+            track: rhythm?.1,
             timezone: timezone?,
             language: language?,
             team: team?,
         })
+    }
+
+    /// The cohort's rhythm: its `schedule`, or its track and the track's daily slot. Exactly
+    /// one of the two; `days` and `time` belong to a track.
+    fn rhythm(&mut self, idx: usize, raw: &RawCohort) -> Option<(CronSpec, Option<Track>)> {
+        let key = |name: &str| format!("cohorts[{idx}].{name}");
+        match (&raw.schedule, &raw.track) {
+            (Some(schedule), None) => {
+                for (name, value) in
+                    [("days", raw.days.as_ref().map(Spanned::span)), ("time", raw.time.as_ref().map(Spanned::span))]
+                {
+                    if let Some(span) = value {
+                        let why = "belongs to a track (`track = \"onboarding\"`); a cohort on a `schedule` has no days or time of its own";
+                        self.error_at(span.start, &key(name), why);
+                    }
+                }
+                CronSpec::parse(schedule.get_ref())
+                    .map_err(|why| self.error(schedule, &key("schedule"), &why))
+                    .ok()
+                    .map(|spec| (spec, None))
+            }
+            (Some(_), Some(track)) => {
+                let why = "a cohort follows either a `schedule` (the same dates for everyone) or a `track` (days after each learner joined), not both: remove one";
+                self.error(track, &key("track"), why);
+                None
+            }
+            (None, Some(track)) => {
+                self.track(idx, raw, track).map(|track| (track.daily_schedule().clone(), Some(track)))
+            }
+            (None, None) => {
+                let why = "has no `schedule` (a cron expression such as `0 9 * * Mon-Fri`) and no `track = \"onboarding\"`: give it one of the two";
+                self.error(&raw.id, &format!("cohorts[{idx}]"), why);
+                None
+            }
+        }
+    }
+
+    /// A cohort's onboarding track: `track = "onboarding"`, `days` and `time` (both optional).
+    fn track(&mut self, idx: usize, raw: &RawCohort, track: &Spanned<String>) -> Option<Track> {
+        let key = |name: &str| format!("cohorts[{idx}].{name}");
+        let n_problems = self.problems.len();
+        if track.get_ref() != "onboarding" {
+            let why = format!(
+                "`{}` is not a track: the one kind is `onboarding` (lessons on days after each learner joined)",
+                track.get_ref()
+            );
+            self.error(track, &key("track"), &why);
+        }
+        let days = match &raw.days {
+            None => DEFAULT_TRACK_DAYS.to_vec(),
+            Some(days) => self.track_days(days, &key("days")),
+        };
+        let time = match &raw.time {
+            None => NaiveTime::parse_from_str(DEFAULT_TRACK_TIME, "%H:%M").ok(),
+            Some(time) => NaiveTime::parse_from_str(time.get_ref().trim(), "%H:%M")
+                .map_err(|_| {
+                    self.error(
+                        time,
+                        &key("time"),
+                        &format!("`{}` is not a time of day; write it as `09:00`", time.get_ref()),
+                    )
+                })
+                .ok(),
+        };
+        if self.problems.len() > n_problems {
+            return None;
+        }
+        Track::new(days, time?)
+            .map_err(|why| match &raw.days {
+                Some(days) => self.error(days, &key("days"), &why),
+                None => self.error(track, &key("track"), &why),
+            })
+            .ok()
+    }
+
+    /// The `days` of a track, each a whole number of days from 0 (the day of joining) up.
+    fn track_days(&mut self, days: &Spanned<Vec<Spanned<i64>>>, key: &str) -> Vec<u32> {
+        let mut valid: Vec<u32> = Vec::with_capacity(days.get_ref().len());
+        for day in days.get_ref() {
+            match u32::try_from(*day.get_ref()).ok().filter(|day| *day <= MAX_TRACK_DAY) {
+                Some(number) => match valid.last() {
+                    Some(&before) if number <= before => {
+                        let why = format!(
+                            "day {number} comes after day {before}: the days must increase, one lesson per day at most"
+                        );
+                        self.error(day, key, &why);
+                    }
+                    _ => valid.push(number),
+                },
+                None => self.error(
+                    day,
+                    key,
+                    &format!(
+                        "`{}` is not a day of the track: give days from 0 (the day a learner joins) to {MAX_TRACK_DAY}",
+                        day.get_ref()
+                    ),
+                ),
+            }
+        }
+        valid
     }
 
     /// The cohort's team loop keys, defaults filled in.
@@ -436,7 +551,12 @@ impl Validator<'_> {
 
     /// Records an error at `value` naming `key`.
     fn error<T>(&mut self, value: &Spanned<T>, key: &str, why: &str) {
-        let (line, col) = line_col(self.text, value.span().start);
+        self.error_at(value.span().start, key, why);
+    }
+
+    /// Records an error at byte `offset` of the text, naming `key`.
+    fn error_at(&mut self, offset: usize, key: &str, why: &str) {
+        let (line, col) = line_col(self.text, offset);
         self.problems.push(Problem::error(self.source, line, col, format!("`{key}`: {why}")));
     }
 }
@@ -457,6 +577,29 @@ fn reaches_learners(schedule: &CronSpec, timezone: chrono_tz::Tz, policy: &Polic
         schedule.as_str(),
         if days_off.is_empty() { "none".to_owned() } else { days_off.join(", ") }
     ))
+}
+
+/// Why a track's time reaches nobody (the same search as for a schedule, in the track's words).
+fn track_unreachable(track: &Track, policy: &Policy) -> String {
+    format!("`{}` never reaches a learner: {}", track.time().format("%H:%M"), blocked_because(track, policy))
+}
+
+/// Why the default track time reaches nobody.
+fn track_unreachable_default(track: &Track, policy: &Policy) -> String {
+    format!(
+        "the default time `{DEFAULT_TRACK_TIME}` never reaches a learner: {}; or set `time`",
+        blocked_because(track, policy)
+    )
+}
+
+/// What keeps a track's time from every learner: the quiet hours, or a week of days off.
+fn blocked_because(track: &Track, policy: &Policy) -> String {
+    match policy.quiet_hours.filter(|quiet| quiet.contains(track.time())) {
+        Some(quiet) => {
+            format!("it falls in the quiet hours ({quiet}); choose a time outside them, or change `quiet_hours`")
+        }
+        None => "every day is a day off; remove one from `days_off`".to_owned(),
+    }
 }
 
 pub(super) fn parse_api_url(text: &str) -> Result<reqwest::Url, String> {

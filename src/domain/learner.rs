@@ -189,6 +189,52 @@ pub struct Progress {
     /// Local dates on which the learner answered something (for `/progress`), newest last.
     #[serde(default)]
     pub active_days: Vec<NaiveDate>,
+    /// Where the learner's onboarding track stands, in a cohort with a `track`. Absent in other
+    /// cohorts and in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track: Option<TrackClock>,
+}
+
+/// A learner's own clock on an onboarding track: which day of it they are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackClock {
+    /// When they joined the track (the catch-up nudge of day 0 is reckoned from it).
+    pub joined: DateTime<Utc>,
+    /// Their day 0: the local date they joined, moved on by every day they paused.
+    pub day0: NaiveDate,
+    /// The local date their current pause began, while they are paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_on: Option<NaiveDate>,
+    /// True once a lesson slot of theirs was claimed: from then on no catch-up nudge.
+    #[serde(default)]
+    pub started: bool,
+}
+
+impl TrackClock {
+    /// The clock of someone who joins at `joined`, on local date `today`.
+    pub fn new(joined: DateTime<Utc>, today: NaiveDate) -> Self {
+        Self { joined, day0: today, paused_on: None, started: false }
+    }
+
+    /// The track day on local date `today` (0 on the day they joined); it stands still while
+    /// they are paused.
+    pub fn day(&self, today: NaiveDate) -> i64 {
+        let today = self.paused_on.map_or(today, |paused_on| paused_on.min(today));
+        (today - self.day0).num_days()
+    }
+
+    /// A pause begins on local date `today` (a pause already running keeps its start).
+    pub fn pause(&mut self, today: NaiveDate) {
+        self.paused_on.get_or_insert(today);
+    }
+
+    /// The pause ends on local date `today`: the rest of the track moves on by the days it
+    /// lasted.
+    pub fn resume(&mut self, today: NaiveDate) {
+        if let Some(paused_on) = self.paused_on.take() {
+            self.day0 += chrono::Duration::days((today - paused_on).num_days().max(0));
+        }
+    }
 }
 
 /// Scheduled messages sent on one local date.

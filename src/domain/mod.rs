@@ -15,6 +15,6 @@ pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpos
 pub use ids::{DeliverySeq, ItemId, LearnerId};
 pub use learner::{
     CardState, DayCount, FollowUp, Learner, LearnerTeam, Memory, NextNudge, OpenKind, OpenQuestion, PRIVACY_NOTICE,
-    PendingMove, Prefs, Progress, Status, Step, TeamAsked, TeamSlot, WaitKind, Waiting,
+    PendingMove, Prefs, Progress, Status, Step, TeamAsked, TeamSlot, TrackClock, WaitKind, Waiting,
 };
 pub use team::{CohortState, ColleaguesEdition, Lead, Note, NoteKind};

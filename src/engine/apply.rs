@@ -158,7 +158,13 @@ mod tests {
         let pack = demo_pack();
         let now = at("2026-11-24T08:00:00Z");
         let mut learner = learner(id(1));
-        let ctx = SlotContext { pack: &pack, policy: &Policy::default(), tz: chrono_tz::Europe::Amsterdam, now };
+        let ctx = SlotContext {
+            pack: &pack,
+            policy: &Policy::default(),
+            tz: chrono_tz::Europe::Amsterdam,
+            now,
+            lessons: crate::engine::NewLessons::OnePerSlot,
+        };
         let outcome = plan_slot(&mut learner, &ctx);
         let Ok(numbered) = apply(&mut learner, outcome, now, every_tenth(seq(0)));
         let quiz = numbered.iter().find(|numbered| numbered.draft.wait.is_some()).map(|numbered| numbered.seq);

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{OutMessage, Outgoing, Purpose};
 pub(crate) use apply::apply;
-pub use planner::{SlotContext, plan_slot};
+pub use planner::{NewLessons, SlotContext, plan_slot};
 
 /// Something to send, before it has a delivery number: what it is for, and what rendering needs
 /// beyond that.

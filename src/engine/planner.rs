@@ -30,6 +30,18 @@ pub struct SlotContext<'a> {
     pub tz: Tz,
     /// The time of the slot.
     pub now: DateTime<Utc>,
+    /// Which new lessons the slot may start.
+    pub lessons: NewLessons,
+}
+
+/// Which new lessons a slot may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewLessons {
+    /// The next one: on a schedule, every slot moves the learner on by a lesson.
+    OnePerSlot,
+    /// On a track: every lesson among the pack's first `n` that is not started yet, in order,
+    /// as far as the daily cap allows (the track has released `n` by today).
+    Released(usize),
 }
 
 /// Plans the slot for `learner`, updating their state; the outcome's drafts are what to send.
@@ -131,26 +143,78 @@ fn add_lesson(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outco
         waits = rest.waits();
         outcome.drafts.extend(rest.drafts);
     }
-    let remaining = budget.saturating_sub(outcome.drafts.len());
-    if waits || !learner.progress.queue.is_empty() || remaining == 0 {
+    if waits || !learner.progress.queue.is_empty() {
         return;
     }
-    match next_lesson(learner, ctx.pack) {
-        Some(lesson) => {
-            let needed = if lesson.items.is_empty() { 1 } else { 2 };
-            if remaining >= needed {
-                start_next_lesson(learner, ctx.pack);
-                let next = advance(learner, ctx.pack, ctx.now, remaining);
-                outcome.drafts.extend(next.drafts);
-            }
+    start_lessons(learner, ctx, budget, outcome);
+}
+
+/// Starts the next lessons the slot may start (one on a schedule; on a track, each one
+/// released and not started yet, while none waits for an answer), each only if it fits in
+/// `budget` whole (its text and first prompt). Past the last lesson: the pack is finished.
+fn start_lessons(learner: &mut Learner, ctx: &SlotContext<'_>, budget: usize, outcome: &mut Outcome) {
+    let mut started = 0;
+    loop {
+        let remaining = budget.saturating_sub(outcome.drafts.len());
+        let may_start = match ctx.lessons {
+            NewLessons::OnePerSlot => started == 0,
+            NewLessons::Released(n) => next_lesson_index(learner, ctx.pack).is_some_and(|index| index < n),
+        };
+        if remaining == 0 || (started > 0 && ctx.lessons == NewLessons::OnePerSlot) {
+            return;
         }
-        None => {
-            if learner.progress.finished_at.is_none() && !learner.progress.lessons_started.is_empty() {
-                learner.progress.finished_at = Some(ctx.now);
-                outcome.drafts.push(Draft::milestone(Milestone::PackFinished));
+        match next_lesson(learner, ctx.pack) {
+            Some(_) if !may_start => return,
+            Some(lesson) => {
+                let needed = if lesson.items.is_empty() { 1 } else { 2 };
+                if remaining < needed {
+                    return;
+                }
+                start_next_lesson(learner, ctx.pack);
+                started += 1;
+                let next = advance(learner, ctx.pack, ctx.now, remaining);
+                let stop = next.waits() || !learner.progress.queue.is_empty();
+                outcome.drafts.extend(next.drafts);
+                if stop {
+                    return;
+                }
+            }
+            None => {
+                if learner.progress.finished_at.is_none() && !learner.progress.lessons_started.is_empty() {
+                    learner.progress.finished_at = Some(ctx.now);
+                    outcome.drafts.push(Draft::milestone(Milestone::PackFinished));
+                }
+                return;
             }
         }
     }
+}
+
+/// Where in the pack the next lesson to start is (a track releases lessons by position).
+fn next_lesson_index(learner: &Learner, pack: &Pack) -> Option<usize> {
+    let started = &learner.progress.lessons_started;
+    pack.lessons.iter().position(|lesson| !started.contains(&lesson.id))
+}
+
+/// On a track, after an answer finished the lesson in hand: the next lessons the track has
+/// released, as a slot would start them (counted against the daily cap, never in quiet hours
+/// or on a day off), so two lessons due the same day both come when the first is done.
+/// `next` is what the answer brings already (the rest of the lesson): only when none of it
+/// waits and nothing of the lesson is left does a new one start.
+pub(crate) fn continue_track(learner: &mut Learner, ctx: &SlotContext<'_>, next: &Outcome) -> Outcome {
+    let mut outcome = Outcome::default();
+    let local = ctx.now.with_timezone(&ctx.tz).naive_local();
+    let idle = !next.waits() && learner.progress.waiting.is_none() && learner.progress.queue.is_empty();
+    if !matches!(ctx.lessons, NewLessons::Released(_)) || !idle || !ctx.policy.allows(local) {
+        return outcome;
+    }
+    let today = local.date();
+    let budget = room_today(learner, ctx.policy, today);
+    if next_lesson(learner, ctx.pack).is_some() {
+        start_lessons(learner, ctx, budget, &mut outcome);
+    }
+    count_today(learner, today, outcome.drafts.len());
+    outcome
 }
 
 /// Asks an unanswered reflection question once more; true if it did (the lesson waits, now on

@@ -98,7 +98,13 @@ struct Run<'a> {
 impl Run<'_> {
     fn slot(&mut self, now: DateTime<Utc>, slot_key: String) {
         assert!(self.slots_seen.insert(slot_key.clone()), "slot {slot_key} proposed twice");
-        let ctx = SlotContext { pack: self.pack, policy: &self.scenario.policy, tz: self.scenario.tz, now };
+        let ctx = SlotContext {
+            pack: self.pack,
+            policy: &self.scenario.policy,
+            tz: self.scenario.tz,
+            now,
+            lessons: crate::engine::NewLessons::OnePerSlot,
+        };
         let outcome = plan_slot(&mut self.learner, &ctx);
         let local = now.with_timezone(&self.scenario.tz).naive_local();
         if !outcome.drafts.is_empty() {

@@ -155,7 +155,13 @@ mod tests {
     }
 
     fn plan(learner: &mut Learner, pack: &Pack, policy: &Policy, now: DateTime<Utc>, team: &TeamContext) -> Outcome {
-        let ctx = SlotContext { pack, policy, tz: chrono_tz::Europe::Amsterdam, now };
+        let ctx = SlotContext {
+            pack,
+            policy,
+            tz: chrono_tz::Europe::Amsterdam,
+            now,
+            lessons: crate::engine::NewLessons::OnePerSlot,
+        };
         let outcome = plan_entry(learner, &ctx, team);
         let mut next = 0;
         let Ok(_) = apply(learner, outcome.clone(), now, |_| {
@@ -363,7 +369,13 @@ mod tests {
                 question: render::text("q".to_owned()),
                 colleagues,
             };
-            let ctx = SlotContext { pack: &pack, policy: &scenario.policy, tz: scenario.tz, now };
+            let ctx = SlotContext {
+                pack: &pack,
+                policy: &scenario.policy,
+                tz: scenario.tz,
+                now,
+                lessons: crate::engine::NewLessons::OnePerSlot,
+            };
             let outcome = plan_entry(&mut learner, &ctx, &context);
             let local = now.with_timezone(&scenario.tz).naive_local();
             if !outcome.drafts.is_empty() {

@@ -59,7 +59,8 @@ fn applied(learner: &mut Learner, outcome: Outcome, now: DateTime<Utc>) -> Outco
 }
 
 fn plan(learner: &mut Learner, pack: &Pack, policy: &Policy, now: DateTime<Utc>) -> Outcome {
-    let outcome = plan_slot(learner, &SlotContext { pack, policy, tz: Amsterdam, now });
+    let outcome =
+        plan_slot(learner, &SlotContext { pack, policy, tz: Amsterdam, now, lessons: NewLessons::OnePerSlot });
     applied(learner, outcome, now)
 }
 
@@ -78,7 +79,10 @@ fn a_slot_sends_the_next_lesson_and_its_first_question() {
     let pack = demo_pack();
     let mut learner = learner(id(1));
     let now = at(TUESDAY_9);
-    let outcome = plan_slot(&mut learner, &SlotContext { pack: &pack, policy: &Policy::default(), tz: Amsterdam, now });
+    let outcome = plan_slot(
+        &mut learner,
+        &SlotContext { pack: &pack, policy: &Policy::default(), tz: Amsterdam, now, lessons: NewLessons::OnePerSlot },
+    );
     let Ok(numbered) = apply(&mut learner, outcome.clone(), now, fresh);
     assert_eq!(bodies(&outcome), ["lesson one", "quiz one/quiz"]);
     assert_eq!(learner.progress.waiting.as_ref().unwrap().delivery, numbered[1].seq);

@@ -4,6 +4,7 @@
 pub mod agenda;
 pub mod cron;
 pub mod policy;
+pub mod track;
 
 #[cfg(test)]
 mod props;

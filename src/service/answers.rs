@@ -82,7 +82,9 @@ impl Service {
             let answer_kind = AnswerKind::Quiz { choice: option, correct: is_correct, review };
             self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(|d| d.state.sent_at()), answer_kind, now)?;
             let retention = cohort_of(&self.settings, &learner).map_or(0.9, |cohort| cohort.policy.target_retention);
-            let next = answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, retention, now);
+            let mut next =
+                answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, retention, now);
+            self.continue_track(&mut learner, pack.as_deref(), now, &mut next);
             self.mark_active(&mut learner, now);
             let mut outcome = Outcome::default();
             let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
@@ -246,7 +248,8 @@ impl Service {
             outcome.reply(render::text(fill(lang, "chat.answer_kept_first", &[("max", &max)])));
         }
         if first {
-            let next = answers::question_answered(learner, pack, question, now);
+            let mut next = answers::question_answered(learner, pack, question, now);
+            self.continue_track(learner, pack, now, &mut next);
             outcome.drafts.extend(next.drafts);
         }
         Ok(())

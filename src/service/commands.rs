@@ -133,6 +133,7 @@ impl Service {
             notice_version: PRIVACY_NOTICE,
             team: LearnerTeam::default(),
         };
+        self.start_track(&mut learner, cohort, now);
         self.reschedule(tx, &mut learner, now)?;
         let pack = self.library().pack(&cohort.pack).cloned();
         let programme = pack.as_ref().map_or(cohort.pack.clone(), |p| p.title.clone());
@@ -167,7 +168,7 @@ impl Service {
         outcome: &mut Outcome,
     ) -> Result<Learner, TxError> {
         let key = if learner.status == Status::Active { "start.already" } else { "start.rejoined" };
-        learner.status = Status::Active;
+        self.activate(&mut learner, now);
         learner.name = from.first_name.clone();
         self.reschedule(tx, &mut learner, now)?;
         let programme = self.programme_title(&learner);
@@ -198,6 +199,7 @@ impl Service {
             PauseFor::Days(days) => Some(now + Duration::days(i64::from(days))),
             PauseFor::Invalid => return Ok(render::text(tr(lang, "pause.bad").to_owned())),
         };
+        self.pause_track(learner, now);
         learner.status = Status::Paused { until };
         self.reschedule(tx, learner, now)?;
         Ok(render::text(match until {
@@ -216,7 +218,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<crate::domain::OutMessage, TxError> {
         let key = if matches!(learner.status, Status::Paused { .. }) { "resume.done" } else { "resume.not_paused" };
-        learner.status = Status::Active;
+        self.activate(learner, now);
         self.reschedule(tx, learner, now)?;
         let when = self.next_nudge_text(learner, now);
         Ok(render::text(fill(learner.lang, key, &[("when", &when)])))
@@ -328,6 +330,7 @@ impl Service {
             Some(due) => crate::i18n::describe_when(lang, Some(due), now.with_timezone(&tz).naive_local()),
             None => tr(lang, "progress.no_review").to_owned(),
         };
+        let track = self.track_progress_line(learner, pack.as_deref(), now).unwrap_or_default();
         fill(
             lang,
             "progress.text",
@@ -339,6 +342,7 @@ impl Service {
                 ("quizzes", &quizzes.to_string()),
                 ("days", &progress.active_days.len().to_string()),
                 ("review", &review),
+                ("track", &track),
             ],
         )
     }

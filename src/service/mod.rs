@@ -17,6 +17,7 @@ mod moves;
 mod nudges;
 mod rights;
 mod team;
+mod track;
 
 use std::sync::{Arc, RwLock};
 

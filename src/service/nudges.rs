@@ -55,7 +55,11 @@ impl Service {
             Status::Paused { until: None } | Status::Inactive { .. } | Status::Erasing { .. } => return None,
         };
         let timing = self.timing(learner, cohort, schedule);
-        next_due(&timing, after).or_else(|| {
+        let catch_up = match schedule {
+            Schedule::Regular => self.track_catch_up(learner, cohort, &timing, after),
+            Schedule::TeamQuestion => None,
+        };
+        let due = next_due(&timing, after).or_else(|| {
             // `/time` refuses a time that no slot reaches, but quiet hours or days off may have
             // changed since: the team's own schedule is better than silence.
             let fallback = next_due(&Timing { preferred: None, ..timing }, after)?;
@@ -66,7 +70,12 @@ impl Service {
                 "no slot of the cohort reaches the learner's own time any more; nudging on the cohort's times"
             );
             Some(fallback)
-        })
+        });
+        match (catch_up, due) {
+            (Some(catch_up), Some(due)) if due.at <= catch_up.at => Some(due),
+            (Some(catch_up), _) => Some(catch_up),
+            (None, due) => due,
+        }
     }
 
     /// The learner's slot of `schedule` due at `at` or later, if it is due by `now`: what
@@ -162,13 +171,17 @@ impl Service {
                 tx.put_learner(&learner)?;
                 return Ok(Vec::new());
             };
-            learner.status = Status::Active;
+            self.activate(&mut learner, now);
             let (regular, question_slot) = self.claim_due(tx, &learner, &cohort, due, now)?;
+            if regular {
+                self.track_slot_claimed(&mut learner, &cohort);
+            }
             let outcome = if regular || question_slot.is_some() {
                 let tz = self.learner_tz(&learner);
                 let question = self.team_question_message(&learner, &cohort);
                 let team = TeamContext { regular, question_slot, question, colleagues: colleagues.clone() };
-                plan_entry(&mut learner, &SlotContext { pack: &pack, policy: &cohort.policy, tz, now }, &team)
+                let lessons = self.new_lessons(&learner, &cohort, &pack, now);
+                plan_entry(&mut learner, &SlotContext { pack: &pack, policy: &cohort.policy, tz, now, lessons }, &team)
             } else {
                 Outcome::default()
             };

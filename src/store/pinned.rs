@@ -55,6 +55,7 @@ fn busy_record() -> Learner {
         mastered_at: None,
         today: Some(DayCount { date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), messages: 2 }),
         active_days: vec![chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()],
+        track: None,
     };
     // Every record from before the team loop has seen no notice that says what a lead sees.
     Learner { progress, notice_version: 0, ..learner(LearnerId::new(42)) }

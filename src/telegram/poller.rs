@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::time::Instant;
 
-use chrono::Utc;
 use teloxide::types::Update;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -112,8 +111,8 @@ impl Poller {
                 .lock()
                 .map_or(Admission::Accept, |mut limiter| limiter.admit(incoming.from().id, Instant::now()));
             let result = match admission {
-                Admission::Accept => self.service.handle(&incoming, Utc::now()),
-                Admission::DropWithNotice => self.service.slow_down(incoming.from(), Utc::now()),
+                Admission::Accept => self.service.handle(&incoming, crate::clock::now()),
+                Admission::DropWithNotice => self.service.slow_down(incoming.from(), crate::clock::now()),
                 Admission::Drop => Ok(Handled::default()),
             };
             match result {
@@ -193,7 +192,7 @@ impl Poller {
 /// without recording it: the store keeps no copy of reports.
 async fn send_report(service: Arc<Service>, client: Arc<TelegramClient>, asked: AdminReport) {
     let admin = asked.admin;
-    let built = tokio::task::spawn_blocking(move || service.admin_report(&asked, Utc::now())).await;
+    let built = tokio::task::spawn_blocking(move || service.admin_report(&asked, crate::clock::now())).await;
     match built {
         Ok(messages) => send_direct(client, admin, messages).await,
         Err(error) => tracing::error!(error = %error, "building a report failed"),
@@ -205,7 +204,7 @@ async fn send_report(service: Arc<Service>, client: Arc<TelegramClient>, asked: 
 async fn answer_lead(service: Arc<Service>, outbox: OutboxHandle, asked: LeadRequest) {
     let lead = asked.lead;
     let store = service.store().clone();
-    let built = tokio::task::spawn_blocking(move || service.lead_request(&asked, Utc::now())).await;
+    let built = tokio::task::spawn_blocking(move || service.lead_request(&asked, crate::clock::now())).await;
     let flushed = match built {
         Ok(Ok(batch)) => store.flush().await.map(|()| batch),
         Ok(Err(error)) => Err(error),

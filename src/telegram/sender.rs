@@ -13,7 +13,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -312,7 +311,7 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
     if delivery.state != DeliveryState::Pending {
         return Ok(());
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     let inactive = ctx
         .store
         .learner(learner)?
@@ -333,7 +332,7 @@ async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), 
             ctx.client.send_document(learner.get(), file_name, content.as_bytes().to_vec(), caption).await
         }
     };
-    let now = Utc::now();
+    let now = crate::clock::now();
     match result {
         Ok(message_id) => {
             if delivery.purpose.is_prompt() {
