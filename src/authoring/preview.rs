@@ -2,21 +2,45 @@
 //! buttons), rendered by the same code as the daemon.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use crate::content::{ItemKind, Pack};
 use crate::domain::{DeliverySeq, OutMessage};
 use crate::i18n::{Lang, fill, tr};
 use crate::render::{self, plain::to_plain};
+use crate::schedule::track::Track;
 
-/// The pack's messages as plain text, with the bot's own texts in `lang`.
-pub(crate) fn preview(pack: &Pack, lang: Lang) -> String {
+/// A cohort that follows the pack on an onboarding track: the preview shows each lesson's day.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OnTrack<'a> {
+    /// The cohort's id.
+    pub cohort: &'a str,
+    /// The config it is in.
+    pub file: &'a Path,
+    /// Its track.
+    pub track: &'a Track,
+}
+
+/// The pack's messages as plain text, with the bot's own texts in `lang`; on a track, with the
+/// day each lesson goes out.
+pub(crate) fn preview(pack: &Pack, lang: Lang, on_track: Option<&OnTrack<'_>>) -> String {
     let lessons = match pack.lessons.len() {
         1 => tr(lang, "tools.preview_lessons_one").to_owned(),
         n => fill(lang, "tools.preview_lessons", &[("n", &n.to_string())]),
     };
     let mut out = format!("{} ({}, {lessons})\n{}\n", pack.title, pack.language, pack.description);
+    if let Some(on_track) = on_track {
+        let time = on_track.track.time().format("%H:%M").to_string();
+        let file = on_track.file.display().to_string();
+        let args = [("cohort", on_track.cohort), ("file", file.as_str()), ("time", time.as_str())];
+        let _ = writeln!(out, "{}", fill(lang, "tools.preview_track", &args));
+    }
     for (idx, lesson) in pack.lessons.iter().enumerate() {
-        let _ = writeln!(out, "\n━━━ {}. {} ({}) ━━━", idx + 1, lesson.title, lesson.path.display());
+        let day = on_track.map_or_else(String::new, |on_track| {
+            let day = on_track.track.lesson_day(idx).to_string();
+            format!(" · {}", fill(lang, "tools.preview_day", &[("day", &day)]))
+        });
+        let _ = writeln!(out, "\n━━━ {}. {} ({}){day} ━━━", idx + 1, lesson.title, lesson.path.display());
         out.push_str(&message_box(&render::lesson(lang, pack, lesson)));
         for item in &lesson.items {
             match &item.kind {
@@ -70,7 +94,7 @@ mod tests {
 
     #[test]
     fn shows_every_message_in_order_with_buttons() {
-        let text = preview(&demo_pack(), Lang::En);
+        let text = preview(&demo_pack(), Lang::En, None);
         let lesson = text.find("One & only").unwrap();
         let quiz = text.find("Pick?").unwrap();
         let reflect = text.find("Second?").unwrap();
@@ -85,7 +109,7 @@ mod tests {
 
     #[test]
     fn the_tools_labels_follow_the_language() {
-        let text = preview(&demo_pack(), Lang::Da);
+        let text = preview(&demo_pack(), Lang::Da, None);
         assert!(text.contains("  efter et rigtigt svar bliver beskeden:\n"), "{text}");
         assert!(text.contains("  2 dage senere:\n"), "{text}");
         assert!(!text.contains("days later") && !text.contains("right answer"), "{text}");

@@ -15,12 +15,13 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use crate::config::Cohort;
 use crate::content::Pack;
-use crate::domain::{DeliverySeq, ItemId, Learner, LearnerId, Progress, Purpose, Status};
-use crate::engine::{Draft, Extra, NewLessons, Outcome, SlotContext, answers, apply, plan_slot, session, srs};
+use crate::domain::{DeliverySeq, ItemId, Learner, LearnerId, Progress, Purpose, Status, TrackClock};
+use crate::engine::{Draft, Extra, NewLessons, Outcome, SlotContext, answers, apply, plan_slot, planner, session, srs};
 use crate::i18n::{Lang, fill, tr};
-use crate::schedule::agenda::{Timing, next_due, resolve};
+use crate::schedule::agenda::{Due, Timing, next_due, resolve};
 use crate::schedule::cron::CronSpec;
 use crate::schedule::policy::Policy;
+use crate::schedule::track::catch_up_due;
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +72,19 @@ pub(crate) struct SimReport {
     pub spacing_wrong: Option<Spacing>,
     /// Number of virtual days, to tell which streaks the run was too short to reach fairly.
     pub n_days: u32,
+    /// On a track: on which of their track days learners got the last lesson.
+    pub track: Option<TrackFinish>,
+}
+
+/// When learners on a track got their last lesson.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TrackFinish {
+    /// The track day of the pack's last lesson.
+    pub planned: u32,
+    /// The track day each learner who got every lesson got the last one on.
+    pub finished: Vec<i64>,
+    /// Learners simulated (those missing from `finished` did not get every lesson in the run).
+    pub learners: usize,
 }
 
 /// Days until a quiz comes back, over the answers of one kind.
@@ -95,57 +109,68 @@ struct Tally {
     intervals: BTreeMap<u32, (f64, u32)>,
 }
 
-/// Runs the simulation of `cohort` following `pack`.
+/// Runs the simulation of `cohort` following `pack`. Each learner has their own agenda, as in
+/// the daemon; on a schedule they all share the cohort's slots, on a track each one joins on a
+/// day of their own (see [`join_time`]) and follows their own track days.
 pub(crate) fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> SimReport {
     let start = resolve(cohort.timezone, options.start.and_time(NaiveTime::MIN)).unwrap_or_default();
-    let mut learners: Vec<Learner> = (0..options.learners).map(|idx| sim_learner(idx, cohort, start)).collect();
+    let mut learners: Vec<Learner> = (0..options.learners)
+        .map(|idx| sim_learner(idx, cohort, join_time(cohort, options.start, idx).unwrap_or(start)))
+        .collect();
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let mut seq = DeliverySeq::new(0);
     let mut report = SimReport { n_days: options.days, ..SimReport::default() };
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
     let mut streaks: HashMap<(LearnerId, ItemId), u32> = HashMap::new();
-    let timing = Timing {
-        schedule: &cohort.schedule,
-        cohort_tz: cohort.timezone,
-        policy: &cohort.policy,
-        learner_tz: cohort.timezone,
-        preferred: None,
-    };
+    let mut agenda = Agenda::new(cohort);
     // The first virtual day starts at its midnight, a slot at midnight included.
-    let mut cursor = start - Duration::seconds(1);
+    let mut due: Vec<Option<Due>> = learners
+        .iter()
+        .map(|learner| agenda.next(learner, learner.enrolled_at.max(start) - Duration::seconds(1)))
+        .collect();
+    let mut finished_on: Vec<Option<i64>> = vec![None; learners.len()];
     for day in 0..options.days {
         let day_start = start + Duration::days(i64::from(day));
         let day_end = day_start + Duration::days(1) - Duration::seconds(1);
         let mut tally =
             Tally { nudges: vec![0; learners.len()], messages: vec![0; learners.len()], ..Tally::default() };
-        while let Some(due) = next_due(&timing, cursor).filter(|due| due.at <= day_end) {
-            cursor = due.at;
-            for (idx, learner) in learners.iter_mut().enumerate() {
-                let ctx = SlotContext {
-                    pack,
-                    policy: &cohort.policy,
-                    tz: cohort.timezone,
-                    now: due.at,
-                    lessons: NewLessons::OnePerSlot,
-                };
-                let outcome = plan_slot(learner, &ctx);
-                tally.nudges[idx] += outcome.drafts.len() as u32;
-                let mut run = Run {
-                    pack,
-                    retention: cohort.policy.target_retention,
-                    accuracy: options.accuracy,
-                    now: due.at,
-                    streaks: &mut streaks,
-                };
-                run.respond(learner, outcome, &mut seq, &mut rng, &mut tally, idx);
+        while let Some((at, idx)) = earliest(&due, day_end) {
+            let learner = &mut learners[idx];
+            let lessons = agenda.lessons(learner, pack, at);
+            if let Some(clock) = learner.progress.track.as_mut() {
+                clock.started = true;
             }
+            let ctx = SlotContext { pack, policy: &cohort.policy, tz: cohort.timezone, now: at, lessons };
+            let outcome = plan_slot(learner, &ctx);
+            tally.nudges[idx] += outcome.drafts.len() as u32;
+            let mut run = Run {
+                pack,
+                cohort,
+                retention: cohort.policy.target_retention,
+                accuracy: options.accuracy,
+                now: at,
+                streaks: &mut streaks,
+            };
+            run.respond(learner, outcome, &mut seq, &mut rng, &mut tally, idx);
+            let all_started = pack.lessons.iter().all(|lesson| learner.progress.lessons_started.contains(&lesson.id));
+            if finished_on[idx].is_none() && all_started {
+                finished_on[idx] = learner.progress.track.map(|clock| clock.day(local_date(cohort, at)));
+            }
+            due[idx] = agenda.next(learner, at);
         }
         for (streak, (sum, count)) in &tally.intervals {
             let entry = spacing.entry(*streak).or_default();
             entry.0 += sum;
             entry.1 += count;
         }
-        report.days.push(day_stats(&tally, &learners, day_start.with_timezone(&cohort.timezone).date_naive(), day_end));
+        let joined = learners.iter().filter(|learner| learner.enrolled_at <= day_end).count();
+        report.days.push(day_stats(
+            &tally,
+            &learners,
+            joined,
+            day_start.with_timezone(&cohort.timezone).date_naive(),
+            day_end,
+        ));
     }
     for (streak, (sum, count)) in spacing {
         let spacing = Spacing { mean_days: sum / f64::from(count.max(1)), samples: count };
@@ -156,10 +181,94 @@ pub(crate) fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> Sim
             }
         }
     }
+    report.track = cohort.track.as_ref().map(|track| TrackFinish {
+        planned: track.length(pack.lessons.len()),
+        finished: finished_on.iter().flatten().copied().collect(),
+        learners: learners.len(),
+    });
     report
 }
 
+/// When simulated learner `idx` joins: on a schedule, everyone at the start; on a track, one
+/// learner a day over the first week (Monday's joiner, Tuesday's, …), at a time between 08:00
+/// and 18:00 that differs from learner to learner, so some join before the track's time and
+/// some after it.
+fn join_time(cohort: &Cohort, first_day: NaiveDate, idx: u32) -> Option<DateTime<Utc>> {
+    cohort.track.as_ref()?;
+    let date = first_day + Duration::days(i64::from(idx % 7));
+    let minutes = 8 * 60 + (idx * 137) % 600;
+    resolve(cohort.timezone, date.and_time(NaiveTime::MIN) + Duration::minutes(i64::from(minutes)))
+}
+
+/// The learner whose nudge comes first, by `until`: the earliest time, then the lowest index
+/// (so learners sharing a slot go in order, as they always did).
+fn earliest(due: &[Option<Due>], until: DateTime<Utc>) -> Option<(DateTime<Utc>, usize)> {
+    due.iter()
+        .enumerate()
+        .filter_map(|(idx, due)| due.as_ref().filter(|due| due.at <= until).map(|due| (due.at, idx)))
+        .min()
+}
+
+/// The learner's date at `at` (simulated learners live in the cohort's zone).
+fn local_date(cohort: &Cohort, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&cohort.timezone).date_naive()
+}
+
+/// Each simulated learner's next nudge, found as the daemon finds it (`agenda::next_due`, and
+/// on a track the day-0 catch-up). The cohort's next slot after a moment is the same for every
+/// learner, so the last search is kept.
+struct Agenda<'a> {
+    cohort: &'a Cohort,
+    last: Option<(DateTime<Utc>, Option<Due>)>,
+}
+
+impl<'a> Agenda<'a> {
+    fn new(cohort: &'a Cohort) -> Self {
+        Self { cohort, last: None }
+    }
+
+    fn timing(&self) -> Timing<'a> {
+        Timing {
+            schedule: &self.cohort.schedule,
+            cohort_tz: self.cohort.timezone,
+            policy: &self.cohort.policy,
+            learner_tz: self.cohort.timezone,
+            preferred: None,
+        }
+    }
+
+    /// The learner's first nudge strictly after `after`.
+    fn next(&mut self, learner: &Learner, after: DateTime<Utc>) -> Option<Due> {
+        let regular = match &self.last {
+            Some((when, due)) if *when == after => due.clone(),
+            _ => {
+                let due = next_due(&self.timing(), after);
+                self.last = Some((after, due.clone()));
+                due
+            }
+        };
+        let clock = learner.progress.track.filter(|clock| !clock.started);
+        let catch_up = clock.and_then(|clock| catch_up_due(&self.timing(), clock.joined, after));
+        match (catch_up, regular) {
+            (Some(catch_up), Some(regular)) if regular.at <= catch_up.at => Some(regular),
+            (Some(catch_up), _) => Some(catch_up),
+            (None, regular) => regular,
+        }
+    }
+
+    /// Which new lessons a slot at `at` may start for the learner.
+    fn lessons(&self, learner: &Learner, pack: &Pack, at: DateTime<Utc>) -> NewLessons {
+        match (&self.cohort.track, learner.progress.track) {
+            (Some(track), Some(clock)) => {
+                NewLessons::Released(track.released(clock.day(local_date(self.cohort, at)), pack.lessons.len()))
+            }
+            _ => NewLessons::OnePerSlot,
+        }
+    }
+}
+
 fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner {
+    let track = cohort.track.as_ref().map(|_| TrackClock::new(enrolled_at, local_date(cohort, enrolled_at)));
     Learner {
         id: LearnerId::new(i64::from(idx) + 1),
         cohort: cohort.id.clone(),
@@ -167,7 +276,7 @@ fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner
         lang: Lang::En,
         status: Status::Active,
         enrolled_at,
-        progress: Progress::default(),
+        progress: Progress { track, ..Progress::default() },
         prefs: Default::default(),
         next_nudge: None,
         pending_move: None,
@@ -179,6 +288,7 @@ fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner
 /// How simulated learners answer, at one moment.
 struct Run<'a> {
     pack: &'a Pack,
+    cohort: &'a Cohort,
     retention: f64,
     accuracy: f64,
     now: DateTime<Utc>,
@@ -207,11 +317,32 @@ impl Run<'_> {
             let Ok(numbered) = apply(learner, outcome, self.now, fresh);
             tally.messages[idx] += numbered.len() as u32;
             for numbered in &numbered {
-                if let Some(next) = self.answer(learner, &numbered.draft, numbered.seq, rng, tally) {
+                if let Some(mut next) = self.answer(learner, &numbered.draft, numbered.seq, rng, tally) {
+                    self.continue_track(learner, &mut next, tally, idx);
                     pending.push(next);
                 }
             }
         }
+    }
+
+    /// On a track, what the daemon adds after an answer that finished a lesson: the next
+    /// lessons released by today, counted against the cap.
+    fn continue_track(&self, learner: &mut Learner, next: &mut Outcome, tally: &mut Tally, idx: usize) {
+        let agenda = Agenda::new(self.cohort);
+        let lessons = agenda.lessons(learner, self.pack, self.now);
+        if lessons == NewLessons::OnePerSlot {
+            return;
+        }
+        let ctx = SlotContext {
+            pack: self.pack,
+            policy: &self.cohort.policy,
+            tz: self.cohort.timezone,
+            now: self.now,
+            lessons,
+        };
+        let more = planner::continue_track(learner, &ctx, next);
+        tally.nudges[idx] += more.drafts.len() as u32;
+        next.drafts.extend(more.drafts);
     }
 
     fn answer(
@@ -269,8 +400,9 @@ impl Run<'_> {
     }
 }
 
-fn day_stats(tally: &Tally, learners: &[Learner], date: NaiveDate, end: DateTime<Utc>) -> DayStats {
-    let n = tally.nudges.len().max(1) as f64;
+/// The day's figures; the means are over the `joined` learners who had joined by its end.
+fn day_stats(tally: &Tally, learners: &[Learner], joined: usize, date: NaiveDate, end: DateTime<Utc>) -> DayStats {
+    let n = joined.max(1) as f64;
     let recalls: Vec<f64> = learners
         .iter()
         .flat_map(|learner| learner.progress.memory.values().map(|memory| srs::retrievability(memory, end)))
@@ -332,17 +464,35 @@ pub(crate) fn header(cohort: &Cohort, origin: &str, pack: &Pack, options: &SimOp
     );
     let _ = writeln!(out, "\n{origin}:");
     let at_most = |n: u32| fill(lang, "tools.simulate_at_most", &[("n", &n.to_string())]);
+    let rhythm = match &cohort.track {
+        None => {
+            vec![("tools.simulate_schedule", format!("`{}` ({})", cohort.schedule.as_str(), cohort.timezone.name()))]
+        }
+        Some(track) => {
+            let days: Vec<String> = track.days().iter().map(ToString::to_string).collect();
+            let time = track.time().format("%H:%M").to_string();
+            let args = [("days", days.join(", ")), ("time", time), ("zone", cohort.timezone.name().to_owned())];
+            let args: Vec<(&str, &str)> = args.iter().map(|(key, value)| (*key, value.as_str())).collect();
+            vec![
+                ("tools.simulate_track", fill(lang, "tools.simulate_track_value", &args)),
+                ("tools.simulate_joins", tr(lang, "tools.simulate_joins_value").to_owned()),
+            ]
+        }
+    };
     let rows = [
-        ("tools.simulate_schedule", format!("`{}` ({})", cohort.schedule.as_str(), cohort.timezone.name())),
-        (
-            "tools.simulate_cap",
-            fill(lang, "tools.simulate_cap_value", &[("n", &policy.max_messages_per_day.to_string())]),
-        ),
-        ("tools.simulate_reviews", at_most(policy.max_reviews_per_slot)),
-        ("tools.simulate_quiet", quiet),
-        ("tools.simulate_days_off", if days_off.is_empty() { none.to_owned() } else { days_off.join(", ") }),
-        ("tools.simulate_recall", format!("{:.0} %", policy.target_retention * 100.0)),
-    ];
+        rhythm,
+        vec![
+            (
+                "tools.simulate_cap",
+                fill(lang, "tools.simulate_cap_value", &[("n", &policy.max_messages_per_day.to_string())]),
+            ),
+            ("tools.simulate_reviews", at_most(policy.max_reviews_per_slot)),
+            ("tools.simulate_quiet", quiet),
+            ("tools.simulate_days_off", if days_off.is_empty() { none.to_owned() } else { days_off.join(", ") }),
+            ("tools.simulate_recall", format!("{:.0} %", policy.target_retention * 100.0)),
+        ],
+    ]
+    .concat();
     let width = rows.iter().map(|(key, _)| tr(lang, key).chars().count()).max().unwrap_or(0) + 2;
     let lines: Vec<String> = rows.iter().map(|(key, value)| format!("  {:<width$}{value}", tr(lang, key))).collect();
     out.push_str(&lines.join("\n"));
@@ -381,8 +531,33 @@ pub fn table(report: &SimReport, header: &str, lang: Lang) -> String {
         );
     }
     let _ = writeln!(out, "\n{}", tr(lang, "tools.simulate_cap_note"));
+    if let Some(track) = &report.track {
+        let _ = writeln!(out, "\n{}", track_finish(track, report.n_days, lang));
+    }
     out.push_str(&spacing_table(report, lang));
     out
+}
+
+/// When learners on a track got their last lesson, against the plan.
+fn track_finish(track: &TrackFinish, n_days: u32, lang: Lang) -> String {
+    let mut days = track.finished.clone();
+    days.sort_unstable();
+    let planned = track.planned.to_string();
+    match (days.first(), days.last()) {
+        (Some(earliest), Some(latest)) => fill(
+            lang,
+            "tools.simulate_track_finish",
+            &[
+                ("planned", &planned),
+                ("n", &days.len().to_string()),
+                ("learners", &track.learners.to_string()),
+                ("earliest", &earliest.to_string()),
+                ("latest", &latest.to_string()),
+                ("median", &days[days.len() / 2].to_string()),
+            ],
+        ),
+        _ => fill(lang, "tools.simulate_track_unfinished", &[("planned", &planned), ("days", &n_days.to_string())]),
+    }
 }
 
 /// Days until a quiz comes back by streak, with the answers behind each mean, and a note when

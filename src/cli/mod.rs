@@ -255,7 +255,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("`{code}` is not a language nudge speaks (nl, en, da)"))?,
                 None => pack.language,
             };
-            print!("{}", crate::authoring::preview::preview(&pack, lang));
+            let settings = preview_settings(config)?;
+            let track = settings.as_ref().and_then(|settings| {
+                let cohort = settings.cohorts.iter().find(|cohort| cohort.pack == pack.id && cohort.track.is_some())?;
+                Some(crate::authoring::preview::OnTrack {
+                    cohort: &cohort.id,
+                    file: &settings.source,
+                    track: cohort.track.as_ref()?,
+                })
+            });
+            print!("{}", crate::authoring::preview::preview(&pack, lang, track.as_ref()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Try { pack, language, name } => {
@@ -271,6 +280,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             language,
         ),
     }
+}
+
+/// The settings `preview` shows a track's days from: the config named by `--config` or
+/// `NUDGE_CONFIG` (which must read), else the default one if there is one. A cohort with
+/// problems is left out, as `check` would report it.
+fn preview_settings(flag: Option<PathBuf>) -> anyhow::Result<Option<Settings>> {
+    let named = flag.is_some() || std::env::var_os("NUDGE_CONFIG").is_some();
+    let path = config::config_path(flag);
+    if !named && !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Settings::load_checked(&path)?.0))
 }
 
 /// Loads one pack for `preview` and `try`; with errors, prints them and fails.

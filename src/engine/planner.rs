@@ -54,13 +54,33 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
     let budget = room_today(learner, ctx.policy, today);
     let mut outcome = Outcome::default();
     if budget > 0 {
-        add_reviews(learner, ctx, budget, &mut outcome);
-        add_follow_ups(learner, ctx, budget, &mut outcome);
+        let before_lesson = budget.saturating_sub(lesson_reserve(learner, ctx));
+        add_reviews(learner, ctx, before_lesson, &mut outcome);
+        add_follow_ups(learner, ctx, before_lesson, &mut outcome);
         add_lesson(learner, ctx, budget, &mut outcome);
         add_mastery(learner, ctx, budget, &mut outcome);
     }
     count_today(learner, today, outcome.drafts.len());
     outcome
+}
+
+/// On a track, the room a released lesson needs (its text and first prompt), kept free of
+/// reviews and follow-ups: the track's days are a promise, and a review can wait a day where a
+/// lesson would fall behind. Nothing on a schedule, or with nothing released to start.
+fn lesson_reserve(learner: &Learner, ctx: &SlotContext<'_>) -> usize {
+    let NewLessons::Released(released) = ctx.lessons else { return 0 };
+    let idle = learner.progress.queue.is_empty() && learner.progress.waiting.is_none();
+    let due = next_lesson_index(learner, ctx.pack).filter(|index| *index < released);
+    match due.map(|index| &ctx.pack.lessons[index]) {
+        Some(lesson) if idle => {
+            if lesson.items.is_empty() {
+                1
+            } else {
+                2
+            }
+        }
+        _ => 0,
+    }
 }
 
 /// How many more scheduled messages the learner may get on their local date `today`: the

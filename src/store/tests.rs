@@ -42,7 +42,7 @@ fn a_store_from_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     {
-        let store = Store::open(&path).unwrap();
+        let store = Store::open_when_free(&path).unwrap();
         store.set_meta(SCHEMA_KEY, &99u32).unwrap();
         store.flush_blocking().unwrap();
     }
@@ -156,7 +156,7 @@ fn an_interrupted_migration_runs_again_over_records_already_rewritten() {
 fn a_damaged_record_stops_a_migration_and_leaves_the_version_alone() {
     let (_dir, path) = schema_1_store_dir();
     {
-        let store = Store::open(&path).unwrap();
+        let store = Store::open_when_free(&path).unwrap();
         store.set_meta(SCHEMA_KEY, &1u32).unwrap();
         store
             .db
@@ -272,7 +272,7 @@ fn a_schema_2_outbox_is_keyed_by_learner_when_opened() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     {
-        let store = Store::open(&path).unwrap();
+        let store = Store::open_when_free(&path).unwrap();
         add_delivery(&store, LearnerId::new(7));
         store.outbox.clear().unwrap();
         store.outbox.insert(3u64.to_be_bytes(), &keys::learner(LearnerId::new(7))).unwrap();
