@@ -607,6 +607,7 @@ fn typical_days_to_reach(report: &SimReport, streak: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
     use crate::testkit::{demo_pack, settings};
 
     fn options(days: u32, accuracy: f64) -> SimOptions {
@@ -667,6 +668,26 @@ mod tests {
         let report = simulate(&cohort, &demo_pack(), SimOptions { learners: 3, ..options(2, 0.8) });
         // 17,280 slots a day: the first 10,000 of them all fall in the quiet morning.
         assert!(report.days.iter().all(|day| day.nudges_max > 0 && day.new_items > 0), "{:?}", report.days);
+    }
+
+    #[test]
+    fn a_track_runs_every_learner_from_their_own_first_day_to_the_last_lesson() {
+        let config = "[[cohorts]]\nid = \"new\"\npack = \"demo\"\ninvite = \"NEW\"\ntrack = \"onboarding\"\ndays = [0, 3]\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\ndays_off = [\"sat\", \"sun\"]\n";
+        let settings = Settings::parse(config, std::path::Path::new("t.toml")).unwrap();
+        let report = simulate(&settings.cohorts[0], &demo_pack(), SimOptions { learners: 7, ..options(14, 0.8) });
+        let track = report.track.expect("a track run");
+        assert_eq!((track.planned, track.learners), (3, 7));
+        // One joiner a day from Monday: day 3 is Thursday, Friday, then Saturday and Sunday for
+        // the Wednesday and Thursday joiners (both get lesson 2 on Monday: day 5 and day 4),
+        // Monday for Friday's; the weekend joiners start on Monday and get it on their day 3.
+        assert_eq!(track.finished, [3, 3, 5, 4, 3, 3, 3]);
+        assert!(report.days.iter().all(|day| day.nudges_max <= 3));
+        assert_eq!(
+            report.days[0].new_items, 3,
+            "Monday: only the Monday joiner (lesson 1: quiz, reflection, practice)"
+        );
+        let header = header(&settings.cohorts[0], "cohort", &demo_pack(), &options(14, 0.8), Lang::En);
+        assert!(header.contains("lessons on days 0, 3 after joining, at 09:00 (Europe/Amsterdam)"), "{header}");
     }
 
     #[test]

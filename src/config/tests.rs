@@ -190,3 +190,46 @@ fn a_token_in_the_file_is_an_unknown_key() {
     assert!(error.contains("token"), "{error}");
     assert!(!error.contains("123:abc"), "the token must not be echoed: {error}");
 }
+
+/// `GOOD` with its cohort's `schedule` line replaced by `rhythm`.
+fn with_rhythm(rhythm: &str) -> String {
+    GOOD.replace("schedule = \"0 9 * * Mon-Fri\"\n", rhythm)
+}
+
+#[test]
+fn a_track_replaces_the_schedule_with_days_after_joining_at_a_time() {
+    let settings = parse(&with_rhythm("track = \"onboarding\"\ndays = [0, 2, 5]\ntime = \"08:15\"\n")).unwrap();
+    let track = settings.cohorts[0].track.as_ref().expect("a track");
+    assert_eq!(track.days(), [0, 2, 5]);
+    assert_eq!(track.time(), chrono::NaiveTime::from_hms_opt(8, 15, 0).unwrap());
+    assert_eq!(settings.cohorts[0].schedule.as_str(), "15 8 * * *", "the daily slot the agenda searches");
+    let defaults = parse(&with_rhythm("track = \"onboarding\"\n")).unwrap();
+    let track = defaults.cohorts[0].track.as_ref().expect("a track");
+    assert_eq!(track.days(), [0, 1, 2, 4, 7, 10, 14, 21, 28]);
+    assert_eq!(track.time(), chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+}
+
+#[test]
+fn a_track_that_mixes_with_a_schedule_or_runs_backwards_is_refused_by_name() {
+    let both = with_rhythm("schedule = \"0 9 * * *\"\ntrack = \"onboarding\"\n");
+    assert_eq!(
+        error_of(&both),
+        "nudge.toml:17:9: `cohorts[0].track`: a cohort follows either a `schedule` (the same dates for everyone) or a `track` (days after each learner joined), not both: remove one"
+    );
+    let backwards = with_rhythm("track = \"onboarding\"\ndays = [0, 4, 2, -1]\ntime = \"25:00\"\n");
+    assert_eq!(
+        error_of(&backwards),
+        "the configuration has 3 problems:\n  nudge.toml:17:15: `cohorts[0].days`: day 2 comes after day 4: the days must increase, one lesson per day at most\n  nudge.toml:17:18: `cohorts[0].days`: `-1` is not a day of the track: give days from 0 (the day a learner joins) to 3650\n  nudge.toml:18:8: `cohorts[0].time`: `25:00` is not a time of day; write it as `09:00`"
+    );
+    let quiet = with_rhythm("track = \"onboarding\"\ntime = \"06:30\"\n");
+    assert!(
+        error_of(&quiet)
+            .contains("`cohorts[0].time`: `06:30` never reaches a learner: it falls in the quiet hours (21:00-07:00)")
+    );
+    let stray = with_rhythm("schedule = \"0 9 * * *\"\ndays = [0, 1]\n");
+    assert!(error_of(&stray).contains("`cohorts[0].days`: belongs to a track"));
+    let neither = with_rhythm("");
+    assert!(error_of(&neither).contains("`cohorts[0]`: has no `schedule`"), "{}", error_of(&neither));
+    let unknown = with_rhythm("track = \"induction\"\n");
+    assert!(error_of(&unknown).contains("`induction` is not a track"));
+}

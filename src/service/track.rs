@@ -53,12 +53,17 @@ impl Service {
 
     /// Marks the learner active again (a pause ended, `/resume`, `/start`); on a track the days
     /// they were paused move the rest of it on.
+    /// A pause that ran out ends on its last day, not on the day of the next nudge.
     pub(super) fn activate(&self, learner: &mut Learner, now: DateTime<Utc>) {
-        let was_paused = matches!(learner.status, Status::Paused { .. });
+        let ended = match learner.status {
+            Status::Paused { until: Some(until) } => Some(until.min(now)),
+            Status::Paused { until: None } => Some(now),
+            _ => None,
+        };
         learner.status = Status::Active;
         let Some(cohort) = cohort_of(&self.settings, learner) else { return };
-        if was_paused && let Some(mut clock) = self.track_clock(learner, cohort) {
-            clock.resume(self.local_date(learner, now));
+        if let (Some(ended), Some(mut clock)) = (ended, self.track_clock(learner, cohort)) {
+            clock.resume(self.local_date(learner, ended));
             learner.progress.track = Some(clock);
         }
     }
