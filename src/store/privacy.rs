@@ -89,7 +89,7 @@ impl Store {
             tx.set_agenda(learner.next_nudge.as_ref(), None)?;
             learner.next_nudge = None;
             if !matches!(learner.status, Status::Erasing { .. }) {
-                learner.status = Status::Erasing { since: Utc::now() };
+                learner.status = Status::Erasing { since: crate::clock::now() };
             }
             tx.put_learner(&learner)
         })
