@@ -25,7 +25,7 @@ fn text(output: &Output) -> String {
 fn the_example_packs_pass_check_without_warnings() {
     let output = nudge(&["check", "--deny-warnings"], repo());
     assert!(output.status.success(), "{}", text(&output));
-    assert_eq!(text(&output).trim(), "0 errors, 0 warnings in 30 lessons");
+    assert_eq!(text(&output).trim(), "0 errors, 0 warnings in 39 lessons");
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn check_reports_every_config_problem_and_still_checks_the_packs() {
         out.contains(&format!("{zone} | timezone = \"Europe/Kopenhagen\"\n   |            ^")),
         "with the line and a caret: {out}"
     );
-    assert!(out.trim_end().ends_with("2 errors, 0 warnings in 30 lessons"), "the packs are checked too: {out}");
+    assert!(out.trim_end().ends_with("2 errors, 0 warnings in 39 lessons"), "the packs are checked too: {out}");
     let serve = nudge(&["serve", "--config", "bad.toml"], dir.path());
     let out = text(&serve);
     assert_eq!(serve.status.code(), Some(1), "{out}");
@@ -259,7 +259,7 @@ fn the_config_flag_works_before_or_after_the_subcommand() {
     for args in [["--config", "config/demo.toml", "check"], ["check", "--config", "config/demo.toml"]] {
         let output = nudge(&args, repo());
         assert!(output.status.success(), "{args:?}: {}", text(&output));
-        assert_eq!(text(&output).trim(), "0 errors, 0 warnings in 30 lessons", "{args:?}");
+        assert_eq!(text(&output).trim(), "0 errors, 0 warnings in 39 lessons", "{args:?}");
     }
     let missing = nudge(&["--config", "no/such.toml", "check"], repo());
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));

@@ -52,6 +52,10 @@ pub struct TestOptions {
     pub config_extra: String,
     /// The cohort's cron schedule.
     pub schedule: String,
+    /// TOML that replaces the `schedule` line (an onboarding track's `track`, `days`, `time`).
+    pub track: Option<String>,
+    /// The cohort's time zone.
+    pub timezone: String,
     /// The language of the cohort and its pack: "en" (the two English lessons) or "da" (one
     /// Danish lesson).
     pub language: &'static str,
@@ -82,6 +86,8 @@ impl Default for TestOptions {
             retry: RetryPolicy::default(),
             config_extra: String::new(),
             schedule: "0 9 * * *".to_owned(),
+            track: None,
+            timezone: "Europe/Amsterdam".to_owned(),
             language: "en",
             team_question_schedule: distant_schedule(),
             run_digests: false,
@@ -136,7 +142,9 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         "language = \"{}\"\nteam_question_schedule = \"{}\"\n{}",
         options.language, options.team_question_schedule, options.cohort_extra
     );
-    let config = format!("{}\n{}", config_text(&fake, &dir, &options.schedule, &cohort_extra), options.config_extra);
+    let rhythm = options.track.clone().unwrap_or_else(|| format!("schedule = \"{}\"", options.schedule));
+    let cohort_extra = format!("timezone = \"{}\"\n{cohort_extra}", options.timezone);
+    let config = format!("{}\n{}", config_text(&fake, &dir, &rhythm, &cohort_extra), options.config_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
     let app_options = AppOptions {
         limits: Some(options.limits),
@@ -183,10 +191,10 @@ fn write_content(pack: &std::path::Path, language: &str, team: bool) {
     std::fs::write(pack.join("02-trust.md"), with_team(LESSON_TWO, TEAM_QUESTIONS[1])).expect("lesson");
 }
 
-fn config_text(fake: &FakeTelegram, dir: &TempDir, schedule: &str, cohort_extra: &str) -> String {
+fn config_text(fake: &FakeTelegram, dir: &TempDir, rhythm: &str, cohort_extra: &str) -> String {
     let root = dir.path().display();
     format!(
-        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"{schedule}\"\ntimezone = \"Europe/Amsterdam\"\n{cohort_extra}\n",
+        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\n{rhythm}\n{cohort_extra}\n",
         fake.api_url()
     )
 }

@@ -22,3 +22,4 @@ mod store_safety;
 mod team;
 mod team_loop;
 mod telegram;
+mod tracks;
