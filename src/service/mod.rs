@@ -351,3 +351,5 @@ mod lead_tests;
 mod team_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod track_tests;

@@ -52,13 +52,20 @@ impl Service {
     }
 
     /// Marks the learner active again (a pause ended, `/resume`, `/start`); on a track the days
-    /// they were paused move the rest of it on.
+    /// they were paused move the rest of it on. A pause that ran out ended at its `until`, not
+    /// at the nudge that notices it (which days off may hold back further).
     pub(super) fn activate(&self, learner: &mut Learner, now: DateTime<Utc>) {
-        let was_paused = matches!(learner.status, Status::Paused { .. });
+        let pause_ended = match learner.status {
+            Status::Paused { until: Some(until) } => Some(until.min(now)),
+            Status::Paused { until: None } => Some(now),
+            Status::Active | Status::Inactive { .. } | Status::Erasing { .. } => None,
+        };
         learner.status = Status::Active;
         let Some(cohort) = cohort_of(&self.settings, learner) else { return };
-        if was_paused && let Some(mut clock) = self.track_clock(learner, cohort) {
-            clock.resume(self.local_date(learner, now));
+        if let Some(ended) = pause_ended
+            && let Some(mut clock) = self.track_clock(learner, cohort)
+        {
+            clock.resume(self.local_date(learner, ended));
             learner.progress.track = Some(clock);
         }
     }

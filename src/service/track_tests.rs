@@ -1,0 +1,110 @@
+//! Onboarding tracks through the service, case by case: a cohort on a track read from its
+//! config keys, one learner, their agenda run forward. The properties are in `track_props.rs`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+
+use super::Service;
+use crate::chat::Incoming;
+use crate::config::Settings;
+use crate::content::Pack;
+use crate::domain::{LearnerId, Purpose};
+use crate::store::Store;
+use crate::testkit::{at, library, pack, person};
+
+/// A service with cohort `hires` (invite `HIRE`, pack `demo`) on a track: `track` holds its
+/// track keys and pacing, one `key = value` a line.
+pub(super) fn track_service(track: &str, pack: Pack) -> Service {
+    let text = format!(
+        "[[cohorts]]\nid = \"hires\"\npack = \"demo\"\ninvite = \"HIRE\"\ntrack = \"onboarding\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n{track}\n"
+    );
+    let settings = Settings::parse(&text, Path::new("nudge.toml")).unwrap_or_else(|error| panic!("{error}"));
+    let store = Store::temporary().unwrap_or_else(|error| panic!("{error}"));
+    Service::new(Arc::new(store), Arc::new(settings), library(pack))
+}
+
+/// `n` lessons with text only, `l1` to `l<n>`: each slot starts as many as the track has
+/// released and the cap allows, with nobody to answer.
+fn text_lessons(n: usize) -> Pack {
+    let texts: Vec<String> =
+        (1..=n).map(|k| format!("+++\nid = \"l{k}\"\ntitle = \"Lesson {k}\"\n+++\nText of lesson {k}.\n")).collect();
+    pack(&texts.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// One learner (id 1) on the track, who says things and is nudged when due.
+struct Hire {
+    service: Service,
+    id: LearnerId,
+}
+
+impl Hire {
+    fn new(service: Service) -> Self {
+        Self { service, id: LearnerId::new(1) }
+    }
+
+    fn say(&self, text: &str, now: DateTime<Utc>) {
+        self.service.handle(&Incoming::from_text(person(self.id), text, None), now).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Sends every nudge due up to `until`, at its time.
+    fn nudged_until(&self, until: DateTime<Utc>) {
+        for _ in 0..1_000 {
+            let learner = self.service.store().learner(self.id).unwrap_or_else(|e| panic!("{e}"));
+            let Some(next) = learner.and_then(|learner| learner.next_nudge).filter(|next| next.at <= until) else {
+                return;
+            };
+            self.service.nudge_due(self.id, &next, next.at).unwrap_or_else(|e| panic!("{e}"));
+        }
+        panic!("the agenda never passed {until}");
+    }
+
+    /// The lessons that went out, with their local time in `zone`.
+    fn lessons(&self, zone: Tz) -> Vec<(String, NaiveDateTime)> {
+        self.service
+            .store()
+            .deliveries()
+            .filter_map(Result::ok)
+            .filter_map(|delivery| match delivery.purpose {
+                Purpose::Lesson { lesson } => Some((lesson, delivery.created.with_timezone(&zone).naive_local())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn local(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn lesson(id: &str, when: &str) -> (String, NaiveDateTime) {
+    (id.to_owned(), local(when))
+}
+
+#[test]
+fn a_pause_that_ends_by_itself_moves_the_track_on_by_its_own_days_not_to_the_next_nudge() {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let track = "days = [0, 1, 2, 3, 4, 5, 6]\ntime = \"09:00\"\nmax_messages_per_day = 3\ndays_off = [\"sat\", \"sun\"]\nteam_question_schedule = \"0 14 * * Wed\"";
+    let hire = Hire::new(track_service(track, text_lessons(7)));
+    hire.say("/start HIRE", at("2026-11-23T07:00:00Z")); // Monday 08:00
+    hire.nudged_until(at("2026-11-26T09:00:00Z")); // Thursday 10:00: lessons 1 to 4 are out
+    hire.say("/pause 1", at("2026-11-26T09:00:00Z")); // until Friday 10:00, after Friday's nudge
+    hire.nudged_until(at("2026-11-30T09:00:00Z")); // Monday 10:00
+    // One day paused: lesson 5 (day 4, Friday) moves to Saturday, 6 to Sunday, 7 to Monday;
+    // Saturday and Sunday are days off, so all three come on Monday, within the cap of three.
+    // Counting the pause until the next nudge (Monday) moved them on by four days instead.
+    assert_eq!(
+        hire.lessons(amsterdam),
+        [
+            lesson("l1", "2026-11-23 09:00:00"),
+            lesson("l2", "2026-11-24 09:00:00"),
+            lesson("l3", "2026-11-25 09:00:00"),
+            lesson("l4", "2026-11-26 09:00:00"),
+            lesson("l5", "2026-11-30 09:00:00"),
+            lesson("l6", "2026-11-30 09:00:00"),
+            lesson("l7", "2026-11-30 09:00:00"),
+        ]
+    );
+}
