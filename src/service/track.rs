@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Service, cohort_of};
+use super::{Service, cohort_of, is_due};
 use crate::config::Cohort;
 use crate::content::Pack;
 use crate::domain::{Learner, Status, TrackClock};
@@ -71,7 +71,8 @@ impl Service {
     }
 
     /// After an answer: on a track, the next lessons released by today when the answer
-    /// finished the lesson in hand (`next` is what the answer brings already).
+    /// finished the lesson in hand (`next` is what the answer brings already). Not while the
+    /// learner is on a break: a new lesson is a nudge, and those wait for the pause to end.
     pub(super) fn continue_track(
         &self,
         learner: &mut Learner,
@@ -79,6 +80,9 @@ impl Service {
         now: DateTime<Utc>,
         next: &mut Outcome,
     ) {
+        if !is_due(learner, now) {
+            return;
+        }
         let Some(cohort) = cohort_of(&self.settings, learner) else { return };
         let Some(pack) = pack.filter(|_| cohort.track.is_some()) else { return };
         let lessons = self.new_lessons(learner, cohort, pack, now);

@@ -108,3 +108,21 @@ fn a_pause_that_ends_by_itself_moves_the_track_on_by_its_own_days_not_to_the_nex
         ]
     );
 }
+
+#[test]
+fn an_answer_during_a_pause_starts_no_new_lesson() {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let reflect =
+        "+++\nid = \"l1\"\ntitle = \"Lesson 1\"\n+++\nText of lesson 1.\n\n## Reflect\nWhat did you notice?\n";
+    let next = "+++\nid = \"l2\"\ntitle = \"Lesson 2\"\n+++\nText of lesson 2.\n";
+    let track = "days = [0, 1]\ntime = \"09:00\"\nteam_question_schedule = \"0 14 * * Wed\"";
+    let hire = Hire::new(track_service(track, pack(&[reflect, next])));
+    hire.say("/start HIRE", at("2026-11-23T07:00:00Z")); // Monday 08:00
+    hire.nudged_until(at("2026-11-23T08:00:00Z")); // lesson 1 and its question at 09:00
+    hire.say("/pause 3", at("2026-11-24T07:00:00Z")); // Tuesday 08:00, before lesson 2's nudge
+    hire.say("I noticed a lot", at("2026-11-24T11:00:00Z")); // the answer, on a break
+    assert_eq!(hire.lessons(amsterdam), [lesson("l1", "2026-11-23 09:00:00")], "nothing new on a break");
+    hire.nudged_until(at("2026-11-28T08:00:00Z"));
+    // Paused from Tuesday to Friday: lesson 2 (day 1, Tuesday) moves on by three days.
+    assert_eq!(hire.lessons(amsterdam), [lesson("l1", "2026-11-23 09:00:00"), lesson("l2", "2026-11-27 09:00:00")]);
+}
