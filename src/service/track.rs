@@ -91,8 +91,12 @@ impl Service {
         next.drafts.extend(more.drafts);
     }
 
-    /// Notes on the learner's track clock that a pause begins at `now`.
+    /// Notes on the learner's track clock that a pause begins at `now`. A pause before that ran
+    /// out unnoticed (no nudge since) ends first, at its own end: the days between are not paused.
     pub(super) fn pause_track(&self, learner: &mut Learner, now: DateTime<Utc>) {
+        if matches!(learner.status, Status::Paused { until: Some(until) } if until <= now) {
+            self.activate(learner, now);
+        }
         let Some(cohort) = cohort_of(&self.settings, learner) else { return };
         if let Some(mut clock) = self.track_clock(learner, cohort) {
             clock.pause(self.local_date(learner, now));

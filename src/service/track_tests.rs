@@ -126,3 +126,22 @@ fn an_answer_during_a_pause_starts_no_new_lesson() {
     // Paused from Tuesday to Friday: lesson 2 (day 1, Tuesday) moves on by three days.
     assert_eq!(hire.lessons(amsterdam), [lesson("l1", "2026-11-23 09:00:00"), lesson("l2", "2026-11-27 09:00:00")]);
 }
+
+#[test]
+fn a_pause_after_one_that_ran_out_unnoticed_counts_only_its_own_days() {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let track = "days = [0, 1, 2, 3, 4, 5, 6]\ntime = \"09:00\"\nteam_question_schedule = \"0 14 * * Wed\"";
+    let hire = Hire::new(track_service(track, text_lessons(7)));
+    hire.say("/start HIRE", at("2026-11-23T07:00:00Z")); // Monday 08:00
+    hire.nudged_until(at("2026-11-24T09:00:00Z")); // lessons 1 and 2, Monday and Tuesday
+    hire.say("/pause 2", at("2026-11-24T09:00:00Z")); // Tuesday 10:00 to Thursday 10:00
+    // Thursday's nudge (09:00) fell in the pause; Friday's would notice its end, but first:
+    hire.say("/pause 1", at("2026-11-27T07:00:00Z")); // Friday 08:00 to Saturday 08:00
+    hire.nudged_until(at("2026-11-28T09:00:00Z")); // Saturday 10:00
+    // Three days paused (two, then one; Thursday was not): lesson 3 (day 2, Wednesday) comes on
+    // Saturday. Counting Thursday as paused too held it back to Sunday.
+    assert_eq!(
+        hire.lessons(amsterdam),
+        [lesson("l1", "2026-11-23 09:00:00"), lesson("l2", "2026-11-24 09:00:00"), lesson("l3", "2026-11-28 09:00:00"),]
+    );
+}
