@@ -99,6 +99,14 @@ pub fn catch_up_due(timing: &Timing<'_>, joined: DateTime<Utc>, after: DateTime<
     let local = from.with_timezone(&timing.learner_tz).naive_local();
     let allowed = timing.policy.next_allowed(local)?;
     let at = if allowed == local { from } else { resolve(timing.learner_tz, allowed)? };
+    // In another zone than the cohort's, the end of the quiet hours (or of a day off) can be
+    // the track's time on the cohort's clock: the key of a daily slot, which would then find
+    // its slot claimed. A second later the catch-up has a key of its own.
+    let is_daily_key = |at: DateTime<Utc>| {
+        let local = at.with_timezone(&timing.cohort_tz).naive_local();
+        timing.schedule.next_after(timing.cohort_tz, at - Duration::seconds(1)).is_some_and(|slot| slot.local == local)
+    };
+    let at = if is_daily_key(at) { at + Duration::seconds(1) } else { at };
     if first_daily.as_ref().is_some_and(|due| due.at <= at) {
         return None;
     }

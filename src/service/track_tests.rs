@@ -15,11 +15,11 @@ use crate::domain::{LearnerId, Purpose};
 use crate::store::Store;
 use crate::testkit::{at, library, pack, person};
 
-/// A service with cohort `hires` (invite `HIRE`, pack `demo`) on a track: `track` holds its
-/// track keys and pacing, one `key = value` a line.
-pub(super) fn track_service(track: &str, pack: Pack) -> Service {
+/// A service with cohort `hires` (invite `HIRE`, pack `demo`) on a track in `zone`: `track`
+/// holds its track keys and pacing, one `key = value` a line.
+fn track_service(zone: &str, track: &str, pack: Pack) -> Service {
     let text = format!(
-        "[[cohorts]]\nid = \"hires\"\npack = \"demo\"\ninvite = \"HIRE\"\ntrack = \"onboarding\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\n{track}\n"
+        "[[cohorts]]\nid = \"hires\"\npack = \"demo\"\ninvite = \"HIRE\"\ntrack = \"onboarding\"\ntimezone = \"{zone}\"\nlanguage = \"en\"\n{track}\n"
     );
     let settings = Settings::parse(&text, Path::new("nudge.toml")).unwrap_or_else(|error| panic!("{error}"));
     let store = Store::temporary().unwrap_or_else(|error| panic!("{error}"));
@@ -87,7 +87,7 @@ fn lesson(id: &str, when: &str) -> (String, NaiveDateTime) {
 fn a_pause_that_ends_by_itself_moves_the_track_on_by_its_own_days_not_to_the_next_nudge() {
     let amsterdam = chrono_tz::Europe::Amsterdam;
     let track = "days = [0, 1, 2, 3, 4, 5, 6]\ntime = \"09:00\"\nmax_messages_per_day = 3\ndays_off = [\"sat\", \"sun\"]\nteam_question_schedule = \"0 14 * * Wed\"";
-    let hire = Hire::new(track_service(track, text_lessons(7)));
+    let hire = Hire::new(track_service("Europe/Amsterdam", track, text_lessons(7)));
     hire.say("/start HIRE", at("2026-11-23T07:00:00Z")); // Monday 08:00
     hire.nudged_until(at("2026-11-26T09:00:00Z")); // Thursday 10:00: lessons 1 to 4 are out
     hire.say("/pause 1", at("2026-11-26T09:00:00Z")); // until Friday 10:00, after Friday's nudge
@@ -116,7 +116,7 @@ fn an_answer_during_a_pause_starts_no_new_lesson() {
         "+++\nid = \"l1\"\ntitle = \"Lesson 1\"\n+++\nText of lesson 1.\n\n## Reflect\nWhat did you notice?\n";
     let next = "+++\nid = \"l2\"\ntitle = \"Lesson 2\"\n+++\nText of lesson 2.\n";
     let track = "days = [0, 1]\ntime = \"09:00\"\nteam_question_schedule = \"0 14 * * Wed\"";
-    let hire = Hire::new(track_service(track, pack(&[reflect, next])));
+    let hire = Hire::new(track_service("Europe/Amsterdam", track, pack(&[reflect, next])));
     hire.say("/start HIRE", at("2026-11-23T07:00:00Z")); // Monday 08:00
     hire.nudged_until(at("2026-11-23T08:00:00Z")); // lesson 1 and its question at 09:00
     hire.say("/pause 3", at("2026-11-24T07:00:00Z")); // Tuesday 08:00, before lesson 2's nudge
@@ -131,7 +131,7 @@ fn an_answer_during_a_pause_starts_no_new_lesson() {
 fn a_pause_after_one_that_ran_out_unnoticed_counts_only_its_own_days() {
     let amsterdam = chrono_tz::Europe::Amsterdam;
     let track = "days = [0, 1, 2, 3, 4, 5, 6]\ntime = \"09:00\"\nteam_question_schedule = \"0 14 * * Wed\"";
-    let hire = Hire::new(track_service(track, text_lessons(7)));
+    let hire = Hire::new(track_service("Europe/Amsterdam", track, text_lessons(7)));
     hire.say("/start HIRE", at("2026-11-23T07:00:00Z")); // Monday 08:00
     hire.nudged_until(at("2026-11-24T09:00:00Z")); // lessons 1 and 2, Monday and Tuesday
     hire.say("/pause 2", at("2026-11-24T09:00:00Z")); // Tuesday 10:00 to Thursday 10:00
@@ -142,6 +142,28 @@ fn a_pause_after_one_that_ran_out_unnoticed_counts_only_its_own_days() {
     // Saturday. Counting Thursday as paused too held it back to Sunday.
     assert_eq!(
         hire.lessons(amsterdam),
-        [lesson("l1", "2026-11-23 09:00:00"), lesson("l2", "2026-11-24 09:00:00"), lesson("l3", "2026-11-28 09:00:00"),]
+        [lesson("l1", "2026-11-23 09:00:00"), lesson("l2", "2026-11-24 09:00:00"), lesson("l3", "2026-11-28 09:00:00")]
     );
+}
+
+#[test]
+fn a_catch_up_at_the_tracks_time_in_the_cohorts_zone_leaves_the_days_own_nudge_its_slot() {
+    let new_york = chrono_tz::America::New_York;
+    let track =
+        "days = [0, 1, 2]\ntime = \"09:00\"\nmax_messages_per_day = 4\nteam_question_schedule = \"0 14 * * Mon\"";
+    let quiz =
+        "+++\nid = \"l1\"\ntitle = \"Lesson 1\"\n+++\nText of lesson 1.\n\n## Quiz\nPick?\n- [ ] no\n- [x] yes\n";
+    let lessons = pack(&[quiz, "+++\nid = \"l2\"\ntitle = \"Lesson 2\"\n+++\nText of lesson 2.\n"]);
+    let hire = Hire::new(track_service("America/Sao_Paulo", track, lessons));
+    // Tuesday 21:30 in New York (23:30 in São Paulo), in the quiet hours and after the time.
+    let joined = at("2026-12-02T02:30:00Z");
+    hire.say("/start HIRE", joined);
+    hire.say("/time 09:00 America/New_York", joined);
+    hire.nudged_until(at("2026-12-02T18:00:00Z")); // Wednesday 13:00 in New York
+    // The catch-up comes when the quiet hours end, 07:00 in New York: 09:00 in São Paulo, the
+    // wall-clock key of the track's daily slot, which reaches this learner at 09:00 their time.
+    // So the catch-up goes a second later, under a key of its own, and lesson 2 (day 1) still
+    // comes with the day's slot (the quiz of lesson 1 is unanswered). Sharing the key, the
+    // day's slot found itself claimed and lesson 2 waited a day.
+    assert_eq!(hire.lessons(new_york), [lesson("l1", "2026-12-02 07:00:01"), lesson("l2", "2026-12-02 09:00:00")]);
 }
