@@ -84,11 +84,12 @@ impl Track {
 }
 
 /// The catch-up nudge of a learner who joined at `joined`, after the track's time that day
-/// (their day 0), or in quiet hours: the first allowed moment strictly after `after`, if that
-/// comes before their first daily slot. `None` when the daily slot of day 0 still reaches
-/// them, or comes as early. Its slot is keyed by its own time, so it is claimed once.
+/// (their day 0; at that very instant counts as after, as the agenda looks for what comes after
+/// it), or in quiet hours: the first allowed moment strictly after `after`, if that comes before
+/// their first daily slot. `None` when the daily slot of day 0 still reaches them, or comes as
+/// early. Its slot is keyed by its own time, so it is claimed once.
 pub fn catch_up_due(timing: &Timing<'_>, joined: DateTime<Utc>, after: DateTime<Utc>) -> Option<Due> {
-    let first_daily = next_due(timing, joined - Duration::milliseconds(1));
+    let first_daily = next_due(timing, joined);
     let join_date = joined.with_timezone(&timing.learner_tz).date_naive();
     let on_day_zero =
         first_daily.as_ref().is_some_and(|due| due.at.with_timezone(&timing.learner_tz).date_naive() == join_date);

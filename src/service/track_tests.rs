@@ -167,3 +167,56 @@ fn a_catch_up_at_the_tracks_time_in_the_cohorts_zone_leaves_the_days_own_nudge_i
     // day's slot found itself claimed and lesson 2 waited a day.
     assert_eq!(hire.lessons(new_york), [lesson("l1", "2026-12-02 07:00:01"), lesson("l2", "2026-12-02 09:00:00")]);
 }
+
+#[test]
+fn joining_after_the_time_brings_lesson_one_the_same_day() {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let hire = Hire::new(track_service("Europe/Amsterdam", "days = [0, 1]\ntime = \"09:00\"", text_lessons(2)));
+    hire.say("/start HIRE", at("2026-12-03T13:00:00Z")); // Thursday 14:00, after 09:00
+    hire.nudged_until(at("2026-12-04T12:00:00Z"));
+    assert_eq!(
+        hire.lessons(amsterdam),
+        [lesson("l1", "2026-12-03 14:00:01"), lesson("l2", "2026-12-04 09:00:00")],
+        "day 0 at once, day 1 at the time"
+    );
+}
+
+#[test]
+fn joining_in_quiet_hours_brings_lesson_one_when_they_end() {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let lunch = "days = [0, 1]\ntime = \"09:00\"\nquiet_hours = \"12:00-13:00\"";
+    let hire = Hire::new(track_service("Europe/Amsterdam", lunch, text_lessons(2)));
+    hire.say("/start HIRE", at("2026-12-03T11:15:00Z")); // Thursday 12:15, quiet until 13:00
+    hire.nudged_until(at("2026-12-04T12:00:00Z"));
+    assert_eq!(hire.lessons(amsterdam), [lesson("l1", "2026-12-03 13:00:00"), lesson("l2", "2026-12-04 09:00:00")]);
+    // Quiet until the next morning: day 0's lesson comes when they end, and that morning is day
+    // 1 already, so its lesson comes with it (the catch-up is a slot like the others).
+    let night = Hire::new(track_service("Europe/Amsterdam", "days = [0, 1]\ntime = \"09:00\"", text_lessons(2)));
+    night.say("/start HIRE", at("2026-12-03T21:30:00Z")); // Thursday 22:30, quiet until 07:00
+    night.nudged_until(at("2026-12-04T12:00:00Z"));
+    assert_eq!(night.lessons(amsterdam), [lesson("l1", "2026-12-04 07:00:00"), lesson("l2", "2026-12-04 07:00:00")]);
+}
+
+#[test]
+fn joining_on_a_day_off_brings_lesson_one_on_the_next_allowed_day() {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let weekdays = "days = [0, 1]\ntime = \"09:00\"\ndays_off = [\"sat\", \"sun\"]";
+    let hire = Hire::new(track_service("Europe/Amsterdam", weekdays, text_lessons(2)));
+    hire.say("/start HIRE", at("2026-12-05T13:00:00Z")); // Saturday 14:00
+    hire.nudged_until(at("2026-12-08T12:00:00Z"));
+    // Quiet until Monday 07:00 (the night's quiet hours follow the weekend): lesson 1 then, and
+    // lesson 2 (day 1, Sunday) with it, both within the cap of three.
+    assert_eq!(hire.lessons(amsterdam), [lesson("l1", "2026-12-07 07:00:00"), lesson("l2", "2026-12-07 07:00:00")]);
+}
+
+#[test]
+fn joining_at_the_very_instant_of_the_time_brings_lesson_one_the_same_day() {
+    let amsterdam = chrono_tz::Europe::Amsterdam;
+    let hire = Hire::new(track_service("Europe/Amsterdam", "days = [0, 1]\ntime = \"09:00\"", text_lessons(2)));
+    hire.say("/start HIRE", at("2026-12-03T08:00:00Z")); // Thursday 09:00:00.000 exactly
+    hire.nudged_until(at("2026-12-04T12:00:00Z"));
+    // The day's slot is no later than the join, so the agenda (which looks after it) never has
+    // it: the catch-up brings lesson 1 a second later. It used to count the slot as still to
+    // come, and lesson 1 waited for Friday.
+    assert_eq!(hire.lessons(amsterdam), [lesson("l1", "2026-12-03 09:00:01"), lesson("l2", "2026-12-04 09:00:00")]);
+}
