@@ -260,7 +260,8 @@ impl<'a> Agenda<'a> {
     fn lessons(&self, learner: &Learner, pack: &Pack, at: DateTime<Utc>) -> NewLessons {
         match (&self.cohort.track, learner.progress.track) {
             (Some(track), Some(clock)) => {
-                NewLessons::Released(track.released(clock.day(local_date(self.cohort, at)), pack.lessons.len()))
+                let local = at.with_timezone(&self.cohort.timezone).naive_local();
+                NewLessons::Released(track.due(clock.day(local.date()), local.time(), track.time(), pack.lessons.len()))
             }
             _ => NewLessons::OnePerSlot,
         }

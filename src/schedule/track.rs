@@ -77,6 +77,15 @@ impl Track {
         (0..n_lessons).take_while(|&index| i64::from(self.lesson_day(index)) <= day).count()
     }
 
+    /// How many of `n_lessons` are due at local time `local` on track day `day`, for a learner
+    /// whose lessons come at `time` (the track's, or their own): a day's lessons are due from
+    /// that time on, so before it only the days before count. A catch-up at the end of the
+    /// night's quiet hours brings day 0's lesson, not day 1's too.
+    pub fn due(&self, day: i64, local: NaiveTime, time: NaiveTime, n_lessons: usize) -> usize {
+        let day = if local < time { day - 1 } else { day };
+        self.released(day, n_lessons)
+    }
+
     /// The day of the last of `n_lessons`: how long the track is.
     pub fn length(&self, n_lessons: usize) -> u32 {
         self.lesson_day(n_lessons.saturating_sub(1))
@@ -84,11 +93,12 @@ impl Track {
 }
 
 /// The catch-up nudge of a learner who joined at `joined`, after the track's time that day
-/// (their day 0), or in quiet hours: the first allowed moment strictly after `after`, if that
-/// comes before their first daily slot. `None` when the daily slot of day 0 still reaches
-/// them, or comes as early. Its slot is keyed by its own time, so it is claimed once.
+/// (their day 0; at that very instant counts as after, as the agenda looks for what comes after
+/// it), or in quiet hours: the first allowed moment strictly after `after`, if that comes before
+/// their first daily slot. `None` when the daily slot of day 0 still reaches them, or comes as
+/// early. Its slot is keyed by its own time, so it is claimed once.
 pub fn catch_up_due(timing: &Timing<'_>, joined: DateTime<Utc>, after: DateTime<Utc>) -> Option<Due> {
-    let first_daily = next_due(timing, joined - Duration::milliseconds(1));
+    let first_daily = next_due(timing, joined);
     let join_date = joined.with_timezone(&timing.learner_tz).date_naive();
     let on_day_zero =
         first_daily.as_ref().is_some_and(|due| due.at.with_timezone(&timing.learner_tz).date_naive() == join_date);
@@ -99,6 +109,14 @@ pub fn catch_up_due(timing: &Timing<'_>, joined: DateTime<Utc>, after: DateTime<
     let local = from.with_timezone(&timing.learner_tz).naive_local();
     let allowed = timing.policy.next_allowed(local)?;
     let at = if allowed == local { from } else { resolve(timing.learner_tz, allowed)? };
+    // In another zone than the cohort's, the end of the quiet hours (or of a day off) can be
+    // the track's time on the cohort's clock: the key of a daily slot, which would then find
+    // its slot claimed. A second later the catch-up has a key of its own.
+    let is_daily_key = |at: DateTime<Utc>| {
+        let local = at.with_timezone(&timing.cohort_tz).naive_local();
+        timing.schedule.next_after(timing.cohort_tz, at - Duration::seconds(1)).is_some_and(|slot| slot.local == local)
+    };
+    let at = if is_daily_key(at) { at + Duration::seconds(1) } else { at };
     if first_daily.as_ref().is_some_and(|due| due.at <= at) {
         return None;
     }
@@ -130,6 +148,9 @@ mod tests {
         assert_eq!(track.released(0, 5), 1);
         assert_eq!(track.released(6, 5), 3);
         assert_eq!(track.released(100, 5), 5);
+        let eight = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
+        assert_eq!(track.due(1, eight, nine(), 5), 1, "day 1's lesson is due from 09:00");
+        assert_eq!(track.due(1, nine(), nine(), 5), 2);
         assert_eq!(track.length(5), 10);
         assert_eq!(track.daily_schedule().as_str(), "0 9 * * *");
     }

@@ -352,4 +352,6 @@ mod team_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod track_props;
+#[cfg(test)]
 mod track_tests;

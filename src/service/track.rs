@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{Service, cohort_of};
+use super::{Service, cohort_of, is_due};
 use crate::config::Cohort;
 use crate::content::Pack;
 use crate::domain::{Learner, Status, TrackClock};
@@ -48,28 +48,33 @@ impl Service {
         let (Some(track), Some(clock)) = (cohort.track.as_ref(), self.track_clock(learner, cohort)) else {
             return NewLessons::OnePerSlot;
         };
-        NewLessons::Released(track.released(clock.day(self.local_date(learner, now)), pack.lessons.len()))
+        let local = now.with_timezone(&self.learner_tz(learner)).naive_local();
+        let time = learner.prefs.time.unwrap_or(track.time());
+        NewLessons::Released(track.due(clock.day(local.date()), local.time(), time, pack.lessons.len()))
     }
 
     /// Marks the learner active again (a pause ended, `/resume`, `/start`); on a track the days
-    /// they were paused move the rest of it on.
-    /// A pause that ran out ends on its last day, not on the day of the next nudge.
+    /// they were paused move the rest of it on. A pause that ran out ended at its `until`, not
+    /// at the nudge that notices it (which days off may hold back further).
     pub(super) fn activate(&self, learner: &mut Learner, now: DateTime<Utc>) {
-        let ended = match learner.status {
+        let pause_ended = match learner.status {
             Status::Paused { until: Some(until) } => Some(until.min(now)),
             Status::Paused { until: None } => Some(now),
-            _ => None,
+            Status::Active | Status::Inactive { .. } | Status::Erasing { .. } => None,
         };
         learner.status = Status::Active;
         let Some(cohort) = cohort_of(&self.settings, learner) else { return };
-        if let (Some(ended), Some(mut clock)) = (ended, self.track_clock(learner, cohort)) {
+        if let Some(ended) = pause_ended
+            && let Some(mut clock) = self.track_clock(learner, cohort)
+        {
             clock.resume(self.local_date(learner, ended));
             learner.progress.track = Some(clock);
         }
     }
 
     /// After an answer: on a track, the next lessons released by today when the answer
-    /// finished the lesson in hand (`next` is what the answer brings already).
+    /// finished the lesson in hand (`next` is what the answer brings already). Not while the
+    /// learner is on a break: a new lesson is a nudge, and those wait for the pause to end.
     pub(super) fn continue_track(
         &self,
         learner: &mut Learner,
@@ -77,6 +82,9 @@ impl Service {
         now: DateTime<Utc>,
         next: &mut Outcome,
     ) {
+        if !is_due(learner, now) {
+            return;
+        }
         let Some(cohort) = cohort_of(&self.settings, learner) else { return };
         let Some(pack) = pack.filter(|_| cohort.track.is_some()) else { return };
         let lessons = self.new_lessons(learner, cohort, pack, now);
@@ -85,8 +93,12 @@ impl Service {
         next.drafts.extend(more.drafts);
     }
 
-    /// Notes on the learner's track clock that a pause begins at `now`.
+    /// Notes on the learner's track clock that a pause begins at `now`. A pause before that ran
+    /// out unnoticed (no nudge since) ends first, at its own end: the days between are not paused.
     pub(super) fn pause_track(&self, learner: &mut Learner, now: DateTime<Utc>) {
+        if matches!(learner.status, Status::Paused { until: Some(until) } if until <= now) {
+            self.activate(learner, now);
+        }
         let Some(cohort) = cohort_of(&self.settings, learner) else { return };
         if let Some(mut clock) = self.track_clock(learner, cohort) {
             clock.pause(self.local_date(learner, now));
