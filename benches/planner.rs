@@ -37,7 +37,8 @@ fn learners(pack: &Pack) -> Vec<Learner> {
             for lesson in pack.lessons.iter().take(started) {
                 progress.lessons_started.push(lesson.id.clone());
                 for item in lesson.items.iter().filter(|item| item.as_quiz().is_some()) {
-                    let mut memory = srs::review(None, idx % 3 != 0, 0.9, now() - Duration::days(5));
+                    let mut memory =
+                        srs::review(None, nudge::engine::srs::Grade::of(idx % 3 != 0), 0.9, now() - Duration::days(5));
                     memory.due = now() - Duration::hours((idx % 48) as i64 - 24);
                     progress.memory.insert(item.id.clone(), memory);
                 }

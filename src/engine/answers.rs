@@ -20,7 +20,7 @@ pub(crate) fn quiz_answered(
     retention: f64,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let memory = srs::review(learner.progress.memory.get(item), correct, retention, now);
+    let memory = srs::review(learner.progress.memory.get(item), srs::Grade::of(correct), retention, now);
     learner.progress.memory.insert(item.clone(), memory);
     let waited = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq && w.kind == WaitKind::Quiz);
     match (waited, pack) {

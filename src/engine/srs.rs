@@ -16,8 +16,26 @@ pub(crate) const MASTERED_STABILITY_DAYS: f64 = 30.0;
 /// The longest interval between two reviews.
 const MAX_INTERVAL_DAYS: i32 = 365;
 
-/// The memory after answering `correct`ly or not at `now`, aiming at `retention`.
-pub fn review(memory: Option<&Memory>, correct: bool, retention: f64, now: DateTime<Utc>) -> Memory {
+/// How well a quiz was answered, as FSRS grades it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grade {
+    /// Wrong.
+    Again,
+    /// Right, but the learner was not sure.
+    Hard,
+    /// Right (and sure, or not asked).
+    Good,
+}
+
+impl Grade {
+    /// The grade of a right or wrong answer when no confidence was given.
+    pub fn of(correct: bool) -> Self {
+        if correct { Self::Good } else { Self::Again }
+    }
+}
+
+/// The memory after an answer graded `grade` at `now`, aiming at `retention`.
+pub fn review(memory: Option<&Memory>, grade: Grade, retention: f64, now: DateTime<Utc>) -> Memory {
     let fsrs = FSRS::new(Parameters {
         request_retention: retention,
         maximum_interval: MAX_INTERVAL_DAYS,
@@ -26,9 +44,13 @@ pub fn review(memory: Option<&Memory>, correct: bool, retention: f64, now: DateT
         ..Parameters::default()
     });
     let card = memory.map_or_else(|| new_card(now), to_card);
-    let rating = if correct { Rating::Good } else { Rating::Again };
+    let rating = match grade {
+        Grade::Again => Rating::Again,
+        Grade::Hard => Rating::Hard,
+        Grade::Good => Rating::Good,
+    };
     let mut memory = from_card(&fsrs.next(card, now, rating).card);
-    if !correct {
+    if grade == Grade::Again {
         memory.due = memory.due.min(now + chrono::Duration::days(1));
         memory.scheduled_days = memory.scheduled_days.min(1);
     }
@@ -109,11 +131,11 @@ mod tests {
     #[test]
     fn right_answers_space_out_reviews() {
         let mut now = at("2026-01-05T09:00:00Z");
-        let mut memory = review(None, true, 0.9, now);
+        let mut memory = review(None, Grade::Good, 0.9, now);
         let mut intervals = vec![days_until_due(&memory, now)];
         for _ in 0..4 {
             now = memory.due;
-            memory = review(Some(&memory), true, 0.9, now);
+            memory = review(Some(&memory), Grade::Good, 0.9, now);
             intervals.push(days_until_due(&memory, now));
         }
         assert_eq!(intervals[0], 3, "FSRS's first interval after a right answer");
@@ -124,25 +146,34 @@ mod tests {
     #[test]
     fn a_wrong_answer_brings_the_item_back_the_next_day() {
         let now = at("2026-01-05T09:00:00Z");
-        let learned = review(Some(&review(None, true, 0.9, now)), true, 0.9, at("2026-01-08T09:00:00Z"));
-        let lapsed = review(Some(&learned), false, 0.9, learned.due);
+        let learned = review(Some(&review(None, Grade::Good, 0.9, now)), Grade::Good, 0.9, at("2026-01-08T09:00:00Z"));
+        let lapsed = review(Some(&learned), Grade::Again, 0.9, learned.due);
         assert_eq!(days_until_due(&lapsed, learned.due), 1);
         assert_eq!(lapsed.lapses, 1);
         assert!(lapsed.stability < learned.stability);
     }
 
     #[test]
+    fn a_right_answer_the_learner_was_not_sure_of_comes_back_sooner() {
+        let now = at("2026-01-05T09:00:00Z");
+        let sure = review(Some(&review(None, Grade::Good, 0.9, now)), Grade::Good, 0.9, at("2026-01-08T09:00:00Z"));
+        let unsure = review(Some(&review(None, Grade::Good, 0.9, now)), Grade::Hard, 0.9, at("2026-01-08T09:00:00Z"));
+        assert!(unsure.due < sure.due, "{} < {}", unsure.due, sure.due);
+        assert!(unsure.stability < sure.stability);
+    }
+
+    #[test]
     fn higher_retention_means_shorter_intervals() {
         let now = at("2026-01-05T09:00:00Z");
-        let relaxed = review(Some(&review(None, true, 0.8, now)), true, 0.8, at("2026-01-09T09:00:00Z"));
-        let strict = review(Some(&review(None, true, 0.95, now)), true, 0.95, at("2026-01-09T09:00:00Z"));
+        let relaxed = review(Some(&review(None, Grade::Good, 0.8, now)), Grade::Good, 0.8, at("2026-01-09T09:00:00Z"));
+        let strict = review(Some(&review(None, Grade::Good, 0.95, now)), Grade::Good, 0.95, at("2026-01-09T09:00:00Z"));
         assert!(days_until_due(&strict, strict.last_review) < days_until_due(&relaxed, relaxed.last_review));
     }
 
     #[test]
     fn recall_falls_to_the_target_at_the_due_date() {
         let now = at("2026-01-05T09:00:00Z");
-        let memory = review(None, true, 0.9, now);
+        let memory = review(None, Grade::Good, 0.9, now);
         assert!((retrievability(&memory, now) - 1.0).abs() < 1e-9);
         let at_due = retrievability(&memory, memory.due);
         assert!((0.85..0.95).contains(&at_due), "{at_due}");
