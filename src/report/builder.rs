@@ -10,8 +10,10 @@ use super::options::ReportOptions;
 use super::seqset::SeqSet;
 use super::tally::{COVERED, CohortTally, LearnerTally, REACHED};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, PracticeOutcome, Purpose,
+    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Memory, PracticeOutcome,
+    Purpose,
 };
+use crate::engine::srs;
 
 /// Counts records as they stream by; [`ReportBuilder::finish`] turns the counts into a
 /// [`Report`].
@@ -31,6 +33,34 @@ pub(crate) struct ReportBuilder {
     unanswered: SeqSet,
     /// The last reflection answer counted, to count each (learner, delivery, question) once.
     last_reflection: Option<(LearnerId, DeliverySeq, usize)>,
+    /// Each quiz's memory for the learner whose answers stream by, replayed from their answers.
+    replay: Replay,
+}
+
+/// The spaced-repetition memory of one learner's quizzes, replayed answer by answer (a
+/// learner's answers arrive together and in the order given), to know the recall FSRS
+/// predicted at each review. Answers outside the period still move the memory on.
+#[derive(Debug, Default)]
+struct Replay {
+    learner: Option<LearnerId>,
+    memory: HashMap<ItemId, Memory>,
+}
+
+impl Replay {
+    /// The recall predicted for `answer` if it is a review of a quiz answered before, after
+    /// which the memory moves on as the daemon's did.
+    fn predicted(&mut self, answer: &Answer, retention: f64) -> Option<f64> {
+        let AnswerKind::Quiz { correct, review, .. } = answer.kind else { return None };
+        if self.learner != Some(answer.learner) {
+            self.learner = Some(answer.learner);
+            self.memory.clear();
+        }
+        let before = self.memory.get(&answer.item);
+        let predicted = before.filter(|_| review).map(|memory| srs::retrievability(memory, answer.at));
+        let after = srs::review(before, srs::Grade::of(correct), retention, answer.at);
+        self.memory.insert(answer.item.clone(), after);
+        predicted
+    }
 }
 
 /// What a sent delivery counts as.
@@ -59,6 +89,7 @@ impl ReportBuilder {
             learners: HashMap::new(),
             unanswered: SeqSet::default(),
             last_reflection: None,
+            replay: Replay::default(),
         }
     }
 
@@ -113,6 +144,7 @@ impl ReportBuilder {
     /// practice, the learner's activity.
     pub(crate) fn answer(&mut self, answer: &Answer) {
         let Some(cohort_idx) = self.cohort_idx(&answer.cohort) else { return };
+        let predicted = self.replay.predicted(answer, self.cohorts[cohort_idx].info.target_retention);
         if !self.period.contains(answer.at) {
             return;
         }
@@ -134,6 +166,10 @@ impl ReportBuilder {
         match &answer.kind {
             AnswerKind::Quiz { choice, correct, review } => {
                 count_quiz(cohort, learner, place, *choice, *correct, *review);
+                if let Some(recall) = predicted {
+                    cohort.predicted.add(recall);
+                    cohort.week(place.monday).predicted.add(recall);
+                }
             }
             AnswerKind::Reflect { question, text, shared } => {
                 // Texts not shared are never kept: they cannot end up in any format.

@@ -35,6 +35,7 @@ pub fn csv(report: &Report, lang: Lang) -> String {
         "review_right",
         "review_answers",
         "review_rate",
+        "predicted_recall",
         "note",
     ];
     table(report, lang, &header, |cohort, figures, rows| {
@@ -49,6 +50,7 @@ pub fn csv(report: &Report, lang: Lang) -> String {
                     cells.extend(rate_cells(&f.response_rate));
                     cells.extend(rate_cells(&f.quiz_first_try));
                     cells.extend(rate_cells(&f.quiz_retention));
+                    cells.push(f.predicted_recall.map_or_else(String::new, |recall| format!("{:.1}", recall * 100.0)));
                     cells.push(String::new());
                 }
                 Guarded::Hidden(_) => cells.extend(hidden_cells(header.len() - 4, &hidden_reason(report, lang))),

@@ -161,6 +161,8 @@ fn totals(cohort: &CohortTally, sum: &LearnerSums) -> Totals {
         median_seconds_to_answer: cohort.to_answer.median().map(|seconds| seconds.round() as u64),
         quiz_first_try: cohort.first_try.rate(),
         quiz_retention: cohort.review.rate(),
+        predicted_recall: cohort.predicted.mean(),
+        target_retention: cohort.info.target_retention,
         reflections_answered: cohort.reflections,
         practice: cohort.practice,
         learners_active_week_before: sum.active_week_before,
@@ -199,6 +201,7 @@ fn week_rows(cohort: &CohortTally, min_group: usize) -> Vec<WeekRow> {
                 response_rate: super::Rate::new(week.answered, week.answerable_sent),
                 quiz_first_try: week.first_try.rate(),
                 quiz_retention: week.review.rate(),
+                predicted_recall: week.predicted.mean(),
             }),
         })
         .collect()

@@ -39,7 +39,12 @@ pub fn json(report: &Report) -> String {
 
 /// `83 %`, or `–` without data.
 pub(crate) fn percent(rate: &Rate) -> String {
-    rate.ratio.map_or_else(|| NO_DATA.to_owned(), |ratio| format!("{:.0} %", ratio * 100.0))
+    share(rate.ratio)
+}
+
+/// `83 %`, or `–` without a figure.
+pub(crate) fn share(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| NO_DATA.to_owned(), |ratio| format!("{:.0} %", ratio * 100.0))
 }
 
 /// `42 s`, `12 min`, `3.5 h`, `2.1 d`, or `–`.
@@ -196,16 +201,19 @@ fn week_table(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
                 percent(&f.response_rate),
                 percent(&f.quiz_first_try),
                 percent(&f.quiz_retention),
+                share(f.predicted_recall),
             ]),
             Guarded::Hidden(_) => {
                 let mut cells = vec![week.week.clone(), hidden_mark(min_group)];
-                cells.resize(6, String::new());
+                cells.resize(7, String::new());
                 Row::Cells(cells)
             }
         })
         .collect();
-    let header =
-        columns(lang, ["col_week", "col_active", "col_prompts", "col_response", "col_first_try", "col_retention"]);
+    let header = columns(
+        lang,
+        ["col_week", "col_active", "col_prompts", "col_response", "col_first_try", "col_retention", "col_predicted"],
+    );
     or_none(render(&header, &rows), rows.is_empty(), lang)
 }
 

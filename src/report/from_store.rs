@@ -168,7 +168,11 @@ fn options(
         .cohorts
         .iter()
         .filter(|cohort| request.cohort.as_ref().is_none_or(|wanted| *wanted == cohort.id))
-        .map(|cohort| CohortInfo { id: cohort.id.clone(), pack: library.pack(&cohort.pack).cloned() })
+        .map(|cohort| CohortInfo {
+            id: cohort.id.clone(),
+            pack: library.pack(&cohort.pack).cloned(),
+            target_retention: cohort.policy.target_retention,
+        })
         .collect();
     if let Some(wanted) = &request.cohort
         && cohorts.is_empty()

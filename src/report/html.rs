@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use super::finish::option_words;
-use super::format::{NO_DATA, duration, hidden_mark, percent, period_range};
+use super::format::{NO_DATA, duration, hidden_mark, percent, period_range, share};
 use super::svg::{Bar, Chart, Series, escape, grouped_bars, horizontal_bars, line_chart};
 use super::{CohortFigures, CohortReport, Guarded, Report};
 use crate::i18n::{Lang, fill, fill_html, tr};
@@ -170,7 +170,18 @@ fn cards(figures: &CohortFigures, lang: Lang) -> String {
         (
             tr(lang, "report.col_retention"),
             percent(&t.quiz_retention),
-            fill(lang, "report.card_retention_sub", &[("count", &count(t.quiz_retention.out_of))]),
+            match t.predicted_recall {
+                Some(predicted) => fill(
+                    lang,
+                    "report.card_predicted_sub",
+                    &[
+                        ("count", &count(t.quiz_retention.out_of)),
+                        ("predicted", &share(Some(predicted))),
+                        ("target", &share(Some(t.target_retention))),
+                    ],
+                ),
+                None => fill(lang, "report.card_retention_sub", &[("count", &count(t.quiz_retention.out_of))]),
+            },
         ),
         (
             tr(lang, "report.card_reflections"),
@@ -281,9 +292,11 @@ fn accuracy_chart(idx: usize, figures: &CohortFigures, lang: Lang) -> String {
     let groups: Vec<String> = shown.iter().map(|(label, _)| label.clone()).collect();
     let first_try = shown.iter().map(|(_, f)| f.quiz_first_try.ratio).collect();
     let review = shown.iter().map(|(_, f)| f.quiz_retention.ratio).collect();
+    let predicted = shown.iter().map(|(_, f)| f.predicted_recall).collect();
     let series = [
         Series { name: tr(lang, "report_charts.series_first_try"), values: first_try },
         Series { name: tr(lang, "report_charts.series_review"), values: review },
+        Series { name: tr(lang, "report_charts.series_predicted"), values: predicted },
     ];
     let id = format!("accuracy-{idx}");
     let (first, review) = (percent(&figures.totals.quiz_first_try), percent(&figures.totals.quiz_retention));
@@ -376,6 +389,7 @@ fn breakdowns(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
                     percent(&f.response_rate),
                     percent(&f.quiz_first_try),
                     percent(&f.quiz_retention),
+                    share(f.predicted_recall),
                 ]
             });
             guarded_row(&week.week, cells, &hidden)
@@ -385,9 +399,23 @@ fn breakdowns(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {
     out.push_str(&table(
         "figures",
         tr(lang, "report_charts.weeks_caption"),
-        &headers(lang, ["col_week", "col_active", "col_prompts", "col_response", "col_first_try", "col_retention"]),
+        &headers(
+            lang,
+            [
+                "col_week",
+                "col_active",
+                "col_prompts",
+                "col_response",
+                "col_first_try",
+                "col_retention",
+                "col_predicted",
+            ],
+        ),
         &weeks,
     ));
+    let target = share(Some(figures.totals.target_retention));
+    let _ =
+        writeln!(out, "<p class=\"note\">{}</p>", fill_html(lang, "report_charts.recall_note", &[("target", &target)]));
     out.push_str(&hardest_items(figures, lang));
     out.push_str(&days_active(figures, &hidden, lang));
     out.push_str(&shared_reflections(figures, lang));

@@ -136,6 +136,11 @@ pub struct Totals {
     pub quiz_first_try: Rate,
     /// Quiz answers right on spaced reviews: is it remembered?
     pub quiz_retention: Rate,
+    /// The recall FSRS predicted for those reviews, on average: near `quiz_retention` when the
+    /// spacing model fits this team. `None` without reviews.
+    pub predicted_recall: Option<f64>,
+    /// The recall the reviews aim at (`target_retention` in the config).
+    pub target_retention: f64,
     /// Reflection questions answered.
     pub reflections_answered: u64,
     /// Answers to "how did your practice go?".
@@ -212,6 +217,8 @@ pub struct WeekFigures {
     pub quiz_first_try: Rate,
     /// Spaced-review quiz answers that week.
     pub quiz_retention: Rate,
+    /// The recall predicted for that week's reviews, on average; `None` without reviews.
+    pub predicted_recall: Option<f64>,
 }
 
 /// A quiz item many learners get wrong on the first try.

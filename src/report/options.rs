@@ -34,6 +34,9 @@ pub struct CohortInfo {
     pub id: String,
     /// The cohort's pack, for lesson order, titles, quiz questions and options.
     pub pack: Option<Arc<Pack>>,
+    /// The recall the cohort's reviews aim at (`target_retention`): the replay of each
+    /// learner's reviews uses it, and reports set predicted recall against it.
+    pub target_retention: f64,
 }
 
 /// How per-learner rows name learners.

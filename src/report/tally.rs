@@ -21,6 +21,29 @@ pub(crate) struct Hits {
     pub total: u64,
 }
 
+/// The recall FSRS predicted for review answers, summed: compared with the share answered
+/// right, it shows whether the target retention is really met.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Predicted {
+    /// The predicted chances of recall, added up.
+    pub sum: f64,
+    /// Reviews predicted.
+    pub reviews: u64,
+}
+
+impl Predicted {
+    /// Counts one review's predicted recall.
+    pub(crate) fn add(&mut self, recall: f64) {
+        self.sum += recall;
+        self.reviews += 1;
+    }
+
+    /// The mean predicted recall, if any review was predicted.
+    pub(crate) fn mean(&self) -> Option<f64> {
+        (self.reviews > 0).then(|| self.sum / self.reviews as f64)
+    }
+}
+
 impl Hits {
     /// Counts one answer.
     pub(crate) fn add(&mut self, right: bool) {
@@ -53,6 +76,8 @@ pub(crate) struct CohortTally {
     pub first_try: Hits,
     /// Spaced-review quiz answers.
     pub review: Hits,
+    /// The recall predicted for those reviews.
+    pub predicted: Predicted,
     /// Reflection questions answered.
     pub reflections: u64,
     /// Practice check-ins by outcome.
@@ -78,6 +103,7 @@ impl CohortTally {
             to_answer: LogHistogram::default(),
             first_try: Hits::default(),
             review: Hits::default(),
+            predicted: Predicted::default(),
             reflections: 0,
             practice: PracticeCheckIns::default(),
             catalogue,
@@ -105,6 +131,8 @@ pub(crate) struct WeekTally {
     pub first_try: Hits,
     /// Spaced-review quiz answers.
     pub review: Hits,
+    /// The recall predicted for those reviews.
+    pub predicted: Predicted,
     /// Distinct learners who answered; filled in at the end from the learners' days.
     pub learners_active: u64,
 }

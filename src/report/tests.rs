@@ -88,7 +88,10 @@ impl Records {
 
 fn options(cohorts: &[&str]) -> ReportOptions {
     let pack = Arc::new(demo_pack());
-    let cohorts = cohorts.iter().map(|id| CohortInfo { id: (*id).to_owned(), pack: Some(pack.clone()) }).collect();
+    let cohorts = cohorts
+        .iter()
+        .map(|id| CohortInfo { id: (*id).to_owned(), pack: Some(pack.clone()), target_retention: 0.9 })
+        .collect();
     ReportOptions::new(cohorts, at(NOW))
 }
 
@@ -115,6 +118,8 @@ fn totals(learners_enrolled: u64) -> Totals {
         median_seconds_to_answer: None,
         quiz_first_try: Rate::new(0, 0),
         quiz_retention: Rate::new(0, 0),
+        predicted_recall: None,
+        target_retention: 0.9,
         reflections_answered: 0,
         practice: PracticeCheckIns::default(),
         learners_active_week_before: 0,
@@ -478,14 +483,15 @@ fn csv_has_one_row_per_cohort_and_week_with_plain_numbers_and_headers_in_words()
     let text = csv(&csv_records(), Lang::En);
     let hidden = "fewer than 5 learners: figures hidden to protect privacy";
     let expected = [
-        "\u{feff}Cohort,Pack,Week (ISO),Week starts (date),Active learners,Prompts sent,Questions answered,Questions sent,Response rate (%),Quiz answers right first try,Quiz answers first try,Right first try (%),Review answers right,Review answers,Right on review (%),Note",
-        &format!("desk,Demo pack,2026-W48,2026-11-23,,,,,,,,,,,,{hidden}"),
-        "desk,Demo pack,2026-W49,2026-11-30,5,5,5,5,100.0,5,5,100.0,0,0,,",
-        "desk,Demo pack,2026-W50,2026-12-07,5,5,5,5,100.0,0,0,,4,5,80.0,",
-        &format!("tiny,Demo pack,,,,,,,,,,,,,,{hidden}"),
+        "\u{feff}Cohort,Pack,Week (ISO),Week starts (date),Active learners,Prompts sent,Questions answered,Questions sent,Response rate (%),Quiz answers right first try,Quiz answers first try,Right first try (%),Review answers right,Review answers,Right on review (%),Predicted recall on review (%),Note",
+        &format!("desk,Demo pack,2026-W48,2026-11-23,,,,,,,,,,,,,{hidden}"),
+        "desk,Demo pack,2026-W49,2026-11-30,5,5,5,5,100.0,5,5,100.0,0,0,,,",
+        // The reviews a week after the first tries: FSRS expected 81 % recall, 80 % came.
+        "desk,Demo pack,2026-W50,2026-12-07,5,5,5,5,100.0,0,0,,4,5,80.0,81.0,",
+        &format!("tiny,Demo pack,,,,,,,,,,,,,,,{hidden}"),
     ];
     assert_eq!(text, expected.map(|line| format!("{line}\r\n")).concat());
-    assert!(records_fields(&text).iter().all(|&fields| fields == 16), "{text}");
+    assert!(records_fields(&text).iter().all(|&fields| fields == 17), "{text}");
 }
 
 #[test]
@@ -557,7 +563,10 @@ fn without_a_pack_lessons_are_listed_as_they_come_and_none_is_retired() {
     let mut records = desk();
     records.lesson(1, "two", "2026-12-07T08:00:00Z");
     records.lesson(1, "one", "2026-12-08T08:00:00Z");
-    let report = records.report(ReportOptions::new(vec![CohortInfo { id: "desk".to_owned(), pack: None }], at(NOW)));
+    let report = records.report(ReportOptions::new(
+        vec![CohortInfo { id: "desk".to_owned(), pack: None, target_retention: 0.9 }],
+        at(NOW),
+    ));
     let lessons: Vec<(&str, bool)> =
         figures(&report, 0).lessons.iter().map(|row| (row.title.as_str(), row.retired)).collect();
     assert_eq!(lessons, [("two", false), ("one", false)]);
