@@ -294,7 +294,9 @@ async fn an_answer_whose_author_is_forgotten_is_not_in_the_next_digest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_sends_the_digest_at_its_slot_by_itself_once_across_a_restart() {
-    let slot = (Utc::now() + Duration::seconds(5)).with_timezone(&chrono_tz::Europe::Amsterdam);
+    // Far enough ahead that a lead still joins before it on a busy machine, near enough that
+    // the wait for the digest (`WAIT`, from after the join) covers it.
+    let slot = (Utc::now() + Duration::seconds(8)).with_timezone(&chrono_tz::Europe::Amsterdam);
     let cron = slot.format("%S %M %H * * *").to_string();
     let options = || TestOptions {
         cohort_extra: format!("lead_invite = \"{LEAD_INVITE}\"\ndigest = \"{cron}\"\n"),
