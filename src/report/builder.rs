@@ -10,7 +10,7 @@ use super::options::ReportOptions;
 use super::seqset::SeqSet;
 use super::tally::{COVERED, CohortTally, LearnerTally, REACHED};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, PracticeOutcome, Purpose,
+    Answer, AnswerKind, Confidence, Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, PracticeOutcome, Purpose,
 };
 
 /// Counts records as they stream by; [`ReportBuilder::finish`] turns the counts into a
@@ -132,8 +132,9 @@ impl ReportBuilder {
         count_lesson_flags(cohort, lesson, new_flags);
         let place = Place { item, lesson, monday: monday_of(day) };
         match &answer.kind {
-            AnswerKind::Quiz { choice, correct, review } => {
-                count_quiz(cohort, learner, place, *choice, *correct, *review);
+            AnswerKind::Quiz { choice, correct, review, confidence } => {
+                let quiz = QuizAnswer { choice: *choice, correct: *correct, review: *review, confidence: *confidence };
+                count_quiz(cohort, learner, place, quiz);
             }
             AnswerKind::Reflect { question, text, shared } => {
                 // Texts not shared are never kept: they cannot end up in any format.
@@ -190,16 +191,19 @@ struct Place {
     monday: i32,
 }
 
-/// Counts a quiz answer: first tries per cohort, week, lesson, item and learner; reviews per
-/// cohort and week.
-fn count_quiz(
-    cohort: &mut CohortTally,
-    learner: &mut LearnerTally,
-    place: Place,
+/// What a quiz answer says.
+#[derive(Clone, Copy)]
+struct QuizAnswer {
     choice: usize,
     correct: bool,
     review: bool,
-) {
+    confidence: Option<Confidence>,
+}
+
+/// Counts a quiz answer: first tries per cohort, week, lesson, item (with how sure the learner
+/// was) and learner; reviews per cohort and week.
+fn count_quiz(cohort: &mut CohortTally, learner: &mut LearnerTally, place: Place, quiz: QuizAnswer) {
+    let QuizAnswer { choice, correct, review, confidence } = quiz;
     if review {
         cohort.review.add(correct);
         cohort.week(place.monday).review.add(correct);
@@ -213,6 +217,8 @@ fn count_quiz(
     let item = &mut cohort.catalogue.items[place.item];
     item.first_try.add(correct);
     item.learners += u64::from(first_for_learner);
+    item.rated += u64::from(confidence.is_some());
+    item.confidently_wrong += u64::from(!correct && confidence == Some(Confidence::Sure));
     if !correct {
         item.wrong_choice(choice);
     }

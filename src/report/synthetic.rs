@@ -203,7 +203,7 @@ impl Plan {
             0 | 2 => {
                 let hard = 20 + 6 * self.lesson as u64;
                 let choice = if roll < 100 - hard { 0 } else { 1 + (roll % 3) as usize };
-                AnswerKind::Quiz { choice, correct: choice == 0, review: self.step % 4 == 2 }
+                AnswerKind::Quiz { choice, correct: choice == 0, review: self.step % 4 == 2, confidence: None }
             }
             1 => AnswerKind::Reflect { question: 0, text: format!("Reflection {}", self.noise % 97), shared: roll < 5 },
             _ => {

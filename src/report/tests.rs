@@ -59,7 +59,7 @@ impl Records {
         let correct_option = if id.starts_with("one/") { 1 } else { 0 };
         let purpose = Purpose::Quiz { item: item(id), correct: correct_option, review };
         let seq = self.send(learner, purpose, sent);
-        let kind = AnswerKind::Quiz { choice, correct: choice == correct_option, review };
+        let kind = AnswerKind::Quiz { choice, correct: choice == correct_option, review, confidence: None };
         self.answer(learner, seq, id, answered, kind);
     }
 

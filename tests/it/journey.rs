@@ -54,7 +54,7 @@ async fn a_learner_enrols_learns_answers_and_reflects() {
     let store = app.service.store();
     let answers: Vec<_> = store.answers().collect::<Result<_, _>>().unwrap();
     assert_eq!(answers.len(), 3);
-    assert!(matches!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false }));
+    assert!(matches!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false, .. }));
     assert!(matches!(&answers[1].kind, AnswerKind::Reflect { question: 0, text, .. } if text.contains("billing")));
     let sent_prompts = |service: &nudge::service::Service| {
         let deliveries = service.store().deliveries().filter_map(Result::ok);
