@@ -8,6 +8,8 @@
 //! the config asks for them, pseudonymised unless names are asked for too.
 
 mod builder;
+#[cfg(test)]
+mod confidence_tests;
 mod csv;
 mod dates;
 mod finish;
