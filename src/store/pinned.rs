@@ -187,6 +187,38 @@ fn a_delivery_and_its_answers_keep_their_exact_record() {
     }
 }
 
+/// The quiz exchange with its answer rated "not sure" (schema 4): the unrated answer's bytes
+/// with the record kind and the confidence after it.
+const RATED_EXCHANGE: &str = "01046465736b80aaf79ec2680110323032362d31312d32355431303a3030010874776f2f7175697a0101019a01d0b9f79ec2680001c0a68d9fc2680400000101000000";
+
+#[test]
+fn a_rated_quiz_answer_keeps_its_exact_record() {
+    let kind = AnswerKind::Quiz {
+        choice: 0,
+        correct: false,
+        review: true,
+        confidence: Some(crate::domain::Confidence::NotSure),
+    };
+    let exchange = Exchange { delivery: Some(quiz_delivery()), answers: vec![Answer { kind, ..answers()[0].clone() }] };
+    let bytes = encode_exchange(&exchange).unwrap();
+    assert_eq!(decode_exchange(&keys::delivery(LearnerId::new(42), DeliverySeq::new(12)), &bytes).unwrap(), exchange);
+    assert_eq!(hex(&bytes), RATED_EXCHANGE);
+}
+
+#[test]
+fn an_answer_waiting_for_its_confidence_adds_to_a_learner_record_only_what_it_has() {
+    let mut waiting = busy_record();
+    waiting.progress.confidence = vec![crate::domain::PendingConfidence {
+        delivery: DeliverySeq::new(12),
+        item: item("two/quiz"),
+        answered_at: at("2026-11-25T09:03:00Z"),
+        before: Some(memory(CardState::Review, None)),
+    }];
+    let json = String::from_utf8(encode(&waiting).unwrap()).unwrap();
+    assert!(json.contains(r#""active_days":["2026-11-24"],"confidence":[{"delivery":12,"item":"two/quiz""#), "{json}");
+    assert_eq!(decode::<Learner>("learners", json.as_bytes()).unwrap(), waiting);
+}
+
 const BACKUP_LINES: [&str; 11] = [
     // Schema 4 only adds a record kind (rated quiz answers); every line below kept its bytes.
     r#"{"nudge_backup":1,"schema":4}"#,
