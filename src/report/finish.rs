@@ -247,7 +247,7 @@ fn item_rows(cohort: &CohortTally, min_group: usize) -> Vec<ItemRow> {
                     learners: item.learners,
                     quiz_first_try: item.first_try.rate(),
                     confidently_wrong: confidently_wrong(item),
-                    confidence_not_given: item.first_try.total - item.rated,
+                    confidence_not_given: item.first_try.total.saturating_sub(item.rated),
                 }),
             })
         })
@@ -274,7 +274,7 @@ fn hard_item(cohort: &CohortTally, item: &ItemTally) -> HardItem {
         common_wrong_answer,
         unnamed_wrong_option,
         confidently_wrong: confidently_wrong(item),
-        confidence_not_given: item.first_try.total - item.rated,
+        confidence_not_given: item.first_try.total.saturating_sub(item.rated),
     }
 }
 

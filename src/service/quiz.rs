@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Commit, Handled, Service, cohort_of};
 use crate::chat::Person;
-use crate::content::Quiz;
+use crate::content::{Pack, Quiz};
 use crate::domain::{Answer, AnswerKind, Confidence, DeliverySeq, ItemId, Learner, Purpose};
 use crate::engine::{Draft, Outcome, answers};
 use crate::i18n::{Lang, tr};
@@ -47,8 +47,7 @@ impl Service {
                 return Ok(Handled::toast(tr(lang, "quiz.already")));
             }
             let pack = self.pack_of(&learner.cohort);
-            let quiz =
-                quiz_as_sent(pack.as_deref().and_then(|p| p.item(&asked.item)).and_then(|(_, i)| i.as_quiz()), &asked);
+            let quiz = quiz_as_sent(pack.as_deref(), &asked);
             if option >= quiz.as_ref().map_or(16, |quiz| quiz.options.len()) {
                 return Ok(Handled::toast(tr(lang, "chat.stale_button")));
             }
@@ -119,8 +118,7 @@ impl Service {
             tx.put_answer(&Answer { kind, ..answer })?;
             self.mark_active(&mut learner, now);
             self.continue_track(&mut learner, pack.as_deref(), now, &mut next);
-            let quiz =
-                quiz_as_sent(pack.as_deref().and_then(|p| p.item(&asked.item)).and_then(|(_, i)| i.as_quiz()), &asked);
+            let quiz = quiz_as_sent(pack.as_deref(), &asked);
             let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
             let mut outcome = Outcome::default();
             let shown = Shown { choice, correct, review, confidence: Some(confidence) };
@@ -144,9 +142,9 @@ fn asked(purpose: &Purpose) -> Option<Asked> {
 }
 
 /// The quiz as the pack has it now, with the right option it had when it was sent (an edit of
-/// the content cannot change a verdict).
-fn quiz_as_sent(quiz: Option<&Quiz>, asked: &Asked) -> Option<Quiz> {
-    let mut quiz = quiz?.clone();
+/// the content cannot change a verdict); `None` when it left the pack.
+fn quiz_as_sent(pack: Option<&Pack>, asked: &Asked) -> Option<Quiz> {
+    let mut quiz = pack?.item(&asked.item)?.1.as_quiz()?.clone();
     quiz.correct = asked.correct.min(quiz.options.len().saturating_sub(1));
     Some(quiz)
 }
