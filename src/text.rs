@@ -14,7 +14,8 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |idx| idx + 1);
-    let col = before[line_start..].chars().count() + 1;
+    // A position at the end of a CRLF line is after its last character, not after the `\r`.
+    let col = before[line_start..].trim_end_matches('\r').chars().count() + 1;
     (line, col)
 }
 

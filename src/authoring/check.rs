@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Settings;
 use crate::content::load::{lesson_files, not_a_pack, parse_lesson_file};
 use crate::content::{DEFAULT_FOLLOW_UP_DAYS, ItemKind, Loaded, Pack, Problem, load_library, load_pack};
-use crate::domain::{DeliverySeq, PracticeOutcome};
+use crate::domain::{Confidence, DeliverySeq, PracticeOutcome};
 use crate::i18n::Lang;
 use crate::render::{self, MAX_MESSAGE_CHARS};
 
@@ -102,8 +102,17 @@ fn item_lengths(_pack: &Pack, kind: &ItemKind) -> Vec<(usize, &'static str)> {
         ItemKind::Quiz(quiz) => {
             let asked =
                 longest(|lang| render::visible_len(&render::quiz(lang, quiz, DeliverySeq::new(u64::MAX), true)));
+            let seq = DeliverySeq::new(u64::MAX);
+            let confidences = [None, Some(Confidence::Sure), Some(Confidence::NotSure)];
             let answered = (0..quiz.options.len())
-                .map(|choice| longest(|lang| render::visible_len(&render::quiz_answered(lang, quiz, choice, true))))
+                .flat_map(|choice| {
+                    let asking =
+                        longest(|lang| render::visible_len(&render::quiz_confidence(lang, quiz, seq, choice, true)));
+                    let verdicts = confidences.map(|confidence| {
+                        longest(|lang| render::visible_len(&render::quiz_rated(lang, quiz, choice, true, confidence)))
+                    });
+                    std::iter::once(asking).chain(verdicts)
+                })
                 .max()
                 .unwrap_or(0);
             vec![(asked, "the quiz message"), (answered, "the quiz with its explanation")]

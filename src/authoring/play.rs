@@ -114,6 +114,7 @@ fn settings_for(pack: &Pack, lang: Lang) -> anyhow::Result<Settings> {
             timezone: chrono_tz::Europe::Amsterdam,
             language: lang,
             policy: Policy::default(),
+            confidence: true,
         }],
     })
 }
@@ -232,12 +233,15 @@ mod tests {
 
     #[test]
     fn plays_a_lesson_through_quiz_reflection_and_practice() {
-        let out = run("2\nI listen\nat the desk\n/progress\n/quit\n");
+        let out = run("2\n2\nI listen\nat the desk\n/progress\n/quit\n");
         for expected in [
             "Welcome, colleague!",
             "One & only",
             "you pressed: right",
+            "How sure are you?",
+            "you pressed: Not sure",
             "✅ Right!",
+            "You weren't sure",
             "Think.",
             "Second?",
             "Do it.",
@@ -249,7 +253,7 @@ mod tests {
 
     #[test]
     fn next_jumps_to_the_following_nudge() {
-        let out = run("1\n/next\n");
+        let out = run("1\n1\n/next\n");
         assert!(out.matches('⏩').count() == 2, "{out}");
         assert!(out.contains("Not quite"), "{out}");
     }

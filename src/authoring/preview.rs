@@ -47,6 +47,9 @@ pub(crate) fn preview(pack: &Pack, lang: Lang, on_track: Option<&OnTrack<'_>>) -
                 ItemKind::Quiz(quiz) => {
                     out.push_str(&message_box(&render::quiz(lang, quiz, DeliverySeq::new(0), false)));
                     let _ = writeln!(out, "  {}", tr(lang, "tools.preview_after_right"));
+                    let asking = render::quiz_confidence(lang, quiz, DeliverySeq::new(0), quiz.correct, false);
+                    out.push_str(&message_box(&asking));
+                    let _ = writeln!(out, "  {}", tr(lang, "tools.preview_then_sure"));
                     out.push_str(&message_box(&render::quiz_answered(lang, quiz, quiz.correct, false)));
                 }
                 ItemKind::Reflect(reflect) => {

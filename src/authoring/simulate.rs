@@ -368,6 +368,9 @@ impl Run<'_> {
                 }
                 tally.answered += 1;
                 tally.right += u32::from(right);
+                // Simulated learners are always sure of their answers (a right one is graded
+                // Good, as with confidence off): the simulation shows the pack's pace, not how
+                // much a "not sure" brings a review forward.
                 let next =
                     answers::quiz_answered(learner, Some(self.pack), item, delivery, right, self.retention, self.now);
                 let streak = self.streaks.entry((learner.id, item.clone())).or_default();
@@ -439,6 +442,7 @@ pub(crate) fn default_cohort(pack: &Pack) -> Result<Cohort, String> {
         timezone: DEFAULT_TIMEZONE,
         language: pack.language,
         policy: Policy::default(),
+        confidence: true,
     })
 }
 

@@ -21,6 +21,15 @@ pub(crate) enum Callback {
         /// 0-based option.
         option: usize,
     },
+    /// How sure the learner is of the answer they just gave to the quiz sent as delivery `seq`
+    /// (the second tap): looked up under the presser's own id, and counted only while that
+    /// answer waits for it.
+    Confidence {
+        /// The delivery that carried the quiz.
+        seq: DeliverySeq,
+        /// "Sure" (else "not sure").
+        sure: bool,
+    },
     /// An answer to "how did your practice go?" sent as delivery `seq`.
     Practice {
         /// The delivery that asked.
@@ -70,6 +79,7 @@ impl Callback {
     pub(crate) fn encode(self) -> String {
         match self {
             Self::Quiz { seq, option } => format!("q:{seq}:{option}"),
+            Self::Confidence { seq, sure } => format!("c:{seq}:{}", if sure { "y" } else { "n" }),
             Self::Practice { seq, outcome } => format!("p:{seq}:{}", outcome_code(outcome)),
             Self::Language(lang) => format!("l:{}", lang.code()),
             Self::Share { seq, question } => format!("s:{seq}:{question}"),
@@ -101,6 +111,10 @@ impl Callback {
         if let Some(rest) = data.strip_prefix("ts:") {
             let (seq, answer) = rest.split_once(':')?;
             return Some(Self::TeamShare { seq: DeliverySeq::new(parse_number(seq)?), share: parse_yes_no(answer)? });
+        }
+        if let Some(rest) = data.strip_prefix("c:") {
+            let (seq, answer) = rest.split_once(':')?;
+            return Some(Self::Confidence { seq: DeliverySeq::new(parse_number(seq)?), sure: parse_yes_no(answer)? });
         }
         if let Some(rest) = data.strip_prefix("k:") {
             let (seq, answer) = rest.split_once(':')?;
@@ -183,6 +197,8 @@ mod tests {
             Callback::TeamShare { seq: DeliverySeq::new(7), share: false },
             Callback::LeadSwitch { seq: DeliverySeq::new(u64::MAX), confirm: true },
             Callback::LeadSwitch { seq: DeliverySeq::new(4), confirm: false },
+            Callback::Confidence { seq: DeliverySeq::new(u64::MAX), sure: true },
+            Callback::Confidence { seq: DeliverySeq::new(3), sure: false },
         ] {
             assert!(callback.encode().len() <= MAX_CALLBACK_BYTES);
             assert_eq!(Callback::decode(&callback.encode()), Some(callback));
@@ -219,6 +235,13 @@ mod tests {
             "k:1",
             "k:1:yes",
             "k::n",
+            "c:1",
+            "c:1:",
+            "c::y",
+            "c:-1:y",
+            "c:1:sure",
+            "c:1:y:y",
+            "c:99999999999999999999999:n",
         ] {
             assert_eq!(Callback::decode(forged), None, "{forged:?}");
         }

@@ -134,7 +134,8 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
-        /// Rows of the CSV: one per cohort and week, lesson, or learner (needs `reports.per_learner`).
+        /// Rows of the CSV: one per cohort and week, lesson, quiz item, or learner (needs
+        /// `reports.per_learner`).
         #[arg(long, value_enum, default_value_t = CsvRows::Week)]
         by: CsvRows,
         /// Write to this file instead of standard output.

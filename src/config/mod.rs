@@ -125,6 +125,10 @@ pub struct Cohort {
     pub policy: Policy,
     /// The team loop: leads, the goal, the digest and the weekly team question.
     pub team: TeamSettings,
+    /// Whether a quiz answer is followed by "sure / not sure" (`confidence`, default true): a
+    /// confidently wrong answer is the misconception to coach on, a lucky guess no mastery.
+    /// Off: one tap gives the verdict.
+    pub confidence: bool,
 }
 
 /// A cohort's team loop (the "20" of 70-20-10): who its leads are, what it works towards, when

@@ -103,6 +103,7 @@ struct RawCohort {
     digest: Option<Spanned<String>>,
     team_question: Option<Spanned<String>>,
     team_question_schedule: Option<Spanned<String>>,
+    confidence: Option<bool>,
 }
 
 /// Turns raw values into typed settings, collecting a problem (file, position, key) for every
@@ -300,6 +301,7 @@ impl Validator<'_> {
             timezone: timezone?,
             language: language?,
             team: team?,
+            confidence: raw.confidence.unwrap_or(true),
         })
     }
 

@@ -70,6 +70,13 @@ fn assert_positions_inside(text: &str) {
     }
 }
 
+#[test]
+fn a_problem_at_the_end_of_a_crlf_line_points_after_its_last_character() {
+    // Found by `format_like_input_never_panics_and_problems_point_inside`: the column of an
+    // unterminated string at the end of a CRLF line counted the `\r`.
+    assert_positions_inside("+++\r\n\"\r\n+++");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

@@ -37,6 +37,11 @@ pub enum AnswerKind {
         /// A spaced-repetition review (not the first try).
         #[serde(default)]
         review: bool,
+        /// How sure the learner said they were (the second tap); `None` when it was not asked
+        /// (the cohort has it off) or never came. Not written while `None`, so older records
+        /// keep their bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<Confidence>,
     },
     /// A free-text reflection.
     Reflect {
@@ -58,6 +63,17 @@ pub enum AnswerKind {
         /// What the learner wrote.
         text: String,
     },
+}
+
+/// How sure a learner was of a quiz answer: a confidently held wrong answer is a misconception
+/// to coach on, a lucky guess is not mastery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// "Sure".
+    Sure,
+    /// "Not sure".
+    NotSure,
 }
 
 /// The learner's answer to "how did your practice go?".

@@ -193,6 +193,27 @@ pub struct Progress {
     /// cohorts and in older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub track: Option<TrackClock>,
+    /// Quiz answers whose "how sure were you?" is asked and not given yet, oldest first: what a
+    /// "not sure" needs to grade the answer again. Dropped at the learner's next slot and when
+    /// the item is answered again. Absent in older records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confidence: Vec<PendingConfidence>,
+}
+
+/// A quiz answer recorded at the first tap, waiting for the learner to say how sure they were.
+/// It is graded already as if nothing were asked, so nothing is lost if the second tap never
+/// comes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingConfidence {
+    /// The delivery that carried the quiz (its confidence buttons carry it too).
+    pub delivery: DeliverySeq,
+    /// The item answered.
+    pub item: ItemId,
+    /// When the first tap came: the memory's `last_review` while nothing touched it since.
+    pub answered_at: DateTime<Utc>,
+    /// The item's memory before the first tap (`None` for a first answer ever), to grade it
+    /// again from there.
+    pub before: Option<Memory>,
 }
 
 /// A learner's own clock on an onboarding track: which day of it they are on.

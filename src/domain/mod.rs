@@ -10,11 +10,11 @@ mod ids;
 mod learner;
 mod team;
 
-pub use answer::{Answer, AnswerKind, PracticeOutcome};
+pub use answer::{Answer, AnswerKind, Confidence, PracticeOutcome};
 pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
 pub use ids::{DeliverySeq, ItemId, LearnerId};
 pub use learner::{
     CardState, DayCount, FollowUp, Learner, LearnerTeam, Memory, NextNudge, OpenKind, OpenQuestion, PRIVACY_NOTICE,
-    PendingMove, Prefs, Progress, Status, Step, TeamAsked, TeamSlot, TrackClock, WaitKind, Waiting,
+    PendingConfidence, PendingMove, Prefs, Progress, Status, Step, TeamAsked, TeamSlot, TrackClock, WaitKind, Waiting,
 };
 pub use team::{CohortState, ColleaguesEdition, Lead, Note, NoteKind};

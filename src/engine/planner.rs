@@ -50,6 +50,9 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
     if !ctx.policy.allows(local) {
         return Outcome::default();
     }
+    // The slot moves the learner on: an answer still waiting for its "how sure?" keeps the
+    // grade it got, and its buttons count no more.
+    learner.progress.confidence.clear();
     let today = local.date();
     let budget = room_today(learner, ctx.policy, today);
     let mut outcome = Outcome::default();

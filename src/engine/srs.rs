@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rs_fsrs::{Card, FSRS, Parameters, Rating, State};
 
-use crate::domain::{CardState, Memory};
+use crate::domain::{CardState, Confidence, Memory};
 
 /// An item counts as mastered once its memory lasts this long (days until recall drops to the
 /// target): from then on it is not asked again.
@@ -31,6 +31,16 @@ impl Grade {
     /// The grade of a right or wrong answer when no confidence was given.
     pub fn of(correct: bool) -> Self {
         if correct { Self::Good } else { Self::Again }
+    }
+
+    /// The grade of a right or wrong answer the learner said they were `confidence` of: wrong
+    /// stays Again whatever they felt; right but not sure is Hard (the item comes back sooner).
+    pub fn rated(correct: bool, confidence: Confidence) -> Self {
+        match (correct, confidence) {
+            (false, _) => Self::Again,
+            (true, Confidence::NotSure) => Self::Hard,
+            (true, Confidence::Sure) => Self::Good,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ pub(crate) mod plain;
 
 use crate::chat::callback::Callback;
 use crate::content::{Lesson, Pack, Practice, Quiz, Reflect, Rich};
-use crate::domain::{Button, DeliverySeq, OutMessage, Outgoing, PracticeOutcome};
+use crate::domain::{Button, Confidence, DeliverySeq, OutMessage, Outgoing, PracticeOutcome};
 use crate::engine::Milestone;
 use crate::i18n::{Lang, fill, fill_html, tr};
 
@@ -42,20 +42,58 @@ pub(crate) fn quiz(lang: Lang, quiz: &Quiz, seq: DeliverySeq, review: bool) -> O
     OutMessage { html: join_html(quiz_header(lang, review), &quiz.question), buttons }
 }
 
+/// The quiz after the first tap, where the cohort asks how sure the learner is: the question,
+/// their answer and "how sure are you?" with two buttons carrying delivery `seq`; no verdict
+/// yet, so the confidence is given before the learner knows.
+pub(crate) fn quiz_confidence(lang: Lang, quiz: &Quiz, seq: DeliverySeq, choice: usize, review: bool) -> OutMessage {
+    let mut html = quiz_with_answer(lang, quiz, choice, review);
+    html.push_str("\n\n");
+    html.push_str(tr(lang, "quiz.how_sure"));
+    let button = |key: &str, sure: bool| Button {
+        label: tr(lang, key).to_owned(),
+        data: Callback::Confidence { seq, sure }.encode(),
+    };
+    OutMessage { html, buttons: vec![vec![button("quiz.sure", true), button("quiz.not_sure", false)]] }
+}
+
 /// The quiz after the learner answered: the question, their answer, the verdict and the
 /// explanation; no buttons left to press.
 pub(crate) fn quiz_answered(lang: Lang, quiz: &Quiz, choice: usize, review: bool) -> OutMessage {
-    let chosen = quiz.options.get(choice).map_or("?", String::as_str);
-    let mut html = join_html(quiz_header(lang, review), &quiz.question);
-    html.push_str("\n\n");
-    html.push_str(&fill(lang, "quiz.your_answer", &[("answer", chosen)]));
+    quiz_rated(lang, quiz, choice, review, None)
+}
+
+/// [`quiz_answered`] after the learner said how sure they were: a right answer they were not
+/// sure of, or a wrong one they were sure of, gets a line on what that means.
+pub(crate) fn quiz_rated(
+    lang: Lang,
+    quiz: &Quiz,
+    choice: usize,
+    review: bool,
+    confidence: Option<Confidence>,
+) -> OutMessage {
+    let correct = choice == quiz.correct;
+    let mut html = quiz_with_answer(lang, quiz, choice, review);
     html.push('\n');
-    html.push_str(&verdict(lang, quiz, choice == quiz.correct));
+    html.push_str(&verdict(lang, quiz, correct));
+    match (correct, confidence) {
+        (false, Some(Confidence::Sure)) => html.push_str(&format!("\n{}", tr(lang, "quiz.sure_wrong"))),
+        (true, Some(Confidence::NotSure)) => html.push_str(&format!("\n{}", tr(lang, "quiz.unsure_right"))),
+        _ => {}
+    }
     if let Some(explanation) = &quiz.explanation {
         html.push_str("\n\n");
         html.push_str(&explanation.html);
     }
     text(html)
+}
+
+/// The header, the question and "your answer: …".
+fn quiz_with_answer(lang: Lang, quiz: &Quiz, choice: usize, review: bool) -> String {
+    let chosen = quiz.options.get(choice).map_or("?", String::as_str);
+    let mut html = join_html(quiz_header(lang, review), &quiz.question);
+    html.push_str("\n\n");
+    html.push_str(&fill(lang, "quiz.your_answer", &[("answer", chosen)]));
+    html
 }
 
 /// `✅ Right!` or `❌ Not quite. The right answer is: …`.
@@ -217,6 +255,28 @@ mod tests {
         assert!(message.html.contains("Your answer: Sell"));
         assert!(message.html.contains("The right answer is: <b>Listen</b>"));
         assert!(message.html.ends_with("Because &amp; so."));
+    }
+
+    #[test]
+    fn the_first_tap_shows_the_answer_and_asks_how_sure_without_a_verdict() {
+        let message = quiz_confidence(Lang::En, &sample_quiz(), DeliverySeq::new(42), 1, false);
+        assert!(message.html.contains("Your answer: Sell\n\nHow sure are you?"), "{}", message.html);
+        assert!(!message.html.contains("right answer") && !message.html.contains("Because"), "{}", message.html);
+        let buttons: Vec<(&str, &str)> =
+            message.buttons.iter().flatten().map(|b| (b.label.as_str(), b.data.as_str())).collect();
+        assert_eq!(buttons, [("Sure", "c:42:y"), ("Not sure", "c:42:n")], "one row, the quiz's delivery");
+        let danish = quiz_confidence(Lang::Da, &sample_quiz(), DeliverySeq::new(42), 1, false);
+        assert!(danish.html.contains("Hvor sikker er du?") && danish.buttons[0][0].label == "Sikker");
+    }
+
+    #[test]
+    fn a_rated_verdict_explains_a_sure_mistake_and_an_unsure_success() {
+        let sure_wrong = quiz_rated(Lang::En, &sample_quiz(), 1, false, Some(Confidence::Sure)).html;
+        assert!(sure_wrong.contains("You were sure of this one"), "{sure_wrong}");
+        let unsure_right = quiz_rated(Lang::En, &sample_quiz(), 0, false, Some(Confidence::NotSure)).html;
+        assert!(unsure_right.contains("come back a little sooner"), "{unsure_right}");
+        let plain = quiz_answered(Lang::En, &sample_quiz(), 0, false).html;
+        assert_eq!(quiz_rated(Lang::En, &sample_quiz(), 0, false, Some(Confidence::Sure)).html, plain);
     }
 
     #[test]

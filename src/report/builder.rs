@@ -10,8 +10,8 @@ use super::options::ReportOptions;
 use super::seqset::SeqSet;
 use super::tally::{COVERED, CohortTally, LearnerTally, REACHED};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Memory, PracticeOutcome,
-    Purpose,
+    Answer, AnswerKind, Confidence, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Memory,
+    PracticeOutcome, Purpose,
 };
 use crate::engine::srs;
 
@@ -50,14 +50,15 @@ impl Replay {
     /// The recall predicted for `answer` if it is a review of a quiz answered before, after
     /// which the memory moves on as the daemon's did.
     fn predicted(&mut self, answer: &Answer, retention: f64) -> Option<f64> {
-        let AnswerKind::Quiz { correct, review, .. } = answer.kind else { return None };
+        let AnswerKind::Quiz { correct, review, confidence, .. } = answer.kind else { return None };
         if self.learner != Some(answer.learner) {
             self.learner = Some(answer.learner);
             self.memory.clear();
         }
         let before = self.memory.get(&answer.item);
         let predicted = before.filter(|_| review).map(|memory| srs::retrievability(memory, answer.at));
-        let after = srs::review(before, srs::Grade::of(correct), retention, answer.at);
+        let grade = confidence.map_or(srs::Grade::of(correct), |confidence| srs::Grade::rated(correct, confidence));
+        let after = srs::review(before, grade, retention, answer.at);
         self.memory.insert(answer.item.clone(), after);
         predicted
     }
@@ -164,8 +165,9 @@ impl ReportBuilder {
         count_lesson_flags(cohort, lesson, new_flags);
         let place = Place { item, lesson, monday: monday_of(day) };
         match &answer.kind {
-            AnswerKind::Quiz { choice, correct, review } => {
-                count_quiz(cohort, learner, place, *choice, *correct, *review);
+            AnswerKind::Quiz { choice, correct, review, confidence } => {
+                let quiz = QuizAnswer { choice: *choice, correct: *correct, review: *review, confidence: *confidence };
+                count_quiz(cohort, learner, place, quiz);
                 if let Some(recall) = predicted {
                     cohort.predicted.add(recall);
                     cohort.week(place.monday).predicted.add(recall);
@@ -226,16 +228,19 @@ struct Place {
     monday: i32,
 }
 
-/// Counts a quiz answer: first tries per cohort, week, lesson, item and learner; reviews per
-/// cohort and week.
-fn count_quiz(
-    cohort: &mut CohortTally,
-    learner: &mut LearnerTally,
-    place: Place,
+/// What a quiz answer says.
+#[derive(Clone, Copy)]
+struct QuizAnswer {
     choice: usize,
     correct: bool,
     review: bool,
-) {
+    confidence: Option<Confidence>,
+}
+
+/// Counts a quiz answer: first tries per cohort, week, lesson, item (with how sure the learner
+/// was) and learner; reviews per cohort and week.
+fn count_quiz(cohort: &mut CohortTally, learner: &mut LearnerTally, place: Place, quiz: QuizAnswer) {
+    let QuizAnswer { choice, correct, review, confidence } = quiz;
     if review {
         cohort.review.add(correct);
         cohort.week(place.monday).review.add(correct);
@@ -249,6 +254,8 @@ fn count_quiz(
     let item = &mut cohort.catalogue.items[place.item];
     item.first_try.add(correct);
     item.learners += u64::from(first_for_learner);
+    item.rated += u64::from(confidence.is_some());
+    item.confidently_wrong += u64::from(!correct && confidence == Some(Confidence::Sure));
     if !correct {
         item.wrong_choice(choice);
     }

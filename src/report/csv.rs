@@ -6,10 +6,10 @@
 //! Excel reads `ø` and `ë` as UTF-8 (without it, it guesses the Windows code page). Headers are
 //! words from the `[report_csv]` catalogue, each naming its unit; cells are plain numbers (a
 //! percentage as `83.3`, never `83 %`), ISO dates and texts. Hidden groups leave their figures
-//! empty and say why in the last column. Hardest items, days active and shared reflections are
-//! in the other formats only: they are not rows of a cohort's week or lesson. Texts from content
-//! and learners are quoted when needed and defused when a spreadsheet would run them as a
-//! formula.
+//! empty and say why in the last column. Per quiz item there is [`csv_by_item`] (the hardest
+//! items are all of its rows, sorted); days active and shared reflections are in the other
+//! formats only: they are not rows of a cohort's week, lesson or item. Texts from content and
+//! learners are quoted when needed and defused when a spreadsheet would run them as a formula.
 
 use super::{CohortFigures, CohortReport, Guarded, Rate, Report};
 use crate::i18n::{Lang, fill_html, tr};
@@ -94,6 +94,52 @@ pub fn csv_by_lesson(report: &Report, lang: Lang) -> String {
                     cells.push(f.learners_reached.to_string());
                     cells.extend(rate_cells(&f.quiz_first_try));
                     cells.extend([f.reflections_answered.to_string(), f.stopped_here.to_string(), String::new()]);
+                }
+                Guarded::Hidden(_) => cells.extend(hidden_cells(header.len() - 6, &hidden_reason(report, lang))),
+            }
+            rows.push(cells);
+        }
+    })
+}
+
+/// One row per cohort and quiz item, in pack order, then items that left the pack: first tries,
+/// and how many of those rated were wrong while the learner was sure (the misconception
+/// signal); headers and words in `lang`.
+pub fn csv_by_item(report: &Report, lang: Lang) -> String {
+    let header = [
+        "cohort",
+        "pack",
+        "item_id",
+        "lesson",
+        "question",
+        "retired",
+        "learners_first_try",
+        "first_try_right",
+        "first_try_answers",
+        "first_try_rate",
+        "confidently_wrong",
+        "confidence_given",
+        "confidently_wrong_rate",
+        "confidence_not_given",
+        "note",
+    ];
+    table(report, lang, &header, |cohort, figures, rows| {
+        for item in &figures.items {
+            let retired = tr(lang, if item.retired { "report_csv.yes" } else { "report_csv.no" }).to_owned();
+            let mut cells = vec![
+                cohort.cohort.clone(),
+                pack(cohort),
+                item.item_id.to_string(),
+                item.lesson.clone(),
+                item.question.clone(),
+                retired,
+            ];
+            match &item.figures {
+                Guarded::Shown(f) => {
+                    cells.push(f.learners.to_string());
+                    cells.extend(rate_cells(&f.quiz_first_try));
+                    cells.extend(rate_cells(&f.confidently_wrong));
+                    cells.extend([f.confidence_not_given.to_string(), String::new()]);
                 }
                 Guarded::Hidden(_) => cells.extend(hidden_cells(header.len() - 6, &hidden_reason(report, lang))),
             }

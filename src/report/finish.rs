@@ -11,8 +11,8 @@ use super::options::ReportOptions;
 use super::pseudonym::pseudonym;
 use super::tally::{CohortTally, ItemTally, LearnerTally};
 use super::{
-    CohortFigures, CohortReport, DaysActiveBucket, Guarded, HardItem, LearnerRow, LessonFigures, LessonRow, Report,
-    SharedReflections, Suppressed, Totals, WeekFigures, WeekRow,
+    CohortFigures, CohortReport, DaysActiveBucket, Guarded, HardItem, ItemFigures, ItemRow, LearnerRow, LessonFigures,
+    LessonRow, Rate, Report, SharedReflections, Suppressed, Totals, WeekFigures, WeekRow,
 };
 use crate::domain::LearnerId;
 use crate::i18n::{Lang, fill_html};
@@ -136,6 +136,7 @@ fn cohort_report(mut cohort: CohortTally, mut sum: LearnerSums, options: &Report
         lessons: lesson_rows(&cohort, min_group),
         weeks: week_rows(&cohort, min_group),
         hardest_items: hardest_items(&cohort, min_group),
+        items: item_rows(&cohort, min_group),
         days_active: days_active(&sum, min_group),
         shared_reflections: shared_reflections(std::mem::take(&mut cohort.shared), &cohort),
         learners: options.per_learner.is_some().then_some(sum.rows),
@@ -207,7 +208,8 @@ fn week_rows(cohort: &CohortTally, min_group: usize) -> Vec<WeekRow> {
         .collect()
 }
 
-/// Quiz items with enough learners, lowest first-try accuracy first.
+/// Quiz items with enough learners: the most first tries wrong that learners were sure of
+/// first (a shared misconception), then the lowest first-try accuracy.
 fn hardest_items(cohort: &CohortTally, min_group: usize) -> Vec<HardItem> {
     let mut candidates: Vec<&ItemTally> = cohort
         .catalogue
@@ -217,9 +219,46 @@ fn hardest_items(cohort: &CohortTally, min_group: usize) -> Vec<HardItem> {
         .collect();
     candidates.sort_by(|a, b| {
         let (a_ratio, b_ratio) = (a.first_try.rate().ratio.unwrap_or(1.0), b.first_try.rate().ratio.unwrap_or(1.0));
-        a_ratio.total_cmp(&b_ratio).then_with(|| a.id.cmp(&b.id))
+        b.confidently_wrong
+            .cmp(&a.confidently_wrong)
+            .then_with(|| a_ratio.total_cmp(&b_ratio))
+            .then_with(|| a.id.cmp(&b.id))
     });
     candidates.into_iter().take(HARDEST_ITEMS).map(|item| hard_item(cohort, item)).collect()
+}
+
+/// Every quiz item of the pack, then retired ones with first tries, each hidden when 1 to
+/// `min_group - 1` learners answered it.
+fn item_rows(cohort: &CohortTally, min_group: usize) -> Vec<ItemRow> {
+    let pack = cohort.info.pack.as_ref();
+    cohort
+        .catalogue
+        .items
+        .iter()
+        .filter_map(|item| {
+            let quiz = pack.and_then(|pack| pack.item(&item.id)).and_then(|(_, item)| item.as_quiz());
+            if quiz.is_none() && item.first_try.total == 0 {
+                return None;
+            }
+            let lesson = cohort.catalogue.lessons.get(item.lesson).map_or_else(String::new, |l| l.title.clone());
+            Some(ItemRow {
+                item_id: item.id.clone(),
+                lesson,
+                question: quiz.map_or_else(|| item.id.to_string(), |quiz| quiz.question.plain.clone()),
+                retired: item.retired,
+                figures: guard(item.learners, min_group, || ItemFigures {
+                    learners: item.learners,
+                    quiz_first_try: item.first_try.rate(),
+                    confidently_wrong: confidently_wrong(item),
+                    confidence_not_given: item.first_try.total.saturating_sub(item.rated),
+                }),
+            })
+        })
+        .collect()
+}
+
+fn confidently_wrong(item: &ItemTally) -> Rate {
+    Rate::new(item.confidently_wrong, item.rated)
 }
 
 fn hard_item(cohort: &CohortTally, item: &ItemTally) -> HardItem {
@@ -237,6 +276,8 @@ fn hard_item(cohort: &CohortTally, item: &ItemTally) -> HardItem {
         quiz_first_try: item.first_try.rate(),
         common_wrong_answer,
         unnamed_wrong_option,
+        confidently_wrong: confidently_wrong(item),
+        confidence_not_given: item.first_try.total.saturating_sub(item.rated),
     }
 }
 

@@ -9,7 +9,7 @@ use super::finish::option_words;
 use super::{CohortFigures, Guarded, Rate, Report};
 use crate::i18n::{Lang, fill_html, tr};
 
-pub use super::csv::{csv, csv_by_learner, csv_by_lesson};
+pub use super::csv::{csv, csv_by_item, csv_by_learner, csv_by_lesson};
 
 /// Shown where there is nothing to divide or no data.
 pub(crate) const NO_DATA: &str = "–";
@@ -226,6 +226,7 @@ fn hardest_table(figures: &CohortFigures, lang: Lang) -> String {
                 one_line(&item.question, 60),
                 item.learners.to_string(),
                 percent(&item.quiz_first_try),
+                confident_cell(&item.confidently_wrong),
                 item.unnamed_wrong_option
                     .map(|number| option_words(lang, number))
                     .or_else(|| item.common_wrong_answer.clone())
@@ -233,8 +234,13 @@ fn hardest_table(figures: &CohortFigures, lang: Lang) -> String {
             ])
         })
         .collect();
-    let header = columns(lang, ["col_question", "col_learners", "col_first_try", "col_wrong"]);
+    let header = columns(lang, ["col_question", "col_learners", "col_first_try", "col_sure_wrong", "col_wrong"]);
     or_none(render(&header, &rows), rows.is_empty(), lang)
+}
+
+/// `3/12`: answers wrong that learners were sure of, of those rated; a dash when none was.
+fn confident_cell(rate: &super::Rate) -> String {
+    if rate.out_of == 0 { NO_DATA.to_owned() } else { format!("{}/{}", rate.count, rate.out_of) }
 }
 
 fn days_table(figures: &CohortFigures, min_group: usize, lang: Lang) -> String {

@@ -53,6 +53,9 @@ pub enum CsvRows {
     Lesson,
     /// One row per cohort and learner (only with `reports.per_learner = true`).
     Learner,
+    /// One row per cohort and quiz item: first tries and the answers wrong that learners were
+    /// sure of.
+    Item,
 }
 
 /// `report` as text in `format` (a CSV with rows `by`; a page in `lang`, dated in `tz`).
@@ -64,6 +67,7 @@ pub(crate) fn render(report: &Report, format: ReportFormat, by: CsvRows, lang: L
             CsvRows::Week => crate::report::csv(report, lang),
             CsvRows::Lesson => crate::report::csv_by_lesson(report, lang),
             CsvRows::Learner => crate::report::csv_by_learner(report, lang),
+            CsvRows::Item => crate::report::csv_by_item(report, lang),
         },
         ReportFormat::Html => crate::report::html_in(report, lang, tz),
     }

@@ -437,6 +437,10 @@ fn hardest_items(figures: &CohortFigures, lang: Lang) -> String {
             "report_charts.hardest_item",
             &[("rate", &percent(&item.quiz_first_try)), ("learners", &learners)],
         )];
+        if item.confidently_wrong.out_of > 0 {
+            let (count, rated) = (item.confidently_wrong.count.to_string(), item.confidently_wrong.out_of.to_string());
+            note.push(fill(lang, "report_charts.hardest_sure_wrong", &[("count", &count), ("rated", &rated)]));
+        }
         let unnamed = item.unnamed_wrong_option.map(|number| option_words(lang, number));
         if let Some(wrong) = unnamed.as_ref().or(item.common_wrong_answer.as_ref()) {
             note.push(fill(lang, "report_charts.hardest_wrong", &[("answer", wrong)]));

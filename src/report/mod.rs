@@ -8,6 +8,8 @@
 //! the config asks for them, pseudonymised unless names are asked for too.
 
 mod builder;
+#[cfg(test)]
+mod confidence_tests;
 mod csv;
 mod dates;
 mod finish;
@@ -30,7 +32,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub(crate) use builder::ReportBuilder;
-pub use format::{csv, csv_by_learner, csv_by_lesson, json, table, table_in};
+pub use format::{csv, csv_by_item, csv_by_learner, csv_by_lesson, json, table, table_in};
 pub use html::{html, html_in};
 pub use options::{CohortInfo, PerLearner, ReportOptions};
 
@@ -96,8 +98,13 @@ pub struct CohortFigures {
     pub lessons: Vec<LessonRow>,
     /// Per ISO week, oldest first: the trend.
     pub weeks: Vec<WeekRow>,
-    /// Quiz items most often answered wrong on the first try, hardest first: for L&D.
+    /// Quiz items most often answered wrong on the first try, hardest first: the most answers
+    /// wrong that learners were sure of (misconceptions), then the lowest first-try accuracy.
+    /// For L&D and the leads' digest.
     pub hardest_items: Vec<HardItem>,
+    /// Per quiz item, in pack order, then items that left the pack: its first tries and how
+    /// many of them were confidently wrong.
+    pub items: Vec<ItemRow>,
     /// How many learners were active on how many days: buckets, never individuals.
     pub days_active: Vec<DaysActiveBucket>,
     /// Reflection answers their authors chose to share, per question, without names.
@@ -241,6 +248,39 @@ pub struct HardItem {
     /// the English words.
     #[serde(skip)]
     pub unnamed_wrong_option: Option<usize>,
+    /// First-try answers wrong that the learner was sure of, out of those rated "sure" or
+    /// "not sure": a misconception held with confidence, what a lead coaches on.
+    pub confidently_wrong: Rate,
+    /// First-try answers without a confidence: not asked (the cohort has it off) or not given.
+    pub confidence_not_given: u64,
+}
+
+/// One quiz item's row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemRow {
+    /// Item id, `<lesson>/<local id>`.
+    pub item_id: ItemId,
+    /// Title of the item's lesson (its id when the lesson left the pack).
+    pub lesson: String,
+    /// The question as plain text (the id when the item left the pack).
+    pub question: String,
+    /// True when the item is no longer in the pack.
+    pub retired: bool,
+    /// The figures, hidden when 1 to `min_group - 1` learners answered it on the first try.
+    pub figures: Guarded<ItemFigures>,
+}
+
+/// First tries on one quiz item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemFigures {
+    /// Distinct learners who answered it on the first try.
+    pub learners: u64,
+    /// First-try answers right.
+    pub quiz_first_try: Rate,
+    /// First-try answers wrong that the learner was sure of, out of those rated.
+    pub confidently_wrong: Rate,
+    /// First-try answers without a confidence.
+    pub confidence_not_given: u64,
 }
 
 /// Learners active on a range of distinct days.

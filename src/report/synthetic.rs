@@ -16,8 +16,8 @@ use super::{Report, build};
 use crate::content::markup::Rich;
 use crate::content::{Item, ItemKind, Lesson, Pack, Practice, Quiz, Reflect};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, PracticeOutcome, Progress,
-    Purpose, Status,
+    Answer, AnswerKind, Confidence, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, PracticeOutcome,
+    Progress, Purpose, Status,
 };
 use crate::i18n::Lang;
 
@@ -204,7 +204,13 @@ impl Plan {
             0 | 2 => {
                 let hard = 20 + 6 * self.lesson as u64;
                 let choice = if roll < 100 - hard { 0 } else { 1 + (roll % 3) as usize };
-                AnswerKind::Quiz { choice, correct: choice == 0, review: self.step % 4 == 2 }
+                // Most say how sure they were; of the wrong ones, some were sure.
+                let confidence = match (self.noise >> 40) % 10 {
+                    0 | 1 => None,
+                    2..=5 => Some(Confidence::Sure),
+                    _ => Some(Confidence::NotSure),
+                };
+                AnswerKind::Quiz { choice, correct: choice == 0, review: self.step % 4 == 2, confidence }
             }
             1 => AnswerKind::Reflect { question: 0, text: format!("Reflection {}", self.noise % 97), shared: roll < 5 },
             _ => {

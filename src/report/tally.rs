@@ -189,6 +189,10 @@ pub(crate) struct ItemTally {
     pub learners: u64,
     /// Wrong first-try answers per option chosen.
     pub wrong_choices: Vec<u64>,
+    /// First-try answers the learner said how sure they were of.
+    pub rated: u64,
+    /// First-try answers wrong that the learner was sure of: the misconception signal.
+    pub confidently_wrong: u64,
 }
 
 /// Options beyond this are not counted as wrong choices (quizzes have a handful of buttons).
@@ -259,6 +263,8 @@ impl Catalogue {
             first_try: Hits::default(),
             learners: 0,
             wrong_choices: Vec::new(),
+            rated: 0,
+            confidently_wrong: 0,
         };
         self.items.push(item);
         self.item_by_id.insert(id.clone(), idx);

@@ -15,7 +15,7 @@ const NOW: &str = "2026-12-10T12:00:00Z";
 
 /// Records in the making, fed to the builder in store order.
 #[derive(Default)]
-struct Records {
+pub(super) struct Records {
     learners: Vec<Learner>,
     deliveries: Vec<Delivery>,
     answers: Vec<Answer>,
@@ -23,7 +23,7 @@ struct Records {
 
 impl Records {
     /// Learners `ids` in cohort `cohort`.
-    fn enrol(mut self, cohort: &str, ids: impl IntoIterator<Item = i64>) -> Self {
+    pub(super) fn enrol(mut self, cohort: &str, ids: impl IntoIterator<Item = i64>) -> Self {
         for id in ids {
             let mut enrolled = learner(LearnerId::new(id));
             enrolled.cohort = cohort.to_owned();
@@ -33,7 +33,7 @@ impl Records {
     }
 
     /// A sent delivery to learner number `learner`; returns its seq.
-    fn send(&mut self, learner: i64, purpose: Purpose, when: &str) -> DeliverySeq {
+    pub(super) fn send(&mut self, learner: i64, purpose: Purpose, when: &str) -> DeliverySeq {
         let seq = DeliverySeq::new(self.deliveries.len() as u64 + 100);
         let cohort = self.cohort_of(learner);
         let state = DeliveryState::Sent { message_id: seq.get() as i64, at: at(when) };
@@ -43,7 +43,7 @@ impl Records {
         seq
     }
 
-    fn answer(&mut self, learner: i64, delivery: DeliverySeq, id: &str, when: &str, kind: AnswerKind) {
+    pub(super) fn answer(&mut self, learner: i64, delivery: DeliverySeq, id: &str, when: &str, kind: AnswerKind) {
         let prompt_sent_at = self.deliveries.iter().find(|d| d.seq == delivery).and_then(|d| match d.state {
             DeliveryState::Sent { at, .. } => Some(at),
             _ => None,
@@ -55,11 +55,11 @@ impl Records {
 
     /// A quiz sent at `sent` and answered at `answered` with option `choice` (`review` for a
     /// spaced repetition).
-    fn quiz(&mut self, learner: i64, id: &str, sent: &str, answered: &str, choice: usize, review: bool) {
+    pub(super) fn quiz(&mut self, learner: i64, id: &str, sent: &str, answered: &str, choice: usize, review: bool) {
         let correct_option = if id.starts_with("one/") { 1 } else { 0 };
         let purpose = Purpose::Quiz { item: item(id), correct: correct_option, review };
         let seq = self.send(learner, purpose, sent);
-        let kind = AnswerKind::Quiz { choice, correct: choice == correct_option, review };
+        let kind = AnswerKind::Quiz { choice, correct: choice == correct_option, review, confidence: None };
         self.answer(learner, seq, id, answered, kind);
     }
 
@@ -79,14 +79,14 @@ impl Records {
     }
 
     /// The report, records fed in store key order.
-    fn report(mut self, options: ReportOptions) -> Report {
+    pub(super) fn report(mut self, options: ReportOptions) -> Report {
         self.deliveries.sort_by_key(|d| (d.learner, d.seq));
         self.answers.sort_by_key(|a| (a.learner, a.delivery, a.part()));
         build(options, &self.learners, &self.deliveries, &self.answers)
     }
 }
 
-fn options(cohorts: &[&str]) -> ReportOptions {
+pub(super) fn options(cohorts: &[&str]) -> ReportOptions {
     let pack = Arc::new(demo_pack());
     let cohorts = cohorts
         .iter()
@@ -95,12 +95,12 @@ fn options(cohorts: &[&str]) -> ReportOptions {
     ReportOptions::new(cohorts, at(NOW))
 }
 
-fn figures(report: &Report, cohort: usize) -> &CohortFigures {
+pub(super) fn figures(report: &Report, cohort: usize) -> &CohortFigures {
     report.cohorts[cohort].figures.shown().expect("figures shown")
 }
 
 /// Six learners in `desk`.
-fn desk() -> Records {
+pub(super) fn desk() -> Records {
     Records::default().enrol("desk", 1..=6)
 }
 
@@ -547,11 +547,12 @@ fn records_fields(text: &str) -> Vec<usize> {
     counts
 }
 
-fn all_formats(report: &Report) -> [(&'static str, String); 6] {
+pub(super) fn all_formats(report: &Report) -> [(&'static str, String); 7] {
     [
         ("table", table(report)),
         ("csv", csv(report, Lang::En)),
         ("csv by lesson", csv_by_lesson(report, Lang::En)),
+        ("csv by item", csv_by_item(report, Lang::En)),
         ("csv by learner", csv_by_learner(report, Lang::En)),
         ("json", json(report)),
         ("html", html(report)),

@@ -1,12 +1,12 @@
-//! Answers: quiz presses (first try and reviews, which update the spaced-repetition memory),
-//! practice check-ins, language choices, and free text routed to the question it answers (a
-//! lesson's, or the weekly team question, whose answer `team.rs` keeps).
+//! Answers: button presses routed to their use case (quizzes are in `quiz.rs`), practice
+//! check-ins, language choices, and free text routed to the question it answers (a lesson's, or
+//! the weekly team question, whose answer `team.rs` keeps).
 //! Every press is recorded at most once; forged or stale button data changes nothing.
 
 use chrono::{DateTime, Utc};
 
 use super::rights::reflection_thanks;
-use super::{Commit, Handled, Service, cohort_of};
+use super::{Commit, Handled, Service};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
 use crate::content::Pack;
@@ -37,6 +37,7 @@ impl Service {
     ) -> Result<Handled, StoreError> {
         match Callback::decode(data) {
             Some(Callback::Quiz { seq, option }) => self.answer_quiz(from, seq, option, message_id, now),
+            Some(Callback::Confidence { seq, sure }) => self.answer_confidence(from, seq, sure, message_id, now),
             Some(Callback::Practice { seq, outcome }) => self.answer_practice(from, seq, outcome, message_id, now),
             Some(Callback::Language(lang)) => self.choose_language(from, lang, message_id, now),
             Some(Callback::Share { seq, question }) => self.share(from, seq, question, message_id, now),
@@ -47,63 +48,6 @@ impl Service {
             Some(Callback::Noop) => Ok(Handled::default()),
             None => Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.stale_button"))),
         }
-    }
-
-    fn answer_quiz(
-        &self,
-        from: &Person,
-        seq: DeliverySeq,
-        option: usize,
-        message_id: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> Result<Handled, StoreError> {
-        self.store.with_learner(from.id, |tx| {
-            let Some(mut learner) = tx.learner()? else {
-                return Ok(Handled::toast(tr(from.language.unwrap_or(Lang::En), "chat.not_enrolled")));
-            };
-            let lang = learner.lang;
-            let delivery = tx.delivery(seq)?;
-            let Some((item, correct, review)) = delivery.as_ref().and_then(|d| match &d.purpose {
-                Purpose::Quiz { item, correct, review } => Some((item.clone(), *correct, *review)),
-                _ => None,
-            }) else {
-                return Ok(Handled::toast(tr(lang, "chat.stale_button")));
-            };
-            let created = delivery.as_ref().map_or(now, |d| d.created);
-            if tx.answer(seq, 0)?.is_some() || (review && !review_is_open(&learner, &item, created)) {
-                return Ok(Handled::toast(tr(lang, "quiz.already")));
-            }
-            let pack = self.pack_of(&learner.cohort);
-            let quiz = pack.as_ref().and_then(|p| p.item(&item)).and_then(|(_, i)| i.as_quiz()).cloned();
-            if option >= quiz.as_ref().map_or(16, |quiz| quiz.options.len()) {
-                return Ok(Handled::toast(tr(lang, "chat.stale_button")));
-            }
-            let is_correct = option == correct;
-            let answer_kind = AnswerKind::Quiz { choice: option, correct: is_correct, review };
-            self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(|d| d.state.sent_at()), answer_kind, now)?;
-            let retention = cohort_of(&self.settings, &learner).map_or(0.9, |cohort| cohort.policy.target_retention);
-            let mut next =
-                answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, retention, now);
-            self.continue_track(&mut learner, pack.as_deref(), now, &mut next);
-            self.mark_active(&mut learner, now);
-            let mut outcome = Outcome::default();
-            let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
-            match (quiz, message_id) {
-                (Some(mut quiz), Some(message_id)) => {
-                    quiz.correct = correct.min(quiz.options.len().saturating_sub(1));
-                    outcome
-                        .drafts
-                        .push(Draft::edit(message_id, render::quiz_answered(pack_lang, &quiz, option, review)));
-                }
-                _ => outcome.reply(render::text(
-                    tr(pack_lang, if is_correct { "quiz.right" } else { "quiz.toast_wrong" }).to_owned(),
-                )),
-            }
-            outcome.drafts.extend(next.drafts);
-            let toast = tr(lang, if is_correct { "quiz.toast_right" } else { "quiz.toast_wrong" });
-            let to_send = self.commit(tx, Some(learner), outcome, Commit { pack: pack.as_deref(), slot: None, now })?;
-            Ok(Handled { toast: Some(toast.to_owned()), to_send, recorded_answer: true, ..Handled::default() })
-        })
     }
 
     fn answer_practice(
@@ -292,7 +236,7 @@ impl Service {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record(
+    pub(super) fn record(
         &self,
         tx: &dyn LearnerTx,
         learner: &Learner,
@@ -323,14 +267,6 @@ impl Service {
             days.remove(0);
         }
     }
-}
-
-/// Whether a review copy sent at `created` still waits for its answer: the item's review is out
-/// and was not answered since the copy was sent. Stores from before reviews stopped being
-/// re-sent can hold several copies of one review; the first press on any of them counts and
-/// the others say it is answered, so a press is never counted twice.
-fn review_is_open(learner: &Learner, item: &ItemId, created: DateTime<Utc>) -> bool {
-    learner.progress.memory.get(item).is_some_and(|memory| memory.asked.is_some() && created >= memory.last_review)
 }
 
 /// The free-text question a delivery asked, if it asked one (a reply to it answers that).

@@ -15,6 +15,7 @@ mod lead_chat;
 mod leads;
 mod moves;
 mod nudges;
+mod quiz;
 mod rights;
 mod team;
 mod track;
@@ -345,8 +346,36 @@ fn cohort_of<'a>(settings: &'a Settings, learner: &Learner) -> Option<&'a Cohort
     settings.cohort(&learner.cohort)
 }
 
+/// Test help: both taps of a quiz answer.
+#[cfg(test)]
+impl Service {
+    /// Presses quiz option `data` as `from` on message `message_id`, then "sure" on the question
+    /// the first tap brings; returns what the second tap brought (the verdict and the rest of
+    /// the lesson). Where the cohort does not ask, the first tap's result.
+    pub(crate) fn press_quiz_sure(&self, from: &Person, data: &str, message_id: i64, now: DateTime<Utc>) -> Handled {
+        let press = |data: &str| Incoming::Press {
+            from: from.clone(),
+            query_id: "q".to_owned(),
+            message_id: Some(message_id),
+            data: data.to_owned(),
+        };
+        let first = self.handle(&press(data), now).expect("the first tap is handled");
+        let asked = first.to_send.first().and_then(|seq| self.store.delivery(from.id, *seq).ok().flatten());
+        let sure = match asked.and_then(|delivery| delivery.outgoing) {
+            Some(Outgoing::Edit { message, .. }) => message.buttons.concat().first().map(|button| button.data.clone()),
+            _ => None,
+        };
+        match sure.filter(|data| data.starts_with("c:")) {
+            Some(sure) => self.handle(&press(&sure), now).expect("the second tap is handled"),
+            None => first,
+        }
+    }
+}
+
 #[cfg(test)]
 mod lead_tests;
+#[cfg(test)]
+mod quiz_tests;
 #[cfg(test)]
 mod team_tests;
 #[cfg(test)]

@@ -159,7 +159,12 @@ fn with_a_reflection_open_free_text_answers_the_newest_question_and_a_reply_pick
         .map(|(_, seq)| *seq)
         .find(|seq| matches!(delivery(&service, 7, *seq).purpose, Purpose::Quiz { .. }));
     let quiz = quiz.unwrap();
-    let pressed = press_at(&service, 7, &buttons(&service, 7, quiz)[1], at("2026-11-27T08:05:00Z"));
+    let pressed = service.press_quiz_sure(
+        &person(learner_id(7)),
+        &buttons(&service, 7, quiz)[1],
+        900,
+        at("2026-11-27T08:05:00Z"),
+    );
     let reflection = *pressed.to_send.last().unwrap();
     assert!(matches!(delivery(&service, 7, reflection).purpose, Purpose::Reflect { question: 0, .. }));
     sent_as(&service, 7, reflection, 501, at("2026-11-27T08:05:00Z"));

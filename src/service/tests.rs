@@ -22,6 +22,11 @@ fn reply(service: &Service, id: i64, text: &str, to_message: i64) -> Handled {
     service.handle(&incoming, now()).unwrap()
 }
 
+/// Both taps of a quiz answer: option `data`, then "sure".
+fn answer(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
+    service.press_quiz_sure(&person(LearnerId::new(id)), data, message_id, now())
+}
+
 fn press(service: &Service, id: i64, data: &str, message_id: i64) -> Handled {
     let incoming = Incoming::Press {
         from: person(LearnerId::new(id)),
@@ -42,8 +47,8 @@ fn html(service: &Service, id: i64, seq: DeliverySeq) -> String {
 
 fn data_of(service: &Service, id: i64, seq: DeliverySeq, button: usize) -> String {
     match service.store().delivery(LearnerId::new(id), seq).unwrap().unwrap().outgoing.unwrap() {
-        Outgoing::Send { message } => message.buttons.concat()[button].data.clone(),
-        Outgoing::Edit { .. } | Outgoing::Document { .. } => panic!("no buttons here"),
+        Outgoing::Send { message } | Outgoing::Edit { message, .. } => message.buttons.concat()[button].data.clone(),
+        Outgoing::Document { .. } => panic!("no buttons here"),
     }
 }
 
@@ -136,9 +141,8 @@ fn a_quiz_press_is_recorded_once_and_gets_a_verdict() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
     let right = data_of(&service, 7, seqs[1], 1);
-    let handled = press(&service, 7, &right, 10);
+    let handled = answer(&service, 7, &right, 10);
     assert_eq!(handled.toast.as_deref(), Some("✅ Right!"));
-    assert!(handled.recorded_answer);
     let edit = html(&service, 7, handled.to_send[0]);
     assert!(edit.contains("Your answer: right") && edit.contains("Because."), "{edit}");
     assert!(html(&service, 7, handled.to_send[1]).contains("Think."), "the reflection follows");
@@ -147,7 +151,8 @@ fn a_quiz_press_is_recorded_once_and_gets_a_verdict() {
     assert!(again.to_send.is_empty());
     let answers: Vec<_> = service.store().answers().collect::<Result<_, _>>().unwrap();
     assert_eq!(answers.len(), 1);
-    assert_eq!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false });
+    let sure = Some(crate::domain::Confidence::Sure);
+    assert_eq!(answers[0].kind, AnswerKind::Quiz { choice: 1, correct: true, review: false, confidence: sure });
     let memory = &learner(&service, 7).progress.memory[&item("one/quiz")];
     assert_eq!((memory.due - now()).num_days(), 3, "a right first answer comes back in 3 days");
 }
@@ -170,7 +175,7 @@ fn a_press_on_someone_elses_quiz_or_forged_data_changes_nothing() {
 fn reflection_answers_are_recorded_and_the_chain_continues() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    press(&service, 7, &data_of(&service, 7, seqs[1], 0), 10);
+    answer(&service, 7, &data_of(&service, 7, seqs[1], 0), 10);
     let first = say(&service, 7, "I listen more");
     assert!(first.recorded_answer);
     assert!(html(&service, 7, first.to_send[0]).contains("Thanks, noted."));
@@ -192,7 +197,7 @@ fn reflection_answers_are_recorded_and_the_chain_continues() {
 fn a_reply_to_an_older_question_goes_to_that_question() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
+    let reflect = answer(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
     deliveries::mark_sent(&**service.store(), id(7), reflect, 55, now()).unwrap();
     say(&service, 7, "first answer");
     let added = reply(&service, 7, "one more thought", 55);
@@ -294,7 +299,7 @@ fn language_can_be_chosen_by_argument_or_button() {
 fn progress_shows_own_figures_only() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
+    answer(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
     let text = html(&service, 7, say(&service, 7, "/progress").to_send[0]);
     assert!(text.contains("Lessons: 0 of 2"), "the first lesson is not finished yet: {text}");
     assert!(text.contains("Days active: 1"), "{text}");
@@ -330,13 +335,14 @@ fn rebuilding_the_agenda_keeps_overdue_entries_for_catch_up() {
 fn mydata_exports_everything_and_forget_erases_it_after_confirmation() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
+    answer(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
     say(&service, 7, "a private thought");
     let export = say(&service, 7, "/mydata").to_send[0];
     match service.store().delivery(LearnerId::new(7), export).unwrap().unwrap().outgoing.unwrap() {
         Outgoing::Document { content, file_name, .. } => {
             assert_eq!(file_name, "my-nudge-data.json");
             assert!(content.contains("a private thought") && content.contains("\"cohort\": \"desk\""));
+            assert!(content.contains("\"confidence\": \"sure\""), "how sure they were, with the answer: {content}");
         }
         other => panic!("not a file: {other:?}"),
     }
@@ -357,7 +363,7 @@ fn mydata_exports_everything_and_forget_erases_it_after_confirmation() {
 fn a_reflection_is_shared_only_when_the_learner_says_so() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
+    answer(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
     let thanks = say(&service, 7, "team idea").to_send[0];
     let stored = |service: &Service| match service.store().answers().last().unwrap().unwrap().kind {
         AnswerKind::Reflect { shared, .. } => shared,
@@ -432,7 +438,7 @@ fn a_welcome_too_long_for_one_message_comes_whole_in_several() {
 fn answers_past_what_nudge_keeps_are_cut_with_a_word_to_the_learner() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);
-    let reflect = press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
+    let reflect = answer(&service, 7, &data_of(&service, 7, seqs[1], 1), 10).to_send[1];
     deliveries::mark_sent(&**service.store(), id(7), reflect, 55, now()).unwrap();
     let long = "x".repeat(4000);
     let first = reply(&service, 7, &long, 55);
@@ -484,6 +490,6 @@ fn a_lesson_too_long_for_one_message_keeps_its_parts_in_order_and_the_learner_wa
     let purpose = service.store().delivery(id(7), quiz).unwrap().unwrap().purpose;
     assert!(matches!(purpose, Purpose::Quiz { .. }), "{purpose:?}");
     assert_eq!(learner(&service, 7).progress.waiting.unwrap().delivery, quiz);
-    let answered = press(&service, 7, &data_of(&service, 7, quiz, 1), 10);
+    let answered = answer(&service, 7, &data_of(&service, 7, quiz, 1), 10);
     assert!(html(&service, 7, answered.to_send[1]).contains("First?"), "the lesson goes on");
 }

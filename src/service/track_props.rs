@@ -565,8 +565,14 @@ impl<'a> Run<'a> {
             let Some(delivery) = delivery else { return Err(self.fail(format!("delivery {seq} is not stored"))) };
             let message_id = i64::try_from(seq.get()).unwrap_or(i64::MAX);
             let buttons: Vec<String> = match &delivery.outgoing {
-                Some(Outgoing::Send { message }) => message.buttons.concat().into_iter().map(|b| b.data).collect(),
+                Some(Outgoing::Send { message } | Outgoing::Edit { message, .. }) => {
+                    message.buttons.concat().into_iter().map(|b| b.data).collect()
+                }
                 _ => Vec::new(),
+            };
+            let edited = match &delivery.outgoing {
+                Some(Outgoing::Edit { message_id, .. }) => Some(*message_id),
+                _ => None,
             };
             if matches!(delivery.purpose, Purpose::Lesson { .. }) {
                 self.lessons_out += 1;
@@ -585,6 +591,16 @@ impl<'a> Run<'a> {
                     data.or(options.first().copied()).map(|data| Act::Press { data: data.clone(), message_id })
                 }
                 Purpose::Reflect { .. } if answers => Some(Act::Reply { text: "A thought.".to_owned(), message_id }),
+                // The quiz edited to ask how sure: "sure" or "not sure" (or, unless eager, at
+                // times never, so the lesson goes on at the next slot).
+                Purpose::Reply if answers => {
+                    let options: Vec<&String> = buttons.iter().filter(|data| data.starts_with("c:")).collect();
+                    let pressed = self.choices.pick(&[0, 1]);
+                    options
+                        .get(pressed)
+                        .zip(edited)
+                        .map(|(data, message_id)| Act::Press { data: (*data).clone(), message_id })
+                }
                 Purpose::PracticeCheck { .. } if answers => {
                     let options: Vec<&String> = buttons.iter().filter(|data| data.starts_with("p:")).collect();
                     let pressed = self.choices.pick(&[0, 1, 2]);

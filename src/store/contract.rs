@@ -81,7 +81,7 @@ pub(crate) fn answer(learner: LearnerId, delivery: DeliverySeq) -> Answer {
         item: item("greet/quiz"),
         at: at("2026-11-24T08:03:00Z"),
         prompt_sent_at: Some(at("2026-11-24T08:00:01Z")),
-        kind: AnswerKind::Quiz { choice: 1, correct: true, review: false },
+        kind: AnswerKind::Quiz { choice: 1, correct: true, review: false, confidence: None },
     }
 }
 

@@ -1,5 +1,9 @@
 //! Moving a store written by an older nudge to the current schema, in place, at open.
 //!
+//! Schema 3 → 4 adds a record kind (a quiz answer with the learner's confidence) and rewrites
+//! nothing: every schema 3 record is a schema 4 record. The number changes so that an older
+//! build refuses the store by its version instead of calling a rated answer damaged.
+//!
 //! Schema 2 → 3 keys the outbox by learner ‖ seq instead of seq alone, so that everything a
 //! learner has in it is found by prefix (erasure, deactivation).
 //!
@@ -30,9 +34,17 @@ impl Store {
             self.outbox.remove(key)?;
         }
         self.flush_blocking()?;
+        self.set_meta(SCHEMA_KEY, &3u32)?;
+        self.flush_blocking()?;
+        tracing::info!("the store is on schema 3 (the outbox is keyed by learner)");
+        Ok(())
+    }
+
+    /// Marks a schema 3 store as schema 4: nothing to rewrite (see the module's comment).
+    pub(super) fn migrate_from_v3(&self) -> Result<(), StoreError> {
         self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
         self.flush_blocking()?;
-        tracing::info!("the store is on schema {SCHEMA_VERSION} (the outbox is keyed by learner)");
+        tracing::info!("the store is on schema {SCHEMA_VERSION} (quiz answers may carry a confidence)");
         Ok(())
     }
 

@@ -50,9 +50,10 @@ pub use storage::{Flushing, LearnerTx, Storage, StorageExt, TxError};
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The layout version this build reads and writes. Version 1 kept deliveries and answers as
-/// JSON; version 2 keyed the outbox by delivery number alone. Older stores are migrated when
-/// opened.
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+/// JSON; version 2 keyed the outbox by delivery number alone; version 3 had no rated quiz
+/// answers (a record an older build cannot read, so it must refuse the store rather than call
+/// it damaged). Older stores are migrated when opened.
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const OFFSET_KEY: &[u8] = b"update_offset";
@@ -199,9 +200,14 @@ impl Store {
             Some(found) if found == SCHEMA_VERSION => Ok(()),
             Some(1) => {
                 self.migrate_from_v1()?;
-                self.migrate_from_v2()
+                self.migrate_from_v2()?;
+                self.migrate_from_v3()
             }
-            Some(2) => self.migrate_from_v2(),
+            Some(2) => {
+                self.migrate_from_v2()?;
+                self.migrate_from_v3()
+            }
+            Some(3) => self.migrate_from_v3(),
             Some(found) => Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
             None if self.learners.is_empty() && self.deliveries.is_empty() => {
                 self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;

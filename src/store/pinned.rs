@@ -56,6 +56,7 @@ fn busy_record() -> Learner {
         today: Some(DayCount { date: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(), messages: 2 }),
         active_days: vec![chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()],
         track: None,
+        confidence: Vec::new(),
     };
     // Every record from before the team loop has seen no notice that says what a lead sees.
     Learner { progress, notice_version: 0, ..learner(LearnerId::new(42)) }
@@ -117,7 +118,7 @@ fn answers() -> Vec<Answer> {
         kind,
     };
     vec![
-        answer("two/quiz", AnswerKind::Quiz { choice: 0, correct: false, review: true }),
+        answer("two/quiz", AnswerKind::Quiz { choice: 0, correct: false, review: true, confidence: None }),
         answer("one/practice", AnswerKind::PracticeNote { text: "done".to_owned() }),
     ]
 }
@@ -186,8 +187,41 @@ fn a_delivery_and_its_answers_keep_their_exact_record() {
     }
 }
 
+/// The quiz exchange with its answer rated "not sure" (schema 4): the unrated answer's bytes
+/// with the record kind and the confidence after it.
+const RATED_EXCHANGE: &str = "01046465736b80aaf79ec2680110323032362d31312d32355431303a3030010874776f2f7175697a0101019a01d0b9f79ec2680001c0a68d9fc2680400000101000000";
+
+#[test]
+fn a_rated_quiz_answer_keeps_its_exact_record() {
+    let kind = AnswerKind::Quiz {
+        choice: 0,
+        correct: false,
+        review: true,
+        confidence: Some(crate::domain::Confidence::NotSure),
+    };
+    let exchange = Exchange { delivery: Some(quiz_delivery()), answers: vec![Answer { kind, ..answers()[0].clone() }] };
+    let bytes = encode_exchange(&exchange).unwrap();
+    assert_eq!(decode_exchange(&keys::delivery(LearnerId::new(42), DeliverySeq::new(12)), &bytes).unwrap(), exchange);
+    assert_eq!(hex(&bytes), RATED_EXCHANGE);
+}
+
+#[test]
+fn an_answer_waiting_for_its_confidence_adds_to_a_learner_record_only_what_it_has() {
+    let mut waiting = busy_record();
+    waiting.progress.confidence = vec![crate::domain::PendingConfidence {
+        delivery: DeliverySeq::new(12),
+        item: item("two/quiz"),
+        answered_at: at("2026-11-25T09:03:00Z"),
+        before: Some(memory(CardState::Review, None)),
+    }];
+    let json = String::from_utf8(encode(&waiting).unwrap()).unwrap();
+    assert!(json.contains(r#""active_days":["2026-11-24"],"confidence":[{"delivery":12,"item":"two/quiz""#), "{json}");
+    assert_eq!(decode::<Learner>("learners", json.as_bytes()).unwrap(), waiting);
+}
+
 const BACKUP_LINES: [&str; 11] = [
-    r#"{"nudge_backup":1,"schema":3}"#,
+    // Schema 4 only adds a record kind (rated quiz answers); every line below kept its bytes.
+    r#"{"nudge_backup":1,"schema":4}"#,
     r#"{"tree":"learners","key":"000000000000002a","value":{"id":42,"cohort":"desk","name":"Learner42","lang":"en","status":{"state":"active"},"enrolled_at":"2026-11-23T08:00:00Z","progress":{"lessons_started":["one","two"],"queue":[{"step":"item","item":"two/reflect"},{"step":"lesson","lesson":"three"}],"waiting":{"delivery":12,"item":"two/quiz","kind":{"kind":"quiz"},"since":"2026-11-25T09:00:00Z","reminded":true},"open":[{"delivery":9,"item":"one/reflect","kind":{"kind":"reflect","question":1},"asked_at":"2026-11-24T09:01:00Z"}],"memory":{"one/quiz":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":2,"asked":null},"one/quiz-2":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":3,"asked":"2026-11-25T09:00:00Z"}},"follow_ups":[{"item":"one/practice","due":"2026-11-26T09:00:00Z"}],"finished_at":null,"mastered_at":null,"today":{"date":"2026-11-25","messages":2},"active_days":["2026-11-24"]},"prefs":{"time":null,"timezone":null},"next_nudge":{"at":"2026-11-26T09:00:00Z","slot":"2026-11-26T10:00"}}}"#,
     r#"{"tree":"agenda","key":"000000006b07f510000000000000002a","value":{"at":"2026-11-26T09:00:00Z","slot":"2026-11-26T10:00"}}"#,
     r#"{"tree":"deliveries","key":"000000000000002a000000000000000b","value":{"seq":11,"learner":42,"cohort":"desk","created":"2026-11-25T09:00:00Z","slot":"2026-11-25T10:00","purpose":{"purpose":"lesson","lesson":"two"},"state":{"state":"sent","message_id":77,"at":"2026-11-25T09:00:01Z"},"outgoing":null}}"#,

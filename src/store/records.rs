@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{StoreError, keys};
 use crate::domain::{
-    Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, LearnerId, Outgoing, PracticeOutcome, Purpose,
+    Answer, AnswerKind, Confidence, Delivery, DeliverySeq, DeliveryState, ItemId, LearnerId, Outgoing, PracticeOutcome,
+    Purpose,
 };
 
 /// Everything stored under one delivery key: the delivery (gone once the retention period
@@ -98,12 +99,22 @@ struct AnswerRecord<'a> {
     prompt_sent_at: Option<Option<i64>>,
 }
 
+/// A quiz answer without a confidence keeps the `Quiz` record it always had (its bytes do not
+/// change); one with a confidence is a `RatedQuiz` (schema 4).
 #[derive(Serialize, Deserialize)]
 enum KindRecord<'a> {
     Quiz { choice: usize, correct: bool, review: bool },
     Reflect { question: usize, text: Cow<'a, str>, shared: bool },
     Practice(OutcomeRecord),
     PracticeNote(Cow<'a, str>),
+    // New variants go last: postcard stores the variant's index.
+    RatedQuiz { choice: usize, correct: bool, review: bool, confidence: ConfidenceRecord },
+}
+
+#[derive(Serialize, Deserialize)]
+enum ConfidenceRecord {
+    Sure,
+    NotSure,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -279,9 +290,18 @@ fn state(record: StateRecord<'_>) -> Result<DeliveryState, StoreError> {
 
 fn kind_record(kind: &AnswerKind) -> KindRecord<'_> {
     match kind {
-        AnswerKind::Quiz { choice, correct, review } => {
+        AnswerKind::Quiz { choice, correct, review, confidence: None } => {
             KindRecord::Quiz { choice: *choice, correct: *correct, review: *review }
         }
+        AnswerKind::Quiz { choice, correct, review, confidence: Some(confidence) } => KindRecord::RatedQuiz {
+            choice: *choice,
+            correct: *correct,
+            review: *review,
+            confidence: match confidence {
+                Confidence::Sure => ConfidenceRecord::Sure,
+                Confidence::NotSure => ConfidenceRecord::NotSure,
+            },
+        },
         AnswerKind::Reflect { question, text, shared } => {
             KindRecord::Reflect { question: *question, text: Cow::Borrowed(text), shared: *shared }
         }
@@ -296,7 +316,16 @@ fn kind_record(kind: &AnswerKind) -> KindRecord<'_> {
 
 fn kind(record: KindRecord<'_>) -> AnswerKind {
     match record {
-        KindRecord::Quiz { choice, correct, review } => AnswerKind::Quiz { choice, correct, review },
+        KindRecord::Quiz { choice, correct, review } => AnswerKind::Quiz { choice, correct, review, confidence: None },
+        KindRecord::RatedQuiz { choice, correct, review, confidence } => AnswerKind::Quiz {
+            choice,
+            correct,
+            review,
+            confidence: Some(match confidence {
+                ConfidenceRecord::Sure => Confidence::Sure,
+                ConfidenceRecord::NotSure => Confidence::NotSure,
+            }),
+        },
         KindRecord::Reflect { question, text, shared } => {
             AnswerKind::Reflect { question, text: text.into_owned(), shared }
         }
@@ -372,7 +401,7 @@ mod tests {
             item: item("greet/quiz"),
             at: at(1_790_000_100_000),
             prompt_sent_at: Some(at(1_790_000_000_456)),
-            kind: AnswerKind::Quiz { choice: 1, correct: false, review: true },
+            kind: AnswerKind::Quiz { choice: 1, correct: false, review: true, confidence: None },
         }
     }
 
@@ -438,9 +467,25 @@ mod tests {
     }
 
     #[test]
+    fn a_rated_quiz_answer_keeps_its_confidence_and_an_unrated_one_its_old_bytes() {
+        let unrated = Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] };
+        let unrated_bytes = encode_exchange(&unrated).unwrap();
+        for confidence in [Confidence::Sure, Confidence::NotSure] {
+            let kind = AnswerKind::Quiz { choice: 1, correct: false, review: true, confidence: Some(confidence) };
+            let rated = Exchange { delivery: Some(quiz_delivery()), answers: vec![Answer { kind, ..quiz_answer() }] };
+            assert_eq!(round_trip(&rated), rated);
+            let bytes = encode_exchange(&rated).unwrap();
+            assert_eq!(bytes.len(), unrated_bytes.len() + 1, "one byte more: the confidence");
+        }
+    }
+
+    #[test]
     fn a_second_answer_to_the_same_part_replaces_the_first() {
         let mut exchange = Exchange { delivery: Some(quiz_delivery()), answers: vec![quiz_answer()] };
-        let again = Answer { kind: AnswerKind::Quiz { choice: 2, correct: true, review: true }, ..quiz_answer() };
+        let again = Answer {
+            kind: AnswerKind::Quiz { choice: 2, correct: true, review: true, confidence: None },
+            ..quiz_answer()
+        };
         exchange.put_answer(again.clone());
         assert_eq!(exchange.answers, vec![again]);
     }

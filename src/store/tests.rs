@@ -179,7 +179,7 @@ fn a_schema_1_backup_restores_into_compact_records() {
         let store = Store::open_when_free(&old).unwrap();
         let mut out = Vec::new();
         store.backup(&mut out).unwrap();
-        String::from_utf8(out).unwrap().replacen("\"schema\":3", "\"schema\":1", 1)
+        String::from_utf8(out).unwrap().replacen(&format!("\"schema\":{SCHEMA_VERSION}"), "\"schema\":1", 1)
     };
     assert!(backup.starts_with("{\"nudge_backup\":1,\"schema\":1}"));
     let store = Store::open(&dir.path().join("new")).unwrap();
@@ -250,7 +250,10 @@ fn an_answer_written_while_retention_runs_is_kept() {
     let store = Store::temporary().unwrap();
     busy_learner(&store, LearnerId::new(1));
     let fresh = Answer { at: at("2026-12-30T10:00:00Z"), ..answer(LearnerId::new(1), DeliverySeq::new(4)) };
-    let fresh = Answer { kind: crate::domain::AnswerKind::Quiz { choice: 0, correct: false, review: true }, ..fresh };
+    let fresh = Answer {
+        kind: crate::domain::AnswerKind::Quiz { choice: 0, correct: false, review: true, confidence: None },
+        ..fresh
+    };
     let reflect = Answer {
         kind: crate::domain::AnswerKind::Reflect { question: 1, text: "late".to_owned(), shared: false },
         ..fresh.clone()
@@ -289,6 +292,22 @@ fn a_schema_2_outbox_is_keyed_by_learner_when_opened() {
         vec![(LearnerId::new(7), DeliverySeq::new(3))],
         "running it again changes nothing"
     );
+}
+
+#[test]
+fn a_schema_3_store_is_marked_schema_4_and_reads_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let seq = {
+        let store = Store::open_when_free(&path).unwrap();
+        let seq = add_delivery(&store, LearnerId::new(7));
+        store.set_meta(SCHEMA_KEY, &3u32).unwrap();
+        store.flush_blocking().unwrap();
+        seq
+    };
+    let store = Store::open_when_free(&path).unwrap();
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(4));
+    assert_eq!(store.delivery(LearnerId::new(7), seq).unwrap(), Some(delivery(LearnerId::new(7), seq)));
 }
 
 #[test]

@@ -120,7 +120,11 @@ fn coaching(lang: Lang, facts: &DigestFacts<'_>, figures: &CohortFigures) -> Vec
                 .map_or_else(String::new, |wrong| fill(lang, "digest.hard_wrong", &[("wrong", wrong)]));
             let right = percent(&item.quiz_first_try);
             let line = fill(lang, "digest.hard_item", &[("question", &item.question), ("right", &right)]);
-            format!("• {line}{wrong}")
+            let sure = match item.confidently_wrong.out_of {
+                0 => String::new(),
+                _ => fill(lang, "digest.hard_sure_wrong", &[("share", &percent(&item.confidently_wrong))]),
+            };
+            format!("• {line}{sure}{wrong}")
         })
         .collect();
     let hard = match hard.is_empty() {

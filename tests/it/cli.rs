@@ -96,11 +96,12 @@ fn preview_and_try_show_a_pack_as_a_learner_sees_it() {
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(b"2\nSelling more\n/progress\n/quit\n").unwrap();
+    child.stdin.take().unwrap().write_all(b"2\n1\nSelling more\n/progress\n/quit\n").unwrap();
     let output = child.wait_with_output().unwrap();
     let out = text(&output);
     assert!(output.status.success(), "{out}");
-    assert!(out.contains("What for?") && out.contains("✅ Right!") && out.contains("Thanks, noted."), "{out}");
+    assert!(out.contains("What for?") && out.contains("How sure are you?"), "{out}");
+    assert!(out.contains("✅ Right!") && out.contains("Thanks, noted."), "{out}");
 }
 
 /// `nudge try PACK ARGS…` with `input` on standard input; returns everything it printed.

@@ -219,6 +219,18 @@ impl TestApp {
         self.fake.user_presses(user, message.message_id, &data)
     }
 
+    /// Learner answers a quiz in two taps: the option whose label contains `option` on their
+    /// latest message that has it, then, once that message asks how sure they are, the button
+    /// `confidence` ("Sure" or "Not sure", in the pack's language). Returns the second tap's
+    /// update id.
+    pub async fn answer_quiz(&self, user: &TgUser, option: &str, confidence: &str) -> i64 {
+        let quiz = self.press(user, option);
+        let asked =
+            |fake: &FakeTelegram| fake.sent_to(user.id).iter().any(|message| message.button(confidence).is_some());
+        assert!(self.fake.wait_until(WAIT, asked).await, "update {quiz}: no {confidence:?} button for {}", user.id);
+        self.press(user, confidence)
+    }
+
     /// Waits until chat `id` has `count` bot messages and nothing more is waiting in the outbox
     /// for them; returns them all, and fails on more than `count` (a duplicate, or a message the
     /// test did not expect) as on fewer.
@@ -288,7 +300,7 @@ impl TestApp {
         self.tick_at(due).await;
         for learner in &learners {
             self.messages(learner.id, 4).await;
-            self.press(learner, "Fewer repeat calls");
+            self.answer_quiz(learner, "Fewer repeat calls", "Sure").await;
         }
         for learner in &learners {
             self.messages(learner.id, 5).await;

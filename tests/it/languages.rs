@@ -42,13 +42,20 @@ async fn a_danish_cohort_speaks_danish_whatever_the_phone_says_until_the_learner
     assert_eq!(sent[2].plain_text, "📘 Hvorfor?\nLektion 1 af 1\n\nKunden kommer først.");
     assert_eq!(sent[3].plain_text, "❓ Quiz\n\nHvad er et mål?");
     app.press(&ann, "Færre gentagne opkald");
+    let asked = |fake: &fake_telegram::FakeTelegram| {
+        fake.sent_to(42).iter().any(|message| message.plain_text.ends_with("Hvor sikker er du?"))
+    };
+    assert!(app.fake.wait_until(WAIT, asked).await, "the quiz asks how sure, in the pack's language");
+    assert_eq!(app.fake.sent_to(42)[3].button_labels(), ["Sikker", "Ikke sikker"]);
+    app.press(&ann, "Sikker");
     let after = app.messages(42, 5).await;
     assert_eq!(
         after[3].plain_text,
         "❓ Quiz\n\nHvad er et mål?\n\nDit svar: Færre gentagne opkald\n✅ Rigtigt!\n\nEt mål, du kan måle."
     );
-    assert!(app.fake.wait_until(WAIT, |fake| !fake.callback_answers().is_empty()).await);
-    assert_eq!(app.fake.callback_answers()[0].text.as_deref(), Some("✅ Rigtigt!"));
+    assert!(app.fake.wait_until(WAIT, |fake| fake.callback_answers().len() == 2).await);
+    let toasts: Vec<Option<String>> = app.fake.callback_answers().into_iter().map(|answer| answer.text).collect();
+    assert_eq!(toasts, [None, Some("✅ Rigtigt!".to_owned())]);
     assert!(after[4].plain_text.starts_with("💭 Refleksion\n\nTænk på din uge."), "{:?}", texts(&after));
     assert!(after[4].plain_text.ends_with(
         "Svar blot med en besked. Dine svar er dine egne: din teamleder ser, hvor mange der har svaret, og dine ord kun hvis du deler dem, uden dit navn."

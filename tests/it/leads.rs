@@ -50,7 +50,8 @@ async fn lead_joins(app: &TestApp) -> Vec<BotMessage> {
 }
 
 /// `team` enrol and get the first lesson and its quiz; the first `wrong` of them answer it
-/// wrong ("Be nice"), the rest right. Each then has the first reflection question.
+/// wrong ("Be nice") and sure of it, the rest right and not sure. Each then has the first
+/// reflection question.
 async fn first_lesson(app: &TestApp, team: &[TgUser], wrong: usize) {
     for learner in team {
         app.enrol(learner).await;
@@ -59,7 +60,8 @@ async fn first_lesson(app: &TestApp, team: &[TgUser], wrong: usize) {
     app.tick_at(due).await;
     for (idx, learner) in team.iter().enumerate() {
         app.messages(learner.id, 4).await;
-        app.press(learner, if idx < wrong { "Be nice" } else { "Fewer repeat calls" });
+        let (option, confidence) = if idx < wrong { ("Be nice", "Sure") } else { ("Fewer repeat calls", "Not sure") };
+        app.answer_quiz(learner, option, confidence).await;
     }
     for learner in team {
         app.messages(learner.id, 5).await;
@@ -155,7 +157,7 @@ async fn six_learners_later_the_digest_comes_at_its_slot_with_the_figures_and_no
         &format!("🎯 Our goal: {GOAL}"),
         "Active in the last 7 days: 6 (the 7 days before: fewer than 5)",
         "The team has come as far as lesson 1 of 2, “What for?” (reached by at least 5 learners).",
-        "“Which is a goal?”: right the first time 33 %; the wrong answer chosen most: “Be nice”",
+        "“Which is a goal?”: right the first time 33 %; sure of a wrong answer: 67 %; the wrong answer chosen most: “Be nice”",
         "Practice on the job: fewer than 5 learners have said how their practice went.",
         &format!("For this week's stand-up (from the lesson “What for?”)\n{}", TEAM_QUESTIONS[0]),
         "Ideas from the team (1, since the last digest, without names)\n• A shared list of answers",

@@ -22,7 +22,7 @@ async fn healthz_and_metrics_answer_on_the_configured_address() {
     app.enrol(&ann).await;
     app.tick_at(app.next_nudge(42)).await;
     app.messages(42, 4).await;
-    app.press(&ann, "Fewer repeat calls");
+    app.answer_quiz(&ann, "Fewer repeat calls", "Sure").await;
     app.messages(42, 5).await;
     app.eventually("the answer is counted", |_| app.metrics.answers.get() == 1).await;
 

@@ -16,7 +16,7 @@ async fn mydata_sends_everything_stored_as_a_json_file() {
     app.enrol(&ann).await;
     app.tick_at(app.next_nudge(ANN)).await;
     app.messages(ANN, 4).await;
-    app.press(&ann, "Fewer repeat calls");
+    app.answer_quiz(&ann, "Fewer repeat calls", "Sure").await;
     app.messages(ANN, 5).await;
     app.learner_says(&ann, SECRET);
     app.messages(ANN, 7).await;
@@ -39,7 +39,7 @@ async fn forget_erases_every_record_of_the_learner() {
     app.enrol(&bob).await;
     app.tick_at(app.next_nudge(ANN).max(app.next_nudge(43))).await;
     app.messages(ANN, 4).await;
-    app.press(&ann, "Fewer repeat calls");
+    app.answer_quiz(&ann, "Fewer repeat calls", "Sure").await;
     app.messages(ANN, 5).await;
     app.learner_says(&ann, SECRET);
     app.messages(ANN, 7).await;

@@ -79,9 +79,12 @@ fn every_format_shows_the_same_cohorts_and_no_names_by_default() {
     let by_lesson = stdout(&nudge(&["--format", "csv", "--by", "lesson"], &config));
     assert!(by_lesson.starts_with("\u{feff}Cohort,Pack,Lesson number,Lesson id,Lesson,"), "{by_lesson}");
     assert!(by_lesson.lines().any(|line| line.starts_with("product,,1,l01,l01,no,")), "{by_lesson}");
+    let by_item = stdout(&nudge(&["--format", "csv", "--by", "item"], &config));
+    assert!(by_item.starts_with("\u{feff}Cohort,Pack,Item id,Lesson,Question,Retired,"), "{by_item}");
+    assert!(by_item.lines().any(|line| line.starts_with("product,,l01/")), "{by_item}");
     let html = stdout(&nudge(&["--format", "html"], &config));
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
-    for text in [&table, &csv, &by_lesson, &html] {
+    for text in [&table, &csv, &by_lesson, &by_item, &html] {
         assert!(!text.contains("Learner 1"), "no names anywhere");
     }
 }

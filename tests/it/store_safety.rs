@@ -56,7 +56,7 @@ async fn lived_in_store() -> tempfile::TempDir {
     app.enrol(&bob).await;
     app.tick_at(app.next_nudge(41).max(app.next_nudge(42))).await;
     app.messages(41, 4).await;
-    app.press(&ann, "Fewer repeat calls");
+    app.answer_quiz(&ann, "Fewer repeat calls", "Sure").await;
     app.messages(41, 5).await;
     app.learner_says(&ann, "Less & more <b>notes</b>");
     app.messages(41, 7).await;

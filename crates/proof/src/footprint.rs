@@ -124,7 +124,12 @@ fn exchange(learner: LearnerId, seq: u64, at: DateTime<Utc>) -> (Delivery, Answe
             shared: false,
         }
     } else {
-        AnswerKind::Quiz { choice: (seq % 3) as usize, correct: !seq.is_multiple_of(4), review: seq > 10 }
+        AnswerKind::Quiz {
+            choice: (seq % 3) as usize,
+            correct: !seq.is_multiple_of(4),
+            review: seq > 10,
+            confidence: None,
+        }
     };
     let answer = Answer {
         learner,
