@@ -62,7 +62,8 @@ pub(crate) fn quiz_answered_awaiting_confidence(
 
 /// The second tap: the learner was `confidence` of their answer (right if `correct`) to the
 /// quiz on delivery `seq`. `None`, changing nothing, when that answer no longer waits for it:
-/// rated already, the item answered or asked again since, or the learner's next slot came. Else
+/// rated already, the item answered or asked again since, or a slot of the learner's dropped it
+/// after 12 hours. Else
 /// a right answer they were not sure of is graded again as Hard, from the memory before the
 /// first tap and at its time (sure stays Good, wrong stays Again), and the rest of the lesson
 /// comes if it waited on this quiz.

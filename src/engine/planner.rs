@@ -16,6 +16,8 @@ use crate::content::Pack;
 use crate::domain::{DayCount, ItemId, Learner, Purpose, WaitKind};
 use crate::schedule::policy::Policy;
 
+/// How long an answer waits for its "how sure?" tap at most.
+const CONFIDENCE_OPEN_FOR: Duration = Duration::hours(12);
 /// An unanswered reflection question is brought up again after this long.
 const REMIND_AFTER: Duration = Duration::hours(12);
 
@@ -50,9 +52,10 @@ pub fn plan_slot(learner: &mut Learner, ctx: &SlotContext<'_>) -> Outcome {
     if !ctx.policy.allows(local) {
         return Outcome::default();
     }
-    // The slot moves the learner on: an answer still waiting for its "how sure?" keeps the
-    // grade it got, and its buttons count no more.
-    learner.progress.confidence.clear();
+    // An answer still waiting for its "how sure?" after half a day keeps the grade it got, and
+    // its buttons count no more. A younger one may still come (on a dense schedule slots come
+    // faster than people tap); the lesson goes on meanwhile, and the confidence only regrades.
+    learner.progress.confidence.retain(|pending| ctx.now - pending.answered_at < CONFIDENCE_OPEN_FOR);
     let today = local.date();
     let budget = room_today(learner, ctx.policy, today);
     let mut outcome = Outcome::default();

@@ -309,3 +309,27 @@ fn with_confidence_off_one_tap_gives_the_verdict_and_the_rest_of_the_lesson() {
     assert!(learner(&service, 7).progress.confidence.is_empty());
     assert_eq!(quiz_memory(&service, 7), srs::review(None, Grade::Good, 0.9, answered_at()));
 }
+
+#[test]
+fn on_a_dense_schedule_a_confidence_after_the_next_slot_still_counts_and_repeats_nothing() {
+    let config = "[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"JOIN\"\nschedule = \"*/20 * * * * *\"\ntimezone = \"Europe/Amsterdam\"\nlanguage = \"en\"\nquiet_hours = \"none\"\nmax_messages_per_day = 20\n";
+    let settings = Settings::parse(config, Path::new("test.toml")).unwrap();
+    let service = Service::new(Arc::new(Store::temporary().unwrap()), Arc::new(settings), library(demo_pack()));
+    let joined = at("2026-11-24T08:00:05Z");
+    service.handle(&Incoming::from_text(person(id(7)), "/start JOIN", None), joined).unwrap();
+    let first = learner(&service, 7).next_nudge.unwrap();
+    let quiz = service.nudge_due(id(7), &first, first.at).unwrap()[1];
+    let tapped = first.at + Duration::seconds(5);
+    press_at(&service, 7, &option(quiz, 1), tapped);
+    let next = learner(&service, 7).next_nudge.unwrap();
+    assert_eq!(next.at - first.at, Duration::seconds(20));
+    let slot = service.nudge_due(id(7), &next, next.at).unwrap();
+    assert_eq!(slot.len(), 1, "the slot goes on with the lesson: its reflection question");
+
+    let rated = press_at(&service, 7, &confidence(quiz, false), next.at + Duration::seconds(10));
+
+    assert_eq!(rated.to_send.len(), 1, "the verdict only; the lesson went on already");
+    assert!(matches!(outgoing(&service, 7, rated.to_send[0]), Outgoing::Edit { .. }));
+    let expected = srs::review(None, Grade::Hard, 0.9, tapped);
+    assert_eq!(quiz_memory(&service, 7), expected, "not sure: graded Hard from before the first tap");
+}
