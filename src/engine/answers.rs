@@ -9,18 +9,19 @@ use super::{Outcome, session, srs};
 use crate::content::Pack;
 use crate::domain::{DeliverySeq, ItemId, Learner, OpenKind, OpenQuestion, WaitKind};
 
-/// A quiz answer on delivery `seq` for `item`: updates the memory (aiming at `retention`) and
-/// returns the rest of the lesson if the learner's state was waiting on this quiz.
+/// A quiz answer on delivery `seq` for `item`: updates the memory (as `scheduler` schedules the
+/// pack's items) and returns the rest of the lesson if the learner's state was waiting on this
+/// quiz.
 pub(crate) fn quiz_answered(
     learner: &mut Learner,
     pack: Option<&Pack>,
     item: &ItemId,
     seq: DeliverySeq,
     correct: bool,
-    retention: f64,
+    scheduler: &srs::Scheduler,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let memory = srs::review(learner.progress.memory.get(item), srs::Grade::of(correct), retention, now);
+    let memory = scheduler.review(learner.progress.memory.get(item), srs::Grade::of(correct), now);
     learner.progress.memory.insert(item.clone(), memory);
     let waited = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq && w.kind == WaitKind::Quiz);
     match (waited, pack) {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::rights::reflection_thanks;
-use super::{Commit, Handled, Service, cohort_of};
+use super::{Commit, Handled, Service};
 use crate::chat::Person;
 use crate::chat::callback::Callback;
 use crate::content::Pack;
@@ -81,9 +81,9 @@ impl Service {
             let is_correct = option == correct;
             let answer_kind = AnswerKind::Quiz { choice: option, correct: is_correct, review };
             self.record(tx, &learner, seq, &item, delivery.as_ref().and_then(|d| d.state.sent_at()), answer_kind, now)?;
-            let retention = cohort_of(&self.settings, &learner).map_or(0.9, |cohort| cohort.policy.target_retention);
+            let scheduler = self.scheduler_of(&learner);
             let mut next =
-                answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, retention, now);
+                answers::quiz_answered(&mut learner, pack.as_deref(), &item, seq, is_correct, &scheduler, now);
             self.continue_track(&mut learner, pack.as_deref(), now, &mut next);
             self.mark_active(&mut learner, now);
             let mut outcome = Outcome::default();

@@ -13,7 +13,7 @@ use super::{Exchange, SCHEMA_KEY, SCHEMA_VERSION, Storage, Store, StoreError, de
 use crate::domain::{Answer, CohortState, Delivery, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note};
 
 /// Schema versions whose backups this build restores.
-const RESTORABLE_SCHEMAS: [u32; 3] = [1, 2, SCHEMA_VERSION];
+const RESTORABLE_SCHEMAS: [u32; 4] = [1, 2, 3, SCHEMA_VERSION];
 
 /// The first line of a backup.
 #[derive(Debug, Serialize, Deserialize)]
