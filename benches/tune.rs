@@ -18,9 +18,12 @@ fn start() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-05T00:00:00Z").map(|at| at.with_timezone(&Utc)).unwrap_or_default()
 }
 
-/// About 100,000 reviews: 420 learners who remember by [`forgetful`], over a year.
+/// Learners who make about 100,000 reviews in a year.
+const LEARNERS: u64 = 312;
+
+/// About 100,000 reviews: [`LEARNERS`] learners who remember by [`forgetful`], over a year.
 fn hundred_thousand_reviews() -> ReviewLog {
-    let log = Learners::following(forgetful(), 1).review_log(420, start(), 365);
+    let log = Learners::following(forgetful(), 1).review_log(LEARNERS, start(), 365);
     assert!((95_000..110_000).contains(&log.n_reviews()), "{} reviews", log.n_reviews());
     log
 }
@@ -36,9 +39,9 @@ fn tune_a_store_with_100_000_reviews(bencher: Bencher) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("store")).expect("store");
     let group = Learners::following(forgetful(), 1);
-    for learner in 1..=420 {
-        let id = LearnerId::new(learner);
-        let answers = group.answers(learner as u64, start(), 365);
+    for learner in 1..=LEARNERS {
+        let id = LearnerId::new(learner as i64);
+        let answers = group.answers(learner, start(), 365);
         store
             .with_learner(id, |tx| {
                 for (idx, answer) in answers.iter().enumerate() {
