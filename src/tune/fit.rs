@@ -13,6 +13,12 @@ pub const MIN_REVIEWS: u64 = 1_000;
 /// Fewest learners a pack's log needs: a fifth of them are held out, and a held-out share of one
 /// or two people says little.
 pub const MIN_LEARNERS: usize = 10;
+/// How much lower the new weights' held-out log loss must be for them to be kept: 1 %. When
+/// FSRS-6's defaults already fit the learners, a fit on a small log still beats them on the
+/// held-out learners now and then by chance (by 0.05 to 1.4 % on simulated logs of 1,000 to
+/// 3,000 reviews), and such weights predict new learners slightly worse; where the defaults do
+/// not fit, fits on as many reviews gained 1.9 to 17 %.
+pub const MIN_GAIN: f64 = 0.01;
 /// One learner in this many is held out.
 const HOLD_OUT_EVERY: usize = 5;
 /// Predictions are kept this far from 0 and 1, so one confident miss does not dominate the loss.
@@ -40,9 +46,10 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// True when the new weights predict the held-out learners better: only then are they kept.
+    /// True when the new weights predict the held-out learners better, by [`MIN_GAIN`] at
+    /// least: only then are they kept.
     pub fn is_better(&self) -> bool {
-        self.new_log_loss < self.old_log_loss
+        self.new_log_loss < self.old_log_loss * (1.0 - MIN_GAIN)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Fitting FSRS to a pack's own learners: the review log of everyone who learns the pack (every
 //! quiz answer, graded as the scheduler grades it) in, FSRS-6 weights out, kept only when they
-//! predict learners the fit never saw better than the weights in use.
+//! predict learners the fit never saw better than the weights in use (by 1 % at least).
 //!
 //! `fit.rs` is pure (a log and the weights in use in, a [`Fit`] out): it holds out whole
 //! learners, fits with `fsrs`'s optimizer on the rest, and compares the log loss of both sets
@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::LearnerId;
 use crate::engine::srs::{self, Grade};
-pub use fit::{Fit, FitError, MIN_LEARNERS, MIN_REVIEWS, fit, log_loss};
+pub use fit::{Fit, FitError, MIN_GAIN, MIN_LEARNERS, MIN_REVIEWS, fit, log_loss};
 pub use render::render;
 
 /// One learner's answers to one quiz item, oldest first: the history FSRS learns from.

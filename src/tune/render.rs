@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::from_store::{Outcome, PackReport};
-use super::{MIN_LEARNERS, MIN_REVIEWS};
+use super::{MIN_GAIN, MIN_LEARNERS, MIN_REVIEWS};
 
 /// What each of FSRS-6's 21 weights is about.
 const WEIGHTS: [&str; 21] = [
@@ -82,11 +82,17 @@ fn pack(out: &mut String, report: &PackReport) {
                 thousands(*held_out_reviews),
                 change(*old_log_loss, *new_log_loss)
             );
-            let verdict = match saved {
-                true => "  saved: the pack's items are scheduled with the new weights from their next review on",
-                false => "  not saved: the new weights predict the held-out learners no better; the old ones stay",
+            let _ = match saved {
+                true => writeln!(
+                    out,
+                    "  saved: the pack's items are scheduled with the new weights from their next review on"
+                ),
+                false => writeln!(
+                    out,
+                    "  not saved: the new weights do not predict the held-out learners {:.0} % better; the old ones stay",
+                    MIN_GAIN * 100.0
+                ),
             };
-            let _ = writeln!(out, "{verdict}");
         }
     }
 }
@@ -94,7 +100,7 @@ fn pack(out: &mut String, report: &PackReport) {
 /// The weights in use, in words.
 fn in_use(fitted_on: Option<u64>) -> String {
     match fitted_on {
-        Some(reviews) => format!("its weights fitted on {} reviews", thousands(reviews)),
+        Some(reviews) => format!("its weights fitted to a log of {} reviews", thousands(reviews)),
         None => "FSRS-6's default weights".to_owned(),
     }
 }

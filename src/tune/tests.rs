@@ -116,3 +116,18 @@ fn simulated_learners_remember_as_their_weights_say() {
     let right = reviews.iter().filter(|answer| answer.grade == Grade::Good).count() as f64 / reviews.len() as f64;
     assert!((0.5..0.85).contains(&right), "{right}: these learners forget faster than the schedule expects");
 }
+
+#[test]
+fn new_weights_must_predict_one_percent_better_to_be_kept() {
+    let fitted = |new_log_loss| Fit {
+        reviews: 2_000,
+        learners: 30,
+        held_out_learners: 6,
+        held_out_reviews: 400,
+        old: Parameters::default(),
+        new: truth(),
+        old_log_loss: 0.5,
+        new_log_loss,
+    };
+    assert!(fitted(0.49).is_better() && !fitted(0.496).is_better() && !fitted(0.51).is_better());
+}
