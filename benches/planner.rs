@@ -38,7 +38,7 @@ fn learners(pack: &Pack) -> Vec<Learner> {
                 progress.lessons_started.push(lesson.id.clone());
                 for item in lesson.items.iter().filter(|item| item.as_quiz().is_some()) {
                     let mut memory =
-                        srs::review(None, nudge::engine::srs::Grade::of(idx % 3 != 0), 0.9, now() - Duration::days(5));
+                        srs::Scheduler::default().review(None, srs::Grade::of(idx % 3 != 0), now() - Duration::days(5));
                     memory.due = now() - Duration::hours((idx % 48) as i64 - 24);
                     progress.memory.insert(item.id.clone(), memory);
                 }

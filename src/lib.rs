@@ -30,3 +30,4 @@ pub mod telemetry;
 #[cfg(test)]
 pub mod testkit;
 pub mod text;
+pub mod tune;

@@ -1,5 +1,5 @@
 //! The control socket's server: `<store path>.sock`, mode 0600, where the daemon answers
-//! `nudge backup|report|learner …|lead …` from its own open store (see `control` for the
+//! `nudge backup|report|tune|learner …|lead …` from its own open store (see `control` for the
 //! protocol).
 //! Local only, and only for the daemon's user (and root); never over the HTTP ops endpoint.
 //!
@@ -203,6 +203,11 @@ fn run(service: &Service, op: &Op, now: DateTime<Utc>) -> anyhow::Result<(serde_
             let cohort = request.cohort.as_deref();
             let lang = language.unwrap_or_else(|| report_language(settings, cohort));
             serde_json::Value::String(render(&report, *format, *by, lang, report_zone(settings, cohort)))
+        }
+        Op::Tune { pack } => {
+            let reports = crate::tune::from_store::tune(store, service.settings(), pack.as_deref(), now)?;
+            service.reload_parameters();
+            serde_json::to_value(reports)?
         }
         Op::List { cohort } => serde_json::to_value(learner_rows(store, cohort.as_deref())?)?,
         Op::Export { id } => serde_json::to_value(store.export(*id)?)?,

@@ -10,6 +10,7 @@ pub(crate) mod ops;
 pub(crate) mod reload;
 pub(crate) mod retention;
 pub mod scheduler;
+pub(crate) mod tuning;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -196,6 +197,7 @@ impl App {
             tracker.spawn(Digests::new(self.service.clone(), self.outbox.clone()).run(cancel.clone()));
         }
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));
+        tracker.spawn(tuning::run(self.service.clone(), cancel.clone()));
         if let Some(listen) = self.service.settings().http.listen {
             tracker.spawn(ops::serve(listen, self.service.clone(), self.metrics.clone(), cancel.clone()));
         }

@@ -123,6 +123,8 @@ pub(crate) fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> Sim
     let mut spacing: BTreeMap<u32, (f64, u32)> = BTreeMap::new();
     let mut streaks: HashMap<(LearnerId, ItemId), u32> = HashMap::new();
     let mut agenda = Agenda::new(cohort);
+    // A simulated pack has no answers to fit: FSRS-6's default weights, as a new pack gets.
+    let scheduler = srs::Scheduler::new(srs::Parameters::default(), cohort.policy.target_retention);
     // The first virtual day starts at its midnight, a slot at midnight included.
     let mut due: Vec<Option<Due>> = learners
         .iter()
@@ -143,14 +145,8 @@ pub(crate) fn simulate(cohort: &Cohort, pack: &Pack, options: SimOptions) -> Sim
             let ctx = SlotContext { pack, policy: &cohort.policy, tz: cohort.timezone, now: at, lessons };
             let outcome = plan_slot(learner, &ctx);
             tally.nudges[idx] += outcome.drafts.len() as u32;
-            let mut run = Run {
-                pack,
-                cohort,
-                retention: cohort.policy.target_retention,
-                accuracy: options.accuracy,
-                now: at,
-                streaks: &mut streaks,
-            };
+            let mut run =
+                Run { pack, cohort, scheduler: &scheduler, accuracy: options.accuracy, now: at, streaks: &mut streaks };
             run.respond(learner, outcome, &mut seq, &mut rng, &mut tally, idx);
             let all_started = pack.lessons.iter().all(|lesson| learner.progress.lessons_started.contains(&lesson.id));
             if finished_on[idx].is_none() && all_started {
@@ -290,7 +286,7 @@ fn sim_learner(idx: u32, cohort: &Cohort, enrolled_at: DateTime<Utc>) -> Learner
 struct Run<'a> {
     pack: &'a Pack,
     cohort: &'a Cohort,
-    retention: f64,
+    scheduler: &'a srs::Scheduler,
     accuracy: f64,
     now: DateTime<Utc>,
     /// Right answers in a row, per learner and quiz.
@@ -357,7 +353,7 @@ impl Run<'_> {
         match &draft.purpose {
             Purpose::Quiz { item, review, .. } => {
                 let chance = match (review, learner.progress.memory.get(item)) {
-                    (true, Some(memory)) => srs::retrievability(memory, self.now),
+                    (true, Some(memory)) => srs::retrievability(memory, self.scheduler.parameters(), self.now),
                     _ => self.accuracy,
                 };
                 let right = rng.f64() < chance;
@@ -372,7 +368,7 @@ impl Run<'_> {
                 // Good, as with confidence off): the simulation shows the pack's pace, not how
                 // much a "not sure" brings a review forward.
                 let next =
-                    answers::quiz_answered(learner, Some(self.pack), item, delivery, right, self.retention, self.now);
+                    answers::quiz_answered(learner, Some(self.pack), item, delivery, right, self.scheduler, self.now);
                 let streak = self.streaks.entry((learner.id, item.clone())).or_default();
                 *streak = if right { *streak + 1 } else { 0 };
                 if let Some(memory) = learner.progress.memory.get(item) {
@@ -409,7 +405,9 @@ fn day_stats(tally: &Tally, learners: &[Learner], joined: usize, date: NaiveDate
     let n = joined.max(1) as f64;
     let recalls: Vec<f64> = learners
         .iter()
-        .flat_map(|learner| learner.progress.memory.values().map(|memory| srs::retrievability(memory, end)))
+        .flat_map(|learner| {
+            learner.progress.memory.values().map(|memory| srs::retrievability(memory, &srs::Parameters::default(), end))
+        })
         .collect();
     DayStats {
         date: Some(date),

@@ -1,5 +1,5 @@
-//! The commands on the store: `backup`, `restore`, `report`, `learner list|export|forget` and
-//! `lead list|remove`.
+//! The commands on the store: `backup`, `restore`, `report`, `tune`, `learner list|export|forget`
+//! and `lead list|remove`.
 //! While the daemon runs they ask it over its control socket (`control::client`), so they need
 //! no downtime and read the store the daemon holds; otherwise they open the store directly.
 
@@ -19,6 +19,7 @@ use crate::report::from_store::{
     CsvRows, ReportFormat, ReportRequest, render, report_from_store, report_language, report_zone,
 };
 use crate::store::{Storage, Store};
+use crate::tune::{self, from_store::Outcome, from_store::PackReport};
 
 fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {
     Settings::load(&config::config_path(config))
@@ -115,6 +116,32 @@ pub(super) fn run_report(
             eprintln!("wrote the report to {}", path.display());
         }
         None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fits the packs' FSRS weights (one pack with `--pack`) and prints what came of it. A running
+/// daemon fits on its own store and schedules with weights it saved at once.
+pub(super) fn run_tune(config: Option<PathBuf>, pack: Option<String>) -> anyhow::Result<ExitCode> {
+    let settings = settings(config)?;
+    let (reports, by_daemon): (Vec<PackReport>, bool) = match client::connect(&settings.store.path)? {
+        Some(daemon) => {
+            let data = daemon.ask(Op::Tune { pack })?;
+            (serde_json::from_value(data).context("the daemon sent a fit this nudge cannot read")?, true)
+        }
+        None => {
+            let store = open_store(&settings.store.path)?;
+            let reports = tune::from_store::tune(&*store, &settings, pack.as_deref(), crate::clock::now())?;
+            store.flush_blocking()?;
+            (reports, false)
+        }
+    };
+    print!("{}", tune::render(&reports));
+    let saved = reports.iter().any(|report| matches!(report.outcome, Outcome::Fitted { saved: true, .. }));
+    match (saved, by_daemon) {
+        (true, true) => eprintln!("the running daemon fitted them and schedules with the saved weights now"),
+        (true, false) => eprintln!("the daemon schedules with the saved weights from its next start"),
+        (false, _) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,6 @@
 //! The command line: subcommands, their flags, and what each runs. Errors come back as
 //! `anyhow` with context; `main` prints them as one sentence. The commands on the store
-//! (backup, restore, report, learner) are in `data.rs`.
+//! (backup, restore, report, tune, learner, lead) are in `data.rs`.
 
 mod data;
 
@@ -66,6 +66,13 @@ pub enum Command {
     Restore {
         /// The backup file.
         file: PathBuf,
+    },
+    /// Fit each pack's FSRS weights to its learners' answers and keep them if they predict
+    /// held-out learners better than the weights in use (while the daemon runs, it fits).
+    Tune {
+        /// Only this pack [default: every pack a cohort follows].
+        #[arg(long)]
+        pack: Option<String>,
     },
     /// Learners' data, for admins: list them, export or erase everything about one learner.
     Learner {
@@ -247,6 +254,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Backup { file } => data::run_backup(&file, config),
         Command::Restore { file } => data::run_restore(&file, config),
+        Command::Tune { pack } => data::run_tune(config, pack),
         Command::Learner { action } => data::run_learner(action, config),
         Command::Lead { action } => data::run_lead(action, config),
         Command::Preview { pack, language } => {

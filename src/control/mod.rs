@@ -1,4 +1,4 @@
-//! The control socket's protocol: how `nudge backup|report|learner …|lead …` ask the running daemon
+//! The control socket's protocol: how `nudge backup|report|tune|learner …|lead …` ask the running daemon
 //! to read or change its store, so they work without stopping it and see what it sees.
 //!
 //! One JSON request line, one JSON reply line; a backup's reply is followed by the backup's own
@@ -74,6 +74,13 @@ pub(crate) enum Op {
         /// The learner's Telegram user id.
         id: LearnerId,
     },
+    /// Fit the FSRS weights of one pack (or of every pack a cohort follows) now, and schedule with
+    /// the ones that predict held-out learners better.
+    Tune {
+        /// Only this pack.
+        #[serde(default)]
+        pack: Option<String>,
+    },
     /// The team leads.
     Leads {},
     /// Remove one team lead: their records are erased and they are told in Telegram.
@@ -111,7 +118,7 @@ impl Request {
     }
 }
 
-const KNOWN_OPS: [&str; 7] = ["backup", "report", "list", "export", "forget", "leads", "remove_lead"];
+const KNOWN_OPS: [&str; 8] = ["backup", "report", "tune", "list", "export", "forget", "leads", "remove_lead"];
 
 /// The reply line to every request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +179,8 @@ mod tests {
         check(r#"{"v":1,"op":"list","cohort":"desk"}"#, Ok(Op::List { cohort: Some("desk".to_owned()) }));
         check(r#"{"v":1,"op":"forget","id":42}"#, Ok(Op::Forget { id: LearnerId::new(42) }));
         check(r#"{"v":1,"op":"leads"}"#, Ok(Op::Leads {}));
+        check(r#"{"v":1,"op":"tune"}"#, Ok(Op::Tune { pack: None }));
+        check(r#"{"v":1,"op":"tune","pack":"demo"}"#, Ok(Op::Tune { pack: Some("demo".to_owned()) }));
         check(r#"{"v":1,"op":"remove_lead","id":7}"#, Ok(Op::RemoveLead { id: LearnerId::new(7) }));
         check(r#"{"v":1,"op":"remove_lead"}"#, Err("the `remove_lead` request is malformed"));
         check(r#"{"v":1,"op":"drop_tables"}"#, Err("unknown request `drop_tables`"));

@@ -15,18 +15,19 @@ use crate::domain::{Confidence, DeliverySeq, ItemId, Learner, OpenKind, OpenQues
 /// and each may be rated in any order); the oldest goes first.
 const MAX_PENDING_CONFIDENCE: usize = 16;
 
-/// A quiz answer on delivery `seq` for `item`: updates the memory (aiming at `retention`) and
-/// returns the rest of the lesson if the learner's state was waiting on this quiz.
+/// A quiz answer on delivery `seq` for `item`: updates the memory (as `scheduler` schedules the
+/// pack's items) and returns the rest of the lesson if the learner's state was waiting on this
+/// quiz.
 pub(crate) fn quiz_answered(
     learner: &mut Learner,
     pack: Option<&Pack>,
     item: &ItemId,
     seq: DeliverySeq,
     correct: bool,
-    retention: f64,
+    scheduler: &srs::Scheduler,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let memory = srs::review(learner.progress.memory.get(item), srs::Grade::of(correct), retention, now);
+    let memory = scheduler.review(learner.progress.memory.get(item), srs::Grade::of(correct), now);
     learner.progress.memory.insert(item.clone(), memory);
     let waited = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq && w.kind == WaitKind::Quiz);
     match (waited, pack) {
@@ -46,11 +47,11 @@ pub(crate) fn quiz_answered_awaiting_confidence(
     item: &ItemId,
     seq: DeliverySeq,
     correct: bool,
-    retention: f64,
+    scheduler: &srs::Scheduler,
     now: DateTime<Utc>,
 ) {
     let before = learner.progress.memory.get(item).cloned();
-    let memory = srs::review(before.as_ref(), Grade::of(correct), retention, now);
+    let memory = scheduler.review(before.as_ref(), Grade::of(correct), now);
     learner.progress.memory.insert(item.clone(), memory);
     let pending = &mut learner.progress.confidence;
     pending.retain(|waiting| waiting.item != *item);
@@ -73,7 +74,7 @@ pub(crate) fn confidence_given(
     seq: DeliverySeq,
     correct: bool,
     confidence: Confidence,
-    retention: f64,
+    scheduler: &srs::Scheduler,
     now: DateTime<Utc>,
 ) -> Option<Outcome> {
     let idx = learner.progress.confidence.iter().position(|waiting| waiting.delivery == seq)?;
@@ -89,7 +90,7 @@ pub(crate) fn confidence_given(
     let pending = learner.progress.confidence.remove(idx);
     let grade = Grade::rated(correct, confidence);
     if grade != Grade::of(correct) {
-        let memory = srs::review(pending.before.as_ref(), grade, retention, pending.answered_at);
+        let memory = scheduler.review(pending.before.as_ref(), grade, pending.answered_at);
         learner.progress.memory.insert(pending.item.clone(), memory);
     }
     let waited = learner.progress.waiting.as_ref().is_some_and(|w| w.delivery == seq && w.kind == WaitKind::Quiz);
@@ -136,14 +137,18 @@ mod tests {
     fn an_answer_waits_for_its_confidence_until_the_item_is_answered_again() {
         let mut learner = learner(id(7));
         let (quiz, now) = (item("one/quiz"), at("2026-11-24T08:05:00Z"));
-        quiz_answered_awaiting_confidence(&mut learner, &quiz, seq(10), true, 0.9, now);
+        quiz_answered_awaiting_confidence(&mut learner, &quiz, seq(10), true, &srs::Scheduler::default(), now);
         let later = now + chrono::Duration::days(3);
-        quiz_answered_awaiting_confidence(&mut learner, &quiz, seq(20), false, 0.9, later);
+        quiz_answered_awaiting_confidence(&mut learner, &quiz, seq(20), false, &srs::Scheduler::default(), later);
         let before = learner.clone();
-        let stale = confidence_given(&mut learner, None, seq(10), true, Confidence::NotSure, 0.9, later);
+        let stale =
+            confidence_given(&mut learner, None, seq(10), true, Confidence::NotSure, &srs::Scheduler::default(), later);
         assert_eq!(stale, None, "the older answer's confidence is stale");
         assert_eq!(learner, before, "and changes nothing");
-        assert!(confidence_given(&mut learner, None, seq(20), false, Confidence::Sure, 0.9, later).is_some());
+        assert!(
+            confidence_given(&mut learner, None, seq(20), false, Confidence::Sure, &srs::Scheduler::default(), later)
+                .is_some()
+        );
         assert!(learner.progress.confidence.is_empty());
     }
 
@@ -151,12 +156,15 @@ mod tests {
     fn a_memory_touched_since_the_first_tap_is_not_graded_again() {
         let mut learner = learner(id(7));
         let (quiz, now) = (item("one/quiz"), at("2026-11-24T08:05:00Z"));
-        quiz_answered_awaiting_confidence(&mut learner, &quiz, seq(10), true, 0.9, now);
+        quiz_answered_awaiting_confidence(&mut learner, &quiz, seq(10), true, &srs::Scheduler::default(), now);
         if let Some(memory) = learner.progress.memory.get_mut(&quiz) {
             memory.asked = Some(now + chrono::Duration::days(3));
         }
         let before = learner.clone();
-        assert_eq!(confidence_given(&mut learner, None, seq(10), true, Confidence::NotSure, 0.9, now), None);
+        assert_eq!(
+            confidence_given(&mut learner, None, seq(10), true, Confidence::NotSure, &srs::Scheduler::default(), now),
+            None
+        );
         assert_eq!(learner, before, "the review sent since keeps its state");
     }
 
@@ -169,12 +177,36 @@ mod tests {
         let sent = crate::engine::session::advance(&mut learner, &pack, now, usize::MAX);
         let numbered = crate::engine::apply(&mut learner, sent, now, |_| Ok::<_, ()>(seq(10))).unwrap();
         assert_eq!(numbered.len(), 2, "the lesson and its quiz");
-        quiz_answered_awaiting_confidence(&mut learner, &item("one/quiz"), seq(10), true, 0.9, now);
+        quiz_answered_awaiting_confidence(
+            &mut learner,
+            &item("one/quiz"),
+            seq(10),
+            true,
+            &srs::Scheduler::default(),
+            now,
+        );
         assert!(learner.progress.waiting.is_some(), "the first tap leaves the lesson waiting");
-        let rest = confidence_given(&mut learner, Some(&pack), seq(10), true, Confidence::Sure, 0.9, now).unwrap();
+        let rest = confidence_given(
+            &mut learner,
+            Some(&pack),
+            seq(10),
+            true,
+            Confidence::Sure,
+            &srs::Scheduler::default(),
+            now,
+        )
+        .unwrap();
         assert!(matches!(rest.drafts[0].purpose, crate::domain::Purpose::Reflect { question: 0, .. }));
         assert_eq!(learner.progress.waiting, None, "the quiz holds up the lesson no more");
-        let again = confidence_given(&mut learner, Some(&pack), seq(10), true, Confidence::Sure, 0.9, now);
+        let again = confidence_given(
+            &mut learner,
+            Some(&pack),
+            seq(10),
+            true,
+            Confidence::Sure,
+            &srs::Scheduler::default(),
+            now,
+        );
         assert_eq!(again, None, "a second confidence finds nothing to rate");
     }
 }

@@ -170,9 +170,18 @@ mod tests {
         let quiz = numbered.iter().find(|numbered| numbered.draft.wait.is_some()).map(|numbered| numbered.seq);
         assert_eq!(quiz, Some(seq(20)), "the lesson text is 10, its quiz 20");
         let mut other = learner.clone();
-        let stale = answers::quiz_answered(&mut other, Some(&pack), &item("one/quiz"), seq(10), true, 0.9, now);
+        let stale =
+            answers::quiz_answered(&mut other, Some(&pack), &item("one/quiz"), seq(10), true, &Default::default(), now);
         assert!(stale.drafts.is_empty(), "an answer on another delivery holds the lesson");
-        let next = answers::quiz_answered(&mut learner, Some(&pack), &item("one/quiz"), seq(20), true, 0.9, now);
+        let next = answers::quiz_answered(
+            &mut learner,
+            Some(&pack),
+            &item("one/quiz"),
+            seq(20),
+            true,
+            &Default::default(),
+            now,
+        );
         assert!(next.waits(), "the reflection comes next and waits in turn");
     }
 }

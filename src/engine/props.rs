@@ -143,7 +143,15 @@ impl Run<'_> {
             (_, Act::Ignore) => None,
             (Purpose::Quiz { item, .. }, act) => {
                 let right = matches!(act, Act::Right);
-                Some(answers::quiz_answered(&mut self.learner, Some(self.pack), item, seq, right, 0.9, now))
+                Some(answers::quiz_answered(
+                    &mut self.learner,
+                    Some(self.pack),
+                    item,
+                    seq,
+                    right,
+                    &Default::default(),
+                    now,
+                ))
             }
             (Purpose::Reflect { .. }, _) => {
                 // A reply to the question, as the service routes it: to the question open under

@@ -69,7 +69,7 @@ fn slot(learner: &mut Learner, pack: &Pack, now: &str) -> Vec<String> {
 }
 
 fn due_memory(due: DateTime<Utc>) -> Memory {
-    let mut memory = srs::review(None, srs::Grade::Good, 0.9, due - Duration::days(3));
+    let mut memory = srs::Scheduler::default().review(None, srs::Grade::Good, due - Duration::days(3));
     memory.due = due;
     memory
 }

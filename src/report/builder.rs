@@ -35,6 +35,8 @@ pub(crate) struct ReportBuilder {
     last_reflection: Option<(LearnerId, DeliverySeq, usize)>,
     /// Each quiz's memory for the learner whose answers stream by, replayed from their answers.
     replay: Replay,
+    /// How each cohort's quizzes are scheduled (its pack's weights, its recall target), by index.
+    schedulers: Vec<srs::Scheduler>,
 }
 
 /// The spaced-repetition memory of one learner's quizzes, replayed answer by answer (a
@@ -49,16 +51,17 @@ struct Replay {
 impl Replay {
     /// The recall predicted for `answer` if it is a review of a quiz answered before, after
     /// which the memory moves on as the daemon's did.
-    fn predicted(&mut self, answer: &Answer, retention: f64) -> Option<f64> {
+    fn predicted(&mut self, answer: &Answer, scheduler: &srs::Scheduler) -> Option<f64> {
         let AnswerKind::Quiz { correct, review, confidence, .. } = answer.kind else { return None };
         if self.learner != Some(answer.learner) {
             self.learner = Some(answer.learner);
             self.memory.clear();
         }
         let before = self.memory.get(&answer.item);
-        let predicted = before.filter(|_| review).map(|memory| srs::retrievability(memory, answer.at));
+        let predicted =
+            before.filter(|_| review).map(|memory| srs::retrievability(memory, scheduler.parameters(), answer.at));
         let grade = confidence.map_or(srs::Grade::of(correct), |confidence| srs::Grade::rated(correct, confidence));
-        let after = srs::review(before, grade, retention, answer.at);
+        let after = scheduler.review(before, grade, answer.at);
         self.memory.insert(answer.item.clone(), after);
         predicted
     }
@@ -81,6 +84,8 @@ impl ReportBuilder {
         let reference = period.reference(options.now);
         let cohort_by_id = options.cohorts.iter().enumerate().map(|(idx, info)| (info.id.clone(), idx)).collect();
         let cohorts = options.cohorts.iter().cloned().map(CohortTally::new).collect();
+        let schedulers =
+            options.cohorts.iter().map(|info| srs::Scheduler::new(info.weights, info.target_retention)).collect();
         Self {
             options,
             period,
@@ -91,6 +96,7 @@ impl ReportBuilder {
             unanswered: SeqSet::default(),
             last_reflection: None,
             replay: Replay::default(),
+            schedulers,
         }
     }
 
@@ -145,7 +151,7 @@ impl ReportBuilder {
     /// practice, the learner's activity.
     pub(crate) fn answer(&mut self, answer: &Answer) {
         let Some(cohort_idx) = self.cohort_idx(&answer.cohort) else { return };
-        let predicted = self.replay.predicted(answer, self.cohorts[cohort_idx].info.target_retention);
+        let predicted = self.replay.predicted(answer, &self.schedulers[cohort_idx]);
         if !self.period.contains(answer.at) {
             return;
         }

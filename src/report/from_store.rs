@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::content::Library;
+use crate::engine::srs;
 use crate::i18n::Lang;
 use crate::report::{CohortInfo, PerLearner, Report, ReportBuilder, ReportOptions};
 use crate::store::{Storage, StoreError};
@@ -135,7 +136,12 @@ pub fn report_from_store(
     report_key: impl FnOnce() -> Result<Vec<u8>, StoreError>,
     now: DateTime<Utc>,
 ) -> Result<Report, ReportError> {
-    let options = options(settings, library, request, report_key, now)?;
+    let mut options = options(settings, library, request, report_key, now)?;
+    for info in &mut options.cohorts {
+        let Some(cohort) = settings.cohort(&info.id) else { continue };
+        let fitted = store.tuning(&cohort.pack)?.and_then(|tuning| tuning.weights);
+        info.weights = fitted.as_deref().and_then(srs::Parameters::new).unwrap_or_default();
+    }
     let mut builder = ReportBuilder::new(options);
     for learner in store.learners() {
         builder.learner(&learner?);
@@ -176,6 +182,7 @@ fn options(
             id: cohort.id.clone(),
             pack: library.pack(&cohort.pack).cloned(),
             target_retention: cohort.policy.target_retention,
+            weights: srs::Parameters::default(),
         })
         .collect();
     if let Some(wanted) = &request.cohort

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::DEFAULT_MIN_GROUP;
 use crate::content::Pack;
+use crate::engine::srs;
 
 /// What to report on and how much to show.
 #[derive(Debug, Clone)]
@@ -37,6 +38,9 @@ pub struct CohortInfo {
     /// The recall the cohort's reviews aim at (`target_retention`): the replay of each
     /// learner's reviews uses it, and reports set predicted recall against it.
     pub target_retention: f64,
+    /// The FSRS weights the pack's quizzes are scheduled with (fitted, or FSRS-6's defaults):
+    /// the replay schedules with them, so the recall it predicts is the daemon's.
+    pub weights: srs::Parameters,
 }
 
 /// How per-learner rows name learners.

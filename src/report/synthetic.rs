@@ -50,7 +50,12 @@ impl Workload {
     /// Report options: the three cohorts, `now` one day after the last activity.
     pub fn options(&self) -> ReportOptions {
         let cohorts = (0..COHORTS)
-            .map(|idx| CohortInfo { id: cohort_id(idx), pack: Some(self.pack.clone()), target_retention: 0.9 })
+            .map(|idx| CohortInfo {
+                id: cohort_id(idx),
+                pack: Some(self.pack.clone()),
+                target_retention: 0.9,
+                weights: Default::default(),
+            })
             .collect();
         let days = (self.prompts_per_learner / 3) as i64 + 1;
         ReportOptions::new(cohorts, self.start + Duration::days(days))

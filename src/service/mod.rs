@@ -20,6 +20,7 @@ mod rights;
 mod team;
 mod track;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
@@ -36,7 +37,7 @@ use crate::content::{Library, Pack};
 use crate::domain::{
     Delivery, DeliverySeq, DeliveryState, Learner, LearnerId, Outgoing, PRIVACY_NOTICE, Purpose, Status,
 };
-use crate::engine::{self, Draft, Extra, Outcome};
+use crate::engine::{self, Draft, Extra, Outcome, srs};
 use crate::i18n::{Lang, tr};
 use crate::render;
 use crate::store::{LearnerTx, Storage, StorageExt, StoreError, TxError};
@@ -46,6 +47,9 @@ pub struct Service {
     store: Arc<dyn Storage>,
     settings: Arc<Settings>,
     library: RwLock<Arc<Library>>,
+    /// Each pack's FSRS weights, as the store has them (read at start and after each fit: a
+    /// transaction cannot read them, and a quiz answer needs them).
+    parameters: RwLock<BTreeMap<String, srs::Parameters>>,
     agenda_changed: Notify,
 }
 
@@ -117,7 +121,37 @@ struct Commit<'a> {
 impl Service {
     /// A service over `store` (any engine) with `settings` and the packs in `library`.
     pub fn new(store: Arc<dyn Storage>, settings: Arc<Settings>, library: Library) -> Self {
-        Self { store, settings, library: RwLock::new(Arc::new(library)), agenda_changed: Notify::new() }
+        let service = Self {
+            store,
+            settings,
+            library: RwLock::new(Arc::new(library)),
+            parameters: RwLock::default(),
+            agenda_changed: Notify::new(),
+        };
+        service.reload_parameters();
+        service
+    }
+
+    /// Reads each pack's fitted FSRS weights from the store again (after a fit saved new ones).
+    /// A pack without any, or whose record cannot be read, keeps FSRS-6's defaults.
+    pub(crate) fn reload_parameters(&self) {
+        let mut parameters = BTreeMap::new();
+        for pack in self.settings.cohorts.iter().map(|cohort| &cohort.pack) {
+            match self.store.tuning(pack) {
+                Ok(tuning) => {
+                    let weights = tuning.and_then(|tuning| tuning.weights);
+                    if let Some(fitted) = weights.as_deref().and_then(srs::Parameters::new) {
+                        parameters.insert(pack.clone(), fitted);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(pack = %pack, error = %error, "cannot read the pack's FSRS weights; using the defaults")
+                }
+            }
+        }
+        if let Ok(mut guard) = self.parameters.write() {
+            *guard = parameters;
+        }
     }
 
     /// The store.
@@ -150,6 +184,14 @@ impl Service {
     fn pack_of(&self, cohort_id: &str) -> Option<Arc<Pack>> {
         let cohort = self.settings.cohort(cohort_id)?;
         self.library().pack(&cohort.pack).cloned()
+    }
+
+    /// How the learner's quizzes are scheduled: their cohort's pack's fitted FSRS weights (FSRS-6's
+    /// defaults until a fit beat them) and the cohort's recall target.
+    fn scheduler_of(&self, learner: &Learner) -> srs::Scheduler {
+        let Some(cohort) = cohort_of(&self.settings, learner) else { return srs::Scheduler::default() };
+        let fitted = self.parameters.read().ok().and_then(|parameters| parameters.get(&cohort.pack).copied());
+        srs::Scheduler::new(fitted.unwrap_or_default(), cohort.policy.target_retention)
     }
 
     /// The learner's menu for chat `id` in `lang`.

@@ -57,13 +57,13 @@ impl Service {
             self.record(tx, &learner, seq, &asked.item, sent_at, kind, now)?;
             self.mark_active(&mut learner, now);
             let cohort = cohort_of(&self.settings, &learner);
-            let retention = cohort.map_or(0.9, |cohort| cohort.policy.target_retention);
+            let scheduler = self.scheduler_of(&learner);
             let pack_lang = pack.as_ref().map_or(lang, |pack| pack.language);
             let mut outcome = Outcome::default();
             // Confidence needs the question on screen: without the message (or the content) to
             // edit, the answer gets its verdict at once, as with confidence off.
             if let (Some(quiz), Some(message_id), true) = (&quiz, message_id, cohort.is_some_and(|c| c.confidence)) {
-                answers::quiz_answered_awaiting_confidence(&mut learner, &asked.item, seq, is_correct, retention, now);
+                answers::quiz_answered_awaiting_confidence(&mut learner, &asked.item, seq, is_correct, &scheduler, now);
                 let asking = render::quiz_confidence(pack_lang, quiz, seq, option, asked.review);
                 outcome.drafts.push(Draft::edit(message_id, asking));
                 let to_send =
@@ -71,7 +71,7 @@ impl Service {
                 return Ok(Handled { to_send, recorded_answer: true, ..Handled::default() });
             }
             let mut next =
-                answers::quiz_answered(&mut learner, pack.as_deref(), &asked.item, seq, is_correct, retention, now);
+                answers::quiz_answered(&mut learner, pack.as_deref(), &asked.item, seq, is_correct, &scheduler, now);
             self.continue_track(&mut learner, pack.as_deref(), now, &mut next);
             let shown = Shown { choice: option, correct: is_correct, review: asked.review, confidence: None };
             outcome.drafts.push(verdict(pack_lang, quiz.as_ref(), message_id, shown));
@@ -107,10 +107,10 @@ impl Service {
                 return Ok(Handled::toast(tr(lang, if rated { "quiz.already" } else { "chat.stale_button" })));
             };
             let confidence = if sure { Confidence::Sure } else { Confidence::NotSure };
-            let retention = cohort_of(&self.settings, &learner).map_or(0.9, |cohort| cohort.policy.target_retention);
+            let scheduler = self.scheduler_of(&learner);
             let pack = self.pack_of(&learner.cohort);
             let Some(mut next) =
-                answers::confidence_given(&mut learner, pack.as_deref(), seq, correct, confidence, retention, now)
+                answers::confidence_given(&mut learner, pack.as_deref(), seq, correct, confidence, &scheduler, now)
             else {
                 return Ok(Handled::toast(tr(lang, "quiz.confidence_late")));
             };

@@ -118,7 +118,10 @@ fn the_first_tap_records_the_answer_and_asks_how_sure_in_the_same_message() {
     assert_eq!(labels, [("Sure".to_owned(), confidence(quiz, true)), ("Not sure".to_owned(), confidence(quiz, false))]);
     assert_eq!(answers(&service), [AnswerKind::Quiz { choice: 1, correct: true, review: false, confidence: None }]);
     let after = learner(&service, 7);
-    assert_eq!(after.progress.memory[&item("one/quiz")], srs::review(None, Grade::Good, 0.9, answered_at()));
+    assert_eq!(
+        after.progress.memory[&item("one/quiz")],
+        srs::Scheduler::default().review(None, Grade::Good, answered_at())
+    );
     assert_eq!(after.progress.waiting.map(|waiting| waiting.delivery), Some(quiz), "the lesson waits on the quiz");
     assert_eq!(after.progress.confidence.len(), 1);
     assert_eq!(
@@ -166,7 +169,7 @@ fn not_sure_on_a_right_answer_grades_it_hard_so_it_comes_back_sooner() {
     let (sure_memory, unsure_memory) = (quiz_memory(&service, 7), quiz_memory(&service, 8));
     assert_eq!(
         unsure_memory,
-        srs::review(None, Grade::Hard, 0.9, answered_at()),
+        srs::Scheduler::default().review(None, Grade::Hard, answered_at()),
         "from before the first tap, at its time"
     );
     assert!(unsure_memory.due < sure_memory.due, "{} < {}", unsure_memory.due, sure_memory.due);
@@ -187,7 +190,7 @@ fn a_wrong_answer_stays_again_however_sure_and_a_sure_one_is_told_to_look_again(
         let verdict = html(&service, n, second.to_send[0]);
         assert_eq!(verdict.contains("You were sure of this one"), is_sure, "{verdict}");
     }
-    let again = srs::review(None, Grade::Again, 0.9, answered_at());
+    let again = srs::Scheduler::default().review(None, Grade::Again, answered_at());
     assert_eq!((quiz_memory(&service, 7), quiz_memory(&service, 8)), (again.clone(), again));
 }
 
@@ -204,7 +207,11 @@ fn a_confidence_that_never_comes_keeps_the_graded_answer_and_the_lesson_goes_on_
     assert_eq!(slot.len(), 1, "the rest of the lesson: its reflection question");
     assert!(html(&service, 7, slot[0]).contains("Think."));
     assert_eq!(answers(&service), [AnswerKind::Quiz { choice: 1, correct: true, review: false, confidence: None }]);
-    assert_eq!(quiz_memory(&service, 7), srs::review(None, Grade::Good, 0.9, answered_at()), "graded Good");
+    assert_eq!(
+        quiz_memory(&service, 7),
+        srs::Scheduler::default().review(None, Grade::Good, answered_at()),
+        "graded Good"
+    );
     assert!(learner(&service, 7).progress.confidence.is_empty(), "the slot moved the learner on");
     let before = learner(&service, 7);
     let late = press_at(&service, 7, &confidence(quiz, false), next.at + Duration::minutes(1));
@@ -221,7 +228,7 @@ fn a_wrong_answer_whose_confidence_never_comes_is_graded_again_and_asked_the_nex
     press_at(&service, 7, &option(quiz, 0), answered_at());
     let next = learner(&service, 7).next_nudge.unwrap();
     service.nudge_due(id(7), &next, next.at).unwrap();
-    assert_eq!(quiz_memory(&service, 7), srs::review(None, Grade::Again, 0.9, answered_at()));
+    assert_eq!(quiz_memory(&service, 7), srs::Scheduler::default().review(None, Grade::Again, answered_at()));
     assert!(quiz_memory(&service, 7).due <= answered_at() + Duration::days(1));
 }
 
@@ -269,7 +276,10 @@ fn a_review_asks_how_sure_too_and_not_sure_grades_it_again_from_before_the_revie
 
     assert_eq!(second.to_send.len(), 1, "the verdict: a review holds up no lesson");
     assert!(html(&service, 7, second.to_send[0]).contains("Review"));
-    assert_eq!(quiz_memory(&service, 7), srs::review(Some(&learned), Grade::Hard, 0.9, slot + Duration::minutes(2)));
+    assert_eq!(
+        quiz_memory(&service, 7),
+        srs::Scheduler::default().review(Some(&learned), Grade::Hard, slot + Duration::minutes(2))
+    );
     let rated: Vec<_> =
         answers(&service).into_iter().filter(|kind| matches!(kind, AnswerKind::Quiz { review: true, .. })).collect();
     assert_eq!(
@@ -307,7 +317,7 @@ fn with_confidence_off_one_tap_gives_the_verdict_and_the_rest_of_the_lesson() {
     assert!(html(&service, 7, handled.to_send[1]).contains("Think."));
     assert_eq!(answers(&service), [AnswerKind::Quiz { choice: 1, correct: true, review: false, confidence: None }]);
     assert!(learner(&service, 7).progress.confidence.is_empty());
-    assert_eq!(quiz_memory(&service, 7), srs::review(None, Grade::Good, 0.9, answered_at()));
+    assert_eq!(quiz_memory(&service, 7), srs::Scheduler::default().review(None, Grade::Good, answered_at()));
 }
 
 #[test]
@@ -330,6 +340,6 @@ fn on_a_dense_schedule_a_confidence_after_the_next_slot_still_counts_and_repeats
 
     assert_eq!(rated.to_send.len(), 1, "the verdict only; the lesson went on already");
     assert!(matches!(outgoing(&service, 7, rated.to_send[0]), Outgoing::Edit { .. }));
-    let expected = srs::review(None, Grade::Hard, 0.9, tapped);
+    let expected = srs::Scheduler::default().review(None, Grade::Hard, tapped);
     assert_eq!(quiz_memory(&service, 7), expected, "not sure: graded Hard from before the first tap");
 }

@@ -158,6 +158,21 @@ fn a_quiz_press_is_recorded_once_and_gets_a_verdict() {
 }
 
 #[test]
+fn a_quiz_is_scheduled_with_its_packs_fitted_weights_once_a_fit_saved_them() {
+    let service = service();
+    let mut weights = fsrs::DEFAULT_PARAMETERS;
+    weights[2] = 9.0; // a right first answer lasts nine days in this pack
+    let tuning =
+        crate::domain::PackTuning { weights: Some(weights.to_vec()), fitted_on: 5_000, reviews: 5_000, at: now() };
+    service.store().put_tuning("demo", &tuning).unwrap();
+    service.reload_parameters();
+    let seqs = enrolled_and_nudged(&service, 7);
+    press(&service, 7, &data_of(&service, 7, seqs[1], 1), 10);
+    let memory = &learner(&service, 7).progress.memory[&item("one/quiz")];
+    assert_eq!((memory.stability, (memory.due - now()).num_days()), (9.0, 9));
+}
+
+#[test]
 fn a_press_on_someone_elses_quiz_or_forged_data_changes_nothing() {
     let service = service();
     let seqs = enrolled_and_nudged(&service, 7);

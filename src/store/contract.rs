@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{Exchange, LearnerTx, Pruned, Storage, StorageExt, StoreError, TxError};
 use crate::domain::{
     Answer, AnswerKind, CohortState, ColleaguesEdition, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId,
-    NextNudge, Note, NoteKind, OutMessage, Outgoing, Purpose, Status,
+    NextNudge, Note, NoteKind, OutMessage, Outgoing, PackTuning, Purpose, Status,
 };
 use crate::testkit::{at, id, item, learner, seq};
 
@@ -37,6 +37,7 @@ macro_rules! store_contract {
             an_erasure_a_crash_interrupted_is_finished_at_the_next_open,
             retention_drops_what_finished_before_the_cut_and_keeps_the_rest,
             the_team_loops_records_survive_reopening_and_a_backup,
+            a_packs_fitted_weights_survive_reopening_and_a_backup,
         );
     };
     (@each $new:expr; $($test:ident),* $(,)?) => {
@@ -522,4 +523,27 @@ pub(crate) fn the_team_loops_records_survive_reopening_and_a_backup(new_store: N
     restored.restore(&mut backup.as_slice()).expect("restore");
     assert_eq!((traces_of(&*restored, id(1)), traces_of(&*restored, id(3))), (learner, lead));
     assert_eq!(restored.cohort_state("desk").expect("read"), state);
+}
+
+/// What fitting left for a pack is kept like any record, and a backup carries it: the answers it
+/// was fitted on may be gone by the time a backup is restored.
+pub(crate) fn a_packs_fitted_weights_survive_reopening_and_a_backup(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    assert_eq!(store.tuning("customer-focus").expect("read"), None, "never fitted");
+    let tuning =
+        PackTuning { weights: Some(vec![0.5; 21]), fitted_on: 1_200, reviews: 2_500, at: at("2026-11-30T03:00:00Z") };
+    store.put_tuning("customer-focus", &tuning).expect("write");
+    store.flush_blocking().expect("flush");
+    drop(store);
+
+    let store = opener.open();
+    assert_eq!(store.tuning("customer-focus").expect("read"), Some(tuning.clone()));
+    assert_eq!(store.tuning("customer").expect("read"), None, "another pack's");
+    let mut backup = Vec::new();
+    store.backup(&mut backup).expect("backup");
+    let restored_opener = new_store();
+    let restored = restored_opener.open();
+    restored.restore(&mut backup.as_slice()).expect("restore");
+    assert_eq!(restored.tuning("customer-focus").expect("read"), Some(tuning));
 }

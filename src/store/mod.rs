@@ -5,7 +5,8 @@
 //! version checked (and migrated) at open.
 //!
 //! Trees (never one per learner):
-//! - `meta`: schema version, Telegram update offset, scheduler cursors;
+//! - `meta`: schema version, Telegram update offset, scheduler cursors, the report key, and
+//!   each pack's fitted FSRS weights (`tuning:` ‖ pack id → [`PackTuning`]);
 //! - `learners`: learner id → [`Learner`];
 //! - `deliveries`: learner id ‖ seq → [`Exchange`]: a [`Delivery`] (every message sent or to
 //!   send) with the [`Answer`]s to it, as one compact record (see `records`);
@@ -37,7 +38,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note};
+use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning};
 pub(crate) use backup::BackupError;
 pub(crate) use privacy::{LearnerExport, Pruned};
 pub(crate) use records::Exchange;
@@ -52,12 +53,16 @@ const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// The layout version this build reads and writes. Version 1 kept deliveries and answers as
 /// JSON; version 2 keyed the outbox by delivery number alone; version 3 had no rated quiz
 /// answers (a record an older build cannot read, so it must refuse the store rather than call
-/// it damaged). Older stores are migrated when opened.
-pub(crate) const SCHEMA_VERSION: u32 = 4;
+/// it damaged); version 4's memory states were FSRS-5's (`rs-fsrs`), version 5's are FSRS-6's,
+/// with each pack's fitted weights in `meta`. Older stores are migrated when opened; a build
+/// older than the store refuses it.
+pub(crate) const SCHEMA_VERSION: u32 = 5;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const OFFSET_KEY: &[u8] = b"update_offset";
 const REPORT_KEY: &[u8] = b"report_key";
+/// Prefix of the meta keys of packs' fitted FSRS weights.
+const TUNING_PREFIX: &str = "tuning:";
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -201,13 +206,19 @@ impl Store {
             Some(1) => {
                 self.migrate_from_v1()?;
                 self.migrate_from_v2()?;
-                self.migrate_from_v3()
+                self.migrate_from_v3()?;
+                self.migrate_from_v4()
             }
             Some(2) => {
                 self.migrate_from_v2()?;
-                self.migrate_from_v3()
+                self.migrate_from_v3()?;
+                self.migrate_from_v4()
             }
-            Some(3) => self.migrate_from_v3(),
+            Some(3) => {
+                self.migrate_from_v3()?;
+                self.migrate_from_v4()
+            }
+            Some(4) => self.migrate_from_v4(),
             Some(found) => Err(StoreError::Schema { found, expected: SCHEMA_VERSION }),
             None if self.learners.is_empty() && self.deliveries.is_empty() => {
                 self.set_meta(SCHEMA_KEY, &SCHEMA_VERSION)?;
@@ -326,6 +337,15 @@ impl Storage for Store {
         let _writing = self.writing();
         self.cohorts.insert(keys::cohort(cohort), encode(state)?)?;
         Ok(())
+    }
+
+    fn tuning(&self, pack: &str) -> Result<Option<PackTuning>, StoreError> {
+        self.get_meta(format!("{TUNING_PREFIX}{pack}").as_bytes())
+    }
+
+    fn put_tuning(&self, pack: &str, tuning: &PackTuning) -> Result<(), StoreError> {
+        let _writing = self.writing();
+        self.set_meta(format!("{TUNING_PREFIX}{pack}").as_bytes(), tuning)
     }
 
     fn n_learners(&self) -> usize {

@@ -220,8 +220,9 @@ fn an_answer_waiting_for_its_confidence_adds_to_a_learner_record_only_what_it_ha
 }
 
 const BACKUP_LINES: [&str; 11] = [
-    // Schema 4 only adds a record kind (rated quiz answers); every line below kept its bytes.
-    r#"{"nudge_backup":1,"schema":4}"#,
+    // Schema 4 only added a record kind (rated quiz answers) and schema 5 only recomputed memory
+    // states (FSRS-6): every line below kept its bytes.
+    r#"{"nudge_backup":1,"schema":5}"#,
     r#"{"tree":"learners","key":"000000000000002a","value":{"id":42,"cohort":"desk","name":"Learner42","lang":"en","status":{"state":"active"},"enrolled_at":"2026-11-23T08:00:00Z","progress":{"lessons_started":["one","two"],"queue":[{"step":"item","item":"two/reflect"},{"step":"lesson","lesson":"three"}],"waiting":{"delivery":12,"item":"two/quiz","kind":{"kind":"quiz"},"since":"2026-11-25T09:00:00Z","reminded":true},"open":[{"delivery":9,"item":"one/reflect","kind":{"kind":"reflect","question":1},"asked_at":"2026-11-24T09:01:00Z"}],"memory":{"one/quiz":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":2,"asked":null},"one/quiz-2":{"due":"2026-11-30T09:00:00Z","stability":4.5,"difficulty":6.25,"reps":3,"lapses":1,"last_review":"2026-11-24T09:00:00Z","elapsed_days":2,"scheduled_days":6,"state":3,"asked":"2026-11-25T09:00:00Z"}},"follow_ups":[{"item":"one/practice","due":"2026-11-26T09:00:00Z"}],"finished_at":null,"mastered_at":null,"today":{"date":"2026-11-25","messages":2},"active_days":["2026-11-24"]},"prefs":{"time":null,"timezone":null},"next_nudge":{"at":"2026-11-26T09:00:00Z","slot":"2026-11-26T10:00"}}}"#,
     r#"{"tree":"agenda","key":"000000006b07f510000000000000002a","value":{"at":"2026-11-26T09:00:00Z","slot":"2026-11-26T10:00"}}"#,
     r#"{"tree":"deliveries","key":"000000000000002a000000000000000b","value":{"seq":11,"learner":42,"cohort":"desk","created":"2026-11-25T09:00:00Z","slot":"2026-11-25T10:00","purpose":{"purpose":"lesson","lesson":"two"},"state":{"state":"sent","message_id":77,"at":"2026-11-25T09:00:01Z"},"outgoing":null}}"#,

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::{BackupError, Exchange, LearnerExport, Pruned, StoreError};
 use crate::domain::{
-    Answer, CohortState, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note, Status,
+    Answer, CohortState, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note, PackTuning,
+    Status,
 };
 
 /// Why a step of a learner transaction failed; pass it on with `?`.
@@ -140,6 +141,14 @@ pub trait Storage: Send + Sync {
     /// Replaces what the team loop remembers about `cohort`. Only the scheduler's cohort task
     /// writes it, one cohort at a time.
     fn put_cohort_state(&self, cohort: &str, state: &CohortState) -> Result<(), StoreError>;
+
+    /// What fitting FSRS to pack `pack`'s answers left (its weights, when to fit again), if a
+    /// fit ever ran. Read at every quiz answer: cheap.
+    fn tuning(&self, pack: &str) -> Result<Option<PackTuning>, StoreError>;
+
+    /// Replaces what fitting left for pack `pack`. Only the fit (`nudge tune`, the daemon's
+    /// daily check) writes it; backups carry it, since the answers it came from may be gone.
+    fn put_tuning(&self, pack: &str, tuning: &PackTuning) -> Result<(), StoreError>;
 
     /// Number of learners (cheap: the probes ask for it).
     fn n_learners(&self) -> usize;

@@ -296,6 +296,7 @@ fn a_schema_2_outbox_is_keyed_by_learner_when_opened() {
 
 #[test]
 fn a_schema_3_store_is_marked_schema_4_and_reads_as_it_was() {
+    // 3 → 4 rewrites nothing; 4 → 5 finds no memory to recompute here.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let seq = {
@@ -306,7 +307,7 @@ fn a_schema_3_store_is_marked_schema_4_and_reads_as_it_was() {
         seq
     };
     let store = Store::open_when_free(&path).unwrap();
-    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(4));
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
     assert_eq!(store.delivery(LearnerId::new(7), seq).unwrap(), Some(delivery(LearnerId::new(7), seq)));
 }
 
@@ -456,4 +457,111 @@ fn a_store_another_handle_holds_is_reported_as_locked_without_reading_error_text
     let again = Store::open(&path);
     assert!(matches!(again, Err(StoreError::Locked)), "{:?}", again.err());
     assert!(again.err().is_some_and(|error| error.is_locked()));
+}
+
+/// Learner 7 as a schema `schema` nudge (3 or 4: FSRS-5, `rs-fsrs` 1.2.1) left them:
+/// `greet/quiz` answered right, right, wrong, right (the last rated "not sure" on schema 4),
+/// with the state rs-fsrs computed and every answer kept; `greet/quiz-2` answered twice, the
+/// first answer pruned by retention.
+fn fsrs_5_store(path: &std::path::Path, schema: u32) {
+    use crate::domain::{AnswerKind, CardState, Confidence, Memory};
+    let store = Store::open_when_free(path).unwrap();
+    let fsrs5 = |due: &str, stability: f64, difficulty: f64, reps: u32, lapses: u32, last: &str| Memory {
+        due: at(due),
+        stability,
+        difficulty,
+        reps,
+        lapses,
+        last_review: at(last),
+        elapsed_days: 1,
+        scheduled_days: 4,
+        state: CardState::Review,
+        asked: None,
+    };
+    let mut learner = learner(id(7));
+    learner.progress.memory.insert(
+        crate::testkit::item("greet/quiz"),
+        fsrs5("2026-01-24T09:00:00Z", 4.312971483810743, 7.206935479956727, 4, 1, "2026-01-20T09:00:00Z"),
+    );
+    learner.progress.memory.insert(
+        crate::testkit::item("greet/quiz-2"),
+        fsrs5("2026-01-19T09:00:00Z", 11.388439207533409, 5.267035550345074, 2, 0, "2026-01-08T09:00:00Z"),
+    );
+    store.learners.insert(keys::learner(id(7)), encode(&learner).unwrap()).unwrap();
+    let answers = [
+        ("greet/quiz", "2026-01-05T09:00:00Z", true),
+        ("greet/quiz", "2026-01-08T09:00:00Z", true),
+        ("greet/quiz", "2026-01-19T09:00:00Z", false),
+        ("greet/quiz", "2026-01-20T09:00:00Z", true),
+        ("greet/quiz-2", "2026-01-08T09:05:00Z", true),
+    ];
+    for (idx, (item, when, correct)) in answers.into_iter().enumerate() {
+        let seq = seq(idx as u64 + 1);
+        let answer = Answer {
+            item: crate::testkit::item(item),
+            at: at(when),
+            kind: AnswerKind::Quiz {
+                choice: 0,
+                correct,
+                review: idx > 0,
+                confidence: (schema == 4 && idx == 3).then_some(Confidence::NotSure),
+            },
+            ..answer(id(7), seq)
+        };
+        store.change_exchange(&keys::delivery(id(7), seq), |exchange| exchange.put_answer(answer)).unwrap();
+    }
+    store.set_meta(SCHEMA_KEY, &schema).unwrap();
+    store.flush_blocking().unwrap();
+}
+
+#[test]
+fn a_schema_4_store_gets_fsrs_6_states_from_the_answers_it_kept_confidence_included() {
+    use crate::engine::srs::{Grade, Parameters, state_after};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    fsrs_5_store(&path, 4);
+    let store = Store::open_when_free(&path).unwrap();
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
+    let whole = store.learner(id(7)).unwrap().unwrap().progress.memory[&crate::testkit::item("greet/quiz")].clone();
+    let history = [
+        (at("2026-01-05T09:00:00Z"), Grade::Good),
+        (at("2026-01-08T09:00:00Z"), Grade::Good),
+        (at("2026-01-19T09:00:00Z"), Grade::Again),
+        (at("2026-01-20T09:00:00Z"), Grade::Hard),
+    ];
+    assert_eq!(Some((whole.stability, whole.difficulty)), state_after(&history, &Parameters::default()));
+}
+
+#[test]
+fn a_schema_3_store_gets_fsrs_6_states_from_the_answers_it_kept() {
+    use crate::engine::srs::{Grade, Parameters, Scheduler, state_after};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    fsrs_5_store(&path, 3);
+    let store = Store::open_when_free(&path).unwrap();
+    assert_eq!(store.get_meta::<u32>(SCHEMA_KEY).unwrap(), Some(SCHEMA_VERSION));
+    let learner = store.learner(id(7)).unwrap().unwrap();
+    let [whole, pruned] =
+        ["greet/quiz", "greet/quiz-2"].map(|item| learner.progress.memory[&crate::testkit::item(item)].clone());
+
+    let history = [
+        (at("2026-01-05T09:00:00Z"), Grade::Good),
+        (at("2026-01-08T09:00:00Z"), Grade::Good),
+        (at("2026-01-19T09:00:00Z"), Grade::Again),
+        (at("2026-01-20T09:00:00Z"), Grade::Good),
+    ];
+    let fsrs6 = state_after(&history, &Parameters::default()).unwrap();
+    assert_eq!((whole.stability, whole.difficulty), fsrs6, "FSRS-6's state after the same four answers");
+    assert_ne!((whole.stability, whole.difficulty), (4.312971483810743, 7.206935479956727));
+    assert_eq!((whole.due, whole.reps, whole.lapses), (at("2026-01-24T09:00:00Z"), 4, 1), "the rest stays");
+    let kept =
+        (pruned.stability - 11.388439207533409).abs() < 1e-9 && (pruned.difficulty - 5.267035550345074).abs() < 1e-9;
+    assert!(kept, "kept, as an answer is gone: {pruned:?}");
+
+    // The next review goes on from there with FSRS-6.
+    let next = Scheduler::default().review(Some(&whole), Grade::Good, whole.due);
+    assert!(next.stability > whole.stability && next.due > whole.due + chrono::Duration::days(4), "{next:?}");
+    drop(store);
+    let again = Store::open_when_free(&path).unwrap();
+    assert_eq!(again.learner(id(7)).unwrap().unwrap(), learner, "opened again, nothing changes");
 }

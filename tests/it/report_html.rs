@@ -203,7 +203,12 @@ fn localised(lang: Lang) -> Report {
 fn realistic_report() -> Report {
     let workload = Workload::new(24, 24 * 110);
     let mut options = workload.options();
-    options.cohorts.push(CohortInfo { id: "pilot".to_owned(), pack: Some(Arc::new(pack())), target_retention: 0.9 });
+    options.cohorts.push(CohortInfo {
+        id: "pilot".to_owned(),
+        pack: Some(Arc::new(pack())),
+        target_retention: 0.9,
+        weights: Default::default(),
+    });
     options.per_learner = Some(PerLearner { key: b"test key".to_vec(), names: false });
     let pilot: Vec<Learner> = (1..=3).map(pilot_learner).collect();
     let shared_note = shared_reflection(workload.learners().next().expect("a learner"));

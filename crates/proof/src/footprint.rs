@@ -10,8 +10,10 @@ use fake_telegram::FakeTelegram;
 use nudge::domain::{
     Answer, AnswerKind, Delivery, DeliverySeq, DeliveryState, ItemId, Learner, LearnerId, Progress, Purpose, Status,
 };
+use nudge::engine::srs::Grade;
 use nudge::i18n::Lang;
 use nudge::store::{Storage, StorageExt, Store};
+use nudge::tune::synthetic;
 
 use crate::daemon::Daemon;
 use crate::setup::{Cohort, enrol, install};
@@ -55,20 +57,34 @@ pub struct StoreSize {
     pub written_in: Duration,
 }
 
-/// Fills a store at `path` with realistic records.
+/// Fills a store at `path` with realistic records: per learner, `answers / learners` prompts
+/// with their answers, four quizzes in five and one reflection, in cohorts `team-0` … `team-9`.
+/// The quizzes are the ones nudge would have asked (FSRS-6's defaults schedule them) and are
+/// answered right with the chance FSRS gives learners who remember by
+/// [`synthetic::forgetful`]'s weights, so `nudge tune` has a forgetting curve to find.
 pub fn populate(path: &Path, learners: usize, answers: usize) -> anyhow::Result<StoreSize> {
     let started = Instant::now();
     let store = Store::open(path)?;
     let per_learner = answers / learners.max(1);
+    let quizzes = per_learner - per_learner / 5;
+    let group = synthetic::Learners {
+        items: (quizzes / 4).max(1),
+        ..synthetic::Learners::following(synthetic::forgetful(), 11)
+    };
     let now = Utc::now();
     for id in (1..=learners as i64).map(LearnerId::new) {
+        let history = quiz_history(&group, id, quizzes, now);
         store.with_learner(id, |tx| {
             tx.put_learner(&learner(id, now))?;
-            for idx in 0..per_learner as u64 {
-                let at = now - chrono::Duration::minutes((per_learner as i64 - idx as i64) * 90);
-                let (delivery, answer) = exchange(id, idx + 1, at);
+            let mut history = history.iter();
+            let mut last = now - chrono::Duration::days(1);
+            for seq in 1..=per_learner as u64 {
+                let quiz = if seq.is_multiple_of(5) { None } else { history.next() };
+                let at = quiz.map_or(last + chrono::Duration::seconds(30), |quiz| quiz.at);
+                let (delivery, answer) = exchange(id, seq, at, quiz);
                 tx.put_delivery(&delivery)?;
                 tx.put_answer(&answer)?;
+                last = at;
             }
             Ok(())
         })?;
@@ -96,16 +112,34 @@ fn learner(id: LearnerId, now: DateTime<Utc>) -> Learner {
     }
 }
 
-/// A prompt and its answer: four quiz answers in five, one reflection.
-fn exchange(learner: LearnerId, seq: u64, at: DateTime<Utc>) -> (Delivery, Answer) {
-    let item =
-        ItemId::new(&format!("lesson-{}", seq % 10), "quiz").expect("a lesson id and a local id make an item id");
+/// Learner `id`'s first `quizzes` quiz answers (the schedule runs two years at most), moved
+/// so that the last came four minutes before `now`.
+fn quiz_history(
+    group: &synthetic::Learners,
+    id: LearnerId,
+    quizzes: usize,
+    now: DateTime<Utc>,
+) -> Vec<synthetic::Answer> {
+    let start = now - chrono::Duration::days(730);
+    let mut history = group.answers(id.get() as u64, start, 730);
+    history.truncate(quizzes);
+    if let Some(last) = history.last().map(|answer| answer.at) {
+        let shift = now - chrono::Duration::minutes(4) - last;
+        history.iter_mut().for_each(|answer| answer.at += shift);
+    }
+    history
+}
+
+/// A prompt and the answer four minutes after it: a quiz answered as `quiz` says, or (without
+/// one) a reflection.
+fn exchange(learner: LearnerId, seq: u64, at: DateTime<Utc>, quiz: Option<&synthetic::Answer>) -> (Delivery, Answer) {
+    let lesson = quiz.map_or(seq % 10, |quiz| quiz.item as u64);
+    let item = ItemId::new(&format!("lesson-{lesson}"), "quiz").expect("a lesson id and a local id make an item id");
     let cohort = format!("team-{}", learner.get() % 10);
-    let reflect = seq.is_multiple_of(5);
-    let purpose = if reflect {
-        Purpose::Reflect { item: item.clone(), question: 0 }
-    } else {
-        Purpose::Quiz { item: item.clone(), correct: 1, review: seq > 10 }
+    let at = at - chrono::Duration::minutes(4);
+    let purpose = match quiz {
+        None => Purpose::Reflect { item: item.clone(), question: 0 },
+        Some(quiz) => Purpose::Quiz { item: item.clone(), correct: 1, review: quiz.review },
     };
     let delivery = Delivery {
         seq: DeliverySeq::new(seq),
@@ -117,18 +151,20 @@ fn exchange(learner: LearnerId, seq: u64, at: DateTime<Utc>) -> (Delivery, Answe
         state: DeliveryState::Sent { message_id: seq as i64 * 2, at },
         outgoing: None,
     };
-    let kind = if reflect {
-        AnswerKind::Reflect {
+    let kind = match quiz {
+        None => AnswerKind::Reflect {
             question: 0,
             text: "Ik vraag eerst door voordat ik iets aanbied.".to_owned(),
             shared: false,
-        }
-    } else {
-        AnswerKind::Quiz {
-            choice: (seq % 3) as usize,
-            correct: !seq.is_multiple_of(4),
-            review: seq > 10,
-            confidence: None,
+        },
+        Some(quiz) => {
+            let correct = quiz.grade == Grade::Good;
+            AnswerKind::Quiz {
+                choice: if correct { 1 } else { (seq % 2) as usize * 2 },
+                correct,
+                review: quiz.review,
+                confidence: None,
+            }
         }
     };
     let answer = Answer {

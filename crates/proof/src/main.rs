@@ -87,7 +87,8 @@ enum Test {
         rounds: usize,
     },
     /// Fill a store at PATH with realistic records (cohorts `team-0` … `team-9`), to time
-    /// `nudge report` or `nudge backup` over it by hand.
+    /// `nudge report` or `nudge backup` over it by hand, or to try `nudge tune` (the quiz answers
+    /// follow a forgetting curve that FSRS-6's defaults do not fit).
     Populate {
         path: PathBuf,
         #[arg(long, default_value_t = 10_000)]
