@@ -25,7 +25,7 @@ use crate::authoring::check::load_checked;
 use crate::config::Limits;
 use crate::config::Settings;
 use crate::service::Service;
-use crate::store::{Storage, Store};
+use crate::store::open;
 use crate::telegram::poller::Poller;
 use crate::telegram::sender::{self, OutboxReceiver};
 use crate::telegram::{OutboxHandle, RetryPolicy, TelegramClient, outbox};
@@ -87,21 +87,11 @@ impl App {
     /// long as Telegram cannot be reached (see [`connect`]). Dropping the future stops it at
     /// once: that is how a shutdown during start-up is honoured.
     pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
-        let path = settings.store.path.clone();
-        let opened = tokio::task::spawn_blocking(move || Store::open_when_free(&path)).await?;
-        let store: Arc<dyn Storage> = Arc::new(opened.map_err(|error| {
-            let path = settings.store.path.display();
-            let hint = match error.is_locked() {
-                true => "another nudge is running on it",
-                false => "if it is damaged, restore a backup (`nudge restore`) into a new store path",
-            };
-            anyhow::anyhow!("cannot open the store at {path} ({hint}): {error}")
-        })?);
+        let url = open::database_url(|key| std::env::var(key).ok());
+        let named = open::describe(&settings.store, url.as_ref());
+        let store = open::open_for_daemon(&settings.store, url, open::Retry::DAEMON).await?;
         let checked = store.verify().with_context(|| {
-            format!(
-                "the store at {} is damaged; restore a backup (`nudge restore`) into a new store path",
-                settings.store.path.display()
-            )
+            format!("{named} is damaged; restore a backup (`nudge restore`) into a new, empty store")
         })?;
         tracing::debug!(records = checked, "store verified");
         store.report_key().context("cannot make the key of report pseudonyms")?;

@@ -100,7 +100,7 @@ fn settings_for(pack: &Pack, lang: Lang) -> anyhow::Result<Settings> {
             admins: Vec::new(),
             limits: Limits::NONE,
         },
-        store: StoreSettings { path: PathBuf::from(":memory:"), retention_days: None },
+        store: StoreSettings { backend: Default::default(), path: PathBuf::from(":memory:"), retention_days: None },
         reports: Default::default(),
         http: Default::default(),
         content: ContentSettings { dir: pack.dir.clone() },

@@ -5,12 +5,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use super::{LeadAction, LearnerAction, ListFormat};
 use crate::authoring::check;
-use crate::config::{self, Settings};
+use crate::config::{self, Settings, StoreSettings};
 use crate::control::admin::{self, LeadRow, LearnerRow};
 use crate::control::{Op, client, socket_path};
 use crate::domain::LearnerId;
@@ -18,34 +19,39 @@ use crate::i18n::Lang;
 use crate::report::from_store::{
     CsvRows, ReportFormat, ReportRequest, render, report_from_store, report_language, report_zone,
 };
-use crate::store::{Storage, Store};
+use crate::store::{Storage, open};
 use crate::tune::{self, from_store::Outcome, from_store::PackReport};
 
 fn settings(config: Option<PathBuf>) -> anyhow::Result<Settings> {
     Settings::load(&config::config_path(config))
 }
 
-/// Opens the store when no daemon answers for it. A store another process holds without a
-/// socket (a daemon older than this nudge) is said so in one sentence.
-fn open_store(path: &Path) -> anyhow::Result<Box<dyn Storage>> {
-    let opened = Store::open(path).map_err(|error| match error.is_locked() {
-        true => anyhow::anyhow!(
-            "the store at {} is in use by a process that does not answer on {} (a nudge older than this one?): stop it or upgrade it, then try again",
-            path.display(),
-            socket_path(path).display()
-        ),
-        false => anyhow::Error::new(error).context(format!("cannot open the store at {}", path.display())),
+/// Opens the store `[store]` names when no daemon answers for it. A sled store another process
+/// holds without a socket (a daemon older than this nudge) is said so in one sentence.
+fn open_store(store: &StoreSettings) -> anyhow::Result<Arc<dyn Storage>> {
+    let url = open::database_url(|key| std::env::var(key).ok());
+    let socket = socket_path(&store.path);
+    let opened = open::open_blocking(store, url.as_ref(), || {
+        format!(
+            "in use by a process that does not answer on {} (a nudge older than this one?): stop it or upgrade it, then try again",
+            socket.display()
+        )
     })?;
-    Ok(Box::new(opened))
+    Ok(opened)
+}
+
+/// The store `[store]` names, for messages.
+fn store_name(store: &StoreSettings) -> String {
+    open::describe(store, open::database_url(|key| std::env::var(key).ok()).as_ref())
 }
 
 pub(super) fn run_backup(file: &Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let path = settings(config)?.store.path;
-    let daemon = client::connect(&path)?;
+    let store = settings(config)?.store;
+    let daemon = client::connect(&store.path)?;
     let from_daemon = daemon.is_some();
     let records = write_atomically(file, |out| match daemon {
         Some(daemon) => daemon.backup(out),
-        None => Ok(open_store(&path)?.backup(out)?),
+        None => Ok(open_store(&store)?.backup(out)?),
     })
     .with_context(|| format!("the backup to {} failed", file.display()))?;
     match from_daemon {
@@ -74,13 +80,14 @@ fn write_atomically<T>(
 
 pub(super) fn run_restore(file: &Path, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let path = settings(config)?.store.path;
-    if client::connect(&path)?.is_some() {
-        anyhow::bail!("a daemon is running on the store at {}: restore into a new, empty store path", path.display());
+    let store_settings = settings(config)?.store;
+    if client::connect(&store_settings.path)?.is_some() {
+        let name = store_name(&store_settings);
+        anyhow::bail!("a daemon is running on {name}: restore into a new, empty store");
     }
-    let store = open_store(&path)?;
+    let store = open_store(&store_settings)?;
     let records = store.restore(&mut std::io::BufReader::new(input))?;
-    eprintln!("restored {records} records into {}", path.display());
+    eprintln!("restored {records} records into {}", store_name(&store_settings));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -101,7 +108,7 @@ pub(super) fn run_report(
             data.as_str().context("the daemon sent a report this nudge cannot read")?.to_owned()
         }
         None => {
-            let store = open_store(&settings.store.path)?;
+            let store = open_store(&settings.store)?;
             let library = check::load_checked(&settings.content.dir).library();
             let report =
                 report_from_store(&*store, &settings, &library, &request, || store.report_key(), crate::clock::now())?;
@@ -130,7 +137,7 @@ pub(super) fn run_tune(config: Option<PathBuf>, pack: Option<String>) -> anyhow:
             (serde_json::from_value(data).context("the daemon sent a fit this nudge cannot read")?, true)
         }
         None => {
-            let store = open_store(&settings.store.path)?;
+            let store = open_store(&settings.store)?;
             let reports = tune::from_store::tune(&*store, &settings, pack.as_deref(), crate::clock::now())?;
             store.flush_blocking()?;
             (reports, false)
@@ -150,7 +157,7 @@ pub(super) fn run_learner(action: LearnerAction, config: Option<PathBuf>) -> any
     match action {
         LearnerAction::List { cohort, format } => list(&settings(config)?, cohort, format),
         LearnerAction::Export { id, out } => {
-            let text = serde_json::to_string_pretty(&export(&settings(config)?.store.path, id)?)?;
+            let text = serde_json::to_string_pretty(&export(&settings(config)?.store, id)?)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?
@@ -159,7 +166,7 @@ pub(super) fn run_learner(action: LearnerAction, config: Option<PathBuf>) -> any
             }
             Ok(ExitCode::SUCCESS)
         }
-        LearnerAction::Forget { id, yes } => forget(&settings(config)?.store.path, id, yes),
+        LearnerAction::Forget { id, yes } => forget(&settings(config)?.store, id, yes),
     }
 }
 
@@ -167,7 +174,7 @@ fn list(settings: &Settings, cohort: Option<String>, format: ListFormat) -> anyh
     let rows: Vec<LearnerRow> = match client::connect(&settings.store.path)? {
         Some(daemon) => serde_json::from_value(daemon.ask(Op::List { cohort: cohort.clone() })?)
             .context("the daemon sent a list this nudge cannot read")?,
-        None => admin::learner_rows(&*open_store(&settings.store.path)?, cohort.as_deref())?,
+        None => admin::learner_rows(&*open_store(&settings.store)?, cohort.as_deref())?,
     };
     if let Some(wanted) = &cohort
         && rows.is_empty()
@@ -184,15 +191,15 @@ fn list(settings: &Settings, cohort: Option<String>, format: ListFormat) -> anyh
 }
 
 /// Everything stored about learner `id`, as JSON.
-fn export(path: &Path, id: LearnerId) -> anyhow::Result<serde_json::Value> {
-    match client::connect(path)? {
+fn export(store: &StoreSettings, id: LearnerId) -> anyhow::Result<serde_json::Value> {
+    match client::connect(&store.path)? {
         Some(daemon) => daemon.ask(Op::Export { id }),
-        None => Ok(serde_json::to_value(open_store(path)?.export(id)?)?),
+        None => Ok(serde_json::to_value(open_store(store)?.export(id)?)?),
     }
 }
 
-fn forget(path: &Path, id: LearnerId, yes: bool) -> anyhow::Result<ExitCode> {
-    let stored = export(path, id)?;
+fn forget(store_settings: &StoreSettings, id: LearnerId, yes: bool) -> anyhow::Result<ExitCode> {
+    let stored = export(store_settings, id)?;
     let has_messages = stored["messages"].as_array().is_some_and(|messages| !messages.is_empty());
     if stored["learner"].is_null() && !has_messages {
         anyhow::bail!("there is nothing stored about learner {id}");
@@ -201,13 +208,13 @@ fn forget(path: &Path, id: LearnerId, yes: bool) -> anyhow::Result<ExitCode> {
         eprintln!("nothing was erased");
         return Ok(ExitCode::FAILURE);
     }
-    match client::connect(path)? {
+    match client::connect(&store_settings.path)? {
         Some(daemon) => {
             daemon.ask(Op::Forget { id })?;
             eprintln!("erased every record of learner {id}; the daemon says goodbye to them");
         }
         None => {
-            let store = open_store(path)?;
+            let store = open_store(store_settings)?;
             store.erase(id)?;
             store.flush_blocking()?;
             eprintln!("erased every record of learner {id} (the daemon is not running, so no goodbye was sent)");
@@ -217,13 +224,14 @@ fn forget(path: &Path, id: LearnerId, yes: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) fn run_lead(action: LeadAction, config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let path = settings(config)?.store.path;
+    let store = settings(config)?.store;
+    let path = store.path.clone();
     match action {
         LeadAction::List { format } => {
             let rows: Vec<LeadRow> = match client::connect(&path)? {
                 Some(daemon) => serde_json::from_value(daemon.ask(Op::Leads {})?)
                     .context("the daemon sent a list this nudge cannot read")?,
-                None => admin::lead_rows(&*open_store(&path)?)?,
+                None => admin::lead_rows(&*open_store(&store)?)?,
             };
             match format {
                 ListFormat::Table => print!("{}", admin::lead_table(&rows)),
@@ -236,7 +244,7 @@ pub(super) fn run_lead(action: LeadAction, config: Option<PathBuf>) -> anyhow::R
                 eprintln!("removed team lead {id} and erased their records; the daemon tells them");
             }
             None => {
-                if admin::remove_lead(&*open_store(&path)?, id)?.is_none() {
+                if admin::remove_lead(&*open_store(&store)?, id)?.is_none() {
                     anyhow::bail!("there is no team lead with id {id}");
                 }
                 eprintln!(

@@ -90,10 +90,33 @@ impl Limits {
 /// The store settings.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
-    /// Directory of the sled database.
+    /// Which engine keeps the records.
+    pub backend: Backend,
+    /// Directory of the sled database; with PostgreSQL only the control socket's place
+    /// (`<path>.sock`).
     pub path: PathBuf,
     /// Answers and sent messages older than this many days are deleted; `None` keeps them.
     pub retention_days: Option<u32>,
+}
+
+/// The store engine: `[store] backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The embedded sled database at `[store] path` (the default: one binary, no server).
+    #[default]
+    Sled,
+    /// A PostgreSQL database, whose URL comes only from `NUDGE_DATABASE_URL`.
+    Postgres,
+}
+
+impl Backend {
+    /// The name `[store] backend` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sled => "sled",
+            Self::Postgres => "postgres",
+        }
+    }
 }
 
 /// The content settings.

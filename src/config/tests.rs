@@ -233,3 +233,22 @@ fn a_track_that_mixes_with_a_schedule_or_runs_backwards_is_refused_by_name() {
     let unknown = with_rhythm("track = \"induction\"\n");
     assert!(error_of(&unknown).contains("`induction` is not a track"));
 }
+
+#[test]
+fn the_store_engine_is_sled_unless_the_file_says_postgres() {
+    assert_eq!(parse(GOOD).unwrap().store.backend, Backend::Sled);
+    let postgres = parse(&GOOD.replace("[store]\n", "[store]\nbackend = \"postgres\"\n")).unwrap();
+    assert_eq!(postgres.store.backend, Backend::Postgres);
+    let error = error_of(&GOOD.replace("[store]\n", "[store]\nbackend = \"postgresql\"\n"));
+    assert!(error.starts_with("nudge.toml:7:11: `store.backend`: `postgresql` is not a store engine"), "{error}");
+}
+
+#[test]
+fn a_database_url_in_the_file_is_refused_without_echoing_it() {
+    for key in ["url", "database_url"] {
+        let line = format!("[store]\nbackend = \"postgres\"\n{key} = \"postgres://nudge:s3cret@db/nudge\"\n");
+        let error = error_of(&GOOD.replace("[store]\n", &line));
+        assert!(error.contains(&format!("`store.{key}`")) && error.contains("NUDGE_DATABASE_URL"), "{error}");
+        assert!(!error.contains("s3cret"), "the password must not be echoed: {error}");
+    }
+}

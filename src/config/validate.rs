@@ -71,6 +71,11 @@ struct RawTelegram {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
+    backend: Option<Spanned<String>>,
+    /// Refused with a sentence of its own: the URL holds a password.
+    url: Option<Spanned<toml::Value>>,
+    /// Refused as `url` is.
+    database_url: Option<Spanned<toml::Value>>,
     path: Option<PathBuf>,
     retention_days: Option<Spanned<u32>>,
 }
@@ -182,6 +187,7 @@ impl Validator<'_> {
             .api_url
             .and_then(|url| parse_api_url(url.get_ref()).map_err(|why| self.error(&url, "telegram.api_url", &why)).ok())
             .or_else(|| parse_api_url(DEFAULT_API_URL).ok());
+        let backend = self.backend(&raw.store);
         let retention_days = self.retention(raw.store.retention_days);
         let listen = self.listen(raw.http.listen);
         let cohorts = self.cohorts(raw.cohorts);
@@ -200,6 +206,7 @@ impl Validator<'_> {
                 },
             },
             store: StoreSettings {
+                backend,
                 path: raw.store.path.unwrap_or_else(|| PathBuf::from("data/nudge.sled")),
                 retention_days,
             },
@@ -207,6 +214,27 @@ impl Validator<'_> {
             http: HttpSettings { listen },
             content: ContentSettings { dir: raw.content.dir.unwrap_or_else(|| PathBuf::from("content")) },
             cohorts,
+        }
+    }
+
+    /// `[store] backend`; a database URL written in the file is refused (it holds a password:
+    /// it comes from `NUDGE_DATABASE_URL` only) without echoing it.
+    fn backend(&mut self, store: &RawStore) -> Backend {
+        for (key, value) in [("url", &store.url), ("database_url", &store.database_url)] {
+            if let Some(value) = value {
+                let why = "the database URL holds a password, so nudge reads it only from the environment variable NUDGE_DATABASE_URL; remove it from the file";
+                self.error(value, &format!("store.{key}"), why);
+            }
+        }
+        let Some(backend) = &store.backend else { return Backend::Sled };
+        match backend.get_ref().as_str() {
+            "sled" => Backend::Sled,
+            "postgres" => Backend::Postgres,
+            other => {
+                let message = format!("`{other}` is not a store engine: write `sled` (the default) or `postgres`");
+                self.error(backend, "store.backend", &message);
+                Backend::Sled
+            }
         }
     }
 

@@ -26,6 +26,8 @@ pub(crate) mod contract;
 mod counts;
 mod keys;
 mod migrate;
+pub mod open;
+mod pg;
 mod privacy;
 mod records;
 mod storage;
@@ -40,6 +42,7 @@ use sled::Transactional;
 
 use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning};
 pub(crate) use backup::BackupError;
+pub use pg::PgStore;
 pub(crate) use privacy::{LearnerExport, Pruned};
 pub(crate) use records::Exchange;
 pub use storage::{Flushing, LearnerTx, Storage, StorageExt, TxError};
