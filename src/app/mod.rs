@@ -52,6 +52,9 @@ pub struct AppOptions {
     pub reload_every: Duration,
     /// Waits between tries of the start-up check while Telegram cannot be reached.
     pub connect_backoff: ConnectBackoff,
+    /// The PostgreSQL URL, for `[store] backend = "postgres"`: `NUDGE_DATABASE_URL` by default
+    /// (tests give each daemon a database of its own).
+    pub database_url: Option<SecretString>,
 }
 
 impl Default for AppOptions {
@@ -63,6 +66,7 @@ impl Default for AppOptions {
             run_digests: true,
             reload_every: Duration::from_secs(2),
             connect_backoff: ConnectBackoff::default(),
+            database_url: open::database_url(|key| std::env::var(key).ok()),
         }
     }
 }
@@ -87,7 +91,7 @@ impl App {
     /// long as Telegram cannot be reached (see [`connect`]). Dropping the future stops it at
     /// once: that is how a shutdown during start-up is honoured.
     pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
-        let url = open::database_url(|key| std::env::var(key).ok());
+        let url = options.database_url.clone();
         let named = open::describe(&settings.store, url.as_ref());
         let store = open::open_for_daemon(&settings.store, url, open::Retry::DAEMON).await?;
         let checked = store.verify().with_context(|| {

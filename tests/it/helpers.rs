@@ -153,6 +153,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         retry: options.retry,
         reload_every: Duration::from_millis(100),
         connect_backoff: ConnectBackoff { first: Duration::from_millis(10), max: Duration::from_millis(40) },
+        database_url: None,
     };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
     let (service, scheduler, metrics, digests) = (app.service(), app.scheduler(), app.metrics(), app.digests());
