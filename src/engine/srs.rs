@@ -223,9 +223,37 @@ pub fn elapsed_days(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
 }
 
 /// An `f32` from FSRS as the `f64` with the same shortest decimal, so a record says 2.3065,
-/// not 2.306499958038330.
+/// not 2.306499958038330. Written on the stack: a report replays every review through here.
 fn widen(value: f32) -> f64 {
-    value.to_string().parse().unwrap_or(f64::from(value))
+    use std::fmt::Write as _;
+    let mut decimal = StackText::default();
+    match write!(decimal, "{value}") {
+        Ok(()) => decimal.as_str().parse().unwrap_or(f64::from(value)),
+        Err(_) => f64::from(value),
+    }
+}
+
+/// A short text on the stack (a number's decimal); writing more than it holds fails.
+#[derive(Default)]
+struct StackText {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let end = self.len + text.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// The chance the learner recalls the item at `now`, by the FSRS forgetting curve of
@@ -308,6 +336,13 @@ mod tests {
         assert!((retrievability(&memory, &defaults, now) - 1.0).abs() < 1e-9);
         let at_due = retrievability(&memory, &defaults, memory.due);
         assert!((0.85..0.95).contains(&at_due), "{at_due}");
+    }
+
+    #[test]
+    fn widening_keeps_the_shortest_decimal_and_falls_back_for_long_ones() {
+        assert_eq!(widen(2.3065), 2.3065);
+        assert_eq!(widen(0.1), 0.1);
+        assert_eq!(widen(1e-40), f64::from(1e-40f32), "too long a decimal for the stack: the plain widening");
     }
 
     #[test]
