@@ -109,3 +109,75 @@ fn the_token_never_appears_in_logs_or_errors() {
         assert!(!line.contains("CANARY-SECRET") && !line.contains("424242:"), "the token leaked: {line}");
     }
 }
+
+/// The PostgreSQL URL's password through the real binary: a database that does not answer is
+/// retried at start with backoff, and neither the daemon's log lines nor a command's error show
+/// the password (or the user), only host, port and database.
+#[test]
+fn the_database_password_never_appears_while_postgres_cannot_be_reached() {
+    const URL: &str = "postgres://nudge-user:PG-CANARY-pw@127.0.0.1:9/nudge";
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/nudge.toml"))
+        .unwrap()
+        .replace("path = \"data/nudge.sled\"", "backend = \"postgres\"\npath = \"store\"")
+        .replace("dir = \"content\"", &format!("dir = \"{}/content\"", env!("CARGO_MANIFEST_DIR")));
+    assert!(config.contains("backend = \"postgres\""), "the example config has a `[store] path` to replace");
+    std::fs::write(dir.path().join("nudge.toml"), config).unwrap();
+    let leaks = |line: &str| line.contains("PG-CANARY") || line.contains("nudge-user");
+
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["serve", "--config", "nudge.toml", "--log-format", "json"])
+        .current_dir(dir.path())
+        .env("NUDGE_TELEGRAM_TOKEN", "1:test")
+        .env("NUDGE_DATABASE_URL", URL)
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = daemon.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok);
+    let mut retries = Vec::new();
+    for line in lines.by_ref() {
+        assert!(!leaks(&line), "the password leaked: {line}");
+        if line.contains("retrying") {
+            retries.push(line);
+            if retries.len() == 2 {
+                break;
+            }
+        }
+    }
+    let _ = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status();
+    let status = daemon.wait().unwrap();
+    let rest: Vec<String> = lines.collect();
+    assert!(status.success(), "SIGTERM while waiting for the database stops cleanly: {rest:#?}");
+    assert_eq!(retries.len(), 2, "two retries were logged before the stop: {rest:#?}");
+    assert!(retries[0].contains("\"attempt\":1") && retries[1].contains("\"attempt\":2"), "{retries:#?}");
+    assert!(retries[0].contains("127.0.0.1:9/nudge"), "the database is named by host and name: {}", retries[0]);
+    for line in retries.iter().chain(&rest) {
+        assert!(!leaks(line), "the password leaked: {line}");
+    }
+
+    let report = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["report", "--config", "nudge.toml"])
+        .current_dir(dir.path())
+        .env("NUDGE_DATABASE_URL", URL)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(!report.status.success());
+    assert!(stderr.contains("cannot open the PostgreSQL database 127.0.0.1:9/nudge"), "{stderr}");
+    assert_eq!(stderr.matches("trying again").count(), 3, "four attempts: {stderr}");
+    assert!(!leaks(&stderr), "the password leaked: {stderr}");
+
+    let without = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["report", "--config", "nudge.toml"])
+        .current_dir(dir.path())
+        .env_remove("NUDGE_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&without.stderr);
+    assert!(
+        !without.status.success() && stderr.contains("needs the environment variable NUDGE_DATABASE_URL"),
+        "{stderr}"
+    );
+}
