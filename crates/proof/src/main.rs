@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use nudge::config::Limits;
+use nudge::config::{Backend, Limits};
 use nudge_proof::{crash, daemon, footprint, load, soak};
 
 #[global_allocator]
@@ -18,6 +18,9 @@ struct Cli {
     /// The nudge binary [default: next to this one].
     #[arg(long, global = true)]
     nudge: Option<PathBuf>,
+    /// The store engine: `sled`, or `postgres` on the (empty) database in NUDGE_DATABASE_URL.
+    #[arg(long, global = true, default_value = "sled", value_parser = ["sled", "postgres"])]
+    backend: String,
     #[command(subcommand)]
     command: Test,
 }
@@ -107,6 +110,8 @@ enum Test {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let backend = if cli.backend == "postgres" { Backend::Postgres } else { Backend::Sled };
+    nudge_proof::setup::use_backend(backend);
     // In-process runs (fan-out, ingestion, soak) log to stderr when RUST_LOG asks for it.
     if std::env::var_os("RUST_LOG").is_some() {
         nudge::telemetry::init(nudge::telemetry::LogFormat::Text, "warn");

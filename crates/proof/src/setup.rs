@@ -2,11 +2,34 @@
 //! store pre-filled with learners whose nudge is due (much faster than enrolling them by chat).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
+use nudge::config::{Backend, StoreSettings};
 use nudge::domain::{Learner, LearnerId, NextNudge, Progress, Status};
 use nudge::i18n::Lang;
-use nudge::store::{Storage, StorageExt, Store};
+use nudge::store::{StorageExt, open};
+
+/// The engine installations use (`--backend`; sled unless set): PostgreSQL takes its database
+/// from `NUDGE_DATABASE_URL`, which must be empty at the start of a run.
+static BACKEND: OnceLock<Backend> = OnceLock::new();
+
+/// Makes every installation of this run use `backend`.
+pub fn use_backend(backend: Backend) {
+    let _ = BACKEND.set(backend);
+}
+
+/// The engine installations use.
+pub fn backend() -> Backend {
+    BACKEND.get().copied().unwrap_or_default()
+}
+
+/// Opens the store of the installation whose store path is `path`, in this run's engine.
+pub fn open_store(path: &Path) -> anyhow::Result<std::sync::Arc<dyn nudge::store::Storage>> {
+    let settings = StoreSettings { backend: backend(), path: path.to_owned(), retention_days: None };
+    let url = open::database_url(|key| std::env::var(key).ok());
+    Ok(open::open_blocking(&settings, url.as_ref(), || "in use by another process".to_owned())?)
+}
 
 /// The invite of the test cohort.
 pub const INVITE: &str = "PROOF";
@@ -48,9 +71,10 @@ pub fn install(api_url: &str, cohort: &Cohort<'_>) -> anyhow::Result<Install> {
     std::fs::write(
         &config,
         format!(
-            "[telegram]\napi_url = \"{api_url}\"\nmessages_per_second = {}\nmessages_per_chat_per_second = {}\n\n[store]\npath = \"{}\"\n\n[content]\ndir = \"{}\"\n\n[[cohorts]]\nid = \"proof\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"{}\"\ntimezone = \"UTC\"\nlanguage = \"en\"\nquiet_hours = \"none\"\nmax_messages_per_day = 20\n",
+            "[telegram]\napi_url = \"{api_url}\"\nmessages_per_second = {}\nmessages_per_chat_per_second = {}\n\n[store]\nbackend = \"{}\"\npath = \"{}\"\n\n[content]\ndir = \"{}\"\n\n[[cohorts]]\nid = \"proof\"\npack = \"demo\"\ninvite = \"{INVITE}\"\nschedule = \"{}\"\ntimezone = \"UTC\"\nlanguage = \"en\"\nquiet_hours = \"none\"\nmax_messages_per_day = 20\n",
             cohort.per_second,
             cohort.per_chat,
+            backend().name(),
             store.display(),
             dir.path().join("content").display(),
             cohort.schedule,
@@ -61,7 +85,7 @@ pub fn install(api_url: &str, cohort: &Cohort<'_>) -> anyhow::Result<Install> {
 
 /// Adds learners `ids` to the store, each with a nudge due at `due`.
 pub fn enrol(store_path: &Path, ids: std::ops::Range<i64>, due: DateTime<Utc>) -> anyhow::Result<()> {
-    let store = Store::open(store_path)?;
+    let store = open_store(store_path)?;
     let next = NextNudge { at: due, slot: due.format("%Y-%m-%dT%H:%M:%S").to_string() };
     for id in ids.map(LearnerId::new) {
         store.with_learner(id, |tx| {
