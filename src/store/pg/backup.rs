@@ -21,6 +21,9 @@ use crate::store::{
     encode, keys, records,
 };
 
+/// A sled key and value.
+type Entry = (Vec<u8>, Vec<u8>);
+
 /// A learner's rows, as sled's tree, key and value bytes, in sled's order (the exchanges
 /// apart: they are written from the model).
 #[derive(Default)]
@@ -30,9 +33,9 @@ struct LearnerRows {
     lead: Option<Vec<u8>>,
     deliveries: Vec<(i64, i64, String)>,
     answers: Vec<(i64, i64, String)>,
-    slots: Vec<(Vec<u8>, Vec<u8>)>,
-    messages: Vec<(Vec<u8>, Vec<u8>)>,
-    notes: Vec<(Vec<u8>, Vec<u8>)>,
+    slots: Vec<Entry>,
+    messages: Vec<Entry>,
+    notes: Vec<Entry>,
 }
 
 impl PgStore {
@@ -131,7 +134,7 @@ fn backup_snapshot(connection: &Checkout<'_>, out: &mut dyn Write) -> Result<usi
 }
 
 /// sled's `meta` tree as it would hold what these tables do, in key order.
-fn meta_entries(client: &mut postgres::Client) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Failure> {
+fn meta_entries(client: &mut postgres::Client) -> Result<Vec<Entry>, Failure> {
     let mut meta = BTreeMap::new();
     meta.insert(SCHEMA_KEY.to_vec(), encode(&SCHEMA_VERSION)?);
     if let Some(row) = client.query_opt("SELECT value FROM update_offset", &[])? {

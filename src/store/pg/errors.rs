@@ -69,12 +69,12 @@ pub(super) fn connect_error(config: &postgres::Config, error: &postgres::Error, 
         Some(db) => db.message().to_owned(),
         None => error.to_string(),
     };
-    let reason = scrub(&reason, secret);
-    StoreError::Database(format!(
+    let sentence = format!(
         "cannot connect to PostgreSQL at {} as `{}` ({reason}); check the database URL and that the server runs",
         server_of(config),
         config.get_user().unwrap_or("the default user"),
-    ))
+    );
+    StoreError::Database(scrub(&sentence, secret))
 }
 
 /// `host:port/dbname` of a parsed URL, for messages.

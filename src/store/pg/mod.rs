@@ -86,7 +86,8 @@ impl PgStore {
         pool.run(schema::migrate)?;
         let store = Self { pool: Arc::new(pool) };
         store.finish_erasures()?;
-        tracing::info!(server = %server_of(&dialer.config), "connected to PostgreSQL");
+        let server = errors::scrub(&server_of(&dialer.config), dialer.secret.as_deref());
+        tracing::info!(server = %server, "connected to PostgreSQL");
         Ok(store)
     }
 

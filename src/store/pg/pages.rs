@@ -9,11 +9,14 @@ use super::{PAGE, PgStore};
 use crate::domain::{Answer, Delivery, LearnerId, Note};
 use crate::store::{Exchange, StoreError};
 
+/// Fetches the next page.
+type Fetch<'a, T> = dyn FnMut(&PgStore) -> Result<Vec<T>, StoreError> + 'a;
+
 /// Items fetched a page at a time by `fetch`, which keeps its own cursor and returns an empty
 /// page at the end.
 struct Pages<'a, T> {
     store: &'a PgStore,
-    fetch: Box<dyn FnMut(&PgStore) -> Result<Vec<T>, StoreError> + 'a>,
+    fetch: Box<Fetch<'a, T>>,
     buffer: VecDeque<T>,
     done: bool,
 }
@@ -88,6 +91,9 @@ pub(super) fn notes(store: &PgStore) -> impl Iterator<Item = Result<Note, StoreE
 /// One stored row of `deliveries` or `answers`: learner, seq, record.
 type Keyed = (i64, i64, String);
 
+/// The deliveries and the answers of a page of exchanges, and the page's last key.
+type Page = (Vec<Keyed>, Vec<Keyed>, Option<(i64, i64)>);
+
 /// Every exchange (a delivery and the answers to it), by learner and delivery; only learner
 /// `only`'s when given.
 pub(super) fn exchanges(
@@ -109,12 +115,7 @@ pub(super) fn exchanges(
 
 /// The deliveries and answers of the next [`PAGE`] exchanges past `after` up to `until`
 /// (keys), and the last key of the page.
-#[allow(clippy::type_complexity)]
-fn page_of_exchanges(
-    client: &mut postgres::Client,
-    after: (i64, i64),
-    until: (i64, i64),
-) -> Result<(Vec<Keyed>, Vec<Keyed>, Option<(i64, i64)>), Failure> {
+fn page_of_exchanges(client: &mut postgres::Client, after: (i64, i64), until: (i64, i64)) -> Result<Page, Failure> {
     let keys = client.query(
         "SELECT learner, seq FROM (
              (SELECT learner, seq FROM deliveries WHERE (learner, seq) > ($1, $2) AND (learner, seq) <= ($3, $4)

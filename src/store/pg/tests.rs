@@ -219,21 +219,48 @@ fn a_damaged_backup_leaves_the_database_empty() {
 }
 
 #[test]
-fn a_wrong_password_is_not_in_the_error() {
+fn a_password_is_never_in_a_connection_error() {
     let Some(server) = testdb::server() else { return };
-    // The test server trusts everyone, so the failure here is a port nobody listens on; the
-    // password must not appear either way.
     let password = "s3cr3t-PASSWORD-xyz";
-    let url = format!("postgres://nudge:{password}@127.0.0.1:1/postgres?connect_timeout=2");
-    let error = connect(&url).err().expect("no server there");
-    let text = format!("{error} {error:?}");
-    assert!(!text.contains(password), "{text}");
-    assert!(text.contains("127.0.0.1:1/postgres"), "the sentence names the server: {text}");
-    let with_password = server.replacen("nudge@", &format!("nudge:{password}@"), 1);
-    if let Err(error) = connect(&with_password) {
-        let text = format!("{error} {error:?}");
+    // The server answers (its database is missing) while the URL holds the password; the test
+    // server trusts its users, so a wrong password alone would be let in.
+    let missing = server.replacen("nudge@", &format!("nudge:{password}@"), 1);
+    let missing =
+        format!("{}/no_such_database_{password}", missing.rsplit_once('/').map_or(&*missing, |(head, _)| head));
+    let refused = connect(&missing).err().expect("the database is missing");
+    // And no server at all.
+    let unreachable = format!("postgres://nudge:{password}@127.0.0.1:1/postgres?connect_timeout=2");
+    let absent = connect(&unreachable).err().expect("no server there");
+    for error in [refused, absent] {
+        let text = format!("{error} | {error:?}");
         assert!(!text.contains(password), "{text}");
+        assert!(text.contains("cannot connect to PostgreSQL at 127.0.0.1:"), "the sentence names the server: {text}");
     }
+}
+
+#[test]
+fn a_pass_over_every_exchange_pages_through_them_in_order() {
+    let Some(db) = TestDb::create() else { return };
+    let store = connect(&db.url).expect("connect");
+    let per_learner = 1_100;
+    for learner in [id(1), id(2)] {
+        store
+            .with_learner(learner, |tx| {
+                for number in 1..=per_learner {
+                    tx.put_delivery(&contract::delivery(learner, crate::testkit::seq(number)))?;
+                }
+                tx.put_answer(&contract::answer(learner, crate::testkit::seq(per_learner)))
+            })
+            .expect("deliveries");
+    }
+    let exchanges: Vec<Exchange> = store.exchanges().collect::<Result<_, _>>().expect("exchanges");
+    let keys: Vec<(LearnerId, u64)> =
+        exchanges.iter().filter_map(|e| e.delivery.as_ref()).map(|d| (d.learner, d.seq.get())).collect();
+    let expected: Vec<(LearnerId, u64)> =
+        [id(1), id(2)].into_iter().flat_map(|learner| (1..=per_learner).map(move |n| (learner, n))).collect();
+    assert_eq!(keys, expected);
+    assert_eq!(store.answers().count(), 2, "each answer with its delivery, once");
+    assert_eq!(store.n_pending(), 2 * per_learner as usize);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
