@@ -287,3 +287,20 @@ async fn the_store_serves_a_current_thread_runtime() {
     busy_learner(&store, id(1));
     assert_eq!(store.pending().expect("pending").len(), 1);
 }
+
+#[test]
+fn a_sled_message_id_whose_delivery_is_gone_is_left_out_of_a_restore() {
+    let Some(db) = TestDb::create() else { return };
+    let sled = Store::temporary().expect("sled");
+    fill(&sled);
+    let mut text = backup_of(&sled);
+    let hex = |bytes: &[u8]| bytes.iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+    let key = hex(&crate::store::keys::message(id(1), 99));
+    let line = format!("{{\"tree\":\"messages\",\"key\":\"{key}\",\"raw\":\"{}\"}}\n", hex(&77u64.to_be_bytes()));
+    text.extend_from_slice(line.as_bytes());
+    let pg = connect(&db.url).expect("connect");
+    pg.restore(&mut text.as_slice()).expect("restored without the dangling id");
+    let found = pg.with_learner(id(1), |tx| Ok(tx.delivery_of_message(99)?.is_some())).expect("read");
+    assert!(!found);
+    assert_eq!(pg.n_learners(), 2);
+}

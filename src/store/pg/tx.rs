@@ -183,12 +183,18 @@ impl LearnerTx for PgTx<'_, '_> {
                 "DELETE FROM answers WHERE learner = $1 AND seq = $2 AND at < $3",
                 &[&learner, &seq, &before],
             )?;
-            // The outbox entry and the message id go with the delivery (ON DELETE CASCADE).
-            let deliveries = client.execute(
-                "DELETE FROM deliveries WHERE learner = $1 AND seq = $2 AND finished_at < $3",
+            // The outbox entry and the message ids pointing at it go with the delivery (ON DELETE
+            // CASCADE); like sled, so does the id of the message it became, wherever it points.
+            let deleted = client.query_opt(
+                "DELETE FROM deliveries WHERE learner = $1 AND seq = $2 AND finished_at < $3 RETURNING message_id",
                 &[&learner, &seq, &before],
             )?;
-            Ok((answers as usize, deliveries > 0))
+            let Some(deleted) = deleted else { return Ok((answers as usize, false)) };
+            if let Some(message_id) = deleted.try_get::<_, Option<i64>>(0)? {
+                let sql = "DELETE FROM messages WHERE learner = $1 AND message_id = $2";
+                client.execute(sql, &[&learner, &message_id])?;
+            }
+            Ok((answers as usize, true))
         })
     }
 
