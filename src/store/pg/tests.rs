@@ -304,3 +304,33 @@ fn a_sled_message_id_whose_delivery_is_gone_is_left_out_of_a_restore() {
     assert!(!found);
     assert_eq!(pg.n_learners(), 2);
 }
+
+#[test]
+fn a_serialization_failure_runs_the_transaction_again() {
+    let Some(db) = TestDb::create() else { return };
+    let store = connect(&db.url).expect("connect");
+    // A trigger that fails the first write with SQLSTATE 40001, as a conflict would (the
+    // sequence is not rolled back, so the second attempt passes).
+    sql(&db)
+        .batch_execute(
+            "CREATE SEQUENCE attempts;
+             CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF nextval('attempts') = 1 THEN
+                     RAISE EXCEPTION 'try again' USING ERRCODE = '40001';
+                 END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER fail_once BEFORE INSERT ON learners FOR EACH ROW EXECUTE FUNCTION fail_once();",
+        )
+        .expect("the trigger");
+    let runs = std::cell::Cell::new(0);
+    store
+        .with_learner(id(1), |tx| {
+            runs.set(runs.get() + 1);
+            tx.put_learner(&crate::testkit::learner(id(1)))
+        })
+        .expect("the second attempt commits");
+    assert_eq!(runs.get(), 2);
+    assert_eq!(store.n_learners(), 1);
+}
