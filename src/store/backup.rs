@@ -80,19 +80,17 @@ impl Store {
     /// (a few keys, microseconds), so every learner is in the backup as they were at one moment,
     /// with every answer confirmed before the backup began, and nobody waits for the whole run.
     pub(super) fn backup_with(&self, out: &mut dyn Write, between: impl Fn(LearnerId)) -> Result<usize, BackupError> {
-        serde_json::to_writer(&mut *out, &Header { nudge_backup: 1, schema: SCHEMA_VERSION })
-            .map_err(std::io::Error::from)?;
-        out.write_all(b"\n")?;
+        write_header(out)?;
         let mut records = 0;
         for (name, tree) in [("meta", &self.meta), ("cohorts", &self.cohorts)] {
             for entry in tree.iter() {
                 let (key, value) = entry.map_err(StoreError::from)?;
-                records += write_records(out, backup_records(name, &key, &value))?;
+                records += write_stored(out, name, &key, &value)?;
             }
         }
         for id in self.backup_ids()? {
             for (tree, key, value) in self.learner_snapshot(id, &between)? {
-                records += write_records(out, backup_records(tree, &key, &value))?;
+                records += write_stored(out, tree, &key, &value)?;
             }
         }
         out.flush()?;
@@ -193,52 +191,27 @@ impl Store {
     }
 
     fn restore_records(&self, input: &mut dyn BufRead) -> Result<usize, BackupError> {
-        let mut lines = input.lines();
-        let header: Header = parse_line(lines.next().transpose()?.as_deref(), 1)?;
-        if header.nudge_backup != 1 || !RESTORABLE_SCHEMAS.contains(&header.schema) {
-            return Err(BackupError::Format {
-                line: 1,
-                reason: format!("schema {} where {SCHEMA_VERSION} is expected", header.schema),
-            });
-        }
-        let mut records = 0;
-        for (idx, line) in lines.enumerate() {
-            let record: Record = parse_line(Some(&line?), idx + 2)?;
-            let format = |reason: String| BackupError::Format { line: idx + 2, reason };
-            if self.restore_exchange_part(&record).map_err(format)? {
-                records += 1;
-                continue;
-            }
-            if record.tree == "outbox" {
-                // Backups of schema 1 and 2 hold the outbox in an older layout; it is rebuilt.
-                continue;
-            }
-            let tree = self.trees().into_iter().find(|(name, _)| *name == record.tree).map(|(_, tree)| tree);
-            let (Some(tree), Some(key)) = (tree, unhex(&record.key)) else {
-                return Err(BackupError::Format {
-                    line: idx + 2,
-                    reason: format!("unknown tree `{}` or bad key", record.tree),
-                });
-            };
-            let value = match (&record.value, &record.raw) {
-                _ if record.tree == "meta" && key == SCHEMA_KEY => encode(&SCHEMA_VERSION)?,
-                (Some(json), None) => serde_json::to_vec(json).unwrap_or_default(),
-                (None, Some(raw)) => {
-                    unhex(raw).ok_or(BackupError::Format { line: idx + 2, reason: "bad hex value".to_owned() })?
-                }
-                _ => {
-                    return Err(BackupError::Format {
-                        line: idx + 2,
-                        reason: "a record needs `value` or `raw`".to_owned(),
-                    });
-                }
-            };
-            tree.insert(key, value).map_err(StoreError::from)?;
-            records += 1;
-        }
+        let records = read_backup(input, &mut |restored| self.restore_one(restored))?;
         self.rebuild_outbox()?;
         self.flush_blocking()?;
         Ok(records)
+    }
+
+    /// Writes one record of a backup into its tree; false when no tree has its name.
+    fn restore_one(&self, restored: Restored) -> Result<bool, BackupError> {
+        match restored {
+            Restored::Delivery(key, delivery) => {
+                self.change_exchange(&key, move |exchange| exchange.delivery = Some(delivery))?;
+            }
+            Restored::Answer(key, answer) => self.change_exchange(&key, move |exchange| exchange.put_answer(answer))?,
+            Restored::Stored { tree, key, value } => {
+                let Some((_, tree)) = self.trees().into_iter().find(|(name, _)| *name == tree) else {
+                    return Ok(false);
+                };
+                tree.insert(key, value).map_err(StoreError::from)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Files every pending delivery in the outbox.
@@ -283,34 +256,114 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Restores a delivery or an answer given as JSON into its exchange; false for other records.
-    fn restore_exchange_part(&self, record: &Record) -> Result<bool, String> {
-        if record.tree != "deliveries" && record.tree != "answers" {
-            return Ok(false);
-        }
-        let (Some(json), Some(key)) = (&record.value, unhex(&record.key)) else {
-            return match record.tree.as_str() {
-                "answers" => Err("an answer must be JSON".to_owned()),
-                _ => Ok(false),
-            };
-        };
-        let invalid = |error: serde_json::Error| format!("not a {} record: {error}", record.tree);
-        let exchange_key = key.get(..16).ok_or("a key shorter than 16 bytes")?;
-        let change: Box<dyn FnOnce(&mut Exchange)> = match record.tree.as_str() {
-            "deliveries" => {
-                let delivery = Delivery::deserialize(json).map_err(invalid)?;
-                Box::new(move |exchange| exchange.delivery = Some(delivery))
-            }
-            "answers" => {
-                let answer = Answer::deserialize(json).map_err(invalid)?;
-                Box::new(move |exchange| exchange.put_answer(answer))
-            }
-            _ => return Ok(false),
-        };
-        self.change_exchange(exchange_key, change).map_err(|error| error.to_string())?;
-        Ok(true)
+/// One record of a backup as an engine writes it back: deliveries and answers as model records
+/// (with the key of the exchange they belong to: learner ‖ seq), every other record as sled's
+/// tree name, key and value bytes (the schema version already made this build's).
+pub(super) enum Restored {
+    /// A delivery (tree `deliveries`, model JSON).
+    Delivery(Vec<u8>, Delivery),
+    /// An answer (tree `answers`), which joins its delivery's exchange.
+    Answer(Vec<u8>, Answer),
+    /// Any other record, in sled's layout.
+    Stored {
+        /// The sled tree.
+        tree: String,
+        /// The sled key.
+        key: Vec<u8>,
+        /// The sled value.
+        value: Vec<u8>,
+    },
+}
+
+/// Reads a backup line by line, handing each record to `restore` (which returns false for a
+/// tree it does not know); returns the number of records. The outbox lines of old backups are
+/// skipped: an engine rebuilds its outbox from the pending deliveries.
+pub(super) fn read_backup(
+    input: &mut dyn BufRead,
+    restore: &mut dyn FnMut(Restored) -> Result<bool, BackupError>,
+) -> Result<usize, BackupError> {
+    let mut lines = input.lines();
+    let header: Header = parse_line(lines.next().transpose()?.as_deref(), 1)?;
+    if header.nudge_backup != 1 || !RESTORABLE_SCHEMAS.contains(&header.schema) {
+        return Err(BackupError::Format {
+            line: 1,
+            reason: format!("schema {} where {SCHEMA_VERSION} is expected", header.schema),
+        });
     }
+    let mut records = 0;
+    for (idx, line) in lines.enumerate() {
+        let record: Record = parse_line(Some(&line?), idx + 2)?;
+        let format = |reason: String| BackupError::Format { line: idx + 2, reason };
+        let restored = match exchange_part(&record).map_err(format)? {
+            Some(part) => part,
+            // Backups of schema 1 and 2 hold the outbox in an older layout; it is rebuilt.
+            None if record.tree == "outbox" => continue,
+            None => stored_record(record).map_err(format)?,
+        };
+        let tree = match &restored {
+            Restored::Stored { tree, .. } => tree.clone(),
+            _ => String::new(),
+        };
+        if !restore(restored)? {
+            return Err(format(format!("unknown tree `{tree}` or bad key")));
+        }
+        records += 1;
+    }
+    Ok(records)
+}
+
+/// A delivery or an answer given as JSON, with the key of its exchange; `None` for other records.
+fn exchange_part(record: &Record) -> Result<Option<Restored>, String> {
+    if record.tree != "deliveries" && record.tree != "answers" {
+        return Ok(None);
+    }
+    let (Some(json), Some(key)) = (&record.value, unhex(&record.key)) else {
+        return match record.tree.as_str() {
+            "answers" => Err("an answer must be JSON".to_owned()),
+            _ => Ok(None),
+        };
+    };
+    let invalid = |error: serde_json::Error| format!("not a {} record: {error}", record.tree);
+    let exchange_key = key.get(..16).ok_or("a key shorter than 16 bytes")?.to_vec();
+    Ok(Some(match record.tree.as_str() {
+        "deliveries" => Restored::Delivery(exchange_key, Delivery::deserialize(json).map_err(invalid)?),
+        _ => Restored::Answer(exchange_key, Answer::deserialize(json).map_err(invalid)?),
+    }))
+}
+
+/// Any other record as sled's bytes: JSON values written back compact, `raw` ones from hex.
+fn stored_record(record: Record) -> Result<Restored, String> {
+    let Some(key) = unhex(&record.key) else {
+        return Err(format!("unknown tree `{}` or bad key", record.tree));
+    };
+    let value = match (&record.value, &record.raw) {
+        _ if record.tree == "meta" && key == SCHEMA_KEY => {
+            encode(&SCHEMA_VERSION).map_err(|error| error.to_string())?
+        }
+        (Some(json), None) => serde_json::to_vec(json).unwrap_or_default(),
+        (None, Some(raw)) => unhex(raw).ok_or("bad hex value")?,
+        _ => return Err("a record needs `value` or `raw`".to_owned()),
+    };
+    Ok(Restored::Stored { tree: record.tree, key, value })
+}
+
+/// Writes the first line of a backup.
+pub(super) fn write_header(out: &mut dyn Write) -> Result<(), BackupError> {
+    serde_json::to_writer(&mut *out, &Header { nudge_backup: 1, schema: SCHEMA_VERSION })
+        .map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Writes the lines of a record stored as sled's `tree`, `key` and `value` bytes; returns how
+/// many.
+pub(super) fn write_stored(out: &mut dyn Write, tree: &str, key: &[u8], value: &[u8]) -> Result<usize, BackupError> {
+    write_records(out, backup_records(tree, key, value))
+}
+
+/// Writes the lines of an exchange stored under sled key `key` (learner ‖ seq); returns how many.
+pub(super) fn write_exchange(out: &mut dyn Write, key: &[u8], exchange: Exchange) -> Result<usize, BackupError> {
+    write_records(out, exchange_records(key, exchange))
 }
 
 /// The backup lines of one stored record: a delivery record becomes a line for the delivery

@@ -27,7 +27,7 @@ mod counts;
 mod keys;
 mod migrate;
 pub mod open;
-mod pg;
+pub mod pg;
 mod privacy;
 mod records;
 mod storage;
@@ -95,6 +95,20 @@ pub enum StoreError {
     /// Another process (or another handle in this one) has the store open.
     #[error("the store is in use by another process")]
     Locked,
+    /// PostgreSQL failed or refused a statement, or cannot be reached (the sentence names the
+    /// server, never the password).
+    #[error("{0}")]
+    Database(String),
+    /// The PostgreSQL database was migrated by a newer nudge than this one.
+    #[error(
+        "the PostgreSQL database has schema version {found}, but this nudge knows versions up to {known}: run the newer nudge that migrated it, or restore a backup into an empty database"
+    )]
+    DatabaseSchema {
+        /// Version in the database.
+        found: u32,
+        /// Newest version this build knows.
+        known: u32,
+    },
     /// The store was written by an incompatible version of nudge.
     #[error("the store has schema version {found}, but this nudge reads version {expected}")]
     Schema {

@@ -189,7 +189,7 @@ fn connect(url: &SecretString) -> Result<Arc<dyn Storage>, Failed> {
     match PgStore::connect(url.expose_secret()) {
         Ok(store) => Ok(Arc::new(store)),
         Err(error) => Err(Failed {
-            lasting: matches!(error, StoreError::Schema { .. }),
+            lasting: matches!(error, StoreError::Schema { .. } | StoreError::DatabaseSchema { .. }),
             error: OpenError::Postgres { database: database_label(url), error: scrub(&error.to_string(), url) },
         }),
     }

@@ -1,0 +1,195 @@
+//! The connections: a few std threads, each owning one blocking `postgres::Client` and running
+//! the jobs sent to it. The blocking client drives a tokio runtime of its own and panics on a
+//! thread that is already inside one, and `Storage` is called from tokio workers, so callers
+//! never touch a client: they check a connection out, send it boxed jobs and block on a std
+//! channel for each reply. A connection stays checked out for a whole learner transaction, so
+//! `BEGIN … COMMIT` run on one session. Leaves SQL to the callers.
+
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::errors::{Failure, connect_error};
+use crate::store::StoreError;
+
+/// What a connection's thread runs: a job gets the client, or `None` while it cannot connect.
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// How the threads reach the server again after a connection was lost.
+#[derive(Clone)]
+pub(super) struct Dialer {
+    /// The parsed URL (its password stays inside: never printed).
+    pub config: postgres::Config,
+    /// TLS through rustls, used when the server offers it (`sslmode`).
+    pub tls: MakeRustlsConnect,
+    /// The password, to scrub from the driver's error texts.
+    pub secret: Option<String>,
+}
+
+impl Dialer {
+    /// A new session.
+    fn connect(&self) -> Result<Client, StoreError> {
+        self.config
+            .connect(self.tls.clone())
+            .map_err(|error| connect_error(&self.config, &error, self.secret.as_deref()))
+    }
+}
+
+/// The state of one connection's thread.
+pub(super) struct Worker {
+    client: Option<Client>,
+    dialer: Dialer,
+}
+
+impl Worker {
+    /// The session, connected again first if it was lost (only between checkouts, never
+    /// inside a transaction).
+    fn reconnect_if_lost(&mut self) -> Result<(), StoreError> {
+        if self.client.as_ref().is_some_and(|client| !client.is_closed()) {
+            return Ok(());
+        }
+        self.client = None;
+        self.client = Some(self.dialer.connect()?);
+        Ok(())
+    }
+}
+
+/// One connection: the sender of its thread's jobs.
+struct Connection {
+    jobs: mpsc::Sender<Job>,
+    thread: JoinHandle<()>,
+}
+
+/// A fixed number of connections, each checked out by one caller at a time.
+pub(super) struct Pool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl Pool {
+    /// Opens `size` connections, each on its own thread; fails (with a sentence free of the
+    /// password) when the first cannot connect.
+    pub(super) fn open(dialer: &Dialer, size: usize) -> Result<Self, StoreError> {
+        let mut idle = Vec::with_capacity(size);
+        for number in 0..size {
+            let dialer = dialer.clone();
+            let (jobs, inbox) = mpsc::channel::<Job>();
+            let (connected, first) = mpsc::sync_channel(1);
+            // Connected on its own thread: the blocking client may not start inside a runtime,
+            // and the caller may be in one.
+            let thread = std::thread::Builder::new()
+                .name(format!("nudge-pg-{number}"))
+                .spawn(move || {
+                    let client = match dialer.connect() {
+                        Ok(client) => client,
+                        Err(error) => {
+                            let _ = connected.send(Err(error));
+                            return;
+                        }
+                    };
+                    let _ = connected.send(Ok(()));
+                    let mut worker = Worker { client: Some(client), dialer };
+                    for job in inbox {
+                        job(&mut worker);
+                    }
+                })
+                .map_err(|error| StoreError::Task(format!("a database thread could not start ({error})")))?;
+            let started =
+                first.recv().unwrap_or_else(|_| Err(StoreError::Database("a database thread stopped".to_owned())));
+            if let Err(error) = started {
+                let _ = thread.join();
+                return Err(error);
+            }
+            idle.push(Connection { jobs, thread });
+        }
+        Ok(Self { idle: Mutex::new(idle), returned: Condvar::new() })
+    }
+
+    /// A connection of its own until the checkout is dropped; waits while all are in use.
+    pub(super) fn checkout(&self) -> Result<Checkout<'_>, StoreError> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let connection = loop {
+            match idle.pop() {
+                Some(connection) => break connection,
+                None => idle = self.returned.wait(idle).unwrap_or_else(PoisonError::into_inner),
+            }
+        };
+        drop(idle);
+        let checkout = Checkout { pool: self, connection: Some(connection), in_transaction: Default::default() };
+        checkout.send(|worker| worker.reconnect_if_lost())??;
+        Ok(checkout)
+    }
+
+    /// Runs one job on a connection of its own (a read or a write outside a transaction).
+    pub(super) fn run<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Client) -> Result<R, Failure> + Send + 'static,
+    ) -> Result<R, Failure> {
+        self.checkout()?.run(job)
+    }
+}
+
+impl Drop for Pool {
+    /// Closes every connection and waits for its thread, so a store opened again right after
+    /// finds the server's sessions gone.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(PoisonError::into_inner));
+        for Connection { jobs, thread } in idle {
+            drop(jobs);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A connection checked out of the pool; goes back when dropped.
+pub(super) struct Checkout<'a> {
+    pool: &'a Pool,
+    connection: Option<Connection>,
+    /// True between `BEGIN` and its end: a checkout dropped then (a panic in the work) rolls
+    /// back before the connection serves anyone else.
+    in_transaction: std::cell::Cell<bool>,
+}
+
+impl Checkout<'_> {
+    /// Notes whether a transaction is open on this connection.
+    pub(super) fn set_in_transaction(&self, open: bool) {
+        self.in_transaction.set(open);
+    }
+
+    /// Runs `job` on this connection's thread and waits for what it returns.
+    pub(super) fn run<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Client) -> Result<R, Failure> + Send + 'static,
+    ) -> Result<R, Failure> {
+        self.send(move |worker| match worker.client.as_mut() {
+            Some(client) => job(client),
+            None => Err(Failure::Store(StoreError::Database("the connection to PostgreSQL was lost".to_owned()))),
+        })?
+    }
+
+    fn send<R: Send + 'static>(&self, job: impl FnOnce(&mut Worker) -> R + Send + 'static) -> Result<R, StoreError> {
+        let lost = || StoreError::Database("a database thread stopped".to_owned());
+        let connection = self.connection.as_ref().ok_or_else(lost)?;
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |worker| {
+            let _ = reply.send(job(worker));
+        });
+        connection.jobs.send(job).map_err(|_| lost())?;
+        answer.recv().map_err(|_| lost())
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if self.in_transaction.get() {
+            let _ = self.send(|worker| worker.client.as_mut().map(|client| client.batch_execute("ROLLBACK")));
+        }
+        if let Some(connection) = self.connection.take() {
+            self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(connection);
+            self.pool.returned.notify_one();
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The rows of each table: a record's typed columns (keys, times, what psql readers look for)
+//! beside its `record` JSON, which is what the engine reads back. Deliveries and answers are
+//! first passed through the sled engine's compact encoding, so that they read back exactly as
+//! sled gives them (times to the millisecond, learner and number from the key).
+
+use chrono::{DateTime, Utc};
+use postgres::Client;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::errors::Failure;
+use crate::domain::{
+    Answer, AnswerKind, Confidence, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, Note, PackTuning,
+    Status,
+};
+use crate::store::{Exchange, StoreError, keys, records};
+
+/// `value` as the JSON text the sled engine stores.
+pub(super) fn json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Encode(error.to_string()))
+}
+
+/// The record JSON of a row of `table`.
+pub(super) fn parse<T: DeserializeOwned>(table: &'static str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt { tree: table, reason: error.to_string() })
+}
+
+/// The string in field `field` of `value`'s JSON (the tag of an internally tagged enum).
+fn tag<T: Serialize>(value: &T, field: &str) -> Option<String> {
+    serde_json::to_value(value).ok()?.get(field)?.as_str().map(str::to_owned)
+}
+
+/// A delivery number as the bigint it is stored as (numbers past `i64::MAX` are refused by
+/// the tables' checks).
+pub(super) fn seq_sql(seq: DeliverySeq) -> i64 {
+    seq.get() as i64
+}
+
+/// A stored delivery number.
+pub(super) fn seq_of(value: i64) -> DeliverySeq {
+    DeliverySeq::new(value as u64)
+}
+
+/// `delivery` as the sled engine reads it back after storing it for `learner`.
+pub(super) fn normal_delivery(learner: LearnerId, delivery: &Delivery) -> Result<Delivery, StoreError> {
+    let exchange = Exchange { delivery: Some(delivery.clone()), answers: Vec::new() };
+    let key = keys::delivery(learner, delivery.seq);
+    let decoded = records::decode_exchange(&key, &records::encode_exchange(&exchange)?)?;
+    decoded.delivery.ok_or_else(|| StoreError::Encode("a delivery vanished in its encoding".to_owned()))
+}
+
+/// `answer` as the sled engine reads it back after storing it with delivery `seq` of `learner`.
+pub(super) fn normal_answer(learner: LearnerId, seq: DeliverySeq, answer: &Answer) -> Result<Answer, StoreError> {
+    let exchange = Exchange { delivery: None, answers: vec![answer.clone()] };
+    let key = keys::delivery(learner, seq);
+    let decoded = records::decode_exchange(&key, &records::encode_exchange(&exchange)?)?;
+    decoded
+        .answers
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Encode("an answer vanished in its encoding".to_owned()))
+}
+
+/// A row of `learners`.
+pub(super) struct LearnerRow {
+    id: i64,
+    cohort: String,
+    name: String,
+    status: String,
+    erasing_since: Option<DateTime<Utc>>,
+    enrolled_at: DateTime<Utc>,
+    record: String,
+}
+
+impl LearnerRow {
+    /// The row of `learner` under id `id`, whose JSON is `record`.
+    pub(super) fn new(id: LearnerId, learner: &Learner, record: String) -> Self {
+        let erasing_since = match learner.status {
+            Status::Erasing { since } => Some(since),
+            _ => None,
+        };
+        Self {
+            id: id.get(),
+            cohort: learner.cohort.clone(),
+            name: learner.name.clone(),
+            status: tag(&learner.status, "state").unwrap_or_default(),
+            erasing_since,
+            enrolled_at: learner.enrolled_at,
+            record,
+        }
+    }
+
+    /// Inserts or replaces the row.
+    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
+        client.execute(
+            "INSERT INTO learners (id, cohort, name, status, erasing_since, enrolled_at, record)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::json)
+             ON CONFLICT (id) DO UPDATE SET cohort = EXCLUDED.cohort, name = EXCLUDED.name,
+                 status = EXCLUDED.status, erasing_since = EXCLUDED.erasing_since,
+                 enrolled_at = EXCLUDED.enrolled_at, record = EXCLUDED.record",
+            &[&self.id, &self.cohort, &self.name, &self.status, &self.erasing_since, &self.enrolled_at, &self.record],
+        )?;
+        Ok(())
+    }
+}
+
+/// A row of `leads`.
+pub(super) struct LeadRow {
+    id: i64,
+    name: String,
+    joined_at: DateTime<Utc>,
+    record: String,
+}
+
+impl LeadRow {
+    /// The row of `lead` under id `id`, whose JSON is `record`.
+    pub(super) fn new(id: LearnerId, lead: &Lead, record: String) -> Self {
+        Self { id: id.get(), name: lead.name.clone(), joined_at: lead.joined_at, record }
+    }
+
+    /// Inserts or replaces the row.
+    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
+        client.execute(
+            "INSERT INTO leads (id, name, joined_at, record) VALUES ($1, $2, $3, $4::text::json)
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, joined_at = EXCLUDED.joined_at,
+                 record = EXCLUDED.record",
+            &[&self.id, &self.name, &self.joined_at, &self.record],
+        )?;
+        Ok(())
+    }
+}
+
+/// A row of `notes`.
+pub(super) struct NoteRow {
+    learner: i64,
+    seq: i64,
+    cohort: String,
+    at: DateTime<Utc>,
+    kind: String,
+    text: String,
+    shared: bool,
+    record: String,
+}
+
+impl NoteRow {
+    /// The row of `note`, learner `learner`'s note of delivery `seq`, whose JSON is `record`.
+    pub(super) fn new(learner: LearnerId, seq: DeliverySeq, note: &Note, record: String) -> Self {
+        Self {
+            learner: learner.get(),
+            seq: seq_sql(seq),
+            cohort: note.cohort.clone(),
+            at: note.at,
+            kind: serde_json::to_value(note.kind)
+                .ok()
+                .and_then(|kind| kind.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            text: note.text.clone(),
+            shared: note.shared,
+            record,
+        }
+    }
+
+    /// Inserts or replaces the row.
+    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
+        client.execute(
+            "INSERT INTO notes (learner, seq, cohort, at, kind, text, shared, record)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json)
+             ON CONFLICT (learner, seq) DO UPDATE SET cohort = EXCLUDED.cohort, at = EXCLUDED.at,
+                 kind = EXCLUDED.kind, text = EXCLUDED.text, shared = EXCLUDED.shared, record = EXCLUDED.record",
+            &[&self.learner, &self.seq, &self.cohort, &self.at, &self.kind, &self.text, &self.shared, &self.record],
+        )?;
+        Ok(())
+    }
+}
+
+/// A row of `deliveries`.
+pub(super) struct DeliveryRow {
+    learner: i64,
+    seq: i64,
+    cohort: String,
+    created: DateTime<Utc>,
+    slot: Option<String>,
+    purpose: String,
+    item: Option<String>,
+    state: String,
+    message_id: Option<i64>,
+    finished_at: Option<DateTime<Utc>>,
+    record: String,
+}
+
+impl DeliveryRow {
+    /// The row of `delivery` (already [`normal_delivery`]) of learner `learner`.
+    pub(super) fn new(learner: LearnerId, delivery: &Delivery) -> Result<Self, StoreError> {
+        let purpose = serde_json::to_value(&delivery.purpose).unwrap_or_default();
+        let (message_id, finished_at) = match delivery.state {
+            DeliveryState::Pending => (None, None),
+            DeliveryState::Sent { message_id, at } => (Some(message_id), Some(at)),
+            DeliveryState::Failed { at, .. } => (None, Some(at)),
+        };
+        Ok(Self {
+            learner: learner.get(),
+            seq: seq_sql(delivery.seq),
+            cohort: delivery.cohort.clone(),
+            created: delivery.created,
+            slot: delivery.slot.clone(),
+            purpose: purpose.get("purpose").and_then(|tag| tag.as_str()).unwrap_or_default().to_owned(),
+            item: purpose.get("item").and_then(|item| item.as_str()).map(str::to_owned),
+            state: tag(&delivery.state, "state").unwrap_or_default(),
+            message_id,
+            finished_at,
+            record: json(delivery)?,
+        })
+    }
+
+    /// Inserts or replaces the row, and files it in the outbox while pending.
+    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
+        client.execute(
+            "INSERT INTO deliveries (learner, seq, cohort, created, slot, purpose, item, state, message_id,
+                 finished_at, record)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::json)
+             ON CONFLICT (learner, seq) DO UPDATE SET cohort = EXCLUDED.cohort, created = EXCLUDED.created,
+                 slot = EXCLUDED.slot, purpose = EXCLUDED.purpose, item = EXCLUDED.item, state = EXCLUDED.state,
+                 message_id = EXCLUDED.message_id, finished_at = EXCLUDED.finished_at, record = EXCLUDED.record",
+            &[
+                &self.learner,
+                &self.seq,
+                &self.cohort,
+                &self.created,
+                &self.slot,
+                &self.purpose,
+                &self.item,
+                &self.state,
+                &self.message_id,
+                &self.finished_at,
+                &self.record,
+            ],
+        )?;
+        if self.state == "pending" {
+            client.execute(
+                "INSERT INTO outbox (learner, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&self.learner, &self.seq],
+            )?;
+        } else {
+            client.execute("DELETE FROM outbox WHERE learner = $1 AND seq = $2", &[&self.learner, &self.seq])?;
+        }
+        Ok(())
+    }
+}
+
+/// A row of `answers`: the readable columns of each kind of answer beside the record.
+pub(super) struct AnswerRow {
+    learner: i64,
+    seq: i64,
+    part: i64,
+    cohort: String,
+    item: String,
+    at: DateTime<Utc>,
+    kind: &'static str,
+    choice: Option<i32>,
+    correct: Option<bool>,
+    review: Option<bool>,
+    confidence: Option<&'static str>,
+    question: Option<i32>,
+    outcome: Option<String>,
+    text: Option<String>,
+    shared: Option<bool>,
+    record: String,
+}
+
+impl AnswerRow {
+    /// The row of `answer` (already [`normal_answer`]).
+    pub(super) fn new(answer: &Answer) -> Result<Self, StoreError> {
+        let int = |value: usize| i32::try_from(value).ok();
+        let mut row = Self {
+            learner: answer.learner.get(),
+            seq: seq_sql(answer.delivery),
+            part: i64::from(answer.part()),
+            cohort: answer.cohort.clone(),
+            item: answer.item.as_str().to_owned(),
+            at: answer.at,
+            kind: "quiz",
+            choice: None,
+            correct: None,
+            review: None,
+            confidence: None,
+            question: None,
+            outcome: None,
+            text: None,
+            shared: None,
+            record: json(answer)?,
+        };
+        match &answer.kind {
+            AnswerKind::Quiz { choice, correct, review, confidence } => {
+                (row.choice, row.correct, row.review) = (int(*choice), Some(*correct), Some(*review));
+                row.confidence = confidence.map(|confidence| match confidence {
+                    Confidence::Sure => "sure",
+                    Confidence::NotSure => "not_sure",
+                });
+            }
+            AnswerKind::Reflect { question, text, shared } => {
+                row.kind = "reflect";
+                (row.question, row.text, row.shared) = (int(*question), Some(text.clone()), Some(*shared));
+            }
+            AnswerKind::Practice { outcome } => {
+                row.kind = "practice";
+                row.outcome = serde_json::to_value(outcome).ok().and_then(|value| value.as_str().map(str::to_owned));
+            }
+            AnswerKind::PracticeNote { text } => (row.kind, row.text) = ("practice_note", Some(text.clone())),
+        }
+        Ok(row)
+    }
+
+    /// Inserts or replaces the row.
+    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
+        client.execute(
+            "INSERT INTO answers (learner, seq, part, cohort, item, at, kind, choice, correct, review, confidence,
+                 question, outcome, text, shared, record)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::text::json)
+             ON CONFLICT (learner, seq, part) DO UPDATE SET cohort = EXCLUDED.cohort, item = EXCLUDED.item,
+                 at = EXCLUDED.at, kind = EXCLUDED.kind, choice = EXCLUDED.choice, correct = EXCLUDED.correct,
+                 review = EXCLUDED.review, confidence = EXCLUDED.confidence, question = EXCLUDED.question,
+                 outcome = EXCLUDED.outcome, text = EXCLUDED.text, shared = EXCLUDED.shared,
+                 record = EXCLUDED.record",
+            &[
+                &self.learner,
+                &self.seq,
+                &self.part,
+                &self.cohort,
+                &self.item,
+                &self.at,
+                &self.kind,
+                &self.choice,
+                &self.correct,
+                &self.review,
+                &self.confidence,
+                &self.question,
+                &self.outcome,
+                &self.text,
+                &self.shared,
+                &self.record,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// Inserts or replaces pack `pack`'s tuning row, whose JSON is `record`.
+pub(super) fn put_tuning(client: &mut Client, pack: &str, tuning: &PackTuning, record: &str) -> Result<(), Failure> {
+    let (fitted_on, reviews) = (tuning.fitted_on as i64, tuning.reviews as i64);
+    client.execute(
+        "INSERT INTO pack_tuning (pack, fitted_on, reviews, fitted_at, record) VALUES ($1, $2, $3, $4, $5::text::json)
+         ON CONFLICT (pack) DO UPDATE SET fitted_on = EXCLUDED.fitted_on, reviews = EXCLUDED.reviews,
+             fitted_at = EXCLUDED.fitted_at, record = EXCLUDED.record",
+        &[&pack, &fitted_on, &reviews, &tuning.at, &record],
+    )?;
+    Ok(())
+}
+
+/// Inserts or replaces cohort `cohort`'s team state, whose JSON is `record`.
+pub(super) fn put_cohort_state(client: &mut Client, cohort: &str, record: &str) -> Result<(), Failure> {
+    client.execute(
+        "INSERT INTO cohort_states (cohort, record) VALUES ($1, $2::text::json)
+         ON CONFLICT (cohort) DO UPDATE SET record = EXCLUDED.record",
+        &[&cohort, &record],
+    )?;
+    Ok(())
+}
+
+/// Claims slot `slot_key` of `cohort` for `learner`; false if it was claimed before. `record`
+/// is the claim time as sled's JSON; `claimed_at` that time, if it is one.
+pub(super) fn claim_slot(
+    client: &mut Client,
+    learner: i64,
+    cohort: &str,
+    slot_key: &str,
+    claimed_at: Option<DateTime<Utc>>,
+    record: &str,
+) -> Result<bool, Failure> {
+    let inserted = client.execute(
+        "INSERT INTO slot_claims (learner, cohort, slot_key, claimed_at, record) VALUES ($1, $2, $3, $4, $5::text::json)
+         ON CONFLICT DO NOTHING",
+        &[&learner, &cohort, &slot_key, &claimed_at, &record],
+    )?;
+    Ok(inserted == 1)
+}
+
+/// Inserts or replaces `learner`'s agenda entry: due at `due` (seconds), as JSON `record`.
+pub(super) fn put_agenda(client: &mut Client, learner: i64, due: i64, record: &str) -> Result<(), Failure> {
+    client.execute(
+        "INSERT INTO agenda (learner, due, record) VALUES ($1, $2, $3::text::json)
+         ON CONFLICT (learner) DO UPDATE SET due = EXCLUDED.due, record = EXCLUDED.record",
+        &[&learner, &due, &record],
+    )?;
+    Ok(())
+}
+
+/// The agenda's due time for `at`: whole seconds since 1970, as the sled engine's key has it.
+pub(super) fn due_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().max(0)
+}
+
+/// Records that Telegram message `message_id` in `learner`'s chat is delivery `seq`.
+pub(super) fn put_message(client: &mut Client, learner: i64, message_id: i64, seq: i64) -> Result<(), Failure> {
+    client.execute(
+        "INSERT INTO messages (learner, message_id, seq) VALUES ($1, $2, $3)
+         ON CONFLICT (learner, message_id) DO UPDATE SET seq = EXCLUDED.seq",
+        &[&learner, &message_id, &seq],
+    )?;
+    Ok(())
+}

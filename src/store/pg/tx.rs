@@ -1,0 +1,225 @@
+//! One learner's transaction in PostgreSQL: `BEGIN`, `pg_advisory_xact_lock(learner)` (one
+//! transaction per learner at a time, also before the learner has a row), then each
+//! [`LearnerTx`] call as one job on the connection checked out for the whole transaction,
+//! under READ COMMITTED. A serialization failure or deadlock runs the work again.
+
+use chrono::{DateTime, Utc};
+
+use super::errors::Failure;
+use super::pool::Checkout;
+use super::rows::{self, AnswerRow, DeliveryRow, LeadRow, LearnerRow, NoteRow, json, parse, seq_of, seq_sql};
+use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note};
+use crate::store::{LearnerTx, StoreError, TxError};
+
+/// Runs `work` in learner `id`'s transaction on `connection`, again on a conflict.
+pub(super) fn transact(
+    connection: &Checkout<'_>,
+    id: LearnerId,
+    work: &mut dyn FnMut(&dyn LearnerTx) -> Result<(), TxError>,
+) -> Result<(), StoreError> {
+    loop {
+        let learner = id.get();
+        connection.set_in_transaction(true);
+        let outcome = connection
+            .run(move |client| {
+                client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+                client.execute("SELECT pg_advisory_xact_lock($1)", &[&learner])?;
+                Ok(())
+            })
+            .and_then(|()| work(&PgTx { id, connection }).map_err(Failure::from))
+            .and_then(|()| connection.run(|client| Ok(client.batch_execute("COMMIT")?)));
+        let outcome = match outcome {
+            Ok(()) => Ok(Ok(())),
+            // A failed COMMIT has ended the transaction already; ROLLBACK then only warns.
+            Err(failure) => connection.run(|client| Ok(client.batch_execute("ROLLBACK")?)).map(|()| Err(failure)),
+        };
+        connection.set_in_transaction(false);
+        match outcome? {
+            Ok(()) => return Ok(()),
+            Err(Failure::Conflict) => tracing::debug!(learner, "a conflict; the transaction runs again"),
+            Err(Failure::Store(error)) => return Err(error),
+        }
+    }
+}
+
+impl From<TxError> for Failure {
+    fn from(error: TxError) -> Self {
+        match error {
+            TxError::Conflict => Self::Conflict,
+            TxError::Abort(error) => Self::Store(error),
+        }
+    }
+}
+
+/// The learner and the connection of one transaction.
+struct PgTx<'a, 'pool> {
+    id: LearnerId,
+    connection: &'a Checkout<'pool>,
+}
+
+impl PgTx<'_, '_> {
+    /// Runs one statement's job on the transaction's connection.
+    fn run<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut postgres::Client) -> Result<R, Failure> + Send + 'static,
+    ) -> Result<R, TxError> {
+        Ok(self.connection.run(job)?)
+    }
+
+    /// The record JSON of the row `sql` selects for this learner (`$1`) and `seq` (`$2`).
+    fn record(&self, sql: &'static str, seq: Option<i64>) -> Result<Option<String>, TxError> {
+        let learner = self.id.get();
+        self.run(move |client| {
+            let row = match seq {
+                Some(seq) => client.query_opt(sql, &[&learner, &seq])?,
+                None => client.query_opt(sql, &[&learner])?,
+            };
+            Ok(row.map(|row| row.try_get::<_, String>(0)).transpose()?)
+        })
+    }
+}
+
+impl LearnerTx for PgTx<'_, '_> {
+    fn learner_id(&self) -> LearnerId {
+        self.id
+    }
+
+    fn learner(&self) -> Result<Option<Learner>, TxError> {
+        let record = self.record("SELECT record::text FROM learners WHERE id = $1", None)?;
+        Ok(record.map(|text| parse("learners", &text)).transpose()?)
+    }
+
+    fn lead(&self) -> Result<Option<Lead>, TxError> {
+        let record = self.record("SELECT record::text FROM leads WHERE id = $1", None)?;
+        Ok(record.map(|text| parse("leads", &text)).transpose()?)
+    }
+
+    fn put_lead(&self, lead: &Lead) -> Result<(), TxError> {
+        let row = LeadRow::new(self.id, lead, json(lead)?);
+        self.run(move |client| row.put(client))
+    }
+
+    fn remove_lead(&self) -> Result<(), TxError> {
+        let learner = self.id.get();
+        self.run(move |client| Ok(client.execute("DELETE FROM leads WHERE id = $1", &[&learner]).map(drop)?))
+    }
+
+    fn note(&self, seq: DeliverySeq) -> Result<Option<Note>, TxError> {
+        let sql = "SELECT record::text FROM notes WHERE learner = $1 AND seq = $2";
+        Ok(self.record(sql, Some(seq_sql(seq)))?.map(|text| parse("notes", &text)).transpose()?)
+    }
+
+    fn put_note(&self, note: &Note) -> Result<(), TxError> {
+        let row = NoteRow::new(self.id, note.delivery, note, json(note)?);
+        self.run(move |client| row.put(client))
+    }
+
+    fn remove_note(&self, seq: DeliverySeq) -> Result<(), TxError> {
+        let (learner, seq) = (self.id.get(), seq_sql(seq));
+        self.run(move |client| {
+            Ok(client.execute("DELETE FROM notes WHERE learner = $1 AND seq = $2", &[&learner, &seq]).map(drop)?)
+        })
+    }
+
+    fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
+        let row = LearnerRow::new(self.id, learner, json(learner)?);
+        self.run(move |client| row.put(client))
+    }
+
+    fn claim_slot(&self, cohort: &str, slot_key: &str, now: DateTime<Utc>) -> Result<bool, TxError> {
+        let (learner, cohort, slot_key, record) = (self.id.get(), cohort.to_owned(), slot_key.to_owned(), json(&now)?);
+        self.run(move |client| rows::claim_slot(client, learner, &cohort, &slot_key, Some(now), &record))
+    }
+
+    fn next_seq(&self) -> Result<DeliverySeq, TxError> {
+        self.run(|client| Ok(seq_of(client.query_one("SELECT nextval('delivery_numbers')", &[])?.try_get(0)?)))
+    }
+
+    fn delivery(&self, seq: DeliverySeq) -> Result<Option<Delivery>, TxError> {
+        let sql = "SELECT record::text FROM deliveries WHERE learner = $1 AND seq = $2";
+        Ok(self.record(sql, Some(seq_sql(seq)))?.map(|text| parse("deliveries", &text)).transpose()?)
+    }
+
+    fn put_delivery(&self, delivery: &Delivery) -> Result<(), TxError> {
+        let row = DeliveryRow::new(self.id, &rows::normal_delivery(self.id, delivery)?)?;
+        self.run(move |client| row.put(client))
+    }
+
+    fn finish_delivery(&self, seq: DeliverySeq, state: DeliveryState) -> Result<(), TxError> {
+        let Some(mut delivery) = LearnerTx::delivery(self, seq)? else {
+            let (learner, seq) = (self.id.get(), seq_sql(seq));
+            return self.run(move |client| {
+                Ok(client.execute("DELETE FROM outbox WHERE learner = $1 AND seq = $2", &[&learner, &seq]).map(drop)?)
+            });
+        };
+        if let DeliveryState::Sent { message_id, .. } = state {
+            delivery.outgoing = None;
+            let (learner, seq) = (self.id.get(), seq_sql(seq));
+            self.run(move |client| rows::put_message(client, learner, message_id, seq))?;
+        }
+        delivery.state = state;
+        self.put_delivery(&delivery)
+    }
+
+    fn answer(&self, seq: DeliverySeq, part: u32) -> Result<Option<Answer>, TxError> {
+        let (learner, seq, part) = (self.id.get(), seq_sql(seq), i64::from(part));
+        let record = self.run(move |client| {
+            let sql = "SELECT record::text FROM answers WHERE learner = $1 AND seq = $2 AND part = $3";
+            let row = client.query_opt(sql, &[&learner, &seq, &part])?;
+            Ok(row.map(|row| row.try_get::<_, String>(0)).transpose()?)
+        })?;
+        Ok(record.map(|text| parse("answers", &text)).transpose()?)
+    }
+
+    fn put_answer(&self, answer: &Answer) -> Result<(), TxError> {
+        let row = AnswerRow::new(&rows::normal_answer(self.id, answer.delivery, answer)?)?;
+        self.run(move |client| row.put(client))
+    }
+
+    fn prune_exchange(&self, seq: DeliverySeq, before: DateTime<Utc>) -> Result<(usize, bool), TxError> {
+        let (learner, seq) = (self.id.get(), seq_sql(seq));
+        self.run(move |client| {
+            let answers = client.execute(
+                "DELETE FROM answers WHERE learner = $1 AND seq = $2 AND at < $3",
+                &[&learner, &seq, &before],
+            )?;
+            // The outbox entry and the message ids pointing at it go with the delivery (ON DELETE
+            // CASCADE); like sled, so does the id of the message it became, wherever it points.
+            let deleted = client.query_opt(
+                "DELETE FROM deliveries WHERE learner = $1 AND seq = $2 AND finished_at < $3 RETURNING message_id",
+                &[&learner, &seq, &before],
+            )?;
+            let Some(deleted) = deleted else { return Ok((answers as usize, false)) };
+            if let Some(message_id) = deleted.try_get::<_, Option<i64>>(0)? {
+                let sql = "DELETE FROM messages WHERE learner = $1 AND message_id = $2";
+                client.execute(sql, &[&learner, &message_id])?;
+            }
+            Ok((answers as usize, true))
+        })
+    }
+
+    fn delivery_of_message(&self, message_id: i64) -> Result<Option<DeliverySeq>, TxError> {
+        let learner = self.id.get();
+        self.run(move |client| {
+            let sql = "SELECT seq FROM messages WHERE learner = $1 AND message_id = $2";
+            let row = client.query_opt(sql, &[&learner, &message_id])?;
+            Ok(row.map(|row| row.try_get::<_, i64>(0).map(seq_of)).transpose()?)
+        })
+    }
+
+    fn set_agenda(&self, old: Option<&NextNudge>, new: Option<&NextNudge>) -> Result<(), TxError> {
+        let learner = self.id.get();
+        if let Some(old) = old {
+            let due = rows::due_of(old.at);
+            self.run(move |client| {
+                let sql = "DELETE FROM agenda WHERE learner = $1 AND due = $2";
+                Ok(client.execute(sql, &[&learner, &due]).map(drop)?)
+            })?;
+        }
+        if let Some(new) = new {
+            let (due, record) = (rows::due_of(new.at), json(new)?);
+            self.run(move |client| rows::put_agenda(client, learner, due, &record))?;
+        }
+        Ok(())
+    }
+}
