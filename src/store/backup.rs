@@ -193,8 +193,24 @@ impl Store {
     fn restore_records(&self, input: &mut dyn BufRead) -> Result<usize, BackupError> {
         let records = read_backup(input, &mut |restored| self.restore_one(restored))?;
         self.rebuild_outbox()?;
+        self.advance_delivery_counter()?;
         self.flush_blocking()?;
         Ok(records)
+    }
+
+    /// Moves the delivery counter past every number the restored deliveries and notes use: a
+    /// new store's counter starts at 0, and a number handed out twice would put a new message
+    /// in the place of an old one, with the old one's answers. sled's counter only counts up,
+    /// so it is drawn until it passes the highest (a few milliseconds per million numbers).
+    fn advance_delivery_counter(&self) -> Result<(), StoreError> {
+        let mut highest = 0;
+        for (tree, name) in [(&self.deliveries, "deliveries"), (&self.notes, "notes")] {
+            for key in tree.iter().keys() {
+                highest = highest.max(keys::read_pair(&key?, name)?.1.get());
+            }
+        }
+        while self.db.generate_id()? < highest {}
+        Ok(())
     }
 
     /// Writes one record of a backup into its tree; false when no tree has its name.

@@ -43,6 +43,7 @@ macro_rules! store_contract {
             retention_drops_what_finished_before_the_cut_and_keeps_the_rest,
             the_team_loops_records_survive_reopening_and_a_backup,
             a_packs_fitted_weights_survive_reopening_and_a_backup,
+            a_restored_store_numbers_new_deliveries_after_the_restored_ones,
         );
     };
     (@each $new:expr, $ready:expr; $($test:ident),* $(,)?) => {
@@ -554,4 +555,33 @@ pub(crate) fn a_packs_fitted_weights_survive_reopening_and_a_backup(new_store: N
     let restored = restored_opener.open();
     restored.restore(&mut backup.as_slice()).expect("restore");
     assert_eq!(restored.tuning("customer-focus").expect("read"), Some(tuning));
+}
+
+/// A store restored from a backup hands out delivery numbers above every restored one, also
+/// after reopening: a new store's counter starts afresh, and a number used twice would put a
+/// new message in the place of an old one and its answers.
+pub(crate) fn a_restored_store_numbers_new_deliveries_after_the_restored_ones(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    let mut highest = seq(0);
+    for _ in 0..5 {
+        let numbered = store.with_learner(id(1), |tx| {
+            let seq = tx.next_seq()?;
+            tx.put_delivery(&delivery(id(1), seq))?;
+            Ok(Some(seq))
+        });
+        highest = numbered.expect("a delivery").expect("numbered");
+    }
+    let mut backup = Vec::new();
+    store.backup(&mut backup).expect("backup");
+    let restored_opener = new_store();
+    let restored = restored_opener.open();
+    restored.restore(&mut backup.as_slice()).expect("restore");
+    let next = restored.with_learner(id(1), |tx| tx.next_seq().map(Some)).expect("a number");
+    assert!(next > Some(highest), "{next:?} comes after the restored {highest:?}");
+    restored.flush_blocking().expect("flush");
+    drop(restored);
+    let reopened = restored_opener.open();
+    let after = reopened.with_learner(id(1), |tx| tx.next_seq().map(Some)).expect("a number");
+    assert!(after > next, "{after:?} comes after {next:?}, also after reopening");
 }

@@ -41,11 +41,11 @@ pub enum OpenError {
         error: StoreError,
     },
     /// The PostgreSQL database could not be opened (after the retries, where there were any).
-    #[error("cannot open the PostgreSQL database {database}: {error}")]
+    #[error("{error}")]
     Postgres {
         /// Host, port and name of the database.
         database: String,
-        /// What went wrong, scrubbed of the password.
+        /// What went wrong, naming the database, scrubbed of the password.
         error: String,
     },
 }
@@ -142,8 +142,7 @@ pub async fn open_for_daemon(
             loop {
                 let trying = url.clone();
                 let connected = tokio::task::spawn_blocking(move || connect(&trying)).await.unwrap_or_else(|error| {
-                    let error = OpenError::Postgres { database: database_label(&url), error: error.to_string() };
-                    Err(Failed { error, lasting: true })
+                    Err(Failed { error: postgres_error(&url, &error.to_string()), lasting: true })
                 });
                 match connected {
                     Ok(store) => {
@@ -190,9 +189,21 @@ fn connect(url: &SecretString) -> Result<Arc<dyn Storage>, Failed> {
         Ok(store) => Ok(Arc::new(store)),
         Err(error) => Err(Failed {
             lasting: matches!(error, StoreError::Schema { .. } | StoreError::DatabaseSchema { .. }),
-            error: OpenError::Postgres { database: database_label(url), error: scrub(&error.to_string(), url) },
+            error: postgres_error(url, &error.to_string()),
         }),
     }
+}
+
+/// `text` (an engine's error) as an [`OpenError`] that names the database once and never its
+/// password.
+fn postgres_error(url: &SecretString, text: &str) -> OpenError {
+    let database = database_label(url);
+    let text = scrub(text, url);
+    let error = match text.contains(&database) {
+        true => text,
+        false => format!("cannot open the PostgreSQL database {database}: {text}"),
+    };
+    OpenError::Postgres { database, error }
 }
 
 /// The wait before attempt `attempt + 1`, or `None` when waiting will not help or the

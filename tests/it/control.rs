@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use fake_telegram::TgUser;
 use nudge::domain::{AnswerKind, LearnerId};
-use nudge::store::{Storage, Store};
+use nudge::store::Store;
 
-use crate::helpers::{TestOptions, WAIT, nudge, nudge_async, open_sled_when_free, spawn_app, spawn_app_with};
+use crate::helpers::{TestOptions, WAIT, nudge, nudge_async, spawn_app, spawn_app_with};
 
 const ANN: i64 = 424_242;
 const BOB: i64 = 434_343;
@@ -32,14 +32,16 @@ fn stderr(output: &Output) -> String {
 /// Restores `backup` with `nudge restore` into a new store and returns the learners with a
 /// quiz answer in it.
 fn quiz_answers_in(backup: &Path, restored: &Path, config: &Path) -> Vec<i64> {
+    // On PostgreSQL `restored` names a new, empty database of its own.
     let output = Command::new(env!("CARGO_BIN_EXE_nudge"))
         .args(["restore", &backup.display().to_string(), "--config", &config.display().to_string()])
         .env_remove("NUDGE_CONFIG")
-        .env("NUDGE_STORE_PATH", restored)
+        .env("NUDGE_STORE_PATH", restored.join("store"))
+        .envs(crate::engine::command_env(restored))
         .output()
         .expect("the binary runs");
     assert!(output.status.success(), "nudge restore: {}", stderr(&output));
-    let store = Store::open_when_free(restored).expect("the restored store opens");
+    let store = crate::engine::open_store(restored);
     store.verify().expect("the restored store reads back");
     store
         .answers()
@@ -190,7 +192,7 @@ async fn without_a_daemon_the_commands_open_the_store_and_a_stale_socket_is_repl
     app.enrol(&TgUser::new(ANN)).await;
     let (config, socket) = (app.config_file(), app.socket());
     let (dir, fake) = app.stop().await;
-    drop(open_sled_when_free(&dir.path().join("store")));
+    crate::engine::wait_for_release(dir.path());
 
     // A daemon that crashed leaves its socket behind: nobody answers on it.
     drop(UnixListener::bind(&socket).expect("a stale socket"));
@@ -211,6 +213,9 @@ async fn without_a_daemon_the_commands_open_the_store_and_a_stale_socket_is_repl
 
 #[test]
 fn a_store_held_by_a_daemon_without_a_socket_is_named_in_one_sentence() {
+    if crate::engine::sled_only("sled's lock") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().display();
     let config = dir.path().join("nudge.toml");

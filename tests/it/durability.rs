@@ -4,7 +4,7 @@
 use chrono::Utc;
 use fake_telegram::TgUser;
 use nudge::domain::{AnswerKind, Delivery, DeliveryState, LearnerId, OutMessage, Outgoing, Purpose, Status};
-use nudge::store::{Storage, StorageExt, Store};
+use nudge::store::StorageExt;
 
 use crate::helpers::{TestOptions, WAIT, spawn_app, spawn_app_with};
 
@@ -30,7 +30,7 @@ async fn a_slot_is_not_sent_twice_across_a_restart() {
 async fn messages_left_pending_by_a_crash_are_sent_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let store = Store::open(&dir.path().join("store")).unwrap();
+        let store = crate::engine::open_store(dir.path());
         store
             .with_learner(LearnerId::new(42), |tx| {
                 let seq = tx.next_seq()?;

@@ -153,7 +153,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         retry: options.retry,
         reload_every: Duration::from_millis(100),
         connect_backoff: ConnectBackoff { first: Duration::from_millis(10), max: Duration::from_millis(40) },
-        database_url: None,
+        database_url: crate::engine::on_postgres().then(|| SecretString::from(crate::engine::database_of(dir.path()))),
     };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
     let (service, scheduler, metrics, digests) = (app.service(), app.scheduler(), app.metrics(), app.digests());
@@ -195,8 +195,9 @@ fn write_content(pack: &std::path::Path, language: &str, team: bool) {
 fn config_text(fake: &FakeTelegram, dir: &TempDir, rhythm: &str, cohort_extra: &str) -> String {
     let root = dir.path().display();
     format!(
-        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\n{rhythm}\n{cohort_extra}\n",
-        fake.api_url()
+        "[telegram]\napi_url = \"{}\"\nadmins = [1000]\n\n{}\n[content]\ndir = \"{root}/content\"\n\n[[cohorts]]\nid = \"desk\"\npack = \"demo\"\ninvite = \"{INVITE}\"\n{rhythm}\n{cohort_extra}\n",
+        fake.api_url(),
+        crate::engine::store_section(dir.path()),
     )
 }
 
@@ -378,6 +379,7 @@ pub fn nudge(args: &[&str], config: &std::path::Path) -> std::process::Output {
         .arg(config)
         .env_remove("NUDGE_CONFIG")
         .env_remove("NUDGE_STORE_PATH")
+        .envs(crate::engine::command_env(config.parent().unwrap_or(std::path::Path::new("."))))
         .output()
         .expect("the binary runs")
 }

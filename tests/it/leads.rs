@@ -10,8 +10,7 @@ use nudge::i18n::{Lang, tr};
 use nudge::store::StorageExt;
 
 use crate::helpers::{
-    TEAM_QUESTIONS, TestApp, TestOptions, WAIT, distant_schedule, nudge_async, open_sled_when_free, spawn_app_with,
-    texts,
+    TEAM_QUESTIONS, TestApp, TestOptions, WAIT, distant_schedule, nudge_async, spawn_app_with, texts,
 };
 
 /// The admin in the test config.
@@ -350,7 +349,7 @@ async fn nudge_lead_list_and_remove_work_with_and_without_the_daemon() {
 
     lead_joins_again(&app).await;
     let (dir, _fake) = app.stop().await;
-    drop(open_sled_when_free(&dir.path().join("store")));
+    crate::engine::wait_for_release(dir.path());
     let config = dir.path().join("nudge.toml");
     let json = nudge_async(&["lead", "list", "--format", "json"], &config).await;
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");

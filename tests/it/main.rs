@@ -6,6 +6,7 @@ mod content;
 mod control;
 mod corpus;
 mod durability;
+mod engine;
 mod helpers;
 mod journey;
 mod languages;

@@ -56,6 +56,12 @@ async fn forget_erases_every_record_of_the_learner() {
     assert!(done.await, "the goodbye replaces the question");
     let (dir, _fake) = app.stop().await;
 
+    if crate::engine::on_postgres() {
+        let rows = crate::engine::rows_mentioning(dir.path(), &[&ANN.to_string(), SECRET]);
+        assert!(rows.mentions.is_empty(), "traces of the learner: {:#?}", rows.mentions);
+        assert!(rows.scanned > 5, "the database still holds the other learner ({} rows)", rows.scanned);
+        return;
+    }
     let db = crate::helpers::open_sled_when_free(&dir.path().join("store"));
     let id_bytes = (ANN as u64).to_be_bytes();
     let id_text = ANN.to_string();

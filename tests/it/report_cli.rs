@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use nudge::report::synthetic::Workload;
-use nudge::store::{Storage, StorageExt, Store};
+use nudge::store::StorageExt;
 
 fn nudge(args: &[&str], config: &Path) -> Output {
     let mut all = vec!["report", "--config", config.to_str().expect("UTF-8 path")];
@@ -14,6 +14,7 @@ fn nudge(args: &[&str], config: &Path) -> Output {
         .args(all)
         .env_remove("NUDGE_TELEGRAM_TOKEN")
         .env_remove("NUDGE_CONFIG")
+        .envs(crate::engine::command_env(config.parent().expect("the config's directory")))
         .output()
         .expect("the binary runs")
 }
@@ -32,7 +33,7 @@ fn organisation(per_learner: bool) -> (tempfile::TempDir, std::path::PathBuf) {
 /// [`organisation`] with about `answers` answers in all (3000 last seven weeks).
 fn organisation_answering(per_learner: bool, answers: usize) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("store")).expect("store");
+    let store = crate::engine::open_store(dir.path());
     let work = Workload::new(30, answers);
     for learner in work.learners() {
         store.with_learner(learner.id, |tx| tx.put_learner(&learner)).expect("learner");
@@ -56,7 +57,8 @@ fn organisation_answering(per_learner: bool, answers: usize) -> (tempfile::TempD
         })
         .collect();
     let config = format!(
-        "[store]\npath = \"{root}/store\"\n\n[content]\ndir = \"{root}/content\"\n\n[reports]\nper_learner = {per_learner}\n\n{cohorts}"
+        "{}\n[content]\ndir = \"{root}/content\"\n\n[reports]\nper_learner = {per_learner}\n\n{cohorts}",
+        crate::engine::store_section(dir.path())
     );
     let path = dir.path().join("nudge.toml");
     std::fs::write(&path, config).expect("config");
