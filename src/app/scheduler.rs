@@ -88,22 +88,26 @@ impl Scheduler {
     }
 
     async fn nudge_chunk(&self, due: Vec<(LearnerId, NextNudge)>, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let service = self.service.clone();
-        let planned = tokio::task::spawn_blocking(move || {
-            due.into_iter()
-                .map(|(learner, next)| {
-                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| service.nudge_due(learner, &next, now)));
-                    let nudged = match outcome {
-                        Ok(Ok(seqs)) => Nudged::Sent((!seqs.is_empty()).then_some(Batch { learner, seqs })),
-                        Ok(Err(error)) => Nudged::Failed(error.to_string()),
-                        Err(_) => Nudged::Failed("planning the nudge panicked".to_owned()),
-                    };
-                    (learner, next, nudged)
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|error| StoreError::Corrupt { tree: "agenda", reason: format!("planning stopped: {error}") })?;
+        let parts = self.service.store().parallelism().max(1);
+        let per_part = due.len().div_ceil(parts).max(1);
+        let mut planning = Vec::with_capacity(parts);
+        let mut due = due.into_iter();
+        loop {
+            let part: Vec<_> = due.by_ref().take(per_part).collect();
+            if part.is_empty() {
+                break;
+            }
+            let service = self.service.clone();
+            planning.push(tokio::task::spawn_blocking(move || plan(&service, part, now)));
+        }
+        let mut planned = Vec::new();
+        for part in planning {
+            let part = part.await.map_err(|error| StoreError::Corrupt {
+                tree: "agenda",
+                reason: format!("planning stopped: {error}"),
+            })?;
+            planned.extend(part);
+        }
         self.service.store().flush().await?;
         let mut n = 0;
         for (learner, next, nudged) in planned {
@@ -175,6 +179,26 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// Plans the nudges of `due` one learner after another, each on its own (a failure or a panic
+/// is that learner's alone).
+fn plan(
+    service: &Service,
+    due: Vec<(LearnerId, NextNudge)>,
+    now: DateTime<Utc>,
+) -> Vec<(LearnerId, NextNudge, Nudged)> {
+    due.into_iter()
+        .map(|(learner, next)| {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| service.nudge_due(learner, &next, now)));
+            let nudged = match outcome {
+                Ok(Ok(seqs)) => Nudged::Sent((!seqs.is_empty()).then_some(Batch { learner, seqs })),
+                Ok(Err(error)) => Nudged::Failed(error.to_string()),
+                Err(_) => Nudged::Failed("planning the nudge panicked".to_owned()),
+            };
+            (learner, next, nudged)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -150,6 +150,13 @@ pub trait Storage: Send + Sync {
     /// daily check) writes it; backups carry it, since the answers it came from may be gone.
     fn put_tuning(&self, pack: &str, tuning: &PackTuning) -> Result<(), StoreError>;
 
+    /// How many learner transactions are worth running at once: 1 for an engine that spends
+    /// its time computing (sled), more for one that spends it waiting on a server. The
+    /// scheduler plans a slot's learners on this many threads.
+    fn parallelism(&self) -> usize {
+        1
+    }
+
     /// Number of learners (cheap: the probes ask for it).
     fn n_learners(&self) -> usize;
 

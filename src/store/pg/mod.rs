@@ -186,6 +186,11 @@ impl Storage for PgStore {
         self.run(move |client| rows::put_tuning(client, &pack, &tuning, &record))
     }
 
+    fn parallelism(&self) -> usize {
+        // One planner per connection; more would only queue for a connection.
+        CONNECTIONS
+    }
+
     fn n_learners(&self) -> usize {
         self.count("SELECT count(*) FROM learners")
     }
