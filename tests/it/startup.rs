@@ -103,7 +103,8 @@ fn an_unreachable_telegram_is_retried_with_a_growing_wait_and_shutdown_stops_it(
     assert!(killed.success());
     let status = exit_within(&mut child, Duration::from_secs(5)).expect("the daemon stops when asked");
     assert!(status.success(), "{status}");
-    assert!(asked.elapsed() < Duration::from_secs(1), "it stopped in the middle of its 2 s wait");
+    // Less than the 2 s wait it was in, with room for a busy machine to end a process.
+    assert!(asked.elapsed() < Duration::from_millis(1900), "it stopped in the middle of its 2 s wait");
     seen.extend(lines.try_iter());
     let all = seen.join("\n");
     assert!(!all.contains(SECRET), "the token leaked: {all}");
