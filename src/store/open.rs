@@ -89,10 +89,7 @@ pub fn open_blocking(
     match settings.backend {
         Backend::Sled => {
             let path = &settings.path;
-            let store = Store::open(path).map_err(|error| match error.is_locked() {
-                true => OpenError::SledLocked { path: path.display().to_string(), hint: locked() },
-                false => OpenError::Sled { path: path.display().to_string(), hint: DAMAGED_HINT.to_owned(), error },
-            })?;
+            let store = Store::open(path).map_err(|error| sled_error(path, error, locked))?;
             Ok(Arc::new(store))
         }
         Backend::Postgres => {
@@ -130,9 +127,7 @@ pub async fn open_for_daemon(
                 .await
                 .unwrap_or_else(|error| Err(StoreError::Task(error.to_string())));
             let store = opened.map_err(|error| {
-                let hint = if error.is_locked() { "another nudge is running on it" } else { DAMAGED_HINT };
-                let hint = hint.to_owned();
-                OpenError::Sled { path: settings.path.display().to_string(), hint, error }
+                sled_error(&settings.path, error, || "in use: another nudge is running on it".to_owned())
             })?;
             Ok(Arc::new(store))
         }
@@ -170,6 +165,16 @@ pub fn describe(settings: &StoreSettings, url: Option<&SecretString>) -> String 
         (Backend::Sled, _) => format!("the store at {}", settings.path.display()),
         (Backend::Postgres, Some(url)) => format!("the PostgreSQL database {}", database_label(url)),
         (Backend::Postgres, None) => "the PostgreSQL database".to_owned(),
+    }
+}
+
+/// Why the sled store at `path` did not open: held by another process (`locked` words it), or
+/// not readable.
+fn sled_error(path: &std::path::Path, error: StoreError, locked: impl FnOnce() -> String) -> OpenError {
+    let path = path.display().to_string();
+    match error.is_locked() {
+        true => OpenError::SledLocked { path, hint: locked() },
+        false => OpenError::Sled { path, hint: DAMAGED_HINT.to_owned(), error },
     }
 }
 
