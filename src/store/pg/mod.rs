@@ -27,10 +27,12 @@
 //! [`PAGE`] rows, so a report streams a million answers without loading them.
 
 mod backup;
+mod batch;
 mod errors;
 mod pages;
 mod pool;
 mod privacy;
+mod restore;
 mod rows;
 mod schema;
 #[doc(hidden)]

@@ -164,22 +164,54 @@ impl Checkout<'_> {
         &self,
         job: impl FnOnce(&mut Client) -> Result<R, Failure> + Send + 'static,
     ) -> Result<R, Failure> {
-        self.send(move |worker| match worker.client.as_mut() {
+        self.start(job)?.wait()?
+    }
+
+    /// Sends `job` to this connection's thread without waiting for it, so the caller can make
+    /// the next one meanwhile; jobs run in the order they were sent.
+    pub(super) fn start<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Client) -> Result<R, Failure> + Send + 'static,
+    ) -> Result<Reply<Result<R, Failure>>, StoreError> {
+        self.start_on_worker(move |worker| match worker.client.as_mut() {
             Some(client) => job(client),
             None => Err(Failure::Store(StoreError::Database("the connection to PostgreSQL was lost".to_owned()))),
-        })?
+        })
     }
 
     fn send<R: Send + 'static>(&self, job: impl FnOnce(&mut Worker) -> R + Send + 'static) -> Result<R, StoreError> {
-        let lost = || StoreError::Database("a database thread stopped".to_owned());
-        let connection = self.connection.as_ref().ok_or_else(lost)?;
+        self.start_on_worker(job)?.wait()
+    }
+
+    fn start_on_worker<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Worker) -> R + Send + 'static,
+    ) -> Result<Reply<R>, StoreError> {
+        let connection = self.connection.as_ref().ok_or_else(thread_stopped)?;
         let (reply, answer) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |worker| {
             let _ = reply.send(job(worker));
         });
-        connection.jobs.send(job).map_err(|_| lost())?;
-        answer.recv().map_err(|_| lost())
+        connection.jobs.send(job).map_err(|_| thread_stopped())?;
+        Ok(Reply { answer })
     }
+}
+
+/// What a job sent with [`Checkout::start`] will return.
+pub(super) struct Reply<R> {
+    answer: mpsc::Receiver<R>,
+}
+
+impl<R> Reply<R> {
+    /// Waits for the job to finish.
+    pub(super) fn wait(self) -> Result<R, StoreError> {
+        self.answer.recv().map_err(|_| thread_stopped())
+    }
+}
+
+/// The sentence for a connection thread that is gone.
+fn thread_stopped() -> StoreError {
+    StoreError::Database("a database thread stopped".to_owned())
 }
 
 impl Drop for Checkout<'_> {

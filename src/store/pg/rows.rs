@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use postgres::Client;
+use postgres::types::{ToSql, Type};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -61,6 +62,9 @@ pub(super) fn normal_answer(learner: LearnerId, seq: DeliverySeq, answer: &Answe
         .ok_or_else(|| StoreError::Encode("an answer vanished in its encoding".to_owned()))
 }
 
+/// A statement parameter or a `COPY` value.
+pub(super) type Param<'a> = &'a (dyn ToSql + Sync);
+
 /// A row of `learners`.
 pub(super) struct LearnerRow {
     id: i64,
@@ -90,6 +94,23 @@ impl LearnerRow {
         }
     }
 
+    /// Writes rows in the order of [`Self::params`] (`record` as text: json's binary form is its text).
+    pub(super) const COPY: &'static str =
+        "COPY learners (id, cohort, name, status, erasing_since, enrolled_at, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 7] =
+        [Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ, Type::TIMESTAMPTZ, Type::TEXT];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> i64 {
+        self.id
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 7] {
+        [&self.id, &self.cohort, &self.name, &self.status, &self.erasing_since, &self.enrolled_at, &self.record]
+    }
+
     /// Inserts or replaces the row.
     pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
         client.execute(
@@ -98,7 +119,7 @@ impl LearnerRow {
              ON CONFLICT (id) DO UPDATE SET cohort = EXCLUDED.cohort, name = EXCLUDED.name,
                  status = EXCLUDED.status, erasing_since = EXCLUDED.erasing_since,
                  enrolled_at = EXCLUDED.enrolled_at, record = EXCLUDED.record",
-            &[&self.id, &self.cohort, &self.name, &self.status, &self.erasing_since, &self.enrolled_at, &self.record],
+            &self.params(),
         )?;
         Ok(())
     }
@@ -118,13 +139,28 @@ impl LeadRow {
         Self { id: id.get(), name: lead.name.clone(), joined_at: lead.joined_at, record }
     }
 
+    /// Writes rows in the order of [`Self::params`].
+    pub(super) const COPY: &'static str = "COPY leads (id, name, joined_at, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 4] = [Type::INT8, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> i64 {
+        self.id
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 4] {
+        [&self.id, &self.name, &self.joined_at, &self.record]
+    }
+
     /// Inserts or replaces the row.
     pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
         client.execute(
             "INSERT INTO leads (id, name, joined_at, record) VALUES ($1, $2, $3, $4::text::json)
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, joined_at = EXCLUDED.joined_at,
                  record = EXCLUDED.record",
-            &[&self.id, &self.name, &self.joined_at, &self.record],
+            &self.params(),
         )?;
         Ok(())
     }
@@ -160,6 +196,23 @@ impl NoteRow {
         }
     }
 
+    /// Writes rows in the order of [`Self::params`].
+    pub(super) const COPY: &'static str =
+        "COPY notes (learner, seq, cohort, at, kind, text, shared, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 8] =
+        [Type::INT8, Type::INT8, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT, Type::TEXT, Type::BOOL, Type::TEXT];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> (i64, i64) {
+        (self.learner, self.seq)
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 8] {
+        [&self.learner, &self.seq, &self.cohort, &self.at, &self.kind, &self.text, &self.shared, &self.record]
+    }
+
     /// Inserts or replaces the row.
     pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
         client.execute(
@@ -167,7 +220,7 @@ impl NoteRow {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json)
              ON CONFLICT (learner, seq) DO UPDATE SET cohort = EXCLUDED.cohort, at = EXCLUDED.at,
                  kind = EXCLUDED.kind, text = EXCLUDED.text, shared = EXCLUDED.shared, record = EXCLUDED.record",
-            &[&self.learner, &self.seq, &self.cohort, &self.at, &self.kind, &self.text, &self.shared, &self.record],
+            &self.params(),
         )?;
         Ok(())
     }
@@ -212,6 +265,46 @@ impl DeliveryRow {
         })
     }
 
+    /// Writes rows in the order of [`Self::params`] (the outbox is left to the caller).
+    pub(super) const COPY: &'static str = "COPY deliveries (learner, seq, cohort, created, slot, purpose, item, state,
+         message_id, finished_at, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 11] = [
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+    ];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> (i64, i64) {
+        (self.learner, self.seq)
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 11] {
+        [
+            &self.learner,
+            &self.seq,
+            &self.cohort,
+            &self.created,
+            &self.slot,
+            &self.purpose,
+            &self.item,
+            &self.state,
+            &self.message_id,
+            &self.finished_at,
+            &self.record,
+        ]
+    }
+
     /// Inserts or replaces the row, and files it in the outbox while pending.
     pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
         client.execute(
@@ -221,19 +314,7 @@ impl DeliveryRow {
              ON CONFLICT (learner, seq) DO UPDATE SET cohort = EXCLUDED.cohort, created = EXCLUDED.created,
                  slot = EXCLUDED.slot, purpose = EXCLUDED.purpose, item = EXCLUDED.item, state = EXCLUDED.state,
                  message_id = EXCLUDED.message_id, finished_at = EXCLUDED.finished_at, record = EXCLUDED.record",
-            &[
-                &self.learner,
-                &self.seq,
-                &self.cohort,
-                &self.created,
-                &self.slot,
-                &self.purpose,
-                &self.item,
-                &self.state,
-                &self.message_id,
-                &self.finished_at,
-                &self.record,
-            ],
+            &self.params(),
         )?;
         if self.state == "pending" {
             client.execute(
@@ -310,6 +391,56 @@ impl AnswerRow {
         Ok(row)
     }
 
+    /// Writes rows in the order of [`Self::params`].
+    pub(super) const COPY: &'static str = "COPY answers (learner, seq, part, cohort, item, at, kind, choice, correct,
+         review, confidence, question, outcome, text, shared, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 16] = [
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::INT4,
+        Type::BOOL,
+        Type::BOOL,
+        Type::TEXT,
+        Type::INT4,
+        Type::TEXT,
+        Type::TEXT,
+        Type::BOOL,
+        Type::TEXT,
+    ];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> (i64, i64, i64) {
+        (self.learner, self.seq, self.part)
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 16] {
+        [
+            &self.learner,
+            &self.seq,
+            &self.part,
+            &self.cohort,
+            &self.item,
+            &self.at,
+            &self.kind,
+            &self.choice,
+            &self.correct,
+            &self.review,
+            &self.confidence,
+            &self.question,
+            &self.outcome,
+            &self.text,
+            &self.shared,
+            &self.record,
+        ]
+    }
+
     /// Inserts or replaces the row.
     pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
         client.execute(
@@ -321,24 +452,7 @@ impl AnswerRow {
                  review = EXCLUDED.review, confidence = EXCLUDED.confidence, question = EXCLUDED.question,
                  outcome = EXCLUDED.outcome, text = EXCLUDED.text, shared = EXCLUDED.shared,
                  record = EXCLUDED.record",
-            &[
-                &self.learner,
-                &self.seq,
-                &self.part,
-                &self.cohort,
-                &self.item,
-                &self.at,
-                &self.kind,
-                &self.choice,
-                &self.correct,
-                &self.review,
-                &self.confidence,
-                &self.question,
-                &self.outcome,
-                &self.text,
-                &self.shared,
-                &self.record,
-            ],
+            &self.params(),
         )?;
         Ok(())
     }
