@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use super::errors::Failure;
-use super::pool::Checkout;
+use super::pool::{Checkout, Session};
 use super::rows::{self, parse, seq_of};
 use super::{PAGE, PgStore, pages};
 use crate::domain::{Learner, LearnerId, NextNudge};
@@ -117,7 +117,7 @@ fn backup_snapshot(connection: &Checkout<'_>, out: &mut dyn Write) -> Result<usi
 }
 
 /// sled's `meta` tree as it would hold what these tables do, in key order.
-fn meta_entries(client: &mut postgres::Client) -> Result<Vec<Entry>, Failure> {
+fn meta_entries(client: &mut Session) -> Result<Vec<Entry>, Failure> {
     let mut meta = BTreeMap::new();
     meta.insert(SCHEMA_KEY.to_vec(), encode(&SCHEMA_VERSION)?);
     if let Some(row) = client.query_opt("SELECT value FROM update_offset", &[])? {
@@ -137,7 +137,7 @@ fn meta_entries(client: &mut postgres::Client) -> Result<Vec<Entry>, Failure> {
 }
 
 /// The rows of learners `ids`, by learner.
-fn learner_rows(client: &mut postgres::Client, ids: &[i64]) -> Result<BTreeMap<i64, LearnerRows>, Failure> {
+fn learner_rows(client: &mut Session, ids: &[i64]) -> Result<BTreeMap<i64, LearnerRows>, Failure> {
     let mut found: BTreeMap<i64, LearnerRows> = ids.iter().map(|&id| (id, LearnerRows::default())).collect();
     let mut each =
         |sql: &str, fill: &mut dyn FnMut(&mut LearnerRows, &postgres::Row) -> Result<(), postgres::Error>| {

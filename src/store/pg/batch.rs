@@ -4,12 +4,11 @@
 //! (one job in flight on the connection). Knows nothing of the backup format.
 
 use chrono::{DateTime, Utc};
-use postgres::Client;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 
 use super::errors::Failure;
-use super::pool::{Checkout, Reply};
+use super::pool::{Checkout, Reply, Session};
 use super::rows::{self, AnswerRow, DeliveryRow, LeadRow, LearnerRow, NoteRow, Param};
 
 /// Rows per round trip: big enough that the round trips do not count, small enough to keep a
@@ -26,10 +25,10 @@ pub(super) trait BatchRow: Send + Sized + 'static {
     fn key(&self) -> Self::Key;
 
     /// Writes `rows`, whose keys are all different and new to the table.
-    fn write_all(client: &mut Client, rows: &[Self]) -> Result<(), Failure>;
+    fn write_all(client: &mut Session, rows: &[Self]) -> Result<(), Failure>;
 
     /// Inserts or replaces one row.
-    fn put(&self, client: &mut Client) -> Result<(), Failure>;
+    fn put(&self, client: &mut Session) -> Result<(), Failure>;
 }
 
 /// The jobs of a restore on its connection, one in flight while the next is being made.
@@ -47,7 +46,7 @@ impl<'a, 'pool> Pipeline<'a, 'pool> {
     /// Waits for the job in flight, then sends `job`.
     pub(super) fn submit(
         &mut self,
-        job: impl FnOnce(&mut Client) -> Result<(), Failure> + Send + 'static,
+        job: impl FnOnce(&mut Session) -> Result<(), Failure> + Send + 'static,
     ) -> Result<(), Failure> {
         self.wait()?;
         self.in_flight = Some(self.connection.start(job)?);
@@ -114,7 +113,7 @@ impl<R: BatchRow> Batch<R> {
 
 /// Writes `rows` with one binary `COPY` statement `copy` of columns of `types`.
 fn copy<R, const N: usize>(
-    client: &mut Client,
+    client: &mut Session,
     copy: &str,
     types: &[Type; N],
     rows: &[R],
@@ -138,11 +137,11 @@ macro_rules! copied_row {
                 <$row>::key(self)
             }
 
-            fn write_all(client: &mut Client, rows: &[Self]) -> Result<(), Failure> {
+            fn write_all(client: &mut Session, rows: &[Self]) -> Result<(), Failure> {
                 copy(client, Self::COPY, &Self::TYPES, rows, Self::params)
             }
 
-            fn put(&self, client: &mut Client) -> Result<(), Failure> {
+            fn put(&self, client: &mut Session) -> Result<(), Failure> {
                 <$row>::put(self, client)
             }
         }
@@ -173,13 +172,13 @@ impl BatchRow for SlotRow {
         self.key.clone()
     }
 
-    fn write_all(client: &mut Client, rows: &[Self]) -> Result<(), Failure> {
+    fn write_all(client: &mut Session, rows: &[Self]) -> Result<(), Failure> {
         let sql = "COPY slot_claims (learner, cohort, slot_key, claimed_at, record) FROM STDIN (FORMAT binary)";
         let types = [Type::INT8, Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT];
         copy(client, sql, &types, rows, |row| [&row.learner, &row.cohort, &row.slot_key, &row.claimed_at, &row.record])
     }
 
-    fn put(&self, client: &mut Client) -> Result<(), Failure> {
+    fn put(&self, client: &mut Session) -> Result<(), Failure> {
         rows::claim_slot(client, self.learner, &self.cohort, &self.slot_key, self.claimed_at, &self.record).map(drop)
     }
 }
@@ -199,12 +198,12 @@ impl BatchRow for AgendaRow {
         self.learner
     }
 
-    fn write_all(client: &mut Client, rows: &[Self]) -> Result<(), Failure> {
+    fn write_all(client: &mut Session, rows: &[Self]) -> Result<(), Failure> {
         let sql = "COPY agenda (learner, due, record) FROM STDIN (FORMAT binary)";
         copy(client, sql, &[Type::INT8, Type::INT8, Type::TEXT], rows, |row| [&row.learner, &row.due, &row.record])
     }
 
-    fn put(&self, client: &mut Client) -> Result<(), Failure> {
+    fn put(&self, client: &mut Session) -> Result<(), Failure> {
         rows::put_agenda(client, self.learner, self.due, &self.record)
     }
 }
@@ -224,7 +223,7 @@ impl BatchRow for MessageRow {
         (self.learner, self.message_id)
     }
 
-    fn write_all(client: &mut Client, rows: &[Self]) -> Result<(), Failure> {
+    fn write_all(client: &mut Session, rows: &[Self]) -> Result<(), Failure> {
         let column = |pick: fn(&Self) -> i64| rows.iter().map(pick).collect::<Vec<i64>>();
         let (learners, message_ids, seqs) =
             (column(|row| row.learner), column(|row| row.message_id), column(|row| row.seq));
@@ -243,7 +242,7 @@ impl BatchRow for MessageRow {
         Ok(())
     }
 
-    fn put(&self, client: &mut Client) -> Result<(), Failure> {
+    fn put(&self, client: &mut Session) -> Result<(), Failure> {
         let sql = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE learner = $1 AND seq = $2)";
         if !client.query_one(sql, &[&self.learner, &self.seq])?.try_get::<_, bool>(0)? {
             left_out_message(self.learner, self.message_id);

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::PgStore;
 use super::batch::{AgendaRow, Batch, MessageRow, Pipeline, SlotRow};
 use super::errors::Failure;
-use super::pool::Checkout;
+use super::pool::{Checkout, Session};
 use super::rows::{self, AnswerRow, DeliveryRow, LeadRow, LearnerRow, NoteRow, parse};
 use crate::domain::{Delivery, Learner, NextNudge, PackTuning};
 use crate::store::backup::{Restored, read_backup};
@@ -45,7 +45,7 @@ fn restore_in(connection: &Checkout<'_>, input: &mut dyn BufRead) -> Result<usiz
 }
 
 /// True when no table of learners' records has a row.
-fn is_empty(client: &mut postgres::Client) -> Result<bool, Failure> {
+fn is_empty(client: &mut Session) -> Result<bool, Failure> {
     let sql = "SELECT NOT EXISTS (SELECT 1 FROM learners) AND NOT EXISTS (SELECT 1 FROM leads)
          AND NOT EXISTS (SELECT 1 FROM deliveries) AND NOT EXISTS (SELECT 1 FROM answers)
          AND NOT EXISTS (SELECT 1 FROM slot_claims) AND NOT EXISTS (SELECT 1 FROM agenda)

@@ -405,3 +405,21 @@ fn a_restore_into_a_database_with_records_is_refused_and_changes_nothing() {
     assert!(matches!(error, BackupError::NotEmpty), "{error:?}");
     assert_eq!(backup_of(&pg), before);
 }
+
+#[test]
+fn a_session_connected_again_prepares_its_statements_again() {
+    let Some(db) = TestDb::create() else { return };
+    let store = connect(&db.url).expect("connect");
+    busy_learner(&store, id(1));
+    assert!(store.learner(id(1)).expect("read").is_some(), "the statements are prepared");
+    sql(&db)
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .expect("the sessions end");
+    // The first use of a lost session fails; the session made in its place works.
+    let reads: Vec<bool> = (0..2 * CONNECTIONS).map(|_| store.learner(id(1)).is_ok_and(|l| l.is_some())).collect();
+    assert!(reads[CONNECTIONS..].iter().all(|&ok| ok), "{reads:?}");
+}
