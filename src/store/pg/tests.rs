@@ -366,7 +366,11 @@ fn a_backup_of_more_records_than_a_batch_restores_byte_for_byte() {
     assert_eq!(String::from_utf8_lossy(&backup_of(&pg)), String::from_utf8_lossy(&from_sled));
     assert_eq!(pg.n_pending(), sled.n_pending());
     let next = std::cell::Cell::new(0);
-    pg.with_learner(id(9), |tx| Ok(next.set(tx.next_seq()?.get()))).expect("a number");
+    pg.with_learner(id(9), |tx| {
+        next.set(tx.next_seq()?.get());
+        Ok(())
+    })
+    .expect("a number");
     assert_eq!(next.get(), 100 + super::batch::BATCH_ROWS as u64 + 10, "past the last restored");
 }
 
@@ -401,7 +405,7 @@ fn a_restore_into_a_database_with_records_is_refused_and_changes_nothing() {
     let before = backup_of(&pg);
     let sled = Store::temporary().expect("sled");
     fill(&sled);
-    let error = pg.restore(&mut backup_of(&sled).as_slice()).err().expect("refused");
+    let error = pg.restore(&mut backup_of(&sled).as_slice()).expect_err("refused");
     assert!(matches!(error, BackupError::NotEmpty), "{error:?}");
     assert_eq!(backup_of(&pg), before);
 }
