@@ -1,24 +1,21 @@
 //! Backups in the sled engine's line format (`store/backup.rs` writes and reads the lines): the
 //! rows are turned back into sled's trees, keys and values, in sled's order, so a backup of
 //! either engine restores into the other and backs up again byte for byte. A backup reads one
-//! snapshot (REPEATABLE READ) while writes go on; a restore is one transaction, so a damaged
-//! backup leaves the database as empty as it was. Also the start-up check that every record
-//! can be read.
+//! snapshot (REPEATABLE READ) while writes go on (restoring is `restore.rs`). Also the start-up
+//! check that every record can be read.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
-
-use chrono::{DateTime, Utc};
+use std::io::Write;
 
 use super::errors::Failure;
-use super::pool::Checkout;
-use super::rows::{self, AnswerRow, DeliveryRow, LeadRow, LearnerRow, NoteRow, parse, seq_of};
+use super::pool::{Checkout, Session};
+use super::rows::{self, parse, seq_of};
 use super::{PAGE, PgStore, pages};
-use crate::domain::{Learner, LearnerId, NextNudge, PackTuning};
-use crate::store::backup::{Restored, read_backup, write_exchange, write_header, write_stored};
+use crate::domain::{Learner, LearnerId, NextNudge};
+use crate::store::backup::{write_exchange, write_header, write_stored};
 use crate::store::{
     BackupError, OFFSET_KEY, REPORT_KEY, SCHEMA_KEY, SCHEMA_VERSION, Storage, StoreError, TUNING_PREFIX, decode,
-    encode, keys, records,
+    encode, keys,
 };
 
 /// A sled key and value.
@@ -48,20 +45,6 @@ impl PgStore {
         connection.run(|client| Ok(client.batch_execute("COMMIT")?))?;
         connection.set_in_transaction(false);
         written
-    }
-
-    /// Restores a backup into this database, which must be empty ([`Storage::restore`]).
-    pub(super) fn restore_from(&self, input: &mut dyn BufRead) -> Result<usize, BackupError> {
-        let connection = self.pool.checkout()?;
-        connection.set_in_transaction(true);
-        connection.run(|client| Ok(client.batch_execute("BEGIN")?))?;
-        let restored = restore_in(&connection, input)
-            .and_then(|records| Ok(connection.run(|client| Ok(client.batch_execute("COMMIT")?)).map(|()| records)?));
-        if restored.is_err() {
-            connection.run(|client| Ok(client.batch_execute("ROLLBACK")?))?;
-        }
-        connection.set_in_transaction(false);
-        restored
     }
 
     /// Reads every record once ([`Storage::verify`]); returns how many.
@@ -134,7 +117,7 @@ fn backup_snapshot(connection: &Checkout<'_>, out: &mut dyn Write) -> Result<usi
 }
 
 /// sled's `meta` tree as it would hold what these tables do, in key order.
-fn meta_entries(client: &mut postgres::Client) -> Result<Vec<Entry>, Failure> {
+fn meta_entries(client: &mut Session) -> Result<Vec<Entry>, Failure> {
     let mut meta = BTreeMap::new();
     meta.insert(SCHEMA_KEY.to_vec(), encode(&SCHEMA_VERSION)?);
     if let Some(row) = client.query_opt("SELECT value FROM update_offset", &[])? {
@@ -154,7 +137,7 @@ fn meta_entries(client: &mut postgres::Client) -> Result<Vec<Entry>, Failure> {
 }
 
 /// The rows of learners `ids`, by learner.
-fn learner_rows(client: &mut postgres::Client, ids: &[i64]) -> Result<BTreeMap<i64, LearnerRows>, Failure> {
+fn learner_rows(client: &mut Session, ids: &[i64]) -> Result<BTreeMap<i64, LearnerRows>, Failure> {
     let mut found: BTreeMap<i64, LearnerRows> = ids.iter().map(|&id| (id, LearnerRows::default())).collect();
     let mut each =
         |sql: &str, fill: &mut dyn FnMut(&mut LearnerRows, &postgres::Row) -> Result<(), postgres::Error>| {
@@ -249,195 +232,4 @@ fn write_learner(out: &mut dyn Write, id: LearnerId, rows: LearnerRows) -> Resul
         }
     }
     Ok(records)
-}
-
-/// Restores every line of `input` in the transaction open on `connection`.
-fn restore_in(connection: &Checkout<'_>, input: &mut dyn BufRead) -> Result<usize, BackupError> {
-    let empty: bool = connection.run(|client| {
-        let sql = "SELECT NOT EXISTS (SELECT 1 FROM learners) AND NOT EXISTS (SELECT 1 FROM leads)
-             AND NOT EXISTS (SELECT 1 FROM deliveries) AND NOT EXISTS (SELECT 1 FROM answers)
-             AND NOT EXISTS (SELECT 1 FROM slot_claims) AND NOT EXISTS (SELECT 1 FROM agenda)
-             AND NOT EXISTS (SELECT 1 FROM messages) AND NOT EXISTS (SELECT 1 FROM notes)
-             AND NOT EXISTS (SELECT 1 FROM cohort_states)";
-        Ok(client.query_one(sql, &[])?.try_get(0)?)
-    })?;
-    if !empty {
-        return Err(BackupError::NotEmpty);
-    }
-    let records = read_backup(input, &mut |restored| restore_one(connection, restored))?;
-    connection.run(|client| {
-        client.batch_execute(
-            "INSERT INTO outbox (learner, seq) SELECT learner, seq FROM deliveries WHERE state = 'pending'
-                 ON CONFLICT DO NOTHING;
-             SELECT setval('delivery_numbers', greatest(
-                 (SELECT max(seq) FROM deliveries), (SELECT max(seq) FROM answers), (SELECT max(seq) FROM notes),
-                 (SELECT last_value FROM delivery_numbers)))",
-        )?;
-        Ok(())
-    })?;
-    Ok(records)
-}
-
-/// Writes one record of a backup; false for a tree this engine does not know.
-fn restore_one(connection: &Checkout<'_>, restored: Restored) -> Result<bool, BackupError> {
-    match restored {
-        Restored::Delivery(key, delivery) => {
-            let (learner, seq) = keys::read_pair(&key, "deliveries")?;
-            let row = DeliveryRow::new(
-                learner,
-                &rows::normal_delivery(learner, &crate::domain::Delivery { seq, learner, ..delivery })?,
-            )?;
-            connection.run(move |client| row.put(client))?;
-        }
-        Restored::Answer(key, answer) => {
-            let (learner, seq) = keys::read_pair(&key, "answers")?;
-            let row = AnswerRow::new(&rows::normal_answer(learner, seq, &answer)?)?;
-            connection.run(move |client| row.put(client))?;
-        }
-        Restored::Stored { tree, key, value } => return restore_stored(connection, &tree, key, value),
-    }
-    Ok(true)
-}
-
-/// `bytes` as text, or the sentence of a damaged record of `tree`.
-fn text(tree: &'static str, bytes: Vec<u8>) -> Result<String, StoreError> {
-    String::from_utf8(bytes).map_err(|_| StoreError::Corrupt { tree, reason: "a record that is not text".to_owned() })
-}
-
-/// Writes a record given as sled's tree, key and value into its table.
-fn restore_stored(connection: &Checkout<'_>, tree: &str, key: Vec<u8>, value: Vec<u8>) -> Result<bool, BackupError> {
-    match tree {
-        "meta" => restore_meta(connection, key, value)?,
-        "learners" => {
-            let id = keys::read_learner(&key, "learners")?;
-            let record = text("learners", value)?;
-            let row = LearnerRow::new(id, &parse::<Learner>("learners", &record)?, record);
-            connection.run(move |client| row.put(client))?;
-        }
-        "leads" => {
-            let id = keys::read_learner(&key, "leads")?;
-            let record = text("leads", value)?;
-            let row = LeadRow::new(id, &parse("leads", &record)?, record);
-            connection.run(move |client| row.put(client))?;
-        }
-        "notes" => {
-            let (learner, seq) = keys::read_pair(&key, "notes")?;
-            let record = text("notes", value)?;
-            let row = NoteRow::new(learner, seq, &parse("notes", &record)?, record);
-            connection.run(move |client| row.put(client))?;
-        }
-        "cohorts" => {
-            let (cohort, record) = (text("cohorts", key)?, text("cohorts", value)?);
-            parse::<crate::domain::CohortState>("cohorts", &record)?;
-            connection.run(move |client| rows::put_cohort_state(client, &cohort, &record))?;
-        }
-        "slots" => {
-            let learner = keys::read_learner(&key, "slots")?.get();
-            let rest = text("slots", key.get(8..).unwrap_or_default().to_vec())?;
-            let Some((cohort, slot_key)) = rest.split_once('@') else {
-                return Err(StoreError::Corrupt { tree: "slots", reason: "a key without `@`".to_owned() }.into());
-            };
-            let (cohort, slot_key) = (cohort.to_owned(), slot_key.to_owned());
-            let claimed_at = serde_json::from_slice::<DateTime<Utc>>(&value).ok();
-            let record = text("slots", value)?;
-            connection.run(move |client| rows::claim_slot(client, learner, &cohort, &slot_key, claimed_at, &record))?;
-        }
-        "agenda" => {
-            let due = keys::read_u64(&key, "agenda")? as i64;
-            let learner = keys::read_learner(key.get(8..).unwrap_or_default(), "agenda")?.get();
-            let record = text("agenda", value)?;
-            parse::<NextNudge>("agenda", &record)?;
-            connection.run(move |client| rows::put_agenda(client, learner, due, &record))?;
-        }
-        "messages" => {
-            let learner = keys::read_learner(&key, "messages")?.get();
-            let message_id = keys::read_u64(key.get(8..).unwrap_or_default(), "messages")? as i64;
-            let seq = rows::seq_sql(keys::read_seq(&value, "messages")?);
-            let kept = connection.run(move |client| {
-                let sql = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE learner = $1 AND seq = $2)";
-                if !client.query_one(sql, &[&learner, &seq])?.try_get::<_, bool>(0)? {
-                    return Ok(false);
-                }
-                rows::put_message(client, learner, message_id, seq).map(|()| true)
-            })?;
-            if !kept {
-                // sled can keep a message id whose delivery retention took (the delivery had become
-                // another message since); the tables' foreign key cannot.
-                tracing::warn!(learner, message_id, "a message id of a delivery no longer stored was left out");
-            }
-        }
-        "deliveries" => {
-            let (learner, _) = keys::read_pair(&key, "deliveries")?;
-            let exchange = records::decode_exchange(&key, &value)?;
-            let mut rows_of = Vec::new();
-            if let Some(delivery) = &exchange.delivery {
-                rows_of.push(Row::Delivery(DeliveryRow::new(learner, delivery)?));
-            }
-            for answer in &exchange.answers {
-                rows_of.push(Row::Answer(AnswerRow::new(answer)?));
-            }
-            connection.run(move |client| {
-                rows_of.iter().try_for_each(|row| match row {
-                    Row::Delivery(row) => row.put(client),
-                    Row::Answer(row) => row.put(client),
-                })
-            })?;
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-/// A delivery or an answer row of a compact exchange record.
-enum Row {
-    Delivery(DeliveryRow),
-    Answer(AnswerRow),
-}
-
-/// Writes a `meta` record: the known keys into their tables when their bytes come back the
-/// same from there, everything else as bytes into `meta`.
-fn restore_meta(connection: &Checkout<'_>, key: Vec<u8>, value: Vec<u8>) -> Result<(), StoreError> {
-    let same = |bytes: Result<Vec<u8>, StoreError>| bytes.is_ok_and(|bytes| bytes == value);
-    if key == SCHEMA_KEY {
-        return Ok(());
-    }
-    if key == OFFSET_KEY
-        && let Ok(offset) = serde_json::from_slice::<i64>(&value)
-        && same(encode(&offset))
-    {
-        return Ok(connection.run(move |client| {
-            client.execute(
-                "INSERT INTO update_offset (value) VALUES ($1) ON CONFLICT (singleton) DO UPDATE SET value = EXCLUDED.value",
-                &[&offset],
-            )?;
-            Ok(())
-        })?);
-    }
-    if key == REPORT_KEY
-        && let Ok(report_key) = serde_json::from_slice::<Vec<u8>>(&value)
-        && !report_key.is_empty()
-        && same(encode(&report_key))
-    {
-        return Ok(connection.run(move |client| {
-            client.execute(
-                "INSERT INTO report_key (key) VALUES ($1) ON CONFLICT (singleton) DO UPDATE SET key = EXCLUDED.key",
-                &[&report_key],
-            )?;
-            Ok(())
-        })?);
-    }
-    if let Some(pack) = key.strip_prefix(TUNING_PREFIX.as_bytes()).and_then(|pack| std::str::from_utf8(pack).ok())
-        && let Ok(record) = std::str::from_utf8(&value)
-        && let Ok(tuning) = serde_json::from_str::<PackTuning>(record)
-    {
-        let (pack, record) = (pack.to_owned(), record.to_owned());
-        return Ok(connection.run(move |client| rows::put_tuning(client, &pack, &tuning, &record))?);
-    }
-    Ok(connection.run(move |client| {
-        client.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            &[&key, &value],
-        )?;
-        Ok(())
-    })?)
 }

@@ -27,10 +27,12 @@
 //! [`PAGE`] rows, so a report streams a million answers without loading them.
 
 mod backup;
+mod batch;
 mod errors;
 mod pages;
 mod pool;
 mod privacy;
+mod restore;
 mod rows;
 mod schema;
 #[doc(hidden)]
@@ -45,7 +47,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use self::errors::{Failure, server_of};
-use self::pool::{Dialer, Pool};
+use self::pool::{Dialer, Pool, Session};
 use self::rows::{json, parse, seq_of, seq_sql};
 use super::{BackupError, Exchange, Flushing, LearnerExport, LearnerTx, Pruned, Storage, StoreError, TxError};
 use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning};
@@ -94,7 +96,7 @@ impl PgStore {
     /// Runs one job on a connection of its own.
     fn run<R: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut postgres::Client) -> Result<R, Failure> + Send + 'static,
+        job: impl FnOnce(&mut Session) -> Result<R, Failure> + Send + 'static,
     ) -> Result<R, StoreError> {
         Ok(self.pool.run(job)?)
     }
@@ -105,12 +107,18 @@ impl PgStore {
         sql: &'static str,
         key: K,
     ) -> Result<Option<String>, StoreError> {
-        self.run(move |client| Ok(client.query_opt(sql, &[&key])?.map(|row| row.try_get(0)).transpose()?))
+        self.run(move |client| {
+            let statement = client.prepared(sql)?;
+            Ok(client.query_opt(&statement, &[&key])?.map(|row| row.try_get(0)).transpose()?)
+        })
     }
 
     /// A count for the probes; a failure is logged and counts as nothing.
     fn count(&self, sql: &'static str) -> usize {
-        match self.run(move |client| Ok(client.query_one(sql, &[])?.try_get::<_, i64>(0)?)) {
+        match self.run(move |client| {
+            let statement = client.prepared(sql)?;
+            Ok(client.query_one(&statement, &[])?.try_get::<_, i64>(0)?)
+        }) {
             Ok(count) => count.max(0) as usize,
             Err(error) => {
                 tracing::warn!(error = %error, "a count failed");
@@ -198,8 +206,8 @@ impl Storage for PgStore {
     fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError> {
         let (learner, seq) = (learner.get(), seq_sql(seq));
         let record = self.run(move |client| {
-            let sql = "SELECT record::text FROM deliveries WHERE learner = $1 AND seq = $2";
-            Ok(client.query_opt(sql, &[&learner, &seq])?.map(|row| row.try_get::<_, String>(0)).transpose()?)
+            let statement = client.prepared("SELECT record::text FROM deliveries WHERE learner = $1 AND seq = $2")?;
+            Ok(client.query_opt(&statement, &[&learner, &seq])?.map(|row| row.try_get::<_, String>(0)).transpose()?)
         })?;
         record.map(|text| parse("deliveries", &text)).transpose()
     }
@@ -210,7 +218,8 @@ impl Storage for PgStore {
 
     fn pending(&self) -> Result<Vec<(LearnerId, DeliverySeq)>, StoreError> {
         self.run(|client| {
-            let rows = client.query("SELECT learner, seq FROM outbox ORDER BY learner, seq", &[])?;
+            let statement = client.prepared("SELECT learner, seq FROM outbox ORDER BY learner, seq")?;
+            let rows = client.query(&statement, &[])?;
             rows.iter()
                 .map(|row| Ok((LearnerId::new(row.try_get(0)?), seq_of(row.try_get(1)?))))
                 .collect::<Result<_, postgres::Error>>()
@@ -221,7 +230,8 @@ impl Storage for PgStore {
     fn pending_for(&self, id: LearnerId) -> Result<Vec<DeliverySeq>, StoreError> {
         let learner = id.get();
         self.run(move |client| {
-            let rows = client.query("SELECT seq FROM outbox WHERE learner = $1 ORDER BY seq", &[&learner])?;
+            let statement = client.prepared("SELECT seq FROM outbox WHERE learner = $1 ORDER BY seq")?;
+            let rows = client.query(&statement, &[&learner])?;
             rows.iter()
                 .map(|row| Ok(seq_of(row.try_get(0)?)))
                 .collect::<Result<_, postgres::Error>>()
@@ -245,11 +255,11 @@ impl Storage for PgStore {
         };
         let (now, limit) = (rows::due_of(now), i64::try_from(limit).unwrap_or(i64::MAX));
         let found: Vec<(i64, String)> = self.run(move |client| {
-            let rows = client.query(
+            let statement = client.prepared(
                 "SELECT learner, record::text FROM agenda WHERE due <= $1 AND (due, learner) > ($2, $3)
                  ORDER BY due, learner LIMIT $4",
-                &[&now, &after_due, &after_learner, &limit],
             )?;
+            let rows = client.query(&statement, &[&now, &after_due, &after_learner, &limit])?;
             rows.iter()
                 .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
                 .collect::<Result<_, postgres::Error>>()
@@ -261,8 +271,8 @@ impl Storage for PgStore {
     fn has_agenda(&self, next: &NextNudge, id: LearnerId) -> bool {
         let (learner, due) = (id.get(), rows::due_of(next.at));
         self.run(move |client| {
-            let sql = "SELECT EXISTS (SELECT 1 FROM agenda WHERE learner = $1 AND due = $2)";
-            Ok(client.query_one(sql, &[&learner, &due])?.try_get::<_, bool>(0)?)
+            let statement = client.prepared("SELECT EXISTS (SELECT 1 FROM agenda WHERE learner = $1 AND due = $2)")?;
+            Ok(client.query_one(&statement, &[&learner, &due])?.try_get::<_, bool>(0)?)
         })
         .unwrap_or(false)
     }

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use super::errors::Failure;
+use super::pool::Session;
 use super::rows::parse;
 use super::{PAGE, PgStore};
 use crate::domain::{Answer, Delivery, LearnerId, Note};
@@ -115,7 +116,7 @@ pub(super) fn exchanges(
 
 /// The deliveries and answers of the next [`PAGE`] exchanges past `after` up to `until`
 /// (keys), and the last key of the page.
-fn page_of_exchanges(client: &mut postgres::Client, after: (i64, i64), until: (i64, i64)) -> Result<Page, Failure> {
+fn page_of_exchanges(client: &mut Session, after: (i64, i64), until: (i64, i64)) -> Result<Page, Failure> {
     let keys = client.query(
         "SELECT learner, seq FROM (
              (SELECT learner, seq FROM deliveries WHERE (learner, seq) > ($1, $2) AND (learner, seq) <= ($3, $4)
@@ -128,7 +129,7 @@ fn page_of_exchanges(client: &mut postgres::Client, after: (i64, i64), until: (i
     )?;
     let Some(last) = keys.last() else { return Ok((Vec::new(), Vec::new(), None)) };
     let last: (i64, i64) = (last.try_get(0)?, last.try_get(1)?);
-    let keyed = |client: &mut postgres::Client, sql: &str| -> Result<Vec<Keyed>, Failure> {
+    let keyed = |client: &mut Session, sql: &str| -> Result<Vec<Keyed>, Failure> {
         let rows = client.query(sql, &[&after.0, &after.1, &last.0, &last.1])?;
         Ok(rows
             .iter()

@@ -3,19 +3,22 @@
 //! thread that is already inside one, and `Storage` is called from tokio workers, so callers
 //! never touch a client: they check a connection out, send it boxed jobs and block on a std
 //! channel for each reply. A connection stays checked out for a whole learner transaction, so
-//! `BEGIN … COMMIT` run on one session. Leaves SQL to the callers.
+//! `BEGIN … COMMIT` run on one session. Each session keeps the statements prepared on it, so a
+//! hot statement costs one round trip, not two. Leaves SQL to the callers.
 
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use postgres::Client;
+use postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::errors::{Failure, connect_error};
 use crate::store::StoreError;
 
-/// What a connection's thread runs: a job gets the client, or `None` while it cannot connect.
+/// What a connection's thread runs: a job gets the session, or `None` while it cannot connect.
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 
 /// How the threads reach the server again after a connection was lost.
@@ -31,16 +34,51 @@ pub(super) struct Dialer {
 
 impl Dialer {
     /// A new session.
-    fn connect(&self) -> Result<Client, StoreError> {
-        self.config
+    fn connect(&self) -> Result<Session, StoreError> {
+        let client = self
+            .config
             .connect(self.tls.clone())
-            .map_err(|error| connect_error(&self.config, &error, self.secret.as_deref()))
+            .map_err(|error| connect_error(&self.config, &error, self.secret.as_deref()))?;
+        Ok(Session { client, statements: HashMap::new() })
+    }
+}
+
+/// One session with the server: the client, and the statements prepared on it (which die
+/// with it: a session connected again starts with none).
+pub(super) struct Session {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+impl Session {
+    /// `sql` prepared on this session: the first time with a round trip, then from the cache.
+    pub(super) fn prepared(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.statements.insert(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+impl Deref for Session {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
     }
 }
 
 /// The state of one connection's thread.
 pub(super) struct Worker {
-    client: Option<Client>,
+    client: Option<Session>,
     dialer: Dialer,
 }
 
@@ -126,7 +164,7 @@ impl Pool {
     /// Runs one job on a connection of its own (a read or a write outside a transaction).
     pub(super) fn run<R: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Client) -> Result<R, Failure> + Send + 'static,
+        job: impl FnOnce(&mut Session) -> Result<R, Failure> + Send + 'static,
     ) -> Result<R, Failure> {
         self.checkout()?.run(job)
     }
@@ -162,24 +200,56 @@ impl Checkout<'_> {
     /// Runs `job` on this connection's thread and waits for what it returns.
     pub(super) fn run<R: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut Client) -> Result<R, Failure> + Send + 'static,
+        job: impl FnOnce(&mut Session) -> Result<R, Failure> + Send + 'static,
     ) -> Result<R, Failure> {
-        self.send(move |worker| match worker.client.as_mut() {
+        self.start(job)?.wait()?
+    }
+
+    /// Sends `job` to this connection's thread without waiting for it, so the caller can make
+    /// the next one meanwhile; jobs run in the order they were sent.
+    pub(super) fn start<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Session) -> Result<R, Failure> + Send + 'static,
+    ) -> Result<Reply<Result<R, Failure>>, StoreError> {
+        self.start_on_worker(move |worker| match worker.client.as_mut() {
             Some(client) => job(client),
             None => Err(Failure::Store(StoreError::Database("the connection to PostgreSQL was lost".to_owned()))),
-        })?
+        })
     }
 
     fn send<R: Send + 'static>(&self, job: impl FnOnce(&mut Worker) -> R + Send + 'static) -> Result<R, StoreError> {
-        let lost = || StoreError::Database("a database thread stopped".to_owned());
-        let connection = self.connection.as_ref().ok_or_else(lost)?;
+        self.start_on_worker(job)?.wait()
+    }
+
+    fn start_on_worker<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Worker) -> R + Send + 'static,
+    ) -> Result<Reply<R>, StoreError> {
+        let connection = self.connection.as_ref().ok_or_else(thread_stopped)?;
         let (reply, answer) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |worker| {
             let _ = reply.send(job(worker));
         });
-        connection.jobs.send(job).map_err(|_| lost())?;
-        answer.recv().map_err(|_| lost())
+        connection.jobs.send(job).map_err(|_| thread_stopped())?;
+        Ok(Reply { answer })
     }
+}
+
+/// What a job sent with [`Checkout::start`] will return.
+pub(super) struct Reply<R> {
+    answer: mpsc::Receiver<R>,
+}
+
+impl<R> Reply<R> {
+    /// Waits for the job to finish.
+    pub(super) fn wait(self) -> Result<R, StoreError> {
+        self.answer.recv().map_err(|_| thread_stopped())
+    }
+}
+
+/// The sentence for a connection thread that is gone.
+fn thread_stopped() -> StoreError {
+    StoreError::Database("a database thread stopped".to_owned())
 }
 
 impl Drop for Checkout<'_> {

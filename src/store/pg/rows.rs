@@ -3,8 +3,9 @@
 //! first passed through the sled engine's compact encoding, so that they read back exactly as
 //! sled gives them (times to the millisecond, learner and number from the key).
 
+use super::pool::Session;
 use chrono::{DateTime, Utc};
-use postgres::Client;
+use postgres::types::{ToSql, Type};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -61,6 +62,9 @@ pub(super) fn normal_answer(learner: LearnerId, seq: DeliverySeq, answer: &Answe
         .ok_or_else(|| StoreError::Encode("an answer vanished in its encoding".to_owned()))
 }
 
+/// A statement parameter or a `COPY` value.
+pub(super) type Param<'a> = &'a (dyn ToSql + Sync);
+
 /// A row of `learners`.
 pub(super) struct LearnerRow {
     id: i64,
@@ -90,16 +94,33 @@ impl LearnerRow {
         }
     }
 
+    /// Writes rows in the order of [`Self::params`] (`record` as text: json's binary form is its text).
+    pub(super) const COPY: &'static str =
+        "COPY learners (id, cohort, name, status, erasing_since, enrolled_at, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 7] =
+        [Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TIMESTAMPTZ, Type::TIMESTAMPTZ, Type::TEXT];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> i64 {
+        self.id
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 7] {
+        [&self.id, &self.cohort, &self.name, &self.status, &self.erasing_since, &self.enrolled_at, &self.record]
+    }
+
     /// Inserts or replaces the row.
-    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
-        client.execute(
+    pub(super) fn put(&self, client: &mut Session) -> Result<(), Failure> {
+        let statement = client.prepared(
             "INSERT INTO learners (id, cohort, name, status, erasing_since, enrolled_at, record)
              VALUES ($1, $2, $3, $4, $5, $6, $7::text::json)
              ON CONFLICT (id) DO UPDATE SET cohort = EXCLUDED.cohort, name = EXCLUDED.name,
                  status = EXCLUDED.status, erasing_since = EXCLUDED.erasing_since,
                  enrolled_at = EXCLUDED.enrolled_at, record = EXCLUDED.record",
-            &[&self.id, &self.cohort, &self.name, &self.status, &self.erasing_since, &self.enrolled_at, &self.record],
         )?;
+        client.execute(&statement, &self.params())?;
         Ok(())
     }
 }
@@ -118,14 +139,29 @@ impl LeadRow {
         Self { id: id.get(), name: lead.name.clone(), joined_at: lead.joined_at, record }
     }
 
+    /// Writes rows in the order of [`Self::params`].
+    pub(super) const COPY: &'static str = "COPY leads (id, name, joined_at, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 4] = [Type::INT8, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> i64 {
+        self.id
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 4] {
+        [&self.id, &self.name, &self.joined_at, &self.record]
+    }
+
     /// Inserts or replaces the row.
-    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
-        client.execute(
+    pub(super) fn put(&self, client: &mut Session) -> Result<(), Failure> {
+        let statement = client.prepared(
             "INSERT INTO leads (id, name, joined_at, record) VALUES ($1, $2, $3, $4::text::json)
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, joined_at = EXCLUDED.joined_at,
                  record = EXCLUDED.record",
-            &[&self.id, &self.name, &self.joined_at, &self.record],
         )?;
+        client.execute(&statement, &self.params())?;
         Ok(())
     }
 }
@@ -160,15 +196,32 @@ impl NoteRow {
         }
     }
 
+    /// Writes rows in the order of [`Self::params`].
+    pub(super) const COPY: &'static str =
+        "COPY notes (learner, seq, cohort, at, kind, text, shared, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 8] =
+        [Type::INT8, Type::INT8, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT, Type::TEXT, Type::BOOL, Type::TEXT];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> (i64, i64) {
+        (self.learner, self.seq)
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 8] {
+        [&self.learner, &self.seq, &self.cohort, &self.at, &self.kind, &self.text, &self.shared, &self.record]
+    }
+
     /// Inserts or replaces the row.
-    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
-        client.execute(
+    pub(super) fn put(&self, client: &mut Session) -> Result<(), Failure> {
+        let statement = client.prepared(
             "INSERT INTO notes (learner, seq, cohort, at, kind, text, shared, record)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json)
              ON CONFLICT (learner, seq) DO UPDATE SET cohort = EXCLUDED.cohort, at = EXCLUDED.at,
                  kind = EXCLUDED.kind, text = EXCLUDED.text, shared = EXCLUDED.shared, record = EXCLUDED.record",
-            &[&self.learner, &self.seq, &self.cohort, &self.at, &self.kind, &self.text, &self.shared, &self.record],
         )?;
+        client.execute(&statement, &self.params())?;
         Ok(())
     }
 }
@@ -212,36 +265,64 @@ impl DeliveryRow {
         })
     }
 
+    /// Writes rows in the order of [`Self::params`] (the outbox is left to the caller).
+    pub(super) const COPY: &'static str = "COPY deliveries (learner, seq, cohort, created, slot, purpose, item, state,
+         message_id, finished_at, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 11] = [
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+    ];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> (i64, i64) {
+        (self.learner, self.seq)
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 11] {
+        [
+            &self.learner,
+            &self.seq,
+            &self.cohort,
+            &self.created,
+            &self.slot,
+            &self.purpose,
+            &self.item,
+            &self.state,
+            &self.message_id,
+            &self.finished_at,
+            &self.record,
+        ]
+    }
+
     /// Inserts or replaces the row, and files it in the outbox while pending.
-    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
-        client.execute(
+    pub(super) fn put(&self, client: &mut Session) -> Result<(), Failure> {
+        let statement = client.prepared(
             "INSERT INTO deliveries (learner, seq, cohort, created, slot, purpose, item, state, message_id,
                  finished_at, record)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::json)
              ON CONFLICT (learner, seq) DO UPDATE SET cohort = EXCLUDED.cohort, created = EXCLUDED.created,
                  slot = EXCLUDED.slot, purpose = EXCLUDED.purpose, item = EXCLUDED.item, state = EXCLUDED.state,
                  message_id = EXCLUDED.message_id, finished_at = EXCLUDED.finished_at, record = EXCLUDED.record",
-            &[
-                &self.learner,
-                &self.seq,
-                &self.cohort,
-                &self.created,
-                &self.slot,
-                &self.purpose,
-                &self.item,
-                &self.state,
-                &self.message_id,
-                &self.finished_at,
-                &self.record,
-            ],
         )?;
+        client.execute(&statement, &self.params())?;
         if self.state == "pending" {
-            client.execute(
-                "INSERT INTO outbox (learner, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&self.learner, &self.seq],
-            )?;
+            let statement =
+                client.prepared("INSERT INTO outbox (learner, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
+            client.execute(&statement, &[&self.learner, &self.seq])?;
         } else {
-            client.execute("DELETE FROM outbox WHERE learner = $1 AND seq = $2", &[&self.learner, &self.seq])?;
+            let statement = client.prepared("DELETE FROM outbox WHERE learner = $1 AND seq = $2")?;
+            client.execute(&statement, &[&self.learner, &self.seq])?;
         }
         Ok(())
     }
@@ -310,9 +391,59 @@ impl AnswerRow {
         Ok(row)
     }
 
+    /// Writes rows in the order of [`Self::params`].
+    pub(super) const COPY: &'static str = "COPY answers (learner, seq, part, cohort, item, at, kind, choice, correct,
+         review, confidence, question, outcome, text, shared, record) FROM STDIN (FORMAT binary)";
+    /// The types of the columns [`Self::COPY`] names.
+    pub(super) const TYPES: [Type; 16] = [
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::INT4,
+        Type::BOOL,
+        Type::BOOL,
+        Type::TEXT,
+        Type::INT4,
+        Type::TEXT,
+        Type::TEXT,
+        Type::BOOL,
+        Type::TEXT,
+    ];
+
+    /// The row's primary key.
+    pub(super) fn key(&self) -> (i64, i64, i64) {
+        (self.learner, self.seq, self.part)
+    }
+
+    /// The columns, in the order of the statements.
+    pub(super) fn params(&self) -> [Param<'_>; 16] {
+        [
+            &self.learner,
+            &self.seq,
+            &self.part,
+            &self.cohort,
+            &self.item,
+            &self.at,
+            &self.kind,
+            &self.choice,
+            &self.correct,
+            &self.review,
+            &self.confidence,
+            &self.question,
+            &self.outcome,
+            &self.text,
+            &self.shared,
+            &self.record,
+        ]
+    }
+
     /// Inserts or replaces the row.
-    pub(super) fn put(&self, client: &mut Client) -> Result<(), Failure> {
-        client.execute(
+    pub(super) fn put(&self, client: &mut Session) -> Result<(), Failure> {
+        let statement = client.prepared(
             "INSERT INTO answers (learner, seq, part, cohort, item, at, kind, choice, correct, review, confidence,
                  question, outcome, text, shared, record)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::text::json)
@@ -321,76 +452,57 @@ impl AnswerRow {
                  review = EXCLUDED.review, confidence = EXCLUDED.confidence, question = EXCLUDED.question,
                  outcome = EXCLUDED.outcome, text = EXCLUDED.text, shared = EXCLUDED.shared,
                  record = EXCLUDED.record",
-            &[
-                &self.learner,
-                &self.seq,
-                &self.part,
-                &self.cohort,
-                &self.item,
-                &self.at,
-                &self.kind,
-                &self.choice,
-                &self.correct,
-                &self.review,
-                &self.confidence,
-                &self.question,
-                &self.outcome,
-                &self.text,
-                &self.shared,
-                &self.record,
-            ],
         )?;
+        client.execute(&statement, &self.params())?;
         Ok(())
     }
 }
 
 /// Inserts or replaces pack `pack`'s tuning row, whose JSON is `record`.
-pub(super) fn put_tuning(client: &mut Client, pack: &str, tuning: &PackTuning, record: &str) -> Result<(), Failure> {
+pub(super) fn put_tuning(client: &mut Session, pack: &str, tuning: &PackTuning, record: &str) -> Result<(), Failure> {
     let (fitted_on, reviews) = (tuning.fitted_on as i64, tuning.reviews as i64);
-    client.execute(
+    let statement = client.prepared(
         "INSERT INTO pack_tuning (pack, fitted_on, reviews, fitted_at, record) VALUES ($1, $2, $3, $4, $5::text::json)
          ON CONFLICT (pack) DO UPDATE SET fitted_on = EXCLUDED.fitted_on, reviews = EXCLUDED.reviews,
              fitted_at = EXCLUDED.fitted_at, record = EXCLUDED.record",
-        &[&pack, &fitted_on, &reviews, &tuning.at, &record],
     )?;
+    client.execute(&statement, &[&pack, &fitted_on, &reviews, &tuning.at, &record])?;
     Ok(())
 }
 
 /// Inserts or replaces cohort `cohort`'s team state, whose JSON is `record`.
-pub(super) fn put_cohort_state(client: &mut Client, cohort: &str, record: &str) -> Result<(), Failure> {
-    client.execute(
+pub(super) fn put_cohort_state(client: &mut Session, cohort: &str, record: &str) -> Result<(), Failure> {
+    let statement = client.prepared(
         "INSERT INTO cohort_states (cohort, record) VALUES ($1, $2::text::json)
          ON CONFLICT (cohort) DO UPDATE SET record = EXCLUDED.record",
-        &[&cohort, &record],
     )?;
+    client.execute(&statement, &[&cohort, &record])?;
     Ok(())
 }
 
 /// Claims slot `slot_key` of `cohort` for `learner`; false if it was claimed before. `record`
 /// is the claim time as sled's JSON; `claimed_at` that time, if it is one.
 pub(super) fn claim_slot(
-    client: &mut Client,
+    client: &mut Session,
     learner: i64,
     cohort: &str,
     slot_key: &str,
     claimed_at: Option<DateTime<Utc>>,
     record: &str,
 ) -> Result<bool, Failure> {
-    let inserted = client.execute(
-        "INSERT INTO slot_claims (learner, cohort, slot_key, claimed_at, record) VALUES ($1, $2, $3, $4, $5::text::json)
-         ON CONFLICT DO NOTHING",
-        &[&learner, &cohort, &slot_key, &claimed_at, &record],
-    )?;
+    let statement = client.prepared("INSERT INTO slot_claims (learner, cohort, slot_key, claimed_at, record) VALUES ($1, $2, $3, $4, $5::text::json)
+         ON CONFLICT DO NOTHING")?;
+    let inserted = client.execute(&statement, &[&learner, &cohort, &slot_key, &claimed_at, &record])?;
     Ok(inserted == 1)
 }
 
 /// Inserts or replaces `learner`'s agenda entry: due at `due` (seconds), as JSON `record`.
-pub(super) fn put_agenda(client: &mut Client, learner: i64, due: i64, record: &str) -> Result<(), Failure> {
-    client.execute(
+pub(super) fn put_agenda(client: &mut Session, learner: i64, due: i64, record: &str) -> Result<(), Failure> {
+    let statement = client.prepared(
         "INSERT INTO agenda (learner, due, record) VALUES ($1, $2, $3::text::json)
          ON CONFLICT (learner) DO UPDATE SET due = EXCLUDED.due, record = EXCLUDED.record",
-        &[&learner, &due, &record],
     )?;
+    client.execute(&statement, &[&learner, &due, &record])?;
     Ok(())
 }
 
@@ -400,11 +512,11 @@ pub(super) fn due_of(at: DateTime<Utc>) -> i64 {
 }
 
 /// Records that Telegram message `message_id` in `learner`'s chat is delivery `seq`.
-pub(super) fn put_message(client: &mut Client, learner: i64, message_id: i64, seq: i64) -> Result<(), Failure> {
-    client.execute(
+pub(super) fn put_message(client: &mut Session, learner: i64, message_id: i64, seq: i64) -> Result<(), Failure> {
+    let statement = client.prepared(
         "INSERT INTO messages (learner, message_id, seq) VALUES ($1, $2, $3)
          ON CONFLICT (learner, message_id) DO UPDATE SET seq = EXCLUDED.seq",
-        &[&learner, &message_id, &seq],
     )?;
+    client.execute(&statement, &[&learner, &message_id, &seq])?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! in one transaction under an advisory lock (two processes starting at once take turns), and
 //! recorded in `schema_migrations`. A database newer than this build is refused.
 
-use postgres::Client;
+use super::pool::Session;
 
 use super::errors::Failure;
 use crate::store::StoreError;
@@ -18,7 +18,7 @@ pub(crate) const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 const LOCK: &str = "SELECT pg_advisory_xact_lock(1853188199, 1)";
 
 /// Brings the database to [`LATEST`]; returns the migrations applied.
-pub(super) fn migrate(client: &mut Client) -> Result<usize, Failure> {
+pub(super) fn migrate(client: &mut Session) -> Result<usize, Failure> {
     let mut tx = client.transaction()?;
     tx.batch_execute(LOCK)?;
     tx.batch_execute(

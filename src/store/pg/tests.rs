@@ -334,3 +334,96 @@ fn a_serialization_failure_runs_the_transaction_again() {
     assert_eq!(runs.get(), 2);
     assert_eq!(store.n_learners(), 1);
 }
+
+/// A sled store whose learner 1 has more deliveries, answers and message ids than a batch.
+fn filled_past_a_batch() -> Store {
+    let sled = Store::temporary().expect("sled");
+    fill(&sled);
+    let learner = id(1);
+    sled.with_learner(learner, |tx| {
+        for number in 100..100 + super::batch::BATCH_ROWS as u64 + 10 {
+            tx.put_delivery(&contract::delivery(learner, crate::testkit::seq(number)))?;
+            tx.put_answer(&contract::answer(learner, crate::testkit::seq(number)))?;
+            if number % 2 == 0 {
+                let sent =
+                    crate::domain::DeliveryState::Sent { message_id: number as i64, at: at("2026-11-24T08:01:00Z") };
+                tx.finish_delivery(crate::testkit::seq(number), sent)?;
+            }
+        }
+        Ok(())
+    })
+    .expect("many deliveries");
+    sled
+}
+
+#[test]
+fn a_backup_of_more_records_than_a_batch_restores_byte_for_byte() {
+    let Some(db) = TestDb::create() else { return };
+    let sled = filled_past_a_batch();
+    let from_sled = backup_of(&sled);
+    let pg = connect(&db.url).expect("connect");
+    pg.restore(&mut from_sled.as_slice()).expect("restored");
+    assert_eq!(String::from_utf8_lossy(&backup_of(&pg)), String::from_utf8_lossy(&from_sled));
+    assert_eq!(pg.n_pending(), sled.n_pending());
+    let next = std::cell::Cell::new(0);
+    pg.with_learner(id(9), |tx| {
+        next.set(tx.next_seq()?.get());
+        Ok(())
+    })
+    .expect("a number");
+    assert_eq!(next.get(), 100 + super::batch::BATCH_ROWS as u64 + 10, "past the last restored");
+}
+
+#[test]
+fn records_out_of_order_or_twice_restore_as_into_sled() {
+    let Some(db) = TestDb::create() else { return };
+    let sled = Store::temporary().expect("sled");
+    fill(&sled);
+    let text = String::from_utf8(backup_of(&sled)).expect("text");
+    let (header, body) = text.split_once('\n').expect("a header");
+    // Every tree backwards (message ids after their deliveries, as a backup has them), and the
+    // first learner again at the end, renamed: the last of a record wins.
+    let (messages, mut lines): (Vec<&str>, Vec<&str>) =
+        body.lines().rev().partition(|line| line.starts_with("{\"tree\":\"messages\""));
+    lines.extend(messages);
+    let learner = body.lines().find(|line| line.starts_with("{\"tree\":\"learners\"")).expect("a learner");
+    let renamed = learner.replacen("\"name\":\"", "\"name\":\"Renamed ", 1);
+    assert_ne!(renamed, learner);
+    let shuffled = format!("{header}\n{}\n{renamed}\n", lines.join("\n"));
+    let sled = Store::temporary().expect("sled");
+    sled.restore(&mut shuffled.as_bytes()).expect("into sled");
+    let pg = connect(&db.url).expect("connect");
+    pg.restore(&mut shuffled.as_bytes()).expect("into postgres");
+    assert_eq!(String::from_utf8_lossy(&backup_of(&pg)), String::from_utf8_lossy(&backup_of(&sled)));
+}
+
+#[test]
+fn a_restore_into_a_database_with_records_is_refused_and_changes_nothing() {
+    let Some(db) = TestDb::create() else { return };
+    let pg = connect(&db.url).expect("connect");
+    busy_learner(&pg, id(7));
+    let before = backup_of(&pg);
+    let sled = Store::temporary().expect("sled");
+    fill(&sled);
+    let error = pg.restore(&mut backup_of(&sled).as_slice()).expect_err("refused");
+    assert!(matches!(error, BackupError::NotEmpty), "{error:?}");
+    assert_eq!(backup_of(&pg), before);
+}
+
+#[test]
+fn a_session_connected_again_prepares_its_statements_again() {
+    let Some(db) = TestDb::create() else { return };
+    let store = connect(&db.url).expect("connect");
+    busy_learner(&store, id(1));
+    assert!(store.learner(id(1)).expect("read").is_some(), "the statements are prepared");
+    sql(&db)
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .expect("the sessions end");
+    // The first use of a lost session fails; the session made in its place works.
+    let reads: Vec<bool> = (0..2 * CONNECTIONS).map(|_| store.learner(id(1)).is_ok_and(|l| l.is_some())).collect();
+    assert!(reads[CONNECTIONS..].iter().all(|&ok| ok), "{reads:?}");
+}

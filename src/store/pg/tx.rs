@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::errors::Failure;
-use super::pool::Checkout;
+use super::pool::{Checkout, Session};
 use super::rows::{self, AnswerRow, DeliveryRow, LeadRow, LearnerRow, NoteRow, json, parse, seq_of, seq_sql};
 use crate::domain::{Answer, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note};
 use crate::store::{LearnerTx, StoreError, TxError};
@@ -23,7 +23,8 @@ pub(super) fn transact(
         let outcome = connection
             .run(move |client| {
                 client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-                client.execute("SELECT pg_advisory_xact_lock($1)", &[&learner])?;
+                let statement = client.prepared("SELECT pg_advisory_xact_lock($1)")?;
+                client.execute(&statement, &[&learner])?;
                 Ok(())
             })
             .and_then(|()| work(&PgTx { id, connection }).map_err(Failure::from))
@@ -61,7 +62,7 @@ impl PgTx<'_, '_> {
     /// Runs one statement's job on the transaction's connection.
     fn run<R: Send + 'static>(
         &self,
-        job: impl FnOnce(&mut postgres::Client) -> Result<R, Failure> + Send + 'static,
+        job: impl FnOnce(&mut Session) -> Result<R, Failure> + Send + 'static,
     ) -> Result<R, TxError> {
         Ok(self.connection.run(job)?)
     }
@@ -70,9 +71,10 @@ impl PgTx<'_, '_> {
     fn record(&self, sql: &'static str, seq: Option<i64>) -> Result<Option<String>, TxError> {
         let learner = self.id.get();
         self.run(move |client| {
+            let statement = client.prepared(sql)?;
             let row = match seq {
-                Some(seq) => client.query_opt(sql, &[&learner, &seq])?,
-                None => client.query_opt(sql, &[&learner])?,
+                Some(seq) => client.query_opt(&statement, &[&learner, &seq])?,
+                None => client.query_opt(&statement, &[&learner])?,
             };
             Ok(row.map(|row| row.try_get::<_, String>(0)).transpose()?)
         })
@@ -101,7 +103,7 @@ impl LearnerTx for PgTx<'_, '_> {
 
     fn remove_lead(&self) -> Result<(), TxError> {
         let learner = self.id.get();
-        self.run(move |client| Ok(client.execute("DELETE FROM leads WHERE id = $1", &[&learner]).map(drop)?))
+        self.run(move |client| execute(client, "DELETE FROM leads WHERE id = $1", &[&learner]))
     }
 
     fn note(&self, seq: DeliverySeq) -> Result<Option<Note>, TxError> {
@@ -116,9 +118,7 @@ impl LearnerTx for PgTx<'_, '_> {
 
     fn remove_note(&self, seq: DeliverySeq) -> Result<(), TxError> {
         let (learner, seq) = (self.id.get(), seq_sql(seq));
-        self.run(move |client| {
-            Ok(client.execute("DELETE FROM notes WHERE learner = $1 AND seq = $2", &[&learner, &seq]).map(drop)?)
-        })
+        self.run(move |client| execute(client, "DELETE FROM notes WHERE learner = $1 AND seq = $2", &[&learner, &seq]))
     }
 
     fn put_learner(&self, learner: &Learner) -> Result<(), TxError> {
@@ -132,7 +132,10 @@ impl LearnerTx for PgTx<'_, '_> {
     }
 
     fn next_seq(&self) -> Result<DeliverySeq, TxError> {
-        self.run(|client| Ok(seq_of(client.query_one("SELECT nextval('delivery_numbers')", &[])?.try_get(0)?)))
+        self.run(|client| {
+            let statement = client.prepared("SELECT nextval('delivery_numbers')")?;
+            Ok(seq_of(client.query_one(&statement, &[])?.try_get(0)?))
+        })
     }
 
     fn delivery(&self, seq: DeliverySeq) -> Result<Option<Delivery>, TxError> {
@@ -149,7 +152,7 @@ impl LearnerTx for PgTx<'_, '_> {
         let Some(mut delivery) = LearnerTx::delivery(self, seq)? else {
             let (learner, seq) = (self.id.get(), seq_sql(seq));
             return self.run(move |client| {
-                Ok(client.execute("DELETE FROM outbox WHERE learner = $1 AND seq = $2", &[&learner, &seq]).map(drop)?)
+                execute(client, "DELETE FROM outbox WHERE learner = $1 AND seq = $2", &[&learner, &seq])
             });
         };
         if let DeliveryState::Sent { message_id, .. } = state {
@@ -165,7 +168,8 @@ impl LearnerTx for PgTx<'_, '_> {
         let (learner, seq, part) = (self.id.get(), seq_sql(seq), i64::from(part));
         let record = self.run(move |client| {
             let sql = "SELECT record::text FROM answers WHERE learner = $1 AND seq = $2 AND part = $3";
-            let row = client.query_opt(sql, &[&learner, &seq, &part])?;
+            let statement = client.prepared(sql)?;
+            let row = client.query_opt(&statement, &[&learner, &seq, &part])?;
             Ok(row.map(|row| row.try_get::<_, String>(0)).transpose()?)
         })?;
         Ok(record.map(|text| parse("answers", &text)).transpose()?)
@@ -179,20 +183,18 @@ impl LearnerTx for PgTx<'_, '_> {
     fn prune_exchange(&self, seq: DeliverySeq, before: DateTime<Utc>) -> Result<(usize, bool), TxError> {
         let (learner, seq) = (self.id.get(), seq_sql(seq));
         self.run(move |client| {
-            let answers = client.execute(
-                "DELETE FROM answers WHERE learner = $1 AND seq = $2 AND at < $3",
-                &[&learner, &seq, &before],
-            )?;
+            let statement = client.prepared("DELETE FROM answers WHERE learner = $1 AND seq = $2 AND at < $3")?;
+            let answers = client.execute(&statement, &[&learner, &seq, &before])?;
             // The outbox entry and the message ids pointing at it go with the delivery (ON DELETE
             // CASCADE); like sled, so does the id of the message it became, wherever it points.
-            let deleted = client.query_opt(
+            let statement = client.prepared(
                 "DELETE FROM deliveries WHERE learner = $1 AND seq = $2 AND finished_at < $3 RETURNING message_id",
-                &[&learner, &seq, &before],
             )?;
+            let deleted = client.query_opt(&statement, &[&learner, &seq, &before])?;
             let Some(deleted) = deleted else { return Ok((answers as usize, false)) };
             if let Some(message_id) = deleted.try_get::<_, Option<i64>>(0)? {
                 let sql = "DELETE FROM messages WHERE learner = $1 AND message_id = $2";
-                client.execute(sql, &[&learner, &message_id])?;
+                execute(client, sql, &[&learner, &message_id])?;
             }
             Ok((answers as usize, true))
         })
@@ -202,7 +204,8 @@ impl LearnerTx for PgTx<'_, '_> {
         let learner = self.id.get();
         self.run(move |client| {
             let sql = "SELECT seq FROM messages WHERE learner = $1 AND message_id = $2";
-            let row = client.query_opt(sql, &[&learner, &message_id])?;
+            let statement = client.prepared(sql)?;
+            let row = client.query_opt(&statement, &[&learner, &message_id])?;
             Ok(row.map(|row| row.try_get::<_, i64>(0).map(seq_of)).transpose()?)
         })
     }
@@ -213,7 +216,7 @@ impl LearnerTx for PgTx<'_, '_> {
             let due = rows::due_of(old.at);
             self.run(move |client| {
                 let sql = "DELETE FROM agenda WHERE learner = $1 AND due = $2";
-                Ok(client.execute(sql, &[&learner, &due]).map(drop)?)
+                execute(client, sql, &[&learner, &due])
             })?;
         }
         if let Some(new) = new {
@@ -222,4 +225,11 @@ impl LearnerTx for PgTx<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// Runs statement `sql`, prepared once per session, with `params`.
+fn execute(client: &mut Session, sql: &'static str, params: &[rows::Param<'_>]) -> Result<(), Failure> {
+    let statement = client.prepared(sql)?;
+    client.execute(&statement, params)?;
+    Ok(())
 }
