@@ -1,6 +1,8 @@
 # Build: a release binary on Debian, then a small runtime image. The binary is linked
 # dynamically against glibc (and nothing else: TLS is rustls), which the runtime image has.
 FROM rust:1.95-slim-bookworm AS build
+# `--build-arg FEATURES=postgres` builds the PostgreSQL engine in (README: Running on PostgreSQL).
+ARG FEATURES=""
 WORKDIR /src
 # Dependencies first, in a layer of their own: it is rebuilt only when the manifests or the lock
 # change, not at every edit of the code. The stand-in sources are replaced below.
@@ -9,16 +11,17 @@ COPY crates/fake-telegram/Cargo.toml crates/fake-telegram/Cargo.toml
 COPY crates/proof/Cargo.toml crates/proof/Cargo.toml
 RUN mkdir -p src benches crates/fake-telegram/src crates/proof/src \
     && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && for bench in planner content agenda; do echo 'fn main() {}' > benches/$bench.rs; done \
+    && for bench in planner content agenda tune; do echo 'fn main() {}' > benches/$bench.rs; done \
     && touch crates/fake-telegram/src/lib.rs crates/proof/src/lib.rs \
     && echo 'fn main() {}' > crates/fake-telegram/src/main.rs \
     && echo 'fn main() {}' > crates/proof/src/main.rs \
-    && cargo build --release --locked --bin nudge \
+    && cargo build --release --locked --bin nudge --features "$FEATURES" \
     && rm -rf src benches crates
 COPY crates ./crates
 COPY src ./src
 COPY benches ./benches
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin nudge
+COPY migrations ./migrations
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin nudge --features "$FEATURES"
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -378,6 +378,7 @@ pub(super) fn write_stored(out: &mut dyn Write, tree: &str, key: &[u8], value: &
 }
 
 /// Writes the lines of an exchange stored under sled key `key` (learner ‖ seq); returns how many.
+#[cfg(feature = "postgres")]
 pub(super) fn write_exchange(out: &mut dyn Write, key: &[u8], exchange: Exchange) -> Result<usize, BackupError> {
     write_records(out, exchange_records(key, exchange))
 }

@@ -27,6 +27,7 @@ mod counts;
 mod keys;
 mod migrate;
 pub mod open;
+#[cfg(feature = "postgres")]
 pub mod pg;
 mod privacy;
 mod records;
@@ -42,6 +43,7 @@ use sled::Transactional;
 
 use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning};
 pub(crate) use backup::BackupError;
+#[cfg(feature = "postgres")]
 pub use pg::PgStore;
 pub(crate) use privacy::{LearnerExport, Pruned};
 pub(crate) use records::Exchange;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{PgStore, Storage, Store, StoreError};
+use super::{Storage, Store, StoreError};
 use crate::config::{Backend, StoreSettings};
 
 /// The environment variable holding the PostgreSQL URL.
@@ -17,6 +17,11 @@ pub const DATABASE_URL_VAR: &str = "NUDGE_DATABASE_URL";
 /// Why a store could not be opened, in a sentence that names the store and never the password.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// `backend = "postgres"` in a nudge built without the `postgres` feature.
+    #[error(
+        "`[store] backend = \"postgres\"`, but this nudge was built without PostgreSQL: build it with `cargo build --release --features postgres` (or use `backend = \"sled\"`)"
+    )]
+    NotBuilt,
     /// `backend = "postgres"` without `NUDGE_DATABASE_URL`.
     #[error(
         "`[store] backend = \"postgres\"` needs the environment variable {DATABASE_URL_VAR} (postgres://user:password@host:5432/database); nudge reads it only from the environment"
@@ -93,7 +98,7 @@ pub fn open_blocking(
             Ok(Arc::new(store))
         }
         Backend::Postgres => {
-            let url = url.ok_or(OpenError::NoUrl)?;
+            let url = postgres_url(url)?;
             let mut attempt = 0;
             loop {
                 match connect(url) {
@@ -132,7 +137,7 @@ pub async fn open_for_daemon(
             Ok(Arc::new(store))
         }
         Backend::Postgres => {
-            let url = url.ok_or(OpenError::NoUrl)?;
+            let url = postgres_url(url)?;
             let mut attempt = 0;
             loop {
                 let trying = url.clone();
@@ -189,14 +194,29 @@ struct Failed {
 }
 
 /// One attempt at the database at `url`.
+#[cfg(feature = "postgres")]
 fn connect(url: &SecretString) -> Result<Arc<dyn Storage>, Failed> {
-    match PgStore::connect(url.expose_secret()) {
+    match super::PgStore::connect(url.expose_secret()) {
         Ok(store) => Ok(Arc::new(store)),
         Err(error) => Err(Failed {
             lasting: matches!(error, StoreError::Schema { .. } | StoreError::DatabaseSchema { .. }),
             error: postgres_error(url, &error.to_string()),
         }),
     }
+}
+
+/// The database URL, when this nudge has PostgreSQL built in and the environment gives one.
+fn postgres_url<U>(url: Option<U>) -> Result<U, OpenError> {
+    if cfg!(not(feature = "postgres")) {
+        return Err(OpenError::NotBuilt);
+    }
+    url.ok_or(OpenError::NoUrl)
+}
+
+/// Without the engine built in, every attempt fails the same way.
+#[cfg(not(feature = "postgres"))]
+fn connect(_url: &SecretString) -> Result<Arc<dyn Storage>, Failed> {
+    Err(Failed { error: OpenError::NotBuilt, lasting: true })
 }
 
 /// `text` (an engine's error) as an [`OpenError`] that names the database once and never its

@@ -3,18 +3,17 @@
 //! throw-away server in `NUDGE_TEST_DATABASE_URL`). Each test directory gets a database of its
 //! own, kept for as long as the test runs (restarts included) and dropped with the server.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 
 use nudge::config::Backend;
-use nudge::store::pg::testdb::TestDb;
-use nudge::store::{PgStore, Storage, Store};
+use nudge::store::{Storage, Store};
 
 /// The engine of this run.
 pub fn engine() -> Backend {
     match std::env::var("NUDGE_TEST_ENGINE").as_deref() {
-        Ok("postgres") => Backend::Postgres,
+        Ok("postgres") if cfg!(feature = "postgres") => Backend::Postgres,
+        Ok("postgres") => panic!("NUDGE_TEST_ENGINE=postgres needs the tests built with `--features postgres`"),
         _ => Backend::Sled,
     }
 }
@@ -33,24 +32,7 @@ pub fn sled_only(what: &str) -> bool {
     on_postgres()
 }
 
-/// The databases made so far, by the test directory they belong to.
-fn databases() -> &'static Mutex<HashMap<PathBuf, TestDb>> {
-    static DATABASES: OnceLock<Mutex<HashMap<PathBuf, TestDb>>> = OnceLock::new();
-    DATABASES.get_or_init(Default::default)
-}
-
-/// The URL of the database of the test whose files are in `dir`, made at the first call.
-///
-/// # Panics
-///
-/// When the run is on PostgreSQL without a server to make it on.
-pub fn database_of(dir: &Path) -> String {
-    let mut databases = databases().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let db = databases.entry(dir.to_owned()).or_insert_with(|| {
-        TestDb::create().expect("NUDGE_TEST_ENGINE=postgres needs a server in NUDGE_TEST_DATABASE_URL")
-    });
-    db.url.clone()
-}
+pub use postgres_only::*;
 
 /// The `[store]` lines of a config for the test in `dir`.
 pub fn store_section(dir: &Path) -> String {
@@ -62,12 +44,7 @@ pub fn store_section(dir: &Path) -> String {
 pub fn open_store(dir: &Path) -> Arc<dyn Storage> {
     match engine() {
         Backend::Sled => Arc::new(Store::open_when_free(&dir.join("store")).expect("the store opens")),
-        Backend::Postgres => {
-            let url = database_of(dir);
-            let connect = move || PgStore::connect(&url).expect("the test database opens");
-            // Off the caller's runtime thread, as the engine asks.
-            Arc::new(std::thread::spawn(connect).join().expect("the connecting thread"))
-        }
+        Backend::Postgres => open_database(dir),
     }
 }
 
@@ -87,38 +64,110 @@ pub fn command_env(dir: &Path) -> Vec<(&'static str, String)> {
     }
 }
 
-/// What [`rows_mentioning`] found.
-pub struct Scan {
-    /// Rows read, in every table.
-    pub scanned: usize,
-    /// `table: row` for every row whose text holds one of the needles.
-    pub mentions: Vec<String>,
-}
+/// The parts that need the PostgreSQL engine built in; without it the run is never on
+/// PostgreSQL ([`engine`] says so), and these are never called.
+#[cfg(feature = "postgres")]
+mod postgres_only {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex, OnceLock};
 
-/// Every row of every table of the test's database, as PostgreSQL writes a row as text, searched
-/// for `needles` (a learner's id, something they wrote): a black-box look at what an erasure
-/// left, whatever the tables are.
-pub fn rows_mentioning(dir: &Path, needles: &[&str]) -> Scan {
-    let url = database_of(dir);
-    let needles: Vec<String> = needles.iter().map(|needle| (*needle).to_owned()).collect();
-    std::thread::spawn(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("the test database");
-        let tables = client
-            .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
-            .expect("the tables");
-        let mut scan = Scan { scanned: 0, mentions: Vec::new() };
-        for table in tables.iter().map(|row| row.get::<_, String>(0)) {
-            let rows = client.query(&format!("SELECT t::text FROM \"{table}\" t"), &[]).expect("the rows");
-            for text in rows.iter().map(|row| row.get::<_, String>(0)) {
-                scan.scanned += 1;
-                if needles.iter().any(|needle| text.contains(needle.as_str())) {
-                    scan.mentions.push(format!("{table}: {text}"));
+    use nudge::store::pg::testdb::TestDb;
+    use nudge::store::{PgStore, Storage};
+
+    /// The databases made so far, by the test directory they belong to.
+    fn databases() -> &'static Mutex<HashMap<PathBuf, TestDb>> {
+        static DATABASES: OnceLock<Mutex<HashMap<PathBuf, TestDb>>> = OnceLock::new();
+        DATABASES.get_or_init(Default::default)
+    }
+
+    /// The URL of the database of the test whose files are in `dir`, made at the first call.
+    ///
+    /// # Panics
+    ///
+    /// When the run is on PostgreSQL without a server to make it on.
+    pub fn database_of(dir: &Path) -> String {
+        let mut databases = databases().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let db = databases.entry(dir.to_owned()).or_insert_with(|| {
+            TestDb::create().expect("NUDGE_TEST_ENGINE=postgres needs a server in NUDGE_TEST_DATABASE_URL")
+        });
+        db.url.clone()
+    }
+
+    /// The test's database, opened directly.
+    pub fn open_database(dir: &Path) -> Arc<dyn Storage> {
+        let url = database_of(dir);
+        let connect = move || PgStore::connect(&url).expect("the test database opens");
+        // Off the caller's runtime thread, as the engine asks.
+        Arc::new(std::thread::spawn(connect).join().expect("the connecting thread"))
+    }
+
+    /// What [`rows_mentioning`] found.
+    pub struct Scan {
+        /// Rows read, in every table.
+        pub scanned: usize,
+        /// `table: row` for every row whose text holds one of the needles.
+        pub mentions: Vec<String>,
+    }
+
+    /// Every row of every table of the test's database, as PostgreSQL writes a row as text, searched
+    /// for `needles` (a learner's id, something they wrote): a black-box look at what an erasure
+    /// left, whatever the tables are.
+    pub fn rows_mentioning(dir: &Path, needles: &[&str]) -> Scan {
+        let url = database_of(dir);
+        let needles: Vec<String> = needles.iter().map(|needle| (*needle).to_owned()).collect();
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("the test database");
+            let tables = client
+                .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
+                .expect("the tables");
+            let mut scan = Scan { scanned: 0, mentions: Vec::new() };
+            for table in tables.iter().map(|row| row.get::<_, String>(0)) {
+                let rows = client.query(&format!("SELECT t::text FROM \"{table}\" t"), &[]).expect("the rows");
+                for text in rows.iter().map(|row| row.get::<_, String>(0)) {
+                    scan.scanned += 1;
+                    if needles.iter().any(|needle| text.contains(needle.as_str())) {
+                        scan.mentions.push(format!("{table}: {text}"));
+                    }
                 }
             }
-        }
-        assert!(tables.len() >= 10, "the schema's tables were found: {}", tables.len());
-        scan
-    })
-    .join()
-    .expect("the scanning thread")
+            assert!(tables.len() >= 10, "the schema's tables were found: {}", tables.len());
+            scan
+        })
+        .join()
+        .expect("the scanning thread")
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+mod postgres_only {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use nudge::store::Storage;
+
+    const NOT_BUILT: &str = "the tests were built without `--features postgres`";
+
+    /// Never called without the engine ([`super::engine`] is never PostgreSQL).
+    pub fn database_of(_dir: &Path) -> String {
+        panic!("{NOT_BUILT}")
+    }
+
+    /// Never called without the engine.
+    pub fn open_database(_dir: &Path) -> Arc<dyn Storage> {
+        panic!("{NOT_BUILT}")
+    }
+
+    /// What `rows_mentioning` found.
+    pub struct Scan {
+        /// Rows read.
+        pub scanned: usize,
+        /// Rows holding a needle.
+        pub mentions: Vec<String>,
+    }
+
+    /// Never called without the engine.
+    pub fn rows_mentioning(_dir: &Path, _needles: &[&str]) -> Scan {
+        panic!("{NOT_BUILT}")
+    }
 }

@@ -113,6 +113,7 @@ fn the_token_never_appears_in_logs_or_errors() {
 /// The PostgreSQL URL's password through the real binary: a database that does not answer is
 /// retried at start with backoff, and neither the daemon's log lines nor a command's error show
 /// the password; they name host, port and database (and the user, to check it against).
+#[cfg(feature = "postgres")]
 #[test]
 fn the_database_password_never_appears_while_postgres_cannot_be_reached() {
     const URL: &str = "postgres://nudge-user:PG-CANARY-pw@127.0.0.1:9/nudge";
@@ -180,4 +181,27 @@ fn the_database_password_never_appears_while_postgres_cannot_be_reached() {
         !without.status.success() && stderr.contains("needs the environment variable NUDGE_DATABASE_URL"),
         "{stderr}"
     );
+}
+
+/// A nudge built without PostgreSQL says so by name when the config asks for it, instead of
+/// trying a server it cannot talk to.
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn a_nudge_without_postgres_says_so_when_the_config_asks_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/nudge.toml"))
+        .unwrap()
+        .replace("path = \"data/nudge.sled\"", "backend = \"postgres\"\npath = \"store\"")
+        .replace("dir = \"content\"", &format!("dir = \"{}/content\"", env!("CARGO_MANIFEST_DIR")));
+    std::fs::write(dir.path().join("nudge.toml"), config).unwrap();
+    let report = Command::new(env!("CARGO_BIN_EXE_nudge"))
+        .args(["report", "--config", "nudge.toml"])
+        .current_dir(dir.path())
+        .env("NUDGE_DATABASE_URL", "postgres://nudge:pw@127.0.0.1:9/nudge")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(!report.status.success());
+    assert!(stderr.contains("built without PostgreSQL") && stderr.contains("--features postgres"), "{stderr}");
+    assert_eq!(stderr.matches("trying again").count(), 0, "no server is tried: {stderr}");
 }

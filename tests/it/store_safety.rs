@@ -161,6 +161,7 @@ fn an_unreadable_store_stops_the_daemon_with_a_clear_message() {
 /// PostgreSQL database, a backup from there is the same file byte for byte, and restoring that
 /// into a new sled store gives back every byte of the first. The answers are rows a person can
 /// query. Runs in the sled pass, whenever a PostgreSQL server is at hand.
+#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_moves_from_sled_to_postgres_and_back_exactly() {
     if crate::engine::on_postgres() {
