@@ -25,7 +25,12 @@ fn quick_retries() -> RetryPolicy {
 async fn a_fan_out_stays_within_the_limits() {
     let limits = Limits { global_per_second: 40, per_chat_per_second: 2 };
     let app = spawn_app_with(TestOptions { limits, ..TestOptions::default() }).await;
-    app.fake.enforce_limits(Some(FakeLimits { global_per_second: 40, per_chat_per_second: 2 }));
+    // The fake counts calls as they arrive, in a strict sliding second. On two cores running the
+    // whole suite at once, a call can reach it 30 ms or more later than the limiter released it
+    // while the 41st comes on time, so the fake allows 10 % over the overall rate (not per chat,
+    // where the limiter keeps 10 % of headroom itself). The pacing check below still proves that
+    // 80 messages took at least the two seconds 40 a second needs.
+    app.fake.enforce_limits(Some(FakeLimits { global_per_second: 44, per_chat_per_second: 2 }));
     let learners: Vec<TgUser> = (100..120).map(TgUser::new).collect();
     for learner in &learners {
         app.learner_says(learner, "/start JOIN");
