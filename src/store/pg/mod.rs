@@ -66,16 +66,11 @@ pub struct PgStore {
     pool: Arc<Pool>,
 }
 
-/// Connects to the database at `url` (a `postgres://` URL or key=value string), applies the
-/// migrations it lacks and finishes erasures a crash interrupted. Blocking. TLS goes through
-/// rustls with the webpki roots when the URL's `sslmode` asks for it. No error names the
-/// password.
-pub fn connect(url: &str) -> Result<PgStore, StoreError> {
-    PgStore::connect(url)
-}
-
 impl PgStore {
-    /// See [`connect`].
+    /// Connects to the database at `url` (a `postgres://` URL or key=value string), applies
+    /// the migrations it lacks and finishes erasures a crash interrupted. Blocking. TLS goes
+    /// through rustls with the webpki roots when the URL's `sslmode` asks for it. No error
+    /// names the password.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let config = postgres::Config::from_str(url).map_err(|_| {
             StoreError::Database(

@@ -19,7 +19,7 @@ impl PgOpener {
 
 impl contract::Opener for PgOpener {
     fn open(&self) -> Box<dyn Storage> {
-        Box::new(connect(&self.0.url).expect("the database connects"))
+        Box::new(PgStore::connect(&self.0.url).expect("the database connects"))
     }
 }
 
@@ -40,9 +40,9 @@ fn sql(db: &TestDb) -> postgres::Client {
 #[test]
 fn a_database_of_a_newer_schema_is_refused_with_a_sentence() {
     let Some(db) = TestDb::create() else { return };
-    drop(connect(&db.url).expect("first connect"));
+    drop(PgStore::connect(&db.url).expect("first connect"));
     sql(&db).execute("INSERT INTO schema_migrations (version, name) VALUES (99, 'future')", &[]).expect("insert");
-    let error = connect(&db.url).err().expect("refused");
+    let error = PgStore::connect(&db.url).err().expect("refused");
     assert!(matches!(error, StoreError::DatabaseSchema { found: 99, known: SCHEMA_VERSION_KNOWN }), "{error:?}");
     assert!(error.to_string().contains("schema version 99"), "{error}");
 }
@@ -52,10 +52,10 @@ const SCHEMA_VERSION_KNOWN: u32 = SCHEMA_VERSION as u32;
 #[test]
 fn migrations_are_applied_once_and_a_reconnect_changes_nothing() {
     let Some(db) = TestDb::create() else { return };
-    let store = connect(&db.url).expect("connect");
+    let store = PgStore::connect(&db.url).expect("connect");
     store.set_update_offset(7).expect("offset");
     drop(store);
-    let store = connect(&db.url).expect("reconnect");
+    let store = PgStore::connect(&db.url).expect("reconnect");
     assert_eq!(store.update_offset().expect("offset"), 7, "nothing was dropped or made again");
     let rows = sql(&db).query("SELECT version, name FROM schema_migrations ORDER BY version", &[]).expect("query");
     let applied: Vec<(i32, String)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
@@ -66,7 +66,7 @@ fn migrations_are_applied_once_and_a_reconnect_changes_nothing() {
 fn two_processes_connecting_at_once_both_find_the_schema() {
     let Some(db) = TestDb::create() else { return };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..3).map(|_| scope.spawn(|| connect(&db.url).map(drop))).collect();
+        let handles: Vec<_> = (0..3).map(|_| scope.spawn(|| PgStore::connect(&db.url).map(drop))).collect();
         for handle in handles {
             handle.join().expect("joined").expect("connected");
         }
@@ -76,7 +76,7 @@ fn two_processes_connecting_at_once_both_find_the_schema() {
 #[test]
 fn the_database_refuses_a_second_claim_of_a_slot() {
     let Some(db) = TestDb::create() else { return };
-    drop(connect(&db.url).expect("connect"));
+    drop(PgStore::connect(&db.url).expect("connect"));
     let mut client = sql(&db);
     let insert = "INSERT INTO slot_claims (learner, cohort, slot_key, claimed_at, record)
                   VALUES (1, 'desk', '2026-11-24T09:00:00', now(), '\"2026-11-24T08:00:00Z\"')";
@@ -88,7 +88,7 @@ fn the_database_refuses_a_second_claim_of_a_slot() {
 #[test]
 fn an_erased_learner_is_in_no_row_of_any_table() {
     let Some(db) = TestDb::create() else { return };
-    let store = connect(&db.url).expect("connect");
+    let store = PgStore::connect(&db.url).expect("connect");
     busy_learner(&store, id(1));
     busy_learner(&store, id(2));
     busy_lead(&store, id(3));
@@ -186,7 +186,7 @@ fn a_sled_backup_restored_into_postgres_backs_up_byte_for_byte() {
     let sled = Store::temporary().expect("sled");
     fill(&sled);
     let from_sled = backup_of(&sled);
-    let pg = connect(&db.url).expect("connect");
+    let pg = PgStore::connect(&db.url).expect("connect");
     let records = pg.restore(&mut from_sled.as_slice()).expect("restored");
     assert_eq!(records, from_sled.split(|&byte| byte == b'\n').filter(|line| !line.is_empty()).count() - 1);
     let from_pg = backup_of(&pg);
@@ -197,7 +197,7 @@ fn a_sled_backup_restored_into_postgres_backs_up_byte_for_byte() {
 #[test]
 fn a_postgres_backup_restored_into_sled_backs_up_byte_for_byte() {
     let Some(db) = TestDb::create() else { return };
-    let pg = connect(&db.url).expect("connect");
+    let pg = PgStore::connect(&db.url).expect("connect");
     fill(&pg);
     let from_pg = backup_of(&pg);
     let sled = Store::temporary().expect("sled");
@@ -212,7 +212,7 @@ fn a_damaged_backup_leaves_the_database_empty() {
     fill(&sled);
     let mut text = backup_of(&sled);
     text.extend_from_slice(b"{\"tree\":\"nonsense\",\"key\":\"00\",\"value\":1}\n");
-    let pg = connect(&db.url).expect("connect");
+    let pg = PgStore::connect(&db.url).expect("connect");
     assert!(pg.restore(&mut text.as_slice()).is_err());
     assert_eq!((pg.n_learners(), pg.n_pending(), pg.n_agenda()), (0, 0, 0));
     assert_eq!(pg.leads().count() + pg.exchanges().count(), 0, "nothing of it stayed");
@@ -227,10 +227,10 @@ fn a_password_is_never_in_a_connection_error() {
     let missing = server.replacen("nudge@", &format!("nudge:{password}@"), 1);
     let missing =
         format!("{}/no_such_database_{password}", missing.rsplit_once('/').map_or(&*missing, |(head, _)| head));
-    let refused = connect(&missing).err().expect("the database is missing");
+    let refused = PgStore::connect(&missing).err().expect("the database is missing");
     // And no server at all.
     let unreachable = format!("postgres://nudge:{password}@127.0.0.1:1/postgres?connect_timeout=2");
-    let absent = connect(&unreachable).err().expect("no server there");
+    let absent = PgStore::connect(&unreachable).err().expect("no server there");
     for error in [refused, absent] {
         let text = format!("{error} | {error:?}");
         assert!(!text.contains(password), "{text}");
@@ -241,7 +241,7 @@ fn a_password_is_never_in_a_connection_error() {
 #[test]
 fn a_pass_over_every_exchange_pages_through_them_in_order() {
     let Some(db) = TestDb::create() else { return };
-    let store = connect(&db.url).expect("connect");
+    let store = PgStore::connect(&db.url).expect("connect");
     let per_learner = 1_100;
     for learner in [id(1), id(2)] {
         store
@@ -266,7 +266,7 @@ fn a_pass_over_every_exchange_pages_through_them_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_serves_tokio_workers_without_blocking_a_runtime() {
     let Some(db) = TestDb::create() else { return };
-    let store = std::sync::Arc::new(connect(&db.url).expect("connect"));
+    let store = std::sync::Arc::new(PgStore::connect(&db.url).expect("connect"));
     let tasks: Vec<_> = (1..=4)
         .map(|n| {
             let store = store.clone();
@@ -283,7 +283,7 @@ async fn the_store_serves_tokio_workers_without_blocking_a_runtime() {
 #[tokio::test]
 async fn the_store_serves_a_current_thread_runtime() {
     let Some(db) = TestDb::create() else { return };
-    let store = connect(&db.url).expect("connect");
+    let store = PgStore::connect(&db.url).expect("connect");
     busy_learner(&store, id(1));
     assert_eq!(store.pending().expect("pending").len(), 1);
 }
@@ -298,7 +298,7 @@ fn a_sled_message_id_whose_delivery_is_gone_is_left_out_of_a_restore() {
     let key = hex(&crate::store::keys::message(id(1), 99));
     let line = format!("{{\"tree\":\"messages\",\"key\":\"{key}\",\"raw\":\"{}\"}}\n", hex(&77u64.to_be_bytes()));
     text.extend_from_slice(line.as_bytes());
-    let pg = connect(&db.url).expect("connect");
+    let pg = PgStore::connect(&db.url).expect("connect");
     pg.restore(&mut text.as_slice()).expect("restored without the dangling id");
     let found = pg.with_learner(id(1), |tx| Ok(tx.delivery_of_message(99)?.is_some())).expect("read");
     assert!(!found);
@@ -308,7 +308,7 @@ fn a_sled_message_id_whose_delivery_is_gone_is_left_out_of_a_restore() {
 #[test]
 fn a_serialization_failure_runs_the_transaction_again() {
     let Some(db) = TestDb::create() else { return };
-    let store = connect(&db.url).expect("connect");
+    let store = PgStore::connect(&db.url).expect("connect");
     // A trigger that fails the first write with SQLSTATE 40001, as a conflict would (the
     // sequence is not rolled back, so the second attempt passes).
     sql(&db)
@@ -361,7 +361,7 @@ fn a_backup_of_more_records_than_a_batch_restores_byte_for_byte() {
     let Some(db) = TestDb::create() else { return };
     let sled = filled_past_a_batch();
     let from_sled = backup_of(&sled);
-    let pg = connect(&db.url).expect("connect");
+    let pg = PgStore::connect(&db.url).expect("connect");
     pg.restore(&mut from_sled.as_slice()).expect("restored");
     assert_eq!(String::from_utf8_lossy(&backup_of(&pg)), String::from_utf8_lossy(&from_sled));
     assert_eq!(pg.n_pending(), sled.n_pending());
@@ -392,7 +392,7 @@ fn records_out_of_order_or_twice_restore_as_into_sled() {
     let shuffled = format!("{header}\n{}\n{renamed}\n", lines.join("\n"));
     let sled = Store::temporary().expect("sled");
     sled.restore(&mut shuffled.as_bytes()).expect("into sled");
-    let pg = connect(&db.url).expect("connect");
+    let pg = PgStore::connect(&db.url).expect("connect");
     pg.restore(&mut shuffled.as_bytes()).expect("into postgres");
     assert_eq!(String::from_utf8_lossy(&backup_of(&pg)), String::from_utf8_lossy(&backup_of(&sled)));
 }
@@ -400,7 +400,7 @@ fn records_out_of_order_or_twice_restore_as_into_sled() {
 #[test]
 fn a_restore_into_a_database_with_records_is_refused_and_changes_nothing() {
     let Some(db) = TestDb::create() else { return };
-    let pg = connect(&db.url).expect("connect");
+    let pg = PgStore::connect(&db.url).expect("connect");
     busy_learner(&pg, id(7));
     let before = backup_of(&pg);
     let sled = Store::temporary().expect("sled");
@@ -413,7 +413,7 @@ fn a_restore_into_a_database_with_records_is_refused_and_changes_nothing() {
 #[test]
 fn a_session_connected_again_prepares_its_statements_again() {
     let Some(db) = TestDb::create() else { return };
-    let store = connect(&db.url).expect("connect");
+    let store = PgStore::connect(&db.url).expect("connect");
     busy_learner(&store, id(1));
     assert!(store.learner(id(1)).expect("read").is_some(), "the statements are prepared");
     sql(&db)
