@@ -301,9 +301,16 @@ async fn the_daemon_sends_the_digest_at_its_slot_by_itself_once_across_a_restart
         run_digests: true,
         ..TestOptions::default()
     };
-    // The lead joins first, under a digest slot no test reaches; only then does the daemon get
-    // a slot a few seconds ahead, so how long joining takes on a busy machine does not matter.
+    // The lead joins first, under a digest slot months away; only then does the daemon get a
+    // slot a few seconds ahead, so how long joining takes on a busy machine does not matter.
+    // The distant schedule's latest slot, months ago, is caught up at the start like any
+    // missed slot, so the lead joins only once the daemon has handled it (with nobody to send
+    // it to); else a slow start would hand the lead that digest on joining.
     let app = spawn_app_with(options(&distant_schedule())).await;
+    let handled = |service: &nudge::service::Service| {
+        service.store().cohort_state("desk").is_ok_and(|state| state.last_digest.is_some())
+    };
+    app.eventually("the distant slot handled at the start", handled).await;
     lead_joins(&app).await;
     let (dir, fake) = app.stop().await;
     let slot = (Utc::now() + Duration::seconds(6)).with_timezone(&chrono_tz::Europe::Amsterdam);

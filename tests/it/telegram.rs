@@ -25,12 +25,15 @@ fn quick_retries() -> RetryPolicy {
 async fn a_fan_out_stays_within_the_limits() {
     let limits = Limits { global_per_second: 40, per_chat_per_second: 2 };
     let app = spawn_app_with(TestOptions { limits, ..TestOptions::default() }).await;
-    // The fake counts calls as they arrive, in a strict sliding second. On two cores running the
-    // whole suite at once, a call can reach it 30 ms or more later than the limiter released it
-    // while the 41st comes on time, so the fake allows 10 % over the overall rate (not per chat,
-    // where the limiter keeps 10 % of headroom itself). The pacing check below still proves that
-    // 80 messages took at least the two seconds 40 a second needs.
+    // The fake counts calls as they arrive. On two cores running the whole suite at once (and
+    // PostgreSQL beside it), calls the limiter released on time can reach the fake 100 ms and
+    // more late while their neighbours are not, which a strict one-second window reads as a
+    // burst (seen in CI, also with 10 % of slack). So the fake forgives 200 ms of arrival
+    // jitter and allows 10 % over the overall rate: 45 calls within 0.8 s, or 3 into one chat,
+    // still fail, which a limiter that let calls through unpaced would do at once. The pacing
+    // check below proves that 80 messages took at least the two seconds 40 a second needs.
     app.fake.enforce_limits(Some(FakeLimits { global_per_second: 44, per_chat_per_second: 2 }));
+    app.fake.forgive_jitter(std::time::Duration::from_millis(200));
     let learners: Vec<TgUser> = (100..120).map(TgUser::new).collect();
     for learner in &learners {
         app.learner_says(learner, "/start JOIN");

@@ -13,6 +13,8 @@ pub struct Faults {
     pub blocked: HashSet<i64>,
     pub limits: Option<Limits>,
     pub random_delay: Duration,
+    /// Arrival jitter forgiven: calls are counted in a window this much shorter than a second.
+    pub jitter: Duration,
     random_rate: f64,
     rng: fastrand::Rng,
     global: VecDeque<Instant>,
@@ -26,6 +28,7 @@ impl Default for Faults {
             blocked: HashSet::new(),
             limits: None,
             random_delay: Duration::from_secs(20),
+            jitter: Duration::ZERO,
             random_rate: 0.0,
             rng: fastrand::Rng::with_seed(1),
             global: VecDeque::new(),
@@ -78,8 +81,9 @@ impl Faults {
     /// Counts the call in the windows; true if it exceeds a limit (then it is not counted).
     fn admit(&mut self, limits: Limits, chat: Option<i64>) -> bool {
         let now = Instant::now();
+        let window = Duration::from_secs(1).saturating_sub(self.jitter);
         let prune = |w: &mut VecDeque<Instant>| {
-            while w.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+            while w.front().is_some_and(|t| now.duration_since(*t) >= window) {
                 w.pop_front();
             }
         };

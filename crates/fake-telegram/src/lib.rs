@@ -486,6 +486,14 @@ impl FakeTelegram {
         state::lock(&self.shared.state).faults.limits = limits;
     }
 
+    /// Forgives `jitter` of arrival-time noise in the rate limits: a limit of N a second then
+    /// counts N calls in a window of one second less `jitter` (none by default). A client that
+    /// paces evenly at N a second stays inside it even when calls released on time reach the
+    /// fake up to `jitter` apart from their neighbours; one that bursts does not.
+    pub fn forgive_jitter(&self, jitter: Duration) {
+        state::lock(&self.shared.state).faults.jitter = jitter;
+    }
+
     /// Strict chats: only chats whose user wrote to the bot exist (others: 400 "chat not
     /// found"). Off by default, when any positive chat id exists.
     pub fn require_known_chats(&self, strict: bool) {
