@@ -73,7 +73,7 @@ impl PgStore {
         }
         let cohorts: Vec<String> = self.run(|client| {
             let rows = client.query("SELECT record::text FROM cohort_states", &[])?;
-            Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, postgres::Error>>()?)
+            Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, tokio_postgres::Error>>()?)
         })?;
         for text in &cohorts {
             parse::<crate::domain::CohortState>("cohort_states", text)?;
@@ -92,7 +92,10 @@ fn backup_snapshot(connection: &Checkout<'_>, out: &mut dyn Write) -> Result<usi
     }
     let cohorts: Vec<(String, String)> = connection.run(|client| {
         let rows = client.query("SELECT cohort, record::text FROM cohort_states ORDER BY cohort COLLATE \"C\"", &[])?;
-        Ok(rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<Result<_, postgres::Error>>()?)
+        Ok(rows
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, tokio_postgres::Error>>()?)
     })?;
     for (cohort, record) in cohorts {
         records += write_stored(out, "cohorts", cohort.as_bytes(), record.as_bytes())?;
@@ -103,7 +106,7 @@ fn backup_snapshot(connection: &Checkout<'_>, out: &mut dyn Write) -> Result<usi
              UNION SELECT learner FROM answers ORDER BY 1",
             &[],
         )?;
-        Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, postgres::Error>>()?)
+        Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, tokio_postgres::Error>>()?)
     })?;
     for chunk in ids.chunks(PAGE as usize) {
         let chunk = chunk.to_vec();
@@ -140,7 +143,8 @@ fn meta_entries(client: &mut Session) -> Result<Vec<Entry>, Failure> {
 fn learner_rows(client: &mut Session, ids: &[i64]) -> Result<BTreeMap<i64, LearnerRows>, Failure> {
     let mut found: BTreeMap<i64, LearnerRows> = ids.iter().map(|&id| (id, LearnerRows::default())).collect();
     let mut each =
-        |sql: &str, fill: &mut dyn FnMut(&mut LearnerRows, &postgres::Row) -> Result<(), postgres::Error>| {
+        |sql: &str,
+         fill: &mut dyn FnMut(&mut LearnerRows, &tokio_postgres::Row) -> Result<(), tokio_postgres::Error>| {
             for row in client.query(sql, &[&ids])? {
                 if let Some(rows) = found.get_mut(&row.try_get::<_, i64>(0)?) {
                     fill(rows, &row)?;

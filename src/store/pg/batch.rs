@@ -4,8 +4,7 @@
 //! (one job in flight on the connection). Knows nothing of the backup format.
 
 use chrono::{DateTime, Utc};
-use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::Type;
+use tokio_postgres::types::Type;
 
 use super::errors::Failure;
 use super::pool::{Checkout, Reply, Session};
@@ -119,11 +118,7 @@ fn copy<R, const N: usize>(
     rows: &[R],
     params: impl Fn(&R) -> [Param<'_>; N],
 ) -> Result<(), Failure> {
-    let mut writer = BinaryCopyInWriter::new(client.copy_in(copy)?, types);
-    for row in rows {
-        writer.write(&params(row))?;
-    }
-    writer.finish()?;
+    client.copy_in_binary(copy, types, rows.iter().map(params))?;
     Ok(())
 }
 

@@ -18,9 +18,9 @@ pub(super) enum Failure {
     Store(StoreError),
 }
 
-impl From<postgres::Error> for Failure {
-    fn from(error: postgres::Error) -> Self {
-        match error.code().map(postgres::error::SqlState::code) {
+impl From<tokio_postgres::Error> for Failure {
+    fn from(error: tokio_postgres::Error) -> Self {
+        match error.code().map(tokio_postgres::error::SqlState::code) {
             Some(SERIALIZATION_FAILURE | DEADLOCK) => Self::Conflict,
             _ => Self::Store(database_error(&error)),
         }
@@ -53,7 +53,7 @@ impl From<Failure> for StoreError {
 
 /// A failed statement in a sentence: the server's message (never the URL: statements do not
 /// carry it), or the driver's when the server sent none.
-pub(super) fn database_error(error: &postgres::Error) -> StoreError {
+pub(super) fn database_error(error: &tokio_postgres::Error) -> StoreError {
     let reason = match error.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None if error.is_closed() => "the connection to the server was lost".to_owned(),
@@ -64,7 +64,11 @@ pub(super) fn database_error(error: &postgres::Error) -> StoreError {
 
 /// A failed connection in a sentence naming the server and user but never the password, which
 /// is scrubbed from the driver's text too in case it is echoed there.
-pub(super) fn connect_error(config: &postgres::Config, error: &postgres::Error, secret: Option<&str>) -> StoreError {
+pub(super) fn connect_error(
+    config: &tokio_postgres::Config,
+    error: &tokio_postgres::Error,
+    secret: Option<&str>,
+) -> StoreError {
     let reason = match error.as_db_error() {
         Some(db) => db.message().to_owned(),
         None => error.to_string(),
@@ -78,8 +82,8 @@ pub(super) fn connect_error(config: &postgres::Config, error: &postgres::Error, 
 }
 
 /// `host:port/dbname` of a parsed URL, for messages.
-pub(super) fn server_of(config: &postgres::Config) -> String {
-    use postgres::config::Host;
+pub(super) fn server_of(config: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host;
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(name)) => name.clone(),
         Some(Host::Unix(path)) => path.display().to_string(),

@@ -35,6 +35,7 @@ mod privacy;
 mod restore;
 mod rows;
 mod schema;
+mod session;
 #[doc(hidden)]
 pub mod testdb;
 #[cfg(test)]
@@ -72,7 +73,7 @@ impl PgStore {
     /// through rustls with the webpki roots when the URL's `sslmode` asks for it. No error
     /// names the password.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let config = postgres::Config::from_str(url).map_err(|_| {
+        let config = tokio_postgres::Config::from_str(url).map_err(|_| {
             StoreError::Database(
                 "the database URL cannot be read: write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE".to_owned(),
             )
@@ -97,7 +98,7 @@ impl PgStore {
     }
 
     /// The record JSON in the first column of the row `sql` selects with `key`.
-    fn record<K: postgres::types::ToSql + Sync + Send + 'static>(
+    fn record<K: tokio_postgres::types::ToSql + Sync + Send + 'static>(
         &self,
         sql: &'static str,
         key: K,
@@ -217,7 +218,7 @@ impl Storage for PgStore {
             let rows = client.query(&statement, &[])?;
             rows.iter()
                 .map(|row| Ok((LearnerId::new(row.try_get(0)?), seq_of(row.try_get(1)?))))
-                .collect::<Result<_, postgres::Error>>()
+                .collect::<Result<_, tokio_postgres::Error>>()
                 .map_err(Failure::from)
         })
     }
@@ -229,7 +230,7 @@ impl Storage for PgStore {
             let rows = client.query(&statement, &[&learner])?;
             rows.iter()
                 .map(|row| Ok(seq_of(row.try_get(0)?)))
-                .collect::<Result<_, postgres::Error>>()
+                .collect::<Result<_, tokio_postgres::Error>>()
                 .map_err(Failure::from)
         })
     }
@@ -257,7 +258,7 @@ impl Storage for PgStore {
             let rows = client.query(&statement, &[&now, &after_due, &after_learner, &limit])?;
             rows.iter()
                 .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                .collect::<Result<_, postgres::Error>>()
+                .collect::<Result<_, tokio_postgres::Error>>()
                 .map_err(Failure::from)
         })?;
         found.into_iter().map(|(id, text)| Ok((LearnerId::new(id), parse("agenda", &text)?))).collect()

@@ -1,21 +1,18 @@
-//! The connections: a few std threads, each owning one blocking `postgres::Client` and running
-//! the jobs sent to it. The blocking client drives a tokio runtime of its own and panics on a
-//! thread that is already inside one, and `Storage` is called from tokio workers, so callers
-//! never touch a client: they check a connection out, send it boxed jobs and block on a std
-//! channel for each reply. A connection stays checked out for a whole learner transaction, so
-//! `BEGIN … COMMIT` run on one session. Each session keeps the statements prepared on it, so a
-//! hot statement costs one round trip, not two. Leaves SQL to the callers.
+//! The connections: a few std threads, each owning one [`Session`] and running the jobs sent
+//! to it. A session blocks on a tokio runtime of its own, which panics on a thread that is
+//! already inside one, and `Storage` is called from tokio workers, so callers never touch a
+//! session: they check a connection out, send it boxed jobs and block on a std channel for
+//! each reply. A connection stays checked out for a whole learner transaction, so
+//! `BEGIN … COMMIT` run on one session. Leaves SQL to the callers.
 
-use std::collections::HashMap;
-use std::ops::{Deref, DerefMut};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::errors::{Failure, connect_error};
+pub(super) use super::session::Session;
 use crate::store::StoreError;
 
 /// What a connection's thread runs: a job gets the session, or `None` while it cannot connect.
@@ -25,7 +22,7 @@ type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 #[derive(Clone)]
 pub(super) struct Dialer {
     /// The parsed URL (its password stays inside: never printed).
-    pub config: postgres::Config,
+    pub config: tokio_postgres::Config,
     /// TLS through rustls, used when the server offers it (`sslmode`).
     pub tls: MakeRustlsConnect,
     /// The password, to scrub from the driver's error texts.
@@ -33,46 +30,22 @@ pub(super) struct Dialer {
 }
 
 impl Dialer {
-    /// A new session.
+    /// A new session, on a runtime of its own (the calling thread's).
     fn connect(&self) -> Result<Session, StoreError> {
-        let client = self
-            .config
-            .connect(self.tls.clone())
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| StoreError::Task(format!("a database thread could not start its runtime ({error})")))?;
+        let (client, connection) = runtime
+            .block_on(self.config.connect(self.tls.clone()))
             .map_err(|error| connect_error(&self.config, &error, self.secret.as_deref()))?;
-        Ok(Session { client, statements: HashMap::new() })
-    }
-}
-
-/// One session with the server: the client, and the statements prepared on it (which die
-/// with it: a session connected again starts with none).
-pub(super) struct Session {
-    client: Client,
-    statements: HashMap<&'static str, Statement>,
-}
-
-impl Session {
-    /// `sql` prepared on this session: the first time with a round trip, then from the cache.
-    pub(super) fn prepared(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
-        if let Some(statement) = self.statements.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.client.prepare(sql)?;
-        self.statements.insert(sql, statement.clone());
-        Ok(statement)
-    }
-}
-
-impl Deref for Session {
-    type Target = Client;
-
-    fn deref(&self) -> &Client {
-        &self.client
-    }
-}
-
-impl DerefMut for Session {
-    fn deref_mut(&mut self) -> &mut Client {
-        &mut self.client
+        // The connection is driven whenever the session waits on the runtime.
+        runtime.spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(error = %error, "a PostgreSQL connection ended");
+            }
+        });
+        Ok(Session::new(runtime, client))
     }
 }
 
@@ -146,7 +119,8 @@ impl Pool {
         Ok(Self { idle: Mutex::new(idle), returned: Condvar::new() })
     }
 
-    /// A connection of its own until the checkout is dropped; waits while all are in use.
+    /// A connection of its own until the checkout is dropped; waits while all are in use. A
+    /// lost session is connected again with the checkout's first job.
     pub(super) fn checkout(&self) -> Result<Checkout<'_>, StoreError> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let connection = loop {
@@ -156,9 +130,12 @@ impl Pool {
             }
         };
         drop(idle);
-        let checkout = Checkout { pool: self, connection: Some(connection), in_transaction: Default::default() };
-        checkout.send(|worker| worker.reconnect_if_lost())??;
-        Ok(checkout)
+        Ok(Checkout {
+            pool: self,
+            connection: Some(connection),
+            in_transaction: Default::default(),
+            fresh: true.into(),
+        })
     }
 
     /// Runs one job on a connection of its own (a read or a write outside a transaction).
@@ -189,6 +166,9 @@ pub(super) struct Checkout<'a> {
     /// True between `BEGIN` and its end: a checkout dropped then (a panic in the work) rolls
     /// back before the connection serves anyone else.
     in_transaction: std::cell::Cell<bool>,
+    /// True until the first job: that one first connects again if the session was lost (never
+    /// later, inside a transaction).
+    fresh: std::cell::Cell<bool>,
 }
 
 impl Checkout<'_> {
@@ -211,9 +191,15 @@ impl Checkout<'_> {
         &self,
         job: impl FnOnce(&mut Session) -> Result<R, Failure> + Send + 'static,
     ) -> Result<Reply<Result<R, Failure>>, StoreError> {
-        self.start_on_worker(move |worker| match worker.client.as_mut() {
-            Some(client) => job(client),
-            None => Err(Failure::Store(StoreError::Database("the connection to PostgreSQL was lost".to_owned()))),
+        let fresh = self.fresh.replace(false);
+        self.start_on_worker(move |worker| {
+            if fresh {
+                worker.reconnect_if_lost()?;
+            }
+            match worker.client.as_mut() {
+                Some(client) => job(client),
+                None => Err(Failure::Store(StoreError::Database("the connection to PostgreSQL was lost".to_owned()))),
+            }
         })
     }
 
@@ -255,7 +241,7 @@ fn thread_stopped() -> StoreError {
 impl Drop for Checkout<'_> {
     fn drop(&mut self) {
         if self.in_transaction.get() {
-            let _ = self.send(|worker| worker.client.as_mut().map(|client| client.batch_execute("ROLLBACK")));
+            let _ = self.send(|worker| worker.client.as_mut().map(Session::rollback));
         }
         if let Some(connection) = self.connection.take() {
             self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(connection);

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::errors::Failure;
 use super::rows::seq_of;
 use super::{PgStore, pages};
 use crate::domain::LearnerId;
@@ -41,7 +42,7 @@ impl PgStore {
         let learner = id.get();
         let texts: Vec<String> = self.run(move |client| {
             let rows = client.query("SELECT record::text FROM notes WHERE learner = $1 ORDER BY seq", &[&learner])?;
-            Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, postgres::Error>>()?)
+            Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, tokio_postgres::Error>>()?)
         })?;
         texts.iter().map(|text| super::rows::parse("notes", text)).collect()
     }
@@ -50,12 +51,13 @@ impl PgStore {
     pub(super) fn erase_learner(&self, id: LearnerId) -> Result<(), StoreError> {
         let learner = id.get();
         self.run(move |client| {
-            let mut tx = client.transaction()?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&learner])?;
-            for (table, column) in LEARNER_TABLES {
-                tx.execute(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&learner])?;
-            }
-            Ok(tx.commit()?)
+            client.in_transaction(|tx| {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&learner])?;
+                for (table, column) in LEARNER_TABLES {
+                    tx.execute(&format!("DELETE FROM {table} WHERE {column} = $1"), &[&learner])?;
+                }
+                Ok::<_, Failure>(())
+            })
         })?;
         tracing::debug!(learner, "erased");
         Ok(())
@@ -65,7 +67,7 @@ impl PgStore {
     pub(super) fn finish_erasures(&self) -> Result<usize, StoreError> {
         let marked: Vec<i64> = self.run(|client| {
             let rows = client.query("SELECT id FROM learners WHERE status = 'erasing' ORDER BY id", &[])?;
-            Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, postgres::Error>>()?)
+            Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, tokio_postgres::Error>>()?)
         })?;
         for &id in &marked {
             tracing::info!(learner = id, "finishing an erasure that was interrupted");
@@ -86,7 +88,10 @@ impl PgStore {
                  ORDER BY learner, seq",
                 &[&before],
             )?;
-            Ok(rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<Result<_, postgres::Error>>()?)
+            Ok(rows
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, tokio_postgres::Error>>()?)
         })?;
         for (learner, seq) in expired {
             let (answers, delivery) =
@@ -104,7 +109,10 @@ impl PgStore {
         let expired: Vec<(i64, i64)> = self.run(move |client| {
             let rows =
                 client.query("SELECT learner, seq FROM notes WHERE at < $1 ORDER BY learner, seq", &[&before])?;
-            Ok(rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<Result<_, postgres::Error>>()?)
+            Ok(rows
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, tokio_postgres::Error>>()?)
         })?;
         for &(learner, seq) in &expired {
             self.with_learner(LearnerId::new(learner), |tx| tx.remove_note(seq_of(seq)))?;

@@ -5,9 +5,9 @@
 
 use super::pool::Session;
 use chrono::{DateTime, Utc};
-use postgres::types::{ToSql, Type};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio_postgres::types::{ToSql, Type};
 
 use super::errors::Failure;
 use crate::domain::{
@@ -120,7 +120,7 @@ impl LearnerRow {
                  status = EXCLUDED.status, erasing_since = EXCLUDED.erasing_since,
                  enrolled_at = EXCLUDED.enrolled_at, record = EXCLUDED.record",
         )?;
-        client.execute(&statement, &self.params())?;
+        client.write(&statement, &self.params())?;
         Ok(())
     }
 }
@@ -161,7 +161,7 @@ impl LeadRow {
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, joined_at = EXCLUDED.joined_at,
                  record = EXCLUDED.record",
         )?;
-        client.execute(&statement, &self.params())?;
+        client.write(&statement, &self.params())?;
         Ok(())
     }
 }
@@ -221,7 +221,7 @@ impl NoteRow {
              ON CONFLICT (learner, seq) DO UPDATE SET cohort = EXCLUDED.cohort, at = EXCLUDED.at,
                  kind = EXCLUDED.kind, text = EXCLUDED.text, shared = EXCLUDED.shared, record = EXCLUDED.record",
         )?;
-        client.execute(&statement, &self.params())?;
+        client.write(&statement, &self.params())?;
         Ok(())
     }
 }
@@ -315,14 +315,14 @@ impl DeliveryRow {
                  slot = EXCLUDED.slot, purpose = EXCLUDED.purpose, item = EXCLUDED.item, state = EXCLUDED.state,
                  message_id = EXCLUDED.message_id, finished_at = EXCLUDED.finished_at, record = EXCLUDED.record",
         )?;
-        client.execute(&statement, &self.params())?;
+        client.write(&statement, &self.params())?;
         if self.state == "pending" {
             let statement =
                 client.prepared("INSERT INTO outbox (learner, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")?;
-            client.execute(&statement, &[&self.learner, &self.seq])?;
+            client.write(&statement, &[&self.learner, &self.seq])?;
         } else {
             let statement = client.prepared("DELETE FROM outbox WHERE learner = $1 AND seq = $2")?;
-            client.execute(&statement, &[&self.learner, &self.seq])?;
+            client.write(&statement, &[&self.learner, &self.seq])?;
         }
         Ok(())
     }
@@ -453,7 +453,7 @@ impl AnswerRow {
                  outcome = EXCLUDED.outcome, text = EXCLUDED.text, shared = EXCLUDED.shared,
                  record = EXCLUDED.record",
         )?;
-        client.execute(&statement, &self.params())?;
+        client.write(&statement, &self.params())?;
         Ok(())
     }
 }
@@ -466,7 +466,7 @@ pub(super) fn put_tuning(client: &mut Session, pack: &str, tuning: &PackTuning, 
          ON CONFLICT (pack) DO UPDATE SET fitted_on = EXCLUDED.fitted_on, reviews = EXCLUDED.reviews,
              fitted_at = EXCLUDED.fitted_at, record = EXCLUDED.record",
     )?;
-    client.execute(&statement, &[&pack, &fitted_on, &reviews, &tuning.at, &record])?;
+    client.write(&statement, &[&pack, &fitted_on, &reviews, &tuning.at, &record])?;
     Ok(())
 }
 
@@ -476,7 +476,7 @@ pub(super) fn put_cohort_state(client: &mut Session, cohort: &str, record: &str)
         "INSERT INTO cohort_states (cohort, record) VALUES ($1, $2::text::json)
          ON CONFLICT (cohort) DO UPDATE SET record = EXCLUDED.record",
     )?;
-    client.execute(&statement, &[&cohort, &record])?;
+    client.write(&statement, &[&cohort, &record])?;
     Ok(())
 }
 
@@ -502,7 +502,7 @@ pub(super) fn put_agenda(client: &mut Session, learner: i64, due: i64, record: &
         "INSERT INTO agenda (learner, due, record) VALUES ($1, $2, $3::text::json)
          ON CONFLICT (learner) DO UPDATE SET due = EXCLUDED.due, record = EXCLUDED.record",
     )?;
-    client.execute(&statement, &[&learner, &due, &record])?;
+    client.write(&statement, &[&learner, &due, &record])?;
     Ok(())
 }
 
@@ -517,6 +517,6 @@ pub(super) fn put_message(client: &mut Session, learner: i64, message_id: i64, s
         "INSERT INTO messages (learner, message_id, seq) VALUES ($1, $2, $3)
          ON CONFLICT (learner, message_id) DO UPDATE SET seq = EXCLUDED.seq",
     )?;
-    client.execute(&statement, &[&learner, &message_id, &seq])?;
+    client.write(&statement, &[&learner, &message_id, &seq])?;
     Ok(())
 }

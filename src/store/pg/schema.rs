@@ -19,7 +19,11 @@ const LOCK: &str = "SELECT pg_advisory_xact_lock(1853188199, 1)";
 
 /// Brings the database to [`LATEST`]; returns the migrations applied.
 pub(super) fn migrate(client: &mut Session) -> Result<usize, Failure> {
-    let mut tx = client.transaction()?;
+    client.in_transaction(migrate_locked)
+}
+
+/// [`migrate`] inside its transaction.
+fn migrate_locked(tx: &mut Session) -> Result<usize, Failure> {
     tx.batch_execute(LOCK)?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -39,6 +43,5 @@ pub(super) fn migrate(client: &mut Session) -> Result<usize, Failure> {
         tracing::info!(version, name, "applied a PostgreSQL migration");
         applied += 1;
     }
-    tx.commit()?;
     Ok(applied)
 }

@@ -427,3 +427,34 @@ fn a_session_connected_again_prepares_its_statements_again() {
     let reads: Vec<bool> = (0..2 * CONNECTIONS).map(|_| store.learner(id(1)).is_ok_and(|l| l.is_some())).collect();
     assert!(reads[CONNECTIONS..].iter().all(|&ok| ok), "{reads:?}");
 }
+
+#[test]
+fn a_write_the_server_refuses_fails_its_transaction_and_keeps_none_of_it() {
+    let Some(db) = TestDb::create() else { return };
+    let store = PgStore::connect(&db.url).expect("connect");
+    // Writes are held back until the commit; the server refusing the last one must still fail
+    // the whole transaction, keep none of its writes, and leave every session usable.
+    sql(&db)
+        .batch_execute(
+            "CREATE FUNCTION refuse_answers() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 RAISE EXCEPTION 'answers are refused here' USING ERRCODE = '23514';
+             END $$;
+             CREATE TRIGGER refuse_answers BEFORE INSERT ON answers FOR EACH ROW EXECUTE FUNCTION refuse_answers();",
+        )
+        .expect("the trigger");
+    let error = store
+        .with_learner(id(1), |tx| {
+            tx.put_learner(&crate::testkit::learner(id(1)))?;
+            tx.put_delivery(&contract::delivery(id(1), crate::testkit::seq(4)))?;
+            tx.put_answer(&contract::answer(id(1), crate::testkit::seq(4)))
+        })
+        .expect_err("the refused answer fails the transaction");
+    assert!(error.to_string().contains("answers are refused here"), "{error}");
+    assert_eq!((store.n_learners(), store.n_pending()), (0, 0), "nothing of it was kept");
+    sql(&db).batch_execute("DROP TRIGGER refuse_answers ON answers").expect("drop the trigger");
+    for learner in 1..=2 * CONNECTIONS as i64 {
+        busy_learner(&store, id(learner));
+    }
+    assert_eq!(store.n_learners(), 2 * CONNECTIONS);
+}
