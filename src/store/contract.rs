@@ -44,6 +44,7 @@ macro_rules! store_contract {
             the_team_loops_records_survive_reopening_and_a_backup,
             a_packs_fitted_weights_survive_reopening_and_a_backup,
             a_restored_store_numbers_new_deliveries_after_the_restored_ones,
+            a_delivery_to_send_comes_with_its_learner,
         );
     };
     (@each $new:expr, $ready:expr; $($test:ident),* $(,)?) => {
@@ -584,4 +585,20 @@ pub(crate) fn a_restored_store_numbers_new_deliveries_after_the_restored_ones(ne
     let reopened = restored_opener.open();
     let after = reopened.with_learner(id(1), |tx| tx.next_seq().map(Some)).expect("a number");
     assert!(after > next, "{after:?} comes after {next:?}, also after reopening");
+}
+
+/// The sender's read: a delivery with its learner's record, both as stored; nothing for a
+/// delivery that is not there; the delivery alone for a learner without a record.
+pub(crate) fn a_delivery_to_send_comes_with_its_learner(new_store: NewStore<'_>) {
+    let opener = new_store();
+    let store = opener.open();
+    busy_learner(&*store, id(1));
+    store.with_learner(id(2), |tx| tx.put_delivery(&delivery(id(2), seq(7)))).expect("a delivery without a learner");
+    let (sent, record) = store.delivery_to_send(id(1), seq(5)).expect("read").expect("delivery 5");
+    assert_eq!(Some(&sent), store.delivery(id(1), seq(5)).expect("read").as_ref());
+    assert_eq!(record, store.learner(id(1)).expect("read"));
+    assert!(record.is_some());
+    assert_eq!(store.delivery_to_send(id(1), seq(6)).expect("read"), None);
+    let (alone, nobody) = store.delivery_to_send(id(2), seq(7)).expect("read").expect("delivery 7");
+    assert_eq!((alone.seq, nobody), (seq(7), None));
 }

@@ -163,6 +163,18 @@ pub trait Storage: Send + Sync {
     /// Delivery `seq` of learner `learner`.
     fn delivery(&self, learner: LearnerId, seq: DeliverySeq) -> Result<Option<Delivery>, StoreError>;
 
+    /// Delivery `seq` of learner `learner` and the learner's record, for sending it; the
+    /// delivery `None` when there is none (the learner is then not read). An engine with a
+    /// server reads both in one round trip.
+    fn delivery_to_send(
+        &self,
+        learner: LearnerId,
+        seq: DeliverySeq,
+    ) -> Result<Option<(Delivery, Option<Learner>)>, StoreError> {
+        let Some(delivery) = self.delivery(learner, seq)? else { return Ok(None) };
+        Ok(Some((delivery, self.learner(learner)?)))
+    }
+
     /// Every delivery with its answers, grouped by learner, in delivery order: one pass over
     /// the store for reports.
     fn exchanges(&self) -> Box<dyn Iterator<Item = Result<Exchange, StoreError>> + '_>;

@@ -305,17 +305,15 @@ async fn deliver_batch(ctx: &Ctx, batch: &Batch) {
 
 /// Sends one pending delivery and records what happened.
 async fn deliver(ctx: &Ctx, learner: LearnerId, seq: DeliverySeq) -> Result<(), StoreError> {
-    let Some(delivery) = ctx.store.delivery(learner, seq)? else {
+    let Some((delivery, record)) = ctx.store.delivery_to_send(learner, seq)? else {
         return Ok(());
     };
     if delivery.state != DeliveryState::Pending {
         return Ok(());
     }
     let now = crate::clock::now();
-    let inactive = ctx
-        .store
-        .learner(learner)?
-        .is_some_and(|record| matches!(record.status, Status::Inactive { .. } | Status::Erasing { .. }));
+    let inactive =
+        record.is_some_and(|record| matches!(record.status, Status::Inactive { .. } | Status::Erasing { .. }));
     let outgoing = match (&delivery.outgoing, inactive) {
         (_, true) => {
             return deliveries::mark_failed(&*ctx.store, learner, seq, "the learner is inactive", now);

@@ -208,6 +208,25 @@ impl Storage for PgStore {
         record.map(|text| parse("deliveries", &text)).transpose()
     }
 
+    fn delivery_to_send(
+        &self,
+        learner: LearnerId,
+        seq: DeliverySeq,
+    ) -> Result<Option<(Delivery, Option<Learner>)>, StoreError> {
+        let (learner, seq) = (learner.get(), seq_sql(seq));
+        let records: Option<(String, Option<String>)> = self.run(move |client| {
+            let statement = client.prepared(
+                "SELECT d.record::text, l.record::text FROM deliveries d LEFT JOIN learners l ON l.id = d.learner
+                 WHERE d.learner = $1 AND d.seq = $2",
+            )?;
+            let row = client.query_opt(&statement, &[&learner, &seq])?;
+            Ok(row.map(|row| Ok::<_, tokio_postgres::Error>((row.try_get(0)?, row.try_get(1)?))).transpose()?)
+        })?;
+        let Some((delivery, learner)) = records else { return Ok(None) };
+        let learner = learner.map(|text| parse("learners", &text)).transpose()?;
+        Ok(Some((parse("deliveries", &delivery)?, learner)))
+    }
+
     fn exchanges(&self) -> Box<dyn Iterator<Item = Result<Exchange, StoreError>> + '_> {
         Box::new(pages::exchanges(self, None))
     }
