@@ -24,10 +24,13 @@
 //! processes, an index-only scan each.
 //!
 //! **Reading everything** (`learners()`, `exchanges()`, …) goes by keyset pages of
-//! [`PAGE`] rows, so a report streams a million answers without loading them.
+//! [`PAGE`] rows, so a report streams a million answers without loading them. `exchanges()`
+//! reads deliveries and answers on a thread each, a page ahead of the caller, and decodes
+//! their JSON with a reader of its own (`decode`) that gives what serde gives.
 
 mod backup;
 mod batch;
+mod decode;
 mod errors;
 mod pages;
 mod pool;
@@ -36,6 +39,7 @@ mod restore;
 mod rows;
 mod schema;
 mod session;
+mod stream;
 #[doc(hidden)]
 pub mod testdb;
 #[cfg(test)]
@@ -61,6 +65,10 @@ const CONNECTIONS: usize = 4;
 
 /// Rows per page when reading a whole table.
 const PAGE: i64 = 1_000;
+
+/// Rows per page of deliveries or answers in a pass over every exchange: fewer round trips
+/// for a report over a million answers, still a few megabytes at most.
+const EXCHANGE_PAGE: i64 = 5_000;
 
 /// The PostgreSQL engine: a pool of connections to one database.
 pub struct PgStore {
