@@ -139,8 +139,21 @@ impl Scheduler {
         &self.parameters
     }
 
-    /// The memory after an answer graded `grade` at `now`.
+    /// The memory after an answer graded `grade` at `now`, its stability and difficulty as
+    /// their shortest decimals (what records keep).
     pub fn review(&self, memory: Option<&Memory>, grade: Grade, now: DateTime<Utc>) -> Memory {
+        self.step(memory, grade, now, widen)
+    }
+
+    /// [`Self::review`] for a replay that keeps nothing (a report's): FSRS's values widened
+    /// as they are, skipping the decimal, which costs more than FSRS's step. FSRS reads both
+    /// back as the same `f32`, so a replay schedules as the daemon did.
+    pub fn replay(&self, memory: Option<&Memory>, grade: Grade, now: DateTime<Utc>) -> Memory {
+        self.step(memory, grade, now, f64::from)
+    }
+
+    /// The memory after an answer, FSRS's `f32` values widened by `widen`.
+    fn step(&self, memory: Option<&Memory>, grade: Grade, now: DateTime<Utc>, widen: fn(f32) -> f64) -> Memory {
         let elapsed_days = memory.map_or(0, |memory| elapsed_days(memory.last_review, now));
         let state = memory
             .map(|memory| MemoryState { stability: memory.stability as f32, difficulty: memory.difficulty as f32 });

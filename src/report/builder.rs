@@ -61,7 +61,7 @@ impl Replay {
         let predicted =
             before.filter(|_| review).map(|memory| srs::retrievability(memory, scheduler.parameters(), answer.at));
         let grade = confidence.map_or(srs::Grade::of(correct), |confidence| srs::Grade::rated(correct, confidence));
-        let after = scheduler.review(before, grade, answer.at);
+        let after = scheduler.replay(before, grade, answer.at);
         self.memory.insert(answer.item.clone(), after);
         predicted
     }
