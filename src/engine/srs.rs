@@ -352,6 +352,26 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_schedules_every_review_as_the_daemon_did() {
+        let scheduler = Scheduler::default();
+        let grades = [Grade::Good, Grade::Again, Grade::Hard, Grade::Good, Grade::Good, Grade::Again, Grade::Good];
+        let (mut kept, mut replayed): (Option<Memory>, Option<Memory>) = (None, None);
+        let mut now = at("2026-01-05T09:00:00Z");
+        for grade in grades {
+            let next_kept = scheduler.review(kept.as_ref(), grade, now);
+            let next_replayed = scheduler.replay(replayed.as_ref(), grade, now);
+            assert_eq!(
+                (next_kept.due, next_kept.reps, next_kept.lapses),
+                (next_replayed.due, next_replayed.reps, next_replayed.lapses)
+            );
+            assert_eq!(next_kept.stability as f32, next_replayed.stability as f32, "FSRS reads both as one f32");
+            assert_eq!(next_kept.difficulty as f32, next_replayed.difficulty as f32);
+            now = next_kept.due + chrono::Duration::hours(2);
+            (kept, replayed) = (Some(next_kept), Some(next_replayed));
+        }
+    }
+
+    #[test]
     fn widening_keeps_the_shortest_decimal_and_falls_back_for_long_ones() {
         assert_eq!(widen(2.3065), 2.3065);
         assert_eq!(widen(0.1), 0.1);
