@@ -47,6 +47,11 @@ pub(crate) struct ControlSocket {
 /// name, restricted, then renamed into place. A stale socket (connect fails: its daemon is
 /// gone) is replaced; a live one or another kind of file is left alone and refused.
 pub(crate) fn bind(path: &Path) -> anyhow::Result<ControlSocket> {
+    // sled makes its directory; with PostgreSQL nothing else does (`[store] path` is then
+    // only where the socket goes).
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot make the directory {}", parent.display()))?;
+    }
     clear_stale(path)?;
     let mut partial = path.as_os_str().to_owned();
     partial.push(format!(".{}.new", std::process::id()));
@@ -285,4 +290,19 @@ impl Write for UntilCancelled<'_> {
 fn write_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sockets_directory_is_made_when_it_is_missing() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("data/nudge.sled.sock");
+        let socket = bind(&path).expect("bound");
+        let mode = std::fs::metadata(&path).expect("the socket").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        drop(socket);
+    }
 }
