@@ -85,15 +85,14 @@ pub(super) struct Session {
     client: Client,
     statements: HashMap<&'static str, Statement>,
     held: Vec<Held>,
-    holding: bool,
     /// True from [`Self::begin_holding`] to the commit or rollback.
-    open: bool,
+    holding: bool,
 }
 
 impl Session {
     /// A session over `client`, whose connection runs on `runtime`.
     pub(super) fn new(runtime: tokio::runtime::Runtime, client: Client) -> Self {
-        Self { runtime, client, statements: HashMap::new(), held: Vec::new(), holding: false, open: false }
+        Self { runtime, client, statements: HashMap::new(), held: Vec::new(), holding: false }
     }
 
     /// `sql` prepared on this session: the first time with a round trip, then from the cache.
@@ -117,7 +116,6 @@ impl Session {
     pub(super) fn begin_holding(&mut self, begin: &'static str) {
         self.held.push(Held::Simple(begin));
         self.holding = true;
-        self.open = true;
     }
 
     /// Runs `statement` with `params`, or holds it back inside a holding transaction; its
@@ -134,16 +132,16 @@ impl Session {
 
     /// Sends what is held back and `COMMIT` in one round trip.
     pub(super) fn commit(&mut self) -> Result<(), Error> {
-        (self.holding, self.open) = (false, false);
+        self.holding = false;
         self.batch_execute("COMMIT")
     }
 
     /// Ends the holding transaction, if one is open, without keeping anything: what was held
     /// back is dropped, and `ROLLBACK` sent unless the `BEGIN` itself was still held back.
     pub(super) fn rollback(&mut self) -> Result<(), Error> {
-        let sent = self.open && !matches!(self.held.first(), Some(Held::Simple(_)));
+        let sent = self.holding && !matches!(self.held.first(), Some(Held::Simple(_)));
         self.held.clear();
-        (self.holding, self.open) = (false, false);
+        self.holding = false;
         if sent { self.batch_execute("ROLLBACK") } else { Ok(()) }
     }
 

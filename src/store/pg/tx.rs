@@ -1,7 +1,9 @@
 //! One learner's transaction in PostgreSQL: `BEGIN`, `pg_advisory_xact_lock(learner)` (one
-//! transaction per learner at a time, also before the learner has a row), then each
-//! [`LearnerTx`] call as one job on the connection checked out for the whole transaction,
-//! under READ COMMITTED. A serialization failure or deadlock runs the work again.
+//! transaction per learner at a time, also before the learner has a row), then the
+//! [`LearnerTx`] calls on the connection checked out for the whole transaction, under READ
+//! COMMITTED. Writes wait on the caller's side and go with the next read (or the commit) as
+//! one job, which the session sends in one round trip. A serialization failure or deadlock
+//! runs the work again.
 
 use std::cell::RefCell;
 
