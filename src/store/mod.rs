@@ -25,6 +25,7 @@ mod backup;
 pub(crate) mod contract;
 mod counts;
 mod keys;
+pub mod lease;
 mod migrate;
 pub mod open;
 #[cfg(feature = "postgres")]

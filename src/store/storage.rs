@@ -157,6 +157,12 @@ pub trait Storage: Send + Sync {
         1
     }
 
+    /// The lease that lets one instance poll Telegram when several share the store; an engine
+    /// only one process can open keeps the default, which is always held.
+    fn poll_lease(&self) -> Box<dyn super::lease::PollLease> {
+        Box::new(super::lease::SoleProcess)
+    }
+
     /// Number of learners (cheap: the probes ask for it).
     fn n_learners(&self) -> usize;
 

@@ -68,12 +68,16 @@ pub struct Metrics {
     pub parked_deliveries: Counter,
     /// Updates skipped after failing every try (the poller).
     pub parked_updates: Counter,
+    /// 1 while this instance holds the poll lease and polls Telegram, 0 while it stands by.
+    pub polling: Gauge,
+    /// Tries of a standby instance to take the poll lease while another held it.
+    pub poll_lease_refused: Counter,
 }
 
 impl Metrics {
     /// The counters and the store's gauges in Prometheus text format.
     pub(crate) fn prometheus(&self, learners: usize, pending: usize, scheduled: usize) -> String {
-        let samples: [Sample<'_>; 11] = [
+        let samples: [Sample<'_>; 13] = [
             (
                 "nudge_messages_sent_total",
                 "Messages and files Telegram accepted.",
@@ -105,6 +109,18 @@ impl Metrics {
             ("nudge_outbox_pending", "Messages recorded as pending in the store.", "gauge", pending as f64),
             ("nudge_learners", "Learners in the store.", "gauge", learners as f64),
             ("nudge_nudges_scheduled", "Learners with a next nudge scheduled.", "gauge", scheduled as f64),
+            (
+                "nudge_polling",
+                "1 while this instance holds the poll lease and polls Telegram, 0 while another does.",
+                "gauge",
+                self.polling.get() as f64,
+            ),
+            (
+                "nudge_poll_lease_refused_total",
+                "Tries to take the poll lease while another instance held it.",
+                "counter",
+                self.poll_lease_refused.get() as f64,
+            ),
         ];
         let mut out = String::new();
         for (name, help, kind, value) in samples {

@@ -66,6 +66,9 @@ pub struct TestOptions {
     pub run_digests: bool,
     /// Whether the English lessons end with a `## Team` section ([`TEAM_QUESTIONS`]).
     pub team: bool,
+    /// On PostgreSQL, the test directory whose database this daemon shares (a second
+    /// instance); its own directory otherwise.
+    pub database_of: Option<std::path::PathBuf>,
 }
 
 /// A cron schedule no test reaches by walking its learners' agenda: 12:00 on the 15th of the
@@ -92,6 +95,7 @@ impl Default for TestOptions {
             team_question_schedule: distant_schedule(),
             run_digests: false,
             team: false,
+            database_of: None,
         }
     }
 }
@@ -153,7 +157,9 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         retry: options.retry,
         reload_every: Duration::from_millis(100),
         connect_backoff: ConnectBackoff { first: Duration::from_millis(10), max: Duration::from_millis(40) },
-        database_url: crate::engine::on_postgres().then(|| SecretString::from(crate::engine::database_of(dir.path()))),
+        database_url: crate::engine::on_postgres().then(|| {
+            SecretString::from(crate::engine::database_of(options.database_of.as_deref().unwrap_or(dir.path())))
+        }),
     };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
     let (service, scheduler, metrics, digests) = (app.service(), app.scheduler(), app.metrics(), app.digests());

@@ -8,6 +8,7 @@ mod corpus;
 mod durability;
 mod engine;
 mod helpers;
+mod instances;
 mod journey;
 mod languages;
 mod leads;

@@ -200,6 +200,8 @@ pub struct Stats {
     pub sent_5xx: u64,
     /// 403 replies.
     pub sent_403: u64,
+    /// 409 replies: a waiting getUpdates ended by a newer one (two pollers on one token).
+    pub sent_409: u64,
     /// Calls over the enforced [`Limits`].
     pub rate_violations: u64,
     /// 400 replies.

@@ -199,6 +199,7 @@ impl State {
         match status {
             400 => self.stats.rejected_400 += 1,
             403 => self.stats.sent_403 += 1,
+            409 => self.stats.sent_409 += 1,
             429 => self.stats.sent_429 += 1,
             500.. => self.stats.sent_5xx += 1,
             _ => {}

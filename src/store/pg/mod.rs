@@ -32,6 +32,7 @@ mod backup;
 mod batch;
 mod decode;
 mod errors;
+mod lease;
 mod pages;
 mod pool;
 mod privacy;
@@ -73,6 +74,8 @@ const EXCHANGE_PAGE: i64 = 5_000;
 /// The PostgreSQL engine: a pool of connections to one database.
 pub struct PgStore {
     pool: Arc<Pool>,
+    /// How to reach the server, for the poll lease's connection of its own.
+    dialer: Dialer,
 }
 
 impl PgStore {
@@ -90,7 +93,7 @@ impl PgStore {
         let dialer = Dialer { config, tls: tls()?, secret };
         let pool = Pool::open(&dialer, CONNECTIONS)?;
         pool.run(schema::migrate)?;
-        let store = Self { pool: Arc::new(pool) };
+        let store = Self { pool: Arc::new(pool), dialer: dialer.clone() };
         store.finish_erasures()?;
         let server = errors::scrub(&server_of(&dialer.config), dialer.secret.as_deref());
         tracing::info!(server = %server, "connected to PostgreSQL");
@@ -196,6 +199,10 @@ impl Storage for PgStore {
     fn put_tuning(&self, pack: &str, tuning: &PackTuning) -> Result<(), StoreError> {
         let (pack, tuning, record) = (pack.to_owned(), tuning.clone(), json(tuning)?);
         self.run(move |client| rows::put_tuning(client, &pack, &tuning, &record))
+    }
+
+    fn poll_lease(&self) -> Box<dyn crate::store::lease::PollLease> {
+        Box::new(lease::PgLease::new(self.dialer.clone()))
     }
 
     fn parallelism(&self) -> usize {

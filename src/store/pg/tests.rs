@@ -458,3 +458,68 @@ fn a_write_the_server_refuses_fails_its_transaction_and_keeps_none_of_it() {
     }
     assert_eq!(store.n_learners(), 2 * CONNECTIONS);
 }
+
+/// Runs `work` on a runtime of its own, as the poller's lease runs on the daemon's.
+fn on_runtime<T>(work: impl std::future::Future<Output = T>) -> T {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(work)
+}
+
+#[test]
+fn one_instance_holds_the_poll_lease_and_another_takes_it_when_the_holder_lets_go() {
+    let Some(db) = TestDb::create() else { return };
+    let (first, second) = (PgStore::connect(&db.url).expect("first"), PgStore::connect(&db.url).expect("second"));
+    on_runtime(async {
+        let mut holder = first.poll_lease();
+        let mut standby = second.poll_lease();
+        assert!(holder.take().await.expect("asked"), "a free lease is taken");
+        assert!(holder.take().await.expect("asked"), "and still held at the next check");
+        assert!(!standby.take().await.expect("asked"), "a held lease is refused");
+        assert!(!standby.take().await.expect("asked"), "and refused again");
+        drop(holder);
+        let mut taken = false;
+        for _ in 0..100 {
+            taken = standby.take().await.expect("asked");
+            if taken {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(taken, "the standby takes the lease once the holder's connection ends");
+    });
+}
+
+#[test]
+fn a_holder_whose_session_the_server_ended_finds_out_and_stands_by() {
+    let Some(db) = TestDb::create() else { return };
+    let (first, second) = (PgStore::connect(&db.url).expect("first"), PgStore::connect(&db.url).expect("second"));
+    on_runtime(async {
+        let mut holder = first.poll_lease();
+        let mut standby = second.poll_lease();
+        assert!(holder.take().await.expect("asked"));
+        let db_url = db.url.clone();
+        let ended = tokio::task::spawn_blocking(move || {
+            let terminate = "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = 'nudge poll lease' AND datname = current_database()) t";
+            sql_at(&db_url).query_one(terminate, &[]).expect("terminate").get::<_, i64>(0)
+        })
+        .await
+        .expect("the terminating thread");
+        assert_eq!(ended, 1, "one session held the lease");
+        let mut taken = false;
+        for _ in 0..100 {
+            taken = standby.take().await.expect("asked");
+            if taken {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(taken, "the standby takes the lease the server let go of");
+        assert!(!holder.take().await.expect("asked"), "the old holder checks, finds it gone, and stands by");
+    });
+}
+
+/// A raw client on `url`.
+fn sql_at(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).expect("a raw connection")
+}
