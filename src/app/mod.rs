@@ -10,6 +10,7 @@ pub(crate) mod ops;
 pub(crate) mod reload;
 pub(crate) mod retention;
 pub mod scheduler;
+mod standby;
 pub(crate) mod tuning;
 
 use std::future::Future;
@@ -152,6 +153,25 @@ impl App {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let store = self.service.store().clone();
+        // What a standby does too: answer probes and admin commands, follow the content.
+        if let Some(listen) = self.service.settings().http.listen {
+            tracker.spawn(ops::serve(listen, self.service.clone(), self.metrics.clone(), cancel.clone()));
+        }
+        if let Some(socket) = self.control {
+            let serving =
+                control::serve(socket, self.service.clone(), self.client.clone(), tracker.clone(), cancel.clone());
+            tracker.spawn(serving);
+        }
+        tracker.spawn(reload::run(self.service.clone(), self.content_seen, self.options.reload_every, cancel.clone()));
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut lease = store.active_lease();
+        tokio::select! {
+            () = standby::until_active(lease.as_mut(), &self.metrics) => {}
+            () = &mut shutdown => {
+                tracing::info!("shutting down while standing by");
+                return stop(cancel, tracker, &*store, None).await;
+            }
+        }
         let requeued = sender::requeue_pending(&*store, &self.outbox)?;
         let rescheduled = self.service.rebuild_agenda(crate::clock::now())?;
         tracing::info!(bot = %self.bot_username, learners = store.n_learners(), requeued, rescheduled, "nudge is running");
@@ -192,25 +212,38 @@ impl App {
         }
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));
         tracker.spawn(tuning::run(self.service.clone(), cancel.clone()));
-        if let Some(listen) = self.service.settings().http.listen {
-            tracker.spawn(ops::serve(listen, self.service.clone(), self.metrics.clone(), cancel.clone()));
+        let mut kept = tracker.spawn(standby::keep_active(lease, self.metrics.clone(), cancel.clone()));
+        let lost = tokio::select! {
+            () = &mut shutdown => None,
+            kept = &mut kept => kept.ok().flatten(),
+        };
+        match &lost {
+            Some(reason) => tracing::error!(reason = %reason, "stopping: only one instance may act at a time"),
+            None => tracing::info!("shutting down"),
         }
-        if let Some(socket) = self.control {
-            let serving =
-                control::serve(socket, self.service.clone(), self.client.clone(), tracker.clone(), cancel.clone());
-            tracker.spawn(serving);
-        }
-        tracker.spawn(reload::run(self.service.clone(), self.content_seen, self.options.reload_every, cancel.clone()));
-        tracker.close();
-        shutdown.await;
-        tracing::info!("shutting down");
-        cancel.cancel();
-        if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
-            tracing::warn!("some tasks did not stop in time");
-        }
-        store.flush().await.context("cannot flush the store at shutdown")?;
-        tracing::info!(pending = store.n_pending(), "stopped; the store is flushed");
-        Ok(())
+        stop(cancel, tracker, &*store, lost).await
+    }
+}
+
+/// Cancels every task, waits for them (a bounded time), flushes the store. Fails when the
+/// daemon stops because it lost the active lease (`lost`), so that a supervisor starts it
+/// again, as a standby.
+async fn stop(
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    store: &dyn crate::store::Storage,
+    lost: Option<String>,
+) -> anyhow::Result<()> {
+    tracker.close();
+    cancel.cancel();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+        tracing::warn!("some tasks did not stop in time");
+    }
+    store.flush().await.context("cannot flush the store at shutdown")?;
+    tracing::info!(pending = store.n_pending(), "stopped; the store is flushed");
+    match lost {
+        Some(reason) => anyhow::bail!("stopped because {reason}; start it again to stand by"),
+        None => Ok(()),
     }
 }
 

@@ -157,9 +157,9 @@ pub trait Storage: Send + Sync {
         1
     }
 
-    /// The lease that lets one instance poll Telegram when several share the store; an engine
-    /// only one process can open keeps the default, which is always held.
-    fn poll_lease(&self) -> Box<dyn super::lease::PollLease> {
+    /// The lease of the one instance that acts when several share the store; an engine only
+    /// one process can open keeps the default, which is always held.
+    fn active_lease(&self) -> Box<dyn super::lease::Lease> {
         Box::new(super::lease::SoleProcess)
     }
 

@@ -5,10 +5,6 @@
 //! store and flushed, and only then are replies sent and the next batch requested, which is
 //! what confirms the previous one to Telegram. A crash at any point loses nothing Telegram
 //! considers delivered: unconfirmed updates simply come again.
-//!
-//! Telegram allows one getUpdates consumer per token, so the loop polls only while it holds
-//! the store's poll lease (always, on sled); an instance that does not stands by and tries
-//! again every [`LEASE_RETRY`], which bounds how long updates wait when the holder stops.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,15 +21,12 @@ use super::sender::OutboxHandle;
 use crate::chat::Incoming;
 use crate::domain::{LearnerId, Outgoing};
 use crate::service::{AdminReport, Batch, ChatMenu, Handled, LeadRequest, Service};
-use crate::store::lease::PollLease;
 use crate::telemetry::metrics::Metrics;
 
 /// How long one getUpdates call waits for news.
 const LONG_POLL: Duration = Duration::from_secs(25);
 /// Tries before an update that keeps failing is skipped (logged as an error).
 const MAX_TRIES_PER_UPDATE: u32 = 3;
-/// How often a standby instance tries to take the poll lease.
-const LEASE_RETRY: Duration = Duration::from_secs(2);
 
 /// Everything the loop needs.
 pub(crate) struct Poller {
@@ -50,15 +43,6 @@ pub(crate) struct Poller {
     /// The app's tasks: answers to presses, unrecorded messages and reports run here, so
     /// shutdown waits for them.
     pub tracker: TaskTracker,
-}
-
-/// What the poller last said about the lease, so that a standby says it once, not every try.
-#[derive(Default)]
-struct Standby {
-    /// Another instance held the lease at the last try.
-    waiting: bool,
-    /// The database could not be asked at the last try.
-    failing: bool,
 }
 
 /// A reply to send once the batch is durable.
@@ -78,12 +62,7 @@ impl Poller {
     pub async fn run(self, cancel: CancellationToken) {
         let mut failures = 0u32;
         let mut poison: Option<(i32, u32)> = None;
-        let mut lease = self.service.store().poll_lease();
-        let mut standby = Standby::default();
         loop {
-            if !self.hold_lease(lease.as_mut(), &mut standby, &cancel).await {
-                return;
-            }
             let offset = match self.service.store().update_offset() {
                 Ok(offset) => i32::try_from(offset).unwrap_or(0),
                 Err(error) => {
@@ -111,44 +90,6 @@ impl Poller {
                         _ = tokio::time::sleep(wait) => {}
                     }
                 }
-            }
-        }
-    }
-
-    /// Waits until this instance holds the poll lease (at once when the store is one
-    /// process's); false when cancelled first. Says once when it starts to stand by, and when it
-    /// takes over.
-    async fn hold_lease(&self, lease: &mut dyn PollLease, standby: &mut Standby, cancel: &CancellationToken) -> bool {
-        loop {
-            match lease.take().await {
-                Ok(true) => {
-                    if standby.waiting || standby.failing {
-                        tracing::info!("this instance holds the poll lease now and polls Telegram");
-                    }
-                    *standby = Standby::default();
-                    self.metrics.polling.set(1);
-                    return true;
-                }
-                Ok(false) => {
-                    self.metrics.poll_lease_refused.inc();
-                    if !standby.waiting {
-                        tracing::info!(
-                            "another nudge instance on this database polls Telegram; this one stands by and takes over when it stops"
-                        );
-                    }
-                    standby.waiting = true;
-                }
-                Err(error) => {
-                    if !standby.failing {
-                        tracing::error!(error = %error, "cannot ask the database for the poll lease, so this instance does not poll Telegram; trying again");
-                    }
-                    standby.failing = true;
-                }
-            }
-            self.metrics.polling.set(0);
-            tokio::select! {
-                _ = cancel.cancelled() => return false,
-                _ = tokio::time::sleep(LEASE_RETRY) => {}
             }
         }
     }

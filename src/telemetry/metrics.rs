@@ -68,10 +68,11 @@ pub struct Metrics {
     pub parked_deliveries: Counter,
     /// Updates skipped after failing every try (the poller).
     pub parked_updates: Counter,
-    /// 1 while this instance holds the poll lease and polls Telegram, 0 while it stands by.
-    pub polling: Gauge,
-    /// Tries of a standby instance to take the poll lease while another held it.
-    pub poll_lease_refused: Counter,
+    /// 1 while this instance holds the active lease (polls, sends, schedules), 0 while it
+    /// stands by.
+    pub active: Gauge,
+    /// Tries of a standby instance to take the active lease while another held it.
+    pub lease_refused: Counter,
 }
 
 impl Metrics {
@@ -110,16 +111,16 @@ impl Metrics {
             ("nudge_learners", "Learners in the store.", "gauge", learners as f64),
             ("nudge_nudges_scheduled", "Learners with a next nudge scheduled.", "gauge", scheduled as f64),
             (
-                "nudge_polling",
-                "1 while this instance holds the poll lease and polls Telegram, 0 while another does.",
+                "nudge_active",
+                "1 while this instance is the one that polls, sends and schedules; 0 while it stands by.",
                 "gauge",
-                self.polling.get() as f64,
+                self.active.get() as f64,
             ),
             (
-                "nudge_poll_lease_refused_total",
-                "Tries to take the poll lease while another instance held it.",
+                "nudge_lease_refused_total",
+                "Tries to take the active lease while another instance held it.",
                 "counter",
-                self.poll_lease_refused.get() as f64,
+                self.lease_refused.get() as f64,
             ),
         ];
         let mut out = String::new();

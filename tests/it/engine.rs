@@ -102,6 +102,39 @@ mod postgres_only {
         Arc::new(std::thread::spawn(connect).join().expect("the connecting thread"))
     }
 
+    /// A raw session holding the lease; dropped on a thread of its own, since the blocking
+    /// client may not be dropped on a runtime's thread.
+    struct Seized(Option<postgres::Client>);
+
+    impl Drop for Seized {
+        fn drop(&mut self) {
+            if let Some(client) = self.0.take() {
+                let _ = std::thread::spawn(move || drop(client)).join();
+            }
+        }
+    }
+
+    /// Takes the active lease from the instance that holds it on the test's database: ends its
+    /// session from the server's side (as when the network between them breaks) and holds the
+    /// lease on a session of the test's, until the returned guard is dropped. Returns how many
+    /// sessions were ended, and the guard.
+    pub fn seize_the_lease(dir: &Path) -> (i64, Box<dyn std::any::Any + Send>) {
+        let url = database_of(dir);
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("the test database");
+            let terminate = "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = 'nudge active lease' AND datname = current_database() \
+                             AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 \
+                             AND granted)) t";
+            let ended = client.query_one(terminate, &[]).expect("terminate").get::<_, i64>(0);
+            // The lease's key (`store/pg/lease.rs`); waits until the ended session lets go.
+            client.execute("SELECT pg_advisory_lock(1853187175, 1)", &[]).expect("the lease");
+            (ended, Box::new(Seized(Some(client))) as Box<dyn std::any::Any + Send>)
+        })
+        .join()
+        .expect("the seizing thread")
+    }
+
     /// What [`rows_mentioning`] found.
     pub struct Scan {
         /// Rows read, in every table.
@@ -155,6 +188,11 @@ mod postgres_only {
 
     /// Never called without the engine.
     pub fn open_database(_dir: &Path) -> Arc<dyn Storage> {
+        panic!("{NOT_BUILT}")
+    }
+
+    /// Never called without the engine.
+    pub fn seize_the_lease(_dir: &Path) -> (i64, Box<dyn std::any::Any + Send>) {
         panic!("{NOT_BUILT}")
     }
 

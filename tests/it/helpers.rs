@@ -328,6 +328,15 @@ impl TestApp {
         (dir, self.fake.clone())
     }
 
+    /// Waits up to `within` for the daemon to stop by itself (no shutdown asked); its result,
+    /// or `None` if it still runs.
+    pub async fn stopped_by_itself(&mut self, within: Duration) -> Option<anyhow::Result<()>> {
+        let task = self.task.as_mut().expect("the daemon task");
+        let ended = tokio::time::timeout(within, task).await.ok()?;
+        self.task = None;
+        Some(ended.expect("the daemon task"))
+    }
+
     /// Writes the daemon's configuration to `nudge.toml` in its directory, for the CLI.
     pub fn config_file(&self) -> std::path::PathBuf {
         let path = self.dir.as_ref().expect("dir").path().join("nudge.toml");

@@ -1,13 +1,14 @@
-//! Several instances on one database (PostgreSQL): Telegram allows one getUpdates consumer per
-//! token, so only the holder of the poll lease polls, and a standby takes over when it stops.
+//! Several instances on one database (PostgreSQL): only the holder of the active lease polls,
+//! sends and schedules; a standby takes over when it stops, and an active instance that finds
+//! another holding the lease stops.
 
 use std::time::{Duration, Instant};
 
 use fake_telegram::TgUser;
 use nudge::telemetry::metrics::Metrics;
 
-use crate::engine::on_postgres;
-use crate::helpers::{TestOptions, spawn_app, spawn_app_with};
+use crate::engine::{on_postgres, seize_the_lease};
+use crate::helpers::{TestApp, TestOptions, spawn_app, spawn_app_with};
 
 /// The bound on a takeover: the 10 s.
 const TAKEOVER: Duration = Duration::from_secs(10);
@@ -24,38 +25,60 @@ async fn until(metrics: &Metrics, within: Duration, cond: impl Fn(&Metrics) -> b
     true
 }
 
+/// An active first instance and a second on its database that stands by.
+async fn two_instances() -> (TestApp, TestApp) {
+    let first = spawn_app().await;
+    assert!(until(&first.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the first instance is active");
+    let shared = first.dir.as_ref().expect("dir").path().to_owned();
+    let options = TestOptions { fake: Some(first.fake.clone()), database_of: Some(shared), ..TestOptions::default() };
+    let second = spawn_app_with(options).await;
+    let refused_twice = until(&second.metrics, TAKEOVER, |m| m.lease_refused.get() >= 2).await;
+    assert!(refused_twice, "the second instance asked for the lease and was refused");
+    assert_eq!(second.metrics.active.get(), 0, "the second instance stands by");
+    (first, second)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_lease_holder_polls_and_a_standby_takes_over_when_it_stops() {
+async fn only_the_active_instance_acts_and_a_standby_takes_over_when_it_stops() {
     if !on_postgres() {
         eprintln!("on PostgreSQL only: a sled store is one process's");
         return;
     }
-    let first = spawn_app().await;
-    assert!(until(&first.metrics, TAKEOVER, |m| m.polling.get() == 1).await, "the first instance polls");
-    let shared = first.dir.as_ref().expect("dir").path().to_owned();
-    let second = spawn_app_with(TestOptions {
-        fake: Some(first.fake.clone()),
-        database_of: Some(shared),
-        ..TestOptions::default()
-    })
-    .await;
-    let refused_twice = until(&second.metrics, TAKEOVER, |m| m.poll_lease_refused.get() >= 2).await;
-    assert!(refused_twice, "the second instance asked for the lease and was refused");
-    assert_eq!(second.metrics.polling.get(), 0, "the second instance stands by");
-
+    let (first, second) = two_instances().await;
     let learner = TgUser::new(42);
     first.enrol(&learner).await;
-    assert_eq!(second.metrics.updates.get(), 0, "only the holder took the update");
+    assert_eq!(second.metrics.updates.get(), 0, "only the active instance took the update");
+    assert_eq!(second.metrics.messages_sent.get(), 0, "and only it sent");
     assert_eq!(first.fake.stats().sent_409, 0, "never two getUpdates at once");
 
     let (_dir, _fake) = first.stop().await;
     let stopped = Instant::now();
-    assert!(until(&second.metrics, TAKEOVER, |m| m.polling.get() == 1).await, "the second instance took over");
+    assert!(until(&second.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the second instance took over");
     let took = stopped.elapsed();
     second.learner_says(&learner, "/help");
     let replies = second.messages(learner.id, 3).await;
-    assert!(replies[2].plain_text.contains("/pause"), "the help came from the instance that took over: {replies:?}");
-    assert_eq!(second.metrics.updates.get(), 1, "the second instance took the /help");
-    eprintln!("took over {} ms after the holder stopped", took.as_millis());
+    assert!(replies[2].plain_text.contains("/pause"), "the help came: {replies:?}");
+    assert_eq!(second.metrics.updates.get(), 1, "the instance that took over took the /help");
+    assert_eq!(second.metrics.messages_sent.get(), 1, "and sent the reply");
+    eprintln!("took over {} ms after the active instance stopped", took.as_millis());
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_instance_that_finds_another_holding_the_lease_stops_with_a_reason() {
+    if !on_postgres() {
+        eprintln!("on PostgreSQL only: a sled store is one process's");
+        return;
+    }
+    let (mut first, second) = two_instances().await;
+    let (ended, seized) = seize_the_lease(first.dir.as_ref().expect("dir").path());
+    assert_eq!(ended, 1, "the server ended the active instance's session");
+    let stopped = first.stopped_by_itself(TAKEOVER).await.expect("the first instance stopped by itself");
+    let error = stopped.expect_err("it stops with an error, so that a supervisor starts it again");
+    assert!(format!("{error:#}").contains("another instance holds the active lease"), "{error:#}");
+    assert_eq!(first.metrics.active.get(), 0, "it says it is no longer active");
+    assert_eq!(second.metrics.active.get(), 0, "the second still stands by while the lease is held");
+    drop(seized);
+    assert!(until(&second.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the standby takes the lease");
     second.stop().await;
 }

@@ -1,4 +1,4 @@
-//! The poll lease on PostgreSQL: a session advisory lock, taken on a connection of its own.
+//! The active lease on PostgreSQL: a session advisory lock, taken on a connection of its own.
 //! The server lets go of it when that connection ends, so an instance that stops, or dies and
 //! has its socket closed by the kernel, hands the lease on at once; one whose host vanishes
 //! does within about 10 s, by the keepalives this session asks the server to send. A standby
@@ -11,10 +11,10 @@ use tokio_postgres::Client;
 use super::errors::{connect_error, database_error};
 use super::pool::Dialer;
 use crate::store::StoreError;
-use crate::store::lease::{PollLease, Taking};
+use crate::store::lease::{Lease, Taking};
 
 /// The lock's key, in the two-number key space, which never meets the one-number keys that
-/// lock learners: "nudg" and 1 for polling.
+/// lock learners: "nudg" and 1 for the active instance.
 const KEY: (i32, i32) = (0x6e75_6467, 1);
 
 /// How long a check of the lease may take before the connection counts as lost.
@@ -22,10 +22,10 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Set on the lease's session: the server probes a silent client after 3 s, every 2 s, and
 /// drops it (and the lock) after 3 unanswered probes.
-const KEEPALIVES: &str = "SET application_name = 'nudge poll lease'; SET tcp_keepalives_idle = 3; \
+const KEEPALIVES: &str = "SET application_name = 'nudge active lease'; SET tcp_keepalives_idle = 3; \
      SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3";
 
-/// A poll lease held, or asked for, on a session of its own.
+/// An active lease held, or asked for, on a session of its own.
 pub(super) struct PgLease {
     dialer: Dialer,
     session: Option<Client>,
@@ -43,9 +43,7 @@ impl PgLease {
             if self.still_held().await {
                 return Ok(true);
             }
-            tracing::error!(
-                "lost the poll lease: its database connection ended; polling stops until this instance takes it again"
-            );
+            tracing::warn!("the active lease's database connection ended; asking for the lease again");
             self.held = false;
             self.session = None;
         }
@@ -90,7 +88,7 @@ impl PgLease {
             .map_err(|error| connect_error(&dialer.config, &error, dialer.secret.as_deref()))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::debug!(error = %error, "the poll lease's connection ended");
+                tracing::debug!(error = %error, "the active lease's connection ended");
             }
         });
         client.batch_execute(KEEPALIVES).await.map_err(|error| database_error(&error))?;
@@ -98,7 +96,7 @@ impl PgLease {
     }
 }
 
-impl PollLease for PgLease {
+impl Lease for PgLease {
     fn take(&mut self) -> Taking<'_> {
         Box::pin(self.take_now())
     }

@@ -74,7 +74,7 @@ const EXCHANGE_PAGE: i64 = 5_000;
 /// The PostgreSQL engine: a pool of connections to one database.
 pub struct PgStore {
     pool: Arc<Pool>,
-    /// How to reach the server, for the poll lease's connection of its own.
+    /// How to reach the server, for the active lease's connection of its own.
     dialer: Dialer,
 }
 
@@ -201,7 +201,7 @@ impl Storage for PgStore {
         self.run(move |client| rows::put_tuning(client, &pack, &tuning, &record))
     }
 
-    fn poll_lease(&self) -> Box<dyn crate::store::lease::PollLease> {
+    fn active_lease(&self) -> Box<dyn crate::store::lease::Lease> {
         Box::new(lease::PgLease::new(self.dialer.clone()))
     }
 

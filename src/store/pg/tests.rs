@@ -466,12 +466,12 @@ fn on_runtime<T>(work: impl std::future::Future<Output = T>) -> T {
 }
 
 #[test]
-fn one_instance_holds_the_poll_lease_and_another_takes_it_when_the_holder_lets_go() {
+fn one_instance_holds_the_active_lease_and_another_takes_it_when_the_holder_lets_go() {
     let Some(db) = TestDb::create() else { return };
     let (first, second) = (PgStore::connect(&db.url).expect("first"), PgStore::connect(&db.url).expect("second"));
     on_runtime(async {
-        let mut holder = first.poll_lease();
-        let mut standby = second.poll_lease();
+        let mut holder = first.active_lease();
+        let mut standby = second.active_lease();
         assert!(holder.take().await.expect("asked"), "a free lease is taken");
         assert!(holder.take().await.expect("asked"), "and still held at the next check");
         assert!(!standby.take().await.expect("asked"), "a held lease is refused");
@@ -494,13 +494,13 @@ fn a_holder_whose_session_the_server_ended_finds_out_and_stands_by() {
     let Some(db) = TestDb::create() else { return };
     let (first, second) = (PgStore::connect(&db.url).expect("first"), PgStore::connect(&db.url).expect("second"));
     on_runtime(async {
-        let mut holder = first.poll_lease();
-        let mut standby = second.poll_lease();
+        let mut holder = first.active_lease();
+        let mut standby = second.active_lease();
         assert!(holder.take().await.expect("asked"));
         let db_url = db.url.clone();
         let ended = tokio::task::spawn_blocking(move || {
             let terminate = "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                             WHERE application_name = 'nudge poll lease' AND datname = current_database()) t";
+                             WHERE application_name = 'nudge active lease' AND datname = current_database()) t";
             sql_at(&db_url).query_one(terminate, &[]).expect("terminate").get::<_, i64>(0)
         })
         .await

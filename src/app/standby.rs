@@ -1,0 +1,83 @@
+//! Standing by, and staying the active instance. With several instances on one database only
+//! the holder of the store's active lease acts (on sled the lease is always held): a standby
+//! asks for it every [`RETRY`], and the active one checks it as often. An active instance that
+//! finds another holding the lease stops, with an error so that its supervisor starts it again
+//! as a standby: two instances acting at once would send twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::lease::Lease;
+use crate::telemetry::metrics::Metrics;
+
+/// How often a standby asks for the lease, and the active instance checks it. It bounds a
+/// takeover after the holder stops or dies.
+pub(crate) const RETRY: Duration = Duration::from_secs(2);
+
+/// Waits until this instance holds `lease`. Says once that it stands by, and once when the
+/// database cannot be asked; says when it takes over.
+pub(super) async fn until_active(lease: &mut dyn Lease, metrics: &Metrics) {
+    let (mut said_waiting, mut said_failing) = (false, false);
+    loop {
+        match lease.take().await {
+            Ok(true) => {
+                if said_waiting || said_failing {
+                    tracing::info!(
+                        "this instance holds the active lease now and takes over polling, sending and scheduling"
+                    );
+                }
+                metrics.active.set(1);
+                return;
+            }
+            Ok(false) => {
+                metrics.lease_refused.inc();
+                if !said_waiting {
+                    tracing::info!(
+                        "another nudge instance on this database is active; this one stands by and takes over when it stops"
+                    );
+                }
+                said_waiting = true;
+            }
+            Err(error) => {
+                if !said_failing {
+                    tracing::error!(error = %error, "cannot ask the database for the active lease; standing by until it can");
+                }
+                said_failing = true;
+            }
+        }
+        metrics.active.set(0);
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// Checks `lease` every [`RETRY`] until `cancel` fires (then `None`). Returns why this instance
+/// must stop when another instance holds the lease. While the database cannot be asked it
+/// carries on (its work fails on its own and says so) and asks again.
+pub(super) async fn keep_active(
+    mut lease: Box<dyn Lease>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) -> Option<String> {
+    let mut said_failing = false;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return None,
+            _ = tokio::time::sleep(RETRY) => {}
+        }
+        match lease.take().await {
+            Ok(true) => said_failing = false,
+            Ok(false) => {
+                metrics.active.set(0);
+                return Some("another instance holds the active lease".to_owned());
+            }
+            Err(error) => {
+                if !said_failing {
+                    tracing::warn!(error = %error, "cannot check the active lease; carrying on and asking again");
+                }
+                said_failing = true;
+            }
+        }
+    }
+}
