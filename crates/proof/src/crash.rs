@@ -2,7 +2,9 @@
 //! is killed with SIGKILL at a random moment and restarted. Checked after every round: every
 //! learner got the slot's lesson (or is recorded as failed), no answer the fake saw confirmed is
 //! missing from the store, the store opens every time, and duplicates stay within the sends in
-//! flight at the kill (none in the control round without a kill).
+//! flight at the kill (none in the control round without a kill). With `instances` above one
+//! (PostgreSQL), several daemons share the database and the active one is killed each round
+//! (`instances.rs`); a standby must take over within [`TAKEOVER_BOUND`].
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -11,7 +13,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use fake_telegram::{FakeTelegram, TgUser};
 use nudge::domain::{AnswerKind, DeliveryState, Purpose};
-use nudge::store::{Storage, Store};
 
 use crate::daemon::Daemon;
 use crate::setup::{Cohort, enrol, install};
@@ -19,6 +20,9 @@ use crate::setup::{Cohort, enrol, install};
 /// Most sends the daemon has in flight at once (bulk learners plus replies): the bound on
 /// duplicates after a kill.
 pub const IN_FLIGHT_BOUND: usize = 64;
+
+/// The longest a standby may take to take over after the active instance is killed.
+pub const TAKEOVER_BOUND: Duration = Duration::from_secs(10);
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -33,6 +37,9 @@ pub struct CrashOptions {
     pub binary: PathBuf,
     /// Seed of the kill moments.
     pub seed: u64,
+    /// Daemons on one database (PostgreSQL, a fresh database a round from the server in
+    /// `NUDGE_TEST_DATABASE_URL`); 1 for one daemon, killed and started again.
+    pub instances: usize,
 }
 
 /// The outcome of one round.
@@ -56,6 +63,11 @@ pub struct Round {
     pub lost_answers: usize,
     /// Time from the first lesson to every learner having it, after the restart.
     pub settled_in: Duration,
+    /// With several instances: from the kill to a standby saying it took over.
+    pub taken_over_in: Option<Duration>,
+    /// getUpdates the fake ended with 409 (two polls at once; a killed poller's open call
+    /// counts once when the next one starts).
+    pub conflicts: u64,
 }
 
 impl Round {
@@ -65,7 +77,8 @@ impl Round {
             None => self.duplicates == 0,
             Some(_) => self.duplicates <= IN_FLIGHT_BOUND,
         };
-        self.missing_prompts == 0 && self.lost_answers == 0 && duplicates_ok
+        let takeover_ok = self.taken_over_in.is_none_or(|took| took <= TAKEOVER_BOUND);
+        self.missing_prompts == 0 && self.lost_answers == 0 && duplicates_ok && takeover_ok
     }
 }
 
@@ -75,7 +88,11 @@ pub fn run(options: &CrashOptions, mut report: impl FnMut(usize, &Round)) -> any
     let mut rounds = Vec::new();
     for idx in 0..=options.rounds {
         let kill = idx > 0;
-        let round = round(options, kill.then(|| Duration::from_millis(rng.u64(0..1500))))?;
+        let kill_after = kill.then(|| Duration::from_millis(rng.u64(0..1500)));
+        let round = match options.instances {
+            0 | 1 => round(options, kill_after)?,
+            _ => crate::instances::round(options, kill_after)?,
+        };
         report(idx, &round);
         rounds.push(round);
     }
@@ -111,13 +128,13 @@ fn round(options: &CrashOptions, kill_after: Option<Duration>) -> anyhow::Result
 }
 
 /// Presses the right answer on quizzes as they arrive, for the first `answering` learners.
-struct Presser {
+pub(crate) struct Presser {
     answering: usize,
-    pressed: HashMap<i64, (i64, u64)>,
+    pub(crate) pressed: HashMap<i64, (i64, u64)>,
 }
 
 impl Presser {
-    fn new(answering: usize) -> Self {
+    pub(crate) fn new(answering: usize) -> Self {
         Self { answering, pressed: HashMap::new() }
     }
 
@@ -137,7 +154,7 @@ impl Presser {
     }
 }
 
-fn pump(presser: &mut Presser, fake: &FakeTelegram, for_how_long: Duration) {
+pub(crate) fn pump(presser: &mut Presser, fake: &FakeTelegram, for_how_long: Duration) {
     let until = Instant::now() + for_how_long;
     while Instant::now() < until {
         presser.press_new_quizzes(fake);
@@ -145,7 +162,7 @@ fn pump(presser: &mut Presser, fake: &FakeTelegram, for_how_long: Duration) {
     }
 }
 
-fn wait(
+pub(crate) fn wait(
     deadline: Instant,
     mut done: impl FnMut(&Presser) -> anyhow::Result<bool>,
     presser: &mut Presser,
@@ -158,20 +175,20 @@ fn wait(
     Ok(())
 }
 
-fn count_lessons(fake: &FakeTelegram) -> usize {
+pub(crate) fn count_lessons(fake: &FakeTelegram) -> usize {
     let lessons: HashSet<i64> =
         fake.all_sent().into_iter().filter(|m| m.plain_text.starts_with("📘")).map(|m| m.chat_id).collect();
     lessons.len()
 }
 
-fn check(
+pub(crate) fn check(
     store_path: &Path,
     fake: &FakeTelegram,
     presser: &Presser,
     ids: std::ops::Range<i64>,
     round: &mut Round,
 ) -> anyhow::Result<()> {
-    let store = Store::open(store_path)?;
+    let store = crate::setup::open_store(store_path)?;
     let mut lessons: HashMap<i64, usize> = HashMap::new();
     for message in fake.all_sent().into_iter().filter(|m| m.plain_text.starts_with("📘")) {
         *lessons.entry(message.chat_id).or_default() += 1;
@@ -211,7 +228,7 @@ fn check(
     Ok(())
 }
 
-fn tail(log: &Path) -> String {
+pub(crate) fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(10)..].join("\n")

@@ -33,7 +33,11 @@ impl Daemon {
     /// Starts `nudge serve --config <config>`; logs go to `log`.
     pub fn start(binary: &Path, config: &Path, log: &Path) -> anyhow::Result<Self> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some(url) = crate::setup::chosen_database() {
+            command.env("NUDGE_DATABASE_URL", url);
+        }
+        let child = command
             .args(["serve", "--config"])
             .arg(config)
             .env("NUDGE_TELEGRAM_TOKEN", "1:proof")

@@ -9,6 +9,7 @@
 pub mod crash;
 pub mod daemon;
 pub mod footprint;
+mod instances;
 pub mod load;
 pub mod probe;
 pub mod setup;

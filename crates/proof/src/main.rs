@@ -37,6 +37,10 @@ enum Test {
         answering: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Daemons on one database (needs --backend postgres and a server in
+        /// NUDGE_TEST_DATABASE_URL); the active one is killed each round.
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
     },
     /// Run with a share of all Telegram calls failing.
     Soak {
@@ -118,8 +122,8 @@ fn main() -> anyhow::Result<()> {
     }
     let binary = || daemon::nudge_binary(cli.nudge.clone());
     match cli.command {
-        Test::Crash { rounds, learners, answering, seed } => {
-            let options = crash::CrashOptions { rounds, learners, answering, binary: binary()?, seed };
+        Test::Crash { rounds, learners, answering, seed, instances } => {
+            let options = crash::CrashOptions { rounds, learners, answering, binary: binary()?, seed, instances };
             let results =
                 crash::run(&options, |idx, round| println!("round {idx:>2}: {round:?} passed={}", round.passed()))?;
             let failed = results.iter().filter(|round| !round.passed()).count();

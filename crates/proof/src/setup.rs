@@ -2,7 +2,7 @@
 //! store pre-filled with learners whose nudge is due (much faster than enrolling them by chat).
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use chrono::{DateTime, Utc};
 use nudge::config::{Backend, StoreSettings};
@@ -24,10 +24,28 @@ pub fn backend() -> Backend {
     BACKEND.get().copied().unwrap_or_default()
 }
 
+/// The database of the installation being run, when the run chose one (a fresh database a
+/// round); else `NUDGE_DATABASE_URL`'s.
+static DATABASE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Makes the installations from now on use the database at `url`.
+pub fn use_database(url: &str) {
+    *DATABASE.lock().unwrap_or_else(PoisonError::into_inner) = Some(url.to_owned());
+}
+
+/// The database URL installations use now, if the run chose one.
+pub fn chosen_database() -> Option<String> {
+    DATABASE.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
 /// Opens the store of the installation whose store path is `path`, in this run's engine.
 pub fn open_store(path: &Path) -> anyhow::Result<std::sync::Arc<dyn nudge::store::Storage>> {
     let settings = StoreSettings { backend: backend(), path: path.to_owned(), retention_days: None };
-    let url = open::database_url(|key| std::env::var(key).ok());
+    let chosen = chosen_database();
+    let url = open::database_url(|key| match key {
+        "NUDGE_DATABASE_URL" if chosen.is_some() => chosen.clone(),
+        _ => std::env::var(key).ok(),
+    });
     Ok(open::open_blocking(&settings, url.as_ref(), || "in use by another process".to_owned())?)
 }
 

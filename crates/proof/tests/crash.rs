@@ -5,8 +5,14 @@ use nudge_proof::daemon::nudge_binary;
 
 #[test]
 fn no_answer_is_lost_and_no_slot_repeats_beyond_the_sends_in_flight() {
-    let options =
-        CrashOptions { rounds: 5, learners: 100, answering: 20, binary: nudge_binary(None).unwrap(), seed: 11 };
+    let options = CrashOptions {
+        rounds: 5,
+        learners: 100,
+        answering: 20,
+        binary: nudge_binary(None).unwrap(),
+        seed: 11,
+        instances: 1,
+    };
     let rounds = run(&options, |idx, round| eprintln!("round {idx}: {round:?}")).unwrap();
     assert_eq!(rounds.len(), 6);
     assert_eq!(rounds[0].duplicates, 0, "the control round has no duplicates");

@@ -1,0 +1,109 @@
+//! The crash test with several instances on one PostgreSQL database: the first daemon is the
+//! active one, the others stand by; the active one is killed with SIGKILL during the fan-out
+//! and started again (it then stands by). A standby must take over, send what the killed one
+//! left, and take the answers, with nothing lost and duplicates within the sends in flight.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fake_telegram::FakeTelegram;
+
+use crate::crash::{CrashOptions, Presser, Round, TAKEOVER_BOUND, check, count_lessons, pump, tail, wait};
+use crate::daemon::Daemon;
+use crate::setup::{self, Cohort, enrol, install};
+
+/// What a daemon's log says when it is active, stands by, or took over.
+const ACTIVE: &str = "nudge is running";
+const STANDING_BY: &str = "this one stands by";
+const TOOK_OVER: &str = "holds the active lease now";
+
+/// One round: `options.instances` daemons on a fresh database, the active one killed after
+/// `kill_after` (none in the control round).
+pub(crate) fn round(options: &CrashOptions, kill_after: Option<Duration>) -> anyhow::Result<Round> {
+    let _database = fresh_database()?;
+    anyhow::ensure!(setup::backend() == nudge::config::Backend::Postgres, "--instances needs --backend postgres");
+    let fake = FakeTelegram::start();
+    let install = install(&fake.api_url(), &Cohort { schedule: "*/5 * * * * *", per_second: 0, per_chat: 0 })?;
+    let ids = 1..(options.learners as i64 + 1);
+    enrol(&install.store, ids.clone(), Utc::now())?;
+    let configs = instance_configs(&install.config, options.instances)?;
+    let logs: Vec<PathBuf> =
+        (0..options.instances).map(|n| install.dir.path().join(format!("daemon-{n}.log"))).collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut daemons = vec![Daemon::start(&options.binary, &configs[0], &logs[0])?];
+    await_line(&logs[0], ACTIVE, deadline)?;
+    for n in 1..options.instances {
+        daemons.push(Daemon::start(&options.binary, &configs[n], &logs[n])?);
+        await_line(&logs[n], STANDING_BY, deadline)?;
+    }
+    let mut presser = Presser::new(options.answering);
+    wait(deadline, |_| Ok(count_lessons(&fake) > 0), &mut presser, &fake)?;
+    let started = Instant::now();
+    let mut result = Round { killed_after: kill_after, ..Round::default() };
+    if let Some(after) = kill_after {
+        pump(&mut presser, &fake, after);
+        daemons.remove(0).kill()?;
+        let killed = Instant::now();
+        let took_over = |_: &Presser| Ok(logs[1..].iter().any(|log| says(log, TOOK_OVER)));
+        wait(killed + TAKEOVER_BOUND * 3, took_over, &mut presser, &fake)?;
+        result.taken_over_in = Some(killed.elapsed());
+        daemons.insert(0, Daemon::start(&options.binary, &configs[0], &logs[0])?);
+    }
+    let everyone = |fake: &FakeTelegram| count_lessons(fake) >= options.learners;
+    wait(deadline, |presser| Ok(everyone(&fake) && presser.pressed.len() >= options.answering), &mut presser, &fake)?;
+    wait(deadline, |_| Ok(fake.pending_updates() == 0), &mut presser, &fake)?;
+    result.settled_in = started.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    for (daemon, log) in daemons.into_iter().zip(&logs).rev() {
+        daemon.stop().map_err(|error| anyhow::anyhow!("{error}; daemon log: {}", tail(log)))?;
+    }
+    check(&install.store, &fake, &presser, ids, &mut result)?;
+    result.conflicts = fake.stats().sent_409;
+    Ok(result)
+}
+
+/// A fresh database for the round, which the installation and its daemons use; dropped with
+/// the guard.
+#[cfg(feature = "postgres")]
+fn fresh_database() -> anyhow::Result<nudge::store::pg::testdb::TestDb> {
+    let database = nudge::store::pg::testdb::TestDb::create().ok_or_else(|| {
+        anyhow::anyhow!("--instances needs a PostgreSQL server in NUDGE_TEST_DATABASE_URL (a fresh database a round)")
+    })?;
+    setup::use_database(&database.url);
+    Ok(database)
+}
+
+/// Without the engine there is no database to share.
+#[cfg(not(feature = "postgres"))]
+fn fresh_database() -> anyhow::Result<std::convert::Infallible> {
+    anyhow::bail!("--instances needs nudge-proof built with `--features postgres`")
+}
+
+/// The config of each instance: the same but for the store path, where the control socket goes.
+fn instance_configs(config: &Path, instances: usize) -> anyhow::Result<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(config)?;
+    let dir = config.parent().unwrap_or(Path::new("."));
+    (0..instances)
+        .map(|n| {
+            let own = text.replace("/store\"", &format!("/store-{n}\""));
+            let path = dir.join(format!("nudge-{n}.toml"));
+            std::fs::write(&path, own)?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// Waits until `log` holds `line`.
+fn await_line(log: &Path, line: &str, deadline: Instant) -> anyhow::Result<()> {
+    while !says(log, line) {
+        anyhow::ensure!(Instant::now() < deadline, "{} never said {line:?}: {}", log.display(), tail(log));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Whether `log` holds `line` yet.
+fn says(log: &Path, line: &str) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|text| text.contains(line))
+}
