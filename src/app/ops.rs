@@ -1,5 +1,6 @@
 //! Operations endpoints, off unless `[http] listen` is set: `GET /healthz` (is the daemon up,
-//! is the store readable) and `GET /metrics` (Prometheus text format).
+//! is the store readable, is it the active instance or a standby) and `GET /metrics`
+//! (Prometheus text format).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,7 +48,11 @@ pub(crate) async fn serve(listen: SocketAddr, service: Arc<Service>, metrics: Ar
 async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
     let store = ops.service.store();
     match store.update_offset() {
-        Ok(_) => (StatusCode::OK, format!("ok\nlearners {}\npending {}\n", store.n_learners(), store.n_pending())),
+        Ok(_) => {
+            let role = if ops.metrics.active.get() == 1 { "active" } else { "standby" };
+            let (learners, pending) = (store.n_learners(), store.n_pending());
+            (StatusCode::OK, format!("ok\nlearners {learners}\npending {pending}\nrole {role}\n"))
+        }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("the store cannot be read: {error}\n")),
     }
 }

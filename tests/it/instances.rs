@@ -9,6 +9,7 @@ use nudge::telemetry::metrics::Metrics;
 
 use crate::engine::{on_postgres, seize_the_lease};
 use crate::helpers::{TestApp, TestOptions, spawn_app, spawn_app_with};
+use crate::ops::free_port;
 
 /// The bound on a takeover: the 10 s.
 const TAKEOVER: Duration = Duration::from_secs(10);
@@ -25,12 +26,30 @@ async fn until(metrics: &Metrics, within: Duration, cond: impl Fn(&Metrics) -> b
     true
 }
 
-/// An active first instance and a second on its database that stands by.
-async fn two_instances() -> (TestApp, TestApp) {
+/// The body of `/healthz` on `port`, once it answers.
+async fn health(port: u16) -> String {
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
+            return response.text().await.expect("a body");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("/healthz on {port} never answered")
+}
+
+/// An active first instance and a second on its database that stands by, with its operations
+/// endpoints on `port`.
+async fn two_instances(port: u16) -> (TestApp, TestApp) {
     let first = spawn_app().await;
     assert!(until(&first.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the first instance is active");
     let shared = first.dir.as_ref().expect("dir").path().to_owned();
-    let options = TestOptions { fake: Some(first.fake.clone()), database_of: Some(shared), ..TestOptions::default() };
+    let config_extra = format!("[http]\nlisten = \"127.0.0.1:{port}\"\n");
+    let options = TestOptions {
+        fake: Some(first.fake.clone()),
+        database_of: Some(shared),
+        config_extra,
+        ..TestOptions::default()
+    };
     let second = spawn_app_with(options).await;
     let refused_twice = until(&second.metrics, TAKEOVER, |m| m.lease_refused.get() >= 2).await;
     assert!(refused_twice, "the second instance asked for the lease and was refused");
@@ -44,7 +63,9 @@ async fn only_the_active_instance_acts_and_a_standby_takes_over_when_it_stops() 
         eprintln!("on PostgreSQL only: a sled store is one process's");
         return;
     }
-    let (first, second) = two_instances().await;
+    let port = free_port();
+    let (first, second) = two_instances(port).await;
+    assert!(health(port).await.ends_with("role standby\n"), "the standby says so to probes");
     let learner = TgUser::new(42);
     first.enrol(&learner).await;
     assert_eq!(second.metrics.updates.get(), 0, "only the active instance took the update");
@@ -55,6 +76,7 @@ async fn only_the_active_instance_acts_and_a_standby_takes_over_when_it_stops() 
     let stopped = Instant::now();
     assert!(until(&second.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the second instance took over");
     let took = stopped.elapsed();
+    assert!(health(port).await.ends_with("role active\n"), "and says it is active now");
     second.learner_says(&learner, "/help");
     let replies = second.messages(learner.id, 3).await;
     assert!(replies[2].plain_text.contains("/pause"), "the help came: {replies:?}");
@@ -70,7 +92,7 @@ async fn an_active_instance_that_finds_another_holding_the_lease_stops_with_a_re
         eprintln!("on PostgreSQL only: a sled store is one process's");
         return;
     }
-    let (mut first, second) = two_instances().await;
+    let (mut first, second) = two_instances(free_port()).await;
     let (ended, seized) = seize_the_lease(first.dir.as_ref().expect("dir").path());
     assert_eq!(ended, 1, "the server ended the active instance's session");
     let stopped = first.stopped_by_itself(TAKEOVER).await.expect("the first instance stopped by itself");

@@ -9,7 +9,7 @@ use fake_telegram::{FakeTelegram, Fault, TgUser};
 
 use crate::helpers::{TestOptions, spawn_app_with};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -37,11 +37,12 @@ async fn healthz_and_metrics_answer_on_the_configured_address() {
     }
     let health = health.expect("/healthz answers");
     assert_eq!(health.status(), 200);
-    assert!(health.text().await.unwrap().starts_with("ok\nlearners 1\n"));
+    assert_eq!(health.text().await.unwrap(), "ok\nlearners 1\npending 0\nrole active\n");
     let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("nudge_answers_total 1\n"), "{metrics}");
     assert!(metrics.contains("# TYPE nudge_prompts_sent_total counter"), "{metrics}");
     assert!(metrics.contains("nudge_rate_limited_total 0\n"), "{metrics}");
+    assert!(metrics.contains("nudge_active 1\n"), "the only instance is the active one: {metrics}");
     app.stop().await;
 }
 
