@@ -465,6 +465,17 @@ fn on_runtime<T>(work: impl std::future::Future<Output = T>) -> T {
     runtime.block_on(work)
 }
 
+/// Asks for `lease` every 20 ms for up to 2 s; whether it was taken.
+async fn taken_within_two_seconds(lease: &mut dyn crate::store::lease::Lease) -> bool {
+    for _ in 0..100 {
+        if lease.take().await.expect("asked") {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[test]
 fn one_instance_holds_the_active_lease_and_another_takes_it_when_the_holder_lets_go() {
     let Some(db) = TestDb::create() else { return };
@@ -477,14 +488,7 @@ fn one_instance_holds_the_active_lease_and_another_takes_it_when_the_holder_lets
         assert!(!standby.take().await.expect("asked"), "a held lease is refused");
         assert!(!standby.take().await.expect("asked"), "and refused again");
         drop(holder);
-        let mut taken = false;
-        for _ in 0..100 {
-            taken = standby.take().await.expect("asked");
-            if taken {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let taken = taken_within_two_seconds(standby.as_mut()).await;
         assert!(taken, "the standby takes the lease once the holder's connection ends");
     });
 }
@@ -506,14 +510,7 @@ fn a_holder_whose_session_the_server_ended_finds_out_and_stands_by() {
         .await
         .expect("the terminating thread");
         assert_eq!(ended, 1, "one session held the lease");
-        let mut taken = false;
-        for _ in 0..100 {
-            taken = standby.take().await.expect("asked");
-            if taken {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let taken = taken_within_two_seconds(standby.as_mut()).await;
         assert!(taken, "the standby takes the lease the server let go of");
         assert!(!holder.take().await.expect("asked"), "the old holder checks, finds it gone, and stands by");
     });
