@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio_postgres::Client;
 
-use super::errors::{connect_error, database_error};
+use super::errors::database_error;
 use super::pool::Dialer;
 use crate::store::StoreError;
 use crate::store::lease::{Lease, Taking};
@@ -47,22 +47,15 @@ impl PgLease {
             self.held = false;
             self.session = None;
         }
-        if self.session.as_ref().is_none_or(Client::is_closed) {
-            self.session = Some(self.connect().await?);
-        }
-        let Some(session) = &self.session else { return Ok(false) };
+        let session = match self.session.take().filter(|session| !session.is_closed()) {
+            Some(session) => session,
+            None => self.connect().await?,
+        };
         let asked = session.query_one("SELECT pg_try_advisory_lock($1, $2)", &[&KEY.0, &KEY.1]).await;
-        let taken = asked.and_then(|row| row.try_get::<_, bool>(0));
-        match taken {
-            Ok(taken) => {
-                self.held = taken;
-                Ok(taken)
-            }
-            Err(error) => {
-                self.session = None;
-                Err(database_error(&error))
-            }
-        }
+        let taken = asked.and_then(|row| row.try_get::<_, bool>(0)).map_err(|error| database_error(&error))?;
+        self.session = Some(session);
+        self.held = taken;
+        Ok(taken)
     }
 
     /// Whether the server still counts this session as the lock's holder.
@@ -79,18 +72,9 @@ impl PgLease {
         }
     }
 
+    /// A session of the lease's own, with the keepalives set.
     async fn connect(&self) -> Result<Client, StoreError> {
-        let dialer = &self.dialer;
-        let (client, connection) = dialer
-            .config
-            .connect(dialer.tls.clone())
-            .await
-            .map_err(|error| connect_error(&dialer.config, &error, dialer.secret.as_deref()))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(error = %error, "the active lease's connection ended");
-            }
-        });
+        let client = self.dialer.client().await?;
         client.batch_execute(KEEPALIVES).await.map_err(|error| database_error(&error))?;
         Ok(client)
     }

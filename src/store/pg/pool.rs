@@ -36,16 +36,24 @@ impl Dialer {
             .enable_all()
             .build()
             .map_err(|error| StoreError::Task(format!("a database thread could not start its runtime ({error})")))?;
-        let (client, connection) = runtime
-            .block_on(self.config.connect(self.tls.clone()))
-            .map_err(|error| connect_error(&self.config, &error, self.secret.as_deref()))?;
         // The connection is driven whenever the session waits on the runtime.
-        runtime.spawn(async move {
+        let client = runtime.block_on(self.client())?;
+        Ok(Session::new(runtime, client))
+    }
+
+    /// A new client, its connection driven by a task on the calling runtime.
+    pub(super) async fn client(&self) -> Result<tokio_postgres::Client, StoreError> {
+        let (client, connection) = self
+            .config
+            .connect(self.tls.clone())
+            .await
+            .map_err(|error| connect_error(&self.config, &error, self.secret.as_deref()))?;
+        tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(error = %error, "a PostgreSQL connection ended");
             }
         });
-        Ok(Session::new(runtime, client))
+        Ok(client)
     }
 }
 
