@@ -25,7 +25,7 @@ use crate::i18n::{Lang, fill};
 use crate::render;
 use crate::report::from_store::{render, report_from_store, report_language, report_zone};
 use crate::service::{ChatMenu, Service, goodbye};
-use crate::telegram::poller::send_direct;
+use crate::telegram::intake::send_direct;
 use crate::telegram::{TelegramClient, menu};
 
 /// How long the daemon waits for a client's request line.

@@ -18,17 +18,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::authoring::check::load_checked;
 use crate::config::Limits;
 use crate::config::Settings;
+use crate::config::UpdateMode;
 use crate::service::Service;
 use crate::store::open;
+use crate::telegram::intake::{Intake, Role};
 use crate::telegram::poller::Poller;
 use crate::telegram::sender::{self, OutboxReceiver};
+use crate::telegram::webhook;
 use crate::telegram::{OutboxHandle, RetryPolicy, TelegramClient, outbox};
 use crate::telemetry::metrics::Metrics;
 pub use connect::ConnectBackoff;
@@ -56,6 +59,9 @@ pub struct AppOptions {
     /// The PostgreSQL URL, for `[store] backend = "postgres"`: `NUDGE_DATABASE_URL` by default
     /// (tests give each daemon a database of its own).
     pub database_url: Option<SecretString>,
+    /// The webhook's secret token, for `[telegram] mode = "webhook"`: `NUDGE_WEBHOOK_SECRET`
+    /// by default.
+    pub webhook_secret: Option<SecretString>,
 }
 
 impl Default for AppOptions {
@@ -68,6 +74,7 @@ impl Default for AppOptions {
             reload_every: Duration::from_secs(2),
             connect_backoff: ConnectBackoff::default(),
             database_url: open::database_url(|key| std::env::var(key).ok()),
+            webhook_secret: std::env::var(crate::config::WEBHOOK_SECRET_VARIABLE).ok().map(SecretString::from),
         }
     }
 }
@@ -85,6 +92,8 @@ pub struct App {
     /// The control socket, bound at build so it answers as soon as the daemon runs; `None`
     /// when it could not be bound (logged: the daemon serves learners without it).
     control: Option<control::ControlSocket>,
+    /// The webhook's listener and secret, bound at build, in webhook mode.
+    webhook: Option<(webhook::WebhookListener, SecretString)>,
 }
 
 impl App {
@@ -92,6 +101,7 @@ impl App {
     /// long as Telegram cannot be reached (see [`connect`]). Dropping the future stops it at
     /// once: that is how a shutdown during start-up is honoured.
     pub async fn build(settings: Settings, token: SecretString, options: AppOptions) -> anyhow::Result<Self> {
+        let webhook = bind_webhook(&settings.telegram.updates, options.webhook_secret.as_ref()).await?;
         let url = options.database_url.clone();
         let named = open::describe(&settings.store, url.as_ref());
         let store = open::open_for_daemon(&settings.store, url, open::Retry::DAEMON).await?;
@@ -125,7 +135,7 @@ impl App {
         let service = Arc::new(Service::new(store, Arc::new(settings), library));
         let (outbox, receiver) = outbox();
         let client = Arc::new(client);
-        Ok(Self { service, client, metrics, outbox, receiver, options, bot_username, content_seen, control })
+        Ok(Self { service, client, metrics, outbox, receiver, options, bot_username, content_seen, control, webhook })
     }
 
     /// The use cases, for tests.
@@ -163,10 +173,23 @@ impl App {
             tracker.spawn(serving);
         }
         tracker.spawn(reload::run(self.service.clone(), self.content_seen, self.options.reload_every, cancel.clone()));
+        let role = Role::default();
+        let intake = Arc::new(Intake {
+            service: self.service.clone(),
+            client: self.client.clone(),
+            outbox: self.outbox.clone(),
+            metrics: self.metrics.clone(),
+            inbound: Default::default(),
+            tracker: tracker.clone(),
+            role: role.clone(),
+        });
+        if let Some((listener, secret)) = self.webhook {
+            tracker.spawn(webhook::serve(listener, intake.clone(), secret, cancel.clone()));
+        }
         let mut shutdown = std::pin::pin!(shutdown);
         let mut lease = store.active_lease();
         tokio::select! {
-            () = standby::until_active(lease.as_mut(), &self.metrics) => {}
+            () = standby::until_active(lease.as_mut(), &role, &self.metrics) => {}
             () = &mut shutdown => {
                 tracing::info!("shutting down while standing by");
                 return stop(cancel, tracker, &*store, None).await;
@@ -194,15 +217,15 @@ impl App {
             cancel.clone(),
             tracker.clone(),
         ));
-        let poller = Poller {
-            service: self.service.clone(),
-            client: self.client.clone(),
-            outbox: self.outbox.clone(),
-            metrics: self.metrics.clone(),
-            inbound: Default::default(),
-            tracker: tracker.clone(),
-        };
-        tracker.spawn(poller.run(cancel.clone()));
+        match &self.service.settings().telegram.updates {
+            UpdateMode::Polling => {
+                tracker.spawn(Poller { intake }.run(cancel.clone()));
+            }
+            UpdateMode::Webhook(settings) => {
+                let (client, url) = (self.client.clone(), settings.url.clone());
+                tracker.spawn(async move { webhook::check_registration(&client, &url).await });
+            }
+        }
         if self.options.run_scheduler {
             let scheduler = Scheduler::new(self.service.clone(), self.outbox.clone(), self.metrics.clone());
             tracker.spawn(scheduler.run(cancel.clone()));
@@ -210,9 +233,12 @@ impl App {
         if self.options.run_digests {
             tracker.spawn(Digests::new(self.service.clone(), self.outbox.clone()).run(cancel.clone()));
         }
+        if self.service.settings().store.backend == crate::config::Backend::Postgres {
+            tracker.spawn(sender::sweep(store.clone(), self.outbox.clone(), cancel.clone()));
+        }
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));
         tracker.spawn(tuning::run(self.service.clone(), cancel.clone()));
-        let mut kept = tracker.spawn(standby::keep_active(lease, self.metrics.clone(), cancel.clone()));
+        let mut kept = tracker.spawn(standby::keep_active(lease, role, self.metrics.clone(), cancel.clone()));
         let lost = tokio::select! {
             () = &mut shutdown => None,
             kept = &mut kept => kept.ok().flatten(),
@@ -245,6 +271,17 @@ async fn stop(
         Some(reason) => anyhow::bail!("stopped because {reason}; start it again to stand by"),
         None => Ok(()),
     }
+}
+
+/// In webhook mode, checks the secret token and binds the listener, so a daemon that could
+/// never take an update does not start.
+async fn bind_webhook(
+    updates: &UpdateMode,
+    secret: Option<&SecretString>,
+) -> anyhow::Result<Option<(webhook::WebhookListener, SecretString)>> {
+    let UpdateMode::Webhook(settings) = updates else { return Ok(None) };
+    let secret = crate::config::webhook_secret(|_| secret.map(|secret| secret.expose_secret().to_owned()))?;
+    Ok(Some((webhook::bind(settings.listen).await?, secret)))
 }
 
 /// Binds the control socket beside the store at `store`. A daemon that cannot is still of use

@@ -26,6 +26,9 @@ use crate::telemetry::metrics::Metrics;
 const CHUNK: usize = 256;
 /// Longest sleep between checks, so a changed clock is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// Longest sleep on a store several instances share: another instance may have moved a
+/// learner's next nudge (a `/time` or a join it took by webhook) without waking this one.
+const MAX_SLEEP_SHARED: Duration = Duration::from_secs(2);
 /// Tries of one agenda entry that keeps failing before it is parked (logged as an error and left
 /// alone until the next start), like an update that keeps failing in the poller.
 const MAX_TRIES_PER_ENTRY: u32 = 3;
@@ -163,19 +166,21 @@ impl Scheduler {
 
     /// Ticks whenever a nudge falls due until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
+        let shared = self.service.settings().store.backend == crate::config::Backend::Postgres;
+        let max_sleep = if shared { MAX_SLEEP_SHARED } else { MAX_SLEEP };
         loop {
             match self.tick(crate::clock::now()).await {
                 Ok(0) => {}
                 Ok(nudged) => tracing::info!(learners = nudged, "nudged"),
                 Err(error) => tracing::error!(error = %error, "the scheduler could not nudge; retrying shortly"),
             }
-            let wait = self.next_wake(crate::clock::now()).map_or(MAX_SLEEP, |at| {
+            let wait = self.next_wake(crate::clock::now()).map_or(max_sleep, |at| {
                 crate::clock::real_wait((at - crate::clock::now()).to_std().unwrap_or_default())
             });
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = self.service.agenda_changed().notified() => {}
-                _ = tokio::time::sleep(wait.min(MAX_SLEEP) + Duration::from_millis(5)) => {}
+                _ = tokio::time::sleep(wait.min(max_sleep) + Duration::from_millis(5)) => {}
             }
         }
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::lease::Lease;
+use crate::telegram::intake::Role;
 use crate::telemetry::metrics::Metrics;
 
 /// How often a standby asks for the lease, and the active instance checks it. It bounds a
@@ -18,7 +19,7 @@ pub(crate) const RETRY: Duration = Duration::from_secs(2);
 
 /// Waits until this instance holds `lease`. Says once that it stands by, and once when the
 /// database cannot be asked; says when it takes over.
-pub(super) async fn until_active(lease: &mut dyn Lease, metrics: &Metrics) {
+pub(super) async fn until_active(lease: &mut dyn Lease, role: &Role, metrics: &Metrics) {
     let (mut said_waiting, mut said_failing) = (false, false);
     loop {
         match lease.take().await {
@@ -29,6 +30,7 @@ pub(super) async fn until_active(lease: &mut dyn Lease, metrics: &Metrics) {
                     );
                 }
                 metrics.active.set(1);
+                role.set_active(true);
                 return;
             }
             Ok(false) => {
@@ -57,6 +59,7 @@ pub(super) async fn until_active(lease: &mut dyn Lease, metrics: &Metrics) {
 /// carries on (its work fails on its own and says so) and asks again.
 pub(super) async fn keep_active(
     mut lease: Box<dyn Lease>,
+    role: Role,
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) -> Option<String> {
@@ -70,6 +73,7 @@ pub(super) async fn keep_active(
             Ok(true) => said_failing = false,
             Ok(false) => {
                 metrics.active.set(0);
+                role.set_active(false);
                 return Some("another instance holds the active lease".to_owned());
             }
             Err(error) => {

@@ -99,6 +99,7 @@ fn settings_for(pack: &Pack, lang: Lang) -> anyhow::Result<Settings> {
             api_url: reqwest::Url::parse("http://127.0.0.1/")?,
             admins: Vec::new(),
             limits: Limits::NONE,
+            updates: Default::default(),
         },
         store: StoreSettings { backend: Default::default(), path: PathBuf::from(":memory:"), retention_days: None },
         reports: Default::default(),

@@ -3,6 +3,7 @@
 //! (backup, restore, report, tune, learner, lead) are in `data.rs`.
 
 mod data;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +86,13 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: LeadAction,
+    },
+    /// Telegram's webhook for this bot (`[telegram] mode = "webhook"`): register or remove it
+    /// once, from a deploy step, not at every start.
+    Webhook {
+        /// What to do.
+        #[command(subcommand)]
+        action: WebhookAction,
     },
     /// Print every message of a pack as the learner will see it, in order.
     Preview {
@@ -211,6 +219,16 @@ pub enum LeadAction {
     },
 }
 
+/// `nudge webhook …`: talks to Telegram with the token in `NUDGE_TELEGRAM_TOKEN`.
+#[derive(Debug, Subcommand)]
+pub enum WebhookAction {
+    /// Ask Telegram to post this bot's updates to `[telegram] webhook_url`, with the secret
+    /// token in `NUDGE_WEBHOOK_SECRET`.
+    Set {},
+    /// Remove the webhook: updates wait for long polling again (`mode = "polling"`).
+    Delete {},
+}
+
 /// Output of `nudge check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -257,6 +275,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tune { pack } => data::run_tune(config, pack),
         Command::Learner { action } => data::run_learner(action, config),
         Command::Lead { action } => data::run_lead(action, config),
+        Command::Webhook { action } => webhook::run(action, config),
         Command::Preview { pack, language } => {
             let pack = load_one_pack(&pack)?;
             let lang = match language {

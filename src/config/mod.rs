@@ -17,6 +17,9 @@ use crate::schedule::policy::Policy;
 use crate::schedule::track::Track;
 
 mod validate;
+mod webhook;
+
+pub use webhook::{SECRET_VARIABLE as WEBHOOK_SECRET_VARIABLE, UpdateMode, WebhookSettings, webhook_secret};
 
 use validate::parse_api_url;
 
@@ -69,6 +72,8 @@ pub struct TelegramSettings {
     pub admins: Vec<LearnerId>,
     /// Message pacing (raise for bots with higher limits; 0 turns a limit off).
     pub limits: Limits,
+    /// Long polling or a webhook.
+    pub updates: UpdateMode,
 }
 
 /// Message-rate limits; 0 means no limit.

@@ -252,3 +252,78 @@ fn a_database_url_in_the_file_is_refused_without_echoing_it() {
         assert!(!error.contains("s3cret"), "the password must not be echoed: {error}");
     }
 }
+
+/// `GOOD` with `lines` added to its `[telegram]` section.
+fn with_telegram(lines: &str) -> String {
+    GOOD.replace("admins = [42]\n", &format!("admins = [42]\n{lines}"))
+}
+
+#[test]
+fn updates_come_by_long_polling_unless_the_file_asks_for_a_webhook() {
+    assert_eq!(parse(GOOD).unwrap().telegram.updates, UpdateMode::Polling);
+    let webhook = with_telegram(
+        "mode = \"webhook\"\nwebhook_url = \"https://nudge.example.org/telegram\"\nwebhook_listen = \"0.0.0.0:8443\"\n",
+    );
+    let UpdateMode::Webhook(settings) = parse(&webhook).unwrap().telegram.updates else {
+        panic!("a webhook was asked for");
+    };
+    assert_eq!(settings.url.as_str(), "https://nudge.example.org/telegram");
+    assert_eq!(settings.listen.to_string(), "0.0.0.0:8443");
+}
+
+#[test]
+fn a_webhook_without_its_addresses_or_with_one_telegram_cannot_post_to_is_refused_by_name() {
+    let cases = [
+        ("mode = \"webhook\"\nwebhook_listen = \"0.0.0.0:8443\"\n", "a webhook needs `webhook_url`"),
+        ("mode = \"webhook\"\nwebhook_url = \"https://a.example/t\"\n", "a webhook needs `webhook_listen`"),
+        ("mode = \"hook\"\n", "`hook` is not a way to get updates"),
+        ("webhook_url = \"https://a.example/t\"\n", "`telegram.webhook_url`: only a webhook uses it"),
+        (
+            "mode = \"webhook\"\nwebhook_url = \"http://a.example/t\"\nwebhook_listen = \"0.0.0.0:8443\"\n",
+            "Telegram posts updates to https:// addresses only",
+        ),
+        (
+            "mode = \"webhook\"\nwebhook_url = \"https://a.example:9000/t\"\nwebhook_listen = \"0.0.0.0:8443\"\n",
+            "ports 443, 80, 88 and 8443 only, not 9000",
+        ),
+        (
+            "mode = \"webhook\"\nwebhook_url = \"https://a.example/t\"\nwebhook_listen = \"everywhere\"\n",
+            "`telegram.webhook_listen`: give an address and port",
+        ),
+    ];
+    for (lines, expected) in cases {
+        let error = error_of(&with_telegram(lines));
+        assert!(error.contains(expected), "{lines}: {error}");
+        assert!(error.contains("nudge.toml:"), "the problem has its place: {error}");
+    }
+}
+
+#[test]
+fn the_webhook_and_the_operations_endpoints_need_ports_of_their_own() {
+    let text =
+        with_telegram("mode = \"webhook\"\nwebhook_url = \"https://a.example/t\"\nwebhook_listen = \"0.0.0.0:9184\"\n")
+            + "\n[http]\nlisten = \"127.0.0.1:9184\"\n";
+    let error = error_of(&text);
+    assert!(error.contains("need ports of their own"), "{error}");
+}
+
+#[test]
+fn a_webhook_on_this_machine_may_use_plain_http_to_try_it_against_the_fake() {
+    let text = with_telegram(
+        "mode = \"webhook\"\nwebhook_url = \"http://127.0.0.1:8444/telegram\"\nwebhook_listen = \"127.0.0.1:8444\"\n",
+    );
+    assert!(matches!(parse(&text).unwrap().telegram.updates, UpdateMode::Webhook(_)));
+}
+
+#[test]
+fn the_webhook_secret_comes_from_the_environment_in_telegrams_alphabet_and_is_never_echoed() {
+    use secrecy::ExposeSecret as _;
+    let secret = webhook_secret(|key| (key == "NUDGE_WEBHOOK_SECRET").then(|| "a-B_9".to_owned())).unwrap();
+    assert_eq!(secret.expose_secret(), "a-B_9");
+    let missing = format!("{:#}", webhook_secret(|_| None).unwrap_err());
+    assert!(missing.contains("NUDGE_WEBHOOK_SECRET"), "{missing}");
+    let bad = format!("{:#}", webhook_secret(|_| Some("has space!".to_owned())).unwrap_err());
+    assert!(bad.contains("NUDGE_WEBHOOK_SECRET") && !bad.contains("has space"), "{bad}");
+    let long = webhook_secret(|_| Some("x".repeat(257)));
+    assert!(long.is_err(), "Telegram takes at most 256 characters");
+}

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::webhook::RawUpdateMode;
 use super::*;
 use crate::content::toml_error::plain_message;
 use crate::schedule::agenda::{Timing, next_due};
@@ -66,6 +67,9 @@ struct RawTelegram {
     admins: Vec<LearnerId>,
     messages_per_second: Option<u32>,
     messages_per_chat_per_second: Option<u32>,
+    mode: Option<Spanned<String>>,
+    webhook_url: Option<Spanned<String>>,
+    webhook_listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,7 +117,7 @@ struct RawCohort {
 
 /// Turns raw values into typed settings, collecting a problem (file, position, key) for every
 /// bad value and going on with the next.
-struct Validator<'a> {
+pub(super) struct Validator<'a> {
     text: &'a str,
     source: &'a Path,
     problems: Vec<Problem>,
@@ -190,6 +194,14 @@ impl Validator<'_> {
         let backend = self.backend(&raw.store);
         let retention_days = self.retention(raw.store.retention_days);
         let listen = self.listen(raw.http.listen);
+        let updates = self.update_mode(
+            RawUpdateMode {
+                mode: raw.telegram.mode.as_ref(),
+                url: raw.telegram.webhook_url.as_ref(),
+                listen: raw.telegram.webhook_listen.as_ref(),
+            },
+            listen,
+        );
         let cohorts = self.cohorts(raw.cohorts);
         Settings {
             source: self.source.to_owned(),
@@ -197,6 +209,7 @@ impl Validator<'_> {
                 api_url: api_url
                     .unwrap_or_else(|| reqwest::Url::parse("https://api.telegram.org").expect("a valid URL")),
                 admins: raw.telegram.admins,
+                updates,
                 limits: Limits {
                     global_per_second: raw.telegram.messages_per_second.unwrap_or(Limits::TELEGRAM.global_per_second),
                     per_chat_per_second: raw
@@ -580,12 +593,12 @@ impl Validator<'_> {
     }
 
     /// Records an error at `value` naming `key`.
-    fn error<T>(&mut self, value: &Spanned<T>, key: &str, why: &str) {
+    pub(super) fn error<T>(&mut self, value: &Spanned<T>, key: &str, why: &str) {
         self.error_at(value.span().start, key, why);
     }
 
     /// Records an error at byte `offset` of the text, naming `key`.
-    fn error_at(&mut self, offset: usize, key: &str, why: &str) {
+    pub(super) fn error_at(&mut self, offset: usize, key: &str, why: &str) {
         let (line, col) = line_col(self.text, offset);
         self.problems.push(Problem::error(self.source, line, col, format!("`{key}`: {why}")));
     }

@@ -1,4 +1,4 @@
-//! The ids that name learners, deliveries and the items of a pack.
+//! The ids that name learners, deliveries, the items of a pack and Telegram's updates.
 
 use std::fmt;
 
@@ -56,6 +56,31 @@ impl DeliverySeq {
 }
 
 impl fmt::Display for DeliverySeq {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+/// A Telegram update's `update_id`: what a webhook update is deduplicated on, since Telegram
+/// posts an update again when it got no 2xx. Its own type, so it cannot be mixed up with a chat,
+/// message or learner id. Telegram's ids are positive 32-bit numbers; kept as `i64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UpdateId(i64);
+
+impl UpdateId {
+    /// The update with Telegram update id `id` (from a webhook's body or a key).
+    pub const fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    /// The Telegram update id.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for UpdateId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(formatter)
     }

@@ -13,7 +13,7 @@ mod tuning;
 
 pub use answer::{Answer, AnswerKind, Confidence, PracticeOutcome};
 pub use delivery::{Button, Delivery, DeliveryState, OutMessage, Outgoing, Purpose};
-pub use ids::{DeliverySeq, ItemId, LearnerId};
+pub use ids::{DeliverySeq, ItemId, LearnerId, UpdateId};
 pub use learner::{
     CardState, DayCount, FollowUp, Learner, LearnerTeam, Memory, NextNudge, OpenKind, OpenQuestion, PRIVACY_NOTICE,
     PendingConfidence, PendingMove, Prefs, Progress, Status, Step, TeamAsked, TeamSlot, TrackClock, WaitKind, Waiting,

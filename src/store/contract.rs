@@ -1,6 +1,6 @@
 //! What every store engine guarantees, written once as tests over [`Storage`]: one prompt per
 //! learner and slot, nothing confirmed lost, the outbox in order, erasure that leaves nothing
-//! behind, retention. An engine runs them all with one line in its tests,
+//! behind, retention, each webhook update handled once. An engine runs them all with one line in its tests,
 //! `store_contract!(MyOpener::new);`, where `MyOpener` implements [`Opener`]. Checks of one
 //! engine's layout (keys, migrations, locks) stay with that engine.
 
@@ -8,10 +8,10 @@ use std::cell::Cell;
 
 use chrono::{DateTime, Utc};
 
-use super::{Exchange, LearnerTx, Pruned, Storage, StorageExt, StoreError, TxError};
+use super::{Exchange, LearnerTx, Pruned, Storage, StorageExt, StoreError, TxError, UpdateClaim};
 use crate::domain::{
     Answer, AnswerKind, CohortState, ColleaguesEdition, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId,
-    NextNudge, Note, NoteKind, OutMessage, Outgoing, PackTuning, Purpose, Status,
+    NextNudge, Note, NoteKind, OutMessage, Outgoing, PackTuning, Purpose, Status, UpdateId,
 };
 use crate::testkit::{at, id, item, learner, seq};
 
@@ -45,6 +45,11 @@ macro_rules! store_contract {
             a_packs_fitted_weights_survive_reopening_and_a_backup,
             a_restored_store_numbers_new_deliveries_after_the_restored_ones,
             a_delivery_to_send_comes_with_its_learner,
+            a_webhook_update_is_busy_until_its_claim_expires_and_done_once_finished,
+            a_released_webhook_update_is_taken_again_at_once,
+            pruning_webhook_updates_drops_exactly_those_claimed_before_the_cut,
+            two_callers_racing_for_each_new_webhook_update_take_it_once,
+            webhook_updates_stay_out_of_backups_and_restores,
         );
     };
     (@each $new:expr, $ready:expr; $($test:ident),* $(,)?) => {
@@ -601,4 +606,136 @@ pub(crate) fn a_delivery_to_send_comes_with_its_learner(new_store: NewStore<'_>)
     assert_eq!(store.delivery_to_send(id(1), seq(6)).expect("read"), None);
     let (alone, nobody) = store.delivery_to_send(id(2), seq(7)).expect("read").expect("delivery 7");
     assert_eq!((alone.seq, nobody), (seq(7), None));
+}
+
+/// When the webhook tests' updates come in.
+const WEBHOOK_START: &str = "2026-11-24T08:00:00Z";
+
+/// Asks `store` to claim update `update` `seconds` after [`WEBHOOK_START`], claims expiring
+/// after `expiry` seconds.
+fn claim_at(store: &dyn Storage, update: i64, seconds: i64, expiry: i64) -> UpdateClaim {
+    let now = at(WEBHOOK_START) + chrono::Duration::seconds(seconds);
+    store.claim_update(UpdateId::new(update), now, chrono::Duration::seconds(expiry)).expect("claim")
+}
+
+/// Marks update `update` handled `seconds` after [`WEBHOOK_START`].
+fn finish_at(store: &dyn Storage, update: i64, seconds: i64) {
+    let now = at(WEBHOOK_START) + chrono::Duration::seconds(seconds);
+    store.finish_update(UpdateId::new(update), now).expect("finish");
+}
+
+/// A new update is taken; while its claim is younger than the expiry it is busy, then it may be
+/// taken over; once handled it is done for good, also after reopening.
+pub(crate) fn a_webhook_update_is_busy_until_its_claim_expires_and_done_once_finished(new_store: NewStore<'_>) {
+    use UpdateClaim::{Busy, Done, Taken};
+    let opener = new_store();
+    let store = opener.open();
+    let claim = |store: &dyn Storage, update, seconds| claim_at(store, update, seconds, 60);
+    assert_eq!(claim(&*store, 1, 0), Taken, "a new update");
+    assert_eq!(claim(&*store, 1, 0), Busy, "claimed a moment ago");
+    assert_eq!(claim(&*store, 1, 59), Busy, "within the expiry");
+    assert_eq!(claim(&*store, 1, 60), Taken, "the claim expired: taken over");
+    assert_eq!(claim(&*store, 1, 119), Busy, "the new claim counts from its own time");
+    assert_eq!(claim(&*store, 2, 0), Taken, "another update is one of its own");
+    finish_at(&*store, 1, 70);
+    assert_eq!(claim(&*store, 1, 71), Done);
+    assert_eq!(claim(&*store, 1, 86_400), Done, "also long after the expiry");
+    finish_at(&*store, 3, 0);
+    assert_eq!(claim(&*store, 3, 1), Done, "finishing an update never claimed records it handled");
+    store.flush_blocking().expect("flush");
+    drop(store);
+
+    let store = opener.open();
+    let claims = [claim(&*store, 1, 172_800), claim(&*store, 2, 30), claim(&*store, 3, 2)];
+    assert_eq!(claims, [Done, Busy, Done], "the records are durable");
+}
+
+/// A released claim is gone at once, so Telegram's next try is taken; releasing an update
+/// nobody claimed does nothing, and a handled update stays handled.
+pub(crate) fn a_released_webhook_update_is_taken_again_at_once(new_store: NewStore<'_>) {
+    use UpdateClaim::{Busy, Done, Taken};
+    let opener = new_store();
+    let store = opener.open();
+    assert_eq!(claim_at(&*store, 1, 0, 60), Taken);
+    store.release_update(UpdateId::new(1)).expect("release");
+    assert_eq!(claim_at(&*store, 1, 1, 60), Taken, "taken again, well within the expiry");
+    assert_eq!(claim_at(&*store, 1, 2, 60), Busy);
+    store.release_update(UpdateId::new(9)).expect("releasing an unknown update is fine");
+    assert_eq!(claim_at(&*store, 9, 3, 60), Taken);
+    finish_at(&*store, 1, 3);
+    store.release_update(UpdateId::new(1)).expect("release");
+    assert_eq!(claim_at(&*store, 1, 4, 60), Done, "a handled update stays handled");
+}
+
+/// The sweep deletes exactly the records claimed before the cut, handled or not, and counts
+/// them; an update whose record went is new again.
+pub(crate) fn pruning_webhook_updates_drops_exactly_those_claimed_before_the_cut(new_store: NewStore<'_>) {
+    use UpdateClaim::{Busy, Done, Taken};
+    let opener = new_store();
+    let store = opener.open();
+    let (hour, expiry) = (3_600, 3_600);
+    assert_eq!(claim_at(&*store, 1, 0, expiry), Taken);
+    finish_at(&*store, 1, 60);
+    assert_eq!(claim_at(&*store, 2, hour, expiry), Taken);
+    assert_eq!(claim_at(&*store, 3, 2 * hour, expiry), Taken);
+    finish_at(&*store, 3, 2 * hour + 60);
+    assert_eq!(claim_at(&*store, 4, 3 * hour, expiry), Taken);
+    finish_at(&*store, 5, 2 * hour - 1);
+
+    let cut = at(WEBHOOK_START) + chrono::Duration::seconds(2 * hour);
+    assert_eq!(store.prune_updates(cut).expect("pruned"), 3, "updates 1, 2 and 5; 3 was claimed at the cut");
+    let later = 2 * hour + 1_800;
+    let claims = [1, 2, 3, 4, 5].map(|update| claim_at(&*store, update, later, expiry));
+    assert_eq!(claims, [Taken, Taken, Done, Busy, Taken], "a pruned handled update is taken again");
+    assert_eq!(store.prune_updates(cut).expect("pruned again"), 0, "nothing else was claimed before the cut");
+}
+
+/// Two callers claiming each of 100 new updates at the same moment: exactly one takes each, and
+/// the other is told it is busy.
+pub(crate) fn two_callers_racing_for_each_new_webhook_update_take_it_once(new_store: NewStore<'_>) {
+    use UpdateClaim::{Busy, Taken};
+    let opener = new_store();
+    let store = opener.open();
+    let barrier = std::sync::Barrier::new(2);
+    let race = || -> Vec<UpdateClaim> {
+        (1..=100)
+            .map(|update| {
+                barrier.wait();
+                claim_at(&*store, update, 0, 60)
+            })
+            .collect()
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let (first, second) = (scope.spawn(race), scope.spawn(race));
+        (first.join().expect("the first caller"), second.join().expect("the second caller"))
+    });
+    let taken: Vec<usize> =
+        first.iter().zip(&second).map(|(a, b)| usize::from(*a == Taken) + usize::from(*b == Taken)).collect();
+    assert_eq!(taken, vec![1; 100], "{first:?} {second:?}");
+    assert!(first.iter().chain(&second).all(|claim| matches!(claim, Taken | Busy)), "{first:?} {second:?}");
+}
+
+/// Webhook updates are nobody's data and no backup's: a backup is the same with them as
+/// without, and a store holding only them still takes a restore and keeps them.
+pub(crate) fn webhook_updates_stay_out_of_backups_and_restores(new_store: NewStore<'_>) {
+    use UpdateClaim::{Busy, Taken};
+    let opener = new_store();
+    let store = opener.open();
+    busy_learner(&*store, id(1));
+    let mut without = Vec::new();
+    store.backup(&mut without).expect("backup");
+    assert_eq!(claim_at(&*store, 1, 0, 60), Taken);
+    finish_at(&*store, 1, 1);
+    assert_eq!(claim_at(&*store, 2, 0, 60), Taken);
+    let mut backup = Vec::new();
+    store.backup(&mut backup).expect("backup");
+    assert_eq!(String::from_utf8_lossy(&backup), String::from_utf8_lossy(&without));
+
+    let restored_opener = new_store();
+    let restored = restored_opener.open();
+    assert_eq!(claim_at(&*restored, 3, 0, 60), Taken);
+    restored.restore(&mut backup.as_slice()).expect("a store with only update records is empty");
+    assert!(restored.learner(id(1)).expect("read").is_some());
+    let claims = [1, 3].map(|update| claim_at(&*restored, update, 2, 60));
+    assert_eq!(claims, [Taken, Busy], "nothing came with the backup, and the store's own claim stayed");
 }

@@ -13,7 +13,9 @@
 //! - `slots`: learner id ‖ slot key → seq (at most one nudge per learner and slot);
 //! - `outbox`: learner id ‖ seq → nothing, for deliveries still pending;
 //! - `agenda`: due time ‖ learner id → [`NextNudge`] (each learner's next scheduled nudge);
-//! - `messages`: learner id ‖ Telegram message id → seq (which delivery a reply refers to).
+//! - `messages`: learner id ‖ Telegram message id → seq (which delivery a reply refers to);
+//! - `webhook_updates`: Telegram update id → when it was claimed and whether it was handled
+//!   (see `updates`): no learner's data, so outside backups, exports and erasure.
 //!
 //! Every per-learner key starts with the learner id, so erasing a learner is a prefix scan;
 //! the one exception is the agenda, ordered by due time for the scheduler, whose single entry
@@ -34,6 +36,7 @@ mod privacy;
 mod records;
 mod storage;
 mod tx;
+mod updates;
 
 use std::path::Path;
 
@@ -42,13 +45,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning};
+use crate::domain::{
+    CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning, UpdateId,
+};
 pub(crate) use backup::BackupError;
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
 pub(crate) use privacy::{LearnerExport, Pruned};
 pub(crate) use records::Exchange;
-pub use storage::{Flushing, LearnerTx, Storage, StorageExt, TxError};
+pub use storage::{Flushing, LearnerTx, Storage, StorageExt, TxError, UpdateClaim};
 
 /// sled's page cache: enough for the hot records, small enough for a small VM (sled's own
 /// default is 1 GiB). sled counts serialized bytes, so the heap it takes is about twice this
@@ -164,6 +169,9 @@ pub struct Store {
     leads: sled::Tree,
     notes: sled::Tree,
     cohorts: sled::Tree,
+    /// Webhook updates claimed and handled: not one of [`Store::trees`], which backups and
+    /// restores go by.
+    updates: sled::Tree,
     counts: std::sync::Arc<counts::Counts>,
     /// Writes hold it shared, a backup holds it alone: a backup is a snapshot of one moment.
     barrier: std::sync::Arc<std::sync::RwLock<()>>,
@@ -210,6 +218,7 @@ impl Store {
             leads: db.open_tree("leads")?,
             notes: db.open_tree("notes")?,
             cohorts: db.open_tree("cohorts")?,
+            updates: db.open_tree(updates::TREE)?,
             counts: Default::default(),
             barrier: Default::default(),
             db,
@@ -289,7 +298,7 @@ impl Store {
     /// log overhead and garbage).
     pub fn live_bytes(&self) -> Result<u64, StoreError> {
         let mut total = 0;
-        for (_, tree) in self.trees() {
+        for tree in self.trees().map(|(_, tree)| tree).into_iter().chain([&self.updates]) {
             for entry in tree.iter() {
                 let (key, value) = entry?;
                 total += (key.len() + value.len()) as u64;
@@ -430,6 +439,27 @@ impl Storage for Store {
 
     fn set_update_offset(&self, offset: i64) -> Result<(), StoreError> {
         self.set_meta(OFFSET_KEY, &offset)
+    }
+
+    fn claim_update(
+        &self,
+        id: UpdateId,
+        now: DateTime<Utc>,
+        expiry: chrono::Duration,
+    ) -> Result<UpdateClaim, StoreError> {
+        self.claim_update_record(id, now, expiry)
+    }
+
+    fn finish_update(&self, id: UpdateId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.finish_update_record(id, now)
+    }
+
+    fn release_update(&self, id: UpdateId) -> Result<(), StoreError> {
+        self.release_update_record(id)
+    }
+
+    fn prune_updates(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.prune_update_records(before)
     }
 
     fn report_key(&self) -> Result<Vec<u8>, StoreError> {

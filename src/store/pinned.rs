@@ -260,6 +260,20 @@ fn a_backup_keeps_its_exact_lines() {
     assert_eq!(lines_but_meta(&backup_text(&restored)), BACKUP_LINES, "a restore reads every line back");
 }
 
+/// A webhook update's record: the update id, big-endian, → the claim time in microseconds since
+/// 1970, big-endian, and 1 once handled (0 before).
+#[test]
+fn a_webhook_update_record_keeps_its_exact_bytes() {
+    let store = Store::temporary().unwrap();
+    let update = crate::domain::UpdateId::new(5);
+    let claim = store.claim_update(update, at("2026-11-24T08:00:00Z"), chrono::Duration::seconds(60)).unwrap();
+    assert_eq!(claim, UpdateClaim::Taken);
+    let stored = |store: &Store| store.updates.get(5u64.to_be_bytes()).unwrap().map(|value| value.to_vec());
+    assert_eq!(stored(&store), Some(vec![0x00, 0x06, 0x61, 0x01, 0x18, 0xd9, 0x00, 0x00, 0]));
+    store.finish_update(update, at("2026-11-24T08:00:30Z")).unwrap();
+    assert_eq!(stored(&store), Some(vec![0x00, 0x06, 0x61, 0x01, 0x18, 0xd9, 0x00, 0x00, 1]), "the claim time stays");
+}
+
 fn backup_text(store: &Store) -> String {
     let mut out = Vec::new();
     store.backup(&mut out).unwrap();

@@ -1,7 +1,8 @@
 //! What every store engine provides: the per-learner transaction ([`LearnerTx`]) and the store
 //! around it ([`Storage`]). The service, the app, the control socket, reports and the Telegram
 //! edge reach the records only through these traits; sled is one engine (`Store`), and
-//! `contract.rs` holds the tests every engine must pass. Knows nothing of sled.
+//! `contract.rs` holds the tests every engine must pass. Also what a webhook needs to handle
+//! each Telegram update once ([`UpdateClaim`]). Knows nothing of sled.
 
 use std::future::Future;
 use std::io::{BufRead, Write};
@@ -12,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{BackupError, Exchange, LearnerExport, Pruned, StoreError};
 use crate::domain::{
     Answer, CohortState, Delivery, DeliverySeq, DeliveryState, Lead, Learner, LearnerId, NextNudge, Note, PackTuning,
-    Status,
+    Status, UpdateId,
 };
 
 /// Why a step of a learner transaction failed; pass it on with `?`.
@@ -99,6 +100,18 @@ pub trait LearnerTx {
 
     /// Moves the learner's agenda entry from `old` to `new` (either may be absent).
     fn set_agenda(&self, old: Option<&NextNudge>, new: Option<&NextNudge>) -> Result<(), TxError>;
+}
+
+/// What the store says of a webhook update when asked to claim it ([`Storage::claim_update`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateClaim {
+    /// Nobody handled it, or the claim of whoever started has expired: the caller handles it now.
+    Taken,
+    /// It was handled before: answer Telegram 200 and do nothing.
+    Done,
+    /// Another caller claimed it less than `expiry` ago and may still be at it: answer 503 so
+    /// Telegram retries later.
+    Busy,
 }
 
 /// A flush under way (see [`Storage::flush`]).
@@ -232,6 +245,28 @@ pub trait Storage: Send + Sync {
 
     /// Records the next update offset (durable with the next flush).
     fn set_update_offset(&self, offset: i64) -> Result<(), StoreError>;
+
+    /// Claims webhook update `id` at `now`, atomically: of callers racing for the same update
+    /// (threads, or processes sharing a database) exactly one is told [`UpdateClaim::Taken`].
+    /// A claim not finished within `expiry` may be taken over; a finished update is
+    /// [`UpdateClaim::Done`] until pruned. Durable with the next flush.
+    fn claim_update(
+        &self,
+        id: UpdateId,
+        now: DateTime<Utc>,
+        expiry: chrono::Duration,
+    ) -> Result<UpdateClaim, StoreError>;
+
+    /// Marks a claimed update handled (durable with the next flush). An update never claimed is
+    /// recorded as handled at `now`.
+    fn finish_update(&self, id: UpdateId, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Forgets a claim whose handling failed, so Telegram's next try is [`UpdateClaim::Taken`]
+    /// at once. An unknown update is fine; a handled one stays handled.
+    fn release_update(&self, id: UpdateId) -> Result<(), StoreError>;
+
+    /// Deletes the records of updates claimed before `before`, handled or not; returns how many.
+    fn prune_updates(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
 
     /// The secret key of report pseudonyms: made from the OS's randomness on first use and
     /// kept, so a learner's pseudonym is the same in every report.

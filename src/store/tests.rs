@@ -198,6 +198,20 @@ fn a_damaged_compact_record_is_found_by_verify() {
     assert!(matches!(store.verify(), Err(StoreError::Corrupt { tree: "deliveries", .. })));
 }
 
+/// A webhook update record that cannot be read fails its claims, not silently taken, and the
+/// sweep deletes it whatever its age.
+#[test]
+fn a_damaged_webhook_update_record_fails_its_claim_and_is_swept() {
+    let store = Store::temporary().unwrap();
+    let (update, now) = (crate::domain::UpdateId::new(1), at("2026-11-24T08:00:00Z"));
+    store.updates.insert(updates::key(update), &[1, 2, 3][..]).unwrap();
+    let claim = store.claim_update(update, now, chrono::Duration::seconds(60));
+    assert!(matches!(claim, Err(StoreError::Corrupt { tree: "webhook_updates", .. })), "{claim:?}");
+    assert_eq!(store.updates.get(updates::key(update)).unwrap().as_deref(), Some(&[1, 2, 3][..]), "left as it was");
+    assert_eq!(store.prune_updates(now - chrono::Duration::days(1)).unwrap(), 1);
+    assert_eq!(store.claim_update(update, now, chrono::Duration::seconds(60)).unwrap(), UpdateClaim::Taken);
+}
+
 /// Every key that names learner `id`, in every tree (the agenda by its learner part).
 fn keys_of(store: &Store, id: LearnerId) -> Vec<(&'static str, Vec<u8>)> {
     let prefix = keys::learner(id);

@@ -220,6 +220,32 @@ impl TelegramClient {
         Ok(())
     }
 
+    /// Registers `url` as the bot's webhook, with `secret` as the token Telegram sends along
+    /// (messages and button presses only, as the poller asks for).
+    pub(crate) async fn set_webhook(&self, url: &reqwest::Url, secret: &SecretString) -> Result<(), SendError> {
+        self.call(None, || {
+            let request = self
+                .bot
+                .set_webhook(url.clone())
+                .secret_token(secret.expose_secret().to_owned())
+                .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+            self.wire.json(request.payload_ref())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the bot's webhook, keeping the updates that wait (long polling gets them).
+    pub(crate) async fn delete_webhook(&self) -> Result<(), SendError> {
+        self.call(None, || self.wire.json(self.bot.delete_webhook().payload_ref())).await?;
+        Ok(())
+    }
+
+    /// What Telegram knows of the bot's webhook: its address, the updates waiting, the last error.
+    pub(crate) async fn webhook_info(&self) -> Result<teloxide::types::WebhookInfo, SendError> {
+        self.call(None, || self.wire.json(self.bot.get_webhook_info().payload_ref())).await
+    }
+
     /// Long-polls for updates from `offset`, waiting up to `wait` for the first one. One
     /// attempt: the poller decides about retrying.
     pub(crate) async fn updates(&self, offset: i32, wait: Duration) -> Result<Vec<Update>, SendError> {

@@ -5,10 +5,12 @@
 pub(crate) mod client;
 pub(crate) mod convert;
 pub(crate) mod inbound;
+pub(crate) mod intake;
 pub(crate) mod limiter;
 pub(crate) mod menu;
 pub(crate) mod poller;
 pub(crate) mod sender;
+pub(crate) mod webhook;
 pub(crate) mod wire;
 
 pub use client::{RetryPolicy, SendError, TelegramClient};

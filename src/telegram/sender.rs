@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
@@ -37,17 +37,26 @@ const IN_FLIGHT_GRACE: Duration = Duration::from_secs(2);
 const MAX_TRIES_PER_BATCH: u32 = 3;
 /// Wait before the first retry of a batch whose task panicked; doubles with each further one.
 const FIRST_RETRY_AFTER_PANIC: Duration = Duration::from_secs(1);
+/// How often the outbox of a store several instances share is swept for deliveries another
+/// instance recorded; it bounds how late a reply a standby recorded goes out.
+const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// Where the poller and the scheduler hand over deliveries to send.
 #[derive(Clone)]
 pub struct OutboxHandle {
     urgent: mpsc::UnboundedSender<Batch>,
     bulk: mpsc::UnboundedSender<Batch>,
+    handed: Handed,
 }
+
+/// The deliveries handed to the sender and not yet sent or given up on, so the sweep of the
+/// outbox (for deliveries other instances recorded) leaves them alone.
+type Handed = Arc<Mutex<HashSet<(LearnerId, DeliverySeq)>>>;
 
 impl OutboxHandle {
     /// Replies to something a learner just did.
     pub(crate) fn urgent(&self, batch: Batch) {
+        self.note_handed(&batch);
         if !batch.seqs.is_empty() && self.urgent.send(batch).is_err() {
             tracing::debug!("the sender has stopped; the delivery stays in the outbox");
         }
@@ -55,9 +64,20 @@ impl OutboxHandle {
 
     /// Scheduled nudges and the outbox left over from a previous run.
     pub(crate) fn bulk(&self, batch: Batch) {
+        self.note_handed(&batch);
         if !batch.seqs.is_empty() && self.bulk.send(batch).is_err() {
             tracing::debug!("the sender has stopped; the delivery stays in the outbox");
         }
+    }
+
+    fn note_handed(&self, batch: &Batch) {
+        if let Ok(mut handed) = self.handed.lock() {
+            handed.extend(batch.seqs.iter().map(|seq| (batch.learner, *seq)));
+        }
+    }
+
+    fn was_handed(&self, learner: LearnerId, seq: DeliverySeq) -> bool {
+        self.handed.lock().is_ok_and(|handed| handed.contains(&(learner, seq)))
     }
 }
 
@@ -65,6 +85,7 @@ impl OutboxHandle {
 pub(crate) struct OutboxReceiver {
     urgent: mpsc::UnboundedReceiver<Batch>,
     bulk: mpsc::UnboundedReceiver<Batch>,
+    handed: Handed,
 }
 
 #[cfg(test)]
@@ -79,7 +100,11 @@ impl OutboxReceiver {
 pub(crate) fn outbox() -> (OutboxHandle, OutboxReceiver) {
     let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
     let (bulk_tx, bulk_rx) = mpsc::unbounded_channel();
-    (OutboxHandle { urgent: urgent_tx, bulk: bulk_tx }, OutboxReceiver { urgent: urgent_rx, bulk: bulk_rx })
+    let handed = Handed::default();
+    (
+        OutboxHandle { urgent: urgent_tx, bulk: bulk_tx, handed: handed.clone() },
+        OutboxReceiver { urgent: urgent_rx, bulk: bulk_rx, handed },
+    )
 }
 
 /// What every delivery task needs.
@@ -90,6 +115,8 @@ struct Ctx {
     cancel: CancellationToken,
     /// Wakes the flusher: a delivery's outcome was recorded and should become durable.
     recorded: Notify,
+    /// What was handed over and is not done yet.
+    handed: Handed,
 }
 
 /// Hands the pending outbox of a previous run to `outbox`, replies first.
@@ -111,6 +138,42 @@ pub(crate) fn requeue_pending(store: &dyn Storage, outbox: &OutboxHandle) -> Res
     Ok(pending.len())
 }
 
+/// On a store several instances share, hands the sender every [`SWEEP_EVERY`] the pending
+/// deliveries it was not given: replies another instance recorded (a standby takes webhook
+/// updates and admin commands too). Sending them twice is not possible: a learner's batches go
+/// one at a time, and a delivery already sent is skipped.
+pub(crate) async fn sweep(store: Arc<dyn Storage>, outbox: OutboxHandle, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+        }
+        match store.pending() {
+            Ok(pending) => {
+                let strays = pending.into_iter().filter(|(learner, seq)| !outbox.was_handed(*learner, *seq));
+                for batch in by_learner(strays) {
+                    outbox.urgent(batch);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the outbox for deliveries other instances recorded")
+            }
+        }
+    }
+}
+
+/// `pending` (in learner, seq order) as one batch per learner.
+fn by_learner(pending: impl Iterator<Item = (LearnerId, DeliverySeq)>) -> Vec<Batch> {
+    let mut batches: Vec<Batch> = Vec::new();
+    for (learner, seq) in pending {
+        match batches.last_mut() {
+            Some(batch) if batch.learner == learner => batch.seqs.push(seq),
+            _ => batches.push(Batch { learner, seqs: vec![seq] }),
+        }
+    }
+    batches
+}
+
 /// Sends until `cancel` fires; in-flight sends finish their current call. The flusher of
 /// outcomes runs in `tracker`, so shutdown waits for its last flush.
 pub async fn run(
@@ -121,8 +184,15 @@ pub async fn run(
     cancel: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let ctx =
-        Arc::new(Ctx { store, client, metrics: metrics.clone(), cancel: cancel.clone(), recorded: Notify::new() });
+    let handed = receiver.handed.clone();
+    let ctx = Arc::new(Ctx {
+        store,
+        client,
+        metrics: metrics.clone(),
+        cancel: cancel.clone(),
+        recorded: Notify::new(),
+        handed,
+    });
     let flusher = tracker.spawn(flush_recorded(ctx.clone()));
     let job: Job = Arc::new(move |batch: Batch| {
         let ctx = ctx.clone();
@@ -298,6 +368,9 @@ async fn deliver_batch(ctx: &Ctx, batch: &Batch) {
         };
         if let Err(error) = result {
             tracing::error!(learner = batch.learner.get(), seq = seq.get(), error = %error, "cannot record a delivery");
+        }
+        if let Ok(mut handed) = ctx.handed.lock() {
+            handed.remove(&(batch.learner, seq));
         }
         ctx.recorded.notify_one();
     }

@@ -73,12 +73,16 @@ pub struct Metrics {
     pub active: Gauge,
     /// Tries of a standby instance to take the active lease while another held it.
     pub lease_refused: Counter,
+    /// Webhook requests refused for a wrong or missing secret token.
+    pub webhook_refused: Counter,
+    /// Updates Telegram posted again after they were handled (or while they were).
+    pub webhook_duplicates: Counter,
 }
 
 impl Metrics {
     /// The counters and the store's gauges in Prometheus text format.
     pub(crate) fn prometheus(&self, learners: usize, pending: usize, scheduled: usize) -> String {
-        let samples: [Sample<'_>; 13] = [
+        let samples: [Sample<'_>; 15] = [
             (
                 "nudge_messages_sent_total",
                 "Messages and files Telegram accepted.",
@@ -121,6 +125,18 @@ impl Metrics {
                 "Tries to take the active lease while another instance held it.",
                 "counter",
                 self.lease_refused.get() as f64,
+            ),
+            (
+                "nudge_webhook_refused_total",
+                "Webhook requests refused for a wrong or missing secret token.",
+                "counter",
+                self.webhook_refused.get() as f64,
+            ),
+            (
+                "nudge_webhook_duplicates_total",
+                "Updates Telegram posted again after or while they were handled.",
+                "counter",
+                self.webhook_duplicates.get() as f64,
             ),
         ];
         let mut out = String::new();

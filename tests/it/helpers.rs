@@ -69,7 +69,12 @@ pub struct TestOptions {
     /// On PostgreSQL, the test directory whose database this daemon shares (a second
     /// instance); its own directory otherwise.
     pub database_of: Option<std::path::PathBuf>,
+    /// Extra TOML lines for the `[telegram]` section (a webhook's `mode`, `webhook_url`, …).
+    pub telegram_extra: String,
 }
+
+/// The webhook secret every test daemon is given (used in webhook mode only).
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 
 /// A cron schedule no test reaches by walking its learners' agenda: 12:00 on the 15th of the
 /// month half a year from now (tests move days ahead, not months).
@@ -96,6 +101,7 @@ impl Default for TestOptions {
             run_digests: false,
             team: false,
             database_of: None,
+            telegram_extra: String::new(),
         }
     }
 }
@@ -148,7 +154,12 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
     );
     let rhythm = options.track.clone().unwrap_or_else(|| format!("schedule = \"{}\"", options.schedule));
     let cohort_extra = format!("timezone = \"{}\"\n{cohort_extra}", options.timezone);
-    let config = format!("{}\n{}", config_text(&fake, &dir, &rhythm, &cohort_extra), options.config_extra);
+    let config = config_text(&fake, &dir, &rhythm, &cohort_extra).replacen(
+        "admins = [1000]\n",
+        &format!("admins = [1000]\n{}", options.telegram_extra),
+        1,
+    );
+    let config = format!("{config}\n{}", options.config_extra);
     let settings = Settings::parse(&config, &dir.path().join("nudge.toml")).expect("test config parses");
     let app_options = AppOptions {
         limits: Some(options.limits),
@@ -160,6 +171,7 @@ pub async fn spawn_app_with(options: TestOptions) -> TestApp {
         database_url: crate::engine::on_postgres().then(|| {
             SecretString::from(crate::engine::database_of(options.database_of.as_deref().unwrap_or(dir.path())))
         }),
+        webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
     };
     let app = App::build(settings, SecretString::from("123456:TEST-TOKEN"), app_options).await.expect("the app builds");
     let (service, scheduler, metrics, digests) = (app.service(), app.scheduler(), app.metrics(), app.digests());

@@ -8,8 +8,10 @@ use fake_telegram::TgUser;
 use nudge::telemetry::metrics::Metrics;
 
 use crate::engine::{on_postgres, seize_the_lease};
+use crate::helpers::{INVITE, WEBHOOK_SECRET};
 use crate::helpers::{TestApp, TestOptions, spawn_app, spawn_app_with};
 use crate::ops::free_port;
+use crate::webhook::{message_update, post, webhook_lines};
 
 /// The bound on a takeover: the 10 s.
 const TAKEOVER: Duration = Duration::from_secs(10);
@@ -102,5 +104,43 @@ async fn an_active_instance_that_finds_another_holding_the_lease_stops_with_a_re
     assert_eq!(second.metrics.active.get(), 0, "the second still stands by while the lease is held");
     drop(seized);
     assert!(until(&second.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the standby takes the lease");
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_load_balancer_every_instance_takes_updates_and_only_the_active_one_sends() {
+    if !on_postgres() {
+        eprintln!("on PostgreSQL only: a sled store is one process's");
+        return;
+    }
+    let (port_one, port_two) = (free_port(), free_port());
+    let first = spawn_app_with(TestOptions { telegram_extra: webhook_lines(port_one), ..TestOptions::default() }).await;
+    assert!(until(&first.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the first instance is active");
+    let options = TestOptions {
+        fake: Some(first.fake.clone()),
+        database_of: Some(first.dir.as_ref().expect("dir").path().to_owned()),
+        telegram_extra: webhook_lines(port_two),
+        ..TestOptions::default()
+    };
+    let second = spawn_app_with(options).await;
+    assert!(until(&second.metrics, TAKEOVER, |m| m.lease_refused.get() >= 1).await, "the second stands by");
+
+    let join = message_update(1, 42, &format!("/start {INVITE}"));
+    assert_eq!(post(port_two, &join, Some(WEBHOOK_SECRET)).await, 200, "the standby took the update");
+    first.messages(42, 2).await;
+    assert_eq!((first.metrics.updates.get(), second.metrics.updates.get()), (0, 1), "the standby handled it");
+    assert_eq!((first.metrics.messages_sent.get(), second.metrics.messages_sent.get()), (2, 0), "the active sent");
+
+    assert_eq!(post(port_one, &join, Some(WEBHOOK_SECRET)).await, 200, "Telegram's second try, at the other one");
+    assert_eq!(first.metrics.webhook_duplicates.get(), 1, "is known as handled");
+    assert_eq!(post(port_one, &message_update(2, 42, "/help"), Some(WEBHOOK_SECRET)).await, 200);
+    first.messages(42, 3).await;
+
+    let (_dir, _fake) = first.stop().await;
+    assert!(until(&second.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the second took over");
+    assert_eq!(post(port_two, &message_update(3, 42, "/help"), Some(WEBHOOK_SECRET)).await, 200);
+    second.messages(42, 4).await;
+    assert_eq!(second.metrics.messages_sent.get(), 1, "the new active instance sends its own replies");
+    assert_eq!(second.fake.stats().calls("getUpdates"), 0, "nobody polled");
     second.stop().await;
 }

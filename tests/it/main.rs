@@ -25,3 +25,4 @@ mod team;
 mod team_loop;
 mod telegram;
 mod tracks;
+mod webhook;

@@ -8,6 +8,10 @@
 //! [`FakeTelegram::requests`]. It is strict where Telegram is (HTML, lengths, button data,
 //! edits, callback ids) and can inject faults and enforce rate limits.
 //! A JSON control API under `/_fake/` exposes the same to other processes.
+//!
+//! The bot may poll `getUpdates` or set a webhook (`setWebhook`): while one is set, getUpdates
+//! gets 409 and the fake POSTs each queued update to the webhook's http(s) URL, one at a time,
+//! retrying with backoff until the webhook answers 2xx.
 
 #![warn(missing_docs)]
 
@@ -18,6 +22,7 @@ pub mod html;
 mod params;
 mod routes;
 mod state;
+mod webhook;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
@@ -200,12 +205,17 @@ pub struct Stats {
     pub sent_5xx: u64,
     /// 403 replies.
     pub sent_403: u64,
-    /// 409 replies: a waiting getUpdates ended by a newer one (two pollers on one token).
+    /// 409 replies: a waiting getUpdates ended by a newer one (two pollers on one token), or a
+    /// getUpdates while a webhook is set.
     pub sent_409: u64,
     /// Calls over the enforced [`Limits`].
     pub rate_violations: u64,
     /// 400 replies.
     pub rejected_400: u64,
+    /// Updates POSTed to the webhook and answered 2xx (so confirmed).
+    pub webhook_posts: u64,
+    /// POSTs to the webhook that failed: another status, no connection, or no answer in time.
+    pub webhook_failures: u64,
 }
 
 impl Stats {
@@ -282,11 +292,13 @@ impl FakeTelegram {
         let shared = Arc::new(Shared::new());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = routes::router(shared.clone());
+        let pusher = webhook::push_forever(shared.clone());
         let thread = std::thread::Builder::new().name("fake-telegram".into()).spawn(move || {
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
                 tokio::select! {
                     _ = axum::serve(listener, app) => {}
+                    _ = pusher => {}
                     _ = rx => {}
                 }
             });
@@ -413,7 +425,8 @@ impl FakeTelegram {
         self.shared.commands()
     }
 
-    /// The highest update id the bot confirmed (its `getUpdates` offset - 1).
+    /// The highest update id the bot confirmed (its `getUpdates` offset - 1, or the latest update
+    /// its webhook answered 2xx).
     pub fn confirmed_update_id(&self) -> Option<i64> {
         state::lock(&self.shared.state).confirmed
     }
@@ -421,6 +434,23 @@ impl FakeTelegram {
     /// Updates enqueued and not yet confirmed.
     pub fn pending_updates(&self) -> usize {
         state::lock(&self.shared.state).updates.len()
+    }
+
+    /// The webhook's URL, while the bot has one set (`setWebhook`).
+    pub fn webhook_url(&self) -> Option<String> {
+        state::lock(&self.shared.state).webhook.target.as_ref().map(|t| t.url.clone())
+    }
+
+    /// Why the latest delivery to the current webhook failed (getWebhookInfo's
+    /// `last_error_message`), e.g. "Wrong response from the webhook: 401 Unauthorized".
+    pub fn webhook_last_error(&self) -> Option<String> {
+        state::lock(&self.shared.state).webhook.last_error.as_ref().map(|(_, message)| message.clone())
+    }
+
+    /// How long a POST to the webhook may wait for its answer before it counts as failed
+    /// (default 10 s, as Telegram).
+    pub fn set_webhook_timeout(&self, timeout: Duration) {
+        state::lock(&self.shared.state).webhook.timeout = timeout;
     }
 
     /// Counters.

@@ -1,4 +1,5 @@
 //! `fake-telegram`: runs the fake Bot API server as a process, optionally as an interactive chat.
+//! The bot under test may poll getUpdates or set a webhook, to which the fake then pushes updates.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -9,6 +10,9 @@ use fake_telegram::{BotMessage, FakeTelegram, Limits, TgUser};
 
 const USAGE: &str = "usage: fake-telegram [--port N] [--limits GLOBAL,PER_CHAT] [--fault-rate R --seed S] \
 [--fault-delay-ms MS] [--strict-chats] [--chat USER_ID]";
+const HELP: &str = "Serves the Telegram Bot API on 127.0.0.1 (the control API under /_fake/). The bot may poll \
+getUpdates or set a webhook with setWebhook (an http or https URL): the fake then pushes each update \
+to it as a POST, retrying until it answers 2xx, and getUpdates gets 409 until deleteWebhook.";
 
 #[derive(Default)]
 struct Args {
@@ -30,7 +34,7 @@ fn parse_args() -> Result<Args, String> {
             continue;
         }
         if flag == "--help" || flag == "-h" {
-            return Err(USAGE.to_owned());
+            return Err(format!("{USAGE}\n\n{HELP}"));
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         let bad = || format!("bad value for {flag}: {value}\n{USAGE}");

@@ -107,6 +107,13 @@ impl Params {
         }
     }
 
+    /// `allowed_updates` (getUpdates, setWebhook): `None` when not given.
+    pub fn allowed_updates(&self) -> Result<Option<Vec<String>>, ApiError> {
+        let Some(allowed) = self.json("allowed_updates")? else { return Ok(None) };
+        let allowed = serde_json::from_value(allowed);
+        allowed.map(Some).map_err(|_| ApiError::bad("can't parse allowed_updates JSON array"))
+    }
+
     /// A file: the part named `key`, or the part `key` points to with "attach://name".
     pub fn file(&self, key: &str) -> Option<&Upload> {
         let attached = self.text(key).and_then(|v| v.strip_prefix("attach://").map(str::to_owned));

@@ -14,7 +14,7 @@ use crate::faults::fault_error;
 use crate::html::{self, Rendered, utf16_len};
 use crate::params::{Params, read_params};
 use crate::state::{Shared, State, lock, now_unix, set_opt};
-use crate::{BotMessage, Button, CallbackAnswer, Fault, SentDocument, control};
+use crate::{BotMessage, Button, CallbackAnswer, Fault, SentDocument, control, webhook};
 
 const QUERY_INVALID: &str = "query is too old and response timeout expired or query id is invalid";
 const METHODS: &[&str] = &[
@@ -29,6 +29,7 @@ const METHODS: &[&str] = &[
     "setMyCommands",
     "deleteMyCommands",
     "getMyCommands",
+    "setWebhook",
     "deleteWebhook",
     "getWebhookInfo",
     "setChatMenuButton",
@@ -39,9 +40,14 @@ const METHODS: &[&str] = &[
 
 type ApiResult = Result<Value, ApiError>;
 
-fn reply(result: &ApiResult) -> Response {
+/// The reply to a call; `note` is the `description` some successful calls carry.
+fn reply(result: &ApiResult, note: Option<&str>) -> Response {
     let (status, body) = match result {
-        Ok(v) => (200, json!({ "ok": true, "result": v })),
+        Ok(v) => {
+            let mut body = json!({ "ok": true, "result": v });
+            set_opt(&mut body, "description", note.map(|n| json!(n)));
+            (200, body)
+        }
         Err(e) => {
             let mut body = json!({ "ok": false, "error_code": e.code, "description": e.description });
             if let Some(n) = e.retry_after {
@@ -70,14 +76,14 @@ async fn bot_api(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Respons
         return handle(shared, req).await;
     }
     let result = tokio::spawn(handle(shared, req)).await;
-    result.unwrap_or_else(|_| reply(&Err(ApiError::new(500, "Internal Server Error"))))
+    result.unwrap_or_else(|_| reply(&Err(ApiError::new(500, "Internal Server Error")), None))
 }
 
 async fn handle(shared: Arc<Shared>, req: Request) -> Response {
     let arrived = std::time::Instant::now();
     let path = req.uri().path();
     let Some((_token, raw)) = path.strip_prefix("/bot").and_then(|p| p.split_once('/')) else {
-        return reply(&Err(ApiError::new(404, "Not Found")));
+        return reply(&Err(ApiError::new(404, "Not Found")), None);
     };
     let method = METHODS.iter().find(|m| m.eq_ignore_ascii_case(raw)).copied();
     let raw = raw.to_owned();
@@ -86,9 +92,10 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Response {
         (Some(m), Err(e)) => (m.to_owned(), Value::Null, Err(e)),
         (Some(m), Ok(p)) => (m.to_owned(), p.recorded(), call(&shared, m, &p).await),
     };
+    let note = result.as_ref().ok().and_then(|_| webhook::success_note(&method, &params));
     lock(&shared.state).record(&method, params, &result, arrived);
     shared.changed.notify_waiters();
-    reply(&result)
+    reply(&result, note)
 }
 
 async fn call(shared: &Shared, method: &str, p: &Params) -> ApiResult {
@@ -109,6 +116,9 @@ async fn call(shared: &Shared, method: &str, p: &Params) -> ApiResult {
     if method == "getUpdates" {
         return get_updates(shared, p).await;
     }
+    if let Some(result) = webhook::call(shared, method, p) {
+        return result;
+    }
     let mut st = lock(&shared.state);
     match method {
         "getMe" => Ok(json!({
@@ -124,15 +134,6 @@ async fn call(shared: &Shared, method: &str, p: &Params) -> ApiResult {
         "deleteMessage" => delete_message(&mut st, p),
         "answerCallbackQuery" => answer_callback(&mut st, p),
         "setMyCommands" | "getMyCommands" | "deleteMyCommands" => my_commands(&mut st, method, p),
-        "deleteWebhook" => {
-            if p.flag("drop_pending_updates") {
-                st.updates.clear();
-            }
-            Ok(json!(true))
-        }
-        "getWebhookInfo" => Ok(json!({
-            "url": "", "has_custom_certificate": false, "pending_update_count": st.updates.len(),
-        })),
         "sendChatAction" => {
             target_chat(&st, p)?;
             match p.text("action") {
@@ -145,18 +146,20 @@ async fn call(shared: &Shared, method: &str, p: &Params) -> ApiResult {
 }
 
 /// Long poll: returns pending updates at once, else waits up to `timeout` seconds for one. A
-/// newer getUpdates ends an older waiting one with 409, like Telegram.
+/// newer getUpdates ends an older waiting one with 409, like Telegram; so does a webhook (set
+/// before or while it waits).
 async fn get_updates(shared: &Shared, p: &Params) -> ApiResult {
     let offset = p.int("offset")?;
     let limit = p.int("limit")?.unwrap_or(100).clamp(1, 100) as usize;
     let timeout = p.int("timeout")?.unwrap_or(0).clamp(0, 3600) as u64;
     let generation = {
         let mut st = lock(&shared.state);
+        if st.webhook.is_set() {
+            return Err(webhook::conflict());
+        }
         st.poll_generation += 1;
-        if let Some(allowed) = p.json("allowed_updates")? {
-            let allowed: Vec<String> =
-                serde_json::from_value(allowed).map_err(|_| ApiError::bad("can't parse allowed_updates JSON array"))?;
-            st.allowed_updates = (!allowed.is_empty()).then_some(allowed);
+        if let Some(allowed) = p.allowed_updates()? {
+            st.set_allowed_updates(allowed);
         }
         if let Some(o) = offset {
             st.confirm(o);
@@ -171,6 +174,9 @@ async fn get_updates(shared: &Shared, p: &Params) -> ApiResult {
         notified.as_mut().enable();
         {
             let mut st = lock(&shared.state);
+            if st.webhook.is_set() {
+                return Err(webhook::conflict());
+            }
             if st.poll_generation != generation {
                 return Err(ApiError::new(
                     409,
@@ -478,5 +484,32 @@ fn my_commands(st: &mut State, method: &str, p: &Params) -> ApiResult {
             st.commands.insert(key, cmds);
             Ok(json!(true))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::Target;
+
+    /// A long poll already waiting when a webhook is set ends with the webhook 409.
+    #[tokio::test]
+    async fn a_waiting_long_poll_ends_when_a_webhook_is_set() {
+        let shared = Shared::new();
+        let req = Request::builder().uri("/bot1:x/getUpdates?timeout=30").body(axum::body::Body::empty());
+        let params = read_params(req.expect("request")).await.expect("params");
+        let poll = get_updates(&shared, &params);
+        tokio::pin!(poll);
+        tokio::select! {
+            biased;
+            r = &mut poll => panic!("the poll waits while nothing is queued: {r:?}"),
+            _ = tokio::task::yield_now() => {}
+        }
+        let target = Target { url: "http://127.0.0.1:9/hook".into(), secret: None };
+        let p = Params::default();
+        lock(&shared.state).webhook.target = Some(target);
+        assert!(crate::webhook::call(&shared, "getWebhookInfo", &p).is_some(), "wakes the poll");
+        let ended = tokio::time::timeout(Duration::from_secs(5), poll).await.expect("ends at once");
+        assert_eq!(ended, Err(webhook::conflict()));
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::error::ApiError;
 use crate::faults::Faults;
+use crate::webhook::WebhookState;
 use crate::{BOT_ID, BOT_USERNAME, BotMessage, CallbackAnswer, CommandSet, RecordedRequest, Stats, TgUser, html};
 
 /// Locks, ignoring poisoning (a panicking test must not break other clones).
@@ -52,7 +53,10 @@ pub struct State {
     pub next_update_id: i64,
     pub updates: VecDeque<Value>,
     pub confirmed: Option<i64>,
+    /// Update kinds the bot asked for (getUpdates or setWebhook); `None` = all.
     pub allowed_updates: Option<Vec<String>>,
+    /// The webhook, if one is set, and how its deliveries went.
+    pub webhook: WebhookState,
     pub poll_generation: u64,
     pub chats: HashMap<i64, Chat>,
     /// (chat, message id) of the bot's messages in sending order.
@@ -175,8 +179,13 @@ impl State {
         }
     }
 
-    /// Pending updates with id >= offset, dropping kinds outside `allowed_updates`.
-    pub fn take_updates(&mut self, offset: Option<i64>, limit: usize) -> Vec<Value> {
+    /// Sets `allowed_updates` as getUpdates and setWebhook do: an empty list means all kinds.
+    pub fn set_allowed_updates(&mut self, allowed: Vec<String>) {
+        self.allowed_updates = (!allowed.is_empty()).then_some(allowed);
+    }
+
+    /// Drops pending updates of kinds outside `allowed_updates`, as Telegram never sends them.
+    pub fn drop_disallowed(&mut self) {
         if let Some(allowed) = &self.allowed_updates {
             let kind_ok = |u: &Value| {
                 let kind = u.as_object().and_then(|m| m.keys().find(|k| *k != "update_id").cloned());
@@ -184,6 +193,11 @@ impl State {
             };
             self.updates.retain(kind_ok);
         }
+    }
+
+    /// Pending updates with id >= offset, dropping kinds outside `allowed_updates`.
+    pub fn take_updates(&mut self, offset: Option<i64>, limit: usize) -> Vec<Value> {
+        self.drop_disallowed();
         let from = offset.unwrap_or(i64::MIN);
         let ready = self.updates.iter().filter(|u| u["update_id"].as_i64().unwrap_or(0) >= from);
         ready.take(limit).cloned().collect()

@@ -7,8 +7,8 @@ use teloxide::ApiError;
 use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageEntityKind, ParseMode, ReplyParameters,
-    UpdateKind,
+    AllowedUpdate, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageEntityKind, ParseMode,
+    ReplyParameters, UpdateKind,
 };
 
 fn bot(fake: &FakeTelegram) -> Bot {
@@ -195,4 +195,37 @@ async fn dispatcher_polling_end_to_end() {
     let polls = fake.requests().into_iter().filter(|r| r.method == "getUpdates").collect::<Vec<_>>();
     // A long poll abandoned at shutdown is not recorded (or, if its hang-up is noticed late, gets 409).
     assert!(polls.iter().all(|r| r.status == 200 || r.status == 409), "{polls:?}");
+}
+
+#[tokio::test]
+async fn webhook_calls_and_info_deserialize() {
+    let fake = FakeTelegram::start();
+    let bot = bot(&fake);
+    // Nothing listens there: every delivery fails, so the update stays queued.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url: reqwest::Url = format!("http://{}/hook", closed.local_addr().expect("addr")).parse().expect("url");
+    drop(closed);
+    bot.set_webhook(url.clone())
+        .secret_token("s3cret".to_owned())
+        .allowed_updates([AllowedUpdate::Message])
+        .max_connections(10)
+        .await
+        .expect("setWebhook");
+    assert_eq!(fake.webhook_url().as_deref(), Some(url.as_str()));
+    let r = bot.get_updates().await;
+    // teloxide knows this 409 only without Telegram's "Conflict: " prefix and advice, so the
+    // real text comes back as `Unknown`.
+    let conflict = |d: &str| d.starts_with("Conflict: can't use getUpdates method while webhook is active");
+    assert!(matches!(&r, Err(RequestError::Api(ApiError::Unknown(d))) if conflict(d)), "{r:?}");
+    fake.user_sends(&TgUser::new(5), "hi");
+    assert!(fake.wait_until(Duration::from_secs(10), |f| f.stats().webhook_failures >= 1).await);
+    let info = bot.get_webhook_info().await.expect("getWebhookInfo");
+    assert_eq!((info.url.as_ref(), info.pending_update_count, info.max_connections), (Some(&url), 1, Some(40)));
+    assert_eq!(info.allowed_updates, Some(vec![AllowedUpdate::Message]));
+    assert!(info.last_error_date.is_some() && info.last_error_message.is_some(), "{info:?}");
+    bot.delete_webhook().await.expect("deleteWebhook");
+    let info = bot.get_webhook_info().await.expect("getWebhookInfo");
+    assert_eq!((info.url, info.last_error_message), (None, None));
+    assert_eq!(bot.get_updates().await.expect("getUpdates").len(), 1);
+    assert_eq!(fake.stats().calls("setWebhook"), 1);
 }

@@ -23,6 +23,9 @@
 //! **Counts** (`n_learners`, `n_pending`, `n_agenda`) are `count(*)` queries: right across
 //! processes, an index-only scan each.
 //!
+//! **Webhook updates** (`updates`) are claimed in one statement (`INSERT … ON CONFLICT DO
+//! UPDATE … WHERE` the claim expired), so one instance of several takes each update.
+//!
 //! **Reading everything** (`learners()`, `exchanges()`, …) goes by keyset pages of
 //! [`PAGE`] rows, so a report streams a million answers without loading them. `exchanges()`
 //! reads deliveries and answers on a thread each, a page ahead of the caller, and decodes
@@ -46,6 +49,7 @@ pub mod testdb;
 #[cfg(test)]
 mod tests;
 mod tx;
+mod updates;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -55,8 +59,12 @@ use chrono::{DateTime, Utc};
 use self::errors::{Failure, server_of};
 use self::pool::{Dialer, Pool, Session};
 use self::rows::{json, parse, seq_of, seq_sql};
-use super::{BackupError, Exchange, Flushing, LearnerExport, LearnerTx, Pruned, Storage, StoreError, TxError};
-use crate::domain::{CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning};
+use super::{
+    BackupError, Exchange, Flushing, LearnerExport, LearnerTx, Pruned, Storage, StoreError, TxError, UpdateClaim,
+};
+use crate::domain::{
+    CohortState, Delivery, DeliverySeq, Lead, Learner, LearnerId, NextNudge, Note, PackTuning, UpdateId,
+};
 
 #[cfg(test)]
 use schema::LATEST as SCHEMA_VERSION;
@@ -327,6 +335,27 @@ impl Storage for PgStore {
             )?;
             Ok(())
         })
+    }
+
+    fn claim_update(
+        &self,
+        id: UpdateId,
+        now: DateTime<Utc>,
+        expiry: chrono::Duration,
+    ) -> Result<UpdateClaim, StoreError> {
+        self.claim_update_row(id, now, expiry)
+    }
+
+    fn finish_update(&self, id: UpdateId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.finish_update_row(id, now)
+    }
+
+    fn release_update(&self, id: UpdateId) -> Result<(), StoreError> {
+        self.release_update_row(id)
+    }
+
+    fn prune_updates(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.prune_update_rows(before)
     }
 
     fn report_key(&self) -> Result<Vec<u8>, StoreError> {

@@ -8,7 +8,10 @@ use super::errors::Failure;
 use crate::store::StoreError;
 
 /// Every migration this build knows, in order: (version, name, SQL).
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "init", include_str!("../../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("../../../migrations/postgres/0001_init.sql")),
+    (2, "webhook_updates", include_str!("../../../migrations/postgres/0002_webhook_updates.sql")),
+];
 
 /// The newest schema this build knows.
 pub(crate) const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -59,7 +59,56 @@ fn migrations_are_applied_once_and_a_reconnect_changes_nothing() {
     assert_eq!(store.update_offset().expect("offset"), 7, "nothing was dropped or made again");
     let rows = sql(&db).query("SELECT version, name FROM schema_migrations ORDER BY version", &[]).expect("query");
     let applied: Vec<(i32, String)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
-    assert_eq!(applied, vec![(1, "init".to_owned())]);
+    assert_eq!(applied, vec![(1, "init".to_owned()), (2, "webhook_updates".to_owned())]);
+}
+
+#[test]
+fn a_database_of_schema_1_gets_the_webhook_table_at_connect() {
+    let Some(db) = TestDb::create() else { return };
+    let mut client = sql(&db);
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (
+                 version    integer     PRIMARY KEY,
+                 name       text        NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );
+             INSERT INTO schema_migrations (version, name) VALUES (1, 'init');",
+        )
+        .expect("the bookkeeping of schema 1");
+    client.batch_execute(include_str!("../../../migrations/postgres/0001_init.sql")).expect("schema 1");
+    client.execute("INSERT INTO update_offset (value) VALUES (5)", &[]).expect("a record of schema 1");
+    let store = PgStore::connect(&db.url).expect("connect");
+    let latest: i32 = client.query_one("SELECT max(version) FROM schema_migrations", &[]).expect("version").get(0);
+    assert_eq!((latest, store.update_offset().expect("offset")), (2, 5), "migrated, nothing lost");
+    let claim =
+        store.claim_update(crate::domain::UpdateId::new(1), at("2026-11-24T08:00:00Z"), chrono::Duration::seconds(60));
+    assert_eq!(claim.expect("claim"), crate::store::UpdateClaim::Taken);
+}
+
+/// Two instances behind a load balancer, each with its own connections to one database, both
+/// handed each of 100 new updates at once: one takes it, the other is told it is busy.
+#[test]
+fn two_instances_sharing_a_database_take_each_update_once() {
+    use crate::store::UpdateClaim::{Busy, Taken};
+    let Some(db) = TestDb::create() else { return };
+    let instances = [PgStore::connect(&db.url).expect("first"), PgStore::connect(&db.url).expect("second")];
+    let barrier = std::sync::Barrier::new(2);
+    let (now, expiry) = (at("2026-11-24T08:00:00Z"), chrono::Duration::seconds(60));
+    let race = |store: &PgStore| -> Vec<crate::store::UpdateClaim> {
+        (1..=100)
+            .map(|update| {
+                barrier.wait();
+                store.claim_update(crate::domain::UpdateId::new(update), now, expiry).expect("claim")
+            })
+            .collect()
+    };
+    let [first, second] = std::thread::scope(|scope| {
+        instances.each_ref().map(|store| scope.spawn(move || race(store))).map(|handle| handle.join().expect("joined"))
+    });
+    let pairs: Vec<_> =
+        first.iter().zip(&second).filter(|pair| !matches!(pair, (Taken, Busy) | (Busy, Taken))).collect();
+    assert_eq!(pairs, Vec::<(&_, &_)>::new(), "one instance took each update");
 }
 
 #[test]

@@ -1,0 +1,242 @@
+//! Webhook mode: Telegram POSTs each update to `[telegram] webhook_url`, which a load balancer
+//! hands to any instance's `webhook_listen`, the active one or a standby.
+//!
+//! A request without the secret token (`NUDGE_WEBHOOK_SECRET`) gets 401 and changes nothing.
+//! An update is claimed in the store by its `update_id` first, so one Telegram sends again
+//! (after a time-out, a crash, or to another instance) is handled once; Telegram gets 200 only
+//! after the update's effects and its "done" mark are flushed. A crash between the two leaves
+//! the claim to expire after [`CLAIM_EXPIRY`], and the update is handled again: the same
+//! window long polling has between recording a batch and confirming it.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use teloxide::types::Update;
+use tokio_util::sync::CancellationToken;
+
+use super::client::TelegramClient;
+use super::intake::{Effect, Intake};
+use super::poller::record_failure;
+use crate::domain::UpdateId;
+use crate::store::{StoreError, UpdateClaim};
+
+/// How long a claim on an update protects it from a second handler; past it, an instance
+/// that died while handling it is presumed gone and Telegram's next try is handled.
+pub(crate) const CLAIM_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// How long the record of a handled update is kept: Telegram stops trying long before.
+const KEEP_HANDLED: chrono::TimeDelta = chrono::TimeDelta::days(2);
+/// How often old records are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// The header Telegram puts the secret token in.
+const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// A bound webhook listener, ready to serve.
+pub(crate) struct WebhookListener {
+    listener: tokio::net::TcpListener,
+    listen: SocketAddr,
+}
+
+/// Binds `listen`; the daemon does not start in webhook mode without it.
+pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<WebhookListener> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen for Telegram's webhook on {listen}: {error}"))?;
+    Ok(WebhookListener { listener, listen })
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+struct Hook {
+    intake: Arc<Intake>,
+    secret: Arc<SecretString>,
+    /// The update that failed last and how often, so one that keeps failing is skipped.
+    poison: Arc<Mutex<Option<(UpdateId, u32)>>>,
+}
+
+/// What became of one posted update.
+enum Outcome {
+    /// Handled now; its replies go out once it is durable.
+    Handled(Option<Box<Effect>>),
+    /// Handled before (Telegram sent it again).
+    AlreadyHandled,
+    /// Another handler holds a fresh claim on it.
+    Busy,
+    /// It failed every try and is given up on.
+    Skipped,
+}
+
+/// Serves the webhook until `cancel` fires, and deletes old update records hourly.
+pub(crate) async fn serve(
+    bound: WebhookListener,
+    intake: Arc<Intake>,
+    secret: SecretString,
+    cancel: CancellationToken,
+) {
+    tracing::info!(listen = %bound.listen, "taking Telegram's updates by webhook");
+    let hook = Hook { intake, secret: Arc::new(secret), poison: Arc::default() };
+    let pruning = tokio::spawn(prune(hook.intake.clone(), cancel.clone()));
+    let app = Router::new().fallback(receive).with_state(hook);
+    let shutdown = async move { cancel.cancelled().await };
+    if let Err(error) = axum::serve(bound.listener, app).with_graceful_shutdown(shutdown).await {
+        tracing::error!(error = %error, "the webhook listener stopped");
+    }
+    pruning.abort();
+}
+
+async fn receive(State(hook): State<Hook>, method: Method, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+    if method != Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, "Telegram posts updates here\n".to_owned());
+    }
+    if !hook.authorised(&headers) {
+        hook.intake.metrics.webhook_refused.inc();
+        tracing::warn!(
+            "refused a webhook request without the right secret token (is NUDGE_WEBHOOK_SECRET the same on every instance, and was `nudge webhook set` run with it?)"
+        );
+        return (StatusCode::UNAUTHORIZED, "wrong or missing secret token\n".to_owned());
+    }
+    let update: Update = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(error) => {
+            tracing::warn!(error = %error, "a webhook request with the right secret held no update");
+            return (StatusCode::BAD_REQUEST, "not a Telegram update\n".to_owned());
+        }
+    };
+    let worker = hook.clone();
+    match tokio::task::spawn_blocking(move || worker.take(&update)).await {
+        Ok(Ok(outcome)) => hook.finish(outcome).await,
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "cannot record an update; Telegram will send it again");
+            (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the update\n".to_owned())
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "handling an update failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "cannot handle the update\n".to_owned())
+        }
+    }
+}
+
+impl Hook {
+    fn authorised(&self, headers: &HeaderMap) -> bool {
+        let given = headers.get(SECRET_HEADER).map_or(&[][..], |value| value.as_bytes());
+        same_secret(given, self.secret.expose_secret().as_bytes())
+    }
+
+    /// Claims the update, handles it and marks it done (a blocking store call each).
+    fn take(&self, update: &Update) -> Result<Outcome, StoreError> {
+        let store = self.intake.service.store();
+        let id = UpdateId::new(i64::from(update.id.0));
+        match store.claim_update(id, crate::clock::now(), CLAIM_EXPIRY)? {
+            UpdateClaim::Done => return Ok(Outcome::AlreadyHandled),
+            UpdateClaim::Busy => return Ok(Outcome::Busy),
+            UpdateClaim::Taken => {}
+        }
+        match self.intake.handle(update) {
+            Ok(effect) => {
+                store.finish_update(id, crate::clock::now())?;
+                Ok(Outcome::Handled(effect.map(Box::new)))
+            }
+            Err(error) => {
+                let poisoned = self.poison.lock().is_ok_and(|mut poison| record_failure(&mut poison, id));
+                if !poisoned {
+                    store.release_update(id)?;
+                    return Err(error);
+                }
+                tracing::error!(update = id.get(), error = %error, "an update keeps failing; skipping it");
+                self.intake.metrics.parked_updates.inc();
+                store.finish_update(id, crate::clock::now())?;
+                Ok(Outcome::Skipped)
+            }
+        }
+    }
+
+    /// Flushes, then replies and tells Telegram.
+    async fn finish(&self, outcome: Outcome) -> (StatusCode, String) {
+        match outcome {
+            Outcome::AlreadyHandled => {
+                self.intake.metrics.webhook_duplicates.inc();
+                return (StatusCode::OK, "handled before\n".to_owned());
+            }
+            Outcome::Busy => {
+                self.intake.metrics.webhook_duplicates.inc();
+                return (StatusCode::SERVICE_UNAVAILABLE, "being handled; try again\n".to_owned());
+            }
+            Outcome::Handled(_) | Outcome::Skipped => {}
+        }
+        if let Err(error) = self.intake.service.store().flush().await {
+            tracing::error!(error = %error, "cannot make an update durable; Telegram will send it again");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot make the update durable\n".to_owned());
+        }
+        if let Outcome::Handled(effect) = outcome {
+            self.intake.reply(effect.into_iter().map(|effect| *effect).collect());
+        }
+        (StatusCode::OK, "ok\n".to_owned())
+    }
+}
+
+/// Compares the whole of both secrets, whatever their first difference, so the time a refusal
+/// takes says nothing about the secret.
+fn same_secret(given: &[u8], secret: &[u8]) -> bool {
+    let differences = given.iter().zip(secret).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    given.len() == secret.len() && differences == 0
+}
+
+/// Deletes the records of updates older than [`KEEP_HANDLED`], hourly.
+async fn prune(intake: Arc<Intake>, cancel: CancellationToken) {
+    loop {
+        let store = intake.service.store().clone();
+        let before = crate::clock::now() - KEEP_HANDLED;
+        match tokio::task::spawn_blocking(move || store.prune_updates(before)).await {
+            Ok(Ok(pruned)) => tracing::debug!(pruned, "deleted old webhook update records"),
+            Ok(Err(error)) => tracing::warn!(error = %error, "cannot delete old webhook update records"),
+            Err(error) => tracing::warn!(error = %error, "deleting old webhook update records failed"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(PRUNE_EVERY) => {}
+        }
+    }
+}
+
+/// Says, by name, when Telegram's record of the webhook does not match the settings: no
+/// webhook at all (nothing would ever arrive), another address, or a recent delivery error.
+pub(crate) async fn check_registration(client: &TelegramClient, url: &reqwest::Url) {
+    let info = match client.webhook_info().await {
+        Ok(info) => info,
+        Err(error) => return tracing::warn!(error = %error, "cannot ask Telegram about the webhook"),
+    };
+    match &info.url {
+        None => tracing::error!(
+            webhook_url = %url,
+            "Telegram has no webhook for this bot, so no update will arrive: run `nudge webhook set` once"
+        ),
+        Some(registered) if registered != url => tracing::error!(
+            registered = %registered,
+            webhook_url = %url,
+            "Telegram posts this bot's updates to another address: run `nudge webhook set`"
+        ),
+        Some(_) => tracing::info!(pending = info.pending_update_count, "Telegram's webhook points here"),
+    }
+    if let Some(message) = &info.last_error_message {
+        tracing::warn!(error = %message, "Telegram's last try to post an update failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn only_the_whole_secret_is_the_secret() {
+        assert!(same_secret(b"abc-123", b"abc-123"));
+        assert!(!same_secret(b"abc-12", b"abc-123"), "a prefix is not the secret");
+        assert!(!same_secret(b"abc-1234", b"abc-123"), "nor is a longer text that starts with it");
+        assert!(!same_secret(b"", b"abc-123"));
+        assert!(!same_secret(b"abc-124", b"abc-123"));
+    }
+}
