@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use fake_telegram::TgUser;
+use fake_telegram::{Limits as FakeLimits, TgUser};
+use nudge::config::Limits;
 use nudge::telemetry::metrics::Metrics;
 
 use crate::engine::{on_postgres, seize_the_lease};
@@ -143,4 +144,54 @@ async fn behind_a_load_balancer_every_instance_takes_updates_and_only_the_active
     assert_eq!(second.metrics.messages_sent.get(), 1, "the new active instance sends its own replies");
     assert_eq!(second.fake.stats().calls("getUpdates"), 0, "nobody polled");
     second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_fanning_out_at_once_nudge_each_learner_once_within_one_rate_limit() {
+    if !on_postgres() {
+        eprintln!("on PostgreSQL only: a sled store is one process's");
+        return;
+    }
+    let limits = Limits { global_per_second: 40, per_chat_per_second: 2 };
+    let first = spawn_app_with(TestOptions { limits, ..TestOptions::default() }).await;
+    assert!(until(&first.metrics, TAKEOVER, |m| m.active.get() == 1).await, "the first instance is active");
+    let shared = first.dir.as_ref().expect("dir").path().to_owned();
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        let options = TestOptions {
+            fake: Some(first.fake.clone()),
+            database_of: Some(shared.clone()),
+            limits,
+            ..TestOptions::default()
+        };
+        let other = spawn_app_with(options).await;
+        assert!(until(&other.metrics, TAKEOVER, |m| m.lease_refused.get() >= 1).await, "it stands by");
+        others.push(other);
+    }
+    let learners: Vec<TgUser> = (100..120).map(TgUser::new).collect();
+    for learner in &learners {
+        first.enrol(learner).await;
+    }
+    // As in `telegram::a_fan_out_stays_within_the_limits`: 10 % and 200 ms of slack for a
+    // loaded machine; three senders at 40 a second each would break it at once.
+    first.fake.enforce_limits(Some(FakeLimits { global_per_second: 44, per_chat_per_second: 2 }));
+    first.fake.forgive_jitter(Duration::from_millis(200));
+    let due = learners.iter().map(|l| first.next_nudge(l.id)).max().expect("learners");
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(first.tick_at(due), others[0].tick_at(due), others[1].tick_at(due));
+    assert_eq!(a + b + c, learners.len(), "each learner was nudged once, by whichever instance claimed them");
+    for learner in &learners {
+        first.messages(learner.id, 4).await;
+    }
+    let elapsed = started.elapsed();
+    let stats = first.fake.stats();
+    assert_eq!((stats.rate_violations, stats.sent_429), (0, 0), "no call went over the one limit");
+    assert!(elapsed >= Duration::from_millis(900), "40 messages at 40/s are paced, took {elapsed:?}");
+    let sent_by_others: u64 = others.iter().map(|other| other.metrics.messages_sent.get()).sum();
+    assert_eq!(sent_by_others, 0, "only the active instance sends, so the limit holds in total");
+    eprintln!("nudged by the three: {a}, {b}, {c}; {} ms", elapsed.as_millis());
+    for other in others {
+        other.stop().await;
+    }
+    first.stop().await;
 }
