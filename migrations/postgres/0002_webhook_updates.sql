@@ -7,6 +7,9 @@ CREATE TABLE webhook_updates (
     update_id  bigint      PRIMARY KEY,
     -- When the current claim was made: one older than the webhook's expiry may be taken over.
     claimed_at timestamptz NOT NULL,
+    -- The server process of the session that claimed it: while that session lives the claim
+    -- holds until it expires; once it is gone (the instance died) it is taken over at once.
+    claimer    integer     NOT NULL DEFAULT 0,
     done       boolean     NOT NULL DEFAULT false
 );
 CREATE INDEX webhook_updates_claimed ON webhook_updates (claimed_at);

@@ -45,10 +45,12 @@ async fn set(client: &TelegramClient, settings: &Settings) -> anyhow::Result<Str
     let secret = config::webhook_secret(|key| std::env::var(key).ok())?;
     client.set_webhook(&webhook.url, &secret).await.context("Telegram did not take the webhook")?;
     let info = client.webhook_info().await.context("Telegram took the webhook but cannot say what it holds")?;
-    Ok(format!(
-        "Telegram posts this bot's updates to {} now; {} update(s) wait to be posted.",
-        webhook.url, info.pending_update_count
-    ))
+    let waiting = match info.pending_update_count {
+        0 => "no update waits".to_owned(),
+        1 => "1 update waits to be posted".to_owned(),
+        n => format!("{n} updates wait to be posted"),
+    };
+    Ok(format!("Telegram posts this bot's updates to {} now; {waiting}.", webhook.url))
 }
 
 async fn delete(client: &TelegramClient) -> anyhow::Result<String> {

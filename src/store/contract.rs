@@ -50,6 +50,7 @@ macro_rules! store_contract {
             pruning_webhook_updates_drops_exactly_those_claimed_before_the_cut,
             two_callers_racing_for_each_new_webhook_update_take_it_once,
             webhook_updates_stay_out_of_backups_and_restores,
+            a_claim_left_by_a_closed_store_is_taken_over_at_once,
         );
     };
     (@each $new:expr, $ready:expr; $($test:ident),* $(,)?) => {
@@ -646,8 +647,30 @@ pub(crate) fn a_webhook_update_is_busy_until_its_claim_expires_and_done_once_fin
     drop(store);
 
     let store = opener.open();
-    let claims = [claim(&*store, 1, 172_800), claim(&*store, 2, 30), claim(&*store, 3, 2)];
-    assert_eq!(claims, [Done, Busy, Done], "the records are durable");
+    let claims = [claim(&*store, 1, 172_800), claim(&*store, 3, 2)];
+    assert_eq!(claims, [Done, Done], "the records are durable");
+}
+
+/// A claim whose claimer is gone (the store was closed: its process died) is taken over at
+/// once, within the expiry, so Telegram's next try after a crash is handled without waiting.
+pub(crate) fn a_claim_left_by_a_closed_store_is_taken_over_at_once(new_store: NewStore<'_>) {
+    use UpdateClaim::{Busy, Taken};
+    let opener = new_store();
+    let store = opener.open();
+    assert_eq!(claim_at(&*store, 1, 0, 60), Taken);
+    assert_eq!(claim_at(&*store, 1, 1, 60), Busy, "its claimer lives");
+    store.flush_blocking().expect("flush");
+    drop(store);
+    let store = opener.open();
+    // The server may take a moment to see a closed session's process end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut claim = claim_at(&*store, 1, 2, 60);
+    while claim == Busy && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        claim = claim_at(&*store, 1, 2, 60);
+    }
+    assert_eq!(claim, Taken, "the claim of a store that is gone is taken within the expiry");
+    assert_eq!(claim_at(&*store, 1, 3, 60), Busy, "and is this one's now");
 }
 
 /// A released claim is gone at once, so Telegram's next try is taken; releasing an update

@@ -172,6 +172,9 @@ pub struct Store {
     /// Webhook updates claimed and handled: not one of [`Store::trees`], which backups and
     /// restores go by.
     updates: sled::Tree,
+    /// Drawn at each opening: marks the webhook claims this process makes, so a claim left by
+    /// an earlier run (a crash) is taken over at once.
+    incarnation: u64,
     counts: std::sync::Arc<counts::Counts>,
     /// Writes hold it shared, a backup holds it alone: a backup is a snapshot of one moment.
     barrier: std::sync::Arc<std::sync::RwLock<()>>,
@@ -219,6 +222,7 @@ impl Store {
             notes: db.open_tree("notes")?,
             cohorts: db.open_tree("cohorts")?,
             updates: db.open_tree(updates::TREE)?,
+            incarnation: fastrand::u64(..),
             counts: Default::default(),
             barrier: Default::default(),
             db,

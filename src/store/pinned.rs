@@ -261,7 +261,7 @@ fn a_backup_keeps_its_exact_lines() {
 }
 
 /// A webhook update's record: the update id, big-endian, → the claim time in microseconds since
-/// 1970, big-endian, and 1 once handled (0 before).
+/// 1970, big-endian, 1 once handled (0 before), and the claimer (this opening's number).
 #[test]
 fn a_webhook_update_record_keeps_its_exact_bytes() {
     let store = Store::temporary().unwrap();
@@ -269,9 +269,14 @@ fn a_webhook_update_record_keeps_its_exact_bytes() {
     let claim = store.claim_update(update, at("2026-11-24T08:00:00Z"), chrono::Duration::seconds(60)).unwrap();
     assert_eq!(claim, UpdateClaim::Taken);
     let stored = |store: &Store| store.updates.get(5u64.to_be_bytes()).unwrap().map(|value| value.to_vec());
-    assert_eq!(stored(&store), Some(vec![0x00, 0x06, 0x61, 0x01, 0x18, 0xd9, 0x00, 0x00, 0]));
+    let record = |done: u8| {
+        let mut bytes = vec![0x00, 0x06, 0x61, 0x01, 0x18, 0xd9, 0x00, 0x00, done];
+        bytes.extend(store.incarnation.to_be_bytes());
+        bytes
+    };
+    assert_eq!(stored(&store), Some(record(0)));
     store.finish_update(update, at("2026-11-24T08:00:30Z")).unwrap();
-    assert_eq!(stored(&store), Some(vec![0x00, 0x06, 0x61, 0x01, 0x18, 0xd9, 0x00, 0x00, 1]), "the claim time stays");
+    assert_eq!(stored(&store), Some(record(1)), "the claim time stays");
 }
 
 fn backup_text(store: &Store) -> String {

@@ -1,7 +1,9 @@
 //! Webhook updates in the sled engine: which Telegram updates were claimed, when, and whether
 //! they were handled, so a webhook handles each update once ([`UpdateClaim`]). Tree
-//! `webhook_updates`: the update id (8 bytes, big-endian) → 9 bytes, the claim time in
-//! microseconds since 1970 (big-endian `i64`) and `1` when handled, else `0`.
+//! `webhook_updates`: the update id (8 bytes, big-endian) → 17 bytes, the claim time in
+//! microseconds since 1970 (big-endian `i64`), `1` when handled, else `0`, and the claimer:
+//! the number this opening of the store drew (big-endian `u64`). sled serves one process, so
+//! a claim another opening made is a dead process's, taken over at once.
 //!
 //! Every change is a compare-and-swap, tried again when another caller changed the record in
 //! between, so of callers racing for one update exactly one takes it (sled serves one
@@ -22,28 +24,32 @@ struct Record {
     claimed_at: i64,
     /// True once the update was handled.
     done: bool,
+    /// The opening of the store that claimed it ([`Store::incarnation`]).
+    claimer: u64,
 }
 
 impl Record {
-    /// The record's 9 bytes.
-    fn encode(self) -> [u8; 9] {
-        let mut bytes = [0; 9];
+    /// The record's 17 bytes.
+    fn encode(self) -> [u8; 17] {
+        let mut bytes = [0; 17];
         bytes[..8].copy_from_slice(&self.claimed_at.to_be_bytes());
         bytes[8] = u8::from(self.done);
+        bytes[9..].copy_from_slice(&self.claimer.to_be_bytes());
         bytes
     }
 
-    /// Reads the 9 bytes [`Record::encode`] writes.
+    /// Reads the 17 bytes [`Record::encode`] writes.
     fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
-        match bytes.split_first_chunk::<8>() {
-            Some((claimed_at, [done @ (0 | 1)])) => {
-                Ok(Self { claimed_at: i64::from_be_bytes(*claimed_at), done: *done == 1 })
-            }
-            _ => Err(StoreError::Corrupt {
-                tree: TREE,
-                reason: format!("an update record {bytes:02x?} where 9 bytes, the last 0 or 1, were expected"),
-            }),
-        }
+        let corrupt = || StoreError::Corrupt {
+            tree: TREE,
+            reason: format!("an update record {bytes:02x?} where 17 bytes, the ninth 0 or 1, were expected"),
+        };
+        let (claimed_at, rest) = bytes.split_first_chunk::<8>().ok_or_else(corrupt)?;
+        let (done, claimer) = match rest.split_first() {
+            Some((done @ (0 | 1), claimer)) => (*done == 1, <[u8; 8]>::try_from(claimer).map_err(|_| corrupt())?),
+            _ => return Err(corrupt()),
+        };
+        Ok(Self { claimed_at: i64::from_be_bytes(*claimed_at), done, claimer: u64::from_be_bytes(claimer) })
     }
 }
 
@@ -80,10 +86,11 @@ impl Store {
         expiry: chrono::Duration,
     ) -> Result<UpdateClaim, StoreError> {
         let expired = micros(expired_since(now, expiry));
+        let me = self.incarnation;
         self.change_update(id, |record| match record {
             Some(record) if record.done => Step::Keep(UpdateClaim::Done),
-            Some(record) if record.claimed_at > expired => Step::Keep(UpdateClaim::Busy),
-            _ => Step::Write(Some(Record { claimed_at: micros(now), done: false }), UpdateClaim::Taken),
+            Some(record) if record.claimed_at > expired && record.claimer == me => Step::Keep(UpdateClaim::Busy),
+            _ => Step::Write(Some(Record { claimed_at: micros(now), done: false, claimer: me }), UpdateClaim::Taken),
         })
     }
 
@@ -93,7 +100,7 @@ impl Store {
         self.change_update(id, |record| match record {
             Some(record) if record.done => Step::Keep(()),
             Some(record) => Step::Write(Some(Record { done: true, ..record }), ()),
-            None => Step::Write(Some(Record { claimed_at: micros(now), done: true }), ()),
+            None => Step::Write(Some(Record { claimed_at: micros(now), done: true, claimer: self.incarnation }), ()),
         })
     }
 

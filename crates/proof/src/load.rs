@@ -26,7 +26,16 @@ struct Harness {
     metrics: Arc<Metrics>,
     stop: oneshot::Sender<()>,
     daemon: JoinHandle<anyhow::Result<()>>,
+    /// Further instances on the same database (PostgreSQL), standing by.
+    others: Vec<Instance>,
     _install: Install,
+}
+
+/// A further instance: its scheduler, to tick it as the first's is ticked.
+struct Instance {
+    scheduler: Scheduler,
+    stop: oneshot::Sender<()>,
+    daemon: JoinHandle<anyhow::Result<()>>,
 }
 
 async fn harness(learners: usize, limits: Limits) -> anyhow::Result<Harness> {
@@ -43,11 +52,30 @@ async fn harness(learners: usize, limits: Limits) -> anyhow::Result<Harness> {
     let daemon = tokio::spawn(app.run(async {
         let _ = stopped.await;
     }));
-    Ok(Harness { fake, service, scheduler, metrics, stop, daemon, _install: install })
+    Ok(Harness { fake, service, scheduler, metrics, stop, daemon, others: Vec::new(), _install: install })
+}
+
+/// Starts instance number `n` (from 2) of the harness's installation on the same database: its
+/// own control socket, the same config otherwise. It stands by: the first holds the lease.
+async fn another_instance(harness: &Harness, n: usize, limits: Limits) -> anyhow::Result<Instance> {
+    let mut settings = Settings::load(&harness._install.config)?;
+    settings.store.path = harness._install.dir.path().join(format!("store-{n}"));
+    let options = AppOptions { limits: Some(limits), run_scheduler: false, ..AppOptions::default() };
+    let app = App::build(settings, SecretString::from("1:load"), options).await?;
+    let scheduler = app.scheduler();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let daemon = tokio::spawn(app.run(async {
+        let _ = stopped.await;
+    }));
+    Ok(Instance { scheduler, stop, daemon })
 }
 
 impl Harness {
     async fn shutdown(self) -> anyhow::Result<()> {
+        for other in self.others {
+            let _ = other.stop.send(());
+            other.daemon.await??;
+        }
         let _ = self.stop.send(());
         self.daemon.await?
     }
@@ -55,7 +83,19 @@ impl Harness {
     /// Nudges everyone and waits until every message is sent and recorded.
     async fn fan_out(&self, learners: usize) -> anyhow::Result<Duration> {
         let started = Instant::now();
-        let nudged = self.scheduler.tick(Utc::now()).await?;
+        let now = Utc::now();
+        let ticks: Vec<_> = self
+            .others
+            .iter()
+            .map(|other| {
+                let scheduler = other.scheduler.clone();
+                tokio::spawn(async move { scheduler.tick(now).await })
+            })
+            .collect();
+        let mut nudged = self.scheduler.tick(now).await?;
+        for tick in ticks {
+            nudged += tick.await??;
+        }
         anyhow::ensure!(nudged == learners, "{nudged} of {learners} learners were nudged");
         while self.metrics.prompts_sent.get() < 2 * learners as u64 || self.service.store().n_pending() > 0 {
             anyhow::ensure!(started.elapsed() < Duration::from_secs(3600), "the fan-out did not finish");
@@ -92,10 +132,16 @@ impl Fanout {
     }
 }
 
-/// Nudges `learners` learners in one slot: planning, sending and recording.
-pub fn fanout(learners: usize, limits: Limits) -> anyhow::Result<Fanout> {
+/// Nudges `learners` learners in one slot: planning, sending and recording. With `instances`
+/// above 1 (PostgreSQL), as many daemons share the database and every one's scheduler plans
+/// the slot at once (a learner's slot is claimed once); the active one sends it all.
+pub fn fanout(learners: usize, limits: Limits, instances: usize) -> anyhow::Result<Fanout> {
     runtime()?.block_on(async {
-        let harness = harness(learners, limits).await?;
+        let mut harness = harness(learners, limits).await?;
+        for n in 2..=instances {
+            let other = another_instance(&harness, n, limits).await?;
+            harness.others.push(other);
+        }
         if limits != Limits::NONE {
             harness.fake.enforce_limits(Some(FakeLimits {
                 global_per_second: limits.global_per_second,

@@ -66,6 +66,9 @@ enum Test {
         /// Messages a second overall (0: no limit); one a second per chat when set.
         #[arg(long, default_value_t = 0)]
         limit: u32,
+        /// Daemons on the one database (PostgreSQL only), each planning the slot at once.
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
     },
     /// Answers: a steady stream (`--rate`, `--seconds`) or a queued burst (`--burst`).
     Ingest {
@@ -146,10 +149,10 @@ fn main() -> anyhow::Result<()> {
             println!("{result:#?}\npassed: {}", result.passed());
             anyhow::ensure!(result.passed(), "the soak failed");
         }
-        Test::Fanout { learners, limit } => {
+        Test::Fanout { learners, limit, instances } => {
             let limits =
                 if limit == 0 { Limits::NONE } else { Limits { global_per_second: limit, per_chat_per_second: 1 } };
-            let result = load::fanout(learners, limits)?;
+            let result = load::fanout(learners, limits, instances)?;
             println!(
                 "{} learners, {} messages in {:.2} s: {:.0} nudges/s, {:.1} messages/s ({:.1} % of the limit), {} 429s, {} rate violations",
                 result.learners,

@@ -10,14 +10,17 @@ use crate::domain::UpdateId;
 use crate::store::updates::expired_since;
 use crate::store::{StoreError, UpdateClaim};
 
-/// Inserts the claim, or takes over one that is neither handled nor younger than `$3`; then
-/// says whether it did and, if not, whether the update was handled. The second column reads the
-/// statement's snapshot: a row another caller inserted meanwhile is not in it, and that caller
-/// is still at it (busy).
+/// Inserts the claim, or takes over one that is not handled and either older than `$3` or
+/// made on a session that is gone (its instance died: every session of a process ends with
+/// it, so a `kill -9` frees its claims at once); then says whether it did and, if not, whether
+/// the update was handled. The second column reads the statement's snapshot: a row another
+/// caller inserted meanwhile is not in it, and that caller is still at it (busy).
 const CLAIM: &str = "WITH taken AS (
-         INSERT INTO webhook_updates AS u (update_id, claimed_at) VALUES ($1, $2)
-         ON CONFLICT (update_id) DO UPDATE SET claimed_at = EXCLUDED.claimed_at
-             WHERE NOT u.done AND u.claimed_at <= $3
+         INSERT INTO webhook_updates AS u (update_id, claimed_at, claimer)
+         VALUES ($1, $2, pg_backend_pid())
+         ON CONFLICT (update_id) DO UPDATE SET claimed_at = EXCLUDED.claimed_at, claimer = EXCLUDED.claimer
+             WHERE NOT u.done
+               AND (u.claimed_at <= $3 OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = u.claimer))
          RETURNING true AS taken
      )
      SELECT coalesce((SELECT taken FROM taken), false),
