@@ -28,6 +28,9 @@ struct Harness {
     daemon: JoinHandle<anyhow::Result<()>>,
     /// Further instances on the same database (PostgreSQL), standing by.
     others: Vec<Instance>,
+    /// Whether the further instances' schedulers plan the slot too (else they only stand by,
+    /// as deployed).
+    all_plan: bool,
     _install: Install,
 }
 
@@ -52,7 +55,7 @@ async fn harness(learners: usize, limits: Limits) -> anyhow::Result<Harness> {
     let daemon = tokio::spawn(app.run(async {
         let _ = stopped.await;
     }));
-    Ok(Harness { fake, service, scheduler, metrics, stop, daemon, others: Vec::new(), _install: install })
+    Ok(Harness { fake, service, scheduler, metrics, stop, daemon, others: Vec::new(), all_plan: false, _install: install })
 }
 
 /// Starts instance number `n` (from 2) of the harness's installation on the same database: its
@@ -82,10 +85,15 @@ impl Harness {
 
     /// Nudges everyone and waits until every message is sent and recorded.
     async fn fan_out(&self, learners: usize) -> anyhow::Result<Duration> {
+        Ok(self.timed_fan_out(learners).await?.1)
+    }
+
+    /// [`Harness::fan_out`], also saying how long planning took (every scheduler's tick).
+    async fn timed_fan_out(&self, learners: usize) -> anyhow::Result<(Duration, Duration)> {
         let started = Instant::now();
         let now = Utc::now();
-        let ticks: Vec<_> = self
-            .others
+        let planners = if self.all_plan { self.others.as_slice() } else { &[] };
+        let ticks: Vec<_> = planners
             .iter()
             .map(|other| {
                 let scheduler = other.scheduler.clone();
@@ -96,12 +104,13 @@ impl Harness {
         for tick in ticks {
             nudged += tick.await??;
         }
+        let planned = started.elapsed();
         anyhow::ensure!(nudged == learners, "{nudged} of {learners} learners were nudged");
         while self.metrics.prompts_sent.get() < 2 * learners as u64 || self.service.store().n_pending() > 0 {
             anyhow::ensure!(started.elapsed() < Duration::from_secs(3600), "the fan-out did not finish");
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        Ok(started.elapsed())
+        Ok((planned, started.elapsed()))
     }
 }
 
@@ -114,6 +123,8 @@ pub struct Fanout {
     pub messages: u64,
     /// From the slot to the last message recorded as sent.
     pub elapsed: Duration,
+    /// From the slot to the last learner planned (and handed to the sender).
+    pub planned: Duration,
     /// 429s the fake answered.
     pub too_many_requests: u64,
     /// Calls over the fake's enforced limits.
@@ -133,11 +144,13 @@ impl Fanout {
 }
 
 /// Nudges `learners` learners in one slot: planning, sending and recording. With `instances`
-/// above 1 (PostgreSQL), as many daemons share the database and every one's scheduler plans
-/// the slot at once (a learner's slot is claimed once); the active one sends it all.
-pub fn fanout(learners: usize, limits: Limits, instances: usize) -> anyhow::Result<Fanout> {
+/// above 1 (PostgreSQL), as many daemons share the database, standing by; with `all_plan`
+/// every one's scheduler plans the slot at once (a learner's slot is claimed once). The active
+/// one sends it all.
+pub fn fanout(learners: usize, limits: Limits, instances: usize, all_plan: bool) -> anyhow::Result<Fanout> {
     runtime()?.block_on(async {
         let mut harness = harness(learners, limits).await?;
+        harness.all_plan = all_plan;
         for n in 2..=instances {
             let other = another_instance(&harness, n, limits).await?;
             harness.others.push(other);
@@ -148,12 +161,13 @@ pub fn fanout(learners: usize, limits: Limits, instances: usize) -> anyhow::Resu
                 per_chat_per_second: limits.per_chat_per_second,
             }));
         }
-        let elapsed = harness.fan_out(learners).await?;
+        let (planned, elapsed) = harness.timed_fan_out(learners).await?;
         let stats = harness.fake.stats();
         let result = Fanout {
             learners,
             messages: harness.metrics.prompts_sent.get(),
             elapsed,
+            planned,
             too_many_requests: stats.sent_429,
             rate_violations: stats.rate_violations,
         };

@@ -66,9 +66,13 @@ enum Test {
         /// Messages a second overall (0: no limit); one a second per chat when set.
         #[arg(long, default_value_t = 0)]
         limit: u32,
-        /// Daemons on the one database (PostgreSQL only), each planning the slot at once.
+        /// Daemons on the one database (PostgreSQL only); the first is active, the others
+        /// stand by.
         #[arg(long, default_value_t = 1)]
         instances: usize,
+        /// Every instance's scheduler plans the slot, not only the active one's.
+        #[arg(long)]
+        all_plan: bool,
     },
     /// Answers: a steady stream (`--rate`, `--seconds`) or a queued burst (`--burst`).
     Ingest {
@@ -149,15 +153,16 @@ fn main() -> anyhow::Result<()> {
             println!("{result:#?}\npassed: {}", result.passed());
             anyhow::ensure!(result.passed(), "the soak failed");
         }
-        Test::Fanout { learners, limit, instances } => {
+        Test::Fanout { learners, limit, instances, all_plan } => {
             let limits =
                 if limit == 0 { Limits::NONE } else { Limits { global_per_second: limit, per_chat_per_second: 1 } };
-            let result = load::fanout(learners, limits, instances)?;
+            let result = load::fanout(learners, limits, instances, all_plan)?;
             println!(
-                "{} learners, {} messages in {:.2} s: {:.0} nudges/s, {:.1} messages/s ({:.1} % of the limit), {} 429s, {} rate violations",
+                "{} learners, {} messages in {:.2} s (planned in {:.2} s): {:.0} nudges/s, {:.1} messages/s ({:.1} % of the limit), {} 429s, {} rate violations",
                 result.learners,
                 result.messages,
                 result.elapsed.as_secs_f64(),
+                result.planned.as_secs_f64(),
                 result.nudges_per_second(),
                 result.messages_per_second(),
                 if limit == 0 { 0.0 } else { result.messages_per_second() / f64::from(limit) * 100.0 },
