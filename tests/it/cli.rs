@@ -266,3 +266,14 @@ fn the_config_flag_works_before_or_after_the_subcommand() {
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
     assert!(text(&missing).contains("no/such.toml"), "{}", text(&missing));
 }
+
+#[test]
+fn the_two_instance_example_configs_check_clean_and_take_updates_by_webhook() {
+    for config in ["config/two-instances/a.toml", "config/two-instances/b.toml"] {
+        let output = nudge(&["check", "--config", config], repo());
+        assert!(output.status.success(), "{config}: {}", text(&output));
+        assert_eq!(text(&output).trim(), "0 errors, 0 warnings in 39 lessons", "{config}");
+        let settings = nudge::config::Settings::load(&repo().join(config)).expect("the example loads");
+        assert!(matches!(settings.telegram.updates, nudge::config::UpdateMode::Webhook(_)), "{config}");
+    }
+}

@@ -4,6 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The bot token every daemon of the proof runs with (the fake accepts any).
+pub const TOKEN: &str = "1:proof";
+
 /// A running daemon.
 pub struct Daemon {
     child: Child,
@@ -32,6 +35,11 @@ pub fn nudge_binary(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 impl Daemon {
     /// Starts `nudge serve --config <config>`; logs go to `log`.
     pub fn start(binary: &Path, config: &Path, log: &Path) -> anyhow::Result<Self> {
+        Self::start_with_env(binary, config, log, &[])
+    }
+
+    /// [`Daemon::start`] with these environment variables set too.
+    pub fn start_with_env(binary: &Path, config: &Path, log: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
         let mut command = Command::new(binary);
         if let Some(url) = crate::setup::chosen_database() {
@@ -40,8 +48,9 @@ impl Daemon {
         let child = command
             .args(["serve", "--config"])
             .arg(config)
-            .env("NUDGE_TELEGRAM_TOKEN", "1:proof")
+            .env("NUDGE_TELEGRAM_TOKEN", TOKEN)
             .env("RUST_LOG", "nudge=info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()?;
