@@ -105,12 +105,13 @@ pub trait LearnerTx {
 /// What the store says of a webhook update when asked to claim it ([`Storage::claim_update`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateClaim {
-    /// Nobody handled it, or the claim of whoever started has expired: the caller handles it now.
+    /// Nobody handled it, or the claim of whoever started has expired or was left by a claimer
+    /// that is gone (a closed store, an ended database session): the caller handles it now.
     Taken,
     /// It was handled before: answer Telegram 200 and do nothing.
     Done,
-    /// Another caller claimed it less than `expiry` ago and may still be at it: answer 503 so
-    /// Telegram retries later.
+    /// Another caller that is still there claimed it less than `expiry` ago and may still be at
+    /// it: answer 503 so Telegram retries later.
     Busy,
 }
 
@@ -248,8 +249,8 @@ pub trait Storage: Send + Sync {
 
     /// Claims webhook update `id` at `now`, atomically: of callers racing for the same update
     /// (threads, or processes sharing a database) exactly one is told [`UpdateClaim::Taken`].
-    /// A claim not finished within `expiry` may be taken over; a finished update is
-    /// [`UpdateClaim::Done`] until pruned. Durable with the next flush.
+    /// A claim not finished within `expiry`, or whose claimer is gone, may be taken over; a
+    /// finished update is [`UpdateClaim::Done`] until pruned. Durable with the next flush.
     fn claim_update(
         &self,
         id: UpdateId,

@@ -4,9 +4,11 @@
 //! A request without the secret token (`NUDGE_WEBHOOK_SECRET`) gets 401 and changes nothing.
 //! An update is claimed in the store by its `update_id` first, so one Telegram sends again
 //! (after a time-out, a crash, or to another instance) is handled once; Telegram gets 200 only
-//! after the update's effects and its "done" mark are flushed. A crash between the two leaves
-//! the claim to expire after [`CLAIM_EXPIRY`], and the update is handled again: the same
-//! window long polling has between recording a batch and confirming it.
+//! after the update's effects and its "done" mark are flushed. A claim names its claimer (the
+//! store's opening, or the database session), so one a dead instance left is taken over at
+//! once; one whose claimer lives but hangs expires after [`CLAIM_EXPIRY`]. A crash between the
+//! effects and the mark has the update handled again: the same window long polling has between
+//! recording a batch and confirming it.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

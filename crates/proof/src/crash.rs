@@ -4,7 +4,9 @@
 //! missing from the store, the store opens every time, and duplicates stay within the sends in
 //! flight at the kill (none in the control round without a kill). With `instances` above one
 //! (PostgreSQL), several daemons share the database and the active one is killed each round
-//! (`instances.rs`); a standby must take over within [`TAKEOVER_BOUND`].
+//! (`instances.rs`); a standby must take over within [`TAKEOVER_BOUND`]. With `webhook` too, every
+//! instance takes the updates the fake posts through an in-process balancer (`balancer.rs`), and
+//! no update may be handled twice.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,12 +16,17 @@ use chrono::Utc;
 use fake_telegram::{FakeTelegram, TgUser};
 use nudge::domain::{AnswerKind, DeliveryState, Purpose};
 
+use crate::balancer::BalancerCounts;
 use crate::daemon::Daemon;
 use crate::setup::{Cohort, enrol, install};
 
 /// Most sends the daemon has in flight at once (bulk learners plus replies): the bound on
 /// duplicates after a kill.
 pub const IN_FLIGHT_BOUND: usize = 64;
+
+/// Updates a kill may leave handled twice in webhook mode: the fake posts one at a time, so at
+/// most the one in flight at the kill.
+pub const REHANDLED_BOUND: usize = 1;
 
 /// The longest a standby may take to take over after the active instance is killed.
 pub const TAKEOVER_BOUND: Duration = Duration::from_secs(10);
@@ -40,6 +47,8 @@ pub struct CrashOptions {
     /// Daemons on one database (PostgreSQL, a fresh database a round from the server in
     /// `NUDGE_TEST_DATABASE_URL`); 1 for one daemon, killed and started again.
     pub instances: usize,
+    /// Webhook mode behind a round-robin balancer instead of long polling (2 instances or more).
+    pub webhook: bool,
 }
 
 /// The outcome of one round.
@@ -68,6 +77,16 @@ pub struct Round {
     /// getUpdates the fake ended with 409 (two polls at once; a killed poller's open call
     /// counts once when the next one starts).
     pub conflicts: u64,
+    /// Quiz answers in the store beyond one per learner and quiz (each learner taps once; must
+    /// be 0).
+    pub double_answers: usize,
+    /// Presses the daemons answered (`answerCallbackQuery`) more than once: updates handled
+    /// twice. 0 without a kill; at most [`REHANDLED_BOUND`] a kill in webhook mode.
+    pub handled_twice: usize,
+    /// In webhook mode, what the balancer did.
+    pub balanced: Option<BalancerCounts>,
+    /// In webhook mode, posts of the fake that did not get a 2xx (it posted them again).
+    pub webhook_failures: u64,
 }
 
 impl Round {
@@ -78,12 +97,31 @@ impl Round {
             Some(_) => self.duplicates <= IN_FLIGHT_BOUND,
         };
         let takeover_ok = self.taken_over_in.is_none_or(|took| took <= TAKEOVER_BOUND);
-        self.missing_prompts == 0 && self.lost_answers == 0 && duplicates_ok && takeover_ok
+        self.missing_prompts == 0
+            && self.lost_answers == 0
+            && self.double_answers == 0
+            && duplicates_ok
+            && takeover_ok
+            && self.rehandled_ok()
+    }
+
+    /// No update handled twice without a kill; in webhook mode at most [`REHANDLED_BOUND`] with
+    /// one. (Long polling may handle the batch it got before a kill again: not bounded here.)
+    fn rehandled_ok(&self) -> bool {
+        match (self.killed_after, self.balanced) {
+            (None, _) => self.handled_twice == 0,
+            (Some(_), Some(_)) => self.handled_twice <= REHANDLED_BOUND,
+            (Some(_), None) => true,
+        }
     }
 }
 
 /// Runs the control round and `options.rounds` rounds with a kill.
 pub fn run(options: &CrashOptions, mut report: impl FnMut(usize, &Round)) -> anyhow::Result<Vec<Round>> {
+    anyhow::ensure!(
+        !options.webhook || options.instances >= 2,
+        "--webhook runs several instances behind a load balancer: give --instances 2 or more (and --backend postgres)"
+    );
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let mut rounds = Vec::new();
     for idx in 0..=options.rounds {
@@ -209,18 +247,21 @@ pub(crate) fn check(
             None => round.missing_prompts += 1,
         }
     }
-    let answered: HashSet<(i64, u64)> = store
-        .answers()
-        .filter_map(Result::ok)
-        .filter(|answer| matches!(answer.kind, AnswerKind::Quiz { .. }))
-        .map(|answer| (answer.learner.get(), answer.delivery.get()))
-        .collect();
+    let answered = tally(
+        store
+            .answers()
+            .filter_map(Result::ok)
+            .filter(|answer| matches!(answer.kind, AnswerKind::Quiz { .. }))
+            .map(|answer| (answer.learner.get(), answer.delivery.get())),
+    );
+    round.double_answers = surplus(&answered);
+    round.handled_twice = surplus(&tally(press_answers(fake)));
     let confirmed_up_to = fake.confirmed_update_id().unwrap_or(0);
     round.presses = presser.pressed.len();
     for (learner, (update, seq)) in &presser.pressed {
         if *update <= confirmed_up_to {
             round.confirmed += 1;
-            if !answered.contains(&(*learner, *seq)) {
+            if !answered.contains_key(&(*learner, *seq)) {
                 round.lost_answers += 1;
             }
         }
@@ -228,8 +269,42 @@ pub(crate) fn check(
     Ok(())
 }
 
+/// How often each key occurs.
+fn tally<K: std::hash::Hash + Eq>(keys: impl IntoIterator<Item = K>) -> HashMap<K, usize> {
+    let mut counts = HashMap::new();
+    for key in keys {
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+/// The occurrences beyond the first of every key.
+fn surplus<K>(counts: &HashMap<K, usize>) -> usize {
+    counts.values().map(|count| count.saturating_sub(1)).sum()
+}
+
+/// The callback query of every `answerCallbackQuery` the daemons made, answered or refused: a
+/// press handled twice is answered twice.
+fn press_answers(fake: &FakeTelegram) -> impl Iterator<Item = String> {
+    let requests = fake.requests().into_iter().filter(|request| request.method == "answerCallbackQuery");
+    requests.filter_map(|request| request.params.get("callback_query_id").map(ToString::to_string))
+}
+
 pub(crate) fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(10)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{surplus, tally};
+
+    #[test]
+    fn a_second_answer_to_one_quiz_counts() {
+        let once = tally([(1, 7), (2, 7), (1, 8)]);
+        assert_eq!(surplus(&once), 0);
+        let twice = tally([(1, 7), (2, 7), (1, 7), (1, 7)]);
+        assert_eq!(surplus(&twice), 2, "learner 1 answered quiz 7 three times");
+    }
 }

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod balancer;
 pub mod crash;
 pub mod daemon;
 pub mod footprint;

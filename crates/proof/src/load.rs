@@ -55,7 +55,17 @@ async fn harness(learners: usize, limits: Limits) -> anyhow::Result<Harness> {
     let daemon = tokio::spawn(app.run(async {
         let _ = stopped.await;
     }));
-    Ok(Harness { fake, service, scheduler, metrics, stop, daemon, others: Vec::new(), all_plan: false, _install: install })
+    Ok(Harness {
+        fake,
+        service,
+        scheduler,
+        metrics,
+        stop,
+        daemon,
+        others: Vec::new(),
+        all_plan: false,
+        _install: install,
+    })
 }
 
 /// Starts instance number `n` (from 2) of the harness's installation on the same database: its

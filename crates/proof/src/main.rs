@@ -41,6 +41,10 @@ enum Test {
         /// NUDGE_TEST_DATABASE_URL); the active one is killed each round.
         #[arg(long, default_value_t = 1)]
         instances: usize,
+        /// Every instance in webhook mode behind a round-robin load balancer the proof runs
+        /// (needs --instances 2 or more).
+        #[arg(long)]
+        webhook: bool,
     },
     /// Run with a share of all Telegram calls failing.
     Soak {
@@ -129,8 +133,9 @@ fn main() -> anyhow::Result<()> {
     }
     let binary = || daemon::nudge_binary(cli.nudge.clone());
     match cli.command {
-        Test::Crash { rounds, learners, answering, seed, instances } => {
-            let options = crash::CrashOptions { rounds, learners, answering, binary: binary()?, seed, instances };
+        Test::Crash { rounds, learners, answering, seed, instances, webhook } => {
+            let options =
+                crash::CrashOptions { rounds, learners, answering, binary: binary()?, seed, instances, webhook };
             let results =
                 crash::run(&options, |idx, round| println!("round {idx:>2}: {round:?} passed={}", round.passed()))?;
             let failed = results.iter().filter(|round| !round.passed()).count();

@@ -12,6 +12,7 @@ fn no_answer_is_lost_and_no_slot_repeats_beyond_the_sends_in_flight() {
         binary: nudge_binary(None).unwrap(),
         seed: 11,
         instances: 1,
+        webhook: false,
     };
     let rounds = run(&options, |idx, round| eprintln!("round {idx}: {round:?}")).unwrap();
     assert_eq!(rounds.len(), 6);

@@ -20,6 +20,7 @@ fn with_two_instances_a_standby_takes_over_and_nothing_is_lost() {
         binary: nudge_binary(None).unwrap(),
         seed: 11,
         instances: 2,
+        webhook: false,
     };
     let rounds = run(&options, |idx, round| eprintln!("round {idx}: {round:?}")).unwrap();
     assert_eq!(rounds.len(), 4);
