@@ -26,7 +26,7 @@ pub(super) async fn until_active(lease: &mut dyn Lease, role: &Role, metrics: &M
             Ok(true) => {
                 if said_waiting || said_failing {
                     tracing::info!(
-                        "this instance holds the active lease now and takes over polling, sending and scheduling"
+                        "this instance holds the active lease now: it sends, schedules and, with long polling, polls"
                     );
                 }
                 metrics.active.set(1);
