@@ -83,6 +83,8 @@ pub struct Round {
     /// Presses the daemons answered (`answerCallbackQuery`) more than once: updates handled
     /// twice. 0 without a kill; at most [`REHANDLED_BOUND`] a kill in webhook mode.
     pub handled_twice: usize,
+    /// `answerCallbackQuery` calls the daemons made: one a handled press (a kill may lose one).
+    pub press_answers: usize,
     /// In webhook mode, what the balancer did.
     pub balanced: Option<BalancerCounts>,
     /// In webhook mode, posts of the fake that did not get a 2xx (it posted them again).
@@ -165,20 +167,33 @@ fn round(options: &CrashOptions, kill_after: Option<Duration>) -> anyhow::Result
     Ok(result)
 }
 
-/// Presses the right answer on quizzes as they arrive, for the first `answering` learners.
+/// Presses the right answer on quizzes as they arrive, for the first `answering` learners;
+/// those from `held_from` on wait for [`Presser::release`].
 pub(crate) struct Presser {
     answering: usize,
+    held_from: i64,
     pub(crate) pressed: HashMap<i64, (i64, u64)>,
 }
 
 impl Presser {
     pub(crate) fn new(answering: usize) -> Self {
-        Self { answering, pressed: HashMap::new() }
+        Self { answering, held_from: i64::MAX, pressed: HashMap::new() }
+    }
+
+    /// A presser whose last `held` learners press only once released.
+    pub(crate) fn holding_back(answering: usize, held: usize) -> Self {
+        let held_from = answering.saturating_sub(held) as i64 + 1;
+        Self { held_from, ..Self::new(answering) }
+    }
+
+    /// Lets the held-back learners press.
+    pub(crate) fn release(&mut self) {
+        self.held_from = i64::MAX;
     }
 
     fn press_new_quizzes(&mut self, fake: &FakeTelegram) {
         for learner in 1..=self.answering as i64 {
-            if self.pressed.contains_key(&learner) {
+            if learner >= self.held_from || self.pressed.contains_key(&learner) {
                 continue;
             }
             let Some(quiz) = fake.sent_to(learner).into_iter().find(|message| message.button("Ask").is_some()) else {
@@ -255,7 +270,9 @@ pub(crate) fn check(
             .map(|answer| (answer.learner.get(), answer.delivery.get())),
     );
     round.double_answers = surplus(&answered);
-    round.handled_twice = surplus(&tally(press_answers(fake)));
+    let press_answers = tally(press_answers(fake));
+    round.press_answers = press_answers.values().sum();
+    round.handled_twice = surplus(&press_answers);
     let confirmed_up_to = fake.confirmed_update_id().unwrap_or(0);
     round.presses = presser.pressed.len();
     for (learner, (update, seq)) in &presser.pressed {

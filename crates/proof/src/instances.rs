@@ -3,7 +3,8 @@
 //! and started again (it then stands by). A standby must take over, send what the killed one
 //! left, and take the answers, with nothing lost and duplicates within the sends in flight.
 //! In webhook mode every instance takes updates: the fake posts them to an in-process
-//! round-robin balancer ([`Balancer`]) in front of the instances' `webhook_listen` ports.
+//! round-robin balancer ([`Balancer`]) in front of the instances' `webhook_listen` ports, and a
+//! fifth of the presses wait for the kill, so the balancer must pass some over the dead port.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -42,14 +43,14 @@ pub(crate) fn round(options: &CrashOptions, kill_after: Option<Duration>) -> any
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut daemons = vec![start(0)?];
     await_line(&logs[0], ACTIVE, deadline)?;
-    for n in 1..options.instances {
+    for (n, log) in logs.iter().enumerate().skip(1) {
         daemons.push(start(n)?);
-        await_line(&logs[n], STANDING_BY, deadline)?;
+        await_line(log, STANDING_BY, deadline)?;
     }
     if let Some(webhook) = &webhook {
         register_webhook(&fake, &webhook.balancer.url())?;
     }
-    let mut presser = Presser::new(options.answering);
+    let mut presser = presser(options, webhook.is_some() && kill_after.is_some());
     wait(deadline, |_| Ok(count_lessons(&fake) > 0), &mut presser, &fake)?;
     let started = Instant::now();
     let mut result = Round { killed_after: kill_after, ..Round::default() };
@@ -57,6 +58,7 @@ pub(crate) fn round(options: &CrashOptions, kill_after: Option<Duration>) -> any
         pump(&mut presser, &fake, after);
         daemons.remove(0).kill()?;
         let killed = Instant::now();
+        presser.release();
         let took_over = |_: &Presser| Ok(logs[1..].iter().any(|log| says(log, TOOK_OVER)));
         wait(killed + TAKEOVER_BOUND * 3, took_over, &mut presser, &fake)?;
         result.taken_over_in = Some(killed.elapsed());
@@ -78,6 +80,16 @@ pub(crate) fn round(options: &CrashOptions, kill_after: Option<Duration>) -> any
         result.webhook_failures = stats.webhook_failures;
     }
     Ok(result)
+}
+
+/// The presser of a round. In webhook mode with a kill, a fifth of the presses wait for the
+/// kill, so that some are posted while the killed instance's port refuses and the balancer must
+/// pass them to another instance.
+fn presser(options: &CrashOptions, hold_back: bool) -> Presser {
+    match hold_back {
+        true => Presser::holding_back(options.answering, options.answering.div_ceil(5)),
+        false => Presser::new(options.answering),
+    }
 }
 
 /// A fresh database for the round, which the installation and its daemons use; dropped with

@@ -6,7 +6,8 @@
 use nudge_proof::crash::{CrashOptions, TAKEOVER_BOUND, run};
 use nudge_proof::daemon::nudge_binary;
 
-/// 2 instances in webhook mode, 3 rounds killing the active one, 100 learners, 20 answering.
+/// 2 instances in webhook mode, 3 rounds killing the active one, 100 learners, 20 answering (4
+/// of them after the kill, while the killed instance's port refuses).
 #[test]
 fn behind_a_balancer_no_update_is_lost_or_handled_twice() {
     if nudge::store::pg::testdb::server().is_none() {
@@ -26,10 +27,13 @@ fn behind_a_balancer_no_update_is_lost_or_handled_twice() {
     assert_eq!(rounds.len(), 4);
     assert_eq!((rounds[0].duplicates, rounds[0].handled_twice), (0, 0), "the control round repeats nothing");
     assert_eq!(rounds[0].taken_over_in, None, "nobody was killed in the control round");
+    assert_eq!(rounds[0].press_answers, 20, "every press was answered once, as the check of twice sees");
     for round in &rounds[1..] {
         assert!(round.passed(), "{round:?}");
         let took = round.taken_over_in.expect("a standby took over");
         assert!(took <= TAKEOVER_BOUND, "{round:?}");
+        let balanced = round.balanced.expect("the balancer's counts");
+        assert!(balanced.second_tries > 0, "presses made after the kill met the dead port: {round:?}");
     }
     for round in &rounds {
         assert_eq!((round.missing_prompts, round.lost_answers, round.double_answers), (0, 0, 0), "{round:?}");
