@@ -43,6 +43,13 @@ pub(crate) fn real_wait(ahead: std::time::Duration) -> std::time::Duration {
     }
 }
 
+/// A wait that doubles from `first` with each failed try, up to `max`: the wait after failure
+/// number `attempt` (1 for the first). Every retry loop of the daemon uses it.
+pub(crate) fn doubling_wait(first: std::time::Duration, max: std::time::Duration, attempt: u32) -> std::time::Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
+    first.saturating_mul(factor).min(max)
+}
+
 /// Sets the test clock from `NUDGE_TEST_CLOCK`, if set. Returns a description for the log, or
 /// why the value is not a clock.
 pub(crate) fn install_from_env() -> anyhow::Result<Option<String>> {
@@ -76,6 +83,15 @@ fn parse(text: &str) -> Result<(DateTime<Utc>, u32), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_waits_twice_as_long_each_time_up_to_its_cap() {
+        let (first, max) = (std::time::Duration::from_secs(1), std::time::Duration::from_secs(60));
+        let waits: Vec<u64> = (1..=8).map(|attempt| doubling_wait(first, max, attempt).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(doubling_wait(first, max, u32::MAX), max, "no overflow, however long it fails");
+        assert_eq!(doubling_wait(first, max, 0), first, "attempt 0 counts as the first");
+    }
 
     #[test]
     fn a_test_clock_names_its_start_and_speed() {

@@ -74,8 +74,7 @@ impl Retry {
 
     /// The wait after failure number `attempt` (1 for the first).
     fn delay(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
-        self.first.saturating_mul(factor).min(self.max)
+        crate::clock::doubling_wait(self.first, self.max, attempt)
     }
 }
 

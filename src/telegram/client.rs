@@ -331,8 +331,7 @@ impl TelegramClient {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.retry.first_backoff.saturating_mul(factor).min(self.retry.max_backoff)
+        crate::clock::doubling_wait(self.retry.first_backoff, self.retry.max_backoff, attempt)
     }
 
     fn judge(&self, error: &RequestError) -> Verdict {
