@@ -34,6 +34,7 @@
 mod backup;
 mod batch;
 mod decode;
+mod delivery_rows;
 mod errors;
 mod lease;
 mod pages;
