@@ -69,6 +69,14 @@ pub(crate) struct Effect {
     lead_request: Option<LeadRequest>,
 }
 
+impl Effect {
+    /// Takes the answer to the button press out of the effect (query id and toast), to send it
+    /// another way: in the webhook's 200.
+    pub fn take_toast(&mut self) -> Option<(String, Option<String>)> {
+        self.toast.take()
+    }
+}
+
 impl Intake {
     /// Handles one update and records its effects (durable with the store's next flush);
     /// `None` for an update nudge does not handle.

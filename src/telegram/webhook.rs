@@ -17,7 +17,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use teloxide::types::Update;
 use tokio_util::sync::CancellationToken;
@@ -91,22 +92,22 @@ pub(crate) async fn serve(
     pruning.abort();
 }
 
-async fn receive(State(hook): State<Hook>, method: Method, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+async fn receive(State(hook): State<Hook>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
     if method != Method::POST {
-        return (StatusCode::METHOD_NOT_ALLOWED, "Telegram posts updates here\n".to_owned());
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "Telegram posts updates here\n");
     }
     if !hook.authorised(&headers) {
         hook.intake.metrics.webhook_refused.inc();
         tracing::warn!(
             "refused a webhook request without the right secret token (is NUDGE_WEBHOOK_SECRET the same on every instance, and was `nudge webhook set` run with it?)"
         );
-        return (StatusCode::UNAUTHORIZED, "wrong or missing secret token\n".to_owned());
+        return plain(StatusCode::UNAUTHORIZED, "wrong or missing secret token\n");
     }
     let update: Update = match serde_json::from_slice(&body) {
         Ok(update) => update,
         Err(error) => {
             tracing::warn!(error = %error, "a webhook request with the right secret held no update");
-            return (StatusCode::BAD_REQUEST, "not a Telegram update\n".to_owned());
+            return plain(StatusCode::BAD_REQUEST, "not a Telegram update\n");
         }
     };
     let worker = hook.clone();
@@ -114,11 +115,11 @@ async fn receive(State(hook): State<Hook>, method: Method, headers: HeaderMap, b
         Ok(Ok(outcome)) => hook.finish(outcome).await,
         Ok(Err(error)) => {
             tracing::error!(error = %error, "cannot record an update; Telegram will send it again");
-            (StatusCode::INTERNAL_SERVER_ERROR, "cannot record the update\n".to_owned())
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot record the update\n")
         }
         Err(error) => {
             tracing::error!(error = %error, "handling an update failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "cannot handle the update\n".to_owned())
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot handle the update\n")
         }
     }
 }
@@ -157,28 +158,47 @@ impl Hook {
         }
     }
 
-    /// Flushes, then replies and tells Telegram.
-    async fn finish(&self, outcome: Outcome) -> (StatusCode, String) {
+    /// Flushes, then replies and tells Telegram. The answer to a button press goes in the 200
+    /// itself, as a method Telegram runs: a press is answered exactly when Telegram hears the
+    /// update was taken, even if this instance dies a moment later.
+    async fn finish(&self, outcome: Outcome) -> Response {
         match outcome {
             Outcome::AlreadyHandled => {
                 self.intake.metrics.webhook_duplicates.inc();
-                return (StatusCode::OK, "handled before\n".to_owned());
+                return plain(StatusCode::OK, "handled before\n");
             }
             Outcome::Busy => {
                 self.intake.metrics.webhook_duplicates.inc();
-                return (StatusCode::SERVICE_UNAVAILABLE, "being handled; try again\n".to_owned());
+                return plain(StatusCode::SERVICE_UNAVAILABLE, "being handled; try again\n");
             }
             Outcome::Handled(_) | Outcome::Skipped => {}
         }
         if let Err(error) = self.intake.service.store().flush().await {
             tracing::error!(error = %error, "cannot make an update durable; Telegram will send it again");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "cannot make the update durable\n".to_owned());
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot make the update durable\n");
         }
-        if let Outcome::Handled(effect) = outcome {
-            self.intake.reply(effect.into_iter().map(|effect| *effect).collect());
+        let Outcome::Handled(Some(mut effect)) = outcome else { return plain(StatusCode::OK, "ok\n") };
+        let toast = effect.take_toast();
+        self.intake.reply(vec![*effect]);
+        match toast {
+            Some((query_id, text)) => press_answer(&query_id, text.as_deref()),
+            None => plain(StatusCode::OK, "ok\n"),
         }
-        (StatusCode::OK, "ok\n".to_owned())
     }
+}
+
+/// An answer of `status` with a line of plain text for whoever reads the balancer's log.
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+/// A 200 that asks Telegram to answer button press `query_id` with `text` (the toast).
+fn press_answer(query_id: &str, text: Option<&str>) -> Response {
+    let mut method = serde_json::json!({ "method": "answerCallbackQuery", "callback_query_id": query_id });
+    if let Some(text) = text {
+        method["text"] = serde_json::Value::from(text);
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], method.to_string()).into_response()
 }
 
 /// Compares the whole of both secrets, whatever their first difference, so the time a refusal

@@ -179,3 +179,25 @@ async fn webhook_mode_without_the_secret_token_does_not_start_and_says_which_var
     assert!(error.contains("NUDGE_WEBHOOK_SECRET"), "{error}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_press_is_answered_inside_the_webhooks_200() {
+    let (app, port) = webhook_app().await;
+    register_webhook(&app.fake, port).await;
+    let learner = TgUser::new(47);
+    app.enrol(&learner).await;
+    app.tick_at(app.next_nudge(47)).await;
+    app.messages(47, 4).await;
+    app.press(&learner, "Fewer repeat calls");
+    let answered = app.fake.wait_until(WAIT, |fake| fake.callback_answers().len() == 1).await;
+    assert!(answered, "the press was answered: {:?}", app.fake.callback_answers());
+    let stats = app.fake.stats();
+    assert_eq!(stats.webhook_methods, 1, "by the method in the 200, not by a call of its own");
+    assert_eq!(stats.calls("answerCallbackQuery"), 1, "and only once");
+    app.eventually("the quiz asks how sure", |service| {
+        service.store().pending_for(LearnerId::new(47)).is_ok_and(|pending| pending.is_empty())
+    })
+    .await;
+    assert!(app.fake.sent_to(47).iter().any(|message| message.button("Not sure").is_some()), "the quiz was edited");
+    app.stop().await;
+}

@@ -216,6 +216,8 @@ pub struct Stats {
     pub webhook_posts: u64,
     /// POSTs to the webhook that failed: another status, no connection, or no answer in time.
     pub webhook_failures: u64,
+    /// Methods webhooks answered updates with (`{"method": …}` in a 2xx body), run as calls.
+    pub webhook_methods: u64,
 }
 
 impl Stats {

@@ -65,6 +65,11 @@ pub async fn read_params(req: Request) -> Result<Params, ApiError> {
 }
 
 impl Params {
+    /// The parameters of a JSON object (a method a webhook answered with).
+    pub fn from_json(map: Map<String, Value>) -> Params {
+        Params { map, files: HashMap::new() }
+    }
+
     fn add_form(&mut self, bytes: &[u8]) {
         for (k, v) in form_urlencoded::parse(bytes) {
             self.map.insert(k.into_owned(), Value::String(v.into_owned()));

@@ -98,6 +98,19 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Response {
     reply(&result, note)
 }
 
+/// Runs method `raw` with `p` as if the bot had called it (a method a webhook answered an
+/// update with), recording it like any call.
+pub async fn call_as_bot(shared: &Shared, raw: &str, p: Params) {
+    let arrived = std::time::Instant::now();
+    let Some(method) = METHODS.iter().find(|m| m.eq_ignore_ascii_case(raw)).copied() else {
+        lock(&shared.state).record(raw, Value::Null, &Err(ApiError::new(404, "Not Found")), arrived);
+        return;
+    };
+    let result = call(shared, method, &p).await;
+    lock(&shared.state).record(method, p.recorded(), &result, arrived);
+    shared.changed.notify_waiters();
+}
+
 async fn call(shared: &Shared, method: &str, p: &Params) -> ApiResult {
     let chat = p.int("chat_id").ok().flatten();
     let fault = {

@@ -186,7 +186,12 @@ pub async fn push_forever(shared: Arc<Shared>) {
         };
         let outcome = post(&client, &delivery).await;
         let delivered = outcome.is_ok();
-        settle(&shared, &delivery, outcome);
+        let method = outcome.as_ref().ok().cloned().flatten();
+        settle(&shared, &delivery, outcome.map(drop));
+        if let Some((name, params)) = method {
+            lock(&shared.state).stats.webhook_methods += 1;
+            crate::routes::call_as_bot(&shared, &name, Params::from_json(params)).await;
+        }
         if delivered {
             backoff = FIRST_BACKOFF;
         } else {
@@ -206,18 +211,31 @@ fn next_delivery(shared: &Shared) -> Option<Delivery> {
     Some(Delivery { target, update_id, body: update.to_string(), timeout: st.webhook.timeout })
 }
 
-/// POSTs the update; `Err` carries the message `getWebhookInfo` reports.
-async fn post(client: &reqwest::Client, d: &Delivery) -> Result<(), String> {
+/// A method a webhook answered with, and its parameters.
+type Answered = Option<(String, serde_json::Map<String, Value>)>;
+
+/// POSTs the update; `Ok` carries the method the webhook answered with, if any (Telegram runs
+/// it, and says nothing of how it went); `Err` the message `getWebhookInfo` reports.
+async fn post(client: &reqwest::Client, d: &Delivery) -> Result<Answered, String> {
     let mut request =
         client.post(&d.target.url).timeout(d.timeout).header(CONTENT_TYPE, "application/json").body(d.body.clone());
     if let Some(secret) = &d.target.secret {
         request = request.header(SECRET_HEADER, secret);
     }
     match request.send().await {
-        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) if response.status().is_success() => {
+            Ok(answered_method(&response.text().await.unwrap_or_default()))
+        }
         Ok(response) => Err(format!("Wrong response from the webhook: {}", response.status())),
         Err(e) => Err(failure_message(&e)),
     }
+}
+
+/// The method in a webhook's answer: a JSON object with a `method` string.
+fn answered_method(body: &str) -> Answered {
+    let Ok(Value::Object(mut params)) = serde_json::from_str::<Value>(body) else { return None };
+    let Some(Value::String(method)) = params.remove("method") else { return None };
+    Some((method, params))
 }
 
 /// Telegram-like text for a delivery that got no answer.

@@ -273,3 +273,28 @@ async fn the_pusher_stops_with_the_server() {
     let message = "Wrong response from the webhook: 500 Internal Server Error";
     assert_eq!(fake.webhook_last_error().as_deref(), Some(message));
 }
+
+/// A webhook that answers every update with a method in its 200, as Telegram allows.
+async fn answering_hook(body: String) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    let update: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let chat = update["message"]["chat"]["id"].as_i64().unwrap_or(0);
+    let method = json!({ "method": "sendMessage", "chat_id": chat, "text": "answered in the 200" });
+    (StatusCode::OK, [("content-type", "application/json")], method.to_string())
+}
+
+#[tokio::test]
+async fn a_method_in_the_webhooks_answer_is_run_as_the_bots_call() {
+    let fake = FakeTelegram::start();
+    let app = axum::Router::new().route("/hook", axum::routing::post(answering_hook));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (status, _) = call(&fake, "setWebhook", json!({ "url": url })).await;
+    assert_eq!(status, 200);
+    fake.user_sends(&TgUser::new(42), "hello");
+    let sent = fake.wait_until(WAIT, |fake| fake.sent_to(42).len() == 1).await;
+    assert!(sent, "the method was run");
+    assert_eq!(fake.sent_to(42)[0].text, "answered in the 200");
+    let stats = fake.stats();
+    assert_eq!((stats.webhook_posts, stats.webhook_methods, stats.calls("sendMessage")), (1, 1, 1));
+}
