@@ -127,6 +127,9 @@ impl App {
             }
         }
         let metrics = Arc::new(Metrics::default());
+        if webhook.is_some() {
+            metrics.webhook_registered.set(-1);
+        }
         let limits = options.limits.unwrap_or(settings.telegram.limits);
         let client =
             TelegramClient::new(&token, settings.telegram.api_url.clone(), limits, options.retry, metrics.clone())?;
@@ -222,8 +225,8 @@ impl App {
                 tracker.spawn(Poller { intake }.run(cancel.clone()));
             }
             UpdateMode::Webhook(settings) => {
-                let (client, url) = (self.client.clone(), settings.url.clone());
-                tracker.spawn(async move { webhook::check_registration(&client, &url).await });
+                let (client, url, metrics) = (self.client.clone(), settings.url.clone(), self.metrics.clone());
+                tracker.spawn(webhook::watch_registration(client, url, metrics, cancel.clone()));
             }
         }
         if self.options.run_scheduler {

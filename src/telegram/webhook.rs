@@ -225,27 +225,82 @@ async fn prune(intake: Arc<Intake>, cancel: CancellationToken) {
     }
 }
 
-/// Says, by name, when Telegram's record of the webhook does not match the settings: no
-/// webhook at all (nothing would ever arrive), another address, or a recent delivery error.
-pub(crate) async fn check_registration(client: &TelegramClient, url: &reqwest::Url) {
-    let info = match client.webhook_info().await {
-        Ok(info) => info,
-        Err(error) => return tracing::warn!(error = %error, "cannot ask Telegram about the webhook"),
-    };
-    match &info.url {
-        None => tracing::error!(
+/// How often the active instance asks Telegram whether the webhook still points here: a
+/// `nudge webhook delete`, or a deploy of another bot on this token, would otherwise leave every
+/// instance waiting for updates that never come.
+const CHECK_EVERY: Duration = Duration::from_secs(300);
+
+/// What Telegram's record of the webhook says.
+#[derive(Debug, Clone, PartialEq)]
+enum Registration {
+    /// It points at `webhook_url`; `last_error` is Telegram's latest failed post, if any.
+    Here { pending: u32, last_error: Option<String> },
+    /// No webhook: updates wait for a `getUpdates` nobody sends.
+    Missing,
+    /// Another address gets the updates.
+    Elsewhere(reqwest::Url),
+}
+
+/// Asks Telegram at start and every [`CHECK_EVERY`] whether its webhook is `url`, keeps
+/// `nudge_webhook_registered` (1 or 0) and says by name what is wrong: no webhook at all,
+/// another address (every check, while it lasts), or a new delivery error.
+pub(crate) async fn watch_registration(
+    client: Arc<TelegramClient>,
+    url: reqwest::Url,
+    metrics: Arc<crate::telemetry::metrics::Metrics>,
+    cancel: CancellationToken,
+) {
+    let mut last: Option<Registration> = None;
+    loop {
+        match registration(&client, &url).await {
+            Ok(now) => {
+                metrics.webhook_registered.set(i64::from(matches!(now, Registration::Here { .. })));
+                say(&now, last.as_ref(), &url);
+                last = Some(now);
+            }
+            Err(error) => tracing::warn!(error = %error, "cannot ask Telegram about the webhook"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(CHECK_EVERY) => {}
+        }
+    }
+}
+
+async fn registration(client: &TelegramClient, url: &reqwest::Url) -> Result<Registration, super::SendError> {
+    let info = client.webhook_info().await?;
+    Ok(match info.url {
+        None => Registration::Missing,
+        Some(registered) if &registered != url => Registration::Elsewhere(registered),
+        Some(_) => Registration::Here { pending: info.pending_update_count, last_error: info.last_error_message },
+    })
+}
+
+/// Logs `now`: what is wrong at every check, what is right when it was not before, a delivery
+/// error when it is new.
+fn say(now: &Registration, before: Option<&Registration>, url: &reqwest::Url) {
+    match now {
+        Registration::Missing => tracing::error!(
             webhook_url = %url,
             "Telegram has no webhook for this bot, so no update will arrive: run `nudge webhook set` once"
         ),
-        Some(registered) if registered != url => tracing::error!(
+        Registration::Elsewhere(registered) => tracing::error!(
             registered = %registered,
             webhook_url = %url,
             "Telegram posts this bot's updates to another address: run `nudge webhook set`"
         ),
-        Some(_) => tracing::info!(pending = info.pending_update_count, "Telegram's webhook points here"),
-    }
-    if let Some(message) = &info.last_error_message {
-        tracing::warn!(error = %message, "Telegram's last try to post an update failed");
+        Registration::Here { pending, last_error } => {
+            let (was_here, error_before) = match before {
+                Some(Registration::Here { last_error, .. }) => (true, last_error.as_ref()),
+                _ => (false, None),
+            };
+            if !was_here {
+                tracing::info!(pending, "Telegram's webhook points here");
+            }
+            if let Some(message) = last_error.as_ref().filter(|message| Some(*message) != error_before) {
+                tracing::warn!(error = %message, "Telegram's last try to post an update failed");
+            }
+        }
     }
 }
 

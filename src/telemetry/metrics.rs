@@ -77,12 +77,15 @@ pub struct Metrics {
     pub webhook_refused: Counter,
     /// Updates Telegram posted again after they were handled (or while they were).
     pub webhook_duplicates: Counter,
+    /// In webhook mode: 1 while Telegram's webhook is this config's `webhook_url` (as last
+    /// checked), 0 while it is not, -1 until this instance has asked (a standby does not).
+    pub webhook_registered: Gauge,
 }
 
 impl Metrics {
     /// The counters and the store's gauges in Prometheus text format.
     pub(crate) fn prometheus(&self, learners: usize, pending: usize, scheduled: usize) -> String {
-        let samples: [Sample<'_>; 15] = [
+        let samples: [Sample<'_>; 16] = [
             (
                 "nudge_messages_sent_total",
                 "Messages and files Telegram accepted.",
@@ -137,6 +140,12 @@ impl Metrics {
                 "Updates Telegram posted again after or while they were handled.",
                 "counter",
                 self.webhook_duplicates.get() as f64,
+            ),
+            (
+                "nudge_webhook_registered",
+                "In webhook mode: 1 while Telegram's webhook is this config's webhook_url (the active instance checks every 5 minutes), 0 while it is not, -1 before a check.",
+                "gauge",
+                self.webhook_registered.get() as f64,
             ),
         ];
         let mut out = String::new();

@@ -201,3 +201,27 @@ async fn a_button_press_is_answered_inside_the_webhooks_200() {
     assert!(app.fake.sent_to(47).iter().any(|message| message.button("Not sure").is_some()), "the quiz was edited");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_says_whether_telegrams_webhook_points_at_it() {
+    let fake = FakeTelegram::start();
+    let port = free_port();
+    register_webhook(&fake, port).await;
+    let options =
+        TestOptions { fake: Some(fake.clone()), telegram_extra: webhook_lines(port), ..TestOptions::default() };
+    let registered = spawn_app_with(options).await;
+    let checked = |app: &TestApp| app.fake.stats().calls("getWebhookInfo") == 1;
+    assert!(registered.fake.wait_until(WAIT, |_| registered.metrics.webhook_registered.get() == 1).await);
+    assert!(checked(&registered), "asked once at start");
+    let (_dir, fake) = registered.stop().await;
+
+    let mut other = TestOptions { fake: Some(fake), ..TestOptions::default() };
+    let elsewhere = free_port();
+    other.telegram_extra = webhook_lines(elsewhere);
+    let misdirected = spawn_app_with(other).await;
+    let asked = misdirected.fake.wait_until(WAIT, |_| misdirected.metrics.webhook_registered.get() != -1).await;
+    assert!(asked, "the second daemon asked Telegram too");
+    assert_eq!(misdirected.metrics.webhook_registered.get(), 0, "Telegram posts to another address");
+    assert_eq!(misdirected.fake.stats().calls("getWebhookInfo"), 2);
+    misdirected.stop().await;
+}
