@@ -236,7 +236,7 @@ impl App {
         if self.options.run_digests {
             tracker.spawn(Digests::new(self.service.clone(), self.outbox.clone()).run(cancel.clone()));
         }
-        if self.service.settings().store.backend == crate::config::Backend::Postgres {
+        if self.service.settings().store.backend.shared_by_instances() {
             tracker.spawn(sender::sweep(store.clone(), self.outbox.clone(), cancel.clone()));
         }
         tracker.spawn(retention::run(self.service.clone(), cancel.clone()));

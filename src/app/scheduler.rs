@@ -166,7 +166,7 @@ impl Scheduler {
 
     /// Ticks whenever a nudge falls due until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
-        let shared = self.service.settings().store.backend == crate::config::Backend::Postgres;
+        let shared = self.service.settings().store.backend.shared_by_instances();
         let max_sleep = if shared { MAX_SLEEP_SHARED } else { MAX_SLEEP };
         loop {
             match self.tick(crate::clock::now()).await {

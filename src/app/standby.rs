@@ -29,9 +29,7 @@ pub(super) async fn until_active(lease: &mut dyn Lease, role: &Role, metrics: &M
                         "this instance holds the active lease now: it sends, schedules and, with long polling, polls"
                     );
                 }
-                metrics.active.set(1);
-                role.set_active(true);
-                return;
+                return record_role(true, role, metrics);
             }
             Ok(false) => {
                 metrics.lease_refused.inc();
@@ -49,7 +47,7 @@ pub(super) async fn until_active(lease: &mut dyn Lease, role: &Role, metrics: &M
                 said_failing = true;
             }
         }
-        metrics.active.set(0);
+        record_role(false, role, metrics);
         tokio::time::sleep(RETRY).await;
     }
 }
@@ -72,8 +70,7 @@ pub(super) async fn keep_active(
         match lease.take().await {
             Ok(true) => said_failing = false,
             Ok(false) => {
-                metrics.active.set(0);
-                role.set_active(false);
+                record_role(false, &role, &metrics);
                 return Some("another instance holds the active lease".to_owned());
             }
             Err(error) => {
@@ -84,4 +81,11 @@ pub(super) async fn keep_active(
             }
         }
     }
+}
+
+/// Records whether this instance is the active one, for the code that hands replies on
+/// (`role`) and for probes (`nudge_active`, `/healthz`): one state, said in both places at once.
+fn record_role(active: bool, role: &Role, metrics: &Metrics) {
+    role.set_active(active);
+    metrics.active.set(i64::from(active));
 }

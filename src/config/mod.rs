@@ -122,6 +122,12 @@ impl Backend {
             Self::Postgres => "postgres",
         }
     }
+
+    /// Whether several instances may share this engine's records (PostgreSQL): then another
+    /// instance may record deliveries and move agenda entries this one did not see happen.
+    pub fn shared_by_instances(self) -> bool {
+        self == Self::Postgres
+    }
 }
 
 /// The content settings.

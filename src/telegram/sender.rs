@@ -119,23 +119,20 @@ struct Ctx {
     handed: Handed,
 }
 
-/// Hands the pending outbox of a previous run to `outbox`, replies first.
+/// Hands the pending outbox of a previous run to `outbox`: a learner's batch on the urgent lane
+/// when its first delivery is a reply, else on the bulk lane. Reads one delivery a learner.
 pub(crate) fn requeue_pending(store: &dyn Storage, outbox: &OutboxHandle) -> Result<usize, StoreError> {
     let pending = store.pending()?;
-    let mut batches: Vec<(bool, Batch)> = Vec::new();
-    let mut index: HashMap<LearnerId, usize> = HashMap::new();
-    for (learner, seq) in &pending {
-        let urgent = store.delivery(*learner, *seq)?.is_some_and(|delivery| delivery.purpose == Purpose::Reply);
-        let slot = *index.entry(*learner).or_insert_with(|| {
-            batches.push((urgent, Batch { learner: *learner, seqs: Vec::new() }));
-            batches.len() - 1
-        });
-        batches[slot].1.seqs.push(*seq);
+    let count = pending.len();
+    for batch in by_learner(pending.into_iter()) {
+        let first = batch.seqs.first().copied();
+        let reply = |seq| store.delivery(batch.learner, seq).map(|d| d.is_some_and(|d| d.purpose == Purpose::Reply));
+        match first.map(reply).transpose()? {
+            Some(true) => outbox.urgent(batch),
+            _ => outbox.bulk(batch),
+        }
     }
-    for (urgent, batch) in batches {
-        if urgent { outbox.urgent(batch) } else { outbox.bulk(batch) }
-    }
-    Ok(pending.len())
+    Ok(count)
 }
 
 /// On a store several instances share, hands the sender every [`SWEEP_EVERY`] the pending
